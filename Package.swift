@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+// setuplink: an offline-first sync engine for Directory Sync setup links.
+// No package dependencies: only the toolchain and C system libraries.
+import PackageDescription
+
+let package = Package(
+    name: "setuplink",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "setuplink", targets: ["setuplink"]),
+        .executable(name: "merge-bench", targets: ["MergeBench"]),
+        .library(name: "SetupLinkKit", targets: ["Replica", "Storage", "SetupLinks", "PeerSync", "Console"]),
+    ],
+    targets: [
+        // System libraries: a module map and a shim header each.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CEditLine", pkgConfig: "libedit",
+                       providers: [.apt(["libedit-dev"])]),
+
+        .target(name: "Replica", dependencies: ["CCrypto"]),
+        .target(name: "Storage", dependencies: ["Replica", "CSQLite", "CCrypto"]),
+        .target(name: "SetupLinks", dependencies: ["Replica", "Storage", "CCrypto"]),
+        .target(name: "PeerSync", dependencies: ["Replica", "Storage", "CCurl"]),
+        .target(name: "Console", dependencies: ["SetupLinks", "PeerSync", "Storage", "Replica", "CEditLine"]),
+        .executableTarget(name: "setuplink", dependencies: ["Console"]),
+
+        .executableTarget(name: "MergeBench", dependencies: ["Replica", "Storage", "PeerSync", "SetupLinks"],
+                          path: "Benchmarks/MergeBench"),
+        .executableTarget(name: "LibraryDemo", dependencies: ["SetupLinks", "Storage"],
+                          path: "Samples/LibraryDemo"),
+
+        .testTarget(name: "ReplicaTests", dependencies: ["Replica"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Replica", "CSQLite"]),
+        .testTarget(name: "SetupLinksTests", dependencies: ["SetupLinks", "Storage", "Replica"]),
+        .testTarget(name: "PeerSyncTests", dependencies: ["PeerSync", "Storage", "Replica", "SetupLinks"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["Console", "SetupLinks", "Storage", "Replica"]),
+    ]
+)

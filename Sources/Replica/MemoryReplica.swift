@@ -1,0 +1,155 @@
+import Foundation
+
+/// Why a batch of remote records was refused.
+public enum MergeError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// A remote record has the id of a local record of another kind.
+    case kindMismatch(id: String)
+    /// A remote record is not a valid state.
+    case invalidRecord(id: String, reason: String)
+
+    /// A sentence for a person.
+    public var description: String {
+        switch self {
+        case .kindMismatch(let id): return "record \(id) arrived with a different kind than the local one"
+        case .invalidRecord(let id, let reason): return "record \(id) is invalid: \(reason)"
+        }
+    }
+}
+
+extension Record {
+    /// The number of values that lost a concurrent write, over all fields.
+    public var conflictCount: Int { fields.reduce(0) { $0 + max(0, $1.register.versions.count - 1) } }
+
+    /// Checks that a remote record can be merged: a non-empty id, at least one
+    /// register, and a clock that is not absurd.
+    public func validate() throws {
+        guard !id.isEmpty, id.utf8.count <= 256 else { throw MergeError.invalidRecord(id: id, reason: "bad id") }
+        guard !fields.isEmpty || !deletedRegister.isEmpty else {
+            throw MergeError.invalidRecord(id: id, reason: "no registers")
+        }
+    }
+}
+
+/// Merges one remote record into an optional local state.
+///
+/// Returns the new state, or `nil` when the local state already contains the
+/// remote one (re-delivery, or an older state): nothing to write.
+public func mergeRecord(local: Record?, remote: Record, summary: inout MergeSummary) throws -> Record? {
+    guard let local else {
+        summary.inserted += 1
+        summary.changed += 1
+        return remote
+    }
+    guard local.kind == remote.kind else { throw MergeError.kindMismatch(id: remote.id) }
+    switch local.clock.compare(remote.clock) {
+    case .equal, .after:
+        return nil
+    case .before:
+        summary.changed += 1
+        if remote.conflictCount > local.conflictCount { summary.conflicts += 1 }
+        return remote
+    case .concurrent:
+        let m = local.fullMerge(with: remote)
+        summary.changed += 1
+        if m.conflictCount > local.conflictCount || m.isDeleted != local.isDeleted { summary.conflicts += 1 }
+        return m
+    }
+}
+
+/// A replica held in memory: the reference model of the CRDT, used by tests and
+/// the in-memory benchmark.
+///
+/// It follows the same rules as the SQLite store (`Storage.ReplicaStore`): one
+/// dot per local transaction, a replica clock raised only by local writes and
+/// page coverage, and pages cut by `cutPage`. Its dots index is built on
+/// demand by a scan, which is fine for a model; the store keeps a real index.
+public struct MemoryReplica: Sendable {
+    /// This replica's id.
+    public let id: ReplicaID
+    /// The last counter used by a local write.
+    public private(set) var counter: UInt64 = 0
+    /// The last hybrid logical timestamp used or seen.
+    public private(set) var hlc: HLC = .zero
+    /// For each replica, the highest counter whose changes this replica has all of.
+    public private(set) var clock = VectorClock()
+    /// Every record, tombstones included.
+    public private(set) var records: [String: Record] = [:]
+    /// The wall clock, in milliseconds (tests may pin it).
+    public var now: @Sendable () -> UInt64 = { HLC.wallMilliseconds() }
+
+    /// A new empty replica.
+    public init(id: ReplicaID = .random()) { self.id = id }
+
+    /// Takes the next dot and timestamp for a local transaction.
+    public mutating func stamp() -> (Dot, HLC) {
+        counter += 1
+        hlc = HLC.next(after: hlc, nowMilliseconds: now())
+        clock[id] = counter
+        return (Dot(replica: id, counter: counter), hlc)
+    }
+
+    /// Writes fields of a record as one local transaction (creating it if needed).
+    public mutating func write(id rid: String, kind: RecordKind, _ values: [String: String], revive: Bool = false) {
+        let (dot, t) = stamp()
+        var r = records[rid] ?? Record(id: rid, kind: kind)
+        r.write(values, dot: dot, hlc: t, revive: revive)
+        records[rid] = r
+    }
+
+    /// Deletes a record as one local transaction; no-op if unknown.
+    public mutating func delete(id rid: String) {
+        guard var r = records[rid] else { return }
+        let (dot, t) = stamp()
+        r.delete(dot: dot, hlc: t)
+        records[rid] = r
+    }
+
+    /// The changes a peer whose replica clock is `peer` lacks, one page of at most `limit` records.
+    public func changes(since peer: VectorClock, limit: Int) -> ChangePage {
+        var index: [ReplicaID: [(UInt64, String)]] = [:]
+        for r in records.values {
+            for d in r.dots where d.counter > peer[d.replica] { index[d.replica, default: []].append((d.counter, r.id)) }
+        }
+        for k in index.keys { index[k]!.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 } }
+        return cutPage(replicaClock: clock, peerClock: peer, limit: limit,
+                       dots: { o, after, n in Array((index[o] ?? []).lazy.filter { $0.0 > after }.prefix(n)) },
+                       record: { records[$0] })
+    }
+
+    /// Merges remote records (all or none), without touching the replica clock.
+    @discardableResult
+    public mutating func merge(_ remote: [Record]) throws -> MergeSummary {
+        var summary = MergeSummary()
+        var updates: [Record] = []
+        updates.reserveCapacity(remote.count)
+        var pending: [String: Int] = [:]
+        var maxSeen = HLC.zero
+        for r in remote {
+            try r.validate()
+            let local = pending[r.id].map { updates[$0] } ?? records[r.id]
+            if let m = try mergeRecord(local: local, remote: r, summary: &summary) {
+                if let k = pending[r.id] { updates[k] = m } else { pending[r.id] = updates.count; updates.append(m) }
+                let h = r.maxHLC
+                if h > maxSeen { maxSeen = h }
+            }
+        }
+        records.reserveCapacity(records.count + summary.inserted)
+        for m in updates { records[m.id] = m }
+        if maxSeen > hlc { hlc = maxSeen }
+        return summary
+    }
+
+    /// Applies a page: merges its records, then raises the replica clock by its coverage.
+    @discardableResult
+    public mutating func apply(_ page: ChangePage) throws -> MergeSummary {
+        let s = try merge(page.records)
+        clock.merge(page.coverage)
+        return s
+    }
+
+    /// The state digest over every record, tombstones included.
+    public var digest: String { StateDigest.of(records.values) }
+
+    /// Records that exist for users (not deleted).
+    public var liveRecords: [Record] { records.values.filter(\.isLive) }
+}

@@ -1,0 +1,209 @@
+import Foundation
+
+/// The two kinds of replicated record.
+public enum RecordKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    /// A setup link (service `dsync`).
+    case link = 1
+    /// A directory created through a setup link.
+    case directory = 2
+
+    /// `link` or `directory`.
+    public var description: String { self == .link ? "link" : "directory" }
+
+    /// Parses `link` or `directory`.
+    public init?(name: String) {
+        switch name {
+        case "link": self = .link
+        case "directory": self = .directory
+        default: return nil
+        }
+    }
+}
+
+/// A named field of a record and its register.
+public struct Field: Hashable, Sendable {
+    /// The field name (`token`, `tenant`, ...).
+    public var name: String
+    /// The field's multi-value register.
+    public var register: Register<String>
+
+    /// Creates a field.
+    public init(name: String, register: Register<String>) {
+        self.name = name
+        self.register = register
+    }
+}
+
+/// A replicated record: a set of field registers, a delete register and a vector clock.
+///
+/// A record is a state-based CRDT: `merged(with:)` is a join (commutative,
+/// associative, idempotent). Field values are strings; the `deleted` flag is a
+/// register like the others whose visible value is `true` if any concurrent
+/// version says so, which makes a delete win over a concurrent update.
+public struct Record: Hashable, Sendable {
+    /// The record id (hex for links, a UUID for directories).
+    public var id: String
+    /// What the record is.
+    public var kind: RecordKind
+    /// The field registers, sorted by name, none empty.
+    public private(set) var fields: [Field]
+    /// The delete register.
+    public private(set) var deletedRegister: Register<Bool>
+    /// For each replica, the highest counter of its writes to this record that this state absorbed.
+    public private(set) var clock: VectorClock
+
+    /// An empty record (never written).
+    public init(id: String, kind: RecordKind) {
+        self.id = id
+        self.kind = kind
+        self.fields = []
+        self.deletedRegister = Register()
+        self.clock = VectorClock()
+    }
+
+    /// A record from its parts, as decoded from storage or the wire.
+    ///
+    /// Fields are sorted by name; empty registers are dropped; the clock is raised
+    /// to cover every dot held, so a malformed input cannot produce a state that
+    /// claims a value it has not seen.
+    public init(id: String, kind: RecordKind, fields: [Field], deleted: Register<Bool>, clock: VectorClock) {
+        self.id = id
+        self.kind = kind
+        var fs = fields.filter { !$0.register.isEmpty }
+        fs.sort { $0.name < $1.name }
+        var k = 1
+        while k < fs.count {
+            if fs[k].name == fs[k - 1].name {
+                fs[k - 1].register = Register(versions: fs[k - 1].register.versions + fs[k].register.versions)
+                fs.remove(at: k)
+            } else { k += 1 }
+        }
+        self.fields = fs
+        self.deletedRegister = deleted
+        var c = clock
+        for f in fs { for v in f.register.versions { c.add(v.dot) } }
+        for v in deleted.versions { c.add(v.dot) }
+        self.clock = c
+    }
+
+    init(uncheckedID id: String, kind: RecordKind, sortedFields: [Field], deleted: Register<Bool>, clock: VectorClock) {
+        self.id = id
+        self.kind = kind
+        self.fields = sortedFields
+        self.deletedRegister = deleted
+        self.clock = clock
+    }
+
+    /// Whether the record is deleted: a tombstone (any concurrent delete wins).
+    public var isDeleted: Bool { deletedRegister.versions.contains { $0.value } }
+
+    /// Whether the record exists for users: written at least once and not deleted.
+    public var isLive: Bool { !fields.isEmpty && !isDeleted }
+
+    /// The visible value of a field.
+    public subscript(name: String) -> String? { register(name)?.value }
+
+    /// The register of a field, `nil` if never written.
+    public func register(_ name: String) -> Register<String>? {
+        var lo = 0, hi = fields.count
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if fields[mid].name == name { return fields[mid].register }
+            if fields[mid].name < name { lo = mid + 1 } else { hi = mid }
+        }
+        return nil
+    }
+
+    /// Every distinct dot held by the record's registers (the record's entries in the dots index).
+    public var dots: Set<Dot> {
+        var s = Set<Dot>()
+        for f in fields { for v in f.register.versions { s.insert(v.dot) } }
+        for v in deletedRegister.versions { s.insert(v.dot) }
+        return s
+    }
+
+    /// The largest timestamp held; a merge raises the local HLC to it.
+    public var maxHLC: HLC {
+        var m = HLC.zero
+        for f in fields { for v in f.register.versions where v.hlc > m { m = v.hlc } }
+        for v in deletedRegister.versions where v.hlc > m { m = v.hlc }
+        return m
+    }
+
+    /// The conflicts: for each field with concurrent values, the values that lost.
+    public var conflicts: [(field: String, winner: Version<String>, losers: [Version<String>])] {
+        fields.compactMap { f in
+            let l = f.register.losers
+            guard !l.isEmpty, let w = f.register.winner else { return nil }
+            return (f.name, w, l)
+        }
+    }
+
+    // MARK: Local writes
+
+    /// Writes fields as one local transaction stamped `dot` / `hlc`.
+    ///
+    /// Each written field's register is replaced (the writer has seen every
+    /// current value). With `revive`, the delete register is set to `false`, so a
+    /// create made after seeing a delete brings the record back.
+    public mutating func write(_ values: [String: String], dot: Dot, hlc: HLC, revive: Bool = false) {
+        let version = { (v: String) in Version(value: v, hlc: hlc, dot: dot) }
+        for (name, value) in values.sorted(by: { $0.key < $1.key }) {
+            if let i = fields.firstIndex(where: { $0.name == name }) {
+                fields[i].register.write(version(value))
+            } else {
+                let i = fields.firstIndex(where: { $0.name > name }) ?? fields.count
+                fields.insert(Field(name: name, register: Register(version(value))), at: i)
+            }
+        }
+        if revive || deletedRegister.isEmpty {
+            deletedRegister.write(Version(value: false, hlc: hlc, dot: dot))
+        }
+        clock.add(dot)
+    }
+
+    /// Deletes the record as one local transaction: only the delete register is written.
+    public mutating func delete(dot: Dot, hlc: HLC) {
+        deletedRegister.write(Version(value: true, hlc: hlc, dot: dot))
+        clock.add(dot)
+    }
+
+    // MARK: Merge
+
+    /// The join of two states of the same record.
+    ///
+    /// A causally later state replaces an earlier one whole; concurrent states
+    /// are joined register by register (see `Register.merge`), then the clocks.
+    public func merged(with other: Record) -> Record {
+        switch clock.compare(other.clock) {
+        case .equal, .after: return self
+        case .before: return other
+        case .concurrent: return fullMerge(with: other)
+        }
+    }
+
+    /// The register-by-register join, without the causal fast path (used by tests
+    /// to check that the fast path agrees with it).
+    public func fullMerge(with other: Record) -> Record {
+        var out: [Field] = []
+        out.reserveCapacity(max(fields.count, other.fields.count))
+        var i = 0, j = 0
+        let a = fields, b = other.fields
+        let empty = Register<String>()
+        while i < a.count || j < b.count {
+            let name: String
+            let l: Register<String>, s: Register<String>
+            if j == b.count || (i < a.count && a[i].name < b[j].name) {
+                name = a[i].name; l = a[i].register; s = empty; i += 1
+            } else if i == a.count || b[j].name < a[i].name {
+                name = b[j].name; l = empty; s = b[j].register; j += 1
+            } else {
+                name = a[i].name; l = a[i].register; s = b[j].register; i += 1; j += 1
+            }
+            let m = Register.merge(l, clock, s, other.clock)
+            if !m.isEmpty { out.append(Field(name: name, register: m)) }
+        }
+        let d = Register.merge(deletedRegister, clock, other.deletedRegister, other.clock)
+        return Record(uncheckedID: id, kind: kind, sortedFields: out, deleted: d, clock: clock.merged(with: other.clock))
+    }
+}

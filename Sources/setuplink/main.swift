@@ -1,0 +1,2 @@
+import Replica
+print("setuplink")
