@@ -13,12 +13,26 @@ public struct ChangePage: Sendable {
     public var coverage: VectorClock
     /// Whether more changes remain beyond this page.
     public var more: Bool
+    /// The receiver's clock the page was cut against. A coverage entry for replica
+    /// `o` may only be adopted by a receiver that already has `o` up to `base[o]`,
+    /// so pages delivered out of order or to the wrong state stay safe.
+    public var base: VectorClock
 
     /// Creates a page.
-    public init(records: [Record], coverage: VectorClock, more: Bool) {
+    public init(records: [Record], coverage: VectorClock, more: Bool, base: VectorClock) {
         self.records = records
         self.coverage = coverage
         self.more = more
+        self.base = base
+    }
+
+    /// The clock a receiver whose clock is `clock` reaches by applying this page.
+    public func advance(_ clock: VectorClock) -> VectorClock {
+        var out = clock
+        for e in coverage.entries where clock[e.replica] >= base[e.replica] && e.counter > clock[e.replica] {
+            out[e.replica] = e.counter
+        }
+        return out
     }
 }
 
@@ -112,5 +126,5 @@ public func cutPage(replicaClock: VectorClock, peerClock: VectorClock, limit: In
             }
         }
     }
-    return ChangePage(records: records, coverage: coverage, more: more)
+    return ChangePage(records: records, coverage: coverage, more: more, base: peerClock)
 }

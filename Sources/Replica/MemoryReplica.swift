@@ -143,7 +143,7 @@ public struct MemoryReplica: Sendable {
     @discardableResult
     public mutating func apply(_ page: ChangePage) throws -> MergeSummary {
         let s = try merge(page.records)
-        clock.merge(page.coverage)
+        clock = page.advance(clock)
         return s
     }
 

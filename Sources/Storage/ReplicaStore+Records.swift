@@ -1,0 +1,174 @@
+import Foundation
+import Replica
+
+/// One local transaction: a single dot and timestamp for every record it saves.
+public final class LocalTransaction {
+    /// The dot of this transaction's writes.
+    public let dot: Dot
+    /// The timestamp of this transaction's writes.
+    public let hlc: HLC
+    let store: ReplicaStore
+    var loaded: [String: Record?] = [:]
+    var saved = 0
+
+    init(store: ReplicaStore, dot: Dot, hlc: HLC) {
+        self.store = store
+        self.dot = dot
+        self.hlc = hlc
+    }
+
+    /// The current state of a record (tombstones included), as this transaction sees it.
+    public func record(_ id: String) throws -> Record? {
+        if let r = loaded[id] { return r }
+        let r = try store.loadRecord(id)
+        loaded[id] = r
+        return r
+    }
+
+    /// The live link whose visible token is `token`.
+    public func link(token: String) throws -> Record? {
+        guard let id = try store.db.scalar("SELECT id FROM records WHERE lookup=?", .text(token))?.text else { return nil }
+        return try record(id)
+    }
+
+    /// Writes fields of a record (creating it if needed), stamped with this transaction's dot.
+    @discardableResult
+    public func write(id: String, kind: RecordKind, _ values: [String: String], revive: Bool = false) throws -> Record {
+        var r = try record(id) ?? Record(id: id, kind: kind)
+        guard r.kind == kind else { throw StoreError.invalid("record \(id) is a \(r.kind), not a \(kind)") }
+        let old = try record(id)
+        r.write(values, dot: dot, hlc: hlc, revive: revive)
+        try store.store(r, replacing: old)
+        loaded[id] = r
+        saved += 1
+        return r
+    }
+
+    /// Deletes a record (a tombstone that replicates), stamped with this transaction's dot.
+    public func delete(id: String) throws {
+        guard var r = try record(id) else { throw StoreError.invalid("no record \(id)") }
+        let old = r
+        r.delete(dot: dot, hlc: hlc)
+        try store.store(r, replacing: old)
+        loaded[id] = r
+        saved += 1
+    }
+}
+
+extension ReplicaStore {
+    /// Runs `body` as one local transaction: one dot, one timestamp, all or nothing.
+    ///
+    /// The counter and clock are read inside the write lock, so two processes
+    /// writing the same file never reuse a dot. A transaction that saved nothing
+    /// leaves no trace.
+    public func write<T>(_ body: (LocalTransaction) throws -> T) throws -> T {
+        try wrap {
+            do {
+                return try db.transaction {
+                    let counter = (try loadClock())[replicaID] + 1
+                    let hlc = HLC.next(after: try loadHLC(), nowMilliseconds: now())
+                    let tx = LocalTransaction(store: self, dot: Dot(replica: replicaID, counter: counter), hlc: hlc)
+                    let result = try body(tx)
+                    if tx.saved > 0 {
+                        try raiseClock(replicaID, to: counter)
+                        try setMeta("hlc", String(hlc.rawValue))
+                    }
+                    return result
+                }
+            } catch {
+                forgetReplicaCache()
+                throw error
+            }
+        }
+    }
+
+    func forgetReplicaCache() {
+        // A rolled-back transaction may have interned replica ids that no longer exist.
+        resetReplicaCache()
+    }
+
+    /// One record by id, tombstones included.
+    public func record(id: String) throws -> Record? { try wrap { try loadRecord(id) } }
+
+    /// The live link whose visible token is `token` (a regenerated or deleted link's old token finds nothing).
+    public func link(token: String) throws -> Record? {
+        try wrap {
+            guard let id = try db.scalar("SELECT id FROM records WHERE lookup=?", .text(token))?.text else { return nil }
+            return try loadRecord(id)
+        }
+    }
+
+    /// Every record of a kind, sorted by id; tombstones only with `includeDeleted`.
+    public func records(kind: RecordKind, includeDeleted: Bool = false) throws -> [Record] {
+        try wrap {
+            let s = try db.prepare(includeDeleted
+                ? "SELECT id, body FROM records WHERE kind=? ORDER BY id"
+                : "SELECT id, body FROM records WHERE kind=? AND live=1 ORDER BY id")
+            s.bind(int: Int64(kind.rawValue), at: 1)
+            var out: [Record] = []
+            while try s.step() { out.append(try decode(id: s.text(0), s, column: 1)) }
+            return out
+        }
+    }
+
+    /// Every record that holds conflicts (concurrent values that lost), sorted by id.
+    public func recordsWithConflicts() throws -> [Record] {
+        try wrap {
+            let s = try db.prepare("SELECT id, body FROM records WHERE live=1 ORDER BY id")
+            var out: [Record] = []
+            while try s.step() {
+                let r = try decode(id: s.text(0), s, column: 1)
+                if r.conflictCount > 0 { out.append(r) }
+            }
+            return out
+        }
+    }
+
+    /// Live records per kind, and tombstones.
+    public func counts() throws -> (links: Int, directories: Int, tombstones: Int) {
+        try wrap {
+            let s = try db.prepare("SELECT kind, live, count(*) FROM records GROUP BY kind, live")
+            var links = 0, dirs = 0, dead = 0
+            while try s.step() {
+                let n = Int(s.int(2))
+                if s.int(1) == 0 { dead += n } else if s.int(0) == Int64(RecordKind.link.rawValue) { links += n } else { dirs += n }
+            }
+            return (links, dirs, dead)
+        }
+    }
+
+    /// The state digest: SHA-256 over every record's id and canonical encoding, tombstones included.
+    public func digest() throws -> String {
+        try wrap {
+            try db.transaction(immediate: false) {
+                var d = StateDigest()
+                let s = try db.prepare("SELECT id, body FROM records ORDER BY id")
+                while try s.step() {
+                    let id = s.text(0)
+                    s.withBlob(1) { d.add(id: id, encoded: $0) }
+                }
+                return d.finalize()
+            }
+        }
+    }
+
+    /// The replica clock: for each replica, the counter up to which this replica has all its changes.
+    public func clock() throws -> VectorClock { try wrap { try loadClock() } }
+
+    /// A local setting (not replicated), or `nil`.
+    public func setting(_ name: String) throws -> String? { try wrap { try meta("setting." + name) } }
+
+    /// Sets a local setting (not replicated); `nil` removes it.
+    public func setSetting(_ name: String, _ value: String?) throws {
+        try wrap {
+            if let value { try setMeta("setting." + name, value) } else {
+                try db.run("DELETE FROM meta WHERE key=?", .text("setting." + name))
+            }
+        }
+    }
+
+    /// Runs `PRAGMA integrity_check`; returns "ok" or SQLite's findings.
+    public func integrityCheck() throws -> String {
+        try wrap { try db.scalar("PRAGMA integrity_check")?.text ?? "no answer" }
+    }
+}

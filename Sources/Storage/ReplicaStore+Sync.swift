@@ -1,0 +1,214 @@
+import Foundation
+import Replica
+
+/// A peer this replica syncs with, and what it last acknowledged.
+public struct Peer: Sendable, Equatable {
+    /// The name used in `sync NAME`.
+    public var name: String
+    /// The peer's base URL (`http://host:port`).
+    public var url: String
+    /// The bearer token for its sync routes.
+    public var token: String?
+    /// The peer's replica clock after the last successful sync: what it has acknowledged.
+    public var acked: VectorClock
+    /// When the last sync succeeded.
+    public var lastSync: Date?
+    /// The last sync's error, if it failed.
+    public var lastError: String?
+}
+
+extension ReplicaStore {
+    /// The changes a peer whose replica clock is `peer` lacks: one page of at most `limit` records,
+    /// cut in the order of the dots index, read from one snapshot.
+    ///
+    /// Costs one indexed range query per replica the peer is behind on, plus one
+    /// lookup per record returned: proportional to the answer, not the replica.
+    public func changes(since peer: VectorClock, limit: Int) throws -> ChangePage {
+        try wrap {
+            try db.transaction(immediate: false) {
+                let mine = try loadClock()
+                let dotsQuery = try db.prepare("SELECT counter, id FROM dots WHERE rix=? AND counter>? ORDER BY counter, id LIMIT ?")
+                return try cutPage(replicaClock: mine, peerClock: peer, limit: limit, dots: { o, after, n in
+                    guard let r = try rix(o, create: false) else { return [] }
+                    dotsQuery.reset()
+                    dotsQuery.bind(int: r, at: 1)
+                    dotsQuery.bind(int: Int64(bitPattern: after), at: 2)
+                    dotsQuery.bind(int: Int64(min(n, Int(Int64.max))), at: 3)
+                    var out: [(UInt64, String)] = []
+                    while try dotsQuery.step() { out.append((UInt64(dotsQuery.int(0)), dotsQuery.text(1))) }
+                    return out
+                }, record: { try loadRecord($0) })
+            }
+        }
+    }
+
+    /// Merges a page of remote records and raises the replica clock by its coverage,
+    /// in one transaction: all or nothing. Re-applying a page changes nothing.
+    ///
+    /// A record that is unknown here and whose clock is below the purge floor is
+    /// a stale copy of a purged tombstone: it is dropped, not revived.
+    @discardableResult
+    public func apply(_ page: ChangePage) throws -> MergeSummary {
+        try wrap {
+            do {
+                return try db.transaction {
+                    let floor = VectorClock(encoded: try meta("purge_floor") ?? "") ?? VectorClock()
+                    var summary = MergeSummary()
+                    var maxSeen = HLC.zero
+                    let insert = try db.prepare("""
+                        INSERT INTO records(id, kind, live, lookup, body) VALUES(?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING
+                        """)
+                    for r in page.records {
+                        try r.validate()
+                        if !floor.isEmpty && r.clock.isDominated(by: floor), try loadRecord(r.id) == nil {
+                            summary.dropped += 1
+                            continue
+                        }
+                        // Fast path: a record new here is stored as it came.
+                        insert.reset()
+                        encodeBufferReset(r)
+                        try bindRecordRow(insert, r)
+                        while try insert.step() {}
+                        if db.changes == 1 {
+                            summary.inserted += 1
+                            summary.changed += 1
+                            for d in r.dots { try addDot(d, id: r.id) }
+                        } else {
+                            let local = try loadRecord(r.id)
+                            guard let m = try mergeRecord(local: local, remote: r, summary: &summary) else { continue }
+                            try store(m, replacing: local)
+                        }
+                        let h = r.maxHLC
+                        if h > maxSeen { maxSeen = h }
+                    }
+                    let before = try loadClock()
+                    let after = page.advance(before)
+                    for e in after.entries where e.counter > before[e.replica] { try raiseClock(e.replica, to: e.counter) }
+                    if maxSeen > (try loadHLC()) { try setMeta("hlc", String(maxSeen.rawValue)) }
+                    return summary
+                }
+            } catch {
+                resetReplicaCache()
+                throw error
+            }
+        }
+    }
+
+    // MARK: Peers
+
+    /// Remembers a peer; fails if the name is taken.
+    public func addPeer(name: String, url: String, token: String?) throws {
+        try wrap {
+            if try db.scalar("SELECT 1 FROM peers WHERE name=?", .text(name)) != nil {
+                throw StoreError.invalid("a peer named \"\(name)\" already exists (peer remove \(name) first)")
+            }
+            try db.run("INSERT INTO peers(name, url, token) VALUES(?, ?, ?)", .text(name), .text(url), token.map { .text($0) } ?? .null)
+        }
+    }
+
+    /// Forgets a peer; returns whether it existed.
+    @discardableResult
+    public func removePeer(name: String) throws -> Bool {
+        try wrap {
+            try db.run("DELETE FROM peers WHERE name=?", .text(name))
+            return db.changes > 0
+        }
+    }
+
+    /// Every known peer, by name.
+    public func peers() throws -> [Peer] {
+        try wrap {
+            let s = try db.prepare("SELECT name, url, token, acked, last_sync, last_error FROM peers ORDER BY name")
+            var out: [Peer] = []
+            while try s.step() {
+                out.append(Peer(name: s.text(0), url: s.text(1), token: s.isNull(2) ? nil : s.text(2),
+                                acked: VectorClock(encoded: s.text(3)) ?? VectorClock(),
+                                lastSync: s.isNull(4) ? nil : Date(timeIntervalSince1970: Double(s.text(4)) ?? 0),
+                                lastError: s.isNull(5) ? nil : s.text(5)))
+            }
+            return out
+        }
+    }
+
+    /// One peer by name.
+    public func peer(name: String) throws -> Peer? { try peers().first { $0.name == name } }
+
+    /// Records a successful sync with a peer: the clock it acknowledged (merged with what it had acknowledged before).
+    public func recordSync(peer name: String, acked: VectorClock, at date: Date = Date()) throws {
+        try wrap {
+            let old = VectorClock(encoded: try db.scalar("SELECT acked FROM peers WHERE name=?", .text(name))?.text ?? "") ?? VectorClock()
+            try db.run("UPDATE peers SET acked=?, last_sync=?, last_error=NULL WHERE name=?",
+                       .text(old.merged(with: acked).encoded), .text(String(date.timeIntervalSince1970)), .text(name))
+        }
+    }
+
+    /// Records a failed sync with a peer.
+    public func recordSyncFailure(peer name: String, error: String) throws {
+        try wrap { try db.run("UPDATE peers SET last_error=? WHERE name=?", .text(error), .text(name)) }
+    }
+
+    /// Records what a replica that synced with this one (as a server) has acknowledged.
+    public func recordClient(_ replica: ReplicaID, acked: VectorClock, at date: Date = Date()) throws {
+        try wrap {
+            let old = VectorClock(encoded: try db.scalar("SELECT acked FROM clients WHERE rid=?", .text(replica.hex))?.text ?? "") ?? VectorClock()
+            try db.run("""
+                INSERT INTO clients(rid, acked, last_seen) VALUES(?, ?, ?)
+                ON CONFLICT(rid) DO UPDATE SET acked=excluded.acked, last_seen=excluded.last_seen
+                """, .text(replica.hex), .text(old.merged(with: acked).encoded), .text(String(date.timeIntervalSince1970)))
+        }
+    }
+
+    /// How many entries of the dots index a replica with clock `acked` lacks: the changes it has not acknowledged.
+    public func unacknowledged(by acked: VectorClock) throws -> Int {
+        try wrap {
+            var n = 0
+            let mine = try loadClock()
+            for e in mine.entries where e.counter > acked[e.replica] {
+                guard let r = try rix(e.replica, create: false) else { continue }
+                n += Int(try db.scalar("SELECT count(*) FROM dots WHERE rix=? AND counter>?",
+                                       .int(r), .int(Int64(acked[e.replica])))?.int ?? 0)
+            }
+            return n
+        }
+    }
+
+    /// The purge floor: every change up to it is known to this replica and every known peer.
+    public func purgeFloor() throws -> VectorClock {
+        try wrap { VectorClock(encoded: try meta("purge_floor") ?? "") ?? VectorClock() }
+    }
+
+    /// Purges tombstones that every known peer and client has acknowledged; returns how many.
+    ///
+    /// The stable point is the meet of this replica's clock and every peer's and
+    /// client's acknowledged clock. It is kept as the purge floor, so a stale
+    /// copy of a purged record arriving later is dropped instead of revived.
+    /// With no known peer nothing is purged.
+    @discardableResult
+    public func purgeTombstones() throws -> Int {
+        try wrap {
+            try db.transaction {
+                var acks: [VectorClock] = []
+                let p = try db.prepare("SELECT acked FROM peers")
+                while try p.step() { acks.append(VectorClock(encoded: p.text(0)) ?? VectorClock()) }
+                let c = try db.prepare("SELECT acked FROM clients")
+                while try c.step() { acks.append(VectorClock(encoded: c.text(0)) ?? VectorClock()) }
+                guard !acks.isEmpty else { return 0 }
+                var stable = try loadClock()
+                for a in acks { stable = stable.meet(a) }
+                let s = try db.prepare("SELECT id, body FROM records WHERE live=0")
+                var doomed: [Record] = []
+                while try s.step() {
+                    let r = try decode(id: s.text(0), s, column: 1)
+                    if r.isDeleted && r.clock.isDominated(by: stable) { doomed.append(r) }
+                }
+                for r in doomed {
+                    try db.run("DELETE FROM records WHERE id=?", .text(r.id))
+                    for d in r.dots { try removeDot(d, id: r.id) }
+                }
+                let floor = (VectorClock(encoded: try meta("purge_floor") ?? "") ?? VectorClock()).merged(with: stable)
+                try setMeta("purge_floor", floor.encoded)
+                return doomed.count
+            }
+        }
+    }
+}

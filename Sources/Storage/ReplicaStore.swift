@@ -1,0 +1,259 @@
+import CSQLite
+import Foundation
+import Replica
+
+/// A durable replica: every record, the replica clock, the dots index and the
+/// peer checkpoints, in one SQLite file (WAL mode).
+///
+/// Every local write and every merged batch is one transaction, so after a
+/// crash (even `kill -9`) the file opens cleanly and holds every write whose
+/// call returned. Several processes may open the same file (a REPL and a
+/// server): writes take the lock up front (`BEGIN IMMEDIATE`) and wait for
+/// each other up to the busy timeout.
+///
+/// Thread-safe: calls are serialized on an internal lock.
+public final class ReplicaStore: @unchecked Sendable {
+    // @unchecked Sendable: every access to `db` and the caches goes through `lock`.
+    /// The file path.
+    public let path: String
+    /// This replica's id, generated when the file was created.
+    public let replicaID: ReplicaID
+    /// The wall clock in milliseconds; tests may pin it.
+    public var now: @Sendable () -> UInt64 {
+        get { lock.withLock { _now } }
+        set { lock.withLock { _now = newValue } }
+    }
+
+    let db: SQLiteConnection
+    let lock = NSRecursiveLock()
+    private var _now: @Sendable () -> UInt64 = { HLC.wallMilliseconds() }
+    private var rixByID: [ReplicaID: Int64] = [:]
+    private var idByRix: [Int64: ReplicaID] = [:]
+    private var encodeBuffer: [UInt8] = []
+
+    /// Opens the replica at `path`, creating it (and its folder) if the file does not exist or is empty.
+    ///
+    /// Refuses, without changing a byte, a file that is not a setuplink replica
+    /// or that was written by a newer schema.
+    public init(path: String) throws {
+        self.path = path
+        let fm = FileManager.default
+        var isNew = true
+        if let attrs = try? fm.attributesOfItem(atPath: path) {
+            if (attrs[.type] as? FileAttributeType) == .typeDirectory {
+                throw StoreError.notAReplica(path: path, reason: "it is a directory")
+            }
+            let size = (attrs[.size] as? NSNumber)?.intValue ?? 0
+            if size > 0 {
+                isNew = false
+                try ReplicaStore.checkHeader(path: path)
+            }
+        } else {
+            let dir = (path as NSString).deletingLastPathComponent
+            if !dir.isEmpty && !fm.fileExists(atPath: dir) {
+                do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+                    throw StoreError.invalid("cannot create the folder \(dir): \(error.localizedDescription)")
+                }
+            }
+        }
+        do {
+            db = try SQLiteConnection(path: path, create: isNew)
+        } catch let e as SQLiteError {
+            throw StoreError.sqlite(path: path, e)
+        }
+        do {
+            db.setBusyTimeout(10_000)
+            if isNew { try ReplicaStore.initialize(db) }
+            let version = try db.scalar("PRAGMA user_version")?.int ?? 0
+            if version > Int64(Schema.version) {
+                throw StoreError.newerVersion(path: path, found: Int32(version), supported: Schema.version)
+            }
+            let appID = try db.scalar("PRAGMA application_id")?.int ?? 0
+            guard appID == Int64(Schema.applicationID) else {
+                throw StoreError.notAReplica(path: path, reason: "another application's SQLite database")
+            }
+            if version < Int64(Schema.version) { try ReplicaStore.migrate(db, from: Int(version)) }
+            _ = try db.scalar("PRAGMA journal_mode=WAL")
+            try db.exec("PRAGMA synchronous=NORMAL")
+            guard let hex = try db.scalar("SELECT value FROM meta WHERE key='replica_id'")?.text,
+                  let rid = ReplicaID(hex: hex) else {
+                throw StoreError.notAReplica(path: path, reason: "no replica id")
+            }
+            replicaID = rid
+        } catch let e as SQLiteError {
+            db.close()
+            if e.isCorruption { throw StoreError.notAReplica(path: path, reason: e.message) }
+            throw StoreError.sqlite(path: path, e)
+        } catch {
+            db.close()
+            throw error
+        }
+    }
+
+    /// Reads the 100-byte SQLite header without SQLite, so a foreign file is refused before anything could write to it.
+    static func checkHeader(path: String) throws {
+        guard let h = FileHandle(forReadingAtPath: path) else {
+            throw StoreError.invalid("cannot read \(path): permission denied")
+        }
+        defer { try? h.close() }
+        let header = [UInt8]((try? h.read(upToCount: 100)) ?? Data())
+        let magic = Array("SQLite format 3\0".utf8)
+        guard header.count == 100, Array(header[0..<16]) == magic else {
+            throw StoreError.notAReplica(path: path, reason: "not an SQLite database")
+        }
+        let appID = header[68..<72].reduce(Int32(0)) { $0 << 8 | Int32($1) }
+        guard appID == Schema.applicationID else {
+            throw StoreError.notAReplica(path: path, reason: "another application's SQLite database")
+        }
+    }
+
+    /// Creates the schema in a new file, in rollback-journal mode so the header is on disk before WAL is enabled.
+    static func initialize(_ db: SQLiteConnection) throws {
+        try db.transaction {
+            // Another process may have initialized the file between our check and our lock.
+            if try db.scalar("PRAGMA user_version")?.int ?? 0 > 0 { return }
+            try db.exec("PRAGMA application_id=\(Schema.applicationID)")
+            try migrate(db, from: 0, inTransaction: true)
+            try db.run("INSERT INTO meta(key, value) VALUES('replica_id', ?)", .text(ReplicaID.random().hex))
+            try db.run("INSERT INTO meta(key, value) VALUES('created', ?)", .text(ISO8601DateFormatter().string(from: Date())))
+        }
+    }
+
+    static func migrate(_ db: SQLiteConnection, from version: Int, inTransaction: Bool = false) throws {
+        for v in version..<Int(Schema.version) {
+            let step = {
+                try db.exec(Schema.migrations[v])
+                try db.exec("PRAGMA user_version=\(v + 1)")
+            }
+            if inTransaction { try step() } else { try db.transaction(step) }
+        }
+    }
+
+    /// Closes the file; further calls fail.
+    public func close() { lock.withLock { db.close() } }
+
+    // MARK: Helpers (call with the lock held)
+
+    func wrap<T>(_ body: () throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        do { return try body() } catch let e as SQLiteError { throw StoreError.sqlite(path: path, e) }
+    }
+
+    func rix(_ id: ReplicaID, create: Bool) throws -> Int64? {
+        if let r = rixByID[id] { return r }
+        let hex = id.hex
+        if let r = try db.scalar("SELECT rix FROM replicas WHERE rid=?", .text(hex))?.int {
+            rixByID[id] = r; idByRix[r] = id
+            return r
+        }
+        guard create else { return nil }
+        try db.run("INSERT INTO replicas(rid) VALUES(?)", .text(hex))
+        let r = Int64(sqlite3_last_insert_rowid(db.handle))
+        // Cached only after commit would be purer; a rolled-back rix is re-read on the next miss.
+        return r
+    }
+
+    func resetReplicaCache() {
+        rixByID.removeAll()
+        idByRix.removeAll()
+    }
+
+    func replica(rix: Int64) throws -> ReplicaID {
+        if let id = idByRix[rix] { return id }
+        guard let hex = try db.scalar("SELECT rid FROM replicas WHERE rix=?", .int(rix))?.text,
+              let id = ReplicaID(hex: hex) else {
+            throw StoreError.corruptRecord(path: path, id: "replica #\(rix)", reason: "unknown replica index")
+        }
+        idByRix[rix] = id; rixByID[id] = rix
+        return id
+    }
+
+    func loadClock() throws -> VectorClock {
+        let s = try db.prepare("SELECT rix, counter FROM clock")
+        var pairs: [(ReplicaID, UInt64)] = []
+        var raw: [(Int64, Int64)] = []
+        while try s.step() { raw.append((s.int(0), s.int(1))) }
+        for (r, c) in raw { pairs.append((try replica(rix: r), UInt64(c))) }
+        return VectorClock(pairs)
+    }
+
+    func raiseClock(_ id: ReplicaID, to counter: UInt64) throws {
+        let r = try rix(id, create: true)!
+        try db.run("INSERT INTO clock(rix, counter) VALUES(?, ?) ON CONFLICT(rix) DO UPDATE SET counter=max(counter, excluded.counter)",
+                   .int(r), .int(Int64(counter)))
+    }
+
+    func loadRecord(_ id: String) throws -> Record? {
+        let s = try db.prepare("SELECT body FROM records WHERE id=?")
+        s.bind(text: id, at: 1)
+        guard try s.step() else { return nil }
+        return try decode(id: id, s, column: 0)
+    }
+
+    func decode(id: String, _ s: Statement, column: Int32) throws -> Record {
+        do {
+            return try s.withBlob(column) { try Record(id: id, encoded: $0) }
+        } catch let e as RecordDecodingError {
+            throw StoreError.corruptRecord(path: path, id: id, reason: e.description)
+        }
+    }
+
+    func meta(_ key: String) throws -> String? {
+        try db.scalar("SELECT value FROM meta WHERE key=?", .text(key))?.text
+    }
+
+    func setMeta(_ key: String, _ value: String) throws {
+        try db.run("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                   .text(key), .text(value))
+    }
+
+    func loadHLC() throws -> HLC { HLC(rawValue: UInt64(try meta("hlc") ?? "0") ?? 0) }
+
+    /// Writes a record's new state and keeps the dots index in step with it.
+    func store(_ new: Record, replacing old: Record?) throws {
+        encodeBuffer.removeAll(keepingCapacity: true)
+        new.encode(into: &encodeBuffer)
+        let s = try db.prepare("""
+            INSERT INTO records(id, kind, live, lookup, body) VALUES(?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, live=excluded.live, lookup=excluded.lookup, body=excluded.body
+            """)
+        try bindRecordRow(s, new)
+        while try s.step() {}
+        let newDots = new.dots
+        let oldDots = old?.dots ?? []
+        for d in oldDots where !newDots.contains(d) { try removeDot(d, id: new.id) }
+        for d in newDots where !oldDots.contains(d) { try addDot(d, id: new.id) }
+    }
+
+    func encodeBufferReset(_ r: Record) {
+        encodeBuffer.removeAll(keepingCapacity: true)
+        r.encode(into: &encodeBuffer)
+    }
+
+    func bindRecordRow(_ s: Statement, _ r: Record) throws {
+        s.bind(text: r.id, at: 1)
+        s.bind(int: Int64(r.kind.rawValue), at: 2)
+        let live = r.isLive
+        s.bind(int: live ? 1 : 0, at: 3)
+        if live, r.kind == .link, let token = r["token"] { s.bind(text: token, at: 4) } else { s.bindNull(at: 4) }
+        encodeBuffer.withUnsafeBytes { _ = s.bind(blob: $0, at: 5) }
+    }
+
+    func addDot(_ d: Dot, id: String) throws {
+        let s = try db.prepare("INSERT OR IGNORE INTO dots(rix, counter, id) VALUES(?, ?, ?)")
+        s.bind(int: try rix(d.replica, create: true)!, at: 1)
+        s.bind(int: Int64(d.counter), at: 2)
+        s.bind(text: id, at: 3)
+        while try s.step() {}
+    }
+
+    func removeDot(_ d: Dot, id: String) throws {
+        guard let r = try rix(d.replica, create: false) else { return }
+        let s = try db.prepare("DELETE FROM dots WHERE rix=? AND counter=? AND id=?")
+        s.bind(int: r, at: 1)
+        s.bind(int: Int64(d.counter), at: 2)
+        s.bind(text: id, at: 3)
+        while try s.step() {}
+    }
+}
