@@ -65,6 +65,10 @@ public struct MergeSummary: Sendable, Equatable {
 /// Shared by the in-memory replica and the SQLite store, so both page alike.
 /// A page holds at most `limit` records, except that the records of one dot
 /// are never split (one dot can cover several records).
+///
+/// The index may hold dots above the sender's own clock (records that came in
+/// pages cut short elsewhere); they are sent, but coverage never claims more
+/// than the sender's clock, which is all the sender can vouch for.
 public func cutPage(replicaClock: VectorClock, peerClock: VectorClock, limit: Int,
                     dots: (ReplicaID, UInt64, Int) throws -> [(UInt64, String)],
                     record: (String) throws -> Record?) rethrows -> ChangePage {
@@ -81,7 +85,7 @@ public func cutPage(replicaClock: VectorClock, peerClock: VectorClock, limit: In
             let room = limit - records.count
             if room <= 0 {
                 more = true
-                if after > from { coverage[e.replica] = after }
+                if after > from { coverage[e.replica] = min(after, e.counter) }
                 break outer
             }
             var n = room + 1
@@ -110,7 +114,7 @@ public func cutPage(replicaClock: VectorClock, peerClock: VectorClock, limit: In
                 }
                 if records.count + fresh.count > limit && !records.isEmpty {
                     more = true
-                    if after > from { coverage[e.replica] = after }
+                    if after > from { coverage[e.replica] = min(after, e.counter) }
                     break outer
                 }
                 for id in fresh {

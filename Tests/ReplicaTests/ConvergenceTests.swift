@@ -102,6 +102,19 @@ import Testing
             }
         }
         let digests = Set(replicas.map(\.digest))
+        if digests.count > 1 {
+            for (k, r) in replicas.enumerated() {
+                print("replica \(k) \(r.id.hex.prefix(4)) clock \(r.clock.entries.map { "\($0.replica.hex.prefix(4)):\($0.counter)" })")
+            }
+            for id in Set(replicas.flatMap { $0.records.keys }) {
+                let states = replicas.map { $0.records[id] }
+                if Set(states.map { $0.map { $0.encoded } ?? [] }).count > 1 {
+                    for (k, st) in states.enumerated() {
+                        print("  \(id) on \(k): clock \(st?.clock.entries.map { "\($0.replica.hex.prefix(4)):\($0.counter)" } ?? []) dots \(st?.dots.map { "\($0.replica.hex.prefix(4)):\($0.counter)" }.sorted() ?? [])")
+                    }
+                }
+            }
+        }
         #expect(digests.count == 1, "digests differ, seed \(seed)")
         for r in replicas.dropFirst() {
             #expect(r.records == replicas[0].records, "records differ, seed \(seed)")
