@@ -186,6 +186,8 @@ private func expectRejected(_ input: String, at offset: Int, _ message: String, 
         expectRejected(#""ab\ud83dx""#, at: 3, "unpaired high surrogate")
         expectRejected(#""\ud83d\u0041""#, at: 1, "unpaired high surrogate")
         expectRejected(#""\ud83d\ud83d""#, at: 1, "unpaired high surrogate")
+        expectRejected(#""\ud83d\ue000""#, at: 1, "unpaired high surrogate")
+        expectRejected(#""\udbff\uffff""#, at: 1, "unpaired high surrogate")
         expectRejected(#""\ud83d\n""#, at: 1, "unpaired high surrogate")
         expectRejected(#""\udc00""#, at: 1, "unpaired low surrogate")
         expectRejected(#""x\ude00\ud83d""#, at: 2, "unpaired low surrogate")
@@ -203,6 +205,8 @@ private func expectRejected(_ input: String, at offset: Int, _ message: String, 
         expectRejected([q, 0xF5, 0x80, 0x80, 0x80, q], at: 1, "invalid UTF-8 byte 0xF5")
         expectRejected([q, 0x61, 0xE2, 0x28, 0xA1, q], at: 2, "invalid UTF-8 sequence")
         expectRejected([q, 0x61, 0xE2, 0x82], at: 2, "truncated UTF-8 sequence")
+        expectRejected([q, 0xE2, 0x82, 0x28, q], at: 1, "invalid UTF-8 sequence")  // bad third byte
+        expectRejected([q, 0xF0, 0x9F, 0x98, 0x41, q], at: 1, "invalid UTF-8 sequence")  // bad fourth byte
         // In the escaped-string path too, and after a long ASCII run.
         expectRejected([q, 0x5C, 0x6E, 0xC3, 0x28, q], at: 3, "invalid UTF-8 sequence")
         expectRejected(bytes("\"0123456789abcdef") + [0xFE, q], at: 17, "invalid UTF-8 byte 0xFE")
