@@ -61,6 +61,7 @@ extension ReplicaStore {
     /// The counter and clock are read inside the write lock, so two processes
     /// writing the same file never reuse a dot. A transaction that saved nothing
     /// leaves no trace.
+    @discardableResult
     public func write<T>(_ body: (LocalTransaction) throws -> T) throws -> T {
         try wrap {
             do {

@@ -137,7 +137,15 @@ public final class ReplicaStore: @unchecked Sendable {
     func wrap<T>(_ body: () throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
-        do { return try body() } catch let e as SQLiteError { throw StoreError.sqlite(path: path, e) }
+        do {
+            return try body()
+        } catch let e as SQLiteError {
+            db.resetAll()
+            throw StoreError.sqlite(path: path, e)
+        } catch {
+            db.resetAll()
+            throw error
+        }
     }
 
     func rix(_ id: ReplicaID, create: Bool) throws -> Int64? {
@@ -187,6 +195,7 @@ public final class ReplicaStore: @unchecked Sendable {
     func loadRecord(_ id: String) throws -> Record? {
         let s = try db.prepare("SELECT body FROM records WHERE id=?")
         s.bind(text: id, at: 1)
+        defer { s.reset() }
         guard try s.step() else { return nil }
         return try decode(id: id, s, column: 0)
     }

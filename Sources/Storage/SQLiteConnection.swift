@@ -56,6 +56,9 @@ final class SQLiteConnection {
         handle = nil
     }
 
+    /// Resets every cached statement, releasing any read snapshot a statement left mid-way by an error still holds.
+    func resetAll() { for s in cache.values { s.reset() } }
+
     /// Waits up to `milliseconds` for a lock held by another connection or process.
     func setBusyTimeout(_ milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
 
@@ -95,6 +98,8 @@ final class SQLiteConnection {
     func scalar(_ sql: String, _ values: SQLValue...) throws -> SQLValue? {
         let s = try prepare(sql)
         try s.bind(values)
+        // Reset at once: a statement left on a row holds a read transaction open.
+        defer { s.reset() }
         return try s.step() ? s.value(0) : nil
     }
 
