@@ -102,7 +102,7 @@ public struct HTTPClient: Sendable {
             guard !name.isEmpty, name.utf8.allSatisfy(isMethodByte) else {
                 throw .invalidRequest("invalid header name \"\(name)\"")
             }
-            guard !value.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
+            guard !value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
                 throw .invalidRequest("header \(name) contains a line break")
             }
             // "Name:" would tell curl to remove the header; "Name;" sends it empty.
@@ -207,7 +207,7 @@ public struct HTTPClient: Sendable {
 
     /// Checks `url` is an absolute http(s) URL with a host; returns the host.
     private func validate(url: String) throws(HTTPClientError) -> String {
-        guard !url.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } == true }),
+        guard !url.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }),
               let components = URLComponents(string: url),
               let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
               let host = components.host, !host.isEmpty

@@ -605,8 +605,9 @@ func serialize(_ response: HTTPResponse, keepAlive: Bool, includeBody: Bool) -> 
     for (name, value) in response.headers.sorted(by: { $0.key < $1.key }) {
         let lowered = name.lowercased()
         guard lowered != "content-length", lowered != "connection", lowered != "transfer-encoding",
-              !name.contains(where: { $0 == "\r" || $0 == "\n" || $0 == ":" }),
-              !value.contains(where: { $0 == "\r" || $0 == "\n" }) else { continue }
+              !name.isEmpty, name.utf8.allSatisfy(isTokenByte),
+              // Unicode scalars, not Characters: "\r\n" is one Character.
+              !value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else { continue }
         head += "\(name): \(value)\r\n"
     }
     head += "Content-Length: \(response.body.count)\r\n"

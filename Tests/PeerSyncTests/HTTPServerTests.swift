@@ -264,3 +264,11 @@ import Testing
         #expect(request.hasBearerToken("t"))
     }
 }
+
+@Suite struct HTTPResponseSerializationTests {
+    @Test func handlerHeadersWithLineBreaksAreDropped() {
+        let response = HTTPResponse(status: 200, headers: ["X-Ok": "yes", "X-Bad": "a\r\nSet-Cookie: x", "Content-Length": "99"])
+        let text = String(decoding: serialize(response, keepAlive: true, includeBody: true), as: UTF8.self)
+        #expect(text == "HTTP/1.1 200 OK\r\nX-Ok: yes\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n")
+    }
+}
