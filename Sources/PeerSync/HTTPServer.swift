@@ -232,7 +232,7 @@ public final class HTTPServer: Sendable {
         do {
             listener = try ListeningSocket(address: c.bindAddress, port: c.port)
         } catch {
-            throw .cannotListen(address: c.bindAddress, port: c.port, reason: error.message(for: c.bindAddress))
+            throw .cannotListen(address: c.bindAddress, port: c.port, reason: error.message)
         }
         let started = state.withLock { s -> Bool in
             guard s.phase == .created else { return false }
@@ -254,7 +254,8 @@ public final class HTTPServer: Sendable {
 
     /// Stops the server: no new connections, requests in flight finish (up to
     /// `stopGracePeriod`), idle keep-alive connections are closed. Returns when
-    /// every connection thread has ended or been cut off. Safe to call twice.
+    /// every connection thread has ended or been cut off. Safe to call twice;
+    /// never call it from a handler (it would wait for its own request).
     public func stop() {
         let listener = state.withLock { s -> ListeningSocket? in
             s.phase = .stopped
@@ -485,16 +486,23 @@ public final class HTTPServer: Sendable {
 
 /// The request line and headers of a request.
 struct ParsedHead {
+    /// The method token, e.g. `POST`.
     var method: String
+    /// The target's path, before any `?`.
     var path: String
+    /// The target's query, after `?`; empty when absent.
     var query: String
+    /// `HTTP/1.1` or `HTTP/1.0`.
     var version: String
+    /// Header fields keyed by lowercased name; repeats joined with `, `.
     var headers: [String: String]
 }
 
 /// A parse failure: the status and the one-line message to answer with.
 struct Rejection: Error {
+    /// The status to answer with, e.g. 400.
     var status: Int
+    /// The sentence for `{"error":...}`.
     var message: String
 }
 
@@ -647,12 +655,5 @@ extension Duration {
     var dispatchInterval: DispatchTimeInterval {
         let (seconds, attoseconds) = components
         return .nanoseconds(Int(clamping: seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
-    }
-}
-
-extension SocketError {
-    /// The errno text, as shown after `cannot listen on host:port:`.
-    func message(for address: String) -> String {
-        call.hasPrefix("getaddrinfo") ? "cannot resolve address \(address)" : message
     }
 }

@@ -9,8 +9,10 @@ struct SocketError: Error, CustomStringConvertible {
     let call: String
     /// The `errno` value reported by the call.
     let code: Int32
-    /// A one-line message: `strerror(errno)`.
-    var message: String { String(cString: strerror(code)) }
+    /// A message that replaces `strerror` when the failure has no errno (getaddrinfo).
+    var detail: String? = nil
+    /// A one-line message: `strerror(errno)`, or `detail` when set.
+    var message: String { detail ?? String(cString: strerror(code)) }
     /// `bind: Permission denied (errno 13)`.
     var description: String { "\(call): \(message) (errno \(code))" }
 
@@ -75,7 +77,7 @@ final class ListeningSocket: Sendable {
         let gai = getaddrinfo(address, String(port), &hints, &list)
         guard gai == 0, let first = list else {
             let text = String(cString: gai_strerror(gai))
-            throw SocketError(call: "getaddrinfo(\(address)): \(text)", code: EINVAL)
+            throw SocketError(call: "getaddrinfo", code: EINVAL, detail: "cannot resolve address \(address): \(text)")
         }
         defer { freeaddrinfo(list) }
 

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import PeerSync
 
+/// The libcurl client against a real local server: results and actionable errors.
 @Suite struct HTTPClientTests {
     @Test func getReturnsStatusBodyHeadersAndWireByteCounts() throws {
         let (server, port) = try startServer()

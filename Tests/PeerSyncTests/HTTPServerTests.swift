@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 @testable import PeerSync
 
+/// The server over real sockets: framing, limits, errors, stop, and real clients.
 @Suite struct HTTPServerTests {
     @Test func keepAliveServesTwoRequestsOnOneConnection() throws {
         let (server, port) = try startServer()
@@ -244,6 +245,7 @@ import Testing
     }
 }
 
+/// Secret comparison for bearer tokens.
 @Suite struct ConstantTimeTests {
     @Test func equalsComparesContentAndLength() {
         #expect(constantTimeEquals(Array("secret".utf8), Array("secret".utf8)))
@@ -265,6 +267,7 @@ import Testing
     }
 }
 
+/// What the server writes for a handler's response.
 @Suite struct HTTPResponseSerializationTests {
     @Test func handlerHeadersWithLineBreaksAreDropped() {
         let response = HTTPResponse(status: 200, headers: ["X-Ok": "yes", "X-Bad": "a\r\nSet-Cookie: x", "Content-Length": "99"])

@@ -6,8 +6,11 @@ import Testing
 
 /// A response read off a raw socket.
 struct RawResponse {
+    /// The status code from the status line.
     var status: Int
+    /// Header fields keyed by lowercased name.
     var headers: [String: String]
+    /// The body, decoded as UTF-8.
     var body: String
 }
 
@@ -17,6 +20,7 @@ final class RawClient {
     private let fd: Int32
     private var pending: [UInt8] = []
 
+    /// Connects to `127.0.0.1:port`; throws if nothing listens there.
     init(port: UInt16) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RawClientError.failed("socket") }
@@ -37,8 +41,10 @@ final class RawClient {
 
     deinit { close(fd) }
 
+    /// Sends `text` as UTF-8.
     func send(_ text: String) { send(Array(text.utf8)) }
 
+    /// Sends `bytes`, stopping silently if the server has closed.
     func send(_ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
@@ -103,7 +109,9 @@ final class RawClient {
     }
 }
 
+/// A raw client could not connect.
 enum RawClientError: Error {
+    /// The failed call and its errno text.
     case failed(String)
 }
 
@@ -134,8 +142,11 @@ let echo: HTTPServer.Handler = { request in
 
 /// The output of a finished child process.
 struct ProcessResult {
+    /// The exit status.
     var status: Int32
+    /// Everything written to standard output.
     var stdout: String
+    /// Everything written to standard error.
     var stderr: String
 }
 
