@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import PeerSync
 
@@ -102,5 +103,37 @@ import Testing
         #expect(throws: HTTPClientError.couldNotResolve(host: "no-such-host.invalid")) {
             try HTTPClient(connectTimeout: .seconds(3)).send(method: "GET", url: "http://no-such-host.invalid/", headers: [:], body: nil)
         }
+    }
+
+    @Test(arguments: [200_000, 3 * 1024 * 1024])
+    func bodyOverTheServerLimitComesBackAs413(size: Int) throws {
+        // 200 kB is sent at once; 3 MiB goes through Expect: 100-continue.
+        let (server, port) = try startServer(HTTPServerConfiguration(maxBodyBytes: 1000))
+        defer { server.stop() }
+        let response = try HTTPClient().send(method: "POST", url: "http://127.0.0.1:\(port)/push", headers: [:],
+                                             body: [UInt8](repeating: 0x61, count: size))
+        #expect(response.status == 413)
+        #expect(String(decoding: response.body, as: UTF8.self).contains("exceeds the limit of 1000 bytes"))
+    }
+
+    @Test func concurrentClientsAreAllServed() throws {
+        let (server, port) = try startServer()
+        defer { server.stop() }
+        let failures = Mutex(0)
+        let done = DispatchGroup()
+        for worker in 0..<8 {
+            done.enter()
+            Thread {
+                for i in 0..<10 {
+                    let url = "http://127.0.0.1:\(port)/w\(worker)/\(i)"
+                    let ok = (try? HTTPClient().send(method: "GET", url: url, headers: [:], body: nil))
+                        .map { String(decoding: $0.body, as: UTF8.self) == "GET /w\(worker)/\(i)? " } ?? false
+                    if !ok { failures.withLock { $0 += 1 } }
+                }
+                done.leave()
+            }.start()
+        }
+        #expect(done.wait(timeout: .now() + .seconds(20)) == .success)
+        #expect(failures.withLock { $0 } == 0)
     }
 }
