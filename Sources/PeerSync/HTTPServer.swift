@@ -372,19 +372,23 @@ public final class HTTPServer: Sendable {
         let headerDeadline = clock.now.advanced(by: configuration.readTimeout)
         var scanned = 0
         var requestLineChecked = false
-        var headerEnd: Int?
-        while headerEnd == nil {
+        let headerEnd: Int
+        while true {
             // Validate as bytes arrive, so garbage gets its 400 at once
             // instead of after the timeout.
             if !requestLineChecked, let newline = buffer.firstIndex(of: 0x0A) {
-                if case let .failure(rejection) = parseRequestLine(buffer[..<newline]) { return .reject(status: rejection.status, message: rejection.message, method: "-", path: "-") }
+                if case let .failure(rejection) = parseRequestLine(buffer[..<newline]) {
+                    return .reject(status: rejection.status, message: rejection.message, method: "-", path: "-")
+                }
                 requestLineChecked = true
             }
-            if buffer[scanned...].contains(where: { ($0 < 0x20 && $0 != 0x0D && $0 != 0x0A && $0 != 0x09) || $0 == 0x7F }) {
+            let end = findHeaderEnd(buffer, from: max(0, scanned - 3))
+            // Only the header block: body bytes may follow in the same read.
+            if buffer[scanned..<(end ?? buffer.count)].contains(where: { ($0 < 0x20 && $0 != 0x0D && $0 != 0x0A && $0 != 0x09) || $0 == 0x7F }) {
                 return .reject(status: 400, message: "malformed request: control characters in the request line or headers",
                                method: "-", path: "-")
             }
-            if let end = findHeaderEnd(buffer, from: max(0, scanned - 3)) {
+            if let end {
                 headerEnd = end
                 break
             }
@@ -399,7 +403,6 @@ public final class HTTPServer: Sendable {
             }
             buffer += more
         }
-        guard let headerEnd else { return .dropped }
         if headerEnd > configuration.maxHeaderBytes {
             return .reject(status: 413, message: "request line and headers exceed \(configuration.maxHeaderBytes) bytes",
                            method: "-", path: "-")

@@ -29,6 +29,14 @@ import Testing
         #expect(client.readResponse()?.body == "GET /b? ")
     }
 
+    @Test func binaryBodyArrivingWithTheHeadersIsAccepted() throws {
+        let (server, port) = try startServer { request in .json(Array("\(request.body)".utf8)) }
+        defer { server.stop() }
+        let client = try RawClient(port: port)
+        client.send(Array("POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\n".utf8) + [0x00, 0x01, 0x7F, 0xFF])
+        #expect(client.readResponse()?.body == "[0, 1, 127, 255]")
+    }
+
     @Test func connectionCloseAndHTTP10CloseAfterTheAnswer() throws {
         let (server, port) = try startServer()
         defer { server.stop() }
