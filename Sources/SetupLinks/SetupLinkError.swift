@@ -1,0 +1,32 @@
+import Foundation
+
+/// What went wrong in an admin or tenant flow, as one sentence for the user.
+public enum SetupLinkError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// A value the user gave is not acceptable; the message names it.
+    case invalid(String)
+    /// No link with this id.
+    case unknownLink(String)
+    /// No directory with this id (or not one this tenant may see).
+    case unknownDirectory(String)
+    /// The token or URL opened matches no live link (unknown, regenerated or deleted).
+    case setupLinkNotFound
+    /// The link has expired.
+    case setupLinkExpired
+    /// A tenant command with no setup page open.
+    case noPageOpen
+
+    /// Appended to the setup-link errors a tenant sees.
+    public static let contactAdmin = "Please contact your administrator to get a new setup link."
+
+    /// The sentence.
+    public var description: String {
+        switch self {
+        case .invalid(let s): return s
+        case .unknownLink(let id): return "no setup link with id \(id) (see: link list)"
+        case .unknownDirectory(let id): return "no directory with id \(id) on this setup page (see: directory list)"
+        case .setupLinkNotFound: return "Setup link is not found. " + Self.contactAdmin
+        case .setupLinkExpired: return "Setup link is expired. " + Self.contactAdmin
+        case .noPageOpen: return "no setup page is open (open a setup link first: open URL|TOKEN)"
+        }
+    }
+}
