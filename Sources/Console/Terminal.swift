@@ -10,6 +10,9 @@ public enum Terminal {
     /// Whether standard output is a terminal rather than a pipe or file.
     public static var stdoutIsTTY: Bool { isatty(STDOUT_FILENO) == 1 }
 
+    /// Whether standard error is a terminal.
+    public static var stderrIsTTY: Bool { isatty(STDERR_FILENO) == 1 }
+
     /// Asks a yes/no question whose default is No, and reads one line for the answer.
     ///
     /// Writes `question` followed by ` [y/N] ` and reads one line: `y` or `yes`,
