@@ -22,6 +22,13 @@ public struct ConsoleIO: Sendable {
     }
 }
 
+/// Collects the lines a nested command prints.
+final class CapturedOutput: @unchecked Sendable {
+    // @unchecked Sendable: used by one thread, inside one call to `run(line:)`.
+    private(set) var text = ""
+    func append(_ line: String) { text += line + "\n" }
+}
+
 /// What running one line did.
 public enum LineOutcome: Equatable, Sendable {
     /// The command ran (or the line was blank).
@@ -62,9 +69,16 @@ public final class ConsoleSession: @unchecked Sendable {
     }
 
     /// Splits, parses and runs one line.
+    ///
+    /// `$(COMMAND)` outside single quotes is replaced by what COMMAND prints, as in
+    /// a shell, so a script can write `open $(link copy ID)`.
     public func run(line: String) -> LineOutcome {
+        let expanded: String
+        do { expanded = try substitute(line) } catch let e as ConsoleError { return .failed(e.description) } catch {
+            return .failed("\(error)")
+        }
         let words: [String]
-        do { words = try CommandLexer.split(line) } catch { return .failed(error.description) }
+        do { words = try CommandLexer.split(expanded) } catch { return .failed(error.description) }
         guard !words.isEmpty else { return .ok }
         if words == ["quit"] || words == ["exit"] { return .quit }
         do {
@@ -80,6 +94,36 @@ public final class ConsoleSession: @unchecked Sendable {
         } catch {
             return .failed("\(error)")
         }
+    }
+
+    /// Replaces each `$(…)` (outside single quotes, not nested) by the output of the command inside.
+    func substitute(_ line: String) throws -> String {
+        guard line.contains("$(") else { return line }
+        var out = ""
+        var inSingle = false
+        var i = line.startIndex
+        while i < line.endIndex {
+            let ch = line[i]
+            if ch == "'" { inSingle.toggle() }
+            if !inSingle, ch == "$", line.index(after: i) < line.endIndex, line[line.index(after: i)] == "(" {
+                let start = line.index(i, offsetBy: 2)
+                guard let close = line[start...].firstIndex(of: ")") else {
+                    throw ConsoleError.usage("unterminated $( in the line")
+                }
+                let inner = String(line[start..<close])
+                if inner.contains("$(") { throw ConsoleError.usage("nested $( ) is not supported") }
+                let captured = CapturedOutput()
+                let sub = ConsoleSession(service: service, json: false, io: ConsoleIO(out: { captured.append($0) }, confirm: nil))
+                sub.page = page
+                if case .failed(let m) = sub.run(line: inner) { throw ConsoleError.failed("in $(\(inner)): \(m)") }
+                out += captured.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                i = line.index(after: close)
+                continue
+            }
+            out.append(ch)
+            i = line.index(after: i)
+        }
+        return out
     }
 
     func emit(_ object: [(String, JSONValue)]) {
@@ -136,7 +180,7 @@ public final class ConsoleSession: @unchecked Sendable {
                     say(group.map { "  \($0.usage)" }.joined(separator: "\n"))
                     return
                 }
-                let hint = closestMatch(to: topic, in: CommandTable.names).map { " — did you mean \"\($0)\"?" } ?? ""
+                let hint = closestMatch(to: topic, in: Array(Set(CommandTable.names + CommandTable.all.map { $0.words[0] }))).map { " — did you mean \"\($0)\"?" } ?? ""
                 throw ConsoleError.usage("no help for \"\(topic)\"\(hint)")
             }
             if json {
