@@ -1,1 +1,51 @@
-print("bench")
+// merge-bench: measures merge and sync on generated setup-link and directory records.
+// Run: swift run -c release merge-bench [--records N] [--quick] [--json] [--runs R]
+import Foundation
+import Replica
+import Storage
+
+struct Options {
+    var sizes = [10_000, 100_000, 1_000_000]
+    var quick = false
+    var json = false
+    var runs = 5
+    var setuplink: String?
+}
+
+var options = Options()
+var args = CommandLine.arguments.dropFirst()
+while let a = args.popFirst() {
+    switch a {
+    case "--records":
+        guard let v = args.popFirst(), let n = Int(v.replacingOccurrences(of: "_", with: "")), n >= 100 else {
+            FileHandle.standardError.write(Data("error: --records needs a number of at least 100\n".utf8))
+            exit(2)
+        }
+        options.sizes = [n]
+    case "--quick": options.quick = true; options.sizes = [2_000]; options.runs = 1
+    case "--json": options.json = true
+    case "--runs":
+        guard let v = args.popFirst(), let n = Int(v), n > 0 else {
+            FileHandle.standardError.write(Data("error: --runs needs a positive number\n".utf8))
+            exit(2)
+        }
+        options.runs = n
+    case "--setuplink":
+        guard let v = args.popFirst() else { exit(2) }
+        options.setuplink = v
+    case "-h", "--help":
+        print("usage: merge-bench [--records N] [--quick] [--json] [--runs R] [--setuplink PATH]")
+        exit(0)
+    default:
+        FileHandle.standardError.write(Data("error: unknown option \(a) (see: merge-bench --help)\n".utf8))
+        exit(2)
+    }
+}
+
+let bench = Bench(options: options)
+do {
+    try bench.run()
+} catch {
+    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+    exit(1)
+}

@@ -117,26 +117,56 @@ public struct MemoryReplica: Sendable {
     }
 
     /// Merges remote records (all or none), without touching the replica clock.
+    ///
+    /// One hash lookup per record: the slot is modified in place; an undo log
+    /// restores the previous states if a record is refused part-way.
     @discardableResult
     public mutating func merge(_ remote: [Record]) throws -> MergeSummary {
         var summary = MergeSummary()
-        var updates: [Record] = []
-        updates.reserveCapacity(remote.count)
-        var pending: [String: Int] = [:]
+        var undo: [(String, Record?)] = []
         var maxSeen = HLC.zero
-        for r in remote {
-            try r.validate()
-            let local = pending[r.id].map { updates[$0] } ?? records[r.id]
-            if let m = try mergeRecord(local: local, remote: r, summary: &summary) {
-                if let k = pending[r.id] { updates[k] = m } else { pending[r.id] = updates.count; updates.append(m) }
+        records.reserveCapacity(records.count + remote.count)
+        do {
+            for r in remote {
+                try r.validate()
+                let previous = try Self.absorb(r, into: &records[r.id, default: Self.vacant], summary: &summary)
+                switch previous {
+                case .unchanged: continue
+                case .inserted: undo.append((r.id, nil))
+                case .replaced(let old): undo.append((r.id, old))
+                }
                 let h = r.maxHLC
                 if h > maxSeen { maxSeen = h }
             }
+        } catch {
+            for (id, old) in undo.reversed() { records[id] = old }
+            records = records.filter { $0.value.id != Self.vacant.id }
+            throw error
         }
-        records.reserveCapacity(records.count + summary.inserted)
-        for m in updates { records[m.id] = m }
         if maxSeen > hlc { hlc = maxSeen }
         return summary
+    }
+
+    /// A slot's marker for "no record here yet" (its id is empty, which no real record has).
+    static let vacant = Record(id: "", kind: .link)
+
+    enum Absorbed {
+        case unchanged, inserted
+        case replaced(Record)
+    }
+
+    /// Merges `remote` into a dictionary slot (which may be `vacant`).
+    static func absorb(_ remote: Record, into slot: inout Record, summary: inout MergeSummary) throws -> Absorbed {
+        if slot.id.isEmpty {
+            slot = remote
+            summary.inserted += 1
+            summary.changed += 1
+            return .inserted
+        }
+        guard let merged = try mergeRecord(local: slot, remote: remote, summary: &summary) else { return .unchanged }
+        let old = slot
+        slot = merged
+        return .replaced(old)
     }
 
     /// Applies a page: merges its records, then raises the replica clock by its coverage.

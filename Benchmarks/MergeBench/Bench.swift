@@ -1,0 +1,159 @@
+import Foundation
+import Replica
+import Storage
+
+/// A failed check: the benchmark refuses to report figures for work it did not do.
+struct BenchFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
+func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+    if !condition { throw BenchFailure(description: "check failed: " + message()) }
+}
+
+/// Seconds taken by `body`.
+func time(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+func label(_ n: Int) -> String {
+    n >= 1_000_000 && n % 1_000_000 == 0 ? "\(n / 1_000_000)m" : n >= 1000 && n % 1000 == 0 ? "\(n / 1000)k" : "\(n)"
+}
+
+final class Bench {
+    let options: Options
+    var results: [(String, Double, String)] = []
+    let dir = NSTemporaryDirectory() + "merge-bench-" + UUID().uuidString
+
+    init(options: Options) { self.options = options }
+
+    func report(_ name: String, _ value: Double, _ unit: String) {
+        results.append((name, value, unit))
+        if !options.json {
+            let v = value >= 100 ? String(format: "%.0f", value) : String(format: "%.2f", value)
+            print("\(name): \(v) \(unit)")
+            fflush(nil)
+        }
+    }
+
+    func runs(for n: Int) -> Int { n >= 1_000_000 ? min(options.runs, 3) : options.runs }
+
+    func path(_ name: String) -> String { dir + "/" + name + "-" + UUID().uuidString + ".sqlite" }
+
+    func run() throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for n in options.sizes {
+            let records = Workload.records(n)
+            try inMemory(records)
+            try conflicts(records)
+            try persisted(records)
+        }
+        try delta()
+        if options.json {
+            // The headline names are the figures at N = 100k (or the only N run).
+            let headline = options.sizes.contains(100_000) ? "100k" : label(options.sizes[0])
+            var out: [(String, Double)] = []
+            for (name, value, _) in results {
+                out.append((name, value))
+                for base in ["inmemory_merge_rps", "conflict_merge_rps", "persisted_merge_rps", "sqlite_floor_rps",
+                             "persisted_over_floor", "redelivery_rps"] where name == "\(base)_\(headline)" {
+                    out.append((base, value))
+                }
+            }
+            let body = out.map { "\"\($0.0)\":\(($0.1 * 1000).rounded() / 1000)" }.joined(separator: ",")
+            print("{\(body)}")
+        }
+    }
+
+    // 1. In-memory merge of N remote records into an empty replica.
+    func inMemory(_ records: [Record]) throws {
+        var times: [Double] = []
+        for _ in 0..<runs(for: records.count) {
+            var r = MemoryReplica()
+            times.append(try time { try r.merge(records) })
+            try check(r.records.count == records.count, "in-memory replica holds \(r.records.count) of \(records.count)")
+        }
+        report("inmemory_merge_rps_\(label(records.count))", Double(records.count) / median(times), "records/s")
+    }
+
+    // 2. Two replicas share N records; each overwrites the same 10% concurrently; merge one into the other.
+    func conflicts(_ records: [Record]) throws {
+        let n = records.count
+        let mine = Workload.overwrite(records, by: Workload.origin, base: UInt64(n), salt: 1)
+        let theirs = Workload.overwrite(records, by: Workload.rival, base: 0, salt: 2)
+        var times: [Double] = []
+        for _ in 0..<runs(for: n) {
+            var r = MemoryReplica()
+            try r.merge(mine)
+            var summary = MergeSummary()
+            times.append(try time { summary = try r.merge(theirs) })
+            try check(summary.changed == (n + 9) / 10, "conflict merge changed \(summary.changed), expected \((n + 9) / 10)")
+            try check(r.records[records[0].id]?.conflictCount == 1, "the overwritten token holds a conflict")
+        }
+        report("conflict_merge_rps_\(label(n))", Double(n) / median(times), "records/s")
+    }
+
+    // 3. Persisted merge into an SQLite replica vs the plain-upsert floor; 4. re-delivery.
+    func persisted(_ records: [Record]) throws {
+        let n = records.count
+        let page = ChangePage(records: records, coverage: VectorClock([(Workload.origin, UInt64(n))]), more: false, base: VectorClock())
+        var merge: [Double] = [], floor: [Double] = [], again: [Double] = []
+        for _ in 0..<runs(for: n) {
+            // Alternate so neither side always runs on a warmer page cache.
+            let rows = PlainUpsertFloor.rows(of: records)
+            let f = try PlainUpsertFloor(path: path("floor"))
+            floor.append(try time { try f.upsert(rows) })
+            try check(try f.count() == n, "floor table holds all rows")
+
+            let store = try ReplicaStore(path: path("merge"))
+            var s = MergeSummary()
+            merge.append(try time { s = try store.apply(page) })
+            try check(s.inserted == n, "persisted merge inserted \(s.inserted) of \(n)")
+            var s2 = MergeSummary()
+            again.append(try time { s2 = try store.apply(page) })
+            try check(s2.changed == 0, "re-delivery changed \(s2.changed) records")
+            let counts = try store.counts()
+            try check(counts.links + counts.directories == n, "replica holds \(counts.links + counts.directories) of \(n)")
+            store.close()
+        }
+        let m = Double(n) / median(merge), fl = Double(n) / median(floor), r = Double(n) / median(again)
+        report("persisted_merge_rps_\(label(n))", m, "records/s")
+        report("sqlite_floor_rps_\(label(n))", fl, "records/s")
+        report("persisted_over_floor_\(label(n))", m / fl, "ratio")
+        report("redelivery_rps_\(label(n))", r, "records/s")
+        report("redelivery_over_persisted_\(label(n))", r / m, "ratio")
+    }
+
+    // 5. Changes a peer lacks when it misses 1,000 records, for N = 10k and 1M.
+    func delta() throws {
+        let sizes = options.quick ? [2_000] : [10_000, 1_000_000]
+        for n in sizes {
+            let records = Workload.records(n, seed: 7)
+            let store = try ReplicaStore(path: path("delta"))
+            var start = 0
+            while start < n {
+                let end = min(n, start + 50_000)
+                try store.apply(ChangePage(records: Array(records[start..<end]), coverage: VectorClock([(Workload.origin, UInt64(end))]),
+                                           more: false, base: VectorClock([(Workload.origin, UInt64(start))])))
+                start = end
+            }
+            let peer = VectorClock([(Workload.origin, UInt64(n - 1000))])
+            var times: [Double] = []
+            for _ in 0..<max(5, options.runs) {
+                var page: ChangePage?
+                times.append(try time { page = try store.changes(since: peer, limit: 5000) })
+                try check(page?.records.count == 1000 && page?.more == false, "delta returned \(page?.records.count ?? -1) records")
+            }
+            report("delta_\(label(n))_ms", median(times) * 1000, "ms")
+            store.close()
+        }
+    }
+}
