@@ -257,14 +257,16 @@ public enum WireFormat {
         guard case .array(let clockItems) = clockValue else {
             throw WireFormatError(field: "\(field()).clock", reason: "must be an array, not \(typeName(clockValue))")
         }
-        var pairs: [(ReplicaID, UInt64)] = []
-        pairs.reserveCapacity(clockItems.count)
+        // Built entry by entry: records carry one or two entries, and this avoids
+        // the dictionary that `VectorClock(pairs)` sets up.
+        var recordClock = VectorClock()
         for (i, item) in clockItems.enumerated() {
             guard case .array(let pair) = item, pair.count == 2 else {
                 throw WireFormatError(field: "\(field()).clock[\(i)]", reason: "must be [replica index, counter]")
             }
             let r = try replicaIndex(pair[0], table: table, "\(field()).clock[\(i)][0]")
-            pairs.append((r, try counter(pair[1], "\(field()).clock[\(i)][1]")))
+            let c = try counter(pair[1], "\(field()).clock[\(i)][1]")
+            if recordClock[r] < c { recordClock[r] = c }
         }
 
         guard let deletedValue else { throw WireFormatError(field: "\(field()).deleted", reason: "missing") }
@@ -309,7 +311,7 @@ public enum WireFormat {
             }
             fields.append(Field(name: name, register: Register(versions: versions)))
         }
-        return Record(id: id, kind: kind, fields: fields, deleted: Register(versions: deleted), clock: VectorClock(pairs))
+        return Record(id: id, kind: kind, fields: fields, deleted: Register(versions: deleted), clock: recordClock)
     }
 
     @inline(__always)
