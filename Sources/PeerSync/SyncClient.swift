@@ -1,0 +1,282 @@
+import Foundation
+import Replica
+import Storage
+
+/// Where a running sync is, reported after every page.
+public struct SyncProgress: Sendable, Equatable {
+    /// The two halves of a sync.
+    public enum Phase: Sendable, Equatable {
+        /// Receiving the peer's changes.
+        case pull
+        /// Sending this replica's changes.
+        case push
+    }
+
+    /// The phase the page belongs to.
+    public var phase: Phase
+    /// Pages done so far in this phase.
+    public var pages: Int
+    /// Records received (pull) or sent (push) so far in this phase.
+    public var records: Int
+    /// Whether the peer or this replica said more pages follow.
+    public var more: Bool
+}
+
+/// What a finished sync did.
+public struct SyncReport: Sendable, Equatable {
+    /// The peer's replica id.
+    public var peerReplica: ReplicaID
+    /// Records whose local state changed by what was pulled.
+    public var pulled = 0
+    /// Records sent to the peer.
+    public var pushed = 0
+    /// Local records that gained conflicts (or a delete that beat an update) from what was pulled.
+    public var conflicts = 0
+    /// Records on the peer that gained conflicts from what was pushed.
+    public var peerConflicts = 0
+    /// Pages pulled.
+    public var pulledPages = 0
+    /// Pages pushed.
+    public var pushedPages = 0
+    /// HTTP requests made.
+    public var requests = 0
+    /// Bytes sent on the wire (request lines, headers and bodies).
+    public var bytesSent = 0
+    /// Bytes received on the wire (status lines, headers and bodies).
+    public var bytesReceived = 0
+    /// The peer's replica clock after the push: what it has acknowledged.
+    public var peerClock = VectorClock()
+
+    /// An empty report for a sync with `peerReplica`.
+    public init(peerReplica: ReplicaID) { self.peerReplica = peerReplica }
+}
+
+/// The client side of the peer protocol: syncs a local replica with a peer over HTTP (libcurl).
+///
+/// A sync is `GET /sync/v1/summary` (is it a setuplink peer? is the token
+/// right?), then pull pages until the peer has nothing more, each applied in
+/// its own transaction, then push pages until this replica has nothing more.
+/// A sync cut off at any point loses nothing: applied pages stay applied, and
+/// the next sync starts from the clocks both sides hold. A sync with nothing
+/// to do is two small requests.
+public struct SyncClient: Sendable {
+    /// The HTTP client (timeouts, response size limit).
+    public var http: HTTPClient
+    /// Records per page, both ways (the server clamps pulls to `SyncServer.maxPageLimit`).
+    public var pageLimit: Int
+
+    /// Creates a client.
+    public init(http: HTTPClient = HTTPClient(), pageLimit: Int = SyncServer.defaultPageLimit) {
+        self.http = http
+        self.pageLimit = max(1, pageLimit)
+    }
+
+    /// Syncs `store` with the peer at `url`: pull, then push.
+    ///
+    /// With `peerName`, the outcome is recorded on that peer (`recordSync` with
+    /// the clock the peer acknowledged, or `recordSyncFailure`), and tombstones
+    /// every peer has acknowledged are purged after a success. `progress` is
+    /// called after every page, on the calling thread.
+    public func sync(store: ReplicaStore, url: String, token: String?, peerName: String? = nil,
+                     progress: ((SyncProgress) -> Void)? = nil) throws(SyncError) -> SyncReport {
+        do throws(SyncError) {
+            let report = try run(store: store, url: url, token: token, peerName: peerName, progress: progress)
+            if let peerName {
+                do {
+                    try store.recordSync(peer: peerName, acked: report.peerClock)
+                    try store.purgeTombstones()
+                } catch {
+                    throw SyncError.local("\(error)")
+                }
+            }
+            return report
+        } catch {
+            if let peerName { try? store.recordSyncFailure(peer: peerName, error: error.description) }
+            throw error
+        }
+    }
+
+    private func run(store: ReplicaStore, url rawURL: String, token: String?, peerName: String?,
+                     progress: ((SyncProgress) -> Void)?) throws(SyncError) -> SyncReport {
+        let base = try Self.baseURL(rawURL)
+        let me = store.replicaID
+        var session = Session(http: http, base: base, token: token, peer: peerName)
+
+        // Summary: a setuplink peer answers with its replica id and clock.
+        let (summaryReplica, summaryClock) = try session.summary()
+        var report = SyncReport(peerReplica: summaryReplica)
+        var serverClock = summaryClock
+
+        // Pull.
+        var pulledRecords = 0
+        while true {
+            let clock = try local { try store.clock() }
+            var w = JSONWriter(capacity: 128 + clock.entries.count * 48)
+            w.beginObject()
+            w.key("replica"); w.string(me.hex)
+            w.key("clock"); WireFormat.writeClock(clock, into: &w)
+            w.key("limit"); w.int(Int64(pageLimit))
+            w.endObject()
+            let answer = try session.post("/sync/v1/pull", w.bytes)
+            let page: ChangePage
+            do throws(WireFormatError) {
+                serverClock = try WireFormat.clock(answer["clock"], "clock")
+                page = try WireFormat.page(answer["page"], "page")
+            } catch {
+                throw session.invalid("\(error)")
+            }
+            let summary: MergeSummary
+            do {
+                summary = try store.apply(page)
+            } catch let e as MergeError {
+                throw SyncError.refusedChanges(peer: peerName, url: base, reason: e.description)
+            } catch {
+                throw SyncError.local("\(error)")
+            }
+            report.pulled += summary.changed
+            report.conflicts += summary.conflicts
+            report.pulledPages += 1
+            pulledRecords += page.records.count
+            progress?(SyncProgress(phase: .pull, pages: report.pulledPages, records: pulledRecords, more: page.more))
+            guard page.more else { break }
+            guard page.advance(clock) != clock else {
+                throw session.invalid("a page marked \"more\" brought no progress")
+            }
+        }
+
+        // Push: what the peer's clock says it lacks.
+        var since = serverClock
+        while true {
+            let page = try local { try store.changes(since: since, limit: pageLimit) }
+            let reached = page.advance(since)
+            if page.records.isEmpty && reached == since { break }
+            var w = JSONWriter(capacity: 256 + page.records.count * 256)
+            w.beginObject()
+            w.key("replica"); w.string(me.hex)
+            w.key("page"); WireFormat.writePage(page, into: &w)
+            w.endObject()
+            let answer = try session.post("/sync/v1/push", w.bytes)
+            let after: VectorClock
+            do throws(WireFormatError) {
+                after = try WireFormat.clock(answer["clock"], "clock")
+                if let c = answer["conflicts"]?.int64Value { report.peerConflicts += Int(c) }
+            } catch {
+                throw session.invalid("\(error)")
+            }
+            // Merging in what the page vouches for guarantees progress even if the peer lags.
+            since = after.merged(with: reached)
+            report.pushed += page.records.count
+            report.pushedPages += 1
+            progress?(SyncProgress(phase: .push, pages: report.pushedPages, records: report.pushed, more: page.more))
+            guard page.more else { break }
+        }
+
+        report.peerClock = since
+        report.requests = session.requests
+        report.bytesSent = session.bytesSent
+        report.bytesReceived = session.bytesReceived
+        return report
+    }
+
+    /// Runs a store call, turning its failure into `SyncError.local`.
+    private func local<T>(_ body: () throws -> T) throws(SyncError) -> T {
+        do { return try body() } catch { throw SyncError.local("\(error)") }
+    }
+
+    /// The URL without a trailing slash, or `invalidURL` unless it is absolute http(s) with a host, no query and no fragment.
+    static func baseURL(_ url: String) throws(SyncError) -> String {
+        guard !url.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }),
+              let c = URLComponents(string: url),
+              let scheme = c.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = c.host, !host.isEmpty, c.query == nil, c.fragment == nil
+        else { throw .invalidURL(url) }
+        var base = url
+        while base.hasSuffix("/") { base.removeLast() }
+        return base
+    }
+}
+
+/// The HTTP exchanges of one sync, with their byte counts.
+private struct Session {
+    let http: HTTPClient
+    let base: String
+    let token: String?
+    let peer: String?
+    var requests = 0
+    var bytesSent = 0
+    var bytesReceived = 0
+
+    init(http: HTTPClient, base: String, token: String?, peer: String?) {
+        self.http = http
+        self.base = base
+        self.token = token
+        self.peer = peer
+    }
+
+    func invalid(_ reason: String) -> SyncError { .invalidAnswer(peer: peer, url: base, reason: reason) }
+
+    /// Sends one request; transport failures become `SyncError`s.
+    mutating func send(_ method: String, _ path: String, _ body: [UInt8]?) throws(SyncError) -> HTTPClientResponse {
+        var headers: [String: String] = [:]
+        if let token, !token.isEmpty { headers["Authorization"] = "Bearer \(token)" }
+        if body != nil { headers["Content-Type"] = "application/json" }
+        let response: HTTPClientResponse
+        do {
+            response = try http.send(method: method, url: base + path, headers: headers, body: body)
+        } catch {
+            switch error {
+            case .invalidURL: throw .invalidURL(base)
+            case .timedOut: throw .timedOut(peer: peer, url: base, reason: error.reason)
+            case .responseTooLarge: throw invalid(error.reason)
+            case .invalidRequest(let m): throw .local("cannot build the request: \(m)")
+            case .connectionRefused, .couldNotResolve, .other:
+                throw .unreachable(peer: peer, url: base, reason: error.reason)
+            }
+        }
+        requests += 1
+        bytesSent += response.bytesSent
+        bytesReceived += response.bytesReceived
+        return response
+    }
+
+    /// The `error` text of a JSON error body, if it is one.
+    static func errorText(_ body: [UInt8]) -> String? {
+        guard let v = try? JSONParser.parse(body), let e = v["error"]?.stringValue else { return nil }
+        return e
+    }
+
+    /// `GET /sync/v1/summary`: the peer's replica id and clock, or why it is not a setuplink peer.
+    mutating func summary() throws(SyncError) -> (ReplicaID, VectorClock) {
+        let r = try send("GET", "/sync/v1/summary", nil)
+        let errorText = Self.errorText(r.body)
+        switch r.status {
+        case 200: break
+        case 401 where errorText != nil: throw .unauthorized(peer: peer, url: base, tokenGiven: !(token ?? "").isEmpty)
+        case 500... where errorText != nil: throw .peerError(peer: peer, url: base, status: r.status, message: errorText!)
+        default: throw .notAPeer(url: base, reason: "GET /sync/v1/summary answered \(r.status)")
+        }
+        guard let v = try? JSONParser.parse(r.body) else {
+            throw .notAPeer(url: base, reason: "its summary is not JSON")
+        }
+        do throws(WireFormatError) {
+            return (try WireFormat.replicaID(v["replica"], "replica"), try WireFormat.clock(v["clock"], "clock"))
+        } catch {
+            throw .notAPeer(url: base, reason: "its summary has no valid \(error.field)")
+        }
+    }
+
+    /// POSTs a JSON body and returns the JSON object answered, or the peer's refusal.
+    mutating func post(_ path: String, _ body: [UInt8]) throws(SyncError) -> JSONValue {
+        let r = try send("POST", path, body)
+        guard r.status == 200 else {
+            let text = Self.errorText(r.body)
+            if r.status == 401 { throw .unauthorized(peer: peer, url: base, tokenGiven: !(token ?? "").isEmpty) }
+            throw .peerError(peer: peer, url: base, status: r.status,
+                             message: text ?? "\(path) answered without an error message")
+        }
+        let v: JSONValue
+        do { v = try JSONParser.parse(r.body) } catch { throw invalid("\(path): \(error)") }
+        guard case .object = v else { throw invalid("\(path): the answer is not a JSON object") }
+        return v
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Replica
+import Storage
+@testable import PeerSync
+
+/// The bearer token every test server is started with.
+let testToken = "s3cret-token"
+
+/// A fresh replica file in its own temporary folder.
+func temporaryReplica() throws -> ReplicaStore {
+    let dir = NSTemporaryDirectory() + "setuplink-sync-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return try ReplicaStore(path: dir + "/replica.sqlite")
+}
+
+/// A replica served on a port chosen by the system.
+final class ServedReplica {
+    /// The replica.
+    let store: ReplicaStore
+    /// Its server (replaced by `restart()`).
+    private(set) var server: SyncServer
+    /// `http://127.0.0.1:<port>` of the current server.
+    private(set) var url: String
+    private let configuration: HTTPServerConfiguration
+    private let accessLog: HTTPServer.AccessLog?
+
+    /// Serves `store` (a fresh one unless given).
+    init(_ store: ReplicaStore? = nil, configuration: HTTPServerConfiguration = HTTPServerConfiguration(),
+         accessLog: HTTPServer.AccessLog? = nil) throws {
+        self.store = try store ?? temporaryReplica()
+        self.configuration = configuration
+        self.accessLog = accessLog
+        server = SyncServer(store: self.store, token: testToken, configuration: configuration, accessLog: accessLog)
+        url = "http://127.0.0.1:\(try server.start())"
+    }
+
+    /// The current port.
+    var port: UInt16 { UInt16(url.split(separator: ":").last!)! }
+
+    /// Stops the current server and serves the same replica again on a new port.
+    func restart() throws {
+        server.stop()
+        server = SyncServer(store: store, token: testToken, configuration: configuration, accessLog: accessLog)
+        url = "http://127.0.0.1:\(try server.start())"
+    }
+
+    deinit { server.stop() }
+}
+
+/// Syncs `store` with `peer` using the test token.
+@discardableResult
+func sync(_ store: ReplicaStore, with peer: ServedReplica, pageLimit: Int = 1000, peerName: String? = nil,
+          progress: ((SyncProgress) -> Void)? = nil) throws(SyncError) -> SyncReport {
+    try SyncClient(pageLimit: pageLimit).sync(store: store, url: peer.url, token: testToken,
+                                              peerName: peerName, progress: progress)
+}
+
+/// Writes a link with the given fields as one local transaction.
+func writeLink(_ store: ReplicaStore, _ id: String, _ values: [String: String]) throws {
+    try store.write { tx in _ = try tx.write(id: id, kind: .link, values) }
+}
+
+/// Writes `count` links `prefix0`… as one transaction each.
+func writeLinks(_ store: ReplicaStore, prefix: String, count: Int) throws {
+    for i in 0..<count {
+        try writeLink(store, "\(prefix)\(i)", ["tenant": "t\(i)", "product": prefix, "token": UUID().uuidString])
+    }
+}

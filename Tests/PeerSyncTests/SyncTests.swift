@@ -1,0 +1,338 @@
+import Dispatch
+import Foundation
+import Replica
+import Storage
+import Synchronization
+import Testing
+@testable import PeerSync
+
+/// Replicas syncing through real servers on port 0 and the real libcurl client.
+@Suite struct SyncTests {
+    @Test func randomOfflineEditsAndSyncSchedulesConverge() throws {
+        let seed = SeededGenerator.seed()
+        print("randomOfflineEditsAndSyncSchedulesConverge seed: \(seed) (replay with SETUPLINK_SEED=\(seed))")
+        var rng = SeededGenerator(seed: seed)
+        let replicas = try (0..<3).map { _ in try ServedReplica() }
+        var written = Set<String>()
+        for _ in 0..<60 {
+            if rng.next() % 3 == 0 {
+                let a = Int(rng.next() % 3)
+                let b = (a + 1 + Int(rng.next() % 2)) % 3
+                try sync(replicas[a].store, with: replicas[b], pageLimit: Int(rng.next() % 4) + 1)
+                continue
+            }
+            let store = replicas[Int(rng.next() % 3)].store
+            let ops = Int(rng.next() % 3) + 1
+            try store.write { tx in
+                for _ in 0..<ops {
+                    let n = Int(rng.next() % 15)
+                    // The kind follows from the id, as for real links and directories.
+                    let id = n < 8 ? "link-\(n)" : "dir-\(n)"
+                    let kind: RecordKind = n < 8 ? .link : .directory
+                    let existing = try tx.record(id)
+                    switch rng.next() % 6 {
+                    case 0 where existing != nil:
+                        try tx.delete(id: id)
+                    case 1:
+                        try tx.write(id: id, kind: kind, ["token": "t\(rng.next() % 1000)", "name": "n\(rng.next() % 9)"], revive: true)
+                    default:
+                        try tx.write(id: id, kind: kind, [["token", "name", "tenant"][Int(rng.next() % 3)]: "v\(rng.next() % 1000)"])
+                    }
+                    written.insert(id)
+                }
+            }
+        }
+        // Two rounds through the ring bring every change everywhere.
+        for _ in 0..<2 {
+            for (a, b) in [(0, 1), (1, 2), (2, 0)] { try sync(replicas[a].store, with: replicas[b], pageLimit: 3) }
+        }
+        let digests = try replicas.map { try $0.store.digest() }
+        #expect(Set(digests).count == 1, "seed \(seed)")
+        let clocks = try replicas.map { try $0.store.clock() }
+        #expect(Set(clocks).count == 1, "seed \(seed)")
+        for r in replicas {
+            let ids = Set(try r.store.records(kind: .link, includeDeleted: true).map(\.id)
+                          + r.store.records(kind: .directory, includeDeleted: true).map(\.id))
+            #expect(ids == written, "seed \(seed)")
+        }
+        // Once converged, a sync changes nothing.
+        let again = try sync(replicas[0].store, with: replicas[2])
+        #expect(again.pulled == 0 && again.pushed == 0, "seed \(seed)")
+    }
+
+    @Test func concurrentRegenerateKeepsOneTokenAndTheOtherAsAConflict() throws {
+        let laptop = try temporaryReplica()
+        let hub = try ServedReplica()
+        try writeLink(laptop, "link-1", ["tenant": "acme", "product": "crm", "token": "original"])
+        try sync(laptop, with: hub)
+        try writeLink(laptop, "link-1", ["token": "from-laptop"])
+        try writeLink(hub.store, "link-1", ["token": "from-hub"])
+
+        let report = try sync(laptop, with: hub)
+        #expect(report.pulled == 1)
+        #expect(report.pushed == 1)
+        #expect(report.conflicts == 1)
+        let mine = try #require(try laptop.record(id: "link-1"))
+        let theirs = try #require(try hub.store.record(id: "link-1"))
+        #expect(mine == theirs)
+        #expect(try laptop.digest() == hub.store.digest())
+        let token = try #require(mine["token"])
+        #expect(["from-laptop", "from-hub"].contains(token))
+        let conflict = try #require(mine.conflicts.first { $0.field == "token" })
+        #expect(conflict.winner.value == token)
+        #expect(conflict.losers.map(\.value) == [token == "from-hub" ? "from-laptop" : "from-hub"])
+        #expect(try hub.store.link(token: token)?.id == "link-1")
+    }
+
+    @Test func concurrentDeleteBeatsRegenerate() throws {
+        let laptop = try temporaryReplica()
+        let hub = try ServedReplica()
+        try writeLink(laptop, "link-1", ["tenant": "acme", "product": "crm", "token": "original"])
+        try sync(laptop, with: hub)
+        try laptop.write { tx in try tx.delete(id: "link-1") }
+        try writeLink(hub.store, "link-1", ["token": "regenerated"])
+
+        try sync(laptop, with: hub)
+        for store in [laptop, hub.store] {
+            let r = try #require(try store.record(id: "link-1"))
+            #expect(r.isDeleted)
+            #expect(try store.link(token: "regenerated") == nil)
+        }
+        #expect(try laptop.digest() == hub.store.digest())
+    }
+
+    @Test func changesTravelAcrossTwoHops() throws {
+        let a = try temporaryReplica()
+        let b = try ServedReplica()
+        let c = try temporaryReplica()
+        try writeLinks(a, prefix: "a", count: 5)
+        try writeLinks(c, prefix: "c", count: 3)
+        try sync(a, with: b, pageLimit: 2)
+        let report = try sync(c, with: b, pageLimit: 2)
+        #expect(report.pulled == 5)
+        #expect(report.pushed == 3)
+        #expect(try c.record(id: "a4")?["product"] == "a")
+        try sync(a, with: b)
+        #expect(try a.digest() == c.digest())
+        #expect(try a.counts().links == 8)
+    }
+
+    @Test func noOpSyncIsTwoSmallRequestsWhateverTheReplicaSize() throws {
+        let a = try temporaryReplica()
+        let hub = try ServedReplica()
+        // Four transactions of 100: a page never splits the records of one transaction.
+        for t in 0..<4 {
+            try a.write { tx in for i in 0..<100 { try tx.write(id: "l\(t)-\(i)", kind: .link, ["token": "t\(i)", "tenant": "x\(i)"]) } }
+        }
+        try writeLinks(hub.store, prefix: "h", count: 50)
+        let first = try sync(a, with: hub, pageLimit: 100)
+        #expect(first.pulled == 50)
+        #expect(first.pushed == 400)
+        #expect(first.pushedPages == 4)
+
+        let noOp = try sync(a, with: hub)
+        #expect(noOp.pulled == 0 && noOp.pushed == 0)
+        #expect(noOp.requests == 2)
+        #expect(noOp.bytesSent + noOp.bytesReceived < 2048, "sent \(noOp.bytesSent) B, received \(noOp.bytesReceived) B")
+        #expect(noOp.bytesSent > 0 && noOp.bytesReceived > 0)
+    }
+
+    @Test func cutOffSyncResumesAndLosesNothing() throws {
+        let laptop = try temporaryReplica()
+        let hub = try ServedReplica()
+        try laptop.addPeer(name: "hub", url: hub.url, token: testToken)
+        try writeLinks(laptop, prefix: "mine", count: 6)
+        try writeLinks(hub.store, prefix: "hubs", count: 6)
+
+        // Cut off after the first pulled page: the server goes away mid-sync.
+        let server = hub.server
+        #expect(throws: SyncError.self) {
+            try sync(laptop, with: hub, pageLimit: 1, peerName: "hub") { p in
+                if p.phase == .pull && p.pages == 1 { server.stop() }
+            }
+        }
+        #expect(try laptop.counts().links == 7, "the applied page stays applied")
+        #expect(try laptop.peer(name: "hub")?.lastError?.contains("unreachable") == true)
+
+        // Cut off after the first pushed page.
+        try hub.restart()
+        let second = hub.server
+        var progress: [SyncProgress] = []
+        #expect(throws: SyncError.self) {
+            try sync(laptop, with: hub, pageLimit: 2, peerName: "hub") { p in
+                progress.append(p)
+                if p.phase == .push && p.pages == 1 { second.stop() }
+            }
+        }
+        #expect(progress.filter { $0.phase == .pull }.last?.more == false)
+        #expect(try hub.store.counts().links == 8)
+
+        try hub.restart()
+        let report = try sync(laptop, with: hub, pageLimit: 2, peerName: "hub")
+        #expect(report.pulled == 0)
+        #expect(report.pushed == 4)
+        #expect(try laptop.digest() == hub.store.digest())
+        #expect(try hub.store.counts().links == 12)
+        let peer = try #require(try laptop.peer(name: "hub"))
+        #expect(peer.lastError == nil)
+        #expect(peer.lastSync != nil)
+        #expect(peer.acked == (try hub.store.clock()))
+    }
+
+    @Test func successfulNamedSyncPurgesTombstonesThePeerAcknowledged() throws {
+        let laptop = try temporaryReplica()
+        let hub = try ServedReplica()
+        try laptop.addPeer(name: "hub", url: hub.url, token: testToken)
+        try writeLinks(laptop, prefix: "l", count: 3)
+        try sync(laptop, with: hub, peerName: "hub")
+        try laptop.write { tx in try tx.delete(id: "l1") }
+        #expect(try laptop.counts().tombstones == 1)
+        try sync(laptop, with: hub, peerName: "hub")
+        #expect(try laptop.counts().tombstones == 0, "the hub acknowledged the delete")
+        #expect(try hub.store.record(id: "l1")?.isDeleted == true)
+        #expect(try laptop.counts().links == 2)
+    }
+
+    // MARK: Errors a person sees
+
+    @Test(arguments: ["ftp://hub/", "hub:8080", "/relative/path", "http://", "http://hub/?x=1", "http://hub /", ""])
+    func invalidURLIsRejectedBeforeAnyRequest(url: String) throws {
+        let store = try temporaryReplica()
+        #expect(throws: SyncError.invalidURL(url)) {
+            _ = try SyncClient().sync(store: store, url: url, token: nil, peerName: nil, progress: nil)
+        }
+    }
+
+    @Test func refusedConnectionNamesThePeerAndTheURL() throws {
+        let store = try temporaryReplica()
+        try store.addPeer(name: "hub", url: "", token: nil)
+        let closed = try ServedReplica()
+        let url = closed.url
+        closed.server.stop()
+        do {
+            _ = try SyncClient().sync(store: store, url: url, token: testToken, peerName: "hub", progress: nil)
+            Issue.record("expected a failure")
+        } catch {
+            #expect(error.description == "peer \"hub\" unreachable at \(url): connection refused")
+        }
+        #expect(try store.peer(name: "hub")?.lastError == "peer \"hub\" unreachable at \(url): connection refused")
+        do {
+            _ = try SyncClient().sync(store: store, url: url + "/", token: testToken, peerName: nil, progress: nil)
+        } catch {
+            #expect(error.description == "peer at \(url) unreachable: connection refused")
+        }
+    }
+
+    @Test func wrongOrMissingTokenIsRejectedWith401() throws {
+        let store = try temporaryReplica()
+        let hub = try ServedReplica()
+        try writeLinks(store, prefix: "x", count: 2)
+        do {
+            _ = try SyncClient().sync(store: store, url: hub.url, token: "wrong", peerName: "hub", progress: nil)
+            Issue.record("expected a failure")
+        } catch {
+            #expect(error == .unauthorized(peer: "hub", url: hub.url, tokenGiven: true))
+            #expect(error.description.hasPrefix("peer \"hub\" rejected the token (401)"))
+        }
+        do {
+            _ = try SyncClient().sync(store: store, url: hub.url, token: nil, peerName: nil, progress: nil)
+            Issue.record("expected a failure")
+        } catch {
+            #expect(error.description.hasPrefix("peer at \(hub.url) requires a token (401)"))
+        }
+        #expect(try hub.store.counts().links == 0)
+    }
+
+    @Test func serverThatIsNotASetuplinkPeerIsRecognised() throws {
+        let store = try temporaryReplica()
+        let plain = HTTPServer { request in
+            request.path == "/json" ? .json(Array("{\"status\":\"ok\"}".utf8)) : HTTPResponse(status: 404, body: Array("nope".utf8))
+        }
+        let port = try plain.start()
+        defer { plain.stop() }
+        let other = HTTPServer { _ in .json(Array("{\"clock\":{}}".utf8)) }
+        let otherPort = try other.start()
+        defer { other.stop() }
+        for (url, reason) in [("http://127.0.0.1:\(port)", "GET /sync/v1/summary answered 404"),
+                              ("http://127.0.0.1:\(otherPort)", "its summary has no valid replica")] {
+            do {
+                _ = try SyncClient().sync(store: store, url: url, token: testToken, peerName: "hub", progress: nil)
+                Issue.record("expected a failure")
+            } catch {
+                #expect(error.description == "\(url) is not a setuplink peer (\(reason))")
+            }
+        }
+    }
+
+    @Test func slowPeerTimesOut() throws {
+        let store = try temporaryReplica()
+        let release = DispatchSemaphore(value: 0)
+        let slow = HTTPServer { _ in
+            _ = release.wait(timeout: .now() + 5)
+            return .json(Array("{}".utf8))
+        }
+        let port = try slow.start()
+        defer { slow.stop() }
+        let client = SyncClient(http: HTTPClient(connectTimeout: .seconds(2), timeout: .milliseconds(300)))
+        do {
+            _ = try client.sync(store: store, url: "http://127.0.0.1:\(port)", token: testToken, peerName: "hub", progress: nil)
+            Issue.record("expected a failure")
+        } catch {
+            #expect(error.description == "peer \"hub\" at http://127.0.0.1:\(port) did not answer: timed out after 0.3 s")
+        }
+        release.signal()
+    }
+
+    @Test func pulledRecordOfAnotherKindIsRefusedWithoutApplyingThePage() throws {
+        let laptop = try temporaryReplica()
+        let hub = try ServedReplica()
+        try writeLink(laptop, "same-id", ["token": "a"])
+        try hub.store.write { tx in _ = try tx.write(id: "same-id", kind: .directory, ["name": "d"]) }
+        let before = try laptop.digest()
+        do {
+            try sync(laptop, with: hub, peerName: "hub")
+            Issue.record("expected a failure")
+        } catch {
+            guard case .refusedChanges = error else { Issue.record("got \(error)"); return }
+            #expect(error.description.contains("record same-id arrived with a different kind"))
+        }
+        #expect(try laptop.digest() == before)
+    }
+
+    // MARK: Interop
+
+    @Test func curlCommandLineReadsHealthAndSummary() throws {
+        let hub = try ServedReplica()
+        try writeLinks(hub.store, prefix: "x", count: 2)
+        let health = try run("/usr/bin/curl", ["-sS", "--max-time", "5", "\(hub.url)/healthz"])
+        #expect(health.status == 0, "\(health.stderr)")
+        #expect(health.stdout == "{\"status\":\"ok\",\"replica\":\"\(hub.store.replicaID.hex)\"}")
+        let summary = try run("/usr/bin/curl", ["-sS", "--max-time", "5", "-H", "Authorization: Bearer \(testToken)",
+                                                "\(hub.url)/sync/v1/summary"])
+        #expect(summary.status == 0, "\(summary.stderr)")
+        let value = try JSONParser.parse(Array(summary.stdout.utf8))
+        #expect(value["replica"]?.stringValue == hub.store.replicaID.hex)
+        #expect(value["clock"]?[hub.store.replicaID.hex]?.int64Value == 2)
+        #expect(value["purge_floor"] == .object([]))
+        let refused = try run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "\(hub.url)/sync/v1/summary"])
+        #expect(refused.stdout == "401")
+    }
+
+    @Test func pythonHTTPClientReadsHealthAndSummary() throws {
+        let python = try #require(python3Path(), "python3 not found on PATH")
+        let hub = try ServedReplica()
+        let script = """
+        import http.client, json
+        c = http.client.HTTPConnection("127.0.0.1", \(hub.port), timeout=5)
+        c.request("GET", "/healthz")
+        r = c.getresponse(); print(r.status, json.loads(r.read())["status"])
+        c.request("GET", "/sync/v1/summary", headers={"Authorization": "Bearer \(testToken)"})
+        r = c.getresponse(); b = json.loads(r.read()); print(r.status, b["replica"], b["clock"])
+        c.request("GET", "/sync/v1/summary", headers={"Authorization": "Bearer nope"})
+        r = c.getresponse(); print(r.status, "error" in json.loads(r.read()))
+        """
+        let result = try run(python, ["-c", script])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "200 ok\n200 \(hub.store.replicaID.hex) {}\n401 True\n")
+    }
+}
