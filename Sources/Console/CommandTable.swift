@@ -104,9 +104,9 @@ public enum CommandTable {
                     summary: "list known peers", example: "peer list"),
         CommandSpec(words: ["peer", "remove"], arguments: ["NAME"], flags: [],
                     summary: "forget a peer", example: "peer remove hub"),
-        CommandSpec(words: ["sync"], arguments: ["NAME|URL"], flags: [
+        CommandSpec(words: ["sync"], arguments: ["NAME|URL?"], flags: [
             flag("--token", "T", "the bearer token (for a URL, or to override the peer's)"),
-        ], summary: "pull then push changes with a peer; prints pulled, pushed, conflicts", example: "sync hub"),
+        ], summary: "pull then push changes with a peer (all known peers without NAME); prints pulled, pushed, conflicts", example: "sync hub"),
         CommandSpec(words: ["status"], arguments: [], flags: [],
                     summary: "replica id, record counts, digest, and per peer: last sync and unacknowledged changes", example: "status"),
         CommandSpec(words: ["conflicts"], arguments: [], flags: [],
