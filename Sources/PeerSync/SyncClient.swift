@@ -46,6 +46,8 @@ public struct SyncReport: Sendable, Equatable {
     public var bytesReceived = 0
     /// The peer's replica clock after the push: what it has acknowledged.
     public var peerClock = VectorClock()
+    /// The peer's purge floor, from its summary: what every replica it serves has acknowledged.
+    public var peerPurgeFloor = VectorClock()
 
     /// An empty report for a sync with `peerReplica`.
     public init(peerReplica: ReplicaID) { self.peerReplica = peerReplica }
@@ -74,20 +76,22 @@ public struct SyncClient: Sendable {
     /// Syncs `store` with the peer at `url`: pull, then push.
     ///
     /// With `peerName`, the outcome is recorded on that peer (`recordSync` with
-    /// the clock the peer acknowledged, or `recordSyncFailure`), and tombstones
-    /// every peer has acknowledged are purged after a success. `progress` is
-    /// called after every page, on the calling thread.
+    /// the clock the peer acknowledged, or `recordSyncFailure`). After a success
+    /// the replica adopts the peer's purge floor (tombstones every replica the
+    /// peer serves has acknowledged) and purges below it. `progress` is called
+    /// after every page, on the calling thread.
     public func sync(store: ReplicaStore, url: String, token: String?, peerName: String? = nil,
                      progress: ((SyncProgress) -> Void)? = nil) throws(SyncError) -> SyncReport {
         do throws(SyncError) {
             let report = try run(store: store, url: url, token: token, peerName: peerName, progress: progress)
-            if let peerName {
-                do {
-                    try store.recordSync(peer: peerName, acked: report.peerClock)
-                    try store.purgeTombstones()
-                } catch {
-                    throw SyncError.local("\(error)")
-                }
+            do {
+                if let peerName { try store.recordSync(peer: peerName, acked: report.peerClock) }
+                // The peer is now a neighbour: this replica keeps tombstones until it has them.
+                if report.peerReplica != store.replicaID { try store.recordClient(report.peerReplica, acked: report.peerClock) }
+                try store.adoptPurgeFloor(report.peerPurgeFloor)
+                try store.purgeTombstones()
+            } catch {
+                throw SyncError.local("\(error)")
             }
             return report
         } catch {
@@ -103,8 +107,9 @@ public struct SyncClient: Sendable {
         var session = Session(http: http, base: base, token: token, peer: peerName)
 
         // Summary: a setuplink peer answers with its replica id and clock.
-        let (summaryReplica, summaryClock) = try session.summary()
+        let (summaryReplica, summaryClock, summaryFloor) = try session.summary()
         var report = SyncReport(peerReplica: summaryReplica)
+        report.peerPurgeFloor = summaryFloor
         var serverClock = summaryClock
 
         // Pull.
@@ -121,6 +126,7 @@ public struct SyncClient: Sendable {
             let page: ChangePage
             do throws(WireFormatError) {
                 serverClock = try WireFormat.clock(answer["clock"], "clock")
+                if answer["purge_floor"] != nil { report.peerPurgeFloor = try WireFormat.clock(answer["purge_floor"], "purge_floor") }
                 page = try WireFormat.page(answer["page"], "page")
             } catch {
                 throw session.invalid("\(error)")
@@ -160,6 +166,7 @@ public struct SyncClient: Sendable {
             do throws(WireFormatError) {
                 after = try WireFormat.clock(answer["clock"], "clock")
                 if let c = answer["conflicts"]?.int64Value { report.peerConflicts += Int(c) }
+                if answer["purge_floor"] != nil { report.peerPurgeFloor = try WireFormat.clock(answer["purge_floor"], "purge_floor") }
             } catch {
                 throw session.invalid("\(error)")
             }
@@ -246,7 +253,7 @@ private struct Session {
     }
 
     /// `GET /sync/v1/summary`: the peer's replica id and clock, or why it is not a setuplink peer.
-    mutating func summary() throws(SyncError) -> (ReplicaID, VectorClock) {
+    mutating func summary() throws(SyncError) -> (ReplicaID, VectorClock, VectorClock) {
         let r = try send("GET", "/sync/v1/summary", nil)
         let errorText = Self.errorText(r.body)
         switch r.status {
@@ -259,7 +266,8 @@ private struct Session {
             throw .notAPeer(url: base, reason: "its summary is not JSON")
         }
         do throws(WireFormatError) {
-            return (try WireFormat.replicaID(v["replica"], "replica"), try WireFormat.clock(v["clock"], "clock"))
+            let floor = v["purge_floor"] == nil ? VectorClock() : try WireFormat.clock(v["purge_floor"], "purge_floor")
+            return (try WireFormat.replicaID(v["replica"], "replica"), try WireFormat.clock(v["clock"], "clock"), floor)
         } catch {
             throw .notAPeer(url: base, reason: "its summary has no valid \(error.field)")
         }

@@ -130,13 +130,18 @@ struct SyncRoutes: Sendable {
             limit = Int(min(max(n, 1), Int64(SyncServer.maxPageLimit)))
         }
         // What the client sent is what it holds: tombstones it has seen may be purged here.
-        if client != store.replicaID { try store.recordClient(client, acked: clientClock) }
+        if client != store.replicaID {
+            try store.recordClient(client, acked: clientClock)
+            // The server purges like any replica: tombstones every known peer and client has seen.
+            try store.purgeTombstones()
+        }
         let clock = try store.clock()
         let page = try store.changes(since: clientClock, limit: limit)
         var w = JSONWriter(capacity: 256 + page.records.count * 256)
         w.beginObject()
         w.key("replica"); w.string(replicaHex)
         w.key("clock"); WireFormat.writeClock(clock, into: &w)
+        w.key("purge_floor"); WireFormat.writeClock(try store.purgeFloor(), into: &w)
         w.key("page"); WireFormat.writePage(page, into: &w)
         w.endObject()
         return .json(w.bytes)
@@ -148,12 +153,14 @@ struct SyncRoutes: Sendable {
         _ = try WireFormat.replicaID(request["replica"], "replica")
         let page = try WireFormat.page(request["page"], "page")
         let summary = try store.apply(page)
+        if summary.changed > 0 { try store.purgeTombstones() }
         let clock = try store.clock()
         var w = JSONWriter(capacity: 256)
         w.beginObject()
         w.key("clock"); WireFormat.writeClock(clock, into: &w)
         w.key("applied"); w.int(Int64(summary.changed))
         w.key("conflicts"); w.int(Int64(summary.conflicts))
+        w.key("purge_floor"); WireFormat.writeClock(try store.purgeFloor(), into: &w)
         w.endObject()
         return .json(w.bytes)
     }

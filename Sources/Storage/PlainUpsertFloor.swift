@@ -19,6 +19,7 @@ public final class PlainUpsertFloor {
             CREATE TABLE IF NOT EXISTS records(id TEXT PRIMARY KEY, kind INTEGER NOT NULL, live INTEGER NOT NULL,
                 lookup TEXT, body BLOB NOT NULL) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS records_lookup ON records(lookup) WHERE lookup IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS records_dead ON records(id) WHERE live=0;
             """)
     }
 

@@ -25,6 +25,15 @@ public final class LocalTransaction {
         return r
     }
 
+    private var floor: VectorClock?
+
+    func purgeFloor() throws -> VectorClock {
+        if let floor { return floor }
+        let f = VectorClock(encoded: try store.meta("purge_floor") ?? "") ?? VectorClock()
+        floor = f
+        return f
+    }
+
     /// The live link whose visible token is `token`.
     public func link(token: String) throws -> Record? {
         guard let id = try store.db.scalar("SELECT id FROM records WHERE lookup=?", .text(token))?.text else { return nil }
@@ -34,7 +43,10 @@ public final class LocalTransaction {
     /// Writes fields of a record (creating it if needed), stamped with this transaction's dot.
     @discardableResult
     public func write(id: String, kind: RecordKind, _ values: [String: String], revive: Bool = false) throws -> Record {
-        var r = try record(id) ?? Record(id: id, kind: kind)
+        // A record new here may have been purged here: the new state must follow
+        // everything under the purge floor, or replicas still holding the old
+        // tombstone would keep its values as concurrent ones that never come back.
+        var r = try record(id) ?? Record(id: id, kind: kind, fields: [], deleted: Register(), clock: try purgeFloor())
         guard r.kind == kind else { throw StoreError.invalid("record \(id) is a \(r.kind), not a \(kind)") }
         let old = try record(id)
         r.write(values, dot: dot, hlc: hlc, revive: revive)

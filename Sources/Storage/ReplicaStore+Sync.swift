@@ -147,7 +147,7 @@ extension ReplicaStore {
         try wrap { try db.run("UPDATE peers SET last_error=? WHERE name=?", .text(error), .text(name)) }
     }
 
-    /// Records what a replica that synced with this one (as a server) has acknowledged.
+    /// Records what a replica this one synced with (either as its server or as its client) has acknowledged.
     public func recordClient(_ replica: ReplicaID, acked: VectorClock, at date: Date = Date()) throws {
         try wrap {
             let old = VectorClock(encoded: try db.scalar("SELECT acked FROM clients WHERE rid=?", .text(replica.hex))?.text ?? "") ?? VectorClock()
@@ -177,38 +177,67 @@ extension ReplicaStore {
         try wrap { VectorClock(encoded: try meta("purge_floor") ?? "") ?? VectorClock() }
     }
 
-    /// Purges tombstones that every known peer and client has acknowledged; returns how many.
+    /// The stable point: the meet of this replica's clock and the clock every
+    /// replica it has synced with (in either direction) last acknowledged, and
+    /// whether every replica that wrote here is among them. `nil` with no known replica.
+    func stablePoint() throws -> (VectorClock, allWritersKnown: Bool)? {
+        var acks: [ReplicaID: VectorClock] = [:]
+        let c = try db.prepare("SELECT rid, acked FROM clients")
+        while try c.step() {
+            if let id = ReplicaID(hex: c.text(0)) { acks[id] = VectorClock(encoded: c.text(1)) ?? VectorClock() }
+        }
+        guard !acks.isEmpty else { return nil }
+        var stable = try loadClock()
+        let allKnown = stable.entries.allSatisfy { $0.replica == replicaID || acks[$0.replica] != nil }
+        for a in acks.values { stable = stable.meet(a) }
+        return (stable, allKnown)
+    }
+
+    /// Purges tombstones that every replica this one has synced with has acknowledged; returns how many.
     ///
-    /// The stable point is the meet of this replica's clock and every peer's and
-    /// client's acknowledged clock. It is kept as the purge floor, so a stale
-    /// copy of a purged record arriving later is dropped instead of revived.
-    /// With no known peer nothing is purged.
+    /// Every neighbour keeps a tombstone until each of its own neighbours has
+    /// it, so a replica holding an older live copy always has a neighbour that
+    /// can still send it the delete. A replica decides on its own only when it
+    /// has heard directly from every replica that wrote to it (a hub); the
+    /// others adopt their server's floor (`adoptPurgeFloor`). Purged tombstones
+    /// raise the purge floor, so a stale copy arriving later is dropped, not revived.
     @discardableResult
     public func purgeTombstones() throws -> Int {
         try wrap {
             try db.transaction {
-                var acks: [VectorClock] = []
-                let p = try db.prepare("SELECT acked FROM peers")
-                while try p.step() { acks.append(VectorClock(encoded: p.text(0)) ?? VectorClock()) }
-                let c = try db.prepare("SELECT acked FROM clients")
-                while try c.step() { acks.append(VectorClock(encoded: c.text(0)) ?? VectorClock()) }
-                guard !acks.isEmpty else { return 0 }
-                var stable = try loadClock()
-                for a in acks { stable = stable.meet(a) }
-                let s = try db.prepare("SELECT id, body FROM records WHERE live=0")
-                var doomed: [Record] = []
-                while try s.step() {
-                    let r = try decode(id: s.text(0), s, column: 1)
-                    if r.isDeleted && r.clock.isDominated(by: stable) { doomed.append(r) }
-                }
-                for r in doomed {
-                    try db.run("DELETE FROM records WHERE id=?", .text(r.id))
-                    for d in r.dots { try removeDot(d, id: r.id) }
-                }
-                let floor = (VectorClock(encoded: try meta("purge_floor") ?? "") ?? VectorClock()).merged(with: stable)
-                try setMeta("purge_floor", floor.encoded)
-                return doomed.count
+                guard let (stable, allKnown) = try stablePoint(), allKnown else { return 0 }
+                return try purge(upTo: stable)
             }
         }
+    }
+
+    /// Adopts a server's purge floor, as far as every replica this one has synced with has acknowledged, and purges below it.
+    @discardableResult
+    public func adoptPurgeFloor(_ floor: VectorClock) throws -> Int {
+        guard !floor.isEmpty else { return 0 }
+        return try wrap {
+            try db.transaction {
+                guard let (stable, _) = try stablePoint() else { return 0 }
+                return try purge(upTo: floor.meet(stable))
+            }
+        }
+    }
+
+    /// Deletes tombstones whose clock is within `stable` and raises the floor to it (in the caller's transaction).
+    func purge(upTo stable: VectorClock) throws -> Int {
+        let s = try db.prepare("SELECT id, body FROM records WHERE live=0")
+        var doomed: [Record] = []
+        while try s.step() {
+            let r = try decode(id: s.text(0), s, column: 1)
+            if r.isDeleted && r.clock.isDominated(by: stable) { doomed.append(r) }
+        }
+        for r in doomed {
+            try db.run("DELETE FROM records WHERE id=?", .text(r.id))
+            for d in r.dots { try removeDot(d, id: r.id) }
+        }
+        let old = VectorClock(encoded: try meta("purge_floor") ?? "") ?? VectorClock()
+        let floor = old.merged(with: stable)
+        if floor != old { try setMeta("purge_floor", floor.encoded) }
+        return doomed.count
     }
 }

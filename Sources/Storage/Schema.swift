@@ -29,6 +29,8 @@ enum Schema {
             body BLOB NOT NULL
         ) WITHOUT ROWID;
         CREATE INDEX records_lookup ON records(lookup) WHERE lookup IS NOT NULL;
+        -- Tombstones, so purging does not scan live records.
+        CREATE INDEX records_dead ON records(id) WHERE live=0;
         -- The dots index: every dot held by a record's registers. Answers "what does a peer lack".
         CREATE TABLE dots(
             rix INTEGER NOT NULL,

@@ -147,10 +147,11 @@ private func expectRefused(_ served: ServedReplica, _ request: String, status: I
         #expect(try served.store.purgeTombstones() == 0, "no client has acknowledged anything yet")
         let laptop = try temporaryReplica()
         try sync(laptop, with: served)
-        // The next pull carries a clock that covers the delete.
+        // The next pull carries a clock that covers the delete: the server purges it then.
+        #expect(try served.store.record(id: "p0")?.isDeleted == true)
         try sync(laptop, with: served)
-        #expect(try served.store.purgeTombstones() == 1)
         #expect(try served.store.record(id: "p0") == nil)
+        #expect(try laptop.record(id: "p0") == nil, "the laptop adopted the server's purge floor")
     }
 
     @Test func accessLogHasOneLinePerRequestAndNeverTheToken() throws {

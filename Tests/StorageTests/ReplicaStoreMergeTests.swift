@@ -139,9 +139,15 @@ import Replica
         try a.write { try $0.delete(id: "x") }
         try pullAll(from: a, to: b)
         #expect(try b.record(id: "x")?.isDeleted == true)
-        // a knows b as a peer that has acknowledged everything.
-        try a.addPeer(name: "b", url: "http://127.0.0.1:1", token: nil)
-        try a.recordSync(peer: "b", acked: try b.clock())
+        #expect(try a.purgeTombstones() == 0, "no client has acknowledged anything")
+        // A writer a has never heard from directly blocks purging.
+        try b.write { try $0.write(id: "y", kind: .link, ["token": "u"]) }
+        try pullAll(from: b, to: a)
+        try a.recordClient(ReplicaID.random(), acked: try a.clock())
+        #expect(try a.purgeTombstones() == 0)
+        // Once b (a client of a) has acknowledged everything, the tombstone is stable.
+        try pullAll(from: a, to: b)
+        try a.recordClient(b.replicaID, acked: try b.clock())
         #expect(try a.purgeTombstones() == 1)
         #expect(try a.record(id: "x") == nil)
         #expect(try a.counts().tombstones == 0)
