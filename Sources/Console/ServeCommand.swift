@@ -84,7 +84,7 @@ enum ServeCommand {
                 REPL.writeLine("token: \(token!)")
                 REPL.writeLine("(generated and stored with the replica; it is shown only now; peers use: peer add NAME URL --token TOKEN)")
             } else if arguments.contains(where: { $0.hasPrefix("--token") }) == false {
-                REPL.writeLine("token: the one stored with this replica when it was first served")
+                REPL.writeLine("using the token stored with this replica when it was first served")
             }
         }
         // Stop on SIGINT/SIGTERM: handled on a dispatch queue, not in a signal handler.

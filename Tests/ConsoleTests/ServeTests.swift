@@ -1,0 +1,173 @@
+import Foundation
+import Glibc
+import PeerSync
+import Replica
+import Storage
+import Testing
+
+/// A `setuplink serve` child process.
+final class ServerProcess: @unchecked Sendable {
+    // @unchecked Sendable: the log is guarded by `lock`; the rest is set before use.
+    let process = Process()
+    var url = ""
+    var token = ""
+    private let lock = NSLock()
+    private var log = ""
+    private var output = ""
+
+    init(db: String, extra: [String] = []) throws {
+        process.executableURL = productsDirectory().appendingPathComponent("setuplink")
+        process.arguments = ["--db", db, "serve", "--port", "0"] + extra
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        Thread { [self] in
+            while true {
+                let d = err.fileHandleForReading.availableData
+                if d.isEmpty { return }
+                lock.withLock { log += String(decoding: d, as: UTF8.self) }
+            }
+        }.start()
+        Thread { [self] in
+            while true {
+                let d = out.fileHandleForReading.availableData
+                if d.isEmpty { return }
+                lock.withLock { output += String(decoding: d, as: UTF8.self) }
+            }
+        }.start()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let text = lock.withLock { output }
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }) {
+                url = String(line.dropFirst("listening on ".count))
+                if let t = text.split(separator: "\n").first(where: { $0.hasPrefix("token: ") }) { token = String(t.dropFirst(7)) }
+                if !extra.contains("--token") && token.isEmpty && !text.contains("using the token stored") { usleep(20_000); continue }
+                return
+            }
+            usleep(20_000)
+        }
+        throw BenchError("server did not start: \(lock.withLock { output + log })")
+    }
+
+    var accessLog: String { lock.withLock { log } }
+
+    /// Waits until the access log contains `text`, up to a deadline.
+    func waitForLog(_ text: String, seconds: Double = 60) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if accessLog.contains(text) { return true }
+            usleep(5_000)
+        }
+        return false
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ s: String) { description = s }
+}
+
+@Suite struct ServeTests {
+    @Test func theTwoPeersSampleRuns() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [packageRoot().appendingPathComponent("Samples/two-peers.sh").path,
+                       productsDirectory().appendingPathComponent("setuplink").path]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(text)")
+        #expect(text.contains("converged"))
+        #expect(text.contains("acme"))
+    }
+
+    @Test(arguments: [SIGTERM, SIGINT])
+    func serveStopsCleanlyOnASignal(signal: Int32) throws {
+        let db = temporaryReplica()
+        let server = try ServerProcess(db: db, extra: ["--token", "secret-1"])
+        let health = try HTTPClient().send(method: "GET", url: server.url + "/healthz", headers: [:], body: nil)
+        #expect(health.status == 200)
+        kill(server.process.processIdentifier, signal)
+        server.process.waitUntilExit()
+        #expect(server.process.terminationReason == .exit)
+        #expect(server.process.terminationStatus == 0)
+        #expect(server.accessLog.contains("GET /healthz 200"))
+        #expect(!server.accessLog.contains("secret-1"), "the log never shows the token")
+        // The replica closed cleanly and opens again.
+        #expect(try status(db)["replica"] != nil)
+    }
+
+    @Test func serveGeneratesAStoredTokenOnceAndRefusesBadFlags() throws {
+        let db = temporaryReplica()
+        let first = try ServerProcess(db: db)
+        #expect(first.token.count == 48)
+        kill(first.process.processIdentifier, SIGTERM)
+        first.process.waitUntilExit()
+        let second = try ServerProcess(db: db)
+        #expect(second.token.isEmpty, "the stored token is not printed again")
+        let summary = try HTTPClient().send(method: "GET", url: second.url + "/sync/v1/summary",
+                                            headers: ["Authorization": "Bearer \(first.token)"], body: nil)
+        #expect(summary.status == 200, "the stored token still works")
+        kill(second.process.processIdentifier, SIGTERM)
+        second.process.waitUntilExit()
+        for args in [["serve"], ["serve", "--port", "x"], ["serve", "--port", "1", "--colour"], ["serve", "--port", "70000"]] {
+            let r = try runTool(["--db", db] + args)
+            #expect(r.status == 2, "\(args)")
+            #expect(r.errorLines.count == 1 && r.stderr.hasPrefix("error: "), "\(args): \(r.stderr)")
+        }
+    }
+
+    @Test func killNineDuringALargePushThenSyncAgainLosesNothing() throws {
+        let laptopDB = temporaryReplica(), hubDB = temporaryReplica()
+        do {
+            let laptop = try ReplicaStore(path: laptopDB)
+            for batch in 0..<100 {
+                try laptop.write { tx in
+                    for i in 0..<100 {
+                        try tx.write(id: "link-\(batch)-\(i)", kind: .link, [
+                            "tenant": "t\(batch)", "product": "p\(i)", "token": String(repeating: "ab", count: 24),
+                            "webhook_url": "https://hooks.example.com/\(batch)/\(i)", "webhook_secret": "s",
+                            "valid_till": "2030-01-01T00:00:00Z",
+                        ], revive: true)
+                    }
+                }
+            }
+            laptop.close()
+        }
+        var hub = try ServerProcess(db: hubDB, extra: ["--token", "tok"])
+        let client = Process()
+        client.executableURL = productsDirectory().appendingPathComponent("setuplink")
+        client.arguments = ["--db", laptopDB, "sync", hub.url, "--token", "tok"]
+        client.standardOutput = FileHandle.nullDevice
+        let clientErr = Pipe()
+        client.standardError = clientErr
+        try client.run()
+        #expect(hub.waitForLog("POST /sync/v1/push 200"), "a first page was pushed")
+        kill(hub.process.processIdentifier, SIGKILL)
+        hub.process.waitUntilExit()
+        client.waitUntilExit()
+        let clientError = String(decoding: clientErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(client.terminationStatus == 1, "the cut-off sync fails: \(clientError)")
+        #expect(clientError.hasPrefix("error: "))
+        let partial = try status(hubDB)["links"] as? Int ?? -1
+        #expect(partial > 0 && partial < 10_000, "the hub holds the pages it acknowledged: \(partial)")
+
+        hub = try ServerProcess(db: hubDB, extra: ["--token", "tok"])
+        let again = try runTool(["--db", laptopDB, "--json", "sync", hub.url, "--token", "tok"])
+        #expect(again.status == 0, "\(again.stderr)")
+        let report = json(again.stdout)
+        #expect((report["pushed"] as? Int ?? 0) < 10_000, "the second sync resumed instead of starting over")
+        let a = try status(laptopDB), b = try status(hubDB)
+        #expect(b["links"] as? Int == 10_000)
+        #expect(a["digest"] as? String == b["digest"] as? String)
+        kill(hub.process.processIdentifier, SIGTERM)
+        hub.process.waitUntilExit()
+        let store = try ReplicaStore(path: hubDB)
+        #expect(try store.integrityCheck() == "ok")
+    }
+}
