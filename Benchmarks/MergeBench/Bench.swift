@@ -52,11 +52,11 @@ final class Bench {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for n in options.sizes {
             let records = Workload.records(n)
-            try inMemory(records)
-            try conflicts(records)
-            try persisted(records)
+            if options.figures.contains(1) { try inMemory(records) }
+            if options.figures.contains(2) { try conflicts(records) }
+            if options.figures.contains(3) || options.figures.contains(4) { try persisted(records) }
         }
-        try delta()
+        if options.figures.contains(5) { try delta() }
         if options.json {
             // The headline names are the figures at N = 100k (or the only N run).
             let headline = options.sizes.contains(100_000) ? "100k" : label(options.sizes[0])

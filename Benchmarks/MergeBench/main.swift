@@ -10,6 +10,7 @@ struct Options {
     var json = false
     var runs = 5
     var setuplink: String?
+    var figures: Set<Int> = [1, 2, 3, 4, 5, 6, 7]
 }
 
 var options = Options()
@@ -30,11 +31,14 @@ while let a = args.popFirst() {
             exit(2)
         }
         options.runs = n
+    case "--figures":
+        guard let v = args.popFirst() else { exit(2) }
+        options.figures = Set(v.split(separator: ",").compactMap { Int($0) })
     case "--setuplink":
         guard let v = args.popFirst() else { exit(2) }
         options.setuplink = v
     case "-h", "--help":
-        print("usage: merge-bench [--records N] [--quick] [--json] [--runs R] [--setuplink PATH]")
+        print("usage: merge-bench [--records N] [--quick] [--json] [--runs R] [--figures 1,2,3,4,5,6,7] [--setuplink PATH]")
         exit(0)
     default:
         FileHandle.standardError.write(Data("error: unknown option \(a) (see: merge-bench --help)\n".utf8))

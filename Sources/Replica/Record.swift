@@ -122,6 +122,15 @@ public struct Record: Hashable, Sendable {
         return s
     }
 
+    /// The distinct dots held, without building a set (a record usually holds one to three).
+    public var distinctDots: [Dot] {
+        var out: [Dot] = []
+        func add(_ d: Dot) { if !out.contains(d) { out.append(d) } }
+        for f in fields { for v in f.register.versions { add(v.dot) } }
+        for v in deletedRegister.versions { add(v.dot) }
+        return out
+    }
+
     /// The largest timestamp held; a merge raises the local HLC to it.
     public var maxHLC: HLC {
         var m = HLC.zero

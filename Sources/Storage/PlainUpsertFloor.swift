@@ -13,8 +13,7 @@ public final class PlainUpsertFloor {
     /// Creates a fresh database at `path` with the `records` table of the replica schema.
     public init(path: String) throws {
         db = try SQLiteConnection(path: path, create: true)
-        _ = try db.scalar("PRAGMA journal_mode=WAL")
-        try db.exec("PRAGMA synchronous=NORMAL")
+        try ReplicaStore.tune(db)
         try db.exec("""
             CREATE TABLE IF NOT EXISTS records(id TEXT PRIMARY KEY, kind INTEGER NOT NULL, live INTEGER NOT NULL,
                 lookup TEXT, body BLOB NOT NULL) WITHOUT ROWID;

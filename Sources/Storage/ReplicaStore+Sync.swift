@@ -55,28 +55,39 @@ extension ReplicaStore {
                     let floor = VectorClock(encoded: try meta("purge_floor") ?? "") ?? VectorClock()
                     var summary = MergeSummary()
                     var maxSeen = HLC.zero
-                    let insert = try db.prepare("""
-                        INSERT INTO records(id, kind, live, lookup, body) VALUES(?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING
-                        """)
                     for r in page.records {
                         try r.validate()
-                        if !floor.isEmpty && r.clock.isDominated(by: floor), try loadRecord(r.id) == nil {
-                            summary.dropped += 1
-                            continue
-                        }
-                        // Fast path: a record new here is stored as it came.
-                        insert.reset()
-                        encodeBufferReset(r)
-                        try bindRecordRow(insert, r)
-                        while try insert.step() {}
-                        if db.changes == 1 {
+                        // One probe: the stored clock tells whether the remote state is already contained.
+                        let probe = try statement(.selectBody)
+                        probe.bind(text: r.id, at: 1)
+                        if try probe.step() {
+                            let local: VectorClock
+                            do { local = try probe.withBlob(0) { try Record.decodeClock($0) } } catch let e as RecordDecodingError {
+                                throw StoreError.corruptRecord(path: path, id: r.id, reason: e.description)
+                            }
+                            let order = local.compare(r.clock)
+                            if order == .equal || order == .after {
+                                probe.reset()
+                                continue
+                            }
+                            let stored = try decode(id: r.id, probe, column: 0)
+                            probe.reset()
+                            guard let m = try mergeRecord(local: stored, remote: r, summary: &summary) else { continue }
+                            try store(m, replacing: stored)
+                        } else {
+                            probe.reset()
+                            if !floor.isEmpty && r.clock.isDominated(by: floor) {
+                                // A stale copy of a tombstone purged here.
+                                summary.dropped += 1
+                                continue
+                            }
+                            let insert = try statement(.insertRecord)
+                            encodeBufferReset(r)
+                            try bindRecordRow(insert, r)
+                            while try insert.step() {}
                             summary.inserted += 1
                             summary.changed += 1
-                            for d in r.dots { try addDot(d, id: r.id) }
-                        } else {
-                            let local = try loadRecord(r.id)
-                            guard let m = try mergeRecord(local: local, remote: r, summary: &summary) else { continue }
-                            try store(m, replacing: local)
+                            for d in r.distinctDots { try addDot(d, id: r.id) }
                         }
                         let h = r.maxHLC
                         if h > maxSeen { maxSeen = h }
@@ -233,7 +244,7 @@ extension ReplicaStore {
         }
         for r in doomed {
             try db.run("DELETE FROM records WHERE id=?", .text(r.id))
-            for d in r.dots { try removeDot(d, id: r.id) }
+            for d in r.distinctDots { try removeDot(d, id: r.id) }
         }
         let old = VectorClock(encoded: try meta("purge_floor") ?? "") ?? VectorClock()
         let floor = old.merged(with: stable)
