@@ -57,6 +57,7 @@ final class Bench {
             if options.figures.contains(3) || options.figures.contains(4) { try persisted(records) }
         }
         if options.figures.contains(5) { try delta() }
+        if options.figures.contains(6) || options.figures.contains(7) { try syncFigures() }
         if options.json {
             // The headline names are the figures at N = 100k (or the only N run).
             let headline = options.sizes.contains(100_000) ? "100k" : label(options.sizes[0])
@@ -132,19 +133,89 @@ final class Bench {
         report("redelivery_over_persisted_\(label(n))", r / m, "ratio")
     }
 
+    /// A persisted replica of `n` generated records, written in pages as a sync would.
+    func persistedReplica(_ n: Int, seed: UInt64) throws -> String {
+        let p = path("replica")
+        let store = try ReplicaStore(path: p)
+        var start = 0
+        while start < n {
+            let end = min(n, start + 50_000)
+            let records = Workload.records(end - start, seed: seed, offset: start)
+            try store.apply(ChangePage(records: records, coverage: VectorClock([(Workload.origin, UInt64(end))]),
+                                       more: false, base: VectorClock([(Workload.origin, UInt64(start))])))
+            start = end
+        }
+        store.close()
+        return p
+    }
+
+    func json(_ line: String) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+    }
+
+    // 6. End-to-end sync over loopback of N records into an empty replica; 7. a no-op sync of 1M.
+    func syncFigures() throws {
+        let token = "bench-token"
+        var sizes = options.quick ? [2_000] : options.sizes.contains(100_000) ? [100_000] : [options.sizes[0]]
+        // Peak memory is judged at 1M: the default run adds it.
+        if !options.quick && options.figures.contains(6) && options.sizes.count > 1 { sizes.append(1_000_000) }
+        if !options.figures.contains(6) { sizes = options.quick ? [2_000] : [1_000_000] }
+        for n in Array(Set(sizes)).sorted() {
+            let serverDB = try persistedReplica(n, seed: 9)
+            let server = try Child.spawn(["--role", "server", "--db", serverDB, "--token", token])
+            let portLine = server.readLine()
+            guard portLine.hasPrefix("port ") else { throw BenchFailure(description: "server did not start: \(portLine)") }
+            let url = "http://127.0.0.1:\(portLine.dropFirst(5))"
+            defer { kill(server.pid, SIGTERM) }
+            let clientDB = path("client")
+            var seconds: [Double] = []
+            var last: [String: Any] = [:]
+            var clientPeak = 0.0
+            for run in 0..<(n >= 1_000_000 ? 1 : runs(for: n)) {
+                let db = run == 0 ? clientDB : path("client")
+                let client = try Child.spawn(["--role", "client", "--db", db, "--url", url, "--token", token, "--page-limit", "1000"])
+                last = json(client.readLine())
+                let (status, _) = client.wait()
+                let peak = last["peak_mib"] as? Double ?? -1
+                try check(status == 0, "sync client failed")
+                try check(last["records"] as? Int == n, "the client holds \(last["records"] ?? "?") of \(n) records")
+                seconds.append(last["seconds"] as? Double ?? 0)
+                clientPeak = max(clientPeak, peak)
+            }
+            let serverDigest = try ReplicaStore(path: serverDB).digest()
+            try check(last["digest"] as? String == serverDigest, "the synced replica's digest differs from the server's")
+            if options.figures.contains(6) {
+                report("sync_rps_\(label(n))", Double(n) / median(seconds), "records/s")
+                report("sync_bytes_per_record_\(label(n))", Double(last["bytes"] as? Int ?? 0) / Double(n), "bytes")
+                report("sync_client_peak_rss_mib_\(label(n))", clientPeak, "MiB")
+            }
+            if options.figures.contains(7) && (n >= 1_000_000 || options.quick) {
+                // A no-op sync between two replicas that hold the same records.
+                var times: [Double] = []
+                var bytes = 0
+                for _ in 0..<5 {
+                    let client = try Child.spawn(["--role", "client", "--db", clientDB, "--url", url, "--token", token])
+                    let r = json(client.readLine())
+                    _ = client.wait()
+                    try check(r["pulled"] as? Int == 0 && r["pushed"] as? Int == 0, "the no-op sync moved records")
+                    times.append(r["seconds"] as? Double ?? 0)
+                    bytes = r["bytes"] as? Int ?? 0
+                }
+                report("noop_sync_ms_\(label(n))", median(times) * 1000, "ms")
+                report("noop_sync_bytes_\(label(n))", Double(bytes), "bytes")
+            }
+            kill(server.pid, SIGTERM)
+            let serverPeak = Double(server.readLine().dropFirst(5)) ?? -1
+            _ = server.wait()
+            if options.figures.contains(6) { report("sync_server_peak_rss_mib_\(label(n))", serverPeak, "MiB") }
+        }
+    }
+
     // 5. Changes a peer lacks when it misses 1,000 records, for N = 10k and 1M.
     func delta() throws {
         let sizes = options.quick ? [2_000] : [10_000, 1_000_000]
         for n in sizes {
-            let records = Workload.records(n, seed: 7)
-            let store = try ReplicaStore(path: path("delta"))
-            var start = 0
-            while start < n {
-                let end = min(n, start + 50_000)
-                try store.apply(ChangePage(records: Array(records[start..<end]), coverage: VectorClock([(Workload.origin, UInt64(end))]),
-                                           more: false, base: VectorClock([(Workload.origin, UInt64(start))])))
-                start = end
-            }
+            let store = try ReplicaStore(path: try persistedReplica(n, seed: 7))
             let peer = VectorClock([(Workload.origin, UInt64(n - 1000))])
             var times: [Double] = []
             for _ in 0..<max(5, options.runs) {

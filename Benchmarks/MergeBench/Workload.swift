@@ -20,13 +20,13 @@ enum Workload {
         return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-" + String(h[20..<32])
     }
 
-    /// `n` records, one write each by `origin` (counters 1…n); one in five is a link.
-    static func records(_ n: Int, seed: UInt64 = 42) -> [Record] {
-        var rng = SeededGenerator(seed: seed)
+    /// `n` records, one write each by `origin` (counters offset+1…offset+n); one in five is a link.
+    static func records(_ n: Int, seed: UInt64 = 42, offset: Int = 0) -> [Record] {
+        var rng = SeededGenerator(seed: seed &+ UInt64(offset))
         var out: [Record] = []
         out.reserveCapacity(n)
         let t0: UInt64 = 1_800_000_000_000
-        for i in 0..<n {
+        for i in offset..<(offset + n) {
             let dot = Dot(replica: origin, counter: UInt64(i + 1))
             let hlc = HLC(rawValue: (t0 + UInt64(i)) << 16)
             let tenant = "tenant-\(i / 5)", product = ["crm", "hr", "payroll", "erp", "support"][i % 5]

@@ -15,6 +15,15 @@ struct Options {
 
 var options = Options()
 var args = CommandLine.arguments.dropFirst()
+// The sync figures run the bench again as a server and a client process.
+if args.first == "--role" {
+    let a = Array(args)
+    func value(_ flag: String) -> String { a.firstIndex(of: flag).map { a[$0 + 1] } ?? "" }
+    switch a[1] {
+    case "server": exit(Roles.server(db: value("--db"), token: value("--token")))
+    default: exit(Roles.client(db: value("--db"), url: value("--url"), token: value("--token"), pageLimit: Int(value("--page-limit")) ?? 1000))
+    }
+}
 while let a = args.popFirst() {
     switch a {
     case "--records":

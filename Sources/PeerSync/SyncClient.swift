@@ -122,14 +122,29 @@ public struct SyncClient: Sendable {
             w.key("clock"); WireFormat.writeClock(clock, into: &w)
             w.key("limit"); w.int(Int64(pageLimit))
             w.endObject()
-            let answer = try session.post("/sync/v1/pull", w.bytes)
+            let body = try session.postRaw("/sync/v1/pull", w.bytes)
             let page: ChangePage
-            do throws(WireFormatError) {
-                serverClock = try WireFormat.clock(answer["clock"], "clock")
-                if answer["purge_floor"] != nil { report.peerPurgeFloor = try WireFormat.clock(answer["purge_floor"], "purge_floor") }
-                page = try WireFormat.page(answer["page"], "page")
-            } catch {
-                throw session.invalid("\(error)")
+            // The fast reader takes the common shape in one pass; anything else goes
+            // through the strict tree decoder, which accepts it or names the fault.
+            var fastClock: VectorClock?, fastFloor: VectorClock?
+            if let fast = FastPageReader.envelope(body, pageKey: "page", other: { key, raw in
+                if key == "clock" { fastClock = try WireFormat.clock(try JSONParser.parse(raw), "clock") }
+                if key == "purge_floor" { fastFloor = try WireFormat.clock(try JSONParser.parse(raw), "purge_floor") }
+            }), let fastClock {
+                page = fast
+                serverClock = fastClock
+                if let fastFloor { report.peerPurgeFloor = fastFloor }
+            } else {
+                let answer: JSONValue
+                do { answer = try JSONParser.parse(body) } catch { throw session.invalid("/sync/v1/pull: \(error)") }
+                guard case .object = answer else { throw session.invalid("/sync/v1/pull: the answer is not a JSON object") }
+                do throws(WireFormatError) {
+                    serverClock = try WireFormat.clock(answer["clock"], "clock")
+                    if answer["purge_floor"] != nil { report.peerPurgeFloor = try WireFormat.clock(answer["purge_floor"], "purge_floor") }
+                    page = try WireFormat.page(answer["page"], "page")
+                } catch {
+                    throw session.invalid("\(error)")
+                }
             }
             let summary: MergeSummary
             do {
@@ -275,6 +290,15 @@ private struct Session {
 
     /// POSTs a JSON body and returns the JSON object answered, or the peer's refusal.
     mutating func post(_ path: String, _ body: [UInt8]) throws(SyncError) -> JSONValue {
+        let bytes = try postRaw(path, body)
+        let v: JSONValue
+        do { v = try JSONParser.parse(bytes) } catch { throw invalid("\(path): \(error)") }
+        guard case .object = v else { throw invalid("\(path): the answer is not a JSON object") }
+        return v
+    }
+
+    /// POSTs a JSON body and returns the answer's bytes, or the peer's refusal.
+    mutating func postRaw(_ path: String, _ body: [UInt8]) throws(SyncError) -> [UInt8] {
         let r = try send("POST", path, body)
         guard r.status == 200 else {
             let text = Self.errorText(r.body)
@@ -282,9 +306,6 @@ private struct Session {
             throw .peerError(peer: peer, url: base, status: r.status,
                              message: text ?? "\(path) answered without an error message")
         }
-        let v: JSONValue
-        do { v = try JSONParser.parse(r.body) } catch { throw invalid("\(path): \(error)") }
-        guard case .object = v else { throw invalid("\(path): the answer is not a JSON object") }
-        return v
+        return r.body
     }
 }

@@ -15,10 +15,10 @@ public final class PlainUpsertFloor {
         db = try SQLiteConnection(path: path, create: true)
         try ReplicaStore.tune(db)
         try db.exec("""
-            CREATE TABLE IF NOT EXISTS records(id TEXT PRIMARY KEY, kind INTEGER NOT NULL, live INTEGER NOT NULL,
-                lookup TEXT, body BLOB NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS records(rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind INTEGER NOT NULL,
+                live INTEGER NOT NULL, lookup TEXT, body BLOB NOT NULL);
             CREATE INDEX IF NOT EXISTS records_lookup ON records(lookup) WHERE lookup IS NOT NULL;
-            CREATE INDEX IF NOT EXISTS records_dead ON records(id) WHERE live=0;
+            CREATE INDEX IF NOT EXISTS records_dead ON records(rid) WHERE live=0;
             """)
     }
 

@@ -27,7 +27,10 @@ extension ReplicaStore {
         try wrap {
             try db.transaction(immediate: false) {
                 let mine = try loadClock()
-                let dotsQuery = try db.prepare("SELECT counter, id FROM dots WHERE rix=? AND counter>? ORDER BY counter, id LIMIT ?")
+                let dotsQuery = try db.prepare("""
+                    SELECT d.counter, r.id FROM dots d JOIN records r ON r.rid = d.rid
+                    WHERE d.rix=? AND d.counter>? ORDER BY d.counter, d.rid LIMIT ?
+                    """)
                 return try cutPage(replicaClock: mine, peerClock: peer, limit: limit, dots: { o, after, n in
                     guard let r = try rix(o, create: false) else { return [] }
                     dotsQuery.reset()
@@ -85,9 +88,10 @@ extension ReplicaStore {
                             encodeBufferReset(r)
                             try bindRecordRow(insert, r)
                             while try insert.step() {}
+                            let rid = db.lastInsertRowID
                             summary.inserted += 1
                             summary.changed += 1
-                            for d in r.distinctDots { try addDot(d, id: r.id) }
+                            for d in r.distinctDots { try addDot(d, rid: rid) }
                         }
                         let h = r.maxHLC
                         if h > maxSeen { maxSeen = h }
@@ -236,15 +240,15 @@ extension ReplicaStore {
 
     /// Deletes tombstones whose clock is within `stable` and raises the floor to it (in the caller's transaction).
     func purge(upTo stable: VectorClock) throws -> Int {
-        let s = try db.prepare("SELECT id, body FROM records WHERE live=0")
-        var doomed: [Record] = []
+        let s = try db.prepare("SELECT id, body, rid FROM records WHERE live=0")
+        var doomed: [(Int64, Record)] = []
         while try s.step() {
             let r = try decode(id: s.text(0), s, column: 1)
-            if r.isDeleted && r.clock.isDominated(by: stable) { doomed.append(r) }
+            if r.isDeleted && r.clock.isDominated(by: stable) { doomed.append((s.int(2), r)) }
         }
-        for r in doomed {
-            try db.run("DELETE FROM records WHERE id=?", .text(r.id))
-            for d in r.distinctDots { try removeDot(d, id: r.id) }
+        for (rid, r) in doomed {
+            try db.run("DELETE FROM records WHERE rid=?", .int(rid))
+            for d in r.distinctDots { try removeDot(d, rid: rid) }
         }
         let old = VectorClock(encoded: try meta("purge_floor") ?? "") ?? VectorClock()
         let floor = old.merged(with: stable)

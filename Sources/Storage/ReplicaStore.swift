@@ -38,14 +38,15 @@ public final class ReplicaStore: @unchecked Sendable {
 
         var sql: String {
             switch self {
-            case .selectBody: return "SELECT body FROM records WHERE id=?"
+            case .selectBody: return "SELECT body, rid FROM records WHERE id=?"
             case .upsertRecord: return """
                 INSERT INTO records(id, kind, live, lookup, body) VALUES(?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, live=excluded.live, lookup=excluded.lookup, body=excluded.body
+                RETURNING rid
                 """
             case .insertRecord: return "INSERT INTO records(id, kind, live, lookup, body) VALUES(?, ?, ?, ?, ?)"
-            case .insertDot: return "INSERT OR IGNORE INTO dots(rix, counter, id) VALUES(?, ?, ?)"
-            case .deleteDot: return "DELETE FROM dots WHERE rix=? AND counter=? AND id=?"
+            case .insertDot: return "INSERT OR IGNORE INTO dots(rix, counter, rid) VALUES(?, ?, ?)"
+            case .deleteDot: return "DELETE FROM dots WHERE rix=? AND counter=? AND rid=?"
             }
         }
     }
@@ -269,11 +270,13 @@ public final class ReplicaStore: @unchecked Sendable {
         new.encode(into: &encodeBuffer)
         let s = try statement(.upsertRecord)
         try bindRecordRow(s, new)
+        guard try s.step() else { throw StoreError.invalid("storing record \(new.id) returned no row") }
+        let rid = s.int(0)
         while try s.step() {}
         let newDots = new.distinctDots
         let oldDots = old?.distinctDots ?? []
-        for d in oldDots where !newDots.contains(d) { try removeDot(d, id: new.id) }
-        for d in newDots where !oldDots.contains(d) { try addDot(d, id: new.id) }
+        for d in oldDots where !newDots.contains(d) { try removeDot(d, rid: rid) }
+        for d in newDots where !oldDots.contains(d) { try addDot(d, rid: rid) }
     }
 
     func encodeBufferReset(_ r: Record) {
@@ -290,20 +293,20 @@ public final class ReplicaStore: @unchecked Sendable {
         encodeBuffer.withUnsafeBytes { _ = s.bind(blob: $0, at: 5) }
     }
 
-    func addDot(_ d: Dot, id: String) throws {
+    func addDot(_ d: Dot, rid: Int64) throws {
         let s = try statement(.insertDot)
         s.bind(int: try rix(d.replica, create: true)!, at: 1)
         s.bind(int: Int64(d.counter), at: 2)
-        s.bind(text: id, at: 3)
+        s.bind(int: rid, at: 3)
         while try s.step() {}
     }
 
-    func removeDot(_ d: Dot, id: String) throws {
+    func removeDot(_ d: Dot, rid: Int64) throws {
         guard let r = try rix(d.replica, create: false) else { return }
         let s = try statement(.deleteDot)
         s.bind(int: r, at: 1)
         s.bind(int: Int64(d.counter), at: 2)
-        s.bind(text: id, at: 3)
+        s.bind(int: rid, at: 3)
         while try s.step() {}
     }
 }

@@ -103,6 +103,9 @@ final class SQLiteConnection {
         return try s.step() ? s.value(0) : nil
     }
 
+    /// The rowid of the last row inserted.
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
     /// Rows changed by the last statement.
     var changes: Int { Int(sqlite3_changes(handle)) }
 

@@ -21,22 +21,25 @@ enum Schema {
         -- The replica clock: for each replica, the counter up to which this replica has all its changes.
         CREATE TABLE clock(rix INTEGER PRIMARY KEY, counter INTEGER NOT NULL);
         -- Every record, tombstones included: its canonical encoding plus columns for queries.
+        -- A rowid table: new rows append, and only the small id index takes random inserts
+        -- (measured twice as fast as a WITHOUT ROWID table of these ~600-byte rows).
         CREATE TABLE records(
-            id TEXT PRIMARY KEY,
+            rid INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
             kind INTEGER NOT NULL,
             live INTEGER NOT NULL,
             lookup TEXT,
             body BLOB NOT NULL
-        ) WITHOUT ROWID;
+        );
         CREATE INDEX records_lookup ON records(lookup) WHERE lookup IS NOT NULL;
         -- Tombstones, so purging does not scan live records.
-        CREATE INDEX records_dead ON records(id) WHERE live=0;
+        CREATE INDEX records_dead ON records(rid) WHERE live=0;
         -- The dots index: every dot held by a record's registers. Answers "what does a peer lack".
         CREATE TABLE dots(
             rix INTEGER NOT NULL,
             counter INTEGER NOT NULL,
-            id TEXT NOT NULL,
-            PRIMARY KEY(rix, counter, id)
+            rid INTEGER NOT NULL,
+            PRIMARY KEY(rix, counter, rid)
         ) WITHOUT ROWID;
         -- Peers this replica syncs with, and the clock each last acknowledged.
         CREATE TABLE peers(
