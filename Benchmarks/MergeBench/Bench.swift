@@ -1,5 +1,6 @@
 import Foundation
 import Replica
+import PeerSync
 import Storage
 
 /// A failed check: the benchmark refuses to report figures for work it did not do.
@@ -58,6 +59,7 @@ final class Bench {
         }
         if options.figures.contains(5) { try delta() }
         if options.figures.contains(6) || options.figures.contains(7) { try syncFigures() }
+        if options.figures.contains(8) { try pageBreakdown() }
         if options.json {
             // The headline names are the figures at N = 100k (or the only N run).
             let headline = options.sizes.contains(100_000) ? "100k" : label(options.sizes[0])
@@ -209,6 +211,32 @@ final class Bench {
             _ = server.wait()
             if options.figures.contains(6) { report("sync_server_peak_rss_mib_\(label(n))", serverPeak, "MiB") }
         }
+    }
+
+    // 8 (diagnostic, not in the default run): where a pull page's time goes on each side.
+    func pageBreakdown() throws {
+        let n = options.sizes[0]
+        let store = try ReplicaStore(path: try persistedReplica(n, seed: 11))
+        var clock = VectorClock()
+        var t = (changes: 0.0, write: 0.0, decode: 0.0, apply: 0.0, pages: 0)
+        let client = try ReplicaStore(path: path("breakdown-client"))
+        while true {
+            var page: ReplicaStore.EncodedChanges?
+            t.changes += try time { page = try store.encodedChanges(since: clock, limit: 1000) }
+            var w = JSONWriter(capacity: 1 << 20)
+            t.write += try time { try WireFormat.writePage(page!, into: &w) }
+            var decoded: ChangePage?
+            t.decode += try time { decoded = try WireFormat.decodePageFast(w.bytes) }
+            t.apply += try time { try client.apply(decoded!) }
+            clock = decoded!.advance(clock)
+            t.pages += 1
+            if !page!.more { break }
+        }
+        let per = { (x: Double) in x / Double(n) * 1e6 }
+        report("page_changes_us_per_record", per(t.changes), "µs")
+        report("page_write_us_per_record", per(t.write), "µs")
+        report("page_decode_us_per_record", per(t.decode), "µs")
+        report("page_apply_us_per_record", per(t.apply), "µs")
     }
 
     // 5. Changes a peer lacks when it misses 1,000 records, for N = 10k and 1M.

@@ -19,7 +19,11 @@ enum Roles {
     static func server(db: String, token: String) -> Int32 {
         do {
             let store = try ReplicaStore(path: db)
-            let server = SyncServer(store: store, token: token)
+            var log: HTTPServer.AccessLog?
+            if ProcessInfo.processInfo.environment["MERGE_BENCH_ACCESS_LOG"] != nil {
+                log = { @Sendable (entry: HTTPAccessLogEntry) in FileHandle.standardError.write(Data("server: \(entry)\n".utf8)) }
+            }
+            let server = SyncServer(store: store, token: token, accessLog: log)
             let port = try server.start()
             print("port \(port)")
             fflush(nil)

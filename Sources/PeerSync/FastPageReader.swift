@@ -99,8 +99,10 @@ struct FastPageReader {
             if c == UInt8(ascii: "\"") {
                 let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<at])
                 at += 1
-                if ascii { return String(decoding: slice, as: UTF8.self) }
-                guard let s = String(validating: slice, as: UTF8.self) else { throw GiveUp() }
+                // A typed buffer takes String's contiguous fast path (no dynamic casts).
+                let typed = UnsafeBufferPointer(start: slice.baseAddress?.assumingMemoryBound(to: UInt8.self), count: slice.count)
+                if ascii { return String(decoding: typed, as: UTF8.self) }
+                guard let s = String(validating: typed, as: UTF8.self) else { throw GiveUp() }
                 return s
             }
             if c == UInt8(ascii: "\\") || c < 0x20 { throw GiveUp() }

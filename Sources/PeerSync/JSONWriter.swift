@@ -77,6 +77,21 @@ public struct JSONWriter {
         appendQuoted(value)
     }
 
+    /// Writes a string given as UTF-8 bytes (which must be valid UTF-8), escaping as `string(_:)` does.
+    public mutating func string(utf8: UnsafeRawBufferPointer) {
+        separate()
+        appendQuoted(utf8: UnsafeBufferPointer(start: utf8.baseAddress?.assumingMemoryBound(to: UInt8.self), count: utf8.count))
+    }
+
+    /// Writes an object member's key given as UTF-8 bytes; the next call writes its value.
+    public mutating func key(utf8: UnsafeRawBufferPointer) {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        needsComma = true
+        appendQuoted(utf8: UnsafeBufferPointer(start: utf8.baseAddress?.assumingMemoryBound(to: UInt8.self), count: utf8.count))
+        bytes.append(UInt8(ascii: ":"))
+        afterKey = true
+    }
+
     /// Writes a signed integer.
     public mutating func int(_ value: Int64) {
         separate()
@@ -192,9 +207,14 @@ public struct JSONWriter {
 
     /// Appends `text` as a quoted, escaped JSON string.
     private mutating func appendQuoted(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
         var text = text
-        text.withUTF8 { utf8 in
+        text.withUTF8 { appendQuoted(utf8: $0) }
+    }
+
+    /// Appends UTF-8 bytes as a quoted, escaped JSON string.
+    private mutating func appendQuoted(utf8: UnsafeBufferPointer<UInt8>) {
+        bytes.append(UInt8(ascii: "\""))
+        do {
             var runStart = 0
             var index = 0
             let count = utf8.count

@@ -112,40 +112,20 @@ public struct SyncClient: Sendable {
         report.peerPurgeFloor = summaryFloor
         var serverClock = summaryClock
 
-        // Pull.
+        // Pull, pipelined: a fetcher thread requests and decodes page k+1 while
+        // this thread applies page k (each page still one transaction, in order).
+        // The next request's clock is the one page k brings the replica to, which
+        // is what a sequential pull would send once page k is applied.
         var pulledRecords = 0
+        let startClock = try local { try store.clock() }
+        // The fetcher counts its own requests and bytes; they are added when it is done.
+        let pipeline = PullPipeline(session: Session(http: http, base: base, token: token, peer: peerName),
+                                    me: me, pageLimit: pageLimit, start: startClock)
+        defer { pipeline.finish() }
         while true {
-            let clock = try local { try store.clock() }
-            var w = JSONWriter(capacity: 128 + clock.entries.count * 48)
-            w.beginObject()
-            w.key("replica"); w.string(me.hex)
-            w.key("clock"); WireFormat.writeClock(clock, into: &w)
-            w.key("limit"); w.int(Int64(pageLimit))
-            w.endObject()
-            let body = try session.postRaw("/sync/v1/pull", w.bytes)
-            let page: ChangePage
-            // The fast reader takes the common shape in one pass; anything else goes
-            // through the strict tree decoder, which accepts it or names the fault.
-            var fastClock: VectorClock?, fastFloor: VectorClock?
-            if let fast = FastPageReader.envelope(body, pageKey: "page", other: { key, raw in
-                if key == "clock" { fastClock = try WireFormat.clock(try JSONParser.parse(raw), "clock") }
-                if key == "purge_floor" { fastFloor = try WireFormat.clock(try JSONParser.parse(raw), "purge_floor") }
-            }), let fastClock {
-                page = fast
-                serverClock = fastClock
-                if let fastFloor { report.peerPurgeFloor = fastFloor }
-            } else {
-                let answer: JSONValue
-                do { answer = try JSONParser.parse(body) } catch { throw session.invalid("/sync/v1/pull: \(error)") }
-                guard case .object = answer else { throw session.invalid("/sync/v1/pull: the answer is not a JSON object") }
-                do throws(WireFormatError) {
-                    serverClock = try WireFormat.clock(answer["clock"], "clock")
-                    if answer["purge_floor"] != nil { report.peerPurgeFloor = try WireFormat.clock(answer["purge_floor"], "purge_floor") }
-                    page = try WireFormat.page(answer["page"], "page")
-                } catch {
-                    throw session.invalid("\(error)")
-                }
-            }
+            let (page, pageServerClock, floor) = try pipeline.next()
+            serverClock = pageServerClock
+            if let floor { report.peerPurgeFloor = floor }
             let summary: MergeSummary
             do {
                 summary = try store.apply(page)
@@ -160,10 +140,8 @@ public struct SyncClient: Sendable {
             pulledRecords += page.records.count
             progress?(SyncProgress(phase: .pull, pages: report.pulledPages, records: pulledRecords, more: page.more))
             guard page.more else { break }
-            guard page.advance(clock) != clock else {
-                throw session.invalid("a page marked \"more\" brought no progress")
-            }
         }
+        session.absorb(pipeline.finish())
 
         // Push: what the peer's clock says it lacks.
         var since = serverClock
@@ -218,8 +196,90 @@ public struct SyncClient: Sendable {
     }
 }
 
+/// Fetches and decodes pull pages on a thread of its own, one page ahead of the applier.
+final class PullPipeline: @unchecked Sendable {
+    // @unchecked Sendable: `queue`, `done` and `session` are touched only under `condition`,
+    // except `session`, which the fetcher owns until `finished` is set.
+    typealias Item = (page: ChangePage, serverClock: VectorClock, purgeFloor: VectorClock?)
+
+    private let condition = NSCondition()
+    private var queue: [Result<Item, SyncError>] = []
+    private var cancelled = false
+    private var finished = false
+    private var session: Session
+
+    init(session: Session, me: ReplicaID, pageLimit: Int, start: VectorClock) {
+        self.session = session
+        Thread { [self] in run(me: me, pageLimit: pageLimit, start: start) }.start()
+    }
+
+    private func run(me: ReplicaID, pageLimit: Int, start: VectorClock) {
+        var clock = start
+        var local = session
+        defer {
+            condition.lock()
+            session = local
+            finished = true
+            condition.broadcast()
+            condition.unlock()
+        }
+        while true {
+            let result: Result<Item, SyncError>
+            do throws(SyncError) {
+                var w = JSONWriter(capacity: 128 + clock.entries.count * 48)
+                w.beginObject()
+                w.key("replica"); w.string(me.hex)
+                w.key("clock"); WireFormat.writeClock(clock, into: &w)
+                w.key("limit"); w.int(Int64(pageLimit))
+                w.endObject()
+                let body = try local.postRaw("/sync/v1/pull", w.bytes)
+                result = .success(try local.decodePull(body))
+            } catch {
+                result = .failure(error)
+            }
+            condition.lock()
+            while queue.count >= 2 && !cancelled { condition.wait() }
+            if cancelled { condition.unlock(); return }
+            queue.append(result)
+            condition.broadcast()
+            condition.unlock()
+            guard case .success(let item) = result, item.page.more else { return }
+            let next = item.page.advance(clock)
+            if next == clock {
+                condition.lock()
+                queue.append(.failure(local.invalid("a page marked \"more\" brought no progress")))
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            clock = next
+        }
+    }
+
+    /// The next page in order, or the error that stopped the fetcher.
+    func next() throws(SyncError) -> Item {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty { condition.wait() }
+        let r = queue.removeFirst()
+        condition.broadcast()
+        return try r.get()
+    }
+
+    /// Stops the fetcher, waits for it, and returns its session (with its byte counts).
+    @discardableResult
+    func finish() -> Session {
+        condition.lock()
+        defer { condition.unlock() }
+        cancelled = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        return session
+    }
+}
+
 /// The HTTP exchanges of one sync, with their byte counts.
-private struct Session {
+struct Session: Sendable {
     let http: HTTPClient
     let base: String
     let token: String?
@@ -236,6 +296,37 @@ private struct Session {
     }
 
     func invalid(_ reason: String) -> SyncError { .invalidAnswer(peer: peer, url: base, reason: reason) }
+
+    /// Adds the requests and bytes of another session of the same sync (the pull fetcher's).
+    mutating func absorb(_ other: Session) {
+        requests += other.requests
+        bytesSent += other.bytesSent
+        bytesReceived += other.bytesReceived
+    }
+
+    /// Decodes a pull answer: the page, the server's clock and its purge floor.
+    ///
+    /// The fast reader takes the common shape in one pass; anything else goes
+    /// through the strict tree decoder, which accepts it or names the fault.
+    func decodePull(_ body: [UInt8]) throws(SyncError) -> PullPipeline.Item {
+        var fastClock: VectorClock?, fastFloor: VectorClock?
+        if let fast = FastPageReader.envelope(body, pageKey: "page", other: { key, raw in
+            if key == "clock" { fastClock = try WireFormat.clock(try JSONParser.parse(raw), "clock") }
+            if key == "purge_floor" { fastFloor = try WireFormat.clock(try JSONParser.parse(raw), "purge_floor") }
+        }), let fastClock {
+            return (fast, fastClock, fastFloor)
+        }
+        let answer: JSONValue
+        do { answer = try JSONParser.parse(body) } catch { throw invalid("/sync/v1/pull: \(error)") }
+        guard case .object = answer else { throw invalid("/sync/v1/pull: the answer is not a JSON object") }
+        do throws(WireFormatError) {
+            let clock = try WireFormat.clock(answer["clock"], "clock")
+            let floor = answer["purge_floor"] == nil ? nil : try WireFormat.clock(answer["purge_floor"], "purge_floor")
+            return (try WireFormat.page(answer["page"], "page"), clock, floor)
+        } catch {
+            throw invalid("\(error)")
+        }
+    }
 
     /// Sends one request; transport failures become `SyncError`s.
     mutating func send(_ method: String, _ path: String, _ body: [UInt8]?) throws(SyncError) -> HTTPClientResponse {

@@ -136,13 +136,13 @@ struct SyncRoutes: Sendable {
             try store.purgeTombstones()
         }
         let clock = try store.clock()
-        let page = try store.changes(since: clientClock, limit: limit)
-        var w = JSONWriter(capacity: 256 + page.records.count * 256)
+        let page = try store.encodedChanges(since: clientClock, limit: limit)
+        var w = JSONWriter(capacity: 256 + page.records.count * 900)
         w.beginObject()
         w.key("replica"); w.string(replicaHex)
         w.key("clock"); WireFormat.writeClock(clock, into: &w)
         w.key("purge_floor"); WireFormat.writeClock(try store.purgeFloor(), into: &w)
-        w.key("page"); WireFormat.writePage(page, into: &w)
+        w.key("page"); try WireFormat.writePage(page, into: &w)
         w.endObject()
         return .json(w.bytes)
     }

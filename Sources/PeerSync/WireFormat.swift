@@ -1,4 +1,5 @@
 import Replica
+import Storage
 
 /// Why a peer-protocol JSON document was refused: the field at fault and what is wrong with it.
 ///
@@ -52,6 +53,134 @@ public enum WireFormat {
             w.uint(e.counter)
         }
         w.endObject()
+    }
+
+    /// Writes a page of stored encodings as one JSON object, the same document
+    /// `writePage` produces for the decoded records, without decoding them.
+    public static func writePage(_ page: ReplicaStore.EncodedChanges, into w: inout JSONWriter) throws {
+        var collect = ReplicaTableCollector()
+        for r in page.records { try r.body.withUnsafeBytes { try walkEncodedRecord($0, &collect) } }
+        w.beginObject()
+        w.key("replicas")
+        w.beginArray()
+        for r in collect.order { w.string(r.hex) }
+        w.endArray()
+        w.key("records")
+        w.beginArray()
+        var emit = RecordEmitter(writer: w, table: collect.table)
+        for r in page.records {
+            emit.begin(id: r.id)
+            try r.body.withUnsafeBytes { try walkEncodedRecord($0, &emit) }
+            emit.end()
+        }
+        w = emit.writer
+        w.endArray()
+        w.key("coverage")
+        writeClock(page.coverage, into: &w)
+        w.key("base")
+        writeClock(page.base, into: &w)
+        w.key("more")
+        w.bool(page.more)
+        w.endObject()
+    }
+
+    /// Collects the replica ids a page's records name, in first-seen order.
+    struct ReplicaTableCollector: EncodedRecordVisitor {
+        var table: [ReplicaID: Int] = [:]
+        var order: [ReplicaID] = []
+        mutating func kind(_ kind: RecordKind) {}
+        mutating func clockEntry(_ replica: ReplicaID, _ counter: UInt64) {
+            if table[replica] == nil {
+                table[replica] = order.count
+                order.append(replica)
+            }
+        }
+        mutating func deleted(_ value: Bool, _ hlc: UInt64, _ clockIndex: Int, _ counter: UInt64) {}
+        mutating func field(_ name: UnsafeRawBufferPointer) {}
+        mutating func version(_ value: UnsafeRawBufferPointer, _ hlc: UInt64, _ clockIndex: Int, _ counter: UInt64) {}
+    }
+
+    /// Writes one record's JSON from its encoding, mapping clock indexes to the page's table.
+    struct RecordEmitter: EncodedRecordVisitor {
+        var writer: JSONWriter
+        let table: [ReplicaID: Int]
+        var local: [Int] = []
+        var stage = 0  // 0 clock, 1 deleted, 2 fields
+        var inField = false
+
+        mutating func begin(id: String) {
+            local.removeAll(keepingCapacity: true)
+            stage = 0
+            inField = false
+            writer.beginObject()
+            writer.key("id")
+            writer.string(id)
+        }
+
+        mutating func advance(to s: Int) {
+            if stage == 0 && s >= 1 {
+                writer.endArray()
+                writer.key("deleted")
+                writer.beginArray()
+                stage = 1
+            }
+            if stage == 1 && s >= 2 {
+                writer.endArray()
+                writer.key("fields")
+                writer.beginObject()
+                stage = 2
+            }
+        }
+
+        mutating func end() {
+            advance(to: 2)
+            if inField { writer.endArray() }
+            writer.endObject()
+            writer.endObject()
+        }
+
+        mutating func kind(_ kind: RecordKind) {
+            writer.key("kind")
+            writer.string(kind == .link ? "link" : "directory")
+            writer.key("clock")
+            writer.beginArray()
+        }
+
+        mutating func clockEntry(_ replica: ReplicaID, _ counter: UInt64) {
+            let i = table[replica]!
+            local.append(i)
+            writer.beginArray()
+            writer.int(Int64(i))
+            writer.uint(counter)
+            writer.endArray()
+        }
+
+        mutating func deleted(_ value: Bool, _ hlc: UInt64, _ clockIndex: Int, _ counter: UInt64) {
+            advance(to: 1)
+            writer.beginArray()
+            writer.bool(value)
+            writer.uint(hlc)
+            writer.int(Int64(local[clockIndex]))
+            writer.uint(counter)
+            writer.endArray()
+        }
+
+        mutating func field(_ name: UnsafeRawBufferPointer) {
+            advance(to: 2)
+            if inField { writer.endArray() }
+            writer.key(utf8: name)
+            writer.beginArray()
+            inField = true
+        }
+
+        mutating func version(_ value: UnsafeRawBufferPointer, _ hlc: UInt64, _ clockIndex: Int, _ counter: UInt64) {
+            writer.beginArray()
+            writer.string(utf8: value)
+            writer.uint(hlc)
+            writer.int(Int64(local[clockIndex]))
+            writer.uint(counter)
+            writer.endArray()
+        }
     }
 
     /// Writes a page as one JSON object (see the type's documentation).
@@ -213,6 +342,18 @@ public enum WireFormat {
             throw WireFormatError(field: "\(field()).more", reason: "must be true or false, not \(typeName(moreValue))")
         }
         return ChangePage(records: records, coverage: coverage, more: more, base: base)
+    }
+
+    /// Decodes a bare page document through the one-pass reader, falling back to the strict decoder.
+    public static func decodePageFast(_ bytes: [UInt8]) throws(WireFormatError) -> ChangePage {
+        let fast: ChangePage? = bytes.withUnsafeBytes { raw in
+            var r = FastPageReader(raw)
+            guard let p = try? r.page() else { return nil }
+            r.ws()
+            return r.at == raw.count ? p : nil
+        }
+        if let fast { return fast }
+        return try decodePage(bytes)
     }
 
     /// Decodes a page from bytes.

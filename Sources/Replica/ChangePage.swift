@@ -72,9 +72,17 @@ public struct MergeSummary: Sendable, Equatable {
 public func cutPage(replicaClock: VectorClock, peerClock: VectorClock, limit: Int,
                     dots: (ReplicaID, UInt64, Int) throws -> [(UInt64, String)],
                     record: (String) throws -> Record?) rethrows -> ChangePage {
+    let (records, coverage, more) = try cutPage(replicaClock: replicaClock, peerClock: peerClock, limit: limit, dots: dots, item: record)
+    return ChangePage(records: records, coverage: coverage, more: more, base: peerClock)
+}
+
+/// `cutPage` for any representation of the records (the server pages stored encodings without decoding them).
+public func cutPage<Item>(replicaClock: VectorClock, peerClock: VectorClock, limit: Int,
+                          dots: (ReplicaID, UInt64, Int) throws -> [(UInt64, String)],
+                          item record: (String) throws -> Item?) rethrows -> (items: [Item], coverage: VectorClock, more: Bool) {
     precondition(limit > 0)
     var seen = Set<String>()
-    var records: [Record] = []
+    var records: [Item] = []
     var coverage = VectorClock()
     var more = false
     outer: for e in replicaClock.entries {
@@ -130,5 +138,5 @@ public func cutPage(replicaClock: VectorClock, peerClock: VectorClock, limit: In
             }
         }
     }
-    return ChangePage(records: records, coverage: coverage, more: more, base: peerClock)
+    return (records, coverage, more)
 }

@@ -143,6 +143,59 @@ extension Record {
     }
 }
 
+/// Receives a record's canonical encoding part by part (see `walkEncodedRecord`).
+///
+/// Slices are valid only during the call. A dot names its replica by index
+/// into the clock entries, which are reported first.
+public protocol EncodedRecordVisitor {
+    /// The record's kind, once, first.
+    mutating func kind(_ kind: RecordKind) throws
+    /// Each clock entry, in order (indexes 0, 1, …).
+    mutating func clockEntry(_ replica: ReplicaID, _ counter: UInt64) throws
+    /// Each delete-register version: value, hlc, clock index, counter.
+    mutating func deleted(_ value: Bool, _ hlc: UInt64, _ clockIndex: Int, _ counter: UInt64) throws
+    /// The start of each field, with its name.
+    mutating func field(_ name: UnsafeRawBufferPointer) throws
+    /// Each version of the current field: value, hlc, clock index, counter.
+    mutating func version(_ value: UnsafeRawBufferPointer, _ hlc: UInt64, _ clockIndex: Int, _ counter: UInt64) throws
+}
+
+/// Reads a record's canonical encoding without building a `Record`: the
+/// server writes pages straight from stored encodings with it. Throws
+/// `RecordDecodingError` on a malformed encoding.
+public func walkEncodedRecord<V: EncodedRecordVisitor>(_ bytes: UnsafeRawBufferPointer, _ v: inout V) throws {
+    var r = ByteReader(bytes)
+    guard try r.byte() == Record.binaryVersion else { throw RecordDecodingError(description: "unknown record encoding version") }
+    guard let k = RecordKind(rawValue: try r.byte()) else { throw RecordDecodingError(description: "unknown record kind") }
+    try v.kind(k)
+    let n = try r.count()
+    for _ in 0..<n { try v.clockEntry(ReplicaID(high: try r.uint64(), low: try r.uint64()), try r.varint()) }
+    func index(_ r: inout ByteReader) throws -> Int {
+        let i = try r.varint()
+        guard i < UInt64(n) else { throw RecordDecodingError(description: "dot outside clock") }
+        return Int(i)
+    }
+    let nd = try r.count()
+    for _ in 0..<nd {
+        let b = try r.byte()
+        let hlc = try r.varint()
+        let i = try index(&r)
+        try v.deleted(b == 1, hlc, i, try r.varint())
+    }
+    let nf = try r.count()
+    for _ in 0..<nf {
+        try v.field(try r.slice())
+        let nv = try r.count()
+        for _ in 0..<nv {
+            let value = try r.slice()
+            let hlc = try r.varint()
+            let i = try index(&r)
+            try v.version(value, hlc, i, try r.varint())
+        }
+    }
+    guard r.isAtEnd else { throw RecordDecodingError(description: "trailing bytes") }
+}
+
 @inline(__always) func putVarint(_ value: UInt64, _ out: inout [UInt8]) {
     var v = value
     while v >= 0x80 {
@@ -204,9 +257,17 @@ struct ByteReader {
         return v
     }
 
+    mutating func slice() throws -> UnsafeRawBufferPointer {
+        let n = try count()
+        defer { at += n }
+        return UnsafeRawBufferPointer(rebasing: bytes[at..<(at + n)])
+    }
+
     mutating func string() throws -> String {
         let n = try count()
-        let s = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[at..<(at + n)]), as: UTF8.self)
+        // A typed buffer takes String's contiguous fast path (no dynamic casts).
+        let s = String(decoding: UnsafeBufferPointer(start: bytes.baseAddress.map { ($0 + at).assumingMemoryBound(to: UInt8.self) }, count: n),
+                       as: UTF8.self)
         at += n
         return s
     }

@@ -69,8 +69,15 @@ public struct Record: Hashable, Sendable {
     public init(id: String, kind: RecordKind, fields: [Field], deleted: Register<Bool>, clock: VectorClock) {
         self.id = id
         self.kind = kind
-        var fs = fields.filter { !$0.register.isEmpty }
-        fs.sort { $0.name < $1.name }
+        var fs = fields
+        if fs.contains(where: { $0.register.isEmpty }) { fs.removeAll { $0.register.isEmpty } }
+        var ordered = true
+        var i = 1
+        while i < fs.count {
+            if !(fs[i - 1].name < fs[i].name) { ordered = false; break }
+            i += 1
+        }
+        if !ordered { fs.sort { $0.name < $1.name } }
         var k = 1
         while k < fs.count {
             if fs[k].name == fs[k - 1].name {
@@ -81,8 +88,8 @@ public struct Record: Hashable, Sendable {
         self.fields = fs
         self.deletedRegister = deleted
         var c = clock
-        for f in fs { for v in f.register.versions { c.add(v.dot) } }
-        for v in deleted.versions { c.add(v.dot) }
+        for f in fs { for v in f.register.versions where !c.covers(v.dot) { c.add(v.dot) } }
+        for v in deleted.versions where !c.covers(v.dot) { c.add(v.dot) }
         self.clock = c
     }
 

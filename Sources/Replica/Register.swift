@@ -43,6 +43,17 @@ public struct Register<Value: Hashable & Sendable>: Hashable, Sendable {
 
     /// A register from versions in any order; duplicated dots are kept once.
     public init(versions: [Version<Value>]) {
+        // Already strictly sorted (the usual case on the wire and on disk): take as is.
+        var ordered = true
+        var k = 1
+        while k < versions.count {
+            if !(versions[k - 1].dot < versions[k].dot) { ordered = false; break }
+            k += 1
+        }
+        if ordered {
+            self.versions = versions
+            return
+        }
         var sorted = versions.sorted { $0.dot < $1.dot }
         var i = 1
         while i < sorted.count {

@@ -45,6 +45,52 @@ extension ReplicaStore {
         }
     }
 
+    /// What a peer lacks, as stored encodings rather than decoded records: the
+    /// server writes them to the wire without building `Record`s.
+    public struct EncodedChanges: Sendable {
+        /// Each record's id and canonical encoding.
+        public var records: [(id: String, body: [UInt8])]
+        /// As `ChangePage.coverage`.
+        public var coverage: VectorClock
+        /// As `ChangePage.more`.
+        public var more: Bool
+        /// As `ChangePage.base`: the clock the page was cut against.
+        public var base: VectorClock
+    }
+
+    /// `changes(since:limit:)`, returning stored encodings; one query per replica
+    /// the peer is behind on reads the dots and the bodies together.
+    public func encodedChanges(since peer: VectorClock, limit: Int) throws -> EncodedChanges {
+        try wrap {
+            try db.transaction(immediate: false) {
+                let mine = try loadClock()
+                let q = try db.prepare("""
+                    SELECT d.counter, r.id, r.body FROM dots d JOIN records r ON r.rid = d.rid
+                    WHERE d.rix=? AND d.counter>? ORDER BY d.counter, d.rid LIMIT ?
+                    """)
+                var bodies: [String: [UInt8]] = [:]
+                let (items, coverage, more) = try cutPage(replicaClock: mine, peerClock: peer, limit: limit, dots: { o, after, n in
+                    guard let r = try rix(o, create: false) else { return [] }
+                    q.reset()
+                    q.bind(int: r, at: 1)
+                    q.bind(int: Int64(bitPattern: after), at: 2)
+                    q.bind(int: Int64(min(n, Int(Int64.max))), at: 3)
+                    var out: [(UInt64, String)] = []
+                    while try q.step() {
+                        let id = q.text(1)
+                        if bodies[id] == nil { bodies[id] = q.withBlob(2) { Array($0) } }
+                        out.append((UInt64(q.int(0)), id))
+                    }
+                    return out
+                }, item: { id -> (id: String, body: [UInt8])? in
+                    guard let b = bodies[id] else { return nil }
+                    return (id, b)
+                })
+                return EncodedChanges(records: items, coverage: coverage, more: more, base: peer)
+            }
+        }
+    }
+
     /// Merges a page of remote records and raises the replica clock by its coverage,
     /// in one transaction: all or nothing. Re-applying a page changes nothing.
     ///
