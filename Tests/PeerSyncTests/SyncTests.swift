@@ -171,7 +171,9 @@ import Testing
                 if p.phase == .pull && p.pages == 1 { server.stop() }
             }
         }
-        #expect(try laptop.counts().links == 7, "the applied page stays applied")
+        // The pull fetches up to two pages ahead, so one to three pages were applied; they stay applied.
+        let applied = try laptop.counts().links
+        #expect((7...9).contains(applied), "the applied pages stay applied: \(applied)")
         #expect(try laptop.peer(name: "hub")?.lastError?.contains("unreachable") == true)
 
         // Cut off after the first pushed page.
