@@ -82,6 +82,29 @@ extension Record {
         return VectorClock(sortedEntries: entries)
     }
 
+    /// Whether the clock at the head of an encoding covers `remote` (equal or later):
+    /// then merging a state with clock `remote` changes nothing. Reads no fields
+    /// and allocates nothing.
+    public static func encodedClock(_ bytes: UnsafeRawBufferPointer, covers remote: VectorClock) throws -> Bool {
+        var r = ByteReader(bytes)
+        guard try r.byte() == Record.binaryVersion else { throw RecordDecodingError(description: "unknown record encoding version") }
+        _ = try r.byte()
+        let n = try r.count()
+        var j = 0
+        let want = remote.entries
+        for _ in 0..<n {
+            let id = ReplicaID(high: try r.uint64(), low: try r.uint64())
+            let c = try r.varint()
+            // Entries are sorted by replica on both sides: walk them together.
+            while j < want.count && want[j].replica < id { return false }
+            if j < want.count && want[j].replica == id {
+                if c < want[j].counter { return false }
+                j += 1
+            }
+        }
+        return j == want.count
+    }
+
     /// Decodes the canonical encoding; throws on anything malformed.
     public init(id: String, encoded bytes: UnsafeRawBufferPointer) throws {
         var r = ByteReader(bytes)

@@ -110,12 +110,11 @@ extension ReplicaStore {
                         let probe = try statement(.selectBody)
                         probe.bind(text: r.id, at: 1)
                         if try probe.step() {
-                            let local: VectorClock
-                            do { local = try probe.withBlob(0) { try Record.decodeClock($0) } } catch let e as RecordDecodingError {
+                            let contained: Bool
+                            do { contained = try probe.withBlob(0) { try Record.encodedClock($0, covers: r.clock) } } catch let e as RecordDecodingError {
                                 throw StoreError.corruptRecord(path: path, id: r.id, reason: e.description)
                             }
-                            let order = local.compare(r.clock)
-                            if order == .equal || order == .after {
+                            if contained {
                                 probe.reset()
                                 continue
                             }

@@ -58,6 +58,9 @@ struct RecordWorld {
                 #expect(a.merged(with: a) == a, "idempotent, seed \(seed)")
                 #expect(a.merged(with: b) == a.fullMerge(with: b), "causal fast path agrees with the full join, seed \(seed)")
                 #expect(try Record(id: a.id, encoded: a.encoded) == a, "binary round-trip, seed \(seed)")
+                let order = a.clock.compare(b.clock)
+                let covers = try a.encoded.withUnsafeBytes { try Record.encodedClock($0, covers: b.clock) }
+                #expect(covers == (order == .equal || order == .after), "clock probe, seed \(seed)")
                 checked += 1
             }
         }
