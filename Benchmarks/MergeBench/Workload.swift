@@ -9,10 +9,14 @@ enum Workload {
     static let rival = ReplicaID(high: 0xB0B0_0000_0000_0002, low: 0x0000_0000_0000_0002)
 
     static func hex(_ rng: inout SeededGenerator, _ bytes: Int) -> String {
-        var s = ""
-        s.reserveCapacity(bytes * 2)
-        for _ in 0..<(bytes / 8) { s += String(format: "%016llx", rng.next()) }
-        return s
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes * 2)
+        for _ in 0..<(bytes / 8) {
+            let v = rng.next()
+            for k in stride(from: 60, through: 0, by: -4) { out.append(digits[Int((v >> UInt64(k)) & 0xF)]) }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func uuid(_ rng: inout SeededGenerator) -> String {
