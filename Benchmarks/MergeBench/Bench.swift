@@ -193,7 +193,7 @@ final class Bench {
             var clientPeak = 0.0
             for run in 0..<(n >= 1_000_000 ? 1 : runs(for: n)) {
                 let db = run == 0 ? clientDB : path("client")
-                let client = try Child.spawn(["--role", "client", "--db", db, "--url", url, "--token", token, "--page-limit", "1000"])
+                let client = try Child.spawn(["--role", "client", "--db", db, "--url", url, "--token", token, "--page-limit", ProcessInfo.processInfo.environment["MERGE_BENCH_PAGE"] ?? "1000"])
                 last = json(client.readLine())
                 let (status, _) = client.wait()
                 let peak = last["peak_mib"] as? Double ?? -1

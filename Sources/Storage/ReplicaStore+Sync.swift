@@ -91,35 +91,6 @@ extension ReplicaStore {
         }
     }
 
-    static let existenceBatch = 200
-
-    /// With one query: the ids among `records` that have a row here, and those
-    /// whose stored state already contains the remote one (nothing to do).
-    func existingIDs(_ records: ArraySlice<Record>) throws -> (existing: Set<String>, contained: Set<String>) {
-        let n = records.count
-        let s = try db.prepare("SELECT id, body FROM records WHERE id IN (" + Array(repeating: "?", count: n).joined(separator: ",") + ")")
-        var i: Int32 = 1
-        var byID: [String: Int] = [:]
-        byID.reserveCapacity(n)
-        for (k, r) in zip(records.indices, records) {
-            s.bind(text: r.id, at: i)
-            byID[r.id] = k
-            i += 1
-        }
-        var existing = Set<String>(), contained = Set<String>()
-        while try s.step() {
-            let id = s.text(0)
-            existing.insert(id)
-            guard let k = byID[id] else { continue }
-            let covers: Bool
-            do { covers = try s.withBlob(1) { try Record.encodedClock($0, covers: records[k].clock) } } catch let e as RecordDecodingError {
-                throw StoreError.corruptRecord(path: path, id: id, reason: e.description)
-            }
-            if covers { contained.insert(id) }
-        }
-        return (existing, contained)
-    }
-
     /// Merges a page of remote records and raises the replica clock by its coverage,
     /// in one transaction: all or nothing. Re-applying a page changes nothing.
     ///
@@ -133,34 +104,55 @@ extension ReplicaStore {
                     let floor = VectorClock(encoded: try meta("purge_floor") ?? "") ?? VectorClock()
                     var summary = MergeSummary()
                     var maxSeen = HLC.zero
-                    // Which ids exist here, asked for a batch at a time: a record new here
-                    // (the bulk of a first sync) then needs no probe of its own.
-                    // The same query tells which ones already hold the remote state (re-delivery).
-                    var existing = Set<String>()
-                    var contained = Set<String>()
-                    var checkedUpTo = 0
-                    for (k, r) in page.records.enumerated() {
+                    // A page whose coverage this replica already has is most likely a
+                    // re-delivery: probe each record's stored clock first and skip those
+                    // already contained. Otherwise try each record as new (one index seek,
+                    // as a plain insert costs) and merge those that turn out to exist.
+                    let likelyKnown = try page.coverage.isEmpty || page.coverage.isDominated(by: loadClock())
+                    for r in page.records {
                         try r.validate()
-                        if k == checkedUpTo {
-                            checkedUpTo = min(page.records.count, k + Self.existenceBatch)
-                            (existing, contained) = try existingIDs(page.records[k..<checkedUpTo])
-                        }
-                        if contained.contains(r.id) { continue }
-                        // One probe: the stored clock tells whether the remote state is already contained.
-                        let probe = try statement(.selectBody)
-                        let known: Bool
-                        if existing.contains(r.id) {
+                        var isNew = false
+                        if likelyKnown {
+                            let probe = try statement(.selectBody)
                             probe.bind(text: r.id, at: 1)
-                            known = try probe.step()
-                        } else {
-                            known = false
+                            let stored = try probe.step()
+                            var covered = false
+                            if stored {
+                                do { covered = try probe.withBlob(0) { try Record.encodedClock($0, covers: r.clock) } } catch let e as RecordDecodingError {
+                                    throw StoreError.corruptRecord(path: path, id: r.id, reason: e.description)
+                                }
+                            }
+                            probe.reset()
+                            if covered { continue }
                         }
-                        if known {
-                            let contained: Bool
-                            do { contained = try probe.withBlob(0) { try Record.encodedClock($0, covers: r.clock) } } catch let e as RecordDecodingError {
+                        if !floor.isEmpty && r.clock.isDominated(by: floor) {
+                            // Under the purge floor: unknown here means a stale copy of a purged tombstone.
+                            if try loadRecord(r.id) == nil {
+                                summary.dropped += 1
+                                continue
+                            }
+                        } else {
+                            let insert = try statement(.insertRecordIfNew)
+                            encodeBufferReset(r)
+                            try bindRecordRow(insert, r)
+                            while try insert.step() {}
+                            isNew = db.changes == 1
+                        }
+                        if isNew {
+                            let rid = db.lastInsertRowID
+                            summary.inserted += 1
+                            summary.changed += 1
+                            for d in r.distinctDots { try addDot(d, rid: rid) }
+                        } else {
+                            // It exists: the stored clock tells whether the remote state is already contained.
+                            let probe = try statement(.selectBody)
+                            probe.bind(text: r.id, at: 1)
+                            guard try probe.step() else { throw StoreError.invalid("record \(r.id) vanished during a merge") }
+                            let covered: Bool
+                            do { covered = try probe.withBlob(0) { try Record.encodedClock($0, covers: r.clock) } } catch let e as RecordDecodingError {
                                 throw StoreError.corruptRecord(path: path, id: r.id, reason: e.description)
                             }
-                            if contained {
+                            if covered {
                                 probe.reset()
                                 continue
                             }
@@ -168,23 +160,6 @@ extension ReplicaStore {
                             probe.reset()
                             guard let m = try mergeRecord(local: stored, remote: r, summary: &summary) else { continue }
                             try store(m, replacing: stored)
-                        } else {
-                            probe.reset()
-                            if !floor.isEmpty && r.clock.isDominated(by: floor) {
-                                // A stale copy of a tombstone purged here.
-                                summary.dropped += 1
-                                continue
-                            }
-                            let insert = try statement(.insertRecord)
-                            encodeBufferReset(r)
-                            try bindRecordRow(insert, r)
-                            while try insert.step() {}
-                            let rid = db.lastInsertRowID
-                            // A later record of this page with the same id must merge with this one.
-                            existing.insert(r.id)
-                            summary.inserted += 1
-                            summary.changed += 1
-                            for d in r.distinctDots { try addDot(d, rid: rid) }
                         }
                         let h = r.maxHLC
                         if h > maxSeen { maxSeen = h }

@@ -28,13 +28,14 @@ public final class ReplicaStore: @unchecked Sendable {
     let lock = NSRecursiveLock()
     private var _now: @Sendable () -> UInt64 = { HLC.wallMilliseconds() }
     private var rixByID: [ReplicaID: Int64] = [:]
+    private var lastRix: (ReplicaID, Int64)?
     private var idByRix: [Int64: ReplicaID] = [:]
     private var encodeBuffer: [UInt8] = []
     private var hot: [Statement?] = Array(repeating: nil, count: Hot.allCases.count)
 
     /// Statements on the merge path, held directly so no SQL string is hashed per record.
     enum Hot: Int, CaseIterable {
-        case selectBody, upsertRecord, insertRecord, insertDot, deleteDot
+        case selectBody, upsertRecord, insertRecordIfNew, insertDot, deleteDot
 
         var sql: String {
             switch self {
@@ -44,7 +45,7 @@ public final class ReplicaStore: @unchecked Sendable {
                 ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, live=excluded.live, lookup=excluded.lookup, body=excluded.body
                 RETURNING rid
                 """
-            case .insertRecord: return "INSERT INTO records(id, kind, live, lookup, body) VALUES(?, ?, ?, ?, ?)"
+            case .insertRecordIfNew: return "INSERT INTO records(id, kind, live, lookup, body) VALUES(?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING"
             case .insertDot: return "INSERT OR IGNORE INTO dots(rix, counter, rid) VALUES(?, ?, ?)"
             case .deleteDot: return "DELETE FROM dots WHERE rix=? AND counter=? AND rid=?"
             }
@@ -199,7 +200,12 @@ public final class ReplicaStore: @unchecked Sendable {
     }
 
     func rix(_ id: ReplicaID, create: Bool) throws -> Int64? {
-        if let r = rixByID[id] { return r }
+        // Consecutive dots usually come from one replica: skip the dictionary for it.
+        if let last = lastRix, last.0 == id { return last.1 }
+        if let r = rixByID[id] {
+            lastRix = (id, r)
+            return r
+        }
         let hex = id.hex
         if let r = try db.scalar("SELECT rix FROM replicas WHERE rid=?", .text(hex))?.int {
             rixByID[id] = r; idByRix[r] = id
@@ -215,6 +221,7 @@ public final class ReplicaStore: @unchecked Sendable {
     func resetReplicaCache() {
         rixByID.removeAll()
         idByRix.removeAll()
+        lastRix = nil
     }
 
     func replica(rix: Int64) throws -> ReplicaID {
