@@ -122,6 +122,29 @@ struct BenchError: Error, CustomStringConvertible {
         }
     }
 
+    @Test func aREPLOnTheServedFileSeesPushesAndItsWritesAreServed() throws {
+        let hubDB = temporaryReplica(), laptopDB = temporaryReplica()
+        let hub = try ServerProcess(db: hubDB, extra: ["--token", "tok"])
+        defer {
+            kill(hub.process.processIdentifier, SIGTERM)
+            hub.process.waitUntilExit()
+        }
+        // A second process writes to the file the server is serving.
+        let local = try runTool(["--db", hubDB], input: "link create --tenant hubside --product crm --webhook-url https://h.example.com/x --webhook-secret s\n")
+        #expect(local.status == 0, "\(local.stderr)")
+        let laptop = try runTool(["--db", laptopDB, "--json"], input: """
+            link create --tenant fieldside --product crm --webhook-url https://h.example.com/x --webhook-secret s
+            sync \(hub.url) --token tok
+            link list
+            """)
+        #expect(laptop.status == 0, "\(laptop.stderr)")
+        let laptopTenants = (json(laptop.lines.last ?? "")["links"] as? [[String: Any]] ?? []).compactMap { $0["tenant"] as? String }
+        #expect(laptopTenants == ["fieldside", "hubside"], "the hub served the REPL's write")
+        let onHub = json(try runTool(["--db", hubDB, "--json"], input: "link list\n").stdout)
+        let hubTenants = (onHub["links"] as? [[String: Any]] ?? []).compactMap { $0["tenant"] as? String }
+        #expect(hubTenants == ["fieldside", "hubside"], "a REPL on the served file sees what the peer pushed")
+    }
+
     @Test func killNineDuringALargePushThenSyncAgainLosesNothing() throws {
         let laptopDB = temporaryReplica(), hubDB = temporaryReplica()
         do {
