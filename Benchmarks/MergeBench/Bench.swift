@@ -191,6 +191,7 @@ final class Bench {
             var seconds: [Double] = []
             var last: [String: Any] = [:]
             var clientPeak = 0.0
+            var clientCPU: [Double] = []
             for run in 0..<(n >= 1_000_000 ? 1 : runs(for: n)) {
                 let db = run == 0 ? clientDB : path("client")
                 let client = try Child.spawn(["--role", "client", "--db", db, "--url", url, "--token", token, "--page-limit", ProcessInfo.processInfo.environment["MERGE_BENCH_PAGE"] ?? "1000"])
@@ -200,6 +201,7 @@ final class Bench {
                 try check(status == 0, "sync client failed")
                 try check(last["records"] as? Int == n, "the client holds \(last["records"] ?? "?") of \(n) records")
                 seconds.append(last["seconds"] as? Double ?? 0)
+                clientCPU.append(last["cpu"] as? Double ?? 0)
                 clientPeak = max(clientPeak, peak)
             }
             let serverDigest = try ReplicaStore(path: serverDB).digest()
@@ -225,9 +227,16 @@ final class Bench {
                 report("noop_sync_bytes_\(label(n))", Double(bytes), "bytes")
             }
             kill(server.pid, SIGTERM)
-            let serverPeak = Double(server.readLine().dropFirst(5)) ?? -1
+            let finalLine = server.readLine().split(separator: " ")
+            let serverPeak = finalLine.count >= 2 ? Double(finalLine[1]) ?? -1 : -1
+            let serverCPU = finalLine.count >= 4 ? Double(finalLine[3]) ?? -1 : -1
             _ = server.wait()
-            if options.figures.contains(6) { report("sync_server_peak_rss_mib_\(label(n))", serverPeak, "MiB") }
+            if options.figures.contains(6) {
+                report("sync_server_peak_rss_mib_\(label(n))", serverPeak, "MiB")
+                // Where the time goes: CPU per record synced on each side (the server's includes every run).
+                report("sync_client_cpu_us_per_record_\(label(n))", median(clientCPU) / Double(n) * 1e6, "µs")
+                report("sync_server_cpu_us_per_record_\(label(n))", serverCPU / Double(n * seconds.count) * 1e6, "µs")
+            }
         }
     }
 
@@ -240,7 +249,7 @@ final class Bench {
         let client = try ReplicaStore(path: path("breakdown-client"))
         while true {
             var page: ReplicaStore.EncodedChanges?
-            t.changes += try time { page = try store.encodedChanges(since: clock, limit: 1000) }
+            t.changes += try time { page = try store.encodedChanges(since: clock, limit: Int(ProcessInfo.processInfo.environment["MERGE_BENCH_PAGE"] ?? "") ?? 1000) }
             var w = JSONWriter(capacity: 1 << 20)
             t.write += try time { try WireFormat.writePage(page!, into: &w) }
             var decoded: ChangePage?

@@ -7,6 +7,13 @@ import Storage
 /// The bench re-runs itself as the server or the client of the sync figures,
 /// so each side is a process of its own whose peak memory can be read.
 enum Roles {
+    /// CPU seconds (user + system) used by this process so far.
+    static func cpuSeconds() -> Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+    }
+
     /// This process's peak resident memory (VmHWM) in MiB.
     static func peakMiB() -> Double {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
@@ -35,7 +42,7 @@ enum Roles {
             done.wait()
             server.stop()
             store.close()
-            print("peak \(peakMiB())")
+            print("peak \(peakMiB()) cpu \(cpuSeconds())")
             fflush(nil)
             return 0
         } catch {
@@ -49,10 +56,12 @@ enum Roles {
         do {
             let store = try ReplicaStore(path: db)
             let start = DispatchTime.now().uptimeNanoseconds
+            let cpu0 = cpuSeconds()
             let report = try SyncClient(pageLimit: pageLimit).sync(store: store, url: url, token: token)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let cpu = cpuSeconds() - cpu0
             let counts = try store.counts()
-            print("{\"seconds\":\(seconds),\"pulled\":\(report.pulled),\"pushed\":\(report.pushed),\"bytes\":\(report.bytesSent + report.bytesReceived),\"requests\":\(report.requests),\"records\":\(counts.links + counts.directories),\"digest\":\"\(try store.digest())\",\"peak_mib\":\(peakMiB())}")
+            print("{\"seconds\":\(seconds),\"pulled\":\(report.pulled),\"pushed\":\(report.pushed),\"bytes\":\(report.bytesSent + report.bytesReceived),\"requests\":\(report.requests),\"records\":\(counts.links + counts.directories),\"digest\":\"\(try store.digest())\",\"peak_mib\":\(peakMiB()),\"cpu\":\(cpu)}")
             store.close()
             return 0
         } catch {

@@ -122,13 +122,18 @@ public struct SyncClient: Sendable {
         let pipeline = PullPipeline(session: Session(http: http, base: base, token: token, peer: peerName),
                                     me: me, pageLimit: pageLimit, start: startClock)
         defer { pipeline.finish() }
-        while true {
-            let (page, pageServerClock, floor) = try pipeline.next()
-            serverClock = pageServerClock
-            if let floor { report.peerPurgeFloor = floor }
+        var done = false
+        while !done {
+            // Apply every page already received in one transaction (up to a budget):
+            // fewer, larger transactions write the id index once instead of per page.
+            let batch = try pipeline.nextBatch(maxRecords: Self.applyBudget)
+            for item in batch {
+                serverClock = item.serverClock
+                if let floor = item.purgeFloor { report.peerPurgeFloor = floor }
+            }
             let summary: MergeSummary
             do {
-                summary = try store.apply(page)
+                summary = try store.apply(batch.map(\.page))
             } catch let e as MergeError {
                 throw SyncError.refusedChanges(peer: peerName, url: base, reason: e.description)
             } catch {
@@ -136,10 +141,12 @@ public struct SyncClient: Sendable {
             }
             report.pulled += summary.changed
             report.conflicts += summary.conflicts
-            report.pulledPages += 1
-            pulledRecords += page.records.count
-            progress?(SyncProgress(phase: .pull, pages: report.pulledPages, records: pulledRecords, more: page.more))
-            guard page.more else { break }
+            for item in batch {
+                report.pulledPages += 1
+                pulledRecords += item.page.records.count
+                progress?(SyncProgress(phase: .pull, pages: report.pulledPages, records: pulledRecords, more: item.page.more))
+                if !item.page.more { done = true }
+            }
         }
         session.absorb(pipeline.finish())
 
@@ -179,6 +186,9 @@ public struct SyncClient: Sendable {
     }
 
     /// Runs a store call, turning its failure into `SyncError.local`.
+    /// Records applied per transaction during a pull, at most (one page may exceed it).
+    static let applyBudget = 8_000
+
     private func local<T>(_ body: () throws -> T) throws(SyncError) -> T {
         do { return try body() } catch { throw SyncError.local("\(error)") }
     }
@@ -201,6 +211,9 @@ final class PullPipeline: @unchecked Sendable {
     // @unchecked Sendable: `queue`, `done` and `session` are touched only under `condition`,
     // except `session`, which the fetcher owns until `finished` is set.
     typealias Item = (page: ChangePage, serverClock: VectorClock, purgeFloor: VectorClock?)
+
+    /// How many decoded pages may wait for the applier.
+    static let depth = 4
 
     private let condition = NSCondition()
     private var queue: [Result<Item, SyncError>] = []
@@ -238,7 +251,7 @@ final class PullPipeline: @unchecked Sendable {
                 result = .failure(error)
             }
             condition.lock()
-            while queue.count >= 2 && !cancelled { condition.wait() }
+            while queue.count >= Self.depth && !cancelled { condition.wait() }
             if cancelled { condition.unlock(); return }
             queue.append(result)
             condition.broadcast()
@@ -256,14 +269,31 @@ final class PullPipeline: @unchecked Sendable {
         }
     }
 
-    /// The next page in order, or the error that stopped the fetcher.
-    func next() throws(SyncError) -> Item {
+    /// The pages received so far, in order: at least one, at most about `maxRecords`
+    /// records; or the error that stopped the fetcher once the pages before it are taken.
+    func nextBatch(maxRecords: Int) throws(SyncError) -> [Item] {
         condition.lock()
         defer { condition.unlock() }
         while queue.isEmpty { condition.wait() }
-        let r = queue.removeFirst()
+        var out: [Item] = []
+        var records = 0
+        while let first = queue.first {
+            guard case .success(let item) = first else {
+                if out.isEmpty {
+                    queue.removeFirst()
+                    condition.broadcast()
+                    return [try first.get()]
+                }
+                break
+            }
+            if !out.isEmpty && records + item.page.records.count > maxRecords { break }
+            queue.removeFirst()
+            out.append(item)
+            records += item.page.records.count
+            if !item.page.more { break }
+        }
         condition.broadcast()
-        return try r.get()
+        return out
     }
 
     /// Stops the fetcher, waits for it, and returns its session (with its byte counts).

@@ -98,83 +98,100 @@ extension ReplicaStore {
     /// a stale copy of a purged tombstone: it is dropped, not revived.
     @discardableResult
     public func apply(_ page: ChangePage) throws -> MergeSummary {
+        try apply([page])
+    }
+
+    /// Applies several pages, in order, in one transaction: all or nothing.
+    ///
+    /// A sync groups the pages it has already received: one transaction writes
+    /// each B-tree page of the id index once instead of once per received page,
+    /// which is most of the cost of small transactions.
+    @discardableResult
+    public func apply(_ pages: [ChangePage]) throws -> MergeSummary {
         try wrap {
             do {
                 return try db.transaction {
-                    let floor = VectorClock(encoded: try meta("purge_floor") ?? "") ?? VectorClock()
-                    var summary = MergeSummary()
-                    var maxSeen = HLC.zero
-                    // A page whose coverage this replica already has is most likely a
-                    // re-delivery: probe each record's stored clock first and skip those
-                    // already contained. Otherwise try each record as new (one index seek,
-                    // as a plain insert costs) and merge those that turn out to exist.
-                    let likelyKnown = try page.coverage.isEmpty || page.coverage.isDominated(by: loadClock())
-                    for r in page.records {
-                        try r.validate()
-                        var isNew = false
-                        if likelyKnown {
-                            let probe = try statement(.selectBody)
-                            probe.bind(text: r.id, at: 1)
-                            let stored = try probe.step()
-                            var covered = false
-                            if stored {
-                                do { covered = try probe.withBlob(0) { try Record.encodedClock($0, covers: r.clock) } } catch let e as RecordDecodingError {
-                                    throw StoreError.corruptRecord(path: path, id: r.id, reason: e.description)
-                                }
-                            }
-                            probe.reset()
-                            if covered { continue }
-                        }
-                        if !floor.isEmpty && r.clock.isDominated(by: floor) {
-                            // Under the purge floor: unknown here means a stale copy of a purged tombstone.
-                            if try loadRecord(r.id) == nil {
-                                summary.dropped += 1
-                                continue
-                            }
-                        } else {
-                            let insert = try statement(.insertRecordIfNew)
-                            encodeBufferReset(r)
-                            try bindRecordRow(insert, r)
-                            while try insert.step() {}
-                            isNew = db.changes == 1
-                        }
-                        if isNew {
-                            let rid = db.lastInsertRowID
-                            summary.inserted += 1
-                            summary.changed += 1
-                            for d in r.distinctDots { try addDot(d, rid: rid) }
-                        } else {
-                            // It exists: the stored clock tells whether the remote state is already contained.
-                            let probe = try statement(.selectBody)
-                            probe.bind(text: r.id, at: 1)
-                            guard try probe.step() else { throw StoreError.invalid("record \(r.id) vanished during a merge") }
-                            let covered: Bool
-                            do { covered = try probe.withBlob(0) { try Record.encodedClock($0, covers: r.clock) } } catch let e as RecordDecodingError {
-                                throw StoreError.corruptRecord(path: path, id: r.id, reason: e.description)
-                            }
-                            if covered {
-                                probe.reset()
-                                continue
-                            }
-                            let stored = try decode(id: r.id, probe, column: 0)
-                            probe.reset()
-                            guard let m = try mergeRecord(local: stored, remote: r, summary: &summary) else { continue }
-                            try store(m, replacing: stored)
-                        }
-                        let h = r.maxHLC
-                        if h > maxSeen { maxSeen = h }
-                    }
-                    let before = try loadClock()
-                    let after = page.advance(before)
-                    for e in after.entries where e.counter > before[e.replica] { try raiseClock(e.replica, to: e.counter) }
-                    if maxSeen > (try loadHLC()) { try setMeta("hlc", String(maxSeen.rawValue)) }
-                    return summary
+                    var total = MergeSummary()
+                    for page in pages { total = total + (try applyInTransaction(page)) }
+                    return total
                 }
             } catch {
                 resetReplicaCache()
                 throw error
             }
         }
+    }
+
+    /// Merges one page inside the caller's transaction.
+    func applyInTransaction(_ page: ChangePage) throws -> MergeSummary {
+        let floor = VectorClock(encoded: try meta("purge_floor") ?? "") ?? VectorClock()
+        var summary = MergeSummary()
+        var maxSeen = HLC.zero
+        // A page whose coverage this replica already has is most likely a
+        // re-delivery: probe each record's stored clock first and skip those
+        // already contained. Otherwise try each record as new (one index seek,
+        // as a plain insert costs) and merge those that turn out to exist.
+        let likelyKnown = try page.coverage.isEmpty || page.coverage.isDominated(by: loadClock())
+        for r in page.records {
+            try r.validate()
+            var isNew = false
+            if likelyKnown {
+                let probe = try statement(.selectBody)
+                probe.bind(text: r.id, at: 1)
+                let stored = try probe.step()
+                var covered = false
+                if stored {
+                    do { covered = try probe.withBlob(0) { try Record.encodedClock($0, covers: r.clock) } } catch let e as RecordDecodingError {
+                        throw StoreError.corruptRecord(path: path, id: r.id, reason: e.description)
+                    }
+                }
+                probe.reset()
+                if covered { continue }
+            }
+            if !floor.isEmpty && r.clock.isDominated(by: floor) {
+                // Under the purge floor: unknown here means a stale copy of a purged tombstone.
+                if try loadRecord(r.id) == nil {
+                    summary.dropped += 1
+                    continue
+                }
+            } else {
+                let insert = try statement(.insertRecordIfNew)
+                encodeBufferReset(r)
+                try bindRecordRow(insert, r)
+                while try insert.step() {}
+                isNew = db.changes == 1
+            }
+            if isNew {
+                let rid = db.lastInsertRowID
+                summary.inserted += 1
+                summary.changed += 1
+                for d in r.distinctDots { try addDot(d, rid: rid) }
+            } else {
+                // It exists: the stored clock tells whether the remote state is already contained.
+                let probe = try statement(.selectBody)
+                probe.bind(text: r.id, at: 1)
+                guard try probe.step() else { throw StoreError.invalid("record \(r.id) vanished during a merge") }
+                let covered: Bool
+                do { covered = try probe.withBlob(0) { try Record.encodedClock($0, covers: r.clock) } } catch let e as RecordDecodingError {
+                    throw StoreError.corruptRecord(path: path, id: r.id, reason: e.description)
+                }
+                if covered {
+                    probe.reset()
+                    continue
+                }
+                let stored = try decode(id: r.id, probe, column: 0)
+                probe.reset()
+                guard let m = try mergeRecord(local: stored, remote: r, summary: &summary) else { continue }
+                try store(m, replacing: stored)
+            }
+            let h = r.maxHLC
+            if h > maxSeen { maxSeen = h }
+        }
+        let before = try loadClock()
+        let after = page.advance(before)
+        for e in after.entries where e.counter > before[e.replica] { try raiseClock(e.replica, to: e.counter) }
+        if maxSeen > (try loadHLC()) { try setMeta("hlc", String(maxSeen.rawValue)) }
+        return summary
     }
 
     // MARK: Peers
