@@ -63,25 +63,6 @@ extension Record {
         return out
     }
 
-    /// Reads only the vector clock at the head of an encoding: enough to tell
-    /// whether a remote state is already contained, without decoding the fields.
-    public static func decodeClock(_ bytes: UnsafeRawBufferPointer) throws -> VectorClock {
-        var r = ByteReader(bytes)
-        guard try r.byte() == Record.binaryVersion else { throw RecordDecodingError(description: "unknown record encoding version") }
-        _ = try r.byte()
-        let n = try r.count()
-        var entries: [VectorClock.Entry] = []
-        entries.reserveCapacity(n)
-        for _ in 0..<n {
-            let id = ReplicaID(high: try r.uint64(), low: try r.uint64())
-            let c = try r.varint()
-            if let last = entries.last, !(last.replica < id) { throw RecordDecodingError(description: "clock not sorted") }
-            guard c > 0 else { throw RecordDecodingError(description: "zero clock entry") }
-            entries.append(.init(replica: id, counter: c))
-        }
-        return VectorClock(sortedEntries: entries)
-    }
-
     /// Whether the clock at the head of an encoding covers `remote` (equal or later):
     /// then merging a state with clock `remote` changes nothing. Reads no fields
     /// and allocates nothing.
