@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import Replica
 import Storage
 import Testing
@@ -51,5 +52,38 @@ import Testing
         #expect(try store.integrityCheck() == "ok")
         for id in acked { #expect(try store.record(id: id)?.isLive == true, "acknowledged \(id) lost, seed \(seed)") }
         print("CrashDurabilityTests: killed after \(acked.count) acknowledged writes; replica holds \(try store.counts().links)")
+    }
+}
+
+/// Two processes writing the same replica file at once: they wait for each
+/// other (busy timeout) and every write lands.
+@Suite struct TwoProcessTests {
+    @Test func twoProcessesWritingOneFileLoseNothing() throws {
+        let db = temporaryReplica()
+        _ = try status(db)  // create the file first
+        let scripts = ["a", "b"].map { prefix in
+            (0..<150).map { "link create --tenant \(prefix)\($0) --product p --webhook-url https://h.example.com/x --webhook-secret s" }
+                .joined(separator: "\n")
+        }
+        let results = Mutex<[Int: RunResult]>([:])
+        let group = DispatchGroup()
+        for (k, script) in scripts.enumerated() {
+            group.enter()
+            Thread {
+                let r = try? runTool(["--db", db, "--json"], input: script)
+                results.withLock { $0[k] = r }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        for r in results.withLock({ Array($0.values) }) {
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.lines.count == 150)
+        }
+        #expect(results.withLock { $0.count } == 2)
+        #expect(try status(db)["links"] as? Int == 300)
+        let store = try ReplicaStore(path: db)
+        #expect(try store.integrityCheck() == "ok")
+        #expect(try store.clock()[store.replicaID] == 300, "every write took its own dot")
     }
 }
