@@ -144,10 +144,11 @@ enum REPL {
         FileHandle.standardError.write(Data("\r\u{1B}[K\(s)".utf8))
     }
 
-    static func piped(_ service: SetupLinkService, _ options: SetupLinkCLI.Options) -> Int32 {
-        let session = ConsoleSession(service: service, json: options.json, io: ConsoleIO(out: { writeLine($0) }, confirm: nil))
+    /// Runs lines from `next` until it returns nil or `quit`; failures go to stderr.
+    /// Returns 1 if any line failed (the others still ran), else 0.
+    static func loop(_ session: ConsoleSession, next: () -> String?) -> Int32 {
         var failed = false
-        while let line = readLine(strippingNewline: true) {
+        while let line = next() {
             switch session.run(line: line) {
             case .ok: continue
             case .quit: return failed ? 1 : 0
@@ -157,6 +158,11 @@ enum REPL {
             }
         }
         return failed ? 1 : 0
+    }
+
+    static func piped(_ service: SetupLinkService, _ options: SetupLinkCLI.Options) -> Int32 {
+        let session = ConsoleSession(service: service, json: options.json, io: ConsoleIO(out: { writeLine($0) }, confirm: nil))
+        return loop(session) { readLine(strippingNewline: true) }
     }
 
     static func historyFile() -> String {
@@ -175,21 +181,13 @@ enum REPL {
             progress: { progressLine($0) }))
         writeLine("setuplink — replica \(service.store.replicaID.hex) at \(service.store.path)")
         writeLine("Type help for commands, quit to leave.")
-        var failed = false
-        while true {
+        return loop(session) {
             editor.prompt = session.prompt
             guard let line = editor.readLine() else {
                 writeLine("")
-                break
+                return nil
             }
-            switch session.run(line: line) {
-            case .ok: continue
-            case .quit: return failed ? 1 : 0
-            case .failed(let message):
-                failed = true
-                SetupLinkCLI.printError(message)
-            }
+            return line
         }
-        return failed ? 1 : 0
     }
 }

@@ -1,3 +1,4 @@
+import Replica
 import Testing
 @testable import Console
 
@@ -92,7 +93,7 @@ import Testing
     @Test func quoteRoundTripsRandomWords() throws {
         let seed = UInt64.random(in: 0...UInt64.max)
         print("quoteRoundTripsRandomWords seed: \(seed)")
-        var generator = SplitMix64(seed: seed)
+        var generator = SeededGenerator(seed: seed)
         let alphabet: [Character] = ["a", "Z", "0", " ", "\t", "'", "\"", "\\", "$", "`", "#", "=", "-", "é", "漢", "🙂", "\n"]
         for _ in 0..<500 {
             let length = Int(generator.next() % 8)
@@ -102,15 +103,3 @@ import Testing
     }
 }
 
-/// A small seeded generator, so a failing random test can be replayed from its printed seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

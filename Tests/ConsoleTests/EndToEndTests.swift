@@ -1,4 +1,5 @@
 import Foundation
+import SetupLinks
 import Testing
 
 @Suite struct EndToEndTests {
@@ -172,12 +173,5 @@ import Testing
 
 /// The deterministic id of a link.
 func linkID(_ tenant: String, _ product: String) -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", "-c", "import hashlib,sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest()[:32])", "\(tenant):\(product):dsync"]
-    let out = Pipe()
-    p.standardOutput = out
-    try! p.run()
-    p.waitUntilExit()
-    return String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    SetupLinkService.linkID(tenant: tenant, product: product)
 }

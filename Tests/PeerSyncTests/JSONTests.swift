@@ -1,21 +1,8 @@
 import Foundation
 import PeerSync
+import Replica
 import Testing
 
-/// SplitMix64: a tiny seeded generator, so failures can be replayed from the printed seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
@@ -348,7 +335,7 @@ private func expectRejected(_ input: String, at offset: Int, _ message: String, 
         let seed = ProcessInfo.processInfo.environment["JSON_TEST_SEED"].flatMap { UInt64($0) }
             ?? UInt64.random(in: .min ... .max)
         print("seed: \(seed)")
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         for iteration in 0..<1500 {
             let value = randomValue(&rng, depth: 0)
             let written = JSONWriter.write(value)
@@ -466,7 +453,7 @@ private func expectRejected(_ input: String, at offset: Int, _ message: String, 
 
 /// A random value tree: scalars of every kind, strings across all UTF-8 lengths
 /// and escape classes, and nested containers up to depth 5.
-private func randomValue(_ rng: inout SplitMix64, depth: Int) -> JSONValue {
+private func randomValue(_ rng: inout SeededGenerator, depth: Int) -> JSONValue {
     let kind = Int.random(in: 0..<(depth < 5 ? 9 : 6), using: &rng)
     switch kind {
     case 0: return .null
@@ -496,7 +483,7 @@ private func randomValue(_ rng: inout SplitMix64, depth: Int) -> JSONValue {
     }
 }
 
-private func randomString(_ rng: inout SplitMix64) -> String {
+private func randomString(_ rng: inout SeededGenerator) -> String {
     var s = String.UnicodeScalarView()
     let length = Int.random(in: 0...24, using: &rng)
     for _ in 0..<length {
@@ -519,7 +506,7 @@ private func randomString(_ rng: inout SplitMix64) -> String {
 
 /// Serializes with random whitespace and random `\u` escapes (surrogate pairs
 /// for astral characters) to exercise the parser's slower paths.
-private func looseSerialize(_ value: JSONValue, into out: inout String, _ rng: inout SplitMix64) {
+private func looseSerialize(_ value: JSONValue, into out: inout String, _ rng: inout SeededGenerator) {
     func space() {
         for _ in 0..<Int.random(in: 0...2, using: &rng) { out += [" ", "\t", "\n", "\r"].randomElement(using: &rng)! }
     }
