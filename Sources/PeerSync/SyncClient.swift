@@ -210,7 +210,7 @@ public struct SyncClient: Sendable {
 final class PullPipeline: @unchecked Sendable {
     // @unchecked Sendable: `queue`, `done` and `session` are touched only under `condition`,
     // except `session`, which the fetcher owns until `finished` is set.
-    typealias Item = (page: ChangePage, serverClock: VectorClock, purgeFloor: VectorClock?)
+    typealias Item = (page: PreparedPage, serverClock: VectorClock, purgeFloor: VectorClock?)
 
     /// How many decoded pages may wait for the applier.
     static let depth = 4
@@ -340,7 +340,7 @@ struct Session: Sendable {
     /// through the strict tree decoder, which accepts it or names the fault.
     func decodePull(_ body: [UInt8]) throws(SyncError) -> PullPipeline.Item {
         var fastClock: VectorClock?, fastFloor: VectorClock?
-        if let fast = FastPageReader.envelope(body, pageKey: "page", other: { key, raw in
+        if let fast = FastPageReader.preparedEnvelope(body, pageKey: "page", other: { key, raw in
             if key == "clock" { fastClock = try WireFormat.clock(try JSONParser.parse(raw), "clock") }
             if key == "purge_floor" { fastFloor = try WireFormat.clock(try JSONParser.parse(raw), "purge_floor") }
         }), let fastClock {
@@ -352,7 +352,7 @@ struct Session: Sendable {
         do throws(WireFormatError) {
             let clock = try WireFormat.clock(answer["clock"], "clock")
             let floor = answer["purge_floor"] == nil ? nil : try WireFormat.clock(answer["purge_floor"], "purge_floor")
-            return (try WireFormat.page(answer["page"], "page"), clock, floor)
+            return (PreparedPage(try WireFormat.page(answer["page"], "page")), clock, floor)
         } catch {
             throw invalid("\(error)")
         }

@@ -98,7 +98,13 @@ extension ReplicaStore {
     /// a stale copy of a purged tombstone: it is dropped, not revived.
     @discardableResult
     public func apply(_ page: ChangePage) throws -> MergeSummary {
-        try apply([page])
+        try apply([PreparedPage(page)])
+    }
+
+    /// Applies several decoded pages, in order, in one transaction.
+    @discardableResult
+    public func apply(_ pages: [ChangePage]) throws -> MergeSummary {
+        try apply(pages.map(PreparedPage.init))
     }
 
     /// Applies several pages, in order, in one transaction: all or nothing.
@@ -107,7 +113,7 @@ extension ReplicaStore {
     /// each B-tree page of the id index once instead of once per received page,
     /// which is most of the cost of small transactions.
     @discardableResult
-    public func apply(_ pages: [ChangePage]) throws -> MergeSummary {
+    public func apply(_ pages: [PreparedPage]) throws -> MergeSummary {
         try wrap {
             do {
                 return try db.transaction {
@@ -123,7 +129,7 @@ extension ReplicaStore {
     }
 
     /// Merges one page inside the caller's transaction.
-    func applyInTransaction(_ page: ChangePage) throws -> MergeSummary {
+    func applyInTransaction(_ page: PreparedPage) throws -> MergeSummary {
         let floor = VectorClock(encoded: try meta("purge_floor") ?? "") ?? VectorClock()
         var summary = MergeSummary()
         var maxSeen = HLC.zero
@@ -133,7 +139,8 @@ extension ReplicaStore {
         // as a plain insert costs) and merge those that turn out to exist.
         let likelyKnown = try page.coverage.isEmpty || page.coverage.isDominated(by: loadClock())
         for r in page.records {
-            try r.validate()
+            guard !r.id.isEmpty, r.id.utf8.count <= 256 else { throw MergeError.invalidRecord(id: r.id, reason: "bad id") }
+            guard r.hasRegisters else { throw MergeError.invalidRecord(id: r.id, reason: "no registers") }
             var isNew = false
             if likelyKnown {
                 let probe = try statement(.selectBody)
@@ -156,8 +163,11 @@ extension ReplicaStore {
                 }
             } else {
                 let insert = try statement(.insertRecordIfNew)
-                encodeBufferReset(r)
-                try bindRecordRow(insert, r)
+                insert.bind(text: r.id, at: 1)
+                insert.bind(int: Int64(r.kind.rawValue), at: 2)
+                insert.bind(int: r.isLive ? 1 : 0, at: 3)
+                if let lookup = r.lookup { insert.bind(text: lookup, at: 4) } else { insert.bindNull(at: 4) }
+                r.body.withUnsafeBytes { _ = insert.bind(blob: $0, at: 5) }
                 while try insert.step() {}
                 isNew = db.changes == 1
             }
@@ -165,7 +175,7 @@ extension ReplicaStore {
                 let rid = db.lastInsertRowID
                 summary.inserted += 1
                 summary.changed += 1
-                for d in r.distinctDots { try addDot(d, rid: rid) }
+                for d in r.dots { try addDot(d, rid: rid) }
             } else {
                 // It exists: the stored clock tells whether the remote state is already contained.
                 let probe = try statement(.selectBody)
@@ -181,7 +191,11 @@ extension ReplicaStore {
                 }
                 let stored = try decode(id: r.id, probe, column: 0)
                 probe.reset()
-                guard let m = try mergeRecord(local: stored, remote: r, summary: &summary) else { continue }
+                let remote: Record
+                do { remote = try r.record() } catch let e as RecordDecodingError {
+                    throw MergeError.invalidRecord(id: r.id, reason: e.description)
+                }
+                guard let m = try mergeRecord(local: stored, remote: remote, summary: &summary) else { continue }
                 try store(m, replacing: stored)
             }
             let h = r.maxHLC
