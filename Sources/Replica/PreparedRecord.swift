@@ -13,34 +13,81 @@ public struct PreparedRecord: Sendable {
     public var kind: RecordKind
     /// The record's vector clock.
     public var clock: VectorClock
-    /// The canonical encoding (what `Record.encode` writes).
-    public var body: [UInt8]
-    /// The distinct dots the registers hold.
-    public var dots: [Dot]
-    /// Whether the record exists for users.
-    public var isLive: Bool
-    /// For a live link, its visible token.
-    public var lookup: String?
-    /// The largest timestamp held.
-    public var maxHLC: HLC
     /// Whether the record holds any register (a record with none is invalid).
     public var hasRegisters = true
 
+    /// Where the rest comes from: read off the wire already encoded, or a decoded
+    /// record whose encoding is made only if it is stored (a re-delivered record
+    /// is skipped on its clock alone).
+    enum Source: Sendable {
+        case wire(body: [UInt8], dots: [Dot], isLive: Bool, lookup: String?, maxHLC: HLC)
+        case record(Record)
+    }
+    let source: Source
+
     /// Prepares a decoded record.
     public init(_ r: Record) {
-        hasRegisters = !r.fields.isEmpty || !r.deletedRegister.isEmpty
         id = r.id
         kind = r.kind
         clock = r.clock
-        body = r.encoded
-        dots = r.distinctDots
-        isLive = r.isLive
-        lookup = r.isLive && r.kind == .link ? r["token"] : nil
-        maxHLC = r.maxHLC
+        hasRegisters = !r.fields.isEmpty || !r.deletedRegister.isEmpty
+        source = .record(r)
     }
 
-    /// The full state, decoded from the body.
-    public func record() throws -> Record { try Record(id: id, encoded: body) }
+    init(id: String, kind: RecordKind, clock: VectorClock, body: [UInt8], dots: [Dot], isLive: Bool, lookup: String?, maxHLC: HLC) {
+        self.id = id
+        self.kind = kind
+        self.clock = clock
+        source = .wire(body: body, dots: dots, isLive: isLive, lookup: lookup, maxHLC: maxHLC)
+    }
+
+    /// The canonical encoding (what `Record.encode` writes).
+    public var body: [UInt8] {
+        switch source {
+        case .wire(let body, _, _, _, _): return body
+        case .record(let r): return r.encoded
+        }
+    }
+
+    /// The distinct dots the registers hold.
+    public var dots: [Dot] {
+        switch source {
+        case .wire(_, let dots, _, _, _): return dots
+        case .record(let r): return r.distinctDots
+        }
+    }
+
+    /// Whether the record exists for users.
+    public var isLive: Bool {
+        switch source {
+        case .wire(_, _, let live, _, _): return live
+        case .record(let r): return r.isLive
+        }
+    }
+
+    /// For a live link, its visible token.
+    public var lookup: String? {
+        switch source {
+        case .wire(_, _, _, let lookup, _): return lookup
+        case .record(let r): return r.isLive && r.kind == .link ? r["token"] : nil
+        }
+    }
+
+    /// The largest timestamp held.
+    public var maxHLC: HLC {
+        switch source {
+        case .wire(_, _, _, _, let h): return h
+        case .record(let r): return r.maxHLC
+        }
+    }
+
+    /// The full state.
+    public func record() throws -> Record {
+        switch source {
+        case .wire(let body, _, _, _, _): return try Record(id: id, encoded: body)
+        case .record(let r): return r
+        }
+    }
 
     /// One version as read from the wire: the value's UTF-8, its timestamp and its dot.
     public struct WireVersion {
@@ -151,16 +198,6 @@ public struct PreparedRecord: Sendable {
                               lookup: live ? token : nil, maxHLC: HLC(rawValue: maxHLC))
     }
 
-    init(id: String, kind: RecordKind, clock: VectorClock, body: [UInt8], dots: [Dot], isLive: Bool, lookup: String?, maxHLC: HLC) {
-        self.id = id
-        self.kind = kind
-        self.clock = clock
-        self.body = body
-        self.dots = dots
-        self.isLive = isLive
-        self.lookup = lookup
-        self.maxHLC = maxHLC
-    }
 }
 
 /// A page of prepared records (see `ChangePage`).
