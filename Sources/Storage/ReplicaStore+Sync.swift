@@ -144,15 +144,12 @@ extension ReplicaStore {
             var isNew = false
             if likelyKnown {
                 let probe = try statement(.selectBody)
-                probe.bind(text: r.id, at: 1)
-                let stored = try probe.step()
-                var covered = false
-                if stored {
-                    do { covered = try probe.withBlob(0) { try Record.encodedClock($0, covers: r.clock) } } catch let e as RecordDecodingError {
+                let covered = try probe.withText(r.id, at: 1) { () throws -> Bool in
+                    guard try probe.step() else { return false }
+                    do { return try probe.withBlob(0) { try Record.encodedClock($0, covers: r.clock) } } catch let e as RecordDecodingError {
                         throw StoreError.corruptRecord(path: path, id: r.id, reason: e.description)
                     }
                 }
-                probe.reset()
                 if covered { continue }
             }
             if !floor.isEmpty && r.clock.isDominated(by: floor) {

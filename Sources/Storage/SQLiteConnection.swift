@@ -198,6 +198,22 @@ final class Statement {
     @discardableResult
     func bindNull(at i: Int32) -> Int32 { sqlite3_bind_null(stmt, i) }
 
+    /// Binds `text` without copying it (SQLITE_STATIC), runs `body`, then resets the
+    /// statement and clears its bindings, so nothing refers to the text afterwards.
+    func withText<T>(_ text: String, at i: Int32, _ body: () throws -> T) rethrows -> T {
+        var text = text
+        return try text.withUTF8 { u in
+            defer {
+                sqlite3_reset(stmt)
+                sqlite3_clear_bindings(stmt)
+            }
+            u.withMemoryRebound(to: CChar.self) { c in
+                _ = sqlite3_bind_text(stmt, i, c.baseAddress ?? UnsafePointer(bitPattern: 1), Int32(c.count), nil)
+            }
+            return try body()
+        }
+    }
+
     /// Steps once: `true` when a row is available, `false` when done.
     func step() throws -> Bool {
         let rc = sqlite3_step(stmt)
