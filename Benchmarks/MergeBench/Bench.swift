@@ -252,9 +252,9 @@ final class Bench {
             t.changes += try time { page = try store.encodedChanges(since: clock, limit: Int(ProcessInfo.processInfo.environment["MERGE_BENCH_PAGE"] ?? "") ?? 1000) }
             var w = JSONWriter(capacity: 1 << 20)
             t.write += try time { try WireFormat.writePage(page!, into: &w) }
-            var decoded: ChangePage?
-            t.decode += try time { decoded = try WireFormat.decodePageFast(w.bytes) }
-            t.apply += try time { try client.apply(decoded!) }
+            var decoded: PreparedPage?
+            t.decode += try time { decoded = try WireFormat.decodePreparedPage(w.bytes) }
+            t.apply += try time { try client.apply([decoded!]) }
             clock = decoded!.advance(clock)
             t.pages += 1
             if !page!.more { break }

@@ -16,31 +16,6 @@ struct FastPageReader {
 
     init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
-    /// Reads an envelope object: `pageKey` is read as a page, every other member is handed to `other` as raw bytes.
-    static func envelope(_ body: [UInt8], pageKey: String,
-                         other: (String, UnsafeRawBufferPointer) throws -> Void) -> ChangePage? {
-        body.withUnsafeBytes { raw in
-            var r = FastPageReader(raw)
-            do {
-                var page: ChangePage?
-                try r.object { key, r in
-                    if key == pageKey {
-                        page = try r.page()
-                    } else {
-                        let start = r.at
-                        try r.skipValue()
-                        do { try other(key, UnsafeRawBufferPointer(rebasing: raw[start..<r.at])) } catch { throw GiveUp() }
-                    }
-                }
-                r.ws()
-                guard r.at == raw.count else { return nil }
-                return page
-            } catch {
-                return nil
-            }
-        }
-    }
-
     // MARK: Tokens
 
     @inline(__always) mutating func ws() {
@@ -135,8 +110,9 @@ struct FastPageReader {
         throw GiveUp()
     }
 
-    /// Reads an envelope whose `pageKey` member is read as a prepared page (see `PreparedRecord`).
-    static func preparedEnvelope(_ body: [UInt8], pageKey: String,
+    /// Reads an envelope object: `pageKey` is read as a prepared page (see `PreparedRecord`),
+    /// every other member is handed to `other` as raw bytes.
+    static func envelope(_ body: [UInt8], pageKey: String,
                                  other: (String, UnsafeRawBufferPointer) throws -> Void) -> PreparedPage? {
         body.withUnsafeBytes { raw in
             var r = FastPageReader(raw)
@@ -144,7 +120,7 @@ struct FastPageReader {
                 var page: PreparedPage?
                 try r.object { key, r in
                     if key == pageKey {
-                        page = try r.preparedPage()
+                        page = try r.page()
                     } else {
                         let start = r.at
                         try r.skipValue()
@@ -160,7 +136,7 @@ struct FastPageReader {
         }
     }
 
-    mutating func preparedPage() throws -> PreparedPage {
+    mutating func page() throws -> PreparedPage {
         var table: [ReplicaID]?
         var records: [PreparedRecord]?
         var coverage: VectorClock?, base: VectorClock?, more: Bool?
@@ -176,7 +152,7 @@ struct FastPageReader {
             case "records":
                 guard let t = table else { throw GiveUp() }
                 var out: [PreparedRecord] = []
-                try r.array { r in out.append(try r.preparedRecord(table: t)) }
+                try r.array { r in out.append(try r.record(table: t)) }
                 records = out
             case "coverage": coverage = try r.clock()
             case "base": base = try r.clock()
@@ -190,7 +166,7 @@ struct FastPageReader {
 
     /// One record straight into its canonical encoding; records not already in
     /// canonical shape go through `Record`, which normalizes them.
-    mutating func preparedRecord(table: [ReplicaID]) throws -> PreparedRecord {
+    mutating func record(table: [ReplicaID]) throws -> PreparedRecord {
         var id: String?, kind: RecordKind?
         var clock: [(ReplicaID, UInt64)] = []
         var sawClock = false
@@ -364,34 +340,6 @@ struct FastPageReader {
         return VectorClock(pairs)
     }
 
-    mutating func page() throws -> ChangePage {
-        var table: [ReplicaID]?
-        var records: [Record]?
-        var coverage: VectorClock?, base: VectorClock?, more: Bool?
-        try object { key, r in
-            switch key {
-            case "replicas":
-                var t: [ReplicaID] = []
-                try r.array { r in
-                    guard let id = ReplicaID(hex: try r.string()), !t.contains(id) else { throw GiveUp() }
-                    t.append(id)
-                }
-                table = t
-            case "records":
-                guard let t = table else { throw GiveUp() }
-                var out: [Record] = []
-                try r.array { r in out.append(try r.record(table: t)) }
-                records = out
-            case "coverage": coverage = try r.clock()
-            case "base": base = try r.clock()
-            case "more": more = try r.bool()
-            default: try r.skipChecked()
-            }
-        }
-        guard let records, let coverage, let base, let more else { throw GiveUp() }
-        return ChangePage(records: records, coverage: coverage, more: more, base: base)
-    }
-
     @inline(__always) mutating func dot(table: [ReplicaID]) throws -> Dot {
         let i = try uint()
         guard i < UInt64(table.count) else { throw GiveUp() }
@@ -401,69 +349,4 @@ struct FastPageReader {
         return Dot(replica: table[Int(i)], counter: c)
     }
 
-    mutating func record(table: [ReplicaID]) throws -> Record {
-        var id: String?, kind: RecordKind?
-        var clock = VectorClock()
-        var sawClock = false
-        var deleted: [Version<Bool>]?
-        var fields: [Field]?
-        try object { key, r in
-            switch key {
-            case "id":
-                let s = try r.string()
-                guard !s.isEmpty, s.utf8.count <= WireFormat.maxIDBytes else { throw GiveUp() }
-                id = s
-            case "kind":
-                guard let k = RecordKind(name: try r.string()) else { throw GiveUp() }
-                kind = k
-            case "clock":
-                sawClock = true
-                try r.array { r in
-                    try r.expect(UInt8(ascii: "["))
-                    let i = try r.uint()
-                    guard i < UInt64(table.count) else { throw GiveUp() }
-                    try r.expect(UInt8(ascii: ","))
-                    let c = try r.uint()
-                    guard c > 0 else { throw GiveUp() }
-                    try r.expect(UInt8(ascii: "]"))
-                    if clock[table[Int(i)]] < c { clock[table[Int(i)]] = c }
-                }
-            case "deleted":
-                var out: [Version<Bool>] = []
-                try r.array { r in
-                    try r.expect(UInt8(ascii: "["))
-                    let flag = try r.bool()
-                    try r.expect(UInt8(ascii: ","))
-                    let hlc = try r.uint()
-                    try r.expect(UInt8(ascii: ","))
-                    let d = try r.dot(table: table)
-                    try r.expect(UInt8(ascii: "]"))
-                    out.append(Version(value: flag, hlc: HLC(rawValue: hlc), dot: d))
-                }
-                deleted = out
-            case "fields":
-                var out: [Field] = []
-                try r.object { name, r in
-                    guard !name.isEmpty else { throw GiveUp() }
-                    var versions: [Version<String>] = []
-                    try r.array { r in
-                        try r.expect(UInt8(ascii: "["))
-                        let value = try r.string()
-                        try r.expect(UInt8(ascii: ","))
-                        let hlc = try r.uint()
-                        try r.expect(UInt8(ascii: ","))
-                        let d = try r.dot(table: table)
-                        try r.expect(UInt8(ascii: "]"))
-                        versions.append(Version(value: value, hlc: HLC(rawValue: hlc), dot: d))
-                    }
-                    out.append(Field(name: name, register: Register(versions: versions)))
-                }
-                fields = out
-            default:
-                try r.skipChecked()
-            }
-        }
-        guard let id, let kind, sawClock, let deleted, let fields else { throw GiveUp() }
-        return Record(id: id, kind: kind, fields: fields, deleted: Register(versions: deleted), clock: clock)
-    }
 }

@@ -340,7 +340,7 @@ struct Session: Sendable {
     /// through the strict tree decoder, which accepts it or names the fault.
     func decodePull(_ body: [UInt8]) throws(SyncError) -> PullPipeline.Item {
         var fastClock: VectorClock?, fastFloor: VectorClock?
-        if let fast = FastPageReader.preparedEnvelope(body, pageKey: "page", other: { key, raw in
+        if let fast = FastPageReader.envelope(body, pageKey: "page", other: { key, raw in
             if key == "clock" { fastClock = try WireFormat.clock(try JSONParser.parse(raw), "clock") }
             if key == "purge_floor" { fastFloor = try WireFormat.clock(try JSONParser.parse(raw), "purge_floor") }
         }), let fastClock {

@@ -148,7 +148,7 @@ struct SyncRoutes: Sendable {
     }
 
     func push(_ body: [UInt8]) throws -> HTTPResponse {
-        let page: ChangePage
+        let page: PreparedPage
         var sawReplica = false
         if let fast = FastPageReader.envelope(body, pageKey: "page", other: { key, raw in
             if key == "replica" { _ = try WireFormat.replicaID(try JSONParser.parse(raw), "replica"); sawReplica = true }
@@ -159,9 +159,9 @@ struct SyncRoutes: Sendable {
             let request = try parseBody(body)
             _ = try WireFormat.object(request, "body")
             _ = try WireFormat.replicaID(request["replica"], "replica")
-            page = try WireFormat.page(request["page"], "page")
+            page = PreparedPage(try WireFormat.page(request["page"], "page"))
         }
-        let summary = try store.apply(page)
+        let summary = try store.apply([page])
         if summary.changed > 0 { try store.purgeTombstones() }
         let clock = try store.clock()
         var w = JSONWriter(capacity: 256)

@@ -344,16 +344,17 @@ public enum WireFormat {
         return ChangePage(records: records, coverage: coverage, more: more, base: base)
     }
 
-    /// Decodes a bare page document through the one-pass reader, falling back to the strict decoder.
-    public static func decodePageFast(_ bytes: [UInt8]) throws(WireFormatError) -> ChangePage {
-        let fast: ChangePage? = bytes.withUnsafeBytes { raw in
+    /// Decodes a bare page document into prepared records through the one-pass
+    /// reader, falling back to the strict decoder.
+    public static func decodePreparedPage(_ bytes: [UInt8]) throws(WireFormatError) -> PreparedPage {
+        let fast: PreparedPage? = bytes.withUnsafeBytes { raw in
             var r = FastPageReader(raw)
             guard let p = try? r.page() else { return nil }
             r.ws()
             return r.at == raw.count ? p : nil
         }
         if let fast { return fast }
-        return try decodePage(bytes)
+        return PreparedPage(try decodePage(bytes))
     }
 
     /// Decodes a page from bytes.

@@ -10,7 +10,7 @@ import Testing
     static func prepared(_ json: [UInt8]) -> PreparedPage? {
         json.withUnsafeBytes { raw in
             var r = FastPageReader(raw)
-            return try? r.preparedPage()
+            return try? r.page()
         }
     }
 
