@@ -89,16 +89,13 @@ extension ReplicaStore {
                     return result
                 }
             } catch {
-                forgetReplicaCache()
+                // A rolled-back transaction may have interned replica ids that no longer exist.
+                resetReplicaCache()
                 throw error
             }
         }
     }
 
-    func forgetReplicaCache() {
-        // A rolled-back transaction may have interned replica ids that no longer exist.
-        resetReplicaCache()
-    }
 
     /// One record by id, tombstones included.
     public func record(id: String) throws -> Record? { try wrap { try loadRecord(id) } }

@@ -291,10 +291,6 @@ public final class ReplicaStore: @unchecked Sendable {
         for d in newDots where !oldDots.contains(d) { try addDot(d, rid: rid) }
     }
 
-    func encodeBufferReset(_ r: Record) {
-        encodeBuffer.removeAll(keepingCapacity: true)
-        r.encode(into: &encodeBuffer)
-    }
 
     func bindRecordRow(_ s: Statement, _ r: Record) throws {
         s.bind(text: r.id, at: 1)
