@@ -9,7 +9,7 @@ let package = Package(
     products: [
         .executable(name: "setuplink", targets: ["setuplink"]),
         .executable(name: "merge-bench", targets: ["MergeBench"]),
-        .library(name: "SetupLinkKit", targets: ["Replica", "Storage", "SetupLinks", "PeerSync", "Console"]),
+        .library(name: "SetupLinkKit", targets: ["JSON", "Replica", "Storage", "SetupLinks", "PeerSync", "Console"]),
     ],
     targets: [
         // System libraries: a module map and a shim header each.
@@ -22,22 +22,24 @@ let package = Package(
         .systemLibrary(name: "CEditLine", pkgConfig: "libedit",
                        providers: [.apt(["libedit-dev"])]),
 
+        .target(name: "JSON"),
         .target(name: "Replica", dependencies: ["CCrypto"]),
         .target(name: "Storage", dependencies: ["Replica", "CSQLite", "CCrypto"]),
         .target(name: "SetupLinks", dependencies: ["Replica", "Storage", "CCrypto"]),
-        .target(name: "PeerSync", dependencies: ["Replica", "Storage", "CCurl"]),
-        .target(name: "Console", dependencies: ["SetupLinks", "PeerSync", "Storage", "Replica", "CEditLine"]),
+        .target(name: "PeerSync", dependencies: ["JSON", "Replica", "Storage", "CCurl"]),
+        .target(name: "Console", dependencies: ["JSON", "SetupLinks", "PeerSync", "Storage", "Replica", "CEditLine"]),
         .executableTarget(name: "setuplink", dependencies: ["Console"]),
 
-        .executableTarget(name: "MergeBench", dependencies: ["Replica", "Storage", "PeerSync", "SetupLinks"],
+        .executableTarget(name: "MergeBench", dependencies: ["JSON", "Replica", "Storage", "PeerSync", "SetupLinks"],
                           path: "Benchmarks/MergeBench"),
         .executableTarget(name: "LibraryDemo", dependencies: ["SetupLinks", "Storage"],
                           path: "Samples/LibraryDemo"),
 
+        .testTarget(name: "JSONTests", dependencies: ["JSON", "Replica"]),
         .testTarget(name: "ReplicaTests", dependencies: ["Replica"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Replica", "CSQLite"]),
         .testTarget(name: "SetupLinksTests", dependencies: ["SetupLinks", "Storage", "Replica"]),
-        .testTarget(name: "PeerSyncTests", dependencies: ["PeerSync", "Storage", "Replica", "SetupLinks"]),
-        .testTarget(name: "ConsoleTests", dependencies: ["Console", "SetupLinks", "Storage", "Replica"]),
+        .testTarget(name: "PeerSyncTests", dependencies: ["JSON", "PeerSync", "Storage", "Replica", "SetupLinks"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["JSON", "Console", "SetupLinks", "Storage", "Replica"]),
     ]
 )

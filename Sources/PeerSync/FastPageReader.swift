@@ -1,3 +1,4 @@
+import JSON
 import Replica
 
 /// A single-pass reader of the page format straight from bytes, for speed.

@@ -1,5 +1,5 @@
 import Foundation
-import PeerSync
+import JSON
 import Replica
 import Testing
 
