@@ -142,7 +142,7 @@ public enum WireFormat {
 
         mutating func kind(_ kind: RecordKind) {
             writer.key("kind")
-            writer.string(kind == .link ? "link" : "directory")
+            writer.string(kind.description)
             writer.key("clock")
             writer.beginArray()
         }
@@ -211,7 +211,7 @@ public enum WireFormat {
             w.key("id")
             w.string(r.id)
             w.key("kind")
-            w.string(r.kind == .link ? "link" : "directory")
+            w.string(r.kind.description)
             w.key("clock")
             w.beginArray()
             for e in r.clock.entries {
@@ -393,7 +393,7 @@ public enum WireFormat {
             throw WireFormatError(field: "\(field()).kind", reason: "must be a string, not \(typeName(kindValue))")
         }
         guard let kind = RecordKind(name: kindName) else {
-            throw WireFormatError(field: "\(field()).kind", reason: "unknown kind \"\(kindName)\" (expected link or directory)")
+            throw WireFormatError(field: "\(field()).kind", reason: "unknown kind \"\(kindName)\" (expected one of \(RecordKind.allCases.map(\.description).joined(separator: ", ")))")
         }
 
         guard let clockValue else { throw WireFormatError(field: "\(field()).clock", reason: "missing") }

@@ -1,22 +1,36 @@
 import Foundation
 
-/// The two kinds of replicated record.
+/// The kinds of replicated record. The codes are stored and sent on the wire: never reuse one.
 public enum RecordKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// A setup link (service `dsync`).
     case link = 1
     /// A directory created through a setup link.
     case directory = 2
+    /// A SCIM user of a directory.
+    case user = 3
+    /// A SCIM group of a directory.
+    case group = 4
+    /// One user's membership in one group (an add-wins flag).
+    case membership = 5
+    /// A replica known to the replicated system (for tombstone purge).
+    case replica = 6
 
-    /// `link` or `directory`.
-    public var description: String { self == .link ? "link" : "directory" }
-
-    /// Parses `link` or `directory`.
-    public init?(name: String) {
-        switch name {
-        case "link": self = .link
-        case "directory": self = .directory
-        default: return nil
+    /// The kind's name: `link`, `directory`, `user`, `group`, `membership`, `replica`.
+    public var description: String {
+        switch self {
+        case .link: "link"
+        case .directory: "directory"
+        case .user: "user"
+        case .group: "group"
+        case .membership: "membership"
+        case .replica: "replica"
         }
+    }
+
+    /// Parses a kind's name.
+    public init?(name: String) {
+        guard let k = RecordKind.allCases.first(where: { $0.description == name }) else { return nil }
+        self = k
     }
 }
 
