@@ -78,7 +78,7 @@ private func expectRefused(_ served: ServedReplica, _ request: String, status: I
         ("/sync/v1/pull", "{\"replica\":\"\(client)\",\"clock\":{\"\(client)\":0}}", "a counter must be greater than 0"),
         ("/sync/v1/pull", "{\"replica\":\"\(client)\",\"clock\":{},\"limit\":\"9\"}", "limit: must be an integer"),
         ("/sync/v1/push", "{\"replica\":\"\(client)\"}", "page: missing"),
-        ("/sync/v1/push", "{\"replica\":\"\(client)\",\"page\":{\"replicas\":[],\"records\":[{\"id\":\"x\",\"kind\":\"user\",\"clock\":[],\"deleted\":[],\"fields\":{}}],\"coverage\":{},\"base\":{},\"more\":false}}",
+        ("/sync/v1/push", "{\"replica\":\"\(client)\",\"page\":{\"replicas\":[],\"records\":[{\"id\":\"x\",\"kind\":\"widget\",\"clock\":[],\"deleted\":[],\"fields\":{}}],\"coverage\":{},\"base\":{},\"more\":false}}",
          "page.records[0].kind: unknown kind"),
         ("/sync/v1/push", "{\"replica\":\"\(client)\",\"page\":{\"replicas\":[\"\(client)\"],\"records\":[{\"id\":\"x\",\"kind\":\"link\",\"clock\":[],\"deleted\":[],\"fields\":{\"token\":[[\"t\",1,3,1]]}}],\"coverage\":{},\"base\":{},\"more\":false}}",
          "page.records[0].fields.token[0][2]: replica index 3 out of range"),
