@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import HTTP
 import PeerSync
 import Replica
 import Storage
@@ -26,9 +27,9 @@ enum Roles {
     static func server(db: String, token: String) -> Int32 {
         do {
             let store = try ReplicaStore(path: db)
-            var log: HTTPServer.AccessLog?
+            var log: (@Sendable (HTTPLogEntry) -> Void)?
             if ProcessInfo.processInfo.environment["MERGE_BENCH_ACCESS_LOG"] != nil {
-                log = { @Sendable (entry: HTTPAccessLogEntry) in FileHandle.standardError.write(Data("server: \(entry)\n".utf8)) }
+                log = { @Sendable (entry: HTTPLogEntry) in FileHandle.standardError.write(Data("server: \(entry)\n".utf8)) }
             }
             let server = SyncServer(store: store, token: token, accessLog: log)
             let port = try server.start()

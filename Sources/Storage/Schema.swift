@@ -10,7 +10,7 @@ enum Schema {
     /// "SLNK": the application id stamped in every replica file's header.
     static let applicationID: Int32 = 0x534C_4E4B
     /// The schema version this build writes.
-    static let version: Int32 = 1
+    static let version: Int32 = Int32(migrations.count)
 
     /// Migrations: index `i` brings a file from version `i` to `i + 1`.
     static let migrations: [String] = [
@@ -56,6 +56,10 @@ enum Schema {
             acked TEXT NOT NULL DEFAULT '',
             last_seen REAL
         ) WITHOUT ROWID;
+        """,
+        // 1 → 2: a peer's private CA (PEM text) for https:// peers (`--cacert`).
+        """
+        ALTER TABLE peers ADD COLUMN cacert TEXT;
         """,
     ]
 }
