@@ -57,7 +57,21 @@ enum Schema {
             last_seen REAL
         ) WITHOUT ROWID;
         """,
-        // 1 → 2: a peer's private CA (PEM text) for https:// peers (`--cacert`).
+        // 1 → 2: secondary indexes declared by the domain (IndexSpec) replace the link-token column.
+        """
+        DROP INDEX records_lookup;
+        ALTER TABLE records DROP COLUMN lookup;
+        -- Index keys of live records: `ix` numbers the installed IndexSpec, `key` is its UTF-8 bytes.
+        CREATE TABLE keys(
+            ix INTEGER NOT NULL,
+            key BLOB NOT NULL,
+            rid INTEGER NOT NULL,
+            PRIMARY KEY(ix, key, rid)
+        ) WITHOUT ROWID;
+        INSERT INTO meta(key, value) VALUES('index_signature', 'stale')
+            ON CONFLICT(key) DO UPDATE SET value=excluded.value;
+        """,
+        // 2 → 3: a peer's private CA (PEM text) for https:// peers (`--cacert`).
         """
         ALTER TABLE peers ADD COLUMN cacert TEXT;
         """,
