@@ -135,7 +135,14 @@ enum ServeCommand {
     static func tokenFromFileOrEnvironment(_ file: String?,
                                            environment: [String: String] = ProcessInfo.processInfo.environment)
         throws(ConsoleError) -> (token: String, from: String)? {
-        if let file { return (try readTokenFile(file), "--token-file \(file)") }
+        if let file {
+            let token = try readTokenFile(file)
+            var info = stat()
+            if stat(file, &info) == 0, info.st_mode & 0o077 != 0 {
+                FileHandle.standardError.write(Data("warning: the token file \(file) can be read by other users (chmod 600 \(file))\n".utf8))
+            }
+            return (token, "--token-file \(file)")
+        }
         if let env = environment["SETUPLINK_TOKEN"] {
             let token = env.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !token.isEmpty else { throw .usage("SETUPLINK_TOKEN is set but empty") }
