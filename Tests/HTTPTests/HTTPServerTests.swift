@@ -257,3 +257,42 @@ import HTTPTestSupport
         #expect(HTTPRequest(head: head).hasBearerToken("t"))
     }
 }
+
+/// What libmicrohttpd answers before any route sees the request.
+@Suite struct HTTPServerFramingTests {
+    @Test func invalidOrConflictingContentLengthIsRefusedAndNothingReachesARoute() throws {
+        let (server, port) = try startServer { _ in .text("route reached") }
+        defer { server.stop() }
+        for field in ["Content-Length: -1", "Content-Length: abc", "Content-Length: 3\r\nContent-Length: 4", "Content-Length: 1, 2"] {
+            let client = try RawClient(port: port)
+            client.send("POST / HTTP/1.1\r\nHost: x\r\n\(field)\r\n\r\nabcd")
+            let response = client.readResponse(timeout: .seconds(2))
+            #expect(response?.body != "route reached", "\(field)")
+            #expect(response == nil || (400..<500).contains(response!.status), "\(field): \(String(describing: response))")
+        }
+    }
+
+    @Test func unsupportedVersionsAndLongTargetsAreRefused() throws {
+        let (server, port) = try startServer()
+        defer { server.stop() }
+        let v2 = try RawClient(port: port)
+        v2.send("GET / HTTP/2.0\r\nHost: x\r\n\r\n")
+        #expect(v2.readResponse()?.status == 505)
+        let long = try RawClient(port: port)
+        long.send("GET /" + String(repeating: "a", count: 40 * 1024) + " HTTP/1.1\r\nHost: x\r\n\r\n")
+        let status = long.readResponse()?.status
+        #expect(status == 414 || status == 431, "\(String(describing: status))")
+    }
+
+    @Test func aLyingContentLengthIsCutAtTheBodyDeadline() throws {
+        let (server, port) = try startServer(HTTPServerConfiguration(bodyDeadline: .milliseconds(300)))
+        defer { server.stop() }
+        let liar = try RawClient(port: port)
+        liar.send("POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten b")
+        #expect(liar.isClosed(within: .seconds(3)))
+        #expect(eventually { server.connectionCount == 0 && server.bufferedBodyBytes == 0 })
+        let after = try RawClient(port: port)
+        after.send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(after.readResponse()?.status == 200)
+    }
+}
