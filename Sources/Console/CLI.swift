@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import PeerSync
 import SetupLinks
 import Storage
@@ -123,6 +124,7 @@ public enum SetupLinkCLI {
             }
             return 0
         } catch {
+            if json { print(ConsoleSession.line([("error", .string("\(error)")), ("command", .string("help"))])) }
             printError("\(error)")
             return 1
         }
