@@ -33,6 +33,7 @@ public enum SetupLinkCLI {
         return home + "/.local/share/setuplink/replica.sqlite"
     }
 
+    /// The program's usage text (`setuplink help`, `--help`).
     static let usage = """
         usage: setuplink [--db PATH] [--json] [--external-url URL] [COMMAND ...]
 
@@ -130,6 +131,7 @@ public enum SetupLinkCLI {
         }
     }
 
+    /// Prints a malformed-command-line error; returns exit status 2.
     static func usageError(_ message: String) -> Int32 {
         printError(message)
         return 2

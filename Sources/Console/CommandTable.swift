@@ -51,6 +51,7 @@ private func toggle(_ name: String, _ help: String) -> FlagSpec {
 
 /// Every REPL command, in the order `help` lists them.
 public enum CommandTable {
+    /// The `--yes` switch of the commands that ask first.
     static let yes = toggle("--yes", "skip the confirmation question")
 
     /// The commands.

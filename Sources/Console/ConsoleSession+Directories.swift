@@ -16,6 +16,7 @@ extension ConsoleSession {
          ("webhook_url", .string(d.webhookURL))]
     }
 
+    /// A directory's info section: SCIM endpoint and token (none for Google).
     func directorySection(_ d: Directory) -> String {
         var rows: [(String, String)] = [("ID", d.id), ("Name", d.name), ("Tenant", d.tenant), ("Product", d.product),
                                         ("Type", "\(d.type.label) (\(d.type.rawValue))"), ("Status", io.style.status(d.status))]
@@ -27,17 +28,20 @@ extension ConsoleSession {
         return renderSection(title: "Directory", rows: rows)
     }
 
+    /// Table rows for directories, with tenant and product in the admin view.
     func directoryRows(_ ds: [Directory], withTenant: Bool) -> [[String]] {
         ds.map { d in
             withTenant ? [d.id, d.name, d.tenant, d.product, d.type.rawValue, d.status] : [d.id, d.name, d.type.rawValue, d.status]
         }
     }
 
+    /// The open setup page, or `no setup page is open`.
     func requirePage() throws -> TenantPage {
         guard let page else { throw SetupLinkError.noPageOpen }
         return page
     }
 
+    /// `directory list [--tenant T] [--product P]`: the page's directories, or any (admin, streamed).
     func directoryList(_ c: ParsedCommand) throws {
         let tenant = c["--tenant"], product = c["--product"]
         if let page {
@@ -82,11 +86,13 @@ extension ConsoleSession {
         return try service.directory(id: typed)
     }
 
+    /// `directory show ID`.
     func directoryShow(_ c: ParsedCommand) throws {
         let d = try directoryArgument(c.arguments[0])
         if json { emit(directoryJSON(d)) } else { say(directorySection(d)) }
     }
 
+    /// `directory rename ID NAME` (no change when it already has the name).
     func directoryRename(_ c: ParsedCommand) throws {
         let (d, changed) = try page.map { try $0.renameDirectory(id: c.arguments[0], to: c.arguments[1]) }
             ?? service.renameDirectory(id: c.arguments[0], to: c.arguments[1])
@@ -95,6 +101,7 @@ extension ConsoleSession {
         }
     }
 
+    /// `open URL|TOKEN`: enters a tenant's setup page.
     func open(_ c: ParsedCommand) throws {
         let p = try service.open(c.arguments[0])
         page = p
@@ -111,6 +118,7 @@ extension ConsoleSession {
         }
     }
 
+    /// `providers`: the directory types, id and label.
     func providers() {
         if json {
             emit([("providers", .array(DirectoryType.allCases.map { .object([("id", .string($0.rawValue)), ("label", .string($0.label))]) }))])
@@ -121,6 +129,7 @@ extension ConsoleSession {
         say(t.render())
     }
 
+    /// `directory new [--type TYPE] [--name N]` on the open setup page.
     func directoryNew(_ c: ParsedCommand) throws {
         let page = try requirePage()
         var type = DirectoryType.azure
@@ -142,6 +151,7 @@ extension ConsoleSession {
         }
     }
 
+    /// `directory activate|deactivate ID` (no change when it already is).
     func directorySetActive(_ c: ParsedCommand, active: Bool) throws {
         let (d, changed) = try page.map { try $0.setDeactivated(!active, id: c.arguments[0]) }
             ?? service.setDirectoryDeactivated(!active, id: c.arguments[0])
@@ -153,6 +163,7 @@ extension ConsoleSession {
         }
     }
 
+    /// `directory delete ID [--yes]`: asks first on a terminal.
     func directoryDelete(_ c: ParsedCommand) throws {
         let d = try directoryArgument(c.arguments[0])
         // A Google directory has no SCIM token to stop working.
@@ -167,6 +178,7 @@ extension ConsoleSession {
         if json { emit([("result", .string("deleted")), ("id", .string(d.id))]) } else { say("Deleted directory \(d.name) (\(d.id)).") }
     }
 
+    /// `close`: leaves the setup page.
     func close() throws {
         guard let p = page else { throw SetupLinkError.noPageOpen }
         page = nil

@@ -11,6 +11,7 @@ extension ConsoleSession {
         ("Sync and housekeeping", []),
     ]
 
+    /// `help [COMMAND]`.
     func help(_ c: ParsedCommand) throws {
         let text = try Self.helpText(topic: c.arguments.first, json: json)
         if json { emitted = true }

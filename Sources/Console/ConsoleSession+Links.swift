@@ -18,6 +18,7 @@ extension ConsoleSession {
         return o
     }
 
+    /// A link's info section.
     func linkSection(_ l: SetupLink, title: String = "Setup link") -> String {
         let status = l.status(now: service.now())
         var rows: [(String, String)] = [
@@ -31,6 +32,7 @@ extension ConsoleSession {
         return renderSection(title: title, rows: rows)
     }
 
+    /// `link create …`: one link per tenant and product.
     func linkCreate(_ c: ParsedCommand) throws {
         var days: Int?
         if let d = c["--expiry-days"] { days = try Validation.expiryDays(d) }
@@ -83,16 +85,19 @@ extension ConsoleSession {
         }
     }
 
+    /// `link show ID`.
     func linkShow(_ c: ParsedCommand) throws {
         let l = try service.link(id: c.arguments[0])
         if json { emit(linkJSON(l)) } else { say(linkSection(l)) }
     }
 
+    /// `link copy ID`: the URL alone.
     func linkCopy(_ c: ParsedCommand) throws {
         let l = try service.link(id: c.arguments[0])
         if json { emit([("url", .string(l.url(externalURL: service.externalURL)))]) } else { say(l.url(externalURL: service.externalURL)) }
     }
 
+    /// `link update ID [--name N] [--webhook-url URL] [--webhook-secret S]`.
     func linkUpdate(_ c: ParsedCommand) throws {
         guard c.has("--name") || c.has("--webhook-url") || c.has("--webhook-secret") else {
             throw ConsoleError.usage("link update needs at least one of --name, --webhook-url, --webhook-secret (usage: \(c.spec.usage))")
@@ -112,6 +117,7 @@ extension ConsoleSession {
         }
     }
 
+    /// `link regenerate ID [--yes]`: asks first on a terminal.
     func linkRegenerate(_ c: ParsedCommand) throws {
         let l = try service.link(id: c.arguments[0])
         guard confirmed(c, "Regenerate the setup link for \(l.tenant) / \(l.product)? The current URL stops working at once.") else {
@@ -125,6 +131,7 @@ extension ConsoleSession {
         }
     }
 
+    /// `link delete ID [--yes]`: asks first on a terminal.
     func linkDelete(_ c: ParsedCommand) throws {
         let l = try service.link(id: c.arguments[0])
         guard confirmed(c, "Delete the setup link for \(l.tenant) / \(l.product)? Its URL stops working; its directories stay.") else {

@@ -6,11 +6,13 @@ import SetupLinks
 import Storage
 
 extension ConsoleSession {
+    /// Whether `s` can name a peer: 1-64 letters, digits, `-`, `_` or `.`.
     static func validPeerName(_ s: String) -> Bool {
         !s.isEmpty && s.count <= 64 && s.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0) }
             && !s.contains("://")
     }
 
+    /// `peer add NAME URL [--token T]` (no change for the same peer again).
     func peerAdd(_ c: ParsedCommand) throws {
         let name = Validation.trimmed(c.arguments[0]), url = Validation.trimmed(c.arguments[1])
         guard Self.validPeerName(name) else {
@@ -36,6 +38,7 @@ extension ConsoleSession {
         }
     }
 
+    /// `peer list`: never the tokens, only whether one is set.
     func peerList() throws {
         let peers = try store.peers()
         if json {
@@ -55,6 +58,7 @@ extension ConsoleSession {
         say(t.render())
     }
 
+    /// `peer remove NAME`.
     func peerRemove(_ c: ParsedCommand) throws {
         let name = Validation.trimmed(c.arguments[0])
         guard try store.removePeer(name: name) else {

@@ -6,6 +6,7 @@ import SetupLinks
 import Storage
 
 extension ConsoleSession {
+    /// `status`: replica, counts, digest, and per peer its last sync and unacknowledged changes.
     func status() throws {
         let counts = try store.counts()
         let digest = try store.digest()
@@ -69,6 +70,7 @@ extension ConsoleSession {
         return rows
     }
 
+    /// `conflicts`: concurrent writes of different values, secrets masked.
     func conflicts() throws {
         let rows = try conflictRows()
         if json {
@@ -95,6 +97,7 @@ extension ConsoleSession {
     /// The settings `config` knows.
     static let settings = ["default-expiry-days", "external-url"]
 
+    /// `config [KEY [VALUE]]`: this replica's local settings.
     func config(_ c: ParsedCommand) throws {
         guard let key = c.arguments.first else {
             let days = try service.replicaExpiryDays()

@@ -7,6 +7,7 @@ import Storage
 import Synchronization
 
 extension ConsoleSession {
+    /// A peer to sync with: its name (nil for a bare URL), URL and token.
     typealias SyncTarget = (name: String?, url: String, token: String?)
 
     /// `sync [NAME|URL] [--token T]`: pull then push; with no argument, every known peer in turn,
@@ -53,10 +54,12 @@ extension ConsoleSession {
         return "no peer named \"\(target)\" (see: peer list, or give a URL like http://hub.example.com:8080)"
     }
 
+    /// `pulled 3, pushed 0, conflicts 0 (2 requests, 1.2 KiB)`.
     func summary(_ r: SyncReport) -> String {
         "pulled \(r.pulled), pushed \(r.pushed), conflicts \(r.conflicts) (\(r.requests) requests, \(Format.bytes(r.bytesSent + r.bytesReceived)))"
     }
 
+    /// A sync report as JSON fields.
     func reportJSON(_ t: SyncTarget, _ r: SyncReport) -> [(String, JSONValue)] {
         [("peer", t.name.map(JSONValue.string) ?? .null), ("url", .string(t.url)),
          ("pulled", .int(Int64(r.pulled))), ("pushed", .int(Int64(r.pushed))),

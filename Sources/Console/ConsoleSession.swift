@@ -37,6 +37,7 @@ public struct ConsoleIO: Sendable {
 final class CapturedOutput: @unchecked Sendable {
     // @unchecked Sendable: used by one thread, inside one call to `run(line:)`.
     private(set) var text = ""
+    /// Adds one printed line.
     func append(_ line: String) { text += line + "\n" }
 }
 
@@ -68,6 +69,7 @@ public final class ConsoleSession: @unchecked Sendable {
     public let json: Bool
     /// The open setup page, if any.
     public internal(set) var page: TenantPage?
+    /// How the session prints and asks.
     let io: ConsoleIO
     /// Whether the current line has printed its JSON object.
     var emitted = false
@@ -181,6 +183,7 @@ public final class ConsoleSession: @unchecked Sendable {
         io.out(String(decoding: JSONWriter.write(.object(object)), as: UTF8.self))
     }
 
+    /// Prints text (one or more lines).
     func say(_ text: String) { io.out(text) }
 
     /// Asks to confirm unless `--yes` or the input is piped. A no (or Ctrl-C) is reported
@@ -202,6 +205,7 @@ public final class ConsoleSession: @unchecked Sendable {
         }
     }
 
+    /// Runs a parsed command (commands added later get a case here and a spec in `CommandTable`).
     func execute(_ c: ParsedCommand) throws {
         switch c.spec.name {
         case "link create": try linkCreate(c)

@@ -46,7 +46,12 @@ final class PagerProcess {
         // less: keep colours, leave the screen as it was when quitting.
         if env["LESS"] == nil { env["LESS"] = "FRX" }
         process.environment = env
-        do { try process.run() } catch { return nil }
+        // A pager the user quits closes the pipe: a write must fail with EPIPE, not kill the REPL.
+        signal(SIGPIPE, SIG_IGN)
+        do { try process.run() } catch {
+            signal(SIGPIPE, SIG_DFL)
+            return nil
+        }
     }
 
     /// Writes `text` and a newline; false once the pager has quit (the rest is not wanted).
@@ -73,6 +78,7 @@ final class PagerProcess {
         try? input.fileHandleForWriting.close()
         closed = true
         process.waitUntilExit()
+        signal(SIGPIPE, SIG_DFL)
     }
 }
 
@@ -101,6 +107,8 @@ extension ConsoleSession {
         while let rows = page {
             table.rows = rows
             for line in table.rowLines(widths: widths) where !sink.emit(line) { return sink.finish() }
+            // Each page is shown as soon as it is read: the first rows appear at once.
+            sink.endOfPage()
             if io.interrupted() {
                 sink.finish()
                 say("(stopped)")
@@ -128,9 +136,8 @@ struct LineSink {
         guard !stopped else { return false }
         switch session.io.paging {
         case nil:
-            // Lines are gathered into chunks so a long list is a few writes, not one per row.
+            // Lines are gathered per page, so a long list is a few writes, not one per row.
             buffered.append(line)
-            if buffered.count >= 256 { flush() }
         case .more(let rows, let ask)?:
             session.say(line)
             shown += 1
@@ -157,6 +164,11 @@ struct LineSink {
             }
         }
         return true
+    }
+
+    /// Prints the lines gathered so far when printing straight out (a pager gets them as they come).
+    mutating func endOfPage() {
+        if session.io.paging == nil { flush() }
     }
 
     private mutating func flush() {

@@ -148,7 +148,9 @@ public func renderSection(title: String, rows: [(String, String)]) -> String {
 /// characters or combining marks. Terminals differ on a few emoji; this is
 /// the common case.
 public func displayWidth(_ text: String) -> Int {
-    text.reduce(0) { $0 + width(of: $1) }
+    // Printable ASCII is one column a byte: the common case, and a list of 100,000 rows measures every cell.
+    if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return text.utf8.count }
+    return text.reduce(0) { $0 + width(of: $1) }
 }
 
 /// The terminal columns one grapheme cluster takes.
@@ -179,6 +181,7 @@ private func isWide(_ scalar: Unicode.Scalar) -> Bool {
 
 /// A cell on one line: tabs and line breaks become spaces.
 private func flattened(_ cell: String) -> String {
+    if cell.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return cell }
     guard cell.contains(where: { $0 == "\t" || $0.isNewline }) else { return cell }
     return String(cell.map { $0 == "\t" || $0.isNewline ? " " : $0 })
 }

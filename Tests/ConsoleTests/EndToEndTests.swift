@@ -128,6 +128,7 @@ import Testing
             ("open 1234", "Setup link is not found"),
             ("close", "no setup page is open"),
             ("peer add hub notaurl", "not an absolute http(s) URL"),
+            ("sync 127.0.0.1:42395", "to sync with an address give a URL: sync http://127.0.0.1:42395"),
         ]
         for (line, message) in cases {
             let r = try runTool(["--db", db], input: line + "\n")

@@ -71,6 +71,23 @@ import Testing
         }
     }
 
+    @Test func deletingAGoogleDirectoryDoesNotMentionASCIMToken() throws {
+        let store = try SetupLinkService.openStore(path: temporaryReplica())
+        defer { store.close() }
+        let service = try SetupLinkService(store: store)
+        let (link, _) = try service.createLink(tenant: "acme", product: "crm", webhookURL: "https://h/x", webhookSecret: "s")
+        let google = try service.open(link.token).createDirectory(type: .google)
+        let okta = try service.open(link.token).createDirectory(type: .okta)
+        let asked = CapturedOutput()
+        let session = ConsoleSession(service: service, json: false, io: ConsoleIO(out: { _ in }, confirm: { asked.append($0); return false }))
+        #expect(session.run(line: "directory delete \(google.id)") == .ok)
+        #expect(session.run(line: "directory delete \(okta.id)") == .ok)
+        let questions = asked.text.split(separator: "\n").map(String.init)
+        #expect(questions.count == 2)
+        #expect(!questions[0].contains("SCIM") && questions[0].contains("Google"), "\(questions[0])")
+        #expect(questions[1].contains("SCIM endpoint and token stop working"), "\(questions[1])")
+    }
+
     @Test func aDeclinedQuestionPrintsAnObject() throws {
         let store = try SetupLinkService.openStore(path: temporaryReplica())
         defer { store.close() }
