@@ -158,7 +158,11 @@ public final class LineEditor {
         setuplink_el_set_clientdata(editLine, Unmanaged.passUnretained(self).toOpaque())
         setuplink_el_set_prompt(editLine, Self.promptCallback)
         setuplink_el_set_editor(editLine, "emacs")
-        setuplink_el_set_signal(editLine, 1)
+        // libedit's own signal handling is off: on SIGINT it would put the terminal back in
+        // cooked mode and keep reading there (the REPL then waits for a whole line), which a
+        // Ctrl-C typed just as the prompt appears, before raw mode is set, can trigger. Ctrl-C
+        // is a key while editing (below); the width is refreshed before each line instead.
+        setuplink_el_set_signal(editLine, 0)
         setuplink_el_set_history(editLine, history)
         setuplink_el_add_function(editLine, "setuplink-complete", "Complete the word at the cursor",
                                   Self.completeCallback)
@@ -192,6 +196,8 @@ public final class LineEditor {
     public func readLine() -> String? {
         var count: Int32 = 0
         interrupted = false
+        // Without libedit's SIGWINCH handler, pick up a window resized since the last line.
+        el_resize(editLine)
         let raw = el_gets(editLine, &count)
         if interrupted { return "" }
         if count < 0, errno == EINTR {

@@ -5,7 +5,7 @@ import Testing
 @Suite struct InteractiveTests {
     /// Shared by the drivers: start the binary on a pty, `expect` text, `send` keys.
     static let prelude = #"""
-    import os, pty, sys, time, select, socket, threading
+    import os, pty, sys, time, select, socket, threading, termios
     binary, db, home = sys.argv[1:4]
     args = sys.argv[4:]
     pid, fd = pty.fork()
@@ -34,6 +34,14 @@ import Testing
         return seen.decode('utf-8', 'replace')
     def send(s):
         os.write(fd, s.encode())
+    def editing(timeout=30):
+        # libedit prints the prompt before it switches the terminal to raw mode: keys sent
+        # in between are read by the terminal driver, as typeahead. Wait until the editor reads.
+        end = time.time() + timeout
+        while termios.tcgetattr(fd)[3] & termios.ICANON:
+            if time.time() > end:
+                print('TIMEOUT waiting for the line editor'); sys.exit(3)
+            time.sleep(0.005)
     def finish():
         _, status = os.waitpid(pid, 0)
         print('EXIT', os.waitstatus_to_exitcode(status))
@@ -43,43 +51,52 @@ import Testing
     link_id, dir_id = args
     P = 'setuplink(admin)> '
     expect(P)
+    editing()
     # Ctrl-C discards a half-typed line; the REPL stays.
     send('link delete ' + link_id)
     send('\x03')
     expect(P)
+    editing()
     send('link show ' + link_id[:6] + '\r')
     expect('Valid till')
     expect(P)
+    editing()
     # Ctrl-C at a [y/N] question cancels the command.
     send('link delete ' + link_id + '\r')
     expect('[y/N]')
     send('\x03')
     expect('Not deleted.')
     expect(P)
+    editing()
     # A $( ) substitution asks like any other command; no means the line is not run.
     send('link show $(link delete ' + link_id + ')\r')
     expect('[y/N]')
     send('n\r')
     expect('was declined')
     expect(P)
+    editing()
     # TAB completes an id prefix (the directory's, an admin command) to the whole id.
     send('directory show ' + dir_id[:5] + '\t')
     expect(dir_id[5:] + ' ')
     send('\r')
     expect('SCIM Token')
     expect(P)
+    editing()
     # A failed command, a secret flag for the history, then quit: exit status 0.
     send('link show ffffffffffff\r')
     expect('no setup link with id')
     expect(P)
+    editing()
     send('link update ' + link_id[:8] + ' --webhook-secret hunter2-secret\r')
     expect('webhook secret')
     expect(P)
+    editing()
     # A list longer than the screen stops after a screen; q stops it.
     send('link list\r')
     expect('-- more --')
     send('q\r')
     expect(P)
+    editing()
     send('quit\r')
     finish()
     """#
@@ -131,17 +148,21 @@ import Testing
     threading.Thread(target=hold, daemon=True).start()
     P = 'setuplink(admin)> '
     expect(P)
+    editing()
     send('peer add silent http://127.0.0.1:%d\r' % srv.getsockname()[1])
     expect(P)
+    editing()
     send('sync silent\r')
     screen = expect('waiting for the peer')
     expect('Ctrl-C cancels')
     send('\x03')
     expect('cancelled')
     expect(P)
+    editing()
     send('status\r')
     expect('Digest')
     expect(P)
+    editing()
     send('quit\r')
     finish()
     """#
