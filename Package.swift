@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "setuplink", targets: ["setuplink"]),
         .executable(name: "merge-bench", targets: ["MergeBench"]),
+        .executable(name: "list-bench", targets: ["ListBench"]),
         .library(name: "SetupLinkKit", targets: ["JSON", "Replica", "Storage", "SetupLinks", "HTTP", "PeerSync", "Hub", "Console"]),
     ],
     targets: [
@@ -36,6 +37,8 @@ let package = Package(
 
         .executableTarget(name: "MergeBench", dependencies: ["JSON", "Replica", "Storage", "HTTP", "PeerSync", "SetupLinks"],
                           path: "Benchmarks/MergeBench"),
+        .executableTarget(name: "ListBench", dependencies: ["Console", "SetupLinks", "Storage", "Replica"],
+                          path: "Benchmarks/ListBench"),
         .executableTarget(name: "LibraryDemo", dependencies: ["SetupLinks", "Storage"],
                           path: "Samples/LibraryDemo"),
 

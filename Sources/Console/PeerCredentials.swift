@@ -1,4 +1,5 @@
 import Foundation
+import SetupLinks
 
 /// The token and CA certificate flags of `peer add`, `peer update` and `sync`.
 enum PeerCredentials {
@@ -7,8 +8,9 @@ enum PeerCredentials {
         switch (c["--token"], c["--token-file"]) {
         case (.some, .some): throw ConsoleError.usage("give --token or --token-file, not both")
         case (.some(let t), nil):
-            guard !t.isEmpty else { throw ConsoleError.usage("--token must not be empty") }
-            return t
+            let token = Validation.trimmed(t)
+            guard !token.isEmpty else { throw ConsoleError.usage("--token must not be empty or only blanks") }
+            return token
         case (nil, .some(let file)): return try ServeCommand.readTokenFile(file)
         case (nil, nil): return nil
         }

@@ -44,8 +44,7 @@ private func summaryStatus(_ url: String, token: String, caCertificate: String? 
         let plainURL = hub.url.replacingOccurrences(of: "https://", with: "http://")
         let plain = try runTool(["--db", laptopDB, "sync", plainURL], environment: token)
         #expect(plain.status == 1)
-        #expect(plain.errorLines == ["error: peer at \(plainURL): the peer closed the connection without answering plain HTTP"
-                                     + " (does it serve HTTPS? try \(hub.url))"])
+        #expect(plain.errorLines == ["error: peer at \(plainURL): the peer speaks HTTPS, not plain HTTP (use \(hub.url))"])
 
         // A stored peer keeps its CA; peer update replaces what is given.
         let peers = try runTool(["--db", laptopDB], input: """
@@ -88,7 +87,8 @@ private func summaryStatus(_ url: String, token: String, caCertificate: String? 
 
     @Test func theTokenNeverGoesOnTheCommandLine() throws {
         let db = temporaryReplica()
-        for args in [["serve", "--token", "s3cret"], ["serve", "--token=s3cret"], ["sync", "http://127.0.0.1:1", "--token", "s3cret"]] {
+        for args in [["serve", "--token", "s3cret"], ["serve", "--token=s3cret"], ["sync", "http://127.0.0.1:1", "--token", "s3cret"],
+                     ["peer", "add", "hub", "http://127.0.0.1:1", "--token", "s3cret"]] {
             let r = try runTool(["--db", db] + args)
             #expect(r.status == 2, "\(args)")
             #expect(r.errorLines.count == 1 && r.stderr.contains("--token-file"), "\(args): \(r.stderr)")

@@ -46,7 +46,7 @@ import HTTPTestSupport
         #expect(throws: HTTPClientError.noAnswerToPlainHTTP(url: toTLS)) {
             try HTTPClient().send(method: "GET", url: toTLS)
         }
-        #expect(HTTPClientError.noAnswerToPlainHTTP(url: toTLS).reason.contains("try https://127.0.0.1:\(securePort)/x"))
+        #expect(HTTPClientError.noAnswerToPlainHTTP(url: toTLS).reason == "the peer speaks HTTPS, not plain HTTP (use https://127.0.0.1:\(securePort)/x)")
 
         let toPlain = "https://127.0.0.1:\(plainPort)/x"
         #expect(throws: HTTPClientError.tlsNotSpoken(url: toPlain)) {
