@@ -118,6 +118,7 @@ enum MetaSchemas {
            sub: [ro("supported", .boolean, "Whether the operation is supported.", required: true)] + extra)
     }
 
+    /// `urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig`.
     static let serviceProviderConfig = SchemaDefinition(
         id: Discovery.serviceProviderConfigURN, name: "ServiceProviderConfig",
         description: "Service Provider Configuration", attributes: [
@@ -145,6 +146,7 @@ enum MetaSchemas {
             ]),
         ])
 
+    /// `urn:ietf:params:scim:schemas:core:2.0:ResourceType`.
     static let resourceType = SchemaDefinition(
         id: Discovery.resourceTypeURN, name: "ResourceType", description: "Specifies the schema that describes a SCIM resource type",
         attributes: [
@@ -178,6 +180,7 @@ enum MetaSchemas {
         ro("referenceTypes", .string, multiValued: true, "The resource types that may be referenced.", caseExact: true),
     ]
 
+    /// `urn:ietf:params:scim:schemas:core:2.0:Schema`.
     static let schema = SchemaDefinition(
         id: Discovery.schemaURN, name: "Schema", description: "Specifies the schema attribute definitions",
         attributes: [

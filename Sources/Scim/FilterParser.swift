@@ -16,6 +16,7 @@ struct FilterParser {
     private var depth = 0
     private var terms = 0
 
+    /// A parser over `text` for `schema`; every error it raises is of `errorKind`.
     init(_ text: String, schema: ResourceSchema, errorKind: ScimError.Kind) throws(ScimError) {
         guard text.utf8.count <= ScimFilter.maxLength else {
             throw ScimError.bad(errorKind, "the filter is longer than \(ScimFilter.maxLength) bytes")
@@ -36,6 +37,7 @@ struct FilterParser {
 
     // MARK: Filters
 
+    /// The whole text as one filter.
     mutating func parseWholeFilter() throws(ScimError) -> ScimFilter {
         skipSpaces()
         guard i < bytes.count else { throw ScimError.bad(errorKind, "the filter is empty") }

@@ -48,18 +48,23 @@ extension JSONValue {
 
 /// An object's members, edited by name without case.
 struct ObjectMembers {
+    /// The members, in order.
     var members: [(String, JSONValue)]
 
+    /// The members of `value` (none if it is not an object).
     init(_ value: JSONValue?) { members = value?.objectValue ?? [] }
 
+    /// These members.
     init(members: [(String, JSONValue)]) { self.members = members }
 
+    /// The position of the member named `name` (an exact match first, then without case).
     func index(of name: String) -> Int? {
         if let i = members.firstIndex(where: { $0.0 == name }) { return i }
         let folded = name.lowercased()
         return members.firstIndex { $0.0.lowercased() == folded }
     }
 
+    /// The member named `name`; setting `nil` removes it, setting a new name appends it.
     subscript(name: String) -> JSONValue? {
         get { index(of: name).map { members[$0].1 } }
         set {
@@ -76,7 +81,9 @@ struct ObjectMembers {
         if let value, !value.isUnassigned { self[name] = value } else { self[name] = nil }
     }
 
+    /// The object.
     var value: JSONValue { .object(members) }
+    /// Whether there are no members.
     var isEmpty: Bool { members.isEmpty }
 }
 

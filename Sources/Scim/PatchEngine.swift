@@ -324,6 +324,7 @@ public struct PatchEngine {
         return sameJSON(a, b)
     }
 
+    /// The element with `primary: true` turned to `false` (another value became primary).
     static func clearingPrimary(_ e: JSONValue) -> JSONValue {
         guard e.member("primary") == .bool(true) else { return e }
         var m = ObjectMembers(e)

@@ -46,8 +46,10 @@ public enum ResourceMapping {
         var attrs = attributes(of: r, schema: schema).objectValue ?? []
         if let members, !members.isEmpty { insert(("members", .array(members)), into: &attrs, schema: schema) }
         if let groups, !groups.isEmpty { insert(("groups", .array(groups)), into: &attrs, schema: schema) }
+        // The core schema, the known extensions present, then unknown extensions.
         var schemas: [JSONValue] = [.string(schema.core.id)]
-        for (k, v) in attrs where k.lowercased().hasPrefix("urn:") {
+        for e in schema.extensions where attrs.contains(where: { $0.0 == e.id }) { schemas.append(.string(e.id)) }
+        for (k, v) in attrs where k.lowercased().hasPrefix("urn:") && schema.knownExtension(k) == nil {
             if case .object = v { schemas.append(.string(k)) }
         }
         var out: [(String, JSONValue)] = [("schemas", .array(schemas)), ("id", .string(r.id))]

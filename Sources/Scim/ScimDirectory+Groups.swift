@@ -47,6 +47,7 @@ extension ScimDirectory {
     /// `PATCH /Groups/<id>`: attribute changes and member changes (Okta's
     /// `members` add / `members[value eq "…"]` remove, Entra ID's `Add`/`Remove`
     /// with a `value` list, `replace` of `displayName` with or without a path).
+    /// The outcome's resource has no members: the route answers 204.
     public func patchGroup(_ gid: String, _ body: JSONValue, ifMatch: String? = nil, in store: ScimStore) throws -> ScimOutcome {
         let r = try requireLive(gid, schema, store)
         try checkIfMatch(ifMatch, r)
@@ -110,9 +111,10 @@ extension ScimDirectory {
     ///
     /// Only the memberships named are read and written, so adding one member to
     /// a group of 100,000 touches one record; `removeAll` and `removeMatching`
-    /// read the group's members. An add writes `present = "1"` (with the member
-    /// object), a remove `present = "0"`: see `ScimRecords.isPresent` for why a
-    /// concurrent add wins.
+    /// read the group's members. An add always writes `present = "1"` (with the
+    /// member object), a remove of a present member `present = "0"`: see
+    /// `ScimRecords.isPresent` for why a concurrent add wins (the semantics of an
+    /// observed-remove set: a remove removes the adds its replica has seen).
     func applyMemberOps(_ ops: [MemberOp], group gid: String, _ store: ScimStore) throws -> MemberChanges {
         // value → desired member object (present) or nil (absent), in first-touched order.
         var desired: [String: JSONValue?] = [:]
@@ -156,10 +158,9 @@ extension ScimDirectory {
             let old = try store.record(mid)
             let present = old.map(ScimRecords.isPresent) ?? false
             if let object = want {
+                // Every add writes a new "1", even for a member already present: it is a
+                // new add that a concurrent remove elsewhere has not seen, so it must survive it.
                 let text = ResourceMapping.text(object)
-                let reg = old?.register(ScimRecords.presentField)
-                let settled = (reg?.versions.count ?? 0) <= 1
-                if present, settled, old?[ScimRecords.memberAttributesField] == text { continue }
                 var values = [ScimRecords.presentField: "1", ScimRecords.memberAttributesField: text]
                 if old == nil {
                     values[ScimRecords.groupField] = gid
@@ -191,6 +192,7 @@ extension ScimDirectory {
 
     // MARK: Helpers
 
+    /// The group's resource, with its members (read from the membership records) when asked.
     func groupResource(_ r: Record, withMembers: Bool, _ store: ScimStore) throws -> JSONValue {
         let members = withMembers ? try self.members(of: r.id, store).map(\.object) : nil
         return ResourceMapping.resource(r, schema: schema, baseURL: baseURL, members: members)

@@ -114,6 +114,7 @@ extension ScimDirectory {
 
     // MARK: Helpers
 
+    /// The user's resource, with `groups` when given.
     func userResource(_ r: Record, groups: [JSONValue]?, _ store: ScimStore) throws -> JSONValue {
         ResourceMapping.resource(r, schema: schema, baseURL: baseURL, groups: groups)
     }

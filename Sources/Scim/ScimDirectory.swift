@@ -32,6 +32,7 @@ public struct ScimDirectory: Sendable {
         return r
     }
 
+    /// The live user or group `rid` of this directory, else 404.
     func requireLive(_ rid: String, _ schema: ResourceSchema, _ store: ScimStore) throws -> Record {
         let kind: RecordKind = schema.name == "User" ? .user : .group
         guard let r = try liveRecord(rid, kind, store) else {

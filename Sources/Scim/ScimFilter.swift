@@ -94,6 +94,7 @@ public indirect enum ScimFilter: Sendable, Equatable {
         }
     }
 
+    /// Whether `values` (an attribute's values) satisfy `op literal` for an attribute defined by `def`.
     static func compare(_ values: [JSONValue], _ op: ScimFilterOperator, _ literal: JSONValue,
                         _ def: AttributeDefinition?) -> Bool {
         if case .null = literal {
