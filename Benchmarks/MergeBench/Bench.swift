@@ -2,6 +2,7 @@ import JSON
 import Foundation
 import Replica
 import PeerSync
+import SetupLinks
 import Storage
 
 /// A failed check: the benchmark refuses to report figures for work it did not do.
@@ -135,7 +136,7 @@ final class Bench {
             floor.append(try time { try f.upsert(rows) })
             try check(try f.count() == n, "floor table holds all rows")
 
-            let store = try ReplicaStore(path: path("merge"))
+            let store = try SetupLinkService.openStore(path: path("merge"))
             var s = MergeSummary()
             merge.append(try time { s = try store.apply(page) })
             try check(s.inserted == n, "persisted merge inserted \(s.inserted) of \(n)")
@@ -157,7 +158,7 @@ final class Bench {
     /// A persisted replica of `n` generated records, written in pages as a sync would.
     func persistedReplica(_ n: Int, seed: UInt64) throws -> String {
         let p = path("replica")
-        let store = try ReplicaStore(path: p)
+        let store = try SetupLinkService.openStore(path: p)
         var start = 0
         while start < n {
             let end = min(n, start + 50_000)
@@ -205,7 +206,7 @@ final class Bench {
                 clientCPU.append(last["cpu"] as? Double ?? 0)
                 clientPeak = max(clientPeak, peak)
             }
-            let serverDigest = try ReplicaStore(path: serverDB).digest()
+            let serverDigest = try SetupLinkService.openStore(path: serverDB).digest()
             try check(last["digest"] as? String == serverDigest, "the synced replica's digest differs from the server's")
             if options.figures.contains(6) {
                 report("sync_rps_\(label(n))", Double(n) / median(seconds), "records/s")
@@ -244,10 +245,10 @@ final class Bench {
     // 8 (diagnostic, not in the default run): where a pull page's time goes on each side.
     func pageBreakdown() throws {
         let n = options.sizes[0]
-        let store = try ReplicaStore(path: try persistedReplica(n, seed: 11))
+        let store = try SetupLinkService.openStore(path: try persistedReplica(n, seed: 11))
         var clock = VectorClock()
         var t = (changes: 0.0, write: 0.0, decode: 0.0, apply: 0.0, pages: 0)
-        let client = try ReplicaStore(path: path("breakdown-client"))
+        let client = try SetupLinkService.openStore(path: path("breakdown-client"))
         while true {
             var page: ReplicaStore.EncodedChanges?
             t.changes += try time { page = try store.encodedChanges(since: clock, limit: Int(ProcessInfo.processInfo.environment["MERGE_BENCH_PAGE"] ?? "") ?? 1000) }
@@ -271,7 +272,7 @@ final class Bench {
     func delta() throws {
         let sizes = options.quick ? [2_000] : [10_000, 1_000_000]
         for n in sizes {
-            let store = try ReplicaStore(path: try persistedReplica(n, seed: 7))
+            let store = try SetupLinkService.openStore(path: try persistedReplica(n, seed: 7))
             let peer = VectorClock([(Workload.origin, UInt64(n - 1000))])
             var times: [Double] = []
             for _ in 0..<max(5, options.runs) {

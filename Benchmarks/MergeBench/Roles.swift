@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import PeerSync
 import Replica
+import SetupLinks
 import Storage
 
 /// The bench re-runs itself as the server or the client of the sync figures,
@@ -25,7 +26,7 @@ enum Roles {
     /// `--role server --db PATH --token T`: serves until SIGTERM; prints the port.
     static func server(db: String, token: String) -> Int32 {
         do {
-            let store = try ReplicaStore(path: db)
+            let store = try SetupLinkService.openStore(path: db)
             var log: HTTPServer.AccessLog?
             if ProcessInfo.processInfo.environment["MERGE_BENCH_ACCESS_LOG"] != nil {
                 log = { @Sendable (entry: HTTPAccessLogEntry) in FileHandle.standardError.write(Data("server: \(entry)\n".utf8)) }
@@ -54,7 +55,7 @@ enum Roles {
     /// `--role client --db PATH --url URL --token T`: one sync; prints a JSON report.
     static func client(db: String, url: String, token: String, pageLimit: Int) -> Int32 {
         do {
-            let store = try ReplicaStore(path: db)
+            let store = try SetupLinkService.openStore(path: db)
             let start = DispatchTime.now().uptimeNanoseconds
             let cpu0 = cpuSeconds()
             let report = try SyncClient(pageLimit: pageLimit).sync(store: store, url: url, token: token)

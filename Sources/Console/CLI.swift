@@ -101,7 +101,7 @@ public enum SetupLinkCLI {
     /// Opens the replica and the flows, or prints why not.
     static func openService(_ options: Options) -> SetupLinkService? {
         do {
-            let store = try ReplicaStore(path: options.db)
+            let store = try SetupLinkService.openStore(path: options.db)
             return try SetupLinkService(store: store, externalURL: options.externalURL)
         } catch {
             printError("\(error)")

@@ -20,7 +20,7 @@ public struct PreparedRecord: Sendable {
     /// record whose encoding is made only if it is stored (a re-delivered record
     /// is skipped on its clock alone).
     enum Source: Sendable {
-        case wire(body: [UInt8], dots: [Dot], isLive: Bool, lookup: String?, maxHLC: HLC)
+        case wire(body: [UInt8], dots: [Dot], isLive: Bool, maxHLC: HLC)
         case record(Record)
     }
     let source: Source
@@ -34,17 +34,17 @@ public struct PreparedRecord: Sendable {
         source = .record(r)
     }
 
-    init(id: String, kind: RecordKind, clock: VectorClock, body: [UInt8], dots: [Dot], isLive: Bool, lookup: String?, maxHLC: HLC) {
+    init(id: String, kind: RecordKind, clock: VectorClock, body: [UInt8], dots: [Dot], isLive: Bool, maxHLC: HLC) {
         self.id = id
         self.kind = kind
         self.clock = clock
-        source = .wire(body: body, dots: dots, isLive: isLive, lookup: lookup, maxHLC: maxHLC)
+        source = .wire(body: body, dots: dots, isLive: isLive, maxHLC: maxHLC)
     }
 
     /// The canonical encoding (what `Record.encode` writes).
     public var body: [UInt8] {
         switch source {
-        case .wire(let body, _, _, _, _): return body
+        case .wire(let body, _, _, _): return body
         case .record(let r): return r.encoded
         }
     }
@@ -52,7 +52,7 @@ public struct PreparedRecord: Sendable {
     /// The distinct dots the registers hold.
     public var dots: [Dot] {
         switch source {
-        case .wire(_, let dots, _, _, _): return dots
+        case .wire(_, let dots, _, _): return dots
         case .record(let r): return r.distinctDots
         }
     }
@@ -60,23 +60,15 @@ public struct PreparedRecord: Sendable {
     /// Whether the record exists for users.
     public var isLive: Bool {
         switch source {
-        case .wire(_, _, let live, _, _): return live
+        case .wire(_, _, let live, _): return live
         case .record(let r): return r.isLive
-        }
-    }
-
-    /// For a live link, its visible token.
-    public var lookup: String? {
-        switch source {
-        case .wire(_, _, _, let lookup, _): return lookup
-        case .record(let r): return r.isLive && r.kind == .link ? r["token"] : nil
         }
     }
 
     /// The largest timestamp held.
     public var maxHLC: HLC {
         switch source {
-        case .wire(_, _, _, _, let h): return h
+        case .wire(_, _, _, let h): return h
         case .record(let r): return r.maxHLC
         }
     }
@@ -84,7 +76,7 @@ public struct PreparedRecord: Sendable {
     /// The full state.
     public func record() throws -> Record {
         switch source {
-        case .wire(let body, _, _, _, _): return try Record(id: id, encoded: body)
+        case .wire(let body, _, _, _): return try Record(id: id, encoded: body)
         case .record(let r): return r
         }
     }
@@ -159,7 +151,6 @@ public struct PreparedRecord: Sendable {
         }
         putVarint(UInt64(fields.count), &out)
         var previousName: UnsafeRawBufferPointer?
-        var token: String?
         for f in fields {
             guard !f.versions.isEmpty, !f.name.isEmpty, f.name.allSatisfy({ $0 < 0x80 }) else { return nil }
             // Byte order is String order for ASCII names.
@@ -169,7 +160,6 @@ public struct PreparedRecord: Sendable {
             out.append(contentsOf: f.name)
             putVarint(UInt64(f.versions.count), &out)
             var previousDot: Dot?
-            var winner: WireVersion?
             for v in f.versions {
                 if let p = previousDot, !(p < v.dot) { return nil }
                 previousDot = v.dot
@@ -181,21 +171,11 @@ public struct PreparedRecord: Sendable {
                 putVarint(v.dot.counter, &out)
                 note(v.dot)
                 maxHLC = max(maxHLC, v.hlc)
-                if let w = winner {
-                    let beats = v.hlc != w.hlc ? v.hlc > w.hlc
-                        : v.dot.replica != w.dot.replica ? v.dot.replica > w.dot.replica : v.dot.counter > w.dot.counter
-                    if beats { winner = v }
-                } else {
-                    winner = v
-                }
-            }
-            if kind == .link, f.name.elementsEqual("token".utf8), let w = winner {
-                token = String(decoding: w.value, as: UTF8.self)
             }
         }
         let live = !fields.isEmpty && !deletedTrue
         return PreparedRecord(id: id, kind: kind, clock: vc, body: out, dots: dots, isLive: live,
-                              lookup: live ? token : nil, maxHLC: HLC(rawValue: maxHLC))
+                              maxHLC: HLC(rawValue: maxHLC))
     }
 
 }

@@ -25,12 +25,34 @@ public final class SetupLinkService: @unchecked Sendable {
     /// The clock used for expiry; tests may pin it.
     public var now: @Sendable () -> Date
 
+    /// The secondary indexes the flows query; installed on every store a service uses.
+    public static let indexes: [IndexSpec] = [
+        // A live link by its token; tokens are hex, matched whatever the case typed.
+        .field("link.token", kind: .link, field: "token", transform: { $0.lowercased() }),
+        // Links in tenant, product order: filters and streaming lists.
+        IndexSpec(name: "link.tenant", kind: .link, fields: ["tenant", "product"]) { v in
+            [(v[0] ?? "") + IndexSpec.separator + (v[1] ?? "")]
+        },
+        // Directories in tenant, product, name order.
+        IndexSpec(name: "directory.tenant", kind: .directory, fields: ["tenant", "product", "name"]) { v in
+            [(v[0] ?? "") + IndexSpec.separator + (v[1] ?? "") + IndexSpec.separator + (v[2] ?? "")]
+        },
+    ]
+
+    /// Opens (or creates) the replica file at `path` with the flows' indexes installed.
+    public static func openStore(path: String) throws -> ReplicaStore {
+        try ReplicaStore(path: path, indexes: indexes)
+    }
+
     /// A service over `store`; `externalURL` must be an absolute http(s) URL.
+    ///
+    /// Installs the flows' indexes on `store` (a no-op when it has them already).
     public init(store: ReplicaStore, externalURL: String = SetupLinkService.defaultExternalURL,
                 now: @escaping @Sendable () -> Date = { Date() }) throws {
         guard Validation.isHTTPURL(externalURL) else {
             throw SetupLinkError.invalid("external URL \"\(externalURL)\" is not an absolute http(s) URL")
         }
+        try store.installIndexes(Self.indexes)
         self.store = store
         var u = externalURL
         while u.hasSuffix("/") { u.removeLast() }
@@ -99,11 +121,26 @@ public final class SetupLinkService: @unchecked Sendable {
         }
     }
 
-    /// Live links, sorted by tenant then product, optionally filtered.
+    /// Live links, sorted by tenant then product (as UTF-8 bytes), optionally filtered;
+    /// answered from the `link.tenant` index.
     public func links(tenant: String? = nil, product: String? = nil) throws -> [SetupLink] {
-        try store.records(kind: .link).compactMap(SetupLink.init)
-            .filter { (tenant == nil || $0.tenant == tenant) && (product == nil || $0.product == product) }
-            .sorted { ($0.tenant, $0.product) < ($1.tenant, $1.product) }
+        var prefix = ""
+        if let tenant {
+            prefix = tenant + IndexSpec.separator
+            if let product { prefix += product }
+        }
+        var out: [SetupLink] = []
+        var cursor: IndexCursor?
+        while true {
+            let page = try store.scan("link.tenant", prefix: prefix, after: cursor, limit: 1000)
+            for e in page {
+                guard let l = SetupLink(e.record) else { continue }
+                if let product, l.product != product { continue }
+                out.append(l)
+            }
+            guard page.count == 1000, let last = page.last else { return out }
+            cursor = last.cursor
+        }
     }
 
     /// One live link by id.
@@ -133,11 +170,26 @@ public final class SetupLinkService: @unchecked Sendable {
         }
     }
 
-    /// Live directories, sorted by tenant, product, name, optionally filtered.
+    /// Live directories, sorted by tenant, product, name (as UTF-8 bytes), optionally filtered;
+    /// answered from the `directory.tenant` index.
     public func directories(tenant: String? = nil, product: String? = nil) throws -> [Directory] {
-        try store.records(kind: .directory).compactMap(Directory.init)
-            .filter { (tenant == nil || $0.tenant == tenant) && (product == nil || $0.product == product) }
-            .sorted { ($0.tenant, $0.product, $0.name, $0.id) < ($1.tenant, $1.product, $1.name, $1.id) }
+        var prefix = ""
+        if let tenant {
+            prefix = tenant + IndexSpec.separator
+            if let product { prefix += product + IndexSpec.separator }
+        }
+        var out: [Directory] = []
+        var cursor: IndexCursor?
+        while true {
+            let page = try store.scan("directory.tenant", prefix: prefix, after: cursor, limit: 1000)
+            for e in page {
+                guard let d = Directory(e.record) else { continue }
+                if let product, d.product != product { continue }
+                out.append(d)
+            }
+            guard page.count == 1000, let last = page.last else { return out }
+            cursor = last.cursor
+        }
     }
 
     /// One live directory by id (admin view: any tenant).
@@ -163,7 +215,7 @@ public final class SetupLinkService: @unchecked Sendable {
     /// expired one "Setup link is expired".
     public func open(_ urlOrToken: String) throws -> TenantPage {
         let token = Self.token(fromURLOrToken: urlOrToken)
-        guard !token.isEmpty, let r = try store.link(token: token), let link = SetupLink(r) else {
+        guard !token.isEmpty, let r = try store.lookup("link.token", key: token.lowercased()).first, let link = SetupLink(r) else {
             throw SetupLinkError.setupLinkNotFound
         }
         guard !link.isExpired(now: now()) else { throw SetupLinkError.setupLinkExpired }
@@ -187,7 +239,9 @@ public struct TenantPage: Sendable {
 
     /// The link, checked again: fails if the token no longer works.
     public func currentLink() throws -> SetupLink {
-        guard let r = try service.store.link(token: token), let l = SetupLink(r) else { throw SetupLinkError.setupLinkNotFound }
+        guard let r = try service.store.lookup("link.token", key: token.lowercased()).first, let l = SetupLink(r) else {
+            throw SetupLinkError.setupLinkNotFound
+        }
         guard !l.isExpired(now: service.now()) else { throw SetupLinkError.setupLinkExpired }
         return l
     }

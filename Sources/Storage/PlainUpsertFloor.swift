@@ -16,38 +16,36 @@ public final class PlainUpsertFloor {
         try ReplicaStore.tune(db)
         try db.exec("""
             CREATE TABLE IF NOT EXISTS records(rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind INTEGER NOT NULL,
-                live INTEGER NOT NULL, lookup TEXT, body BLOB NOT NULL);
-            CREATE INDEX IF NOT EXISTS records_lookup ON records(lookup) WHERE lookup IS NOT NULL;
+                live INTEGER NOT NULL, body BLOB NOT NULL);
             CREATE INDEX IF NOT EXISTS records_dead ON records(rid) WHERE live=0;
             """)
     }
 
-    /// Upserts every record's row (id, kind, live, lookup, canonical body) in one transaction.
+    /// Upserts every record's row (id, kind, live, canonical body) in one transaction.
     ///
     /// The rows are encoded before the clock starts by the caller (`rows(of:)`),
     /// so the floor measures SQLite alone.
-    public func upsert(_ rows: [(id: String, kind: Int64, live: Int64, lookup: String?, body: [UInt8])]) throws {
+    public func upsert(_ rows: [(id: String, kind: Int64, live: Int64, body: [UInt8])]) throws {
         try db.transaction {
             let s = try db.prepare("""
-                INSERT INTO records(id, kind, live, lookup, body) VALUES(?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, live=excluded.live, lookup=excluded.lookup, body=excluded.body
+                INSERT INTO records(id, kind, live, body) VALUES(?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, live=excluded.live, body=excluded.body
                 """)
             for r in rows {
                 s.reset()
                 s.bind(text: r.id, at: 1)
                 s.bind(int: r.kind, at: 2)
                 s.bind(int: r.live, at: 3)
-                if let l = r.lookup { s.bind(text: l, at: 4) } else { s.bindNull(at: 4) }
-                r.body.withUnsafeBytes { _ = s.bind(blob: $0, at: 5) }
+                r.body.withUnsafeBytes { _ = s.bind(blob: $0, at: 4) }
                 while try s.step() {}
             }
         }
     }
 
     /// The rows a replica stores for `records`.
-    public static func rows(of records: [Record]) -> [(id: String, kind: Int64, live: Int64, lookup: String?, body: [UInt8])] {
+    public static func rows(of records: [Record]) -> [(id: String, kind: Int64, live: Int64, body: [UInt8])] {
         records.map { r in
-            (r.id, Int64(r.kind.rawValue), r.isLive ? 1 : 0, r.isLive && r.kind == .link ? r["token"] : nil, r.encoded)
+            (r.id, Int64(r.kind.rawValue), r.isLive ? 1 : 0, r.encoded)
         }
     }
 

@@ -34,10 +34,9 @@ public final class LocalTransaction {
         return f
     }
 
-    /// The live link whose visible token is `token`.
-    public func link(token: String) throws -> Record? {
-        guard let id = try store.db.scalar("SELECT id FROM records WHERE lookup=?", .text(token))?.text else { return nil }
-        return try record(id)
+    /// The live records whose key in `index` is `key`, as this transaction sees them.
+    public func lookup(_ index: String, key: String) throws -> [Record] {
+        try store.lookupIDs(index, key: key).compactMap { try record($0) }
     }
 
     /// Writes fields of a record (creating it if needed), stamped with this transaction's dot.
@@ -78,6 +77,7 @@ extension ReplicaStore {
         try wrap {
             do {
                 return try db.transaction {
+                    try checkIndexesWritable()
                     let counter = (try loadClock())[replicaID] + 1
                     let hlc = HLC.next(after: try loadHLC(), nowMilliseconds: now())
                     let tx = LocalTransaction(store: self, dot: Dot(replica: replicaID, counter: counter), hlc: hlc)
@@ -99,14 +99,6 @@ extension ReplicaStore {
 
     /// One record by id, tombstones included.
     public func record(id: String) throws -> Record? { try wrap { try loadRecord(id) } }
-
-    /// The live link whose visible token is `token` (a regenerated or deleted link's old token finds nothing).
-    public func link(token: String) throws -> Record? {
-        try wrap {
-            guard let id = try db.scalar("SELECT id FROM records WHERE lookup=?", .text(token))?.text else { return nil }
-            return try loadRecord(id)
-        }
-    }
 
     /// Every record of a kind, sorted by id; tombstones only with `includeDeleted`.
     public func records(kind: RecordKind, includeDeleted: Bool = false) throws -> [Record] {

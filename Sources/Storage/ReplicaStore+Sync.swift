@@ -130,6 +130,7 @@ extension ReplicaStore {
 
     /// Merges one page inside the caller's transaction.
     func applyInTransaction(_ page: PreparedPage) throws -> MergeSummary {
+        try checkIndexesWritable()
         let floor = VectorClock(encoded: try meta("purge_floor") ?? "") ?? VectorClock()
         var summary = MergeSummary()
         var maxSeen = HLC.zero
@@ -163,8 +164,7 @@ extension ReplicaStore {
                 insert.bind(text: r.id, at: 1)
                 insert.bind(int: Int64(r.kind.rawValue), at: 2)
                 insert.bind(int: r.isLive ? 1 : 0, at: 3)
-                if let lookup = r.lookup { insert.bind(text: lookup, at: 4) } else { insert.bindNull(at: 4) }
-                r.body.withUnsafeBytes { _ = insert.bind(blob: $0, at: 5) }
+                r.body.withUnsafeBytes { _ = insert.bind(blob: $0, at: 4) }
                 while try insert.step() {}
                 isNew = db.changes == 1
             }
@@ -173,6 +173,13 @@ extension ReplicaStore {
                 summary.inserted += 1
                 summary.changed += 1
                 for d in r.dots { try addDot(d, rid: rid) }
+                if r.isLive, let specs = indexSpecs, specs.contains(where: { $0.kind == r.kind }) {
+                    let keys: IndexKeys
+                    do { keys = try r.body.withUnsafeBytes { try IndexKeys.of(encoded: $0, kind: r.kind, specs: specs) } } catch let e as RecordDecodingError {
+                        throw MergeError.invalidRecord(id: r.id, reason: e.description)
+                    }
+                    try updateKeys(rid: rid, old: .none, new: keys)
+                }
             } else {
                 // It exists: the stored clock tells whether the remote state is already contained.
                 let probe = try statement(.selectBody)

@@ -35,19 +35,21 @@ public final class ReplicaStore: @unchecked Sendable {
 
     /// Statements on the merge path, held directly so no SQL string is hashed per record.
     enum Hot: Int, CaseIterable {
-        case selectBody, upsertRecord, insertRecordIfNew, insertDot, deleteDot
+        case selectBody, upsertRecord, insertRecordIfNew, insertDot, deleteDot, insertKey, deleteKey
 
         var sql: String {
             switch self {
             case .selectBody: return "SELECT body, rid FROM records WHERE id=?"
             case .upsertRecord: return """
-                INSERT INTO records(id, kind, live, lookup, body) VALUES(?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, live=excluded.live, lookup=excluded.lookup, body=excluded.body
+                INSERT INTO records(id, kind, live, body) VALUES(?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, live=excluded.live, body=excluded.body
                 RETURNING rid
                 """
-            case .insertRecordIfNew: return "INSERT INTO records(id, kind, live, lookup, body) VALUES(?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING"
+            case .insertRecordIfNew: return "INSERT INTO records(id, kind, live, body) VALUES(?, ?, ?, ?) ON CONFLICT(id) DO NOTHING"
             case .insertDot: return "INSERT OR IGNORE INTO dots(rix, counter, rid) VALUES(?, ?, ?)"
             case .deleteDot: return "DELETE FROM dots WHERE rix=? AND counter=? AND rid=?"
+            case .insertKey: return "INSERT OR IGNORE INTO keys(ix, key, rid) VALUES(?, ?, ?)"
+            case .deleteKey: return "DELETE FROM keys WHERE ix=? AND key=? AND rid=?"
             }
         }
     }
@@ -63,10 +65,25 @@ public final class ReplicaStore: @unchecked Sendable {
         return s
     }
 
+    /// The secondary indexes installed (`installIndexes`), or `nil` for a store opened without them.
+    var indexSpecs: [IndexSpec]?
+
     /// Opens the replica at `path`, creating it (and its folder) if the file does not exist or is empty.
     ///
     /// Refuses, without changing a byte, a file that is not a setuplink replica
-    /// or that was written by a newer schema.
+    /// or that was written by a newer schema. With `indexes`, installs them
+    /// (see `installIndexes`); a store opened without indexes that writes
+    /// drops the keys it cannot maintain, and the next store opened with them
+    /// rebuilds them.
+    public convenience init(path: String, indexes: [IndexSpec]) throws {
+        try self.init(path: path)
+        do { try installIndexes(indexes) } catch {
+            close()
+            throw error
+        }
+    }
+
+    /// Opens the replica at `path` without secondary indexes (see `init(path:indexes:)`).
     public init(path: String) throws {
         self.path = path
         let fm = FileManager.default
@@ -276,7 +293,7 @@ public final class ReplicaStore: @unchecked Sendable {
 
     func loadHLC() throws -> HLC { HLC(rawValue: UInt64(try meta("hlc") ?? "0") ?? 0) }
 
-    /// Writes a record's new state and keeps the dots index in step with it.
+    /// Writes a record's new state and keeps the dots index and the secondary indexes in step with it.
     func store(_ new: Record, replacing old: Record?) throws {
         encodeBuffer.removeAll(keepingCapacity: true)
         new.encode(into: &encodeBuffer)
@@ -289,16 +306,17 @@ public final class ReplicaStore: @unchecked Sendable {
         let oldDots = old?.distinctDots ?? []
         for d in oldDots where !newDots.contains(d) { try removeDot(d, rid: rid) }
         for d in newDots where !oldDots.contains(d) { try addDot(d, rid: rid) }
+        if let specs = indexSpecs, specs.contains(where: { $0.kind == new.kind }) {
+            try updateKeys(rid: rid, old: old.map { IndexKeys.of($0, specs: specs) } ?? .none, new: IndexKeys.of(new, specs: specs))
+        }
     }
 
 
     func bindRecordRow(_ s: Statement, _ r: Record) throws {
         s.bind(text: r.id, at: 1)
         s.bind(int: Int64(r.kind.rawValue), at: 2)
-        let live = r.isLive
-        s.bind(int: live ? 1 : 0, at: 3)
-        if live, r.kind == .link, let token = r["token"] { s.bind(text: token, at: 4) } else { s.bindNull(at: 4) }
-        encodeBuffer.withUnsafeBytes { _ = s.bind(blob: $0, at: 5) }
+        s.bind(int: r.isLive ? 1 : 0, at: 3)
+        encodeBuffer.withUnsafeBytes { _ = s.bind(blob: $0, at: 4) }
     }
 
     func addDot(_ d: Dot, rid: Int64) throws {

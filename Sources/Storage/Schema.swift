@@ -10,7 +10,7 @@ enum Schema {
     /// "SLNK": the application id stamped in every replica file's header.
     static let applicationID: Int32 = 0x534C_4E4B
     /// The schema version this build writes.
-    static let version: Int32 = 1
+    static let version: Int32 = 2
 
     /// Migrations: index `i` brings a file from version `i` to `i + 1`.
     static let migrations: [String] = [
@@ -56,6 +56,20 @@ enum Schema {
             acked TEXT NOT NULL DEFAULT '',
             last_seen REAL
         ) WITHOUT ROWID;
+        """,
+        // 1 → 2: secondary indexes declared by the domain (IndexSpec) replace the link-token column.
+        """
+        DROP INDEX records_lookup;
+        ALTER TABLE records DROP COLUMN lookup;
+        -- Index keys of live records: `ix` numbers the installed IndexSpec, `key` is its UTF-8 bytes.
+        CREATE TABLE keys(
+            ix INTEGER NOT NULL,
+            key BLOB NOT NULL,
+            rid INTEGER NOT NULL,
+            PRIMARY KEY(ix, key, rid)
+        ) WITHOUT ROWID;
+        INSERT INTO meta(key, value) VALUES('index_signature', 'stale')
+            ON CONFLICT(key) DO UPDATE SET value=excluded.value;
         """,
     ]
 }

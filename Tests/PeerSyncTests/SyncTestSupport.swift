@@ -1,5 +1,6 @@
 import Foundation
 import Replica
+import SetupLinks
 import Storage
 @testable import PeerSync
 
@@ -10,7 +11,7 @@ let testToken = "s3cret-token"
 func temporaryReplica() throws -> ReplicaStore {
     let dir = NSTemporaryDirectory() + "setuplink-sync-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return try ReplicaStore(path: dir + "/replica.sqlite")
+    return try SetupLinkService.openStore(path: dir + "/replica.sqlite")
 }
 
 /// A replica served on a port chosen by the system.

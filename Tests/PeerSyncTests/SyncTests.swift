@@ -99,7 +99,7 @@ import Testing
         let conflict = try #require(mine.conflicts.first { $0.field == "token" })
         #expect(conflict.winner.value == token)
         #expect(conflict.losers.map(\.value) == [token == "from-hub" ? "from-laptop" : "from-hub"])
-        #expect(try hub.store.link(token: token)?.id == "link-1")
+        #expect(try hub.store.lookup("link.token", key: token).first?.id == "link-1")
     }
 
     @Test func concurrentDeleteBeatsRegenerate() throws {
@@ -114,7 +114,7 @@ import Testing
         for store in [laptop, hub.store] {
             // Deleted: a tombstone, or nothing once both sides have purged it.
             #expect(try store.record(id: "link-1")?.isDeleted ?? true)
-            #expect(try store.link(token: "regenerated") == nil)
+            #expect(try store.lookup("link.token", key: "regenerated").isEmpty)
             #expect(try store.counts().links == 0)
         }
         // Purging lags one exchange behind: the next sync leaves both with the same state.

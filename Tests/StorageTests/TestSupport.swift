@@ -14,6 +14,9 @@ func temporaryStore(_ name: String = "replica.sqlite") throws -> ReplicaStore {
     try ReplicaStore(path: temporaryDirectory() + "/" + name)
 }
 
+/// An index of links by their visible token, as the flows declare one.
+let tokenIndex = IndexSpec.field("token", kind: .link, field: "token")
+
 /// Pulls every page `from` has that `to` lacks, `limit` records at a time.
 @discardableResult
 func pullAll(from: ReplicaStore, to: ReplicaStore, limit: Int = 50) throws -> MergeSummary {
