@@ -41,7 +41,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Replica", "CSQLite"]),
         .testTarget(name: "SetupLinksTests", dependencies: ["SetupLinks", "Storage", "Replica"]),
         .testTarget(name: "PeerSyncTests", dependencies: ["JSON", "PeerSync", "Storage", "Replica", "SetupLinks"]),
-        .testTarget(name: "ScimTests", dependencies: ["Scim", "JSON", "SetupLinks", "Replica"]),
+        .testTarget(name: "ScimTests", dependencies: ["Scim", "JSON", "SetupLinks", "Replica", "Storage"]),
         .testTarget(name: "ConsoleTests", dependencies: ["JSON", "Console", "SetupLinks", "Storage", "Replica"]),
     ]
 )

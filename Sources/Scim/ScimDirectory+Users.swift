@@ -84,11 +84,13 @@ extension ScimDirectory {
         if key != r[ScimRecords.userNameKeyField] { try checkUserNameFree(key, except: r.id, store) }
         let values = ResourceMapping.writes(to: attrs, from: r, schema: schema)
         guard !values.isEmpty else {
-            return ScimOutcome(record: r, resource: try userResource(r, groups: nil, store), events: [], changed: false)
+            return ScimOutcome(record: r, resource: try userResource(r, groups: try userGroups(r.id, store), store),
+                               events: [], changed: false)
         }
         let updated = try store.write(id: r.id, kind: .user, values, revive: false)
+        // The event's raw resource is what the provider wrote; the answer also has the user's groups.
         let resource = try userResource(updated, groups: nil, store)
-        return ScimOutcome(record: updated, resource: resource,
+        return ScimOutcome(record: updated, resource: try userResource(updated, groups: try userGroups(r.id, store), store),
                            events: [ScimEvent(type: "user.updated", data: WebhookData.user(resource))], changed: true)
     }
 
@@ -99,9 +101,9 @@ extension ScimDirectory {
         let resource = try userResource(r, groups: nil, store)
         let userData = WebhookData.user(resource)
         var events: [ScimEvent] = []
-        for mid in try store.lookup(.groupsOfMember, key: ScimIndex.key(id, uid)) {
-            guard let m = try store.record(mid), ScimRecords.isPresent(m), let gid = m[ScimRecords.groupField] else { continue }
-            try store.write(id: mid, kind: .membership, [ScimRecords.presentField: "0"], revive: false)
+        for m in try store.lookup(.groupsOfMember, key: ScimIndex.key(id, uid)) {
+            guard ScimRecords.isPresent(m), let gid = m[ScimRecords.groupField] else { continue }
+            try store.write(id: m.id, kind: .membership, [ScimRecords.presentField: "0"], revive: false)
             if let g = try liveRecord(gid, .group, store) {
                 let group = ResourceMapping.resource(g, schema: ScimSchemas.groupResource, baseURL: baseURL)
                 events.append(ScimEvent(type: "group.user_removed", data: WebhookData.membership(group: group, user: userData)))
@@ -122,8 +124,8 @@ extension ScimDirectory {
     /// The user's groups (`groups` attribute): live groups of this directory holding a present membership.
     func userGroups(_ uid: String, _ store: ScimStore) throws -> [JSONValue] {
         var out: [JSONValue] = []
-        for mid in try store.lookup(.groupsOfMember, key: ScimIndex.key(id, uid)) {
-            guard let m = try store.record(mid), ScimRecords.isPresent(m), let gid = m[ScimRecords.groupField],
+        for m in try store.lookup(.groupsOfMember, key: ScimIndex.key(id, uid)) {
+            guard ScimRecords.isPresent(m), let gid = m[ScimRecords.groupField],
                   let g = try liveRecord(gid, .group, store) else { continue }
             let name = ResourceMapping.attributes(of: g, schema: ScimSchemas.groupResource).member("displayName")
             out.append(.object([
@@ -147,11 +149,10 @@ extension ScimDirectory {
 
     /// 409 when a live user of this directory other than `except` has this folded userName.
     private func checkUserNameFree(_ key: String, except: String?, _ store: ScimStore) throws {
-        for other in try store.lookup(.userByName, key: ScimIndex.key(id, key)) where other != except {
-            if let r = try liveRecord(other, .user, store), r[ScimRecords.userNameKeyField] == key {
-                let shown = ResourceMapping.attributes(of: r, schema: schema).member("userName")?.stringValue ?? key
-                throw ScimError.uniqueness("userName \"\(shown)\" is already taken in this directory (user \(other))")
-            }
+        for r in try store.lookup(.userByName, key: ScimIndex.key(id, key)) where r.id != except {
+            guard r.isLive, r.kind == .user, ScimRecords.directory(of: r) == id, r[ScimRecords.userNameKeyField] == key else { continue }
+            let shown = ResourceMapping.attributes(of: r, schema: schema).member("userName")?.stringValue ?? key
+            throw ScimError.uniqueness("userName \"\(shown)\" is already taken in this directory (user \(r.id))")
         }
     }
 }

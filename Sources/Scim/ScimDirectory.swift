@@ -94,8 +94,9 @@ public struct ScimDirectory: Sendable {
         } else {
             total = try store.count(dirIndex, prefix: ScimIndex.prefix(id))
             if count > 0 {
-                for rid in try store.scan(dirIndex, prefix: ScimIndex.prefix(id), offset: start - 1, limit: count) {
-                    if let r = try liveRecord(rid, kind, store) { page.append(r) }
+                for r in try store.scan(dirIndex, prefix: ScimIndex.prefix(id), offset: start - 1, limit: count)
+                where r.isLive && r.kind == kind && ScimRecords.directory(of: r) == id {
+                    page.append(r)
                 }
             }
         }
@@ -108,9 +109,9 @@ public struct ScimDirectory: Sendable {
         var out: [String] = []
         let batch = 1000
         while true {
-            let ids = try store.scan(index, prefix: ScimIndex.prefix(id), offset: out.count, limit: batch)
-            out += ids
-            if ids.count < batch { return out }
+            let records = try store.scan(index, prefix: ScimIndex.prefix(id), offset: out.count, limit: batch)
+            out += records.map(\.id)
+            if records.count < batch { return out }
         }
     }
 
@@ -120,13 +121,13 @@ public struct ScimDirectory: Sendable {
         for h in hints {
             switch h {
             case .id(let v): ids.insert(v)
-            case .userName(let k): ids.formUnion(try store.lookup(.userByName, key: ScimIndex.key(id, k)))
+            case .userName(let k): ids.formUnion(try store.lookup(.userByName, key: ScimIndex.key(id, k)).map(\.id))
             case .externalId(let e):
-                ids.formUnion(try store.lookup(kind == .user ? .userByExternalId : .groupByExternalId, key: ScimIndex.key(id, e)))
-            case .displayName(let k): ids.formUnion(try store.lookup(.groupByName, key: ScimIndex.key(id, k)))
+                ids.formUnion(try store.lookup(kind == .user ? .userByExternalId : .groupByExternalId, key: ScimIndex.key(id, e)).map(\.id))
+            case .displayName(let k): ids.formUnion(try store.lookup(.groupByName, key: ScimIndex.key(id, k)).map(\.id))
             case .member(let v):
-                for mid in try store.lookup(.groupsOfMember, key: ScimIndex.key(id, v)) {
-                    if let m = try store.record(mid), let g = m[ScimRecords.groupField] { ids.insert(g) }
+                for m in try store.lookup(.groupsOfMember, key: ScimIndex.key(id, v)) {
+                    if ScimRecords.isPresent(m), let g = m[ScimRecords.groupField] { ids.insert(g) }
                 }
             }
         }

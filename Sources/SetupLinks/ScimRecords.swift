@@ -1,5 +1,6 @@
 import Foundation
 import Replica
+import Storage
 
 /// How SCIM keys are compared without case: Unicode canonical composition
 /// (NFC), then the locale-independent lowercase mapping. Used for `userName`
@@ -140,56 +141,81 @@ public enum ScimRecords {
     public static func lastModifiedMilliseconds(_ r: Record) -> UInt64 { r.maxHLC.milliseconds }
 }
 
-/// The secondary indexes SCIM needs, as keys derived from records (for the
-/// Storage index facility). A key is `<directory or group id>/<value>`: ids are
-/// UUIDs without `/`, so the split is unambiguous whatever the value holds.
+/// The secondary indexes SCIM needs, declared for Storage's index facility.
+///
+/// Each is an `IndexSpec` over visible field values; a key is
+/// `<owner>` NUL `<value>` (`IndexSpec.separator`), so a prefix scan of
+/// `prefix(owner)` is one directory or one group. Storage orders entries by
+/// (key, row), so a directory's users list in a stable order (creation order
+/// on that replica).
+///
+/// Membership keys cover every live membership record, present or removed:
+/// presence is add-wins over the concurrent values of `present`, which a
+/// spec over the visible (winning) value cannot compute, so readers check
+/// `ScimRecords.isPresent` on what they scan.
 public enum ScimIndex: String, CaseIterable, Sendable {
-    /// Live users by `directory/<folded userName>`: `userName eq`, uniqueness.
+    /// Live users by directory and folded `userName`: `userName eq`, uniqueness.
     case userByName = "scim.user.userName"
-    /// Live users by `directory/<externalId>`: `externalId eq`.
+    /// Live users by directory and `externalId`: `externalId eq`.
     case userByExternalId = "scim.user.externalId"
-    /// Live users by `directory/<id>`: listing in id order, paging, counting.
+    /// Live users by directory: listing, paging, counting.
     case usersOfDirectory = "scim.user.directory"
-    /// Live groups by `directory/<folded displayName>`: `displayName eq`.
+    /// Live groups by directory and folded `displayName`: `displayName eq`.
     case groupByName = "scim.group.displayName"
-    /// Live groups by `directory/<externalId>`.
+    /// Live groups by directory and `externalId`.
     case groupByExternalId = "scim.group.externalId"
-    /// Live groups by `directory/<id>`: listing in id order.
+    /// Live groups by directory: listing.
     case groupsOfDirectory = "scim.group.directory"
-    /// Present memberships by `group/<member value>`: a group's members, in order.
+    /// Memberships by group and member value: a group's members, in value order.
     case membersOfGroup = "scim.membership.group"
-    /// Present memberships by `directory/<member value>`: a user's groups, and
-    /// the memberships to remove when the user is deleted.
+    /// Memberships by directory and member value: a user's groups, and the
+    /// memberships to remove when the user is deleted.
     case groupsOfMember = "scim.membership.member"
 
+    /// Every SCIM index, to install beside the other domain indexes.
+    public static var specs: [IndexSpec] { allCases.map(\.spec) }
+
+    /// The declaration of this index.
+    public var spec: IndexSpec {
+        let d = ScimRecords.directoryField
+        switch self {
+        case .userByName: return pair(.user, d, ScimRecords.userNameKeyField)
+        case .userByExternalId: return pair(.user, d, ScimRecords.externalIdField)
+        case .usersOfDirectory: return owner(.user)
+        case .groupByName: return pair(.group, d, ScimRecords.displayNameKeyField)
+        case .groupByExternalId: return pair(.group, d, ScimRecords.externalIdField)
+        case .groupsOfDirectory: return owner(.group)
+        case .membersOfGroup: return pair(.membership, ScimRecords.groupField, ScimRecords.memberField)
+        case .groupsOfMember: return pair(.membership, d, ScimRecords.memberField)
+        }
+    }
+
+    /// `<a> NUL <b>` when both fields have a non-empty value.
+    private func pair(_ kind: RecordKind, _ a: String, _ b: String) -> IndexSpec {
+        IndexSpec(name: rawValue, kind: kind, fields: [a, b]) { v in
+            guard let x = v[0], !x.isEmpty, let y = v[1], !y.isEmpty else { return [] }
+            return [ScimIndex.key(x, y)]
+        }
+    }
+
+    /// `<directory> NUL`: every live record of the directory under one prefix.
+    private func owner(_ kind: RecordKind) -> IndexSpec {
+        IndexSpec(name: rawValue, kind: kind, fields: [ScimRecords.directoryField]) { v in
+            guard let x = v[0], !x.isEmpty else { return [] }
+            return [ScimIndex.prefix(x)]
+        }
+    }
+
     /// A key from its owner (directory or group id) and value.
-    public static func key(_ owner: String, _ value: String) -> String { owner + "/" + value }
+    public static func key(_ owner: String, _ value: String) -> String { owner + IndexSpec.separator + value }
 
     /// The range-scan prefix of everything under `owner`.
-    public static func prefix(_ owner: String) -> String { owner + "/" }
+    public static func prefix(_ owner: String) -> String { owner + IndexSpec.separator }
 
-    /// The index entries of a record: none unless it is a live user or group, or a present membership.
-    public static func entries(for r: Record) -> [(index: ScimIndex, key: String)] {
-        guard r.isLive, let dir = r[ScimRecords.directoryField] else { return [] }
-        var out: [(ScimIndex, String)] = []
-        switch r.kind {
-        case .user:
-            out.append((.usersOfDirectory, key(dir, r.id)))
-            if let k = r[ScimRecords.userNameKeyField], !k.isEmpty { out.append((.userByName, key(dir, k))) }
-            if let e = r[ScimRecords.externalIdField], !e.isEmpty { out.append((.userByExternalId, key(dir, e))) }
-        case .group:
-            out.append((.groupsOfDirectory, key(dir, r.id)))
-            if let k = r[ScimRecords.displayNameKeyField], !k.isEmpty { out.append((.groupByName, key(dir, k))) }
-            if let e = r[ScimRecords.externalIdField], !e.isEmpty { out.append((.groupByExternalId, key(dir, e))) }
-        case .membership:
-            guard ScimRecords.isPresent(r), let g = r[ScimRecords.groupField], let m = r[ScimRecords.memberField] else {
-                return []
-            }
-            out.append((.membersOfGroup, key(g, m)))
-            out.append((.groupsOfMember, key(dir, m)))
-        default:
-            break
-        }
-        return out
+    /// The keys of a record in this index (none unless it is live and of the index's kind).
+    public func keys(for r: Record) -> [String] {
+        let s = spec
+        guard r.isLive, r.kind == s.kind else { return [] }
+        return s.keys(s.fields.map { r[$0] })
     }
 }

@@ -3,7 +3,7 @@ import Scim
 import SetupLinks
 
 /// A `ScimStore` over a `MemoryReplica`: indexes are computed by scanning the
-/// records with `ScimIndex.entries`, the same key functions the SQLite index
+/// records with `ScimIndex.keys(for:)`, the same `IndexSpec`s the SQLite index
 /// facility uses. Each write is its own local transaction (its own dot).
 final class MemoryScimStore: ScimStore {
     var replica: MemoryReplica
@@ -20,20 +20,22 @@ final class MemoryScimStore: ScimStore {
 
     func delete(id: String) throws { replica.delete(id: id) }
 
-    private func entries(_ index: ScimIndex) -> [(key: String, id: String)] {
-        var out: [(String, String)] = []
+    /// Every entry of `index`: the keys `ScimIndex.keys(for:)` gives (the spec Storage
+    /// installs), in key order, ties by id.
+    private func entries(_ index: ScimIndex) -> [(key: String, record: Record)] {
+        var out: [(String, Record)] = []
         for r in replica.records.values {
-            for e in ScimIndex.entries(for: r) where e.index == index { out.append((e.key, r.id)) }
+            for k in index.keys(for: r) { out.append((k, r)) }
         }
-        return out.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+        return out.sorted { ($0.0, $0.1.id) < ($1.0, $1.1.id) }
     }
 
-    func lookup(_ index: ScimIndex, key: String) throws -> [String] {
-        entries(index).filter { $0.key == key }.map(\.id)
+    func lookup(_ index: ScimIndex, key: String) throws -> [Record] {
+        entries(index).filter { $0.key == key }.map(\.record)
     }
 
-    func scan(_ index: ScimIndex, prefix: String, offset: Int, limit: Int) throws -> [String] {
-        Array(entries(index).filter { $0.key.hasPrefix(prefix) }.dropFirst(offset).prefix(limit).map(\.id))
+    func scan(_ index: ScimIndex, prefix: String, offset: Int, limit: Int) throws -> [Record] {
+        Array(entries(index).filter { $0.key.hasPrefix(prefix) }.dropFirst(offset).prefix(limit).map(\.record))
     }
 
     func count(_ index: ScimIndex, prefix: String) throws -> Int {

@@ -175,3 +175,20 @@ import Testing
         #expect(error(#"[{"op":"remove","path":"displayName"}]"#, schema: g)?.kind == .mutability)
     }
 }
+
+extension PatchEngineTests {
+    @Test func hostilePatchesFailCleanly() {
+        let longPath = String(repeating: "a", count: 2_000_000)
+        #expect(error(#"[{"op":"add","path":"\#(longPath)","value":"x"}]"#)?.kind == .invalidPath)
+        let deepFilter = "emails[" + String(repeating: "(", count: 5000) + #"type eq \"x\""# + String(repeating: ")", count: 5000) + "]"
+        #expect(error(#"[{"op":"remove","path":"\#(deepFilter)"}]"#)?.kind == .invalidPath)
+        let tooMany = "[" + Array(repeating: #"{"op":"add","path":"title","value":"x"}"#, count: PatchOperation.maxOperations + 1)
+            .joined(separator: ",") + "]"
+        #expect(error(tooMany)?.kind == .invalidSyntax)
+        let manyAttributes = (0..<250).map { #""k\#($0)":1"# }.joined(separator: ",")
+        #expect(error(#"[{"op":"add","value":{\#(manyAttributes)}}]"#)?.kind == .invalidValue)
+        #expect(error(#"[{"op":"add","path":"urn:","value":"x"}]"#)?.kind == .invalidPath)
+        #expect(error(#"[{"op":"add","path":"emails[]","value":"x"}]"#)?.kind == .invalidPath)
+        #expect(error(#"[{"op":"add","path":"\u0000","value":"x"}]"#)?.kind == .invalidPath)
+    }
+}

@@ -80,3 +80,22 @@ import Testing
         #expect(try f.group(gid, attributes: "displayName").member("members") == nil)
     }
 }
+
+extension ProjectionTests {
+    @Test func usersCarryTheirGroupsWhereCheap() throws {
+        let f = Fixture()
+        let uid = try f.createUser(named: "member@x")
+        let gid = try f.createGroup("Team", members: [uid])
+        let expected = json(#"[{"value":"\#(gid)","$ref":"\#(f.dir.baseURL)/Groups/\#(gid)","display":"Team","type":"direct"}]"#)
+        #expect(try f.user(uid).member("groups") == expected)
+        #expect(try f.user(uid, excluded: "groups").member("groups") == nil)
+        #expect(try f.patchUser(uid, #"[{"op":"add","path":"title","value":"T"}]"#).resource.member("groups") == expected)
+        // Lists leave groups out unless asked for by name.
+        #expect(try f.listUsers().member("Resources")?.arrayValue?.first?.member("groups") == nil)
+        let asked = try f.dir.listUsers(ListRequest(attributes: "userName,groups"), in: f.store)
+        #expect(asked.member("Resources")?.arrayValue?.first?.member("groups") == expected)
+        // A deleted group is not listed.
+        _ = try f.dir.deleteGroup(gid, in: f.store)
+        #expect(try f.user(uid).member("groups") == nil)
+    }
+}
