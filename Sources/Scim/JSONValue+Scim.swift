@@ -76,6 +76,13 @@ struct ObjectMembers {
         }
     }
 
+    /// The object without the member `name`.
+    func removing(_ name: String) -> JSONValue {
+        var copy = self
+        copy[name] = nil
+        return copy.value
+    }
+
     /// Sets `name`, or removes it when `value` is unassigned.
     mutating func set(_ name: String, _ value: JSONValue?) {
         if let value, !value.isUnassigned { self[name] = value } else { self[name] = nil }

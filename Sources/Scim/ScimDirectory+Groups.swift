@@ -79,9 +79,9 @@ extension ScimDirectory {
         try checkIfMatch(ifMatch, r)
         let group = ResourceMapping.resource(r, schema: schema, baseURL: baseURL)
         // Every membership record of the group, removed ones too: none is needed any more.
-        for m in try store.scan(.membersOfGroup, prefix: ScimIndex.prefix(gid), offset: 0, limit: Int.max) {
-            try store.delete(id: m.id)
-        }
+        var memberships: [String] = []
+        try store.scanAll(.membersOfGroup, prefix: ScimIndex.prefix(gid)) { memberships.append($0.id) }
+        for mid in memberships { try store.delete(id: mid) }
         try store.delete(id: gid)
         return [ScimEvent(type: "group.deleted", data: WebhookData.group(group))]
     }
@@ -99,8 +99,8 @@ extension ScimDirectory {
     /// The group's present members, as stored (`value`, `display`, `type`, `$ref` as sent), in value order.
     func members(of gid: String, _ store: ScimStore) throws -> [(value: String, object: JSONValue)] {
         var out: [(String, JSONValue)] = []
-        for m in try store.scan(.membersOfGroup, prefix: ScimIndex.prefix(gid), offset: 0, limit: Int.max) {
-            guard ScimRecords.isPresent(m), let v = m[ScimRecords.memberField] else { continue }
+        try store.scanAll(.membersOfGroup, prefix: ScimIndex.prefix(gid)) { m in
+            guard ScimRecords.isPresent(m), let v = m[ScimRecords.memberField] else { return }
             let obj = m[ScimRecords.memberAttributesField].flatMap { try? JSONParser.parse(Array($0.utf8), maxDepth: 8) }
                 ?? .object([("value", .string(v))])
             out.append((v, obj))

@@ -74,16 +74,18 @@ public struct ScimDirectory: Sendable {
         var page: [Record] = []
         if let filter {
             let costlyIn = filter.mentions(costlyAttribute)
+            let withMeta = filter.mentions("meta")
             var matches: [String] = []
-            let candidates: [String]
-            if let hints = filter.indexHints(for: schema) {
-                candidates = try self.candidates(hints, kind, store)
-            } else {
-                candidates = try allIDs(dirIndex, store)
+            func consider(_ r: Record) throws {
+                guard r.isLive, r.kind == kind, ScimRecords.directory(of: r) == id else { return }
+                var resource = try render(r, costlyIn)
+                if !withMeta { resource = ObjectMembers(resource).removing("meta") }
+                if filter.matches(resource) { matches.append(r.id) }
             }
-            for rid in candidates {
-                guard let r = try liveRecord(rid, kind, store) else { continue }
-                if filter.matches(try render(r, costlyIn)) { matches.append(rid) }
+            if let hints = filter.indexHints(for: schema) {
+                for r in try candidates(hints, kind, store) { try consider(r) }
+            } else {
+                try store.scanAll(dirIndex, prefix: ScimIndex.prefix(id), consider)
             }
             total = matches.count
             if start - 1 < matches.count, count > 0 {
@@ -104,34 +106,25 @@ public struct ScimDirectory: Sendable {
         return ListResponse.body(totalResults: total, startIndex: start, resources: resources)
     }
 
-    /// Every id of the directory's users or groups, in id order.
-    private func allIDs(_ index: ScimIndex, _ store: ScimStore) throws -> [String] {
-        var out: [String] = []
-        let batch = 1000
-        while true {
-            let records = try store.scan(index, prefix: ScimIndex.prefix(id), offset: out.count, limit: batch)
-            out += records.map(\.id)
-            if records.count < batch { return out }
-        }
-    }
-
-    /// The ids an index plan finds, deduplicated, in id order.
-    private func candidates(_ hints: [ScimIndexHint], _ kind: RecordKind, _ store: ScimStore) throws -> [String] {
-        var ids = Set<String>()
+    /// The records an index plan finds, deduplicated, in id order.
+    private func candidates(_ hints: [ScimIndexHint], _ kind: RecordKind, _ store: ScimStore) throws -> [Record] {
+        var found: [String: Record] = [:]
+        func add(_ records: [Record]) { for r in records { found[r.id] = r } }
         for h in hints {
             switch h {
-            case .id(let v): ids.insert(v)
-            case .userName(let k): ids.formUnion(try store.lookup(.userByName, key: ScimIndex.key(id, k)).map(\.id))
+            case .id(let v): if let r = try store.record(v) { found[v] = r }
+            case .userName(let k): add(try store.lookup(.userByName, key: ScimIndex.key(id, k)))
             case .externalId(let e):
-                ids.formUnion(try store.lookup(kind == .user ? .userByExternalId : .groupByExternalId, key: ScimIndex.key(id, e)).map(\.id))
-            case .displayName(let k): ids.formUnion(try store.lookup(.groupByName, key: ScimIndex.key(id, k)).map(\.id))
+                add(try store.lookup(kind == .user ? .userByExternalId : .groupByExternalId, key: ScimIndex.key(id, e)))
+            case .displayName(let k): add(try store.lookup(.groupByName, key: ScimIndex.key(id, k)))
             case .member(let v):
                 for m in try store.lookup(.groupsOfMember, key: ScimIndex.key(id, v)) {
-                    if ScimRecords.isPresent(m), let g = m[ScimRecords.groupField] { ids.insert(g) }
+                    if ScimRecords.isPresent(m), let g = m[ScimRecords.groupField], found[g] == nil,
+                       let r = try store.record(g) { found[g] = r }
                 }
             }
         }
-        return ids.sorted()
+        return found.keys.sorted().map { found[$0]! }
     }
 
     /// Parses a request body (bytes) as JSON, as a 400 `invalidSyntax` when it is not.

@@ -38,6 +38,11 @@ public struct ScimReplicaTransaction: ScimStore {
         try ScimReplicaReader(store: store).scan(index, prefix: prefix, offset: offset, limit: limit)
     }
 
+    /// A full scan (the store's connection sees the transaction's writes).
+    public func scanAll(_ index: ScimIndex, prefix: String, _ body: (Record) throws -> Void) throws {
+        try ScimReplicaReader(store: store).scanAll(index, prefix: prefix, body)
+    }
+
     /// An entry count.
     public func count(_ index: ScimIndex, prefix: String) throws -> Int { try store.count(index.rawValue, prefix: prefix) }
 }
@@ -88,6 +93,18 @@ public struct ScimReplicaReader: ScimStore {
             cursor = last.cursor
         }
         return out
+    }
+
+    /// A full scan, page by page with cursors.
+    public func scanAll(_ index: ScimIndex, prefix: String, _ body: (Record) throws -> Void) throws {
+        var cursor: IndexCursor?
+        let pageSize = 500
+        while true {
+            let page = try store.scan(index.rawValue, prefix: prefix, after: cursor, limit: pageSize)
+            for e in page { try body(e.record) }
+            guard page.count == pageSize, let last = page.last else { return }
+            cursor = last.cursor
+        }
     }
 
     /// An entry count.

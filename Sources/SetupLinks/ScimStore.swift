@@ -20,6 +20,9 @@ public protocol ScimStore {
     /// The live records whose key in `index` starts with `prefix`, in key order,
     /// skipping the first `offset` entries, at most `limit` (SCIM pages by `startIndex`).
     func scan(_ index: ScimIndex, prefix: String, offset: Int, limit: Int) throws -> [Record]
+    /// Every live record whose key in `index` starts with `prefix`, in key order,
+    /// streamed to `body` (a full scan costs what the entries cost, once).
+    func scanAll(_ index: ScimIndex, prefix: String, _ body: (Record) throws -> Void) throws
     /// How many entries of `index` start with `prefix`.
     func count(_ index: ScimIndex, prefix: String) throws -> Int
 }

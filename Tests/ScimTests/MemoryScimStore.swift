@@ -38,6 +38,10 @@ final class MemoryScimStore: ScimStore {
         Array(entries(index).filter { $0.key.hasPrefix(prefix) }.dropFirst(offset).prefix(limit).map(\.record))
     }
 
+    func scanAll(_ index: ScimIndex, prefix: String, _ body: (Record) throws -> Void) throws {
+        for e in entries(index) where e.key.hasPrefix(prefix) { try body(e.record) }
+    }
+
     func count(_ index: ScimIndex, prefix: String) throws -> Int {
         entries(index).filter { $0.key.hasPrefix(prefix) }.count
     }
