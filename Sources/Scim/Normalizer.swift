@@ -17,6 +17,9 @@ enum Normalizer {
 
     /// The most attributes (top-level, including unknown ones) one resource may hold.
     static let maxAttributes = 200
+    /// The most values one multi-valued attribute may hold (a group's members are
+    /// separate records and have no such limit).
+    static let maxValues = 1000
 
     /// A value for attribute `def` (at `path`, for messages); `nil` when unassigned.
     static func value(_ v: JSONValue, for def: AttributeDefinition, path: String) throws(ScimError) -> JSONValue? {
@@ -24,6 +27,9 @@ enum Normalizer {
         if def.multiValued {
             guard case .array(let elements) = v else {
                 throw ScimError.invalidValue("\(path) must be an array, not \(v.typeName)")
+            }
+            guard elements.count <= maxValues || def.name == "members" else {
+                throw ScimError.invalidValue("\(path) has more than \(maxValues) values")
             }
             var out: [JSONValue] = []
             for (k, e) in elements.enumerated() {

@@ -179,6 +179,9 @@ public struct PatchEngine {
                 let newPrimary = added.contains { $0.member("primary") == .bool(true) }
                 if newPrimary { elements = elements.map(Self.clearingPrimary) }
                 for e in added where !elements.contains(where: { sameJSON($0, e) }) { elements.append(e) }
+                guard elements.count <= Normalizer.maxValues else {
+                    throw ScimError.invalidValue("\(label) would have more than \(Normalizer.maxValues) values")
+                }
                 container.set(def.name, .array(elements))
             } else if def.type == .complex {
                 try merge(value, into: def, label, &container)

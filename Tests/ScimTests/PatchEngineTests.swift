@@ -188,6 +188,8 @@ extension PatchEngineTests {
         let manyAttributes = (0..<250).map { #""k\#($0)":1"# }.joined(separator: ",")
         #expect(error(#"[{"op":"add","value":{\#(manyAttributes)}}]"#)?.kind == .invalidValue)
         #expect(error(#"[{"op":"add","path":"urn:","value":"x"}]"#)?.kind == .invalidPath)
+        let roles = (0..<1001).map { #"{"value":"r\#($0)"}"# }.joined(separator: ",")
+        #expect(error(#"[{"op":"add","path":"roles","value":[\#(roles)]}]"#)?.kind == .invalidValue)
         #expect(error(#"[{"op":"add","path":"emails[]","value":"x"}]"#)?.kind == .invalidPath)
         #expect(error(#"[{"op":"add","path":"\u0000","value":"x"}]"#)?.kind == .invalidPath)
     }

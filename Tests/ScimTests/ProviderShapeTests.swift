@@ -263,6 +263,20 @@ import Testing
         #expect(try f.user(u1).member("groups") == nil)
     }
 
+    @Test func entraChecksAMembershipWithAFilterAndNoMembers() throws {
+        let f = Fixture()
+        let u = try f.createUser(named: "m@contoso.com")
+        let gid = try f.createGroup("With", members: [u])
+        let other = try f.createGroup("Without")
+        let hit = try f.dir.listGroups(ListRequest(filter: #"id eq "\#(gid)" and members[value eq "\#(u)"]"#,
+                                                   excludedAttributes: "members"), in: f.store)
+        #expect(hit.member("totalResults") == .int(1))
+        #expect(hit.member("Resources")?.arrayValue?.first?.member("members") == nil)
+        let miss = try f.dir.listGroups(ListRequest(filter: #"id eq "\#(other)" and members[value eq "\#(u)"]"#,
+                                                    excludedAttributes: "members"), in: f.store)
+        #expect(miss.member("totalResults") == .int(0))
+    }
+
     @Test func userNameIsComparedWithoutCase() throws {
         let f = Fixture()
         try f.createUser(named: "Alice@Example.com")
