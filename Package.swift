@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "setuplink", targets: ["setuplink"]),
         .executable(name: "merge-bench", targets: ["MergeBench"]),
+        .executable(name: "list-bench", targets: ["ListBench"]),
         .library(name: "SetupLinkKit", targets: ["JSON", "Replica", "Storage", "SetupLinks", "PeerSync", "Console"]),
     ],
     targets: [
@@ -33,6 +34,8 @@ let package = Package(
 
         .executableTarget(name: "MergeBench", dependencies: ["JSON", "Replica", "Storage", "PeerSync", "SetupLinks"],
                           path: "Benchmarks/MergeBench"),
+        .executableTarget(name: "ListBench", dependencies: ["Console", "SetupLinks", "Storage", "Replica"],
+                          path: "Benchmarks/ListBench"),
         .executableTarget(name: "LibraryDemo", dependencies: ["SetupLinks", "Storage"],
                           path: "Samples/LibraryDemo"),
 

@@ -17,6 +17,8 @@ public enum HTTPClientError: Error, CustomStringConvertible, Equatable {
     case couldNotResolve(host: String)
     /// The response body was longer than the client's limit; the transfer was cut off.
     case responseTooLarge(limit: Int)
+    /// The client's `monitor` asked to stop (the user pressed Ctrl-C).
+    case cancelled(url: String)
     /// Any other transfer failure, with libcurl's message.
     case other(url: String, message: String)
 
@@ -30,6 +32,7 @@ public enum HTTPClientError: Error, CustomStringConvertible, Equatable {
         case let .timedOut(_, seconds): "timed out after \(formatSeconds(seconds))"
         case let .couldNotResolve(host): "could not resolve host \(host)"
         case let .responseTooLarge(limit): "response larger than the limit of \(limit) bytes"
+        case .cancelled: "cancelled"
         case let .other(_, message): message
         }
     }
@@ -43,6 +46,7 @@ public enum HTTPClientError: Error, CustomStringConvertible, Equatable {
         case let .timedOut(url, _): "\(url): \(reason)"
         case .couldNotResolve: reason
         case .responseTooLarge: reason
+        case let .cancelled(url): "\(url): cancelled"
         case let .other(url, message): "\(url): \(message)"
         }
     }
@@ -67,6 +71,20 @@ public struct HTTPClientResponse: Sendable {
     public var bytesReceived: Int
 }
 
+/// A request in progress, as `HTTPClient.monitor` sees it.
+public struct HTTPTransfer: Sendable {
+    /// The request method.
+    public var method: String
+    /// The request URL.
+    public var url: String
+    /// Seconds since the request started.
+    public var seconds: Double
+    /// Body bytes sent so far.
+    public var bytesSent: Int
+    /// Body bytes received so far.
+    public var bytesReceived: Int
+}
+
 /// An HTTP client on libcurl: one easy handle per request, no redirects,
 /// no signals, bounded time and response size.
 ///
@@ -79,6 +97,10 @@ public struct HTTPClient: Sendable {
     public var timeout: Duration
     /// Limit on the response body; longer responses fail with `responseTooLarge`.
     public var maxResponseBytes: Int
+    /// Watches each request: called about once a second while it waits (more often while
+    /// data moves), on the thread that sends; returning `false` aborts the request with
+    /// `cancelled`. For progress lines and Ctrl-C; `nil` by default.
+    public var monitor: (@Sendable (HTTPTransfer) -> Bool)?
 
     /// Creates a client with the given limits.
     public init(connectTimeout: Duration = .seconds(5), timeout: Duration = .seconds(30),
@@ -123,6 +145,9 @@ public struct HTTPClient: Sendable {
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
 
         let state = TransferState(limit: maxResponseBytes)
+        state.monitor = monitor
+        state.method = method
+        state.url = url
         let code: CURLcode = withExtendedLifetime(state) {
             let user = Unmanaged.passUnretained(state).toOpaque()
             _ = setuplink_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
@@ -161,6 +186,19 @@ public struct HTTPClient: Sendable {
                 return n
             }
             _ = setuplink_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, user)
+            if monitor != nil {
+                _ = setuplink_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
+                _ = setuplink_curl_setopt_pointer(handle, CURLOPT_XFERINFODATA, user)
+                _ = setuplink_curl_setopt_xferinfofn(handle) { user, _, downloaded, _, uploaded in
+                    guard let user else { return 0 }
+                    let state = Unmanaged<TransferState>.fromOpaque(user).takeUnretainedValue()
+                    guard let monitor = state.monitor else { return 0 }
+                    let transfer = HTTPTransfer(method: state.method, url: state.url,
+                                                seconds: Date().timeIntervalSince(state.started),
+                                                bytesSent: Int(uploaded), bytesReceived: Int(downloaded))
+                    return monitor(transfer) ? 0 : 1   // non-zero: CURLE_ABORTED_BY_CALLBACK
+                }
+            }
 
             switch method {
             case "GET" where body == nil:
@@ -222,6 +260,8 @@ public struct HTTPClient: Sendable {
         switch code {
         case CURLE_WRITE_ERROR where state.exceeded, CURLE_FILESIZE_EXCEEDED:
             return .responseTooLarge(limit: maxResponseBytes)
+        case CURLE_ABORTED_BY_CALLBACK:
+            return .cancelled(url: url)
         case CURLE_COULDNT_RESOLVE_HOST:
             return .couldNotResolve(host: host)
         case CURLE_COULDNT_CONNECT:
@@ -253,6 +293,10 @@ private final class TransferState {
     var body: [UInt8] = []
     var headers: [String: String] = [:]
     var exceeded = false
+    var monitor: (@Sendable (HTTPTransfer) -> Bool)?
+    var method = ""
+    var url = ""
+    let started = Date()
 
     init(limit: Int) { self.limit = limit }
 

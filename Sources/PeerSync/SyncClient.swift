@@ -371,6 +371,7 @@ struct Session: Sendable {
             switch error {
             case .invalidURL: throw .invalidURL(base)
             case .timedOut: throw .timedOut(peer: peer, url: base, reason: error.reason)
+            case .cancelled: throw .cancelled(peer: peer, url: base)
             case .responseTooLarge: throw invalid(error.reason)
             case .invalidRequest(let m): throw .local("cannot build the request: \(m)")
             case .connectionRefused, .couldNotResolve, .other:

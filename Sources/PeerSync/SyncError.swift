@@ -21,6 +21,8 @@ public enum SyncError: Error, CustomStringConvertible, Equatable, Sendable {
     case refusedChanges(peer: String?, url: String, reason: String)
     /// The local replica failed.
     case local(String)
+    /// The user cancelled the sync (Ctrl-C); pages already applied stay applied.
+    case cancelled(peer: String?, url: String)
 
     /// One sentence, e.g. `peer "hub" unreachable at http://hub:8080: connection refused`.
     public var description: String {
@@ -48,6 +50,8 @@ public enum SyncError: Error, CustomStringConvertible, Equatable, Sendable {
             return "changes from \(Self.label(peer, url)) cannot be merged here (that page was not applied): \(reason)"
         case .local(let message):
             return "local replica: \(message)"
+        case let .cancelled(peer, url):
+            return "sync with \(Self.label(peer, url)) cancelled; what was already received is kept, and the next sync continues from there"
         }
     }
 
