@@ -28,6 +28,7 @@ let package = Package(
         .target(name: "Storage", dependencies: ["Replica", "CSQLite", "CCrypto"]),
         .target(name: "SetupLinks", dependencies: ["Replica", "Storage", "CCrypto"]),
         .target(name: "PeerSync", dependencies: ["JSON", "Replica", "Storage", "CCurl"]),
+        .target(name: "Scim", dependencies: ["JSON", "Replica", "SetupLinks"], exclude: ["NOTES.md"]),
         .target(name: "Console", dependencies: ["JSON", "SetupLinks", "PeerSync", "Storage", "Replica", "CEditLine"]),
         .executableTarget(name: "setuplink", dependencies: ["Console"]),
 
@@ -43,6 +44,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Replica", "CSQLite"]),
         .testTarget(name: "SetupLinksTests", dependencies: ["SetupLinks", "Storage", "Replica"]),
         .testTarget(name: "PeerSyncTests", dependencies: ["JSON", "PeerSync", "Storage", "Replica", "SetupLinks"]),
+        .testTarget(name: "ScimTests", dependencies: ["Scim", "JSON", "SetupLinks", "Replica", "Storage"]),
         .testTarget(name: "ConsoleTests", dependencies: ["JSON", "Console", "SetupLinks", "Storage", "Replica"]),
     ]
 )
