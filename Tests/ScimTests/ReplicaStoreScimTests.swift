@@ -16,7 +16,7 @@ import Testing
         init() throws {
             let folder = NSTemporaryDirectory() + "setuplink-scim-" + UUID().uuidString
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            store = try ReplicaStore(path: folder + "/replica.sqlite", indexes: SetupLinkService.indexes + ScimIndex.specs)
+            store = try ReplicaStore(path: folder + "/replica.sqlite", indexes: SetupLinkService.indexes)
             dir = ScimDirectory(id: Fixture.directoryID, baseURL: "https://hub.example/api/scim/v2.0/\(Fixture.directoryID)")
         }
 
