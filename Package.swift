@@ -31,6 +31,7 @@ let package = Package(
         .target(name: "SetupLinks", dependencies: ["Replica", "Storage", "CCrypto"]),
         .target(name: "HTTP", dependencies: ["CMicroHTTPD", "CCurl"]),
         .target(name: "PeerSync", dependencies: ["JSON", "Replica", "Storage", "HTTP"]),
+        .target(name: "Scim", dependencies: ["JSON", "Replica", "SetupLinks"], exclude: ["NOTES.md"]),
         .target(name: "Hub", dependencies: ["HTTP", "PeerSync", "Storage", "SetupLinks"]),
         .target(name: "Console", dependencies: ["JSON", "SetupLinks", "PeerSync", "Hub", "HTTP", "Storage", "Replica", "CEditLine"]),
         .executableTarget(name: "setuplink", dependencies: ["Console"]),
@@ -50,6 +51,7 @@ let package = Package(
         .target(name: "HTTPTestSupport", dependencies: ["HTTP"], path: "Tests/HTTPTestSupport"),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "HTTPTestSupport"]),
         .testTarget(name: "PeerSyncTests", dependencies: ["JSON", "HTTP", "HTTPTestSupport", "PeerSync", "Storage", "Replica", "SetupLinks"]),
+        .testTarget(name: "ScimTests", dependencies: ["Scim", "JSON", "SetupLinks", "Replica", "Storage"]),
         .testTarget(name: "ConsoleTests", dependencies: ["JSON", "Console", "HTTP", "HTTPTestSupport", "PeerSync", "SetupLinks", "Storage", "Replica"]),
     ]
 )

@@ -14,7 +14,7 @@ import Storage
 /// The peer token comes from `--token-file`, else `SETUPLINK_TOKEN`, else the
 /// token stored with the replica (generated, stored and printed once the first
 /// time). It is never taken from the command line, which every user can read
-/// with `ps`. SIGINT or SIGTERM stops accepting, lets requests in flight
+/// with `ps`. SIGINT or SIGTERM refuses new requests (503), lets requests in flight
 /// finish, closes the replica, exits 0.
 enum ServeCommand {
     static let usage = "usage: setuplink serve [--port 8080] [--bind ADDR] [--token-file FILE] [--tls-cert PEM --tls-key PEM] [--db FILE]"

@@ -96,6 +96,10 @@ private func admit(_ core: ServerCore, _ connection: OpaquePointer, _ state: Req
                         clientAddress: address, isTLS: core.configuration.tls != nil,
                         version: version.map { String(cString: $0) } ?? "HTTP/1.1")
     state.head = head
+    if core.stopping.load(ordering: .relaxed) {
+        let response = HTTPResponse.error(status: 503, message: "the server is stopping; retry later").setting("Retry-After", "5")
+        return answer(core, connection, state, response, path: "-", closing: true)
+    }
     guard let route = core.routes.first(where: { $0.handles(head) }) else {
         let shown = String(path.prefix(200))
         return answer(core, connection, state, .error(status: 404, message: "no route \(shown)"), path: shown, closing: head.hasBody)

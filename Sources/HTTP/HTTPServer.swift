@@ -122,7 +122,9 @@ public final class HTTPServer: Sendable {
             Unmanaged<ServerCore>.fromOpaque(cls).release()
             options.deallocate()
             pems.forEach { free($0) }
-            close(listener.fd)
+            // Not closed here: libmicrohttpd closes a listening socket it was given
+            // when it fails to start, and closing a descriptor twice could close
+            // another thread's.
             throw .cannotStart(c.tls == nil ? "libmicrohttpd refused the configuration"
                                : "libmicrohttpd refused the TLS certificate or key (do they match, and is the key unencrypted PEM?)")
         }
@@ -135,9 +137,10 @@ public final class HTTPServer: Sendable {
         return listener.port
     }
 
-    /// Stops the server: no new connections; requests in flight finish (up to
-    /// `stopGracePeriod`) and are answered with `Connection: close`; then every
-    /// connection closes. Safe to call twice; never call it from a route.
+    /// Stops the server: new requests are answered 503 and closed; requests in
+    /// flight finish (up to `stopGracePeriod`) and are answered with
+    /// `Connection: close`; then the listening socket and every connection
+    /// close. Safe to call twice; never call it from a route.
     public func stop() {
         let running = state.withLock { s -> DaemonHandle? in
             defer { s.phase = .stopped; s.handle = nil }
@@ -145,10 +148,11 @@ public final class HTTPServer: Sendable {
         }
         guard let running else { return }
         let daemon = running.daemon
+        // New requests are refused (503) from now on; what is in flight may finish.
+        // Not MHD_quiesce_daemon: with epoll worker threads it races with the
+        // workers' own removal of the listening socket from their epoll sets, and
+        // the loser's epoll_ctl failure aborts the process (MHD_PANIC).
         core.stopping.store(true, ordering: .relaxed)
-        // Stop accepting at once; what is in flight may still finish.
-        let listener = MHD_quiesce_daemon(daemon)
-        if listener >= 0 { close(listener) }
         let deadline = ContinuousClock.now + core.configuration.stopGracePeriod
         while core.registry.busy > 0 && ContinuousClock.now < deadline { usleep(2_000) }
         MHD_stop_daemon(daemon)

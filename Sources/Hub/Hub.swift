@@ -36,7 +36,7 @@ public final class Hub: Sendable {
     @discardableResult
     public func start() throws(HTTPServerError) -> UInt16 { try server.start() }
 
-    /// Stops accepting, lets requests in flight finish, closes every connection.
+    /// Refuses new requests (503), lets requests in flight finish, closes every connection.
     public func stop() { server.stop() }
 
     // MARK: Signals

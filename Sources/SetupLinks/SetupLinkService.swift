@@ -28,7 +28,8 @@ public final class SetupLinkService: @unchecked Sendable {
     /// The clock used for expiry; tests may pin it.
     public var now: @Sendable () -> Date
 
-    /// The secondary indexes the flows query; installed on every store a service uses.
+    /// The secondary indexes the flows query, SCIM's included: one set, installed on every
+    /// store a service uses (a store opened with another set would rebuild its keys).
     public static let indexes: [IndexSpec] = [
         // A live link by its token; tokens are hex, matched whatever the case typed.
         .field("link.token", kind: .link, field: "token", transform: { $0.lowercased() }),
@@ -48,7 +49,7 @@ public final class SetupLinkService: @unchecked Sendable {
         IndexSpec(name: "directory.product", kind: .directory, fields: ["product", "tenant", "name"]) { v in
             [(v[0] ?? "") + IndexSpec.separator + (v[1] ?? "") + IndexSpec.separator + (v[2] ?? "")]
         },
-    ]
+    ] + ScimIndex.specs
 
     /// Opens (or creates) the replica file at `path` with the flows' indexes installed.
     public static func openStore(path: String) throws -> ReplicaStore {

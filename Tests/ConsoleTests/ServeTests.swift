@@ -14,6 +14,8 @@ final class ServerProcess: @unchecked Sendable {
     var url = ""
     var token = ""
     private let lock = NSLock()
+    /// Signalled when the server's stderr reaches its end (the process exited).
+    private let logClosed = DispatchSemaphore(value: 0)
     private var log = ""
     private var output = ""
 
@@ -33,9 +35,10 @@ final class ServerProcess: @unchecked Sendable {
         Thread { [self] in
             while true {
                 let d = err.fileHandleForReading.availableData
-                if d.isEmpty { return }
+                if d.isEmpty { break }
                 lock.withLock { log += String(decoding: d, as: UTF8.self) }
             }
+            logClosed.signal()
         }.start()
         Thread { [self] in
             while true {
@@ -60,10 +63,11 @@ final class ServerProcess: @unchecked Sendable {
 
     var accessLog: String { lock.withLock { log } }
 
-    /// Stops the server with SIGTERM and waits for it.
+    /// Stops the server with SIGTERM and waits for it, and for its log to be read to the end.
     func stop() {
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
+        if logClosed.wait(timeout: .now() + 10) == .success { logClosed.signal() }   // a second stop() returns at once
     }
 
     /// Waits until the access log contains `text`, up to a deadline.
@@ -109,7 +113,7 @@ struct BenchError: Error, CustomStringConvertible {
         server.process.waitUntilExit()
         #expect(server.process.terminationReason == .exit)
         #expect(server.process.terminationStatus == 0)
-        #expect(server.accessLog.contains(" GET /healthz 200 "))
+        #expect(server.waitForLog(" GET /healthz 200 ", seconds: 10), "the log is read by a thread of its own: wait for it")
         #expect(!server.accessLog.contains("secret-1"), "the log never shows the token")
         // The replica closed cleanly and opens again.
         #expect(try status(db)["replica"] != nil)

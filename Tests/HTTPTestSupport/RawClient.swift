@@ -23,7 +23,14 @@ public final class RawClient: @unchecked Sendable {
 
     /// Connects to `127.0.0.1:port`; throws if nothing listens there.
     public init(port: UInt16) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // The descriptor is made before `self` exists: a failed connect closes it
+        // once, here, and there is no instance whose deinit would close it again
+        // (a second close could hit a descriptor another test has opened since).
+        fd = try Self.connected(port: port)
+    }
+
+    private static func connected(port: UInt16) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RawClientError.failed("socket") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -35,12 +42,14 @@ public final class RawClient: @unchecked Sendable {
             }
         }
         guard rc == 0 else {
+            let reason = String(cString: strerror(errno))
             close(fd)
-            throw RawClientError.failed("connect: \(String(cString: strerror(errno)))")
+            throw RawClientError.failed("connect: \(reason)")
         }
         // Every send leaves at once, so a request split in two sends arrives in two segments.
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        return fd
     }
 
     deinit { close(fd) }

@@ -174,11 +174,14 @@ import HTTPTestSupport
                 if p.phase == .pull && p.pages == 1 { server.stop() }
             }
         }
-        // The pull fetches up to two pages ahead, so one to three pages were applied; they stay applied.
+        // The fetcher runs up to `PullPipeline.depth` pages ahead, and pages that arrived together are
+        // applied as one batch before progress is reported, so one to all six pages were applied
+        // (how many depends on the server's speed); they stay applied.
         let applied = try laptop.counts().links
-        #expect((7...9).contains(applied), "the applied pages stay applied: \(applied)")
+        #expect((7...12).contains(applied), "the applied pages stay applied: \(applied)")
         let lastError = try laptop.peer(name: "hub")?.lastError ?? ""
-        #expect(lastError.contains("unreachable") || lastError.contains("did not answer"), "\(lastError)")
+        #expect(lastError.contains("unreachable") || lastError.contains("did not answer") || lastError.contains("server is stopping"),
+                "\(lastError)")
 
         // Cut off after the first pushed page.
         try hub.restart()
