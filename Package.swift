@@ -10,7 +10,7 @@ let package = Package(
         .executable(name: "setuplink", targets: ["setuplink"]),
         .executable(name: "merge-bench", targets: ["MergeBench"]),
         .executable(name: "list-bench", targets: ["ListBench"]),
-        .library(name: "SetupLinkKit", targets: ["JSON", "Replica", "Storage", "SetupLinks", "PeerSync", "Console"]),
+        .library(name: "SetupLinkKit", targets: ["JSON", "Replica", "Storage", "SetupLinks", "HTTP", "PeerSync", "Hub", "Console"]),
     ],
     targets: [
         // System libraries: a module map and a shim header each.
@@ -22,17 +22,21 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CEditLine", pkgConfig: "libedit",
                        providers: [.apt(["libedit-dev"])]),
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd",
+                       providers: [.apt(["libmicrohttpd-dev"])]),
 
         .target(name: "JSON"),
         .target(name: "Replica", dependencies: ["CCrypto"]),
         .target(name: "Storage", dependencies: ["Replica", "CSQLite", "CCrypto"]),
         .target(name: "SetupLinks", dependencies: ["Replica", "Storage", "CCrypto"]),
-        .target(name: "PeerSync", dependencies: ["JSON", "Replica", "Storage", "CCurl"]),
+        .target(name: "HTTP", dependencies: ["CMicroHTTPD", "CCurl"]),
+        .target(name: "PeerSync", dependencies: ["JSON", "Replica", "Storage", "HTTP"]),
         .target(name: "Scim", dependencies: ["JSON", "Replica", "SetupLinks"], exclude: ["NOTES.md"]),
-        .target(name: "Console", dependencies: ["JSON", "SetupLinks", "PeerSync", "Storage", "Replica", "CEditLine"]),
+        .target(name: "Hub", dependencies: ["HTTP", "PeerSync", "Storage", "SetupLinks"]),
+        .target(name: "Console", dependencies: ["JSON", "SetupLinks", "PeerSync", "Hub", "HTTP", "Storage", "Replica", "CEditLine"]),
         .executableTarget(name: "setuplink", dependencies: ["Console"]),
 
-        .executableTarget(name: "MergeBench", dependencies: ["JSON", "Replica", "Storage", "PeerSync", "SetupLinks"],
+        .executableTarget(name: "MergeBench", dependencies: ["JSON", "Replica", "Storage", "HTTP", "PeerSync", "SetupLinks"],
                           path: "Benchmarks/MergeBench"),
         .executableTarget(name: "ListBench", dependencies: ["Console", "SetupLinks", "Storage", "Replica"],
                           path: "Benchmarks/ListBench"),
@@ -43,8 +47,11 @@ let package = Package(
         .testTarget(name: "ReplicaTests", dependencies: ["Replica"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Replica", "CSQLite"]),
         .testTarget(name: "SetupLinksTests", dependencies: ["SetupLinks", "Storage", "Replica"]),
-        .testTarget(name: "PeerSyncTests", dependencies: ["JSON", "PeerSync", "Storage", "Replica", "SetupLinks"]),
+        // Raw sockets, closure routes and child processes for tests; never in the library product.
+        .target(name: "HTTPTestSupport", dependencies: ["HTTP"], path: "Tests/HTTPTestSupport"),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "HTTPTestSupport"]),
+        .testTarget(name: "PeerSyncTests", dependencies: ["JSON", "HTTP", "HTTPTestSupport", "PeerSync", "Storage", "Replica", "SetupLinks"]),
         .testTarget(name: "ScimTests", dependencies: ["Scim", "JSON", "SetupLinks", "Replica", "Storage"]),
-        .testTarget(name: "ConsoleTests", dependencies: ["JSON", "Console", "SetupLinks", "Storage", "Replica"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["JSON", "Console", "HTTP", "HTTPTestSupport", "PeerSync", "SetupLinks", "Storage", "Replica"]),
     ]
 )

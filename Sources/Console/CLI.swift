@@ -40,9 +40,12 @@ public enum SetupLinkCLI {
         With no command, opens the REPL on the replica (type help inside).
         Commands:
           repl                              the REPL (the default)
-          serve --port P [--bind ADDR] [--token SECRET]
-                                            serve this replica to peers over HTTP
-          sync NAME|URL [--token T]         pull then push changes with a peer
+          serve [--port 8080] [--bind ADDR] [--token-file F] [--tls-cert PEM --tls-key PEM]
+                                            serve this replica to peers over HTTP(S)
+          serve token show|rotate           print or replace the stored peer token
+          sync NAME|URL [--token-file F] [--cacert PEM]
+                                            pull then push changes with a peer
+                                            (the token: --token-file, else env SETUPLINK_TOKEN)
           help [COMMAND]                    this text, or one command's flags and an example
           any REPL command, run once:       setuplink link list --tenant acme
                                             setuplink --json link show 3309
@@ -95,6 +98,11 @@ public enum SetupLinkCLI {
             }
         }
         let words = Array(args)
+        // A token on the process's command line is readable by every user (ps):
+        // refused for every one-shot command (serve, sync, peer add, …); the REPL's input is not a command line.
+        if words.contains(where: { $0 == "--token" || $0.hasPrefix("--token=") }) {
+            return usageError(ServeCommand.tokenOnCommandLine)
+        }
         let command = words.first ?? "repl"
         switch command {
         case "repl":

@@ -1,5 +1,6 @@
 import JSON
 import Foundation
+import HTTP
 import PeerSync
 import Replica
 import SetupLinks
@@ -7,25 +8,29 @@ import Storage
 import Synchronization
 
 extension ConsoleSession {
-    /// A peer to sync with: its name (nil for a bare URL), URL and token.
-    typealias SyncTarget = (name: String?, url: String, token: String?)
+    /// A peer to sync with: its name (nil for a bare URL), URL, token and CA certificate (PEM).
+    typealias SyncTarget = (name: String?, url: String, token: String?, cacert: String?)
 
-    /// `sync [NAME|URL] [--token T]`: pull then push; with no argument, every known peer in turn,
+    /// `sync [NAME|URL] [--token T | --token-file F] [--cacert PEM]`: pull then push; with no argument, every known peer in turn,
     /// one line each. On a terminal a status line says which peer and what it waits for; Ctrl-C
     /// cancels (what was already received is kept).
     func sync(_ c: ParsedCommand) throws {
         guard let target = c.arguments.first.map(Validation.trimmed) else {
             let peers = try store.peers()
             guard !peers.isEmpty else { throw ConsoleError.failed("no peers to sync with (add one with: peer add NAME URL --token T)") }
-            if c["--token"] != nil { throw ConsoleError.usage("--token needs a peer name or URL") }
-            try syncAll(peers.map { ($0.name, $0.url, $0.token) })
+            if c["--token"] != nil || c["--token-file"] != nil || c["--cacert"] != nil {
+                throw ConsoleError.usage("--token, --token-file and --cacert need a peer name or URL")
+            }
+            try syncAll(peers.map { ($0.name, $0.url, $0.token ?? PeerCredentials.environmentToken, $0.cacert) })
             return
         }
         let t: SyncTarget
         if let peer = try store.peer(name: target) {
-            t = (peer.name, peer.url, c["--token"] ?? peer.token)
+            // A token or CA given here wins; then the peer's stored ones; SETUPLINK_TOKEN last.
+            t = (peer.name, peer.url, try PeerCredentials.token(c) ?? peer.token ?? PeerCredentials.environmentToken,
+                 try PeerCredentials.caCertificate(c) ?? peer.cacert)
         } else if target.contains("://") {
-            t = (nil, target, c["--token"])
+            t = (nil, target, try PeerCredentials.token(c) ?? PeerCredentials.environmentToken, try PeerCredentials.caCertificate(c))
         } else {
             throw ConsoleError.failed(try unknownPeerMessage(target))
         }
@@ -99,7 +104,7 @@ extension ConsoleSession {
         let label = t.name ?? t.url
         let show = io.progress
         let interrupted = io.interrupted
-        var http = HTTPClient()
+        var http = HTTPClient(caCertificatePEM: t.cacert)
         let lastShown = Mutex<Int>(-1)
         http.monitor = { transfer in
             if interrupted() { return false }

@@ -227,6 +227,7 @@ public final class ConsoleSession: @unchecked Sendable {
         case "close": try close()
         case "peer add": try peerAdd(c)
         case "peer list": try peerList()
+        case "peer update": try peerUpdate(c)
         case "peer remove": try peerRemove(c)
         case "sync": try sync(c)
         case "status": try status()

@@ -1,5 +1,6 @@
 import JSON
 import Foundation
+import HTTP
 import Replica
 import Storage
 
@@ -376,6 +377,11 @@ struct Session: Sendable {
             case .invalidRequest(let m): throw .local("cannot build the request: \(m)")
             case .connectionRefused, .couldNotResolve, .other:
                 throw .unreachable(peer: peer, url: base, reason: error.reason)
+            case .noAnswerToPlainHTTP:
+                // Suggest the peer's https:// base URL, not the route's.
+                throw .transport(peer: peer, url: base, reason: HTTPClientError.noAnswerToPlainHTTP(url: base).reason)
+            case .tlsNotSpoken, .certificateNotTrusted, .certificateNameMismatch, .invalidCACertificate, .tls:
+                throw .transport(peer: peer, url: base, reason: error.reason)
             }
         }
         requests += 1

@@ -79,10 +79,13 @@ import Testing
         case "tenant":
             lines = ["providers", "close", "directory new", "open 0123abcd"]
         case "peer":
-            lines = ["peer list", "peer add p2 http://127.0.0.1:1", "peer add hub http://127.0.0.1:9 --token t0k3n",
+            // A one-shot takes the token from a file: a --token on a process's command line is refused (ps shows it).
+            let tokenFile = (temporaryReplica() as NSString).deletingLastPathComponent + "/token"
+            try "t0k3n\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+            lines = ["peer list", "peer add p2 http://127.0.0.1:1", "peer add hub http://127.0.0.1:9 --token-file \(tokenFile)",
                      "peer remove hub", "peer remove nobody"]
         case "sync":
-            lines = ["sync nobody", "sync 127.0.0.1:1", "sync http://127.0.0.1:1", "sync --token x"]
+            lines = ["sync nobody", "sync 127.0.0.1:1", "sync http://127.0.0.1:1", "sync --token-file /nonexistent"]
         default:
             lines = ["status", "conflicts", "config", "config default-expiry-days 5", "config external-url https://sso.example.com",
                      "config colour red", "help link create", "help lnik"]
