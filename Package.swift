@@ -26,6 +26,7 @@ let package = Package(
         .target(name: "Replica", dependencies: ["CCrypto"]),
         .target(name: "Storage", dependencies: ["Replica", "CSQLite", "CCrypto"]),
         .target(name: "SetupLinks", dependencies: ["Replica", "Storage", "CCrypto"]),
+        .target(name: "SetupPage", dependencies: ["SetupLinks", "Storage", "CCrypto"]),
         .target(name: "PeerSync", dependencies: ["JSON", "Replica", "Storage", "CCurl"]),
         .target(name: "Console", dependencies: ["JSON", "SetupLinks", "PeerSync", "Storage", "Replica", "CEditLine"]),
         .executableTarget(name: "setuplink", dependencies: ["Console"]),
@@ -39,6 +40,7 @@ let package = Package(
         .testTarget(name: "ReplicaTests", dependencies: ["Replica"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Replica", "CSQLite"]),
         .testTarget(name: "SetupLinksTests", dependencies: ["SetupLinks", "Storage", "Replica"]),
+        .testTarget(name: "SetupPageTests", dependencies: ["SetupPage", "SetupLinks", "Storage", "Replica"]),
         .testTarget(name: "PeerSyncTests", dependencies: ["JSON", "PeerSync", "Storage", "Replica", "SetupLinks"]),
         .testTarget(name: "ConsoleTests", dependencies: ["JSON", "Console", "SetupLinks", "Storage", "Replica"]),
     ]

@@ -260,11 +260,15 @@ public struct TenantPage: Sendable {
         return d
     }
 
-    /// Creates a directory of `type` with a fresh SCIM token (none for Google).
-    public func createDirectory(type: DirectoryType = .azure) throws -> Directory {
+    /// Creates a directory of `type` with a fresh SCIM token (none for Google),
+    /// named `name` (trimmed) or, when that is nil or blank, after the link.
+    public func createDirectory(type: DirectoryType = .azure, name: String? = nil) throws -> Directory {
         let l = try currentLink()
         let id = Secrets.uuid()
-        let name = l.name ?? "scim-\(l.tenant)-\(l.product)"
+        let given = name?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if !given.isEmpty { try Validation.name(given) }
+        let name = given.isEmpty ? (l.name ?? "scim-\(l.tenant)-\(l.product)") : given
+        let created = Timestamps.format(service.now())
         return try service.store.write { tx in
             let r = try tx.write(id: id, kind: .directory, [
                 "name": name, "tenant": l.tenant, "product": l.product,
@@ -274,6 +278,7 @@ public struct TenantPage: Sendable {
                 "scim_token": type.usesSCIM ? Secrets.scimToken() : "",
                 "deactivated": "false",
                 "link_id": l.id,
+                "created": created,
             ], revive: true)
             return Directory(r)!
         }
