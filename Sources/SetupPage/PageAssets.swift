@@ -49,9 +49,9 @@ enum PageAssets {
     .meta dd{font-weight:500}
     .info{border-top:1px solid var(--line);padding-top:16px;display:grid;gap:14px}
     .field label,.form label{display:block;font-weight:600;margin-bottom:6px}
-    .copy-row{display:flex;gap:8px}
-    .copy-row input{flex:1;min-width:0;font-family:var(--mono);font-size:.9rem;background:#f8f9fb}
-    input,select{font:inherit;color:var(--ink);background:var(--card);border:1px solid var(--field);border-radius:8px;padding:9px 12px;min-height:44px;width:100%}
+    .copy-row{display:flex;align-items:flex-start;gap:8px}
+    .copy-row textarea{flex:1;min-width:0;font-family:var(--mono);font-size:.9rem;line-height:1.45;background:#f8f9fb;resize:none;field-sizing:content;overflow-wrap:anywhere;word-break:break-all}
+    input,select,textarea{font:inherit;color:var(--ink);background:var(--card);border:1px solid var(--field);border-radius:8px;padding:9px 12px;min-height:44px;width:100%}
     select{appearance:auto}
     .hint{color:var(--muted);font-size:.9rem;margin:6px 0 0}
     .note{color:var(--muted);margin:0}
@@ -70,6 +70,8 @@ enum PageAssets {
     .opt{color:var(--muted);font-weight:400}
     .empty{color:var(--muted);text-align:center;padding:28px 20px}
     .center{max-width:560px;margin:8vh auto 0;text-align:center}
+    .center h1{margin-bottom:12px}
+    .form .notice{margin:0}
     .center .actions{justify-content:center}
     footer{color:var(--muted);font-size:.85rem;text-align:center;padding:0 20px 32px}
     @media (max-width:600px){
@@ -77,9 +79,9 @@ enum PageAssets {
     h1{font-size:1.45rem}
     .card{padding:16px}
     .form .row{grid-template-columns:1fr}
-    .copy-row{flex-direction:column}
-    .actions{flex-direction:column}
-    .actions .button,.actions button,.actions form{width:100%}
+    .copy-row button{padding-left:14px;padding-right:14px}
+    .actions>*{flex:1 1 140px}
+    .actions .button,.actions button{width:100%}
     }
     """
 

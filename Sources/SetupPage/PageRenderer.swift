@@ -19,6 +19,8 @@ struct SetupPageView: Sendable {
     var formName = ""
     /// The provider preselected in the form.
     var formType: DirectoryType = .azure
+    /// Why the New Directory form was refused, shown in the form.
+    var formError: String?
 }
 
 /// A message shown at the top of the page.
@@ -34,7 +36,7 @@ struct Notice: Sendable, Equatable {
 /// The setup page's HTML: pure functions from a view to a document.
 enum PageRenderer {
     /// The whole document around `body`: one inline style sheet, one inline script.
-    static func document(title: String, body: HTML) -> HTML {
+    static func document(title: String, body: HTML, privateFooter: Bool = true) -> HTML {
         """
         <!doctype html>
         <html lang="en">
@@ -53,7 +55,7 @@ enum PageRenderer {
         <main id="main" class="wrap" tabindex="-1">
         \(body)
         </main>
-        <footer>This page is private to your organization. Do not share its address.</footer>
+        \(privateFooter ? "<footer>This page is private to your organization. Do not share its address.</footer>" as HTML : "")
         <p id="copy-status" class="sr-only" role="status" aria-live="polite"></p>
         <script>\(HTML(trusted: PageAssets.js))</script>
         </body>
@@ -142,11 +144,16 @@ enum PageRenderer {
     }
 
     /// A read-only field with a copy button (shown by the script).
+    ///
+    /// A text area rather than an input so a long endpoint wraps and shows
+    /// whole; still a labelled form control that selects and copies as one value.
     static func copyField(id: String, label: String, value: String) -> HTML {
-        """
+        // Rows for browsers without `field-sizing: content`, which sizes it to the value.
+        let rows = max(1, (value.count + 59) / 60)
+        return """
         <div class="field">
         <label for="\(id)">\(label)</label>
-        <div class="copy-row"><input id="\(id)" type="text" value="\(value)" readonly spellcheck="false" autocomplete="off">\
+        <div class="copy-row"><textarea id="\(id)" rows="\(rows)" readonly spellcheck="false" autocomplete="off" autocapitalize="off">\(value)</textarea>\
         <button type="button" data-copy="\(id)" data-what="\(label)" aria-label="Copy \(label)" hidden>Copy</button></div>
         </div>
         """
@@ -167,19 +174,23 @@ enum PageRenderer {
     /// The New Directory form: a name and a provider, Entra ID preselected.
     static func newDirectoryForm(_ view: SetupPageView) -> HTML {
         let defaultName = view.link.name ?? "scim-\(view.link.tenant)-\(view.link.product)"
+        // The form posts to its own heading, so a refused form comes back scrolled to its message.
+        let error: HTML = view.formError.map { "<div class=\"notice error\" id=\"new-error\" role=\"alert\"><p>\($0)</p></div>" } ?? ""
         let options = DirectoryType.allCases.map { t -> HTML in
             "<option value=\"\(t.rawValue)\"\(t == view.formType ? " selected" : "" as HTML)>\(t.label)</option>"
         }
         return """
         <section aria-labelledby="new-heading">
         <h2 id="new-heading">New directory</h2>
-        <form class="card form" method="post" action="">
+        <form class="card form" method="post" action="#new-heading">
         <input type="hidden" name="csrf" value="\(view.csrf)">
         <input type="hidden" name="action" value="create">
+        \(error)
         <div class="row">
         <div>
         <label for="new-name">Name <span class="opt">(optional)</span></label>
-        <input id="new-name" name="name" type="text" maxlength="256" autocomplete="off" value="\(view.formName)" aria-describedby="new-name-hint">
+        <input id="new-name" name="name" type="text" maxlength="256" autocomplete="off" value="\(view.formName)" \
+        aria-describedby="\(view.formError == nil ? "" : "new-error ")new-name-hint"\(view.formError == nil ? "" : " aria-invalid=\"true\"" as HTML)>
         <p class="hint" id="new-name-hint">Left empty, the directory is named \(defaultName).</p>
         </div>
         <div>
@@ -223,7 +234,7 @@ enum PageRenderer {
         \(back ? "<div class=\"actions\"><a class=\"button\" href=\"?\">Back to the setup page</a></div>" as HTML : "")
         </div>
         """
-        return document(title: title, body: body)
+        return document(title: title, body: body, privateFooter: false)
     }
 
     /// A `<time>` element: `2026-05-04 14:03 UTC`, machine-readable in `datetime`.

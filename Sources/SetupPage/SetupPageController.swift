@@ -178,11 +178,11 @@ final class SetupPageController: Sendable {
 
     /// The main page, rendered now.
     func main(_ page: TenantPage, notice: Notice? = nil, highlight: String? = nil, status: Int = 200,
-              formName: String = "", formType: DirectoryType = .azure) throws -> PageReply {
+              formName: String = "", formType: DirectoryType = .azure, formError: String? = nil) throws -> PageReply {
         let link = try page.currentLink()
         let view = SetupPageView(link: link, directories: try page.directories(), externalURL: service.externalURL,
                                  csrf: csrf.token(forLinkToken: page.token), notice: notice, highlight: highlight,
-                                 formName: formName, formType: formType)
+                                 formName: formName, formType: formType, formError: formError)
         return .page(PageRenderer.setupPage(view), status: status)
     }
 
@@ -234,15 +234,14 @@ final class SetupPageController: Sendable {
 
     func create(_ page: TenantPage, name: String, type: String?) throws -> PageReply {
         guard let type, let t = DirectoryType(rawValue: type) else {
-            return try main(page, notice: Notice(kind: .error, text: "Choose an identity provider from the list; nothing was created."),
-                            status: 400, formName: name)
+            return try main(page, status: 400, formName: name,
+                            formError: "Choose an identity provider from the list; nothing was created.")
         }
         do {
             let d = try page.createDirectory(type: t, name: name)
             return .seeOther("?done=created&directory=\(Self.queryValue(d.id))#dir-\(Self.queryValue(d.id))")
         } catch SetupLinkError.invalid(let why) {
-            return try main(page, notice: Notice(kind: .error, text: "The directory was not created: \(why)."),
-                            status: 400, formName: name, formType: t)
+            return try main(page, status: 400, formName: name, formType: t, formError: "The directory was not created: \(why).")
         }
     }
 
