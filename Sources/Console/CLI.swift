@@ -31,9 +31,12 @@ public enum SetupLinkCLI {
         With no command, opens the REPL on the replica (type help inside).
         Commands:
           repl                              the REPL (the default)
-          serve --port P [--bind ADDR] [--token SECRET]
-                                            serve this replica to peers over HTTP
-          sync NAME|URL [--token T]         pull then push changes with a peer
+          serve [--port 8080] [--bind ADDR] [--token-file F] [--tls-cert PEM --tls-key PEM]
+                                            serve this replica to peers over HTTP(S)
+          serve token show|rotate           print or replace the stored peer token
+          sync NAME|URL [--token-file F] [--cacert PEM]
+                                            pull then push changes with a peer
+                                            (the token: --token-file, else env SETUPLINK_TOKEN)
           help                              this text
 
         Options (before the command):
@@ -69,6 +72,10 @@ public enum SetupLinkCLI {
             default:
                 return usageError("unknown option \(a) (see: setuplink help)")
             }
+        }
+        // A token on the process's command line is readable by every user (ps).
+        if args.contains(where: { $0 == "--token" || $0.hasPrefix("--token=") }) {
+            return usageError(ServeCommand.tokenOnCommandLine)
         }
         let command = args.popFirst() ?? "repl"
         switch command {

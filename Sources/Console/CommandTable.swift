@@ -98,14 +98,25 @@ public enum CommandTable {
         CommandSpec(words: ["close"], arguments: [], flags: [],
                     summary: "leave the setup page", example: "close"),
         // Sync and housekeeping
-        CommandSpec(words: ["peer", "add"], arguments: ["NAME", "URL"], flags: [flag("--token", "T", "the peer's bearer token")],
-                    summary: "remember a peer to sync with", example: "peer add hub http://hub.example.com:8080 --token 7f3c…"),
+        CommandSpec(words: ["peer", "add"], arguments: ["NAME", "URL"], flags: [
+            flag("--token", "T", "the peer's bearer token"),
+            flag("--token-file", "FILE", "read the bearer token from FILE (keeps it off command lines)"),
+            flag("--cacert", "PEM", "trust this CA certificate for an https:// peer (a private CA or self-signed)"),
+        ], summary: "remember a peer to sync with", example: "peer add hub https://hub.example.com:8080 --token-file hub.token --cacert ca.pem"),
+        CommandSpec(words: ["peer", "update"], arguments: ["NAME"], flags: [
+            flag("--url", "URL", "the peer's new URL"),
+            flag("--token", "T", "the peer's new bearer token"),
+            flag("--token-file", "FILE", "read the new bearer token from FILE"),
+            flag("--cacert", "PEM", "trust this CA certificate for the peer from now on"),
+        ], summary: "change a peer's URL, token or CA certificate (what it acknowledged is kept)", example: "peer update hub --token-file hub.token"),
         CommandSpec(words: ["peer", "list"], arguments: [], flags: [],
                     summary: "list known peers", example: "peer list"),
         CommandSpec(words: ["peer", "remove"], arguments: ["NAME"], flags: [],
                     summary: "forget a peer", example: "peer remove hub"),
         CommandSpec(words: ["sync"], arguments: ["NAME|URL?"], flags: [
-            flag("--token", "T", "the bearer token (for a URL, or to override the peer's)"),
+            flag("--token", "T", "the bearer token (for a URL, or to override the peer's; else SETUPLINK_TOKEN)"),
+            flag("--token-file", "FILE", "read the bearer token from FILE"),
+            flag("--cacert", "PEM", "trust this CA certificate for an https:// URL (or instead of the peer's)"),
         ], summary: "pull then push changes with a peer (all known peers without NAME); prints pulled, pushed, conflicts", example: "sync hub"),
         CommandSpec(words: ["status"], arguments: [], flags: [],
                     summary: "replica id, record counts, digest, and per peer: last sync and unacknowledged changes", example: "status"),

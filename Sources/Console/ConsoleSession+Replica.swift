@@ -95,16 +95,37 @@ extension ConsoleSession {
         guard Self.validPeerName(name) else {
             throw ConsoleError.usage("peer name \"\(name)\" must be 1-64 letters, digits, '-', '_' or '.'")
         }
-        guard Validation.isHTTPURL(url) else {
-            throw ConsoleError.usage("peer URL \"\(url)\" is not an absolute http(s) URL (like http://hub.example.com:8080)")
-        }
-        if let t = c["--token"], t.isEmpty { throw ConsoleError.usage("--token must not be empty") }
-        var u = url
-        while u.hasSuffix("/") { u.removeLast() }
-        try store.addPeer(name: name, url: u, token: c["--token"])
+        let u = try Self.peerURL(url)
+        try store.addPeer(name: name, url: u, token: try PeerCredentials.token(c), cacert: try PeerCredentials.caCertificate(c))
         if json { emit([("result", .string("added")), ("name", .string(name)), ("url", .string(u))]) } else {
             say("Added peer \(name) at \(u). Sync with: sync \(name)")
         }
+    }
+
+    func peerUpdate(_ c: ParsedCommand) throws {
+        let name = c.arguments[0]
+        let url = try c["--url"].map(Self.peerURL)
+        let token = try PeerCredentials.token(c), cacert = try PeerCredentials.caCertificate(c)
+        guard url != nil || token != nil || cacert != nil else {
+            throw ConsoleError.usage("peer update needs --url, --token, --token-file or --cacert")
+        }
+        guard try store.updatePeer(name: name, url: url, token: token, cacert: cacert) else {
+            throw ConsoleError.failed("no peer named \"\(name)\" (see: peer list)")
+        }
+        let changed = [url.map { _ in "URL" }, token.map { _ in "token" }, cacert.map { _ in "CA certificate" }].compactMap { $0 }
+        if json { emit([("result", .string("updated")), ("name", .string(name)), ("changed", .array(changed.map(JSONValue.string)))]) } else {
+            say("Updated peer \(name): \(changed.joined(separator: ", ")).")
+        }
+    }
+
+    /// A peer URL without trailing slashes, or a usage error.
+    static func peerURL(_ url: String) throws -> String {
+        guard Validation.isHTTPURL(url) else {
+            throw ConsoleError.usage("peer URL \"\(url)\" is not an absolute http(s) URL (like http://hub.example.com:8080)")
+        }
+        var u = url
+        while u.hasSuffix("/") { u.removeLast() }
+        return u
     }
 
     func peerList() throws {

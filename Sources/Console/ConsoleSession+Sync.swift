@@ -1,5 +1,6 @@
 import JSON
 import Foundation
+import HTTP
 import PeerSync
 import Replica
 import Storage
@@ -7,12 +8,14 @@ import Storage
 extension ConsoleSession {
     /// `sync [NAME|URL] [--token T]`: pull then push; with no argument, every known peer in turn.
     func sync(_ c: ParsedCommand) throws {
-        var targets: [(name: String?, url: String, token: String?)] = []
+        // A token or CA given here wins; then the peer's stored ones; SETUPLINK_TOKEN last.
+        let token = try PeerCredentials.token(c), cacert = try PeerCredentials.caCertificate(c)
+        var targets: [(name: String?, url: String, token: String?, cacert: String?)] = []
         if let target = c.arguments.first {
             if let peer = try store.peer(name: target) {
-                targets.append((peer.name, peer.url, c["--token"] ?? peer.token))
+                targets.append((peer.name, peer.url, token ?? peer.token ?? PeerCredentials.environmentToken, cacert ?? peer.cacert))
             } else if target.contains("://") {
-                targets.append((nil, target, c["--token"]))
+                targets.append((nil, target, token ?? PeerCredentials.environmentToken, cacert))
             } else {
                 let names = try store.peers().map(\.name)
                 let hint = closestMatch(to: target, in: names).map { " — did you mean \"\($0)\"?" } ?? ""
@@ -21,15 +24,16 @@ extension ConsoleSession {
         } else {
             let peers = try store.peers()
             guard !peers.isEmpty else { throw ConsoleError.failed("no peers to sync with (add one with: peer add NAME URL --token T)") }
-            if c["--token"] != nil { throw ConsoleError.usage("--token needs a peer name or URL") }
-            targets = peers.map { ($0.name, $0.url, $0.token) }
+            if token != nil || cacert != nil { throw ConsoleError.usage("--token, --token-file and --cacert need a peer name or URL") }
+            targets = peers.map { ($0.name, $0.url, $0.token ?? PeerCredentials.environmentToken, $0.cacert) }
         }
         var failures: [String] = []
         for t in targets {
             let progress = io.progress
             let label = t.name ?? t.url
             do {
-                let report = try SyncClient().sync(store: store, url: t.url, token: t.token, peerName: t.name, progress: progress.map { show in
+                let client = SyncClient(http: HTTPClient(caCertificatePEM: t.cacert))
+                let report = try client.sync(store: store, url: t.url, token: t.token, peerName: t.name, progress: progress.map { show in
                     { (p: SyncProgress) in
                         show("\(label): \(p.phase == .pull ? "pulling" : "pushing") page \(p.pages), \(p.records) records…")
                     }

@@ -159,6 +159,7 @@ public final class ConsoleSession: @unchecked Sendable {
         case "close": try close()
         case "peer add": try peerAdd(c)
         case "peer list": try peerList()
+        case "peer update": try peerUpdate(c)
         case "peer remove": try peerRemove(c)
         case "sync": try sync(c)
         case "status": try status()
@@ -210,7 +211,7 @@ public final class ConsoleSession: @unchecked Sendable {
         let sections: [(String, [String])] = [
             ("Admin", ["link create", "link list", "link show", "link copy", "link regenerate", "link delete", "directory list", "directory show"]),
             ("Tenant (after open)", ["open", "providers", "directory new", "directory show", "directory activate", "directory deactivate", "directory delete", "close"]),
-            ("Sync and housekeeping", ["peer add", "peer list", "peer remove", "sync", "status", "conflicts", "config", "help", "quit"]),
+            ("Sync and housekeeping", ["peer add", "peer update", "peer list", "peer remove", "sync", "status", "conflicts", "config", "help", "quit"]),
         ]
         var lines: [String] = []
         let width = CommandTable.all.map(\.name.count).max() ?? 0

@@ -1,5 +1,6 @@
 import JSON
 import Foundation
+import HTTP
 import Replica
 import Storage
 
@@ -375,6 +376,9 @@ struct Session: Sendable {
             case .invalidRequest(let m): throw .local("cannot build the request: \(m)")
             case .connectionRefused, .couldNotResolve, .other:
                 throw .unreachable(peer: peer, url: base, reason: error.reason)
+            case .tlsNotSpoken, .noAnswerToPlainHTTP, .certificateNotTrusted, .certificateNameMismatch,
+                 .invalidCACertificate, .tls:
+                throw .transport(peer: peer, url: base, reason: error.reason)
             }
         }
         requests += 1

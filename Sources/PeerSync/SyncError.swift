@@ -7,6 +7,9 @@ public enum SyncError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidURL(String)
     /// Nothing answered: connection refused, unknown host, network down.
     case unreachable(peer: String?, url: String, reason: String)
+    /// The connection could not be set up as asked: TLS against a plain-HTTP
+    /// peer or the reverse, an untrusted certificate.
+    case transport(peer: String?, url: String, reason: String)
     /// The peer did not answer in time.
     case timedOut(peer: String?, url: String, reason: String)
     /// The peer answered 401: the token is wrong, or none was given.
@@ -30,6 +33,9 @@ public enum SyncError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .unreachable(peer, url, reason):
             if let peer { return "peer \"\(peer)\" unreachable at \(url): \(reason)" }
             return "peer at \(url) unreachable: \(reason)"
+        case let .transport(peer, url, reason):
+            if let peer { return "peer \"\(peer)\" at \(url): \(reason)" }
+            return "peer at \(url): \(reason)"
         case let .timedOut(peer, url, reason):
             if let peer { return "peer \"\(peer)\" at \(url) did not answer: \(reason)" }
             return "peer at \(url) did not answer: \(reason)"

@@ -10,7 +10,7 @@ enum Schema {
     /// "SLNK": the application id stamped in every replica file's header.
     static let applicationID: Int32 = 0x534C_4E4B
     /// The schema version this build writes.
-    static let version: Int32 = 2
+    static let version: Int32 = Int32(migrations.count)
 
     /// Migrations: index `i` brings a file from version `i` to `i + 1`.
     static let migrations: [String] = [
@@ -70,6 +70,10 @@ enum Schema {
         ) WITHOUT ROWID;
         INSERT INTO meta(key, value) VALUES('index_signature', 'stale')
             ON CONFLICT(key) DO UPDATE SET value=excluded.value;
+        """,
+        // 2 → 3: a peer's private CA (PEM text) for https:// peers (`--cacert`).
+        """
+        ALTER TABLE peers ADD COLUMN cacert TEXT;
         """,
     ]
 }

@@ -5,6 +5,8 @@ import Replica
 import Storage
 import Synchronization
 import Testing
+import HTTP
+import HTTPTestSupport
 @testable import PeerSync
 
 /// A request as raw HTTP/1.1 text, with `Content-Length` for the body.
@@ -165,8 +167,9 @@ private func expectRefused(_ served: ServedReplica, _ request: String, status: I
         _ = client.readResponse()
         #expect(eventually { lines.withLock { $0.count } == 2 })
         let logged = lines.withLock { $0 }
-        #expect(logged.first?.hasPrefix("GET /sync/v1/summary 200 ") == true)
-        #expect(logged.last?.hasPrefix("GET /sync/v1/summary 401 ") == true)
+        #expect(logged.first?.contains(" 127.0.0.1:") == true, "the client address")
+        #expect(logged.first?.contains(" GET /sync/v1/summary 200 ") == true)
+        #expect(logged.last?.contains(" GET /sync/v1/summary 401 ") == true)
         #expect(logged.allSatisfy { $0.hasSuffix("ms") })
         #expect(!logged.joined().contains(testToken) && !logged.joined().contains("guess"))
     }

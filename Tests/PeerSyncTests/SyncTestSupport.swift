@@ -2,6 +2,8 @@ import Foundation
 import Replica
 import SetupLinks
 import Storage
+import HTTP
+import HTTPTestSupport
 @testable import PeerSync
 
 /// The bearer token every test server is started with.
@@ -23,11 +25,11 @@ final class ServedReplica {
     /// `http://127.0.0.1:<port>` of the current server.
     private(set) var url: String
     private let configuration: HTTPServerConfiguration
-    private let accessLog: HTTPServer.AccessLog?
+    private let accessLog: (@Sendable (HTTPLogEntry) -> Void)?
 
     /// Serves `store` (a fresh one unless given).
     init(_ store: ReplicaStore? = nil, configuration: HTTPServerConfiguration = HTTPServerConfiguration(),
-         accessLog: HTTPServer.AccessLog? = nil) throws {
+         accessLog: (@Sendable (HTTPLogEntry) -> Void)? = nil) throws {
         self.store = try store ?? temporaryReplica()
         self.configuration = configuration
         self.accessLog = accessLog

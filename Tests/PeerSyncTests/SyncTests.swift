@@ -5,6 +5,8 @@ import Replica
 import Storage
 import Synchronization
 import Testing
+import HTTP
+import HTTPTestSupport
 @testable import PeerSync
 
 /// Replicas syncing through real servers on port 0 and the real libcurl client.
@@ -273,13 +275,11 @@ import Testing
 
     @Test func serverThatIsNotASetuplinkPeerIsRecognised() throws {
         let store = try temporaryReplica()
-        let plain = HTTPServer { request in
+        let (plain, port) = try startServer { request in
             request.path == "/json" ? .json(Array("{\"status\":\"ok\"}".utf8)) : HTTPResponse(status: 404, body: Array("nope".utf8))
         }
-        let port = try plain.start()
         defer { plain.stop() }
-        let other = HTTPServer { _ in .json(Array("{\"clock\":{}}".utf8)) }
-        let otherPort = try other.start()
+        let (other, otherPort) = try startServer { _ in .json(Array("{\"clock\":{}}".utf8)) }
         defer { other.stop() }
         for (url, reason) in [("http://127.0.0.1:\(port)", "GET /sync/v1/summary answered 404"),
                               ("http://127.0.0.1:\(otherPort)", "its summary has no valid replica")] {
@@ -295,11 +295,10 @@ import Testing
     @Test func slowPeerTimesOut() throws {
         let store = try temporaryReplica()
         let release = DispatchSemaphore(value: 0)
-        let slow = HTTPServer { _ in
+        let (slow, port) = try startServer { _ in
             _ = release.wait(timeout: .now() + 5)
             return .json(Array("{}".utf8))
         }
-        let port = try slow.start()
         defer { slow.stop() }
         let client = SyncClient(http: HTTPClient(connectTimeout: .seconds(2), timeout: .milliseconds(300)))
         do {

@@ -1,5 +1,8 @@
-// The only file in PeerSync that calls libcurl. Easy handles, header lists and
-// the error buffer are acquired and released inside `HTTPClient.send`.
+// The only file that calls libcurl. Easy handles, header lists and the error
+// buffer are acquired and released inside `HTTPClient.send`; what one transfer's
+// C callbacks need (and any per-transfer hook added later, such as a progress
+// or cancel callback) lives in `TransferState`, reached through libcurl's
+// user-data pointer.
 import CCurl
 import Foundation
 
@@ -17,6 +20,19 @@ public enum HTTPClientError: Error, CustomStringConvertible, Equatable {
     case couldNotResolve(host: String)
     /// The response body was longer than the client's limit; the transfer was cut off.
     case responseTooLarge(limit: Int)
+    /// An `https://` URL, but the peer answered in plain HTTP (or not in TLS).
+    case tlsNotSpoken(url: String)
+    /// An `http://` URL, but the peer closed the connection without an answer:
+    /// it probably speaks only HTTPS.
+    case noAnswerToPlainHTTP(url: String)
+    /// The peer's certificate is not signed by a trusted CA (self-signed, or a private CA not given).
+    case certificateNotTrusted(url: String)
+    /// The peer's certificate is for another host name.
+    case certificateNameMismatch(url: String, host: String)
+    /// The CA certificate given to trust is not usable PEM.
+    case invalidCACertificate(url: String)
+    /// Any other TLS failure, with libcurl's message.
+    case tls(url: String, message: String)
     /// Any other transfer failure, with libcurl's message.
     case other(url: String, message: String)
 
@@ -30,8 +46,22 @@ public enum HTTPClientError: Error, CustomStringConvertible, Equatable {
         case let .timedOut(_, seconds): "timed out after \(formatSeconds(seconds))"
         case let .couldNotResolve(host): "could not resolve host \(host)"
         case let .responseTooLarge(limit): "response larger than the limit of \(limit) bytes"
+        case .tlsNotSpoken: "the peer does not speak TLS (is it a plain http:// URL?)"
+        case let .noAnswerToPlainHTTP(url):
+            "the peer closed the connection without answering plain HTTP (does it serve HTTPS? try \(Self.httpsVersion(of: url)))"
+        case .certificateNotTrusted:
+            "the peer's TLS certificate is not signed by a trusted CA (for a private CA or a self-signed certificate, give its CA with --cacert PEM)"
+        case let .certificateNameMismatch(_, host): "the peer's TLS certificate is not valid for the host name \(host)"
+        case .invalidCACertificate: "the CA certificate given with --cacert is not a usable PEM certificate"
+        case let .tls(_, message): "TLS failed: \(message)"
         case let .other(_, message): message
         }
+    }
+
+    /// `url` with its scheme replaced by `https`.
+    static func httpsVersion(of url: String) -> String {
+        guard let colon = url.firstIndex(of: ":") else { return url }
+        return "https" + url[colon...]
     }
 
     /// One sentence naming the URL and the reason.
@@ -43,6 +73,9 @@ public enum HTTPClientError: Error, CustomStringConvertible, Equatable {
         case let .timedOut(url, _): "\(url): \(reason)"
         case .couldNotResolve: reason
         case .responseTooLarge: reason
+        case let .tlsNotSpoken(url), let .noAnswerToPlainHTTP(url), let .certificateNotTrusted(url),
+             let .certificateNameMismatch(url, _), let .invalidCACertificate(url), let .tls(url, _):
+            "\(url): \(reason)"
         case let .other(url, message): "\(url): \(message)"
         }
     }
@@ -79,13 +112,17 @@ public struct HTTPClient: Sendable {
     public var timeout: Duration
     /// Limit on the response body; longer responses fail with `responseTooLarge`.
     public var maxResponseBytes: Int
+    /// For `https://`: trust the CA certificate(s) in this PEM text (a private
+    /// CA, or a self-signed certificate) instead of the system's CA bundle.
+    public var caCertificatePEM: String?
 
     /// Creates a client with the given limits.
     public init(connectTimeout: Duration = .seconds(5), timeout: Duration = .seconds(30),
-                maxResponseBytes: Int = 16 * 1024 * 1024) {
+                maxResponseBytes: Int = 16 * 1024 * 1024, caCertificatePEM: String? = nil) {
         self.connectTimeout = connectTimeout
         self.timeout = timeout
         self.maxResponseBytes = maxResponseBytes
+        self.caCertificatePEM = caCertificatePEM
     }
 
     /// Sends one request and returns the response, whatever its status.
@@ -161,6 +198,14 @@ public struct HTTPClient: Sendable {
                 return n
             }
             _ = setuplink_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, user)
+            if let pem = caCertificatePEM {
+                // CURL_BLOB_COPY: libcurl copies the PEM now, so the buffer need not outlive this call.
+                var bytes = Array(pem.utf8)
+                bytes.withUnsafeMutableBytes { raw in
+                    var blob = curl_blob(data: raw.baseAddress, len: raw.count, flags: UInt32(CURL_BLOB_COPY))
+                    _ = setuplink_curl_setopt_pointer(handle, CURLOPT_CAINFO_BLOB, &blob)
+                }
+            }
 
             switch method {
             case "GET" where body == nil:
@@ -228,6 +273,19 @@ public struct HTTPClient: Sendable {
             var osErrno = 0
             _ = setuplink_curl_getinfo_long(handle, CURLINFO_OS_ERRNO, &osErrno)
             return osErrno == Int(ECONNREFUSED) ? .connectionRefused(url: url) : .other(url: url, message: detail)
+        case CURLE_SSL_CONNECT_ERROR where Self.notTLS(detail):
+            return .tlsNotSpoken(url: url)
+        case CURLE_PEER_FAILED_VERIFICATION where detail.contains("name"):
+            return .certificateNameMismatch(url: url, host: host)
+        case CURLE_PEER_FAILED_VERIFICATION:
+            return .certificateNotTrusted(url: url)
+        case CURLE_SSL_CACERT_BADFILE:
+            return .invalidCACertificate(url: url)
+        case CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER, CURLE_USE_SSL_FAILED:
+            return .tls(url: url, message: detail)
+        case CURLE_GOT_NOTHING where url.lowercased().hasPrefix("http://"),
+             CURLE_RECV_ERROR where url.lowercased().hasPrefix("http://") && state.headers.isEmpty:
+            return .noAnswerToPlainHTTP(url: url)
         case CURLE_OPERATION_TIMEDOUT:
             var connectTime: curl_off_t = 0
             _ = setuplink_curl_getinfo_off(handle, CURLINFO_CONNECT_TIME_T, &connectTime)
@@ -236,6 +294,16 @@ public struct HTTPClient: Sendable {
         default:
             return .other(url: url, message: detail)
         }
+    }
+}
+
+extension HTTPClient {
+    /// Whether a TLS handshake error says the other side is not speaking TLS
+    /// (OpenSSL's wording for a plain-HTTP answer to a ClientHello).
+    static func notTLS(_ message: String) -> Bool {
+        let m = message.lowercased()
+        return m.contains("wrong version number") || m.contains("packet length too long")
+            || m.contains("unexpected eof") || m.contains("http request") || m.contains("record layer failure")
     }
 }
 

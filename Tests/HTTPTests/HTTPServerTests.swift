@@ -1,8 +1,8 @@
-import JSON
 import Foundation
 import Synchronization
 import Testing
-@testable import PeerSync
+@testable import HTTP
+import HTTPTestSupport
 
 /// The server over real sockets: framing, limits, errors, stop, and real clients.
 @Suite struct HTTPServerTests {
@@ -14,18 +14,18 @@ import Testing
         let first = try #require(client.readResponse())
         #expect(first.status == 200)
         #expect(first.body == "GET /one?a=1 ")
-        #expect(first.headers["connection"] == "keep-alive")
         client.send("POST /two HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
         let second = try #require(client.readResponse())
         #expect(second.status == 200)
         #expect(second.body == "POST /two? hello")
+        #expect(server.connectionCount == 1)
     }
 
     @Test func pipelinedRequestsAreAnsweredInOrder() throws {
         let (server, port) = try startServer()
         defer { server.stop() }
         let client = try RawClient(port: port)
-        client.send("POST /a HTTP/1.1\r\nContent-Length: 1\r\n\r\nxGET /b HTTP/1.1\r\n\r\n")
+        client.send("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nxGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(client.readResponse()?.body == "POST /a? x")
         #expect(client.readResponse()?.body == "GET /b? ")
     }
@@ -34,136 +34,90 @@ import Testing
         let (server, port) = try startServer { request in .json(Array("\(request.body)".utf8)) }
         defer { server.stop() }
         let client = try RawClient(port: port)
-        client.send(Array("POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\n".utf8) + [0x00, 0x01, 0x7F, 0xFF])
+        client.send(Array("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n".utf8) + [0x00, 0x01, 0x7F, 0xFF])
         #expect(client.readResponse()?.body == "[0, 1, 127, 255]")
+    }
+
+    @Test func chunkedBodyIsReadAndCountedAgainstTheLimit() throws {
+        let (server, port) = try startGuardedServer(admit: { _ in .accept(maxBodyBytes: 10) })
+        defer { server.stop() }
+        let client = try RawClient(port: port)
+        client.send("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n")
+        #expect(client.readResponse()?.body == "POST /c? helloabc")
+
+        // Past the limit the connection is cut: 0.9.75 cannot answer mid-body.
+        let over = try RawClient(port: port)
+        over.send("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n")
+        #expect(over.isClosed(within: .seconds(3)))
+        #expect(eventually { server.bufferedBodyBytes == 0 })
     }
 
     @Test func connectionCloseAndHTTP10CloseAfterTheAnswer() throws {
         let (server, port) = try startServer()
         defer { server.stop() }
-        for request in ["GET / HTTP/1.1\r\nConnection: close\r\n\r\n", "GET / HTTP/1.0\r\n\r\n"] {
+        for request in ["GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "GET / HTTP/1.0\r\n\r\n"] {
             let client = try RawClient(port: port)
             client.send(request)
             let response = try #require(client.readResponse())
             #expect(response.status == 200)
-            #expect(response.headers["connection"] == "close")
             #expect(client.isClosed(within: .seconds(2)))
         }
     }
 
-    @Test func garbageBytesGet400AndTheServerKeepsServing() throws {
+    @Test func garbageBytesAreRefusedAndTheServerKeepsServing() throws {
         let (server, port) = try startServer()
         defer { server.stop() }
         let client = try RawClient(port: port)
         client.send([0x16, 0x03, 0x01, 0x00, 0xFF, 0x0A, 0x0D, 0x0A])   // a TLS hello, say
-        let response = try #require(client.readResponse())
-        #expect(response.status == 400)
-        #expect(response.headers["content-type"] == "application/json")
-        #expect(response.body.hasPrefix("{\"error\":\"malformed"))
+        let response = client.readResponse(timeout: .seconds(2))
+        #expect(response == nil || response?.status == 400)
         #expect(client.isClosed(within: .seconds(2)))
 
         let bad = try RawClient(port: port)
-        bad.send("HELLO\r\n")
-        #expect(bad.readResponse()?.status == 400)
+        bad.send("HELLO\r\n\r\n")
+        let answer = bad.readResponse(timeout: .seconds(2))
+        #expect(answer == nil || answer?.status == 400)
 
         let good = try RawClient(port: port)
-        good.send("GET /still-here HTTP/1.1\r\n\r\n")
+        good.send("GET /still-here HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(good.readResponse()?.status == 200)
     }
 
-    @Test func requestLineOverTheLimitGets413() throws {
-        let (server, port) = try startServer(HTTPServerConfiguration(maxHeaderBytes: 1024))
-        defer { server.stop() }
-        let client = try RawClient(port: port)
-        client.send("GET /" + String(repeating: "a", count: 4000))
-        let response = try #require(client.readResponse())
-        #expect(response.status == 413)
-        #expect(response.body.contains("exceed 1024 bytes"))
-
-        let headers = try RawClient(port: port)
-        headers.send("GET / HTTP/1.1\r\nX-Big: " + String(repeating: "b", count: 2000) + "\r\n\r\n")
-        #expect(headers.readResponse()?.status == 413)
-    }
-
     @Test func bodyOverTheLimitGets413WithoutBeingRead() throws {
-        let (server, port) = try startServer(HTTPServerConfiguration(maxBodyBytes: 1000))
+        let (server, port) = try startGuardedServer(admit: { _ in .accept(maxBodyBytes: 1000) })
         defer { server.stop() }
         let client = try RawClient(port: port)
         // Announces 10 MB but sends none of it: the answer must not wait for the body.
-        client.send("POST /push HTTP/1.1\r\nContent-Length: 10000000\r\n\r\n")
+        client.send("POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n")
         let response = try #require(client.readResponse(timeout: .seconds(2)))
         #expect(response.status == 413)
         #expect(response.body == #"{"error":"request body of 10000000 bytes exceeds the limit of 1000 bytes"}"#)
+        #expect(client.isClosed(within: .seconds(2)))
+        #expect(server.bufferedBodyBytes == 0)
     }
 
-    @Test func invalidContentLengthGets400() throws {
-        let (server, port) = try startServer()
-        defer { server.stop() }
-        for field in ["Content-Length: -1", "Content-Length: abc", "Content-Length: 3\r\nContent-Length: 4", "Content-Length: 1, 2"] {
-            let client = try RawClient(port: port)
-            client.send("POST / HTTP/1.1\r\n\(field)\r\n\r\nabcd")
-            let response = try #require(client.readResponse())
-            #expect(response.status == 400, "\(field)")
-            #expect(response.body.contains("invalid Content-Length"))
-        }
-        let same = try RawClient(port: port)
-        same.send("POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok")
-        #expect(same.readResponse()?.body == "POST /? ok")
-    }
-
-    @Test func lyingContentLengthIsDroppedAfterTheReadTimeout() throws {
-        let (server, port) = try startServer(HTTPServerConfiguration(readTimeout: .milliseconds(300)))
-        defer { server.stop() }
-        let liar = try RawClient(port: port)
-        liar.send("POST /push HTTP/1.1\r\nContent-Length: 100\r\n\r\nonly ten b")
-        let staller = try RawClient(port: port)
-        staller.send("GET / HTTP/1.1\r\nHost: ")
-
-        let other = try RawClient(port: port)
-        other.send("GET /other HTTP/1.1\r\n\r\n")
-        #expect(other.readResponse()?.status == 200)
-
-        #expect(liar.isClosed(within: .seconds(3)))
-        #expect(staller.isClosed(within: .seconds(3)))
-        #expect(eventually { server.connectionCount <= 1 })
-        let after = try RawClient(port: port)
-        after.send("GET /after HTTP/1.1\r\n\r\n")
-        #expect(after.readResponse()?.status == 200)
-    }
-
-    @Test func chunkedBodyGetsAJSONError() throws {
-        let (server, port) = try startServer()
+    @Test func theServerCeilingAppliesWhateverARouteAdmits() throws {
+        let (server, port) = try startGuardedServer(HTTPServerConfiguration(maxBodyBytes: 100), admit: { _ in .accept(maxBodyBytes: 1 << 30) })
         defer { server.stop() }
         let client = try RawClient(port: port)
-        client.send("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
-        let response = try #require(client.readResponse())
-        #expect(response.status == 411)
-        #expect(response.body.contains("Content-Length"))
+        client.send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n")
+        #expect(client.readResponse()?.status == 413)
     }
 
-    @Test func unsupportedHTTPVersionGets505() throws {
-        let (server, port) = try startServer()
-        defer { server.stop() }
-        let client = try RawClient(port: port)
-        client.send("GET / HTTP/2.0\r\n\r\n")
-        #expect(client.readResponse()?.status == 505)
-    }
-
-    @Test func connectionsBeyondTheCapGet503() throws {
-        let (server, port) = try startServer(HTTPServerConfiguration(maxConnections: 1))
+    @Test func connectionsBeyondTheCapWaitForAFreeSlot() throws {
+        let (server, port) = try startServer(HTTPServerConfiguration(threads: 1, maxConnections: 1))
         defer { server.stop() }
         let holder = try RawClient(port: port)
-        holder.send("GET / HTTP/1.1\r\n\r\n")
+        holder.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(holder.readResponse()?.status == 200)   // accepted and kept alive
 
-        let extra = try RawClient(port: port)
-        extra.send("GET / HTTP/1.1\r\n\r\n")
-        let response = try #require(extra.readResponse())
-        #expect(response.status == 503)
-        #expect(response.body.hasPrefix("{\"error\":"))
+        let extra = try RawClient(port: port)   // connects: the kernel's backlog holds it
+        extra.send("GET /extra HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(extra.readResponse(timeout: .milliseconds(300)) == nil, "not served while the slot is taken")
 
-        holder.send("GET /again HTTP/1.1\r\n\r\n")
+        holder.send("GET /again HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         #expect(holder.readResponse()?.status == 200)
+        #expect(extra.readResponse()?.body == "GET /extra? ", "served once the slot is free")
     }
 
     @Test func stopLetsAnInFlightRequestFinishAndClosesIdleConnections() throws {
@@ -175,18 +129,17 @@ import Testing
             return .json(Array("{\"done\":true}".utf8))
         }
         let idle = try RawClient(port: port)
-        idle.send("GET / HTTP/1.1\r\n\r\n")
+        idle.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(idle.readResponse()?.status == 200)
 
         let busy = try RawClient(port: port)
-        busy.send("GET /slow HTTP/1.1\r\n\r\n")
+        busy.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(eventually { started.withLock { $0 } })
         server.stop()
 
         let response = try #require(busy.readResponse(timeout: .seconds(1)))
         #expect(response.status == 200)
         #expect(response.body == "{\"done\":true}")
-        #expect(response.headers["connection"] == "close")
         #expect(idle.isClosed(within: .seconds(1)))
         #expect(server.connectionCount == 0)
         #expect((try? RawClient(port: port)) == nil)   // no longer listening
@@ -219,38 +172,66 @@ import Testing
         #expect(result.stdout == "200 POST /echo?q=2 hi there\n200 GET /second? \n")
     }
 
-    @Test func accessLogGetsOneLinePerRequestWithoutHeaders() throws {
-        let entries = Mutex<[HTTPAccessLogEntry]>([])
-        let server = HTTPServer(accessLog: { entry in entries.withLock { $0.append(entry) } }, handler: echo)
+    @Test func logHasTimeClientAddressAndRouteLoggedPathButNeverHeaders() throws {
+        let entries = Mutex<[HTTPLogEntry]>([])
+        struct Secretive: HTTPRoutes {
+            func handles(_ head: HTTPHead) -> Bool { head.path.hasPrefix("/setup/") }
+            func admit(_ head: HTTPHead) -> Admission { .accept(maxBodyBytes: 0) }
+            func respond(_ request: HTTPRequest) -> HTTPResponse { .text("page") }
+            func loggedPath(_ head: HTTPHead) -> String { "/setup/…" }
+        }
+        let server = HTTPServer(routes: [Secretive()], log: { entry in entries.withLock { $0.append(entry) } })
         let port = try server.start()
         defer { server.stop() }
         let client = try RawClient(port: port)
-        client.send("GET /x?secret=no HTTP/1.1\r\nAuthorization: Bearer s3cret\r\n\r\n")
-        _ = client.readResponse()
-        client.send("BAD\r\n\r\n")
-        _ = client.readResponse()
+        client.send("GET /setup/tok3n-value?x=secret HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\n\r\n")
+        #expect(client.readResponse()?.status == 200)
+        client.send("GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(client.readResponse()?.status == 404)
         #expect(eventually { entries.withLock { $0.count } == 2 })
         let lines = entries.withLock { $0.map(\.description) }
-        #expect(lines.first?.hasPrefix("GET /x 200 ") == true)
-        #expect(lines.last?.hasPrefix("- - 400 ") == true)
-        #expect(!lines.joined().contains("s3cret"))
+        let pattern = #/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z 127\.0\.0\.1:\d+ GET /setup/… 200 4B \d+\.\dms$/#
+        #expect(lines.first?.wholeMatch(of: pattern) != nil, "\(lines)")
+        #expect(lines.last?.contains(" GET /nothing-here 404 ") == true)
+        let all = lines.joined()
+        #expect(!all.contains("s3cret") && !all.contains("tok3n") && !all.contains("secret"))
+    }
+
+    @Test func internalErrorsShowAnIDAndLogTheDetail() throws {
+        let entries = Mutex<[String]>([])
+        let (server, port) = try startGuardedServer(log: { entry in entries.withLock { $0.append(entry.description) } }, handler: { _ in
+            .internalError("SQLite error 1: no such table: widgets (in: SELECT * FROM widgets) /srv/hub.sqlite")
+        })
+        defer { server.stop() }
+        let client = try RawClient(port: port)
+        client.send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+        let response = try #require(client.readResponse())
+        #expect(response.status == 500)
+        let id = try #require(response.body.wholeMatch(of: #/\{"error":"internal error ([0-9a-f]{6})"\}/#)?.1)
+        #expect(eventually { entries.withLock { $0.count } == 1 })
+        let line = entries.withLock { $0[0] }
+        #expect(line.contains(" 500 ") && line.contains("internal error \(id): SQLite error 1: no such table"))
     }
 
     @Test func startFailsWithAClearMessageWhenThePortIsTaken() throws {
         let (server, port) = try startServer()
         defer { server.stop() }
-        let second = HTTPServer(configuration: HTTPServerConfiguration(port: port), handler: echo)
+        let second = HTTPServer(configuration: HTTPServerConfiguration(port: port), routes: [ClosureRoutes(responder: echo)])
         #expect(throws: HTTPServerError.cannotListen(address: "127.0.0.1", port: port, reason: "Address already in use")) {
             try second.start()
         }
         let error = HTTPServerError.cannotListen(address: "127.0.0.1", port: 80, reason: "Permission denied")
         #expect(error.description == "cannot listen on 127.0.0.1:80: Permission denied")
+        let invalid = HTTPServer(configuration: HTTPServerConfiguration(bindAddress: "localhost"), routes: [])
+        #expect(throws: HTTPServerError.self) { try invalid.start() }
     }
 
-    @Test func errorResponsesEscapeTheMessageAsJSON() {
-        let response = HTTPResponse.error(status: 400, message: "bad \"name\"\\\n\u{01}")
-        #expect(String(decoding: response.body, as: UTF8.self) == #"{"error":"bad \"name\"\\\n\u0001"}"#)
-        #expect(response.headers["Content-Type"] == "application/json")
+    @Test func ipv6LoopbackIsServed() throws {
+        let (server, port) = try startServer(HTTPServerConfiguration(bindAddress: "::1"))
+        defer { server.stop() }
+        let result = try run("/usr/bin/curl", ["-sS", "--max-time", "5", "http://[::1]:\(port)/v6"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "GET /v6? ")
     }
 }
 
@@ -271,16 +252,8 @@ import Testing
         #expect(!bearerTokenMatches(authorization: "Basic s3cret", secret: "s3cret"))
         #expect(!bearerTokenMatches(authorization: nil, secret: "s3cret"))
         #expect(!bearerTokenMatches(authorization: "Bearer ", secret: ""))
-        let request = HTTPRequest(method: "GET", path: "/", headers: ["Authorization": "Bearer t"])
-        #expect(request.hasBearerToken("t"))
-    }
-}
-
-/// What the server writes for a handler's response.
-@Suite struct HTTPResponseSerializationTests {
-    @Test func handlerHeadersWithLineBreaksAreDropped() {
-        let response = HTTPResponse(status: 200, headers: ["X-Ok": "yes", "X-Bad": "a\r\nSet-Cookie: x", "Content-Length": "99"])
-        let text = String(decoding: serialize(response, keepAlive: true, includeBody: true), as: UTF8.self)
-        #expect(text == "HTTP/1.1 200 OK\r\nX-Ok: yes\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n")
+        let head = HTTPHead(method: "GET", path: "/", headers: [("Authorization", "Bearer t")])
+        #expect(head.hasBearerToken("t"))
+        #expect(HTTPRequest(head: head).hasBearerToken("t"))
     }
 }
