@@ -9,7 +9,7 @@ let package = Package(
     products: [
         .executable(name: "setuplink", targets: ["setuplink"]),
         .executable(name: "merge-bench", targets: ["MergeBench"]),
-        .library(name: "SetupLinkKit", targets: ["JSON", "Replica", "Storage", "SetupLinks", "HTTP", "PeerSync", "Hub", "Console"]),
+        .library(name: "SetupLinkKit", targets: ["JSON", "Replica", "Storage", "SetupLinks", "HTTP", "SetupPage", "PeerSync", "Hub", "Console"]),
     ],
     targets: [
         // System libraries: a module map and a shim header each.

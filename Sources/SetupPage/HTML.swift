@@ -1,3 +1,5 @@
+import HTTP
+
 /// A fragment of HTML in which every interpolated `String` is escaped.
 ///
 /// Pages are written as string literals with interpolations; a `String`
@@ -53,23 +55,6 @@ struct HTML: ExpressibleByStringInterpolation, Sendable, CustomStringConvertible
     }
 
     /// `text` with `& < > " '` replaced by entities: safe in element content
-    /// and in attribute values quoted with `"` or `'`.
-    static func escape(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) else {
-            return text
-        }
-        var out = ""
-        out.reserveCapacity(text.utf8.count + 16)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
+    /// and in attribute values quoted with `"` or `'` (the HTTP target's one escaper).
+    static func escape(_ text: String) -> String { HTMLEscaping.escape(text) }
 }
