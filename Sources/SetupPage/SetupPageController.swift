@@ -156,11 +156,11 @@ final class SetupPageController: Sendable {
     static func doneNotice(_ done: String, directory d: Directory?) -> Notice? {
         switch (done, d) {
         case ("created", let d?):
-            return Notice(kind: .info, text: "Directory \(d.name) created."
+            return Notice(kind: .info, text: "Directory “\(d.name)” created."
                           + (d.type.usesSCIM ? " Copy its SCIM endpoint and token into your identity provider." : ""))
-        case ("deactivated", let d?): return Notice(kind: .info, text: "\(d.name) is now inactive.")
-        case ("activated", let d?): return Notice(kind: .info, text: "\(d.name) is now active.")
-        case ("unchanged", let d?): return Notice(kind: .info, text: "\(d.name) was already \(d.status); nothing changed.")
+        case ("deactivated", let d?): return Notice(kind: .info, text: "“\(d.name)” is now inactive.")
+        case ("activated", let d?): return Notice(kind: .info, text: "“\(d.name)” is now active.")
+        case ("unchanged", let d?): return Notice(kind: .info, text: "“\(d.name)” was already \(d.status); nothing changed.")
         case ("deleted", _): return Notice(kind: .info, text: "Directory deleted.")
         default: return nil
         }

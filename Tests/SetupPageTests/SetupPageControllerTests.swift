@@ -64,7 +64,7 @@ final class PageFixture: @unchecked Sendable {
         #expect(d.created == f.clock)
         #expect(r.location == "?done=created&directory=\(d.id)#dir-\(d.id)")
         let after = f.html(f.controller.get(token: l.token, query: [("done", "created"), ("directory", d.id)]))
-        #expect(after.contains("Directory Acme Okta created."))
+        #expect(after.contains("Directory “Acme Okta” created."))
         #expect(after.contains(">https://sso.example.com/api/scim/v2.0/\(d.id)</textarea>"))
         #expect(after.contains(">\(d.scimToken)</textarea>"))
         #expect(after.contains("class=\"card dir is-new\" id=\"dir-\(d.id)\""))

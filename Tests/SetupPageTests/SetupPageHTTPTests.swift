@@ -39,7 +39,7 @@ import Testing
         #expect(location == "?done=created&directory=\(d.id)#dir-\(d.id)")
         // The browser follows the relative Location against the page's URL.
         let shown = try h.get(page + location.prefix { $0 != "#" })
-        #expect(shown.status == 200 && shown.body.contains("Directory Acme Okta created."))
+        #expect(shown.status == 200 && shown.body.contains("Directory “Acme Okta” created."))
         #expect(shown.body.contains(">https://hub.example.test/api/scim/v2.0/\(d.id)</textarea>"))
         #expect(shown.body.contains(">\(d.scimToken)</textarea>"))
         #expect(shown.body.contains("data-copy=\"dir-\(d.id)-endpoint\"") && shown.body.contains("data-copy=\"dir-\(d.id)-token\""))
@@ -47,7 +47,7 @@ import Testing
         let off = try h.post(page, [("csrf", csrf), ("action", "deactivate"), ("directory", d.id)])
         #expect(off.status == 303 && off.headers["location"] == "?done=deactivated&directory=\(d.id)")
         #expect(try h.service.directory(id: d.id).deactivated)
-        #expect(try h.get(page + "?done=deactivated&directory=\(d.id)").body.contains("Acme Okta is now inactive."))
+        #expect(try h.get(page + "?done=deactivated&directory=\(d.id)").body.contains("“Acme Okta” is now inactive."))
         let on = try h.post(page, [("csrf", csrf), ("action", "activate"), ("directory", d.id)])
         #expect(on.status == 303 && on.headers["location"] == "?done=activated&directory=\(d.id)")
         #expect(try !h.service.directory(id: d.id).deactivated)

@@ -4,7 +4,9 @@ served setup page: checks the page as a browser renders it, creates a
 directory through the form (with and without JavaScript), deactivates and
 deletes one, and saves screenshots at desktop and phone widths.
 
-Usage: setup_page_browser.py --url URL --out DIR
+Usage: setup_page_browser.py --url URL --out DIR [--external-url URL]
+(--external-url: the served replica's, which SCIM endpoints start with;
+by default the page's own origin.)
 Needs the PyPI package websocket-client. Exit status: 0 all checks passed,
 1 a check failed (each failure is printed), 77 Chromium could not be started
 here (the reason is printed on the last line as "SKIP: <reason>").
@@ -180,6 +182,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--url", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--external-url")
     opts = ap.parse_args()
     os.makedirs(opts.out, exist_ok=True)
     failures = []
@@ -265,14 +268,15 @@ def main():
         check(card is not None, "the new directory is in the DOM, its name shown as text")
         if card:
             dir_id = card["id"][len("dir-"):]
-            base = opts.url.split("/setup/")[0]
+            base = (opts.external_url or opts.url.split("/setup/")[0]).rstrip("/")
             check(card["endpoint"] == f"{base}/api/scim/v2.0/{dir_id}", f"its SCIM endpoint is shown: {card['endpoint']}")
             check(card["token"] is not None and re.fullmatch(r"[A-Za-z0-9_-]{22}", card["token"] or "") is not None,
                   "its SCIM token is shown (22 base64url characters)")
             check(card["provider"] == "Okta SCIM v2.0" and card["isNew"] and card["bold"] == 0,
                   "provider label, highlight, and no markup injected")
-        check("Browser Okta <b>&</b> created." in cdp.js("document.querySelector('.notice').textContent"),
+        check("Directory “Browser Okta <b>&</b>” created." in cdp.js("document.querySelector('.notice').textContent"),
               "a status message says it was created")
+        screenshot("desktop-created.png")
 
         # 3. The copy buttons: shown by the script, and they copy.
         check(cdp.js("document.querySelectorAll('button[data-copy]:not([hidden])').length") >= 2,
@@ -285,6 +289,7 @@ def main():
                 status = cdp.js("document.querySelector('#copy-status').textContent")
             check(status == "SCIM endpoint copied to the clipboard", f"the copy button reports: {status!r}")
             try:
+                cdp.send("Emulation.setFocusEmulationEnabled", enabled=True)
                 pasted = cdp.js("navigator.clipboard.readText()")
                 check(pasted == card["endpoint"], "the clipboard holds the endpoint")
             except RuntimeError as e:
@@ -317,6 +322,7 @@ def main():
         check(low == [], f"every text has contrast of at least 4.5:1 ({low[:5] or 'fine'})")
 
         # 6. Screenshots: desktop and phone widths.
+        cdp.js("document.activeElement && document.activeElement.blur()")
         screenshot("desktop.png")
         phone()
         cdp.navigate_and_wait(lambda: cdp.send("Page.reload"))
