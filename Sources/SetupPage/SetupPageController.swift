@@ -223,6 +223,9 @@ final class SetupPageController: Sendable {
                 return try main(page, notice: Notice(kind: .error, text: "The form asked for an unknown action; nothing was changed."),
                                 status: 400)
             }
+        } catch SetupLinkError.unknownDirectory {
+            // Deleted between the check and the write (another tab, a sync): as if it had never been there.
+            do { return try notOnPage(page) } catch { return reply(for: error) }
         } catch {
             return reply(for: error)
         }

@@ -48,4 +48,11 @@ import Testing
         #expect(eventually(timeout: .seconds(10)) { serve.accessLog.contains("POST /setup/\(token.prefix(6))… 303") })
         #expect(!serve.accessLog.contains(token) && !serve.accessLog.contains(csrf))
     }
+
+    @Test func theSetupPageSampleServesAPage() throws {
+        let sample = packageRoot().appendingPathComponent("Samples/setup-page.sh")
+        let run = try runProcess(URL(fileURLWithPath: "/bin/bash"), [sample.path, "--check", setuplinkBinary().path])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("setup page answered 200"))
+    }
 }
