@@ -59,7 +59,11 @@ func httpAccessHandler(_ cls: UnsafeMutableRawPointer?, _ connection: OpaquePoin
     if let expected = state.expectedLength, state.body.count < expected { return MHD_YES_RESULT }
     guard let head = state.head, let route = state.route else { return MHD_NO_RESULT }
     core.registry.enter(.handling, state.connection)
-    var response = route.respond(HTTPRequest(head: head, body: state.body))
+    // The body moves to the route: the request state no longer holds it.
+    let body = state.body
+    state.body = []
+    core.bufferedBodyBytes.subtract(body.count, ordering: .relaxed)
+    var response = route.respond(HTTPRequest(head: head, body: body))
     if !(100...599).contains(response.status) {
         response = .internalError("route returned status \(response.status) for \(route.loggedPath(head))")
     }

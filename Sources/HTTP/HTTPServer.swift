@@ -59,7 +59,7 @@ public final class HTTPServer: Sendable {
     /// Open client connections (any phase).
     public var connectionCount: Int { core.registry.count }
 
-    /// Bytes of request bodies buffered right now, across all connections.
+    /// Bytes of request bodies received and not yet handed to a route, across all connections.
     public var bufferedBodyBytes: Int { core.bufferedBodyBytes.load(ordering: .relaxed) }
 
     /// Binds, starts libmicrohttpd's threads, and returns the bound port.

@@ -376,8 +376,10 @@ struct Session: Sendable {
             case .invalidRequest(let m): throw .local("cannot build the request: \(m)")
             case .connectionRefused, .couldNotResolve, .other:
                 throw .unreachable(peer: peer, url: base, reason: error.reason)
-            case .tlsNotSpoken, .noAnswerToPlainHTTP, .certificateNotTrusted, .certificateNameMismatch,
-                 .invalidCACertificate, .tls:
+            case .noAnswerToPlainHTTP:
+                // Suggest the peer's https:// base URL, not the route's.
+                throw .transport(peer: peer, url: base, reason: HTTPClientError.noAnswerToPlainHTTP(url: base).reason)
+            case .tlsNotSpoken, .certificateNotTrusted, .certificateNameMismatch, .invalidCACertificate, .tls:
                 throw .transport(peer: peer, url: base, reason: error.reason)
             }
         }

@@ -15,7 +15,9 @@ public struct RawResponse: Sendable, Equatable {
 
 /// A bare TCP client, so tests can send exactly the bytes they want
 /// (garbage, lies, stalls) instead of what a well-behaved client would send.
-public final class RawClient {
+public final class RawClient: @unchecked Sendable {
+    // @unchecked Sendable: `send` touches only the descriptor (safe from any thread);
+    // `pending` is used by the reading calls, which one thread makes.
     private let fd: Int32
     private var pending: [UInt8] = []
 
@@ -36,6 +38,9 @@ public final class RawClient {
             close(fd)
             throw RawClientError.failed("connect: \(String(cString: strerror(errno)))")
         }
+        // Every send leaves at once, so a request split in two sends arrives in two segments.
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
     deinit { close(fd) }

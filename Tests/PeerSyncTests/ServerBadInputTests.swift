@@ -9,21 +9,6 @@ import HTTP
 import HTTPTestSupport
 @testable import PeerSync
 
-/// A request as raw HTTP/1.1 text, with `Content-Length` for the body.
-private func rawRequest(_ method: String, _ path: String, token: String? = testToken, body: String? = nil) -> String {
-    var text = "\(method) \(path) HTTP/1.1\r\nHost: test\r\n"
-    if let token { text += "Authorization: Bearer \(token)\r\n" }
-    if let body { text += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
-    return text + "\r\n" + (body ?? "")
-}
-
-/// A served replica holding one link, for bad inputs to bounce off.
-private func servedWithOneLink(_ configuration: HTTPServerConfiguration = HTTPServerConfiguration()) throws -> ServedReplica {
-    let served = try ServedReplica(configuration: configuration)
-    try writeLink(served.store, "link-1", ["tenant": "acme", "product": "crm", "token": "tok"])
-    return served
-}
-
 /// The error text of a JSON error body.
 private func errorText(_ response: RawResponse) -> String? {
     (try? JSONParser.parse(Array(response.body.utf8)))?["error"]?.stringValue
@@ -55,11 +40,6 @@ private func expectRefused(_ served: ServedReplica, _ request: String, status: I
 /// What a misbehaving client gets from a `SyncServer`: a status, a JSON error, and no change.
 @Suite struct ServerBadInputTests {
     static let client = "0000000000000000000000000000abcd"
-
-    @Test func garbageBytesGet400() throws {
-        let served = try servedWithOneLink()
-        try expectRefused(served, [0x16, 0x03, 0x01, 0x00, 0xFF, 0x0A, 0x0D, 0x0A], status: 400, message: "malformed")
-    }
 
     @Test(arguments: [
         ("/sync/v1/pull", "{\"replica\":", "invalid JSON"),
