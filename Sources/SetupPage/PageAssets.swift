@@ -81,7 +81,7 @@ enum PageAssets {
     .form .row{grid-template-columns:1fr}
     .copy-row button{padding-left:14px;padding-right:14px}
     .actions>*{flex:1 1 140px}
-    .actions .button,.actions button{width:100%}
+    .actions .button,.actions button,.form .primary{width:100%}
     }
     """
 

@@ -20,3 +20,15 @@ import Testing
         #expect(HTML.escape("") == "")
     }
 }
+
+@Suite struct SetupPageRoutesTests {
+    @Test func theTokenIsTheOneSegmentAfterSetup() {
+        #expect(SetupPageRoutes.token("/setup/abc") == "abc")
+        #expect(SetupPageRoutes.token("/setup/abc/") == "abc")
+        #expect(SetupPageRoutes.token("/setup/abc/x") == nil)
+        #expect(SetupPageRoutes.token("/setup/abc//") == nil)
+        #expect(SetupPageRoutes.token("/setup/") == nil)
+        #expect(SetupPageRoutes.token("/setup") == nil)
+        #expect(SetupPageRoutes.token("/setupabc") == nil)
+    }
+}

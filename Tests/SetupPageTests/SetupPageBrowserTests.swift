@@ -51,7 +51,7 @@ import Testing
             try Self.unavailable(reason)
         }
         #expect(run.status == 0, "browser checks:\n\(run.stdout)\n\(run.stderr)")
-        for shot in ["desktop.png", "phone.png", "desktop-created.png", "confirm-delete.png"] {
+        for shot in ["desktop.png", "phone.png", "desktop-created.png", "confirm-delete.png", "not-found.png"] {
             let size = (try? FileManager.default.attributesOfItem(atPath: Self.outputFolder + "/" + shot)[.size] as? Int) ?? 0
             #expect(size > 10_000, "screenshot \(shot) saved")
         }

@@ -361,9 +361,17 @@ def main():
                   cdp.js("document.querySelector('.notice').textContent") == "Directory deleted.",
                   "confirming deletes it")
 
-        # 9. Nothing was refused by the Content-Security-Policy, nothing failed to load.
+        # 9. A token that opens nothing: the 404 page and its sentences.
+        cdp.navigate_and_wait(lambda: cdp.send("Page.navigate", url=opts.url.split("/setup/")[0] + "/setup/" + "0" * 48))
+        check(cdp.js("document.querySelector('h1').textContent") == "Setup link is not found" and
+              cdp.js("document.querySelector('main p').textContent") == "Please contact your administrator to get a new setup link.",
+              "an unknown token shows the not-found page")
+        screenshot("not-found.png")
+
+        # 10. Nothing was refused by the Content-Security-Policy, nothing failed to load.
         bad = [e["params"]["entry"]["text"] for e in cdp.events if e["method"] == "Log.entryAdded"
-               and e["params"]["entry"]["level"] == "error" and "favicon" not in e["params"]["entry"].get("url", "")]
+               and e["params"]["entry"]["level"] == "error" and "favicon" not in e["params"]["entry"].get("url", "")
+               and "0" * 48 not in e["params"]["entry"].get("url", "")]  # the 404 we asked for
         check(bad == [], f"no console errors (CSP violations, failed loads): {bad[:3] or 'none'}")
     finally:
         proc.kill()
