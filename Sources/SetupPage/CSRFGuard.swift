@@ -48,6 +48,7 @@ struct CSRFGuard: Sendable {
         }
     }
 
+    /// Base64url without padding (RFC 4648 §5): safe in a form field and a URL.
     static func base64url(_ bytes: [UInt8]) -> String {
         Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-")

@@ -92,6 +92,7 @@ enum PageRenderer {
         return document(title: "Directory Sync setup – \(link.tenant) · \(link.product)", body: body)
     }
 
+    /// The message at the top of the page: `role="status"` for news, `role="alert"` for errors.
     static func notice(_ notice: Notice?) -> HTML {
         guard let notice else { return "" }
         switch notice.kind {
@@ -249,6 +250,7 @@ enum PageRenderer {
         return "\(c.year ?? 0)-\(two(c.month))-\(two(c.day)) \(two(c.hour)):\(two(c.minute)) UTC"
     }
 
+    /// ISO 8601 UTC with seconds, for `<time datetime>`.
     static func iso(_ date: Date) -> String {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime]

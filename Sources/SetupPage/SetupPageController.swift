@@ -52,12 +52,7 @@ final class SetupPageController: Sendable {
         csrf = CSRFGuard(secret: try Self.loadOrCreateSecret(service.store))
     }
 
-    /// A controller with a given CSRF key (tests).
-    init(service: SetupLinkService, secret: [UInt8]) {
-        self.service = service
-        csrf = CSRFGuard(secret: secret)
-    }
-
+    /// This replica's CSRF key from its local settings, made from the CSPRNG and stored the first time.
     static func loadOrCreateSecret(_ store: ReplicaStore) throws -> [UInt8] {
         if let hex = try store.setting(secretSetting), let bytes = decodeHex(hex), bytes.count >= 16 { return bytes }
         let bytes = Secrets.randomBytes(32)
@@ -65,6 +60,7 @@ final class SetupPageController: Sendable {
         return bytes
     }
 
+    /// The bytes of a hex string, or `nil` if it is not one.
     static func decodeHex(_ s: String) -> [UInt8]? {
         let u = Array(s.utf8)
         guard u.count % 2 == 0 else { return nil }
@@ -93,6 +89,7 @@ final class SetupPageController: Sendable {
     struct Refusal: Error {
         /// What to answer.
         let reply: PageReply
+        /// A refusal answering `reply`.
         init(_ reply: PageReply) { self.reply = reply }
     }
 
@@ -231,10 +228,13 @@ final class SetupPageController: Sendable {
         }
     }
 
+    /// The page with "not on this setup page" (404): an unknown, deleted or other tenant's directory.
     func notOnPage(_ page: TenantPage) throws -> PageReply {
         try main(page, notice: Notice(kind: .error, text: "That directory is not on this setup page; nothing was changed."), status: 404)
     }
 
+    /// The New Directory form: creates through the tenant flow and redirects to
+    /// the new directory, or shows the form again with why it was refused.
     func create(_ page: TenantPage, name: String, type: String?) throws -> PageReply {
         guard let type, let t = DirectoryType(rawValue: type) else {
             return try main(page, status: 400, formName: name,

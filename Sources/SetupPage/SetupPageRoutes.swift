@@ -18,6 +18,7 @@ import SetupLinks
 ///   `X-Content-Type-Options: nosniff`;
 /// - the access log shows `/setup/` and the token's first 6 characters only.
 public struct SetupPageRoutes: HTTPRoutes {
+    /// What each GET and POST does.
     let controller: SetupPageController
 
     /// The largest form body accepted (the New Directory form is well under 1 KiB).
