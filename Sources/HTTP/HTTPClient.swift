@@ -298,12 +298,16 @@ public struct HTTPClient: Sendable {
 }
 
 extension HTTPClient {
-    /// Whether a TLS handshake error says the other side is not speaking TLS
-    /// (OpenSSL's wording for a plain-HTTP answer to a ClientHello).
+    /// Whether a TLS handshake error says the other side is not speaking TLS:
+    /// OpenSSL's wording for a plain-HTTP answer to a ClientHello, or the
+    /// connection closed or reset mid-handshake without a TLS alert (a plain
+    /// HTTP server drops the ClientHello as garbage; a TLS server that refuses
+    /// a handshake sends an alert instead).
     static func notTLS(_ message: String) -> Bool {
         let m = message.lowercased()
         return m.contains("wrong version number") || m.contains("packet length too long")
             || m.contains("unexpected eof") || m.contains("http request") || m.contains("record layer failure")
+            || m.contains("ssl_error_syscall") || m.contains("connection reset")
     }
 }
 

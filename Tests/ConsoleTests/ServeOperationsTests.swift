@@ -7,7 +7,7 @@ import Testing
 /// Writes `text` to a new private file and returns its path.
 private func privateFile(_ text: String, name: String = "token") -> String {
     let path = (temporaryReplica() as NSString).deletingLastPathComponent + "/" + name
-    FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+    _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
     return path
 }
 
