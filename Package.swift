@@ -10,7 +10,7 @@ let package = Package(
         .executable(name: "setuplink", targets: ["setuplink"]),
         .executable(name: "merge-bench", targets: ["MergeBench"]),
         .executable(name: "list-bench", targets: ["ListBench"]),
-        .library(name: "SetupLinkKit", targets: ["JSON", "Replica", "Storage", "SetupLinks", "HTTP", "PeerSync", "Hub", "Console"]),
+        .library(name: "SetupLinkKit", targets: ["JSON", "Replica", "Storage", "SetupLinks", "HTTP", "SetupPage", "PeerSync", "Hub", "Console"]),
     ],
     targets: [
         // System libraries: a module map and a shim header each.
@@ -30,9 +30,10 @@ let package = Package(
         .target(name: "Storage", dependencies: ["Replica", "CSQLite", "CCrypto"]),
         .target(name: "SetupLinks", dependencies: ["Replica", "Storage", "CCrypto"]),
         .target(name: "HTTP", dependencies: ["CMicroHTTPD", "CCurl"]),
+        .target(name: "SetupPage", dependencies: ["SetupLinks", "Storage", "HTTP", "CCrypto"]),
         .target(name: "PeerSync", dependencies: ["JSON", "Replica", "Storage", "HTTP"]),
         .target(name: "Scim", dependencies: ["JSON", "Replica", "SetupLinks"], exclude: ["NOTES.md"]),
-        .target(name: "Hub", dependencies: ["HTTP", "PeerSync", "Storage", "SetupLinks"]),
+        .target(name: "Hub", dependencies: ["HTTP", "PeerSync", "SetupPage", "Storage", "SetupLinks"]),
         .target(name: "Console", dependencies: ["JSON", "SetupLinks", "PeerSync", "Hub", "HTTP", "Storage", "Replica", "CEditLine"]),
         .executableTarget(name: "setuplink", dependencies: ["Console"]),
 
@@ -53,5 +54,7 @@ let package = Package(
         .testTarget(name: "PeerSyncTests", dependencies: ["JSON", "HTTP", "HTTPTestSupport", "PeerSync", "Storage", "Replica", "SetupLinks"]),
         .testTarget(name: "ScimTests", dependencies: ["Scim", "JSON", "SetupLinks", "Replica", "Storage"]),
         .testTarget(name: "ConsoleTests", dependencies: ["JSON", "Console", "HTTP", "HTTPTestSupport", "PeerSync", "SetupLinks", "Storage", "Replica"]),
+        .testTarget(name: "SetupPageTests", dependencies: ["SetupPage", "Hub", "HTTP", "HTTPTestSupport", "SetupLinks", "Storage", "Replica"],
+                    exclude: ["Browser"]),
     ]
 )

@@ -93,8 +93,15 @@ enum ServeCommand {
                 return 1
             }
         }
-        let hub = Hub(store: store, token: fixedToken.map { .fixed($0.token) } ?? .stored, configuration: configuration,
-                      log: { entry in FileHandle.standardError.write(Data("\(entry)\n".utf8)) })
+        let hub: Hub
+        do {
+            hub = try Hub(service: service, token: fixedToken.map { .fixed($0.token) } ?? .stored, configuration: configuration,
+                          log: { entry in FileHandle.standardError.write(Data("\(entry)\n".utf8)) })
+        } catch {
+            SetupLinkCLI.printError("\(error)")
+            store.close()
+            return 1
+        }
         let bound: UInt16
         do { bound = try hub.start() } catch {
             SetupLinkCLI.printError("\(error)")

@@ -3,12 +3,13 @@ import Glibc
 import HTTP
 import PeerSync
 import SetupLinks
+import SetupPage
 import Storage
 import Synchronization
 
 /// `setuplink serve`: one HTTP(S) server for a replica, with every protocol's
-/// routes mounted on it (today the peer protocol; SCIM and the setup page
-/// join the list), its start and graceful stop, and the stop signals.
+/// routes mounted on it (the peer protocol and the tenant setup page; SCIM
+/// joins the list), its start and graceful stop, and the stop signals.
 ///
 /// Usage from a `main`: `Hub.blockStopSignals()` first, before any thread
 /// starts; then `start()`, `Hub.waitForStopSignal()`, `stop()`.
@@ -18,16 +19,19 @@ public final class Hub: Sendable {
     /// The server, with every route mounted.
     public let server: HTTPServer
 
-    /// Mounts the routes for `store` on a server configured by `configuration`.
+    /// Mounts the routes for `service`'s replica on a server configured by `configuration`.
     ///
     /// `log` receives one entry per request and per connection cut off (for
-    /// `serve`, a line on stderr).
-    public init(store: ReplicaStore, token: PeerToken, configuration: HTTPServerConfiguration,
-                log: (@Sendable (HTTPLogEntry) -> Void)? = nil) {
+    /// `serve`, a line on stderr). Throws if the setup page's CSRF key cannot
+    /// be read or stored in the replica.
+    public init(service: SetupLinkService, token: PeerToken, configuration: HTTPServerConfiguration,
+                log: (@Sendable (HTTPLogEntry) -> Void)? = nil) throws {
+        let store = service.store
         self.store = store
         let source = TokenSource(token, store: store)
         let routes: [any HTTPRoutes] = [
             SyncRoutes(store: store, maxBodyBytes: configuration.maxBodyBytes, token: { source.current() }),
+            try SetupPageRoutes(service: service),
         ]
         server = HTTPServer(configuration: configuration, routes: routes, log: log)
     }

@@ -103,6 +103,8 @@ public struct Directory: Sendable, Equatable {
     public var scimToken: String
     /// Whether the directory is deactivated.
     public var deactivated: Bool
+    /// When it was created (the `created` field); `nil` for directories written before the field existed.
+    public var created: Date?
 
     /// `active` or `inactive`.
     public var status: String { deactivated ? "inactive" : "active" }
@@ -126,6 +128,7 @@ public struct Directory: Sendable, Equatable {
         scimPath = r["scim_path"] ?? ""
         scimToken = r["scim_token"] ?? ""
         deactivated = r["deactivated"] == "true"
+        created = r["created"].flatMap(Timestamps.parse)
     }
 }
 

@@ -146,6 +146,7 @@ public struct TenantPage: Sendable {
         let l = try currentLink()
         let id = Secrets.uuid()
         let name = chosen ?? l.name ?? "scim-\(l.tenant)-\(l.product)"
+        let created = Timestamps.format(service.now())
         return try service.store.write { tx in
             let r = try tx.write(id: id, kind: .directory, [
                 "name": name, "tenant": l.tenant, "product": l.product,
@@ -155,6 +156,7 @@ public struct TenantPage: Sendable {
                 "scim_token": type.usesSCIM ? Secrets.scimToken() : "",
                 "deactivated": "false",
                 "link_id": l.id,
+                "created": created,
             ], revive: true)
             return Directory(r)!
         }
