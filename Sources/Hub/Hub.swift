@@ -2,14 +2,15 @@ import Foundation
 import Glibc
 import HTTP
 import PeerSync
+import Scim
 import SetupLinks
 import SetupPage
 import Storage
 import Synchronization
 
 /// `setuplink serve`: one HTTP(S) server for a replica, with every protocol's
-/// routes mounted on it (the peer protocol and the tenant setup page; SCIM
-/// joins the list), its start and graceful stop, and the stop signals.
+/// routes mounted on it (the peer protocol, every directory's SCIM service and
+/// the tenant setup page), its start and graceful stop, and the stop signals.
 ///
 /// Usage from a `main`: `Hub.blockStopSignals()` first, before any thread
 /// starts; then `start()`, `Hub.waitForStopSignal()`, `stop()`.
@@ -31,6 +32,8 @@ public final class Hub: Sendable {
         let source = TokenSource(token, store: store)
         let routes: [any HTTPRoutes] = [
             SyncRoutes(store: store, maxBodyBytes: configuration.maxBodyBytes, token: { source.current() }),
+            // webhooks: the outbox's enqueue replaces this sink, which drops the events of every accepted change.
+            ScimRoutes(service: service, eventSink: { _, _, _ in }),
             try SetupPageRoutes(service: service),
         ]
         server = HTTPServer(configuration: configuration, routes: routes, log: log)

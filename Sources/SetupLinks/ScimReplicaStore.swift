@@ -71,28 +71,12 @@ public struct ScimReplicaReader: ScimStore {
     /// An exact index lookup.
     public func lookup(_ index: ScimIndex, key: String) throws -> [Record] { try store.lookup(index.rawValue, key: key) }
 
-    /// A range scan in key order. Storage's scan continues from a cursor, so
-    /// the first `offset` entries are walked page by page: the cost of a SCIM
-    /// `startIndex` deep into a list grows with it (an offset in Storage's
-    /// index query would make it index-only; see NOTES).
+    /// A range scan in key order: the first `offset` entries are skipped inside
+    /// the index (no record is read for them), so a SCIM `startIndex` deep into a
+    /// list costs an index walk plus the page.
     public func scan(_ index: ScimIndex, prefix: String, offset: Int, limit: Int) throws -> [Record] {
         guard limit > 0 else { return [] }
-        var out: [Record] = []
-        var skip = max(0, offset)
-        var cursor: IndexCursor?
-        let pageSize = 1000
-        while out.count < limit {
-            let want = skip > 0 ? min(pageSize, skip) : min(pageSize, limit - out.count)
-            let page = try store.scan(index.rawValue, prefix: prefix, after: cursor, limit: want)
-            if skip > 0 {
-                skip -= page.count
-            } else {
-                out += page.map(\.record)
-            }
-            guard page.count == want, let last = page.last else { break }
-            cursor = last.cursor
-        }
-        return out
+        return try store.scan(index.rawValue, prefix: prefix, offset: max(0, offset), limit: limit).map(\.record)
     }
 
     /// A full scan, page by page with cursors.

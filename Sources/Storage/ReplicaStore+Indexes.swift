@@ -97,36 +97,40 @@ extension ReplicaStore {
     }
 
     /// Up to `limit` entries of `index` whose keys start with `prefix`, in key order,
-    /// continuing after `cursor`; each entry's `cursor` continues after it.
+    /// continuing after `cursor`, skipping the first `offset` of them; each entry's
+    /// `cursor` continues after it.
     ///
     /// Costs what the page costs (an index seek, then `limit` rows), so a caller can
-    /// stream a long list page by page or answer one page of a paged listing.
-    public func scan(_ index: String, prefix: String = "", after cursor: IndexCursor? = nil, limit: Int) throws -> [IndexEntry] {
+    /// stream a long list page by page or answer one page of a paged listing. An
+    /// `offset` (SCIM's `startIndex`) is skipped inside the index alone: the keys
+    /// are walked, but only the page's records are read and decoded.
+    public func scan(_ index: String, prefix: String = "", after cursor: IndexCursor? = nil, offset: Int = 0,
+                     limit: Int) throws -> [IndexEntry] {
         try wrap {
             let ix = try indexNumber(index)
             let low = Array(prefix.utf8)
             // 0xFF never occurs in UTF-8, so every key starting with `prefix` sorts below prefix + 0xFF.
             let high = low + [0xFF]
-            let s: Statement
+            // The inner query reads the keys table alone (its primary key covers it), so
+            // skipped entries cost an index step each, never a record read.
+            let after = cursor == nil ? "" : "AND (key, rid) > (?4, ?5)"
+            let s = try db.prepare("""
+                SELECT k.key, k.rid, r.id, r.body FROM
+                  (SELECT key, rid FROM keys WHERE ix=?1 AND key >= ?2 AND key < ?3 \(after)
+                   ORDER BY key, rid LIMIT ?6 OFFSET ?7) k
+                JOIN records r ON r.rid = k.rid
+                ORDER BY k.key, k.rid
+                """)
             if let cursor {
-                s = try db.prepare("""
-                    SELECT k.key, k.rid, r.id, r.body FROM keys k JOIN records r ON r.rid = k.rid
-                    WHERE k.ix=?1 AND k.key < ?3 AND (k.key, k.rid) > (?4, ?5) AND k.key >= ?2
-                    ORDER BY k.key, k.rid LIMIT ?6
-                    """)
                 cursor.key.withUnsafeBytes { _ = s.bind(blob: $0, at: 4) }
                 s.bind(int: cursor.rid, at: 5)
-            } else {
-                s = try db.prepare("""
-                    SELECT k.key, k.rid, r.id, r.body FROM keys k JOIN records r ON r.rid = k.rid
-                    WHERE k.ix=?1 AND k.key >= ?2 AND k.key < ?3
-                    ORDER BY k.key, k.rid LIMIT ?6
-                    """)
             }
             s.bind(int: ix, at: 1)
             low.withUnsafeBytes { _ = s.bind(blob: $0, at: 2) }
             high.withUnsafeBytes { _ = s.bind(blob: $0, at: 3) }
             s.bind(int: Int64(max(0, limit)), at: 6)
+            s.bind(int: Int64(max(0, offset)), at: 7)
+            defer { s.reset() }
             var out: [IndexEntry] = []
             while try s.step() {
                 let key = s.withBlob(0) { Array($0) }
