@@ -23,7 +23,8 @@ import Testing
     /// The result lines (`STATUS check_name`) of a `scim2 test` output.
     static func results(_ output: String) -> [(status: String, check: String)] {
         output.split(separator: "\n").compactMap { line in
-            let words = line.split(separator: " ", maxSplits: 1)
+            // Reason lines are indented; a result line starts with its status.
+            let words = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
             guard words.count == 2, statuses.contains(String(words[0])) else { return nil }
             return (String(words[0]), String(words[1]))
         }
