@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "PeerSyncTests", dependencies: ["JSON", "HTTP", "HTTPTestSupport", "PeerSync", "Storage", "Replica", "SetupLinks"]),
         .testTarget(name: "ScimTests", dependencies: ["Scim", "JSON", "SetupLinks", "Replica", "Storage", "HTTP", "HTTPTestSupport", "Hub", "PeerSync"],
                     exclude: ["Conformance"]),
-        .testTarget(name: "ConsoleTests", dependencies: ["JSON", "Console", "HTTP", "HTTPTestSupport", "PeerSync", "SetupLinks", "Storage", "Replica"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["JSON", "Console", "Scim", "HTTP", "HTTPTestSupport", "PeerSync", "SetupLinks", "Storage", "Replica"]),
         .testTarget(name: "SetupPageTests", dependencies: ["SetupPage", "Hub", "HTTP", "HTTPTestSupport", "SetupLinks", "Storage", "Replica"],
                     exclude: ["Browser"]),
     ]

@@ -107,7 +107,7 @@ public struct ScimDirectory: Sendable {
     }
 
     /// The records an index plan finds, deduplicated, in id order.
-    private func candidates(_ hints: [ScimIndexHint], _ kind: RecordKind, _ store: ScimStore) throws -> [Record] {
+    func candidates(_ hints: [ScimIndexHint], _ kind: RecordKind, _ store: ScimStore) throws -> [Record] {
         var found: [String: Record] = [:]
         func add(_ records: [Record]) { for r in records { found[r.id] = r } }
         for h in hints {

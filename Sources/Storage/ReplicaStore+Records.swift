@@ -126,16 +126,19 @@ extension ReplicaStore {
         }
     }
 
-    /// Live records per kind, and tombstones.
-    public func counts() throws -> (links: Int, directories: Int, tombstones: Int) {
+    /// Live records per kind (SCIM memberships and replica records are not counted), and tombstones.
+    public func counts() throws -> (links: Int, directories: Int, users: Int, groups: Int, tombstones: Int) {
         try wrap {
             let s = try db.prepare("SELECT kind, live, count(*) FROM records GROUP BY kind, live")
-            var links = 0, dirs = 0, dead = 0
+            var live: [RecordKind: Int] = [:]
+            var dead = 0
             while try s.step() {
                 let n = Int(s.int(2))
-                if s.int(1) == 0 { dead += n } else if s.int(0) == Int64(RecordKind.link.rawValue) { links += n } else { dirs += n }
+                if s.int(1) == 0 { dead += n } else if let kind = RecordKind(rawValue: UInt8(truncatingIfNeeded: s.int(0))) {
+                    live[kind, default: 0] += n
+                }
             }
-            return (links, dirs, dead)
+            return (live[.link] ?? 0, live[.directory] ?? 0, live[.user] ?? 0, live[.group] ?? 0, dead)
         }
     }
 
