@@ -62,6 +62,11 @@ public struct Projection: Sendable, Equatable {
         return keep(urn: urn, name: name, def: def) != .drop
     }
 
+    /// Whether neither `attributes` nor `excludedAttributes` was given: the resource as
+    /// rendered is the answer (rendering leaves out `returned: never`, and these schemas
+    /// have no `returned: request` attribute), so `apply` may be skipped.
+    public var isDefault: Bool { included == nil && excluded.isEmpty }
+
     /// Whether attribute `name` was named explicitly in `attributes`.
     public func explicitlyRequests(_ name: String) -> Bool {
         included?.contains { $0.urn == nil && $0.name?.lowercased() == name.lowercased() } ?? false

@@ -29,6 +29,14 @@ enum ScimEndpoint: Equatable, Sendable {
         }
     }
 
+    /// Whether `method` on this endpoint changes the directory (and so runs in a write transaction).
+    func changes(_ method: String) -> Bool {
+        switch self {
+        case .collection, .resource: return method != "GET"
+        default: return false
+        }
+    }
+
     /// The directory id and the endpoint of a request path; `nil` when the path
     /// names no directory. The endpoint is `nil` for an unknown path under a directory.
     static func parse(_ path: String) -> (directory: String, endpoint: ScimEndpoint?)? {

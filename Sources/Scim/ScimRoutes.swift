@@ -42,12 +42,17 @@ public struct ScimRoutes: HTTPRoutes {
     let service: SetupLinkService
     /// Where accepted changes' events go, inside their transaction.
     let eventSink: ScimEventSink
+    /// Concurrent changes commit together, each its own local transaction.
+    let commits: GroupCommit
+    /// What admission read of directories in the last second.
+    let directories = DirectoryCache()
 
     /// The routes of every directory of `service`'s replica; `eventSink` receives
     /// each change's events in the change's transaction.
     public init(service: SetupLinkService, eventSink: @escaping ScimEventSink) {
         self.service = service
         self.eventSink = eventSink
+        commits = GroupCommit(store: service.store)
     }
 
     private var store: ReplicaStore { service.store }
@@ -69,12 +74,12 @@ public struct ScimRoutes: HTTPRoutes {
         guard let (directoryID, endpoint) = ScimEndpoint.parse(head.path) else {
             return .reject(Self.error(.notFound("no SCIM resource at \(head.path.prefix(200)); a directory's SCIM base is \(Self.basePath)/<directory id>")))
         }
-        let directory: (Directory, live: Bool)?
-        do { directory = try authenticate(directoryID, head) } catch {
+        let active: Bool?
+        do { active = try authenticate(directoryID, head, cached: true) } catch {
             return .reject(Self.internalError("reading directory \(directoryID.prefix(64)): \(error)"))
         }
-        guard let (_, live) = directory else { return .reject(Self.unauthorized()) }
-        guard live else { return .reject(Self.ignored()) }
+        guard let active else { return .reject(Self.unauthorized()) }
+        guard active else { return .reject(Self.ignored()) }
         guard let endpoint else {
             return .reject(Self.error(.notFound("no SCIM endpoint at \(head.path.prefix(200))")))
         }
@@ -96,18 +101,28 @@ public struct ScimRoutes: HTTPRoutes {
         return .accept(maxBodyBytes: Self.maxBodyBytes)
     }
 
-    /// The directory named in the path if the request carries its SCIM token, with
-    /// whether it is live and active; `nil` for anything else (one answer for all).
-    private func authenticate(_ directoryID: String, _ head: HTTPHead) throws -> (Directory, live: Bool)? {
-        // Ids are UUIDs; a longer "id" is not worth a query.
-        let record = directoryID.utf8.count <= 128 ? try store.record(id: directoryID) : nil
-        let directory = record.flatMap { Directory(record: $0) }
-        let token = directory.flatMap { $0.type.usesSCIM ? $0.scimToken : nil } ?? ""
+    /// Whether the request carries the SCIM token of the directory named in its path:
+    /// `nil` when it does not (or there is no such SCIM directory: one answer for all),
+    /// else whether the directory is live and active. `cached` lets admission use what
+    /// was read of the directory within the last second (see `DirectoryCache`).
+    private func authenticate(_ directoryID: String, _ head: HTTPHead, cached: Bool) throws -> Bool? {
+        var token = "", active = false
+        // Only "active" is taken from the cache: a 200-empty refusal (which tells the identity
+        // provider the change is done) is decided on what the replica says now.
+        if cached, let entry = directories.fresh(directoryID), entry.active {
+            token = entry.token
+            active = entry.active
+        } else if directoryID.utf8.count <= 128, let record = try store.record(id: directoryID),
+                  let directory = Directory(record: record), directory.type.usesSCIM, !directory.scimToken.isEmpty {
+            // Ids are UUIDs; a longer "id" is not worth a query.
+            token = directory.scimToken
+            active = record.isLive && !directory.deactivated
+            directories.store(directoryID, token: token, active: active)
+        }
         // The same comparison whatever was found, against a stand-in of a real token's length when nothing was.
-        let matches = bearerTokenMatches(authorization: head.header("authorization"),
-                                         secret: token.isEmpty ? Self.standIn : token)
-        guard matches, !token.isEmpty, let directory, let record else { return nil }
-        return (directory, record.isLive && !directory.deactivated)
+        let matches = bearerTokenMatches(authorization: head.header("authorization"), secret: token.isEmpty ? Self.standIn : token)
+        guard matches, !token.isEmpty else { return nil }
+        return active
     }
 
     /// Compared when no token exists, so that case costs what a wrong token costs; it never matches.
@@ -121,12 +136,20 @@ public struct ScimRoutes: HTTPRoutes {
             return Self.error(.notFound("no SCIM endpoint at \(request.path.prefix(200))"))
         }
         do {
-            // Checked again: the directory may have been deactivated or deleted since the head was admitted.
-            guard let (directory, live) = try authenticate(directoryID, request.head) else { return Self.unauthorized() }
-            guard live else { return Self.ignored() }
-            let scim = ScimDirectory(id: directory.id, baseURL: service.externalURL + Self.basePath + "/" + directory.id)
+            // `admit` authenticated this head. A change checks the directory again inside its
+            // transaction; a read checks it here: it may have been deactivated or deleted since.
+            if !endpoint.changes(request.method) {
+                guard let active = try authenticate(directoryID, request.head, cached: false) else { return Self.unauthorized() }
+                guard active else { return Self.ignored() }
+            }
+            let scim = ScimDirectory(id: directoryID, baseURL: service.externalURL + Self.basePath + "/" + directoryID)
             return try answer(endpoint, request, scim)
         } catch let e as ScimError {
+            // A change refused before its transaction (a body that does not parse) was admitted on
+            // what was read of the directory up to a second ago: an inactive one answers as such.
+            if endpoint.changes(request.method), (try? authenticate(directoryID, request.head, cached: false)) == false {
+                return Self.ignored()
+            }
             return Self.error(e)
         } catch {
             return Self.internalError("\(request.method) \(loggedPath(request.head)): \(error)")
@@ -188,7 +211,8 @@ public struct ScimRoutes: HTTPRoutes {
             let o = kind == .user ? try scim.createUser(body, in: store) : try scim.createGroup(body, in: store)
             return (o, o.events)
         }) else { return Self.ignored() }
-        var response = Self.json(projection.apply(to: outcome.resource), status: 201, etag: ScimRecords.etag(outcome.record))
+        var response = Self.json(projection.isDefault ? outcome.resource : projection.apply(to: outcome.resource),
+                                 status: 201, etag: ScimRecords.etag(outcome.record))
         response.setHeader("Location", ResourceMapping.location(baseURL: scim.baseURL, schema: kind.schema, id: outcome.record.id))
         return response
     }
@@ -221,7 +245,7 @@ public struct ScimRoutes: HTTPRoutes {
             guard let resource else { return HTTPResponse(status: 204, headers: [("ETag", etag)]) }
             return Self.json(resource, etag: etag)
         }
-        return Self.json(projection.apply(to: outcome.resource), etag: etag)
+        return Self.json(projection.isDefault ? outcome.resource : projection.apply(to: outcome.resource), etag: etag)
     }
 
     // MARK: Store access
@@ -229,11 +253,13 @@ public struct ScimRoutes: HTTPRoutes {
     /// GETs read the replica without a write transaction.
     private var reader: ScimReplicaReader { ScimReplicaReader(store: store) }
 
-    /// Runs a write flow in one transaction, with its events handed to the sink
+    /// Runs a write flow as one local transaction (committed with the changes of
+    /// concurrent requests: `GroupCommit`), with its events handed to the sink
     /// inside it; `nil` (nothing done) when the directory is no longer live and
     /// active once the write lock is held.
-    private func change<T>(_ scim: ScimDirectory, _ flow: (ScimReplicaTransaction) throws -> (T, [ScimEvent])) throws -> T? {
-        try store.write { tx -> T? in
+    private func change<T>(_ scim: ScimDirectory, _ flow: @escaping (ScimReplicaTransaction) throws -> (T, [ScimEvent])) throws -> T? {
+        let store = self.store, eventSink = self.eventSink
+        return try commits.write { tx -> T? in
             guard let r = try tx.record(scim.id), r.isLive, let directory = Directory(record: r),
                   !directory.deactivated, directory.type.usesSCIM else { return nil }
             let (result, events) = try flow(ScimReplicaTransaction(store: store, tx: tx))

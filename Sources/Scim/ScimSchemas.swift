@@ -157,14 +157,12 @@ public struct ResourceSchema: Sendable, Equatable {
 
     /// A core or common attribute by name, compared without case.
     public func coreAttribute(_ name: String) -> AttributeDefinition? {
-        let folded = name.lowercased()
-        return ScimSchemas.common.first { $0.name.lowercased() == folded } ?? core.attribute(name)
+        ScimSchemas.common.first { sameName($0.name, name) } ?? core.attribute(name)
     }
 
     /// The extension whose URN equals `urn`, compared without case.
     public func knownExtension(_ urn: String) -> SchemaDefinition? {
-        let folded = urn.lowercased()
-        return extensions.first { $0.id.lowercased() == folded }
+        extensions.first { sameName($0.id, urn) }
     }
 
     /// Every schema URN that may prefix an attribute path: the core schema first, then the extensions.

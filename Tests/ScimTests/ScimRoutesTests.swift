@@ -242,6 +242,46 @@ import Testing
         #expect(try scim.get("/Users").total == 1)
     }
 
+    @Test func concurrentChangesCommitTogetherYetEachIsItsOwn() throws {
+        let server = try ScimServer()
+        let d = try server.directory()
+        let scim = ScimClient(server, d)
+        let shared = try scim.createUser("shared@example.com")
+        _ = server.takeEvents(d.id)
+        let statuses = Shared<[Int]>([]), etags = Shared<[String]>([])
+        let threads = 8, each = 12
+        let done = DispatchGroup()
+        for t in 0..<threads {
+            done.enter()
+            Thread {
+                defer { done.leave() }
+                for i in 0..<each {
+                    // Half the names are wanted by two threads at once: one create wins, the other is 409.
+                    let name = "u\(i)-\(i % 2 == 0 ? t / 2 : t)@example.com"
+                    if let r = try? scim.post("/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"\#(name)"}"#) {
+                        statuses.withLock { $0.append(r.status) }
+                    }
+                    if let p = try? scim.patch("/Users/\(shared)", #"[{"op":"replace","path":"title","value":"t\#(t)-\#(i)"}]"#),
+                       p.status == 200, let tag = p.headers["etag"] {
+                        etags.withLock { $0.append(tag) }
+                    }
+                }
+            }.start()
+        }
+        done.wait()
+        let created = statuses.withLock { $0.filter { $0 == 201 }.count }
+        let conflicts = statuses.withLock { $0.filter { $0 == 409 }.count }
+        // 8 threads × 12 names, of which the even-numbered are shared by pairs of threads: 6 × 4 + 6 × 8 distinct.
+        #expect(created == 72 && conflicts == 24, "\(statuses.withLock { $0 })")
+        #expect(try scim.get("/Users?count=0").total == 73)
+        // Every PATCH is its own change: its own version, its own event.
+        #expect(etags.withLock { $0.count } == threads * each)
+        #expect(Set(etags.withLock { $0 }).count == threads * each)
+        let events = server.takeEvents(d.id)
+        #expect(events.filter { $0 == "user.created" }.count == 72 && events.filter { $0 == "user.updated" }.count == threads * each)
+        #expect(try server.store.clock()[server.store.replicaID] >= UInt64(72 + threads * each))
+    }
+
     @Test func listsPageByStartIndexAndCount() throws {
         let server = try ScimServer()
         let d = try server.directory()
