@@ -10,6 +10,8 @@
 //   username_eq_p50_ms, _p99_ms    GET /Users?filter=userName eq "…" at --users users, one client
 //   externalid_eq_p50_ms, _p99_ms  GET /Users?filter=externalId eq "…"
 //   page_first_ms, page_deep_ms    GET /Users?startIndex=1|N-99&count=100 (median of 20)
+//   page_deep_after_write_ms       the last page right after a PATCH (nothing remembered: count + offset walk)
+//   page_walk_p50_ms, _max_ms      every page of 100 in turn, as an identity provider's import reads them
 //   server_peak_rss_mib            the server's VmHWM at the end
 //   server_cpu_us_per_create       the server's CPU time per create (8 clients)
 // Every create and patch must answer 201/200 and the directory must hold every user
@@ -249,21 +251,32 @@ final class Bench: Sendable {
         report("externalid_eq_p50_ms", percentile(byExternal, 0.5), "ms")
         report("externalid_eq_p99_ms", percentile(byExternal, 0.99), "ms")
 
-        // 4. Pages: the first and the last of N.
-        func pageTime(_ start: Int) throws -> Double {
-            var out: [Double] = []
-            for _ in 0..<20 {
-                let t = now()
-                let (status, body) = try probe.send("GET", base + "/Users?startIndex=\(start)&count=100", headers: headers)
-                out.append((now() - t) * 1000)
-                guard status == 200, Self.member(body, "itemsPerPage") == .int(Int64(min(100, options.users - start + 1))) else {
-                    throw BenchError("page at \(start): \(status)")
-                }
+        // 4. Pages of 100: the first and the last of N (the count remembered after the first
+        // request), the last right after a write (nothing remembered), and every page in turn.
+        func page(_ start: Int) throws -> Double {
+            let t = now()
+            let (status, body) = try probe.send("GET", base + "/Users?startIndex=\(start)&count=100", headers: headers)
+            let ms = (now() - t) * 1000
+            guard status == 200, Self.member(body, "itemsPerPage") == .int(Int64(min(100, options.users - start + 1))) else {
+                throw BenchError("page at \(start): \(status)")
             }
-            return percentile(out, 0.5)
+            return ms
         }
-        report("page_first_ms", try pageTime(1), "ms")
-        report("page_deep_ms", try pageTime(max(1, options.users - 99)), "ms")
+        let deep = max(1, options.users - 99)
+        report("page_first_ms", percentile(try (0..<20).map { _ in try page(1) }, 0.5), "ms")
+        report("page_deep_ms", percentile(try (0..<20).map { _ in try page(deep) }, 0.5), "ms")
+        var afterWrite: [Double] = []
+        for i in 0..<10 {
+            guard let id = ids.get(i) else { throw BenchError("no id for user \(i)") }
+            let patch = Array(#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"nickName","value":"n\#(i)"}]}"#.utf8)
+            _ = try probe.send("PATCH", base + "/Users/\(id)", headers: headers, body: patch)
+            afterWrite.append(try page(deep))
+        }
+        report("page_deep_after_write_ms", percentile(afterWrite, 0.5), "ms")
+        var walk: [Double] = []
+        for start in stride(from: 1, through: options.users, by: 100) { walk.append(try page(start)) }
+        report("page_walk_p50_ms", percentile(walk, 0.5), "ms")
+        report("page_walk_max_ms", walk.max() ?? 0, "ms")
 
         // 5. Patches, C clients.
         let users = options.users

@@ -115,7 +115,21 @@ func sameJSON(_ a: JSONValue, _ b: JSONValue) -> Bool {
 /// keys nearly always are: these comparisons run for every member looked up).
 func sameName(_ a: String, _ b: String) -> Bool {
     let x = a.utf8, y = b.utf8
-    guard x.allSatisfy({ $0 < 0x80 }), y.allSatisfy({ $0 < 0x80 }) else { return a.lowercased() == b.lowercased() }
     @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
-    return x.elementsEqual(y) { lower($0) == lower($1) }
+    if x.count == y.count {
+        var i = x.startIndex, j = y.startIndex
+        var differs = false
+        while i != x.endIndex {
+            let p = x[i], q = y[j]
+            // Beyond ASCII, Unicode case mapping decides.
+            if p >= 0x80 || q >= 0x80 { return a.lowercased() == b.lowercased() }
+            if lower(p) != lower(q) { differs = true }
+            i = x.index(after: i)
+            j = y.index(after: j)
+        }
+        return !differs
+    }
+    // Lengths differ: ASCII strings then differ; others may not (case mapping can change a length).
+    if x.allSatisfy({ $0 < 0x80 }) && y.allSatisfy({ $0 < 0x80 }) { return false }
+    return a.lowercased() == b.lowercased()
 }

@@ -102,7 +102,7 @@ public struct ScimDirectory: Sendable {
                 }
             }
         }
-        let resources = try page.map { try projection.apply(to: render($0, costlyOut)) }
+        let resources = try page.map { try projection.applyToRendered(render($0, costlyOut)) }
         return ListResponse.body(totalResults: total, startIndex: start, resources: resources)
     }
 

@@ -46,6 +46,8 @@ public struct ScimRoutes: HTTPRoutes {
     let commits: GroupCommit
     /// What admission read of directories in the last second.
     let directories = DirectoryCache()
+    /// List counts and page ends of the replica's current data.
+    let lists = ScimListCache()
 
     /// The routes of every directory of `service`'s replica; `eventSink` receives
     /// each change's events in the change's transaction.
@@ -211,7 +213,7 @@ public struct ScimRoutes: HTTPRoutes {
             let o = kind == .user ? try scim.createUser(body, in: store) : try scim.createGroup(body, in: store)
             return (o, o.events)
         }) else { return Self.ignored() }
-        var response = Self.json(projection.isDefault ? outcome.resource : projection.apply(to: outcome.resource),
+        var response = Self.json(projection.applyToRendered(outcome.resource),
                                  status: 201, etag: ScimRecords.etag(outcome.record))
         response.setHeader("Location", ResourceMapping.location(baseURL: scim.baseURL, schema: kind.schema, id: outcome.record.id))
         return response
@@ -245,13 +247,14 @@ public struct ScimRoutes: HTTPRoutes {
             guard let resource else { return HTTPResponse(status: 204, headers: [("ETag", etag)]) }
             return Self.json(resource, etag: etag)
         }
-        return Self.json(projection.isDefault ? outcome.resource : projection.apply(to: outcome.resource), etag: etag)
+        return Self.json(projection.applyToRendered(outcome.resource), etag: etag)
     }
 
     // MARK: Store access
 
-    /// GETs read the replica without a write transaction.
-    private var reader: ScimReplicaReader { ScimReplicaReader(store: store) }
+    /// GETs read the replica without a write transaction, reusing counts and page ends
+    /// while nothing changes (a client paging through a long list).
+    private var reader: ScimReplicaReader { ScimReplicaReader(store: store, cache: lists) }
 
     /// Runs a write flow as one local transaction (committed with the changes of
     /// concurrent requests: `GroupCommit`), with its events handed to the sink

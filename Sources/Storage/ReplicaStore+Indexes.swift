@@ -142,6 +142,14 @@ extension ReplicaStore {
         }
     }
 
+    /// A value that changes whenever the replica's records or keys may have changed:
+    /// a transaction this store committed, or a commit by any other connection to the
+    /// file (another process). Equal values mean that what was read in between still
+    /// holds, so a reader may keep a count or a scan position keyed by it.
+    public func dataVersion() throws -> DataVersion {
+        try wrap { DataVersion(local: db.commits, file: try db.scalar("PRAGMA data_version")?.int ?? 0) }
+    }
+
     /// How many entries of `index` have keys starting with `prefix`.
     public func count(_ index: String, prefix: String = "") throws -> Int {
         try wrap {
@@ -174,4 +182,10 @@ extension ReplicaStore {
             return out
         }
     }
+}
+
+/// See `ReplicaStore.dataVersion()`.
+public struct DataVersion: Hashable, Sendable {
+    let local: Int
+    let file: Int64
 }

@@ -5,6 +5,7 @@ import Hub
 import JSON
 @testable import Scim
 import SetupLinks
+import Storage
 import Testing
 
 /// The SCIM routes over real HTTP: errors, authentication, tenant isolation,
@@ -305,10 +306,28 @@ import Testing
         #expect(try scim.get("/Users?startIndex=100").resources.isEmpty)
         let zero = try scim.get("/Users?count=0")
         #expect(zero.total == 25 && zero.resources.isEmpty)
+        // Counts and page ends remembered from the pages above are dropped when the directory
+        // changes: a create and a delete between pages show at once.
+        let first = try scim.get("/Users?startIndex=1&count=10")
+        _ = try scim.createUser("late@example.com")
+        #expect(try scim.delete("/Users/\(ids[0])").status == 204)
+        let second = try scim.get("/Users?startIndex=11&count=10")
+        #expect(second.total == 25 && first.total == 25)
+        var rest: [String] = []
+        for start in stride(from: 1, through: 25, by: 10) {
+            rest += try scim.get("/Users?startIndex=\(start)&count=10").resources.compactMap { $0.member("id")?.stringValue }
+        }
+        #expect(rest.count == 25 && !rest.contains(ids[0]) && Set(rest).count == 25)
+        // Another process writing to the file also makes them stale.
+        #expect(try scim.get("/Users?count=0").total == 25)
+        let other = try ReplicaStoreOpener.open(server.store.path)
+        try other.write { tx in try tx.delete(id: ids[1]) }
+        other.close()
+        #expect(try scim.get("/Users?count=0").total == 24)
         // One directory-level search pages users then groups.
         _ = try scim.createGroup("G")
-        let all = try scim.post("/.search", #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"startIndex":25,"count":5}"#)
-        #expect(all.total == 26 && all.resources.count == 2)
+        let all = try scim.post("/.search", #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"startIndex":24,"count":5}"#)
+        #expect(all.total == 25 && all.resources.count == 2)
         #expect(all.resources.last?.member("displayName") == .string("G"))
     }
 
@@ -329,4 +348,9 @@ import Testing
         #expect(try client.send(method: "GET", url: "http://127.0.0.1:\(port)/healthz").status == 200)
         #expect(try client.send(method: "GET", url: "http://127.0.0.1:\(port)/setup/\(link.token)").status == 200)
     }
+}
+
+/// Opens a second connection to a replica file, as another process would.
+enum ReplicaStoreOpener {
+    static func open(_ path: String) throws -> ReplicaStore { try SetupLinkService.openStore(path: path) }
 }
