@@ -112,11 +112,15 @@ extension ReplicaStore {
             // 0xFF never occurs in UTF-8, so every key starting with `prefix` sorts below prefix + 0xFF.
             let high = low + [0xFF]
             // The inner query reads the keys table alone (its primary key covers it), so
-            // skipped entries cost an index step each, never a record read.
-            let after = cursor == nil ? "" : "AND (key, rid) > (?4, ?5)"
+            // skipped entries cost an index step each, never a record read. After a cursor
+            // the range starts at the cursor alone: with `key >= low` beside it, SQLite seeks
+            // on the key only and then steps through every entry of an equal key (all of a
+            // directory's users share one key), so each page would cost its position.
+            let cursor = cursor.flatMap { $0.key.lexicographicallyPrecedes(low) ? nil : $0 }
+            let range = cursor == nil ? "key >= ?2 AND key < ?3" : "(key, rid) > (?4, ?5) AND key < ?3"
             let s = try db.prepare("""
                 SELECT k.key, k.rid, r.id, r.body FROM
-                  (SELECT key, rid FROM keys WHERE ix=?1 AND key >= ?2 AND key < ?3 \(after)
+                  (SELECT key, rid FROM keys WHERE ix=?1 AND \(range)
                    ORDER BY key, rid LIMIT ?6 OFFSET ?7) k
                 JOIN records r ON r.rid = k.rid
                 ORDER BY k.key, k.rid
