@@ -93,7 +93,8 @@ final class KeepAliveClient {
             throw BenchError("bad status line: \(lines.first ?? "")")
         }
         var length = 0
-        var close = false
+        // An HTTP/1.0 server (the reference scim2-server) closes after each answer.
+        var close = statusLine.hasPrefix("HTTP/1.0")
         for line in lines.dropFirst() {
             let parts = line.split(separator: ":", maxSplits: 1)
             guard parts.count == 2 else { continue }

@@ -34,9 +34,9 @@ extension ConsoleSession {
             return
         }
         // A small first page shows at once; a filter the index cannot answer may need to read on until a row matches.
-        var page = try browser.users(directory: d.id, filter: filter, limit: 100)
+        var page = try browser.users(directory: d.id, filter: filter, limit: 100, brief: true)
         while page.items.isEmpty, let next = page.next, !io.interrupted() {
-            page = try browser.users(directory: d.id, filter: filter, after: next, limit: 1000)
+            page = try browser.users(directory: d.id, filter: filter, after: next, limit: 1000, brief: true)
         }
         if page.items.isEmpty {
             say(filter == nil ? "No users in directory \(d.name) (\(d.id)) yet: its identity provider has provisioned none."
@@ -48,7 +48,7 @@ extension ConsoleSession {
         try streamTable(headers: ["ID", "User name", "Name", "Email", "Status"], statusColumns: [4],
                         first: page.items.map(Self.userRow)) {
             guard let after = cursor else { return nil }
-            let next = try browser.users(directory: d.id, filter: filter, after: after, limit: 1000)
+            let next = try browser.users(directory: d.id, filter: filter, after: after, limit: 1000, brief: true)
             cursor = next.next
             return next.items.map(Self.userRow)
         }
