@@ -1,6 +1,7 @@
 // merge-bench: measures merge and sync on generated setup-link and directory records.
 // Run: swift run -c release merge-bench [--records N] [--quick] [--json] [--runs R]
 import Foundation
+import PeerSync
 import Replica
 import Storage
 
@@ -21,7 +22,8 @@ if args.first == "--role" {
     func value(_ flag: String) -> String { a.firstIndex(of: flag).map { a[$0 + 1] } ?? "" }
     switch a[1] {
     case "server": exit(Roles.server(db: value("--db"), token: value("--token")))
-    default: exit(Roles.client(db: value("--db"), url: value("--url"), token: value("--token"), pageLimit: Int(value("--page-limit")) ?? 1000))
+    default: exit(Roles.client(db: value("--db"), url: value("--url"), token: value("--token"), pageLimit: Int(value("--page-limit")) ?? 1000,
+                               encoding: PageEncoding(rawValue: value("--encoding")) ?? .binary))
     }
 }
 while let a = args.popFirst() {
