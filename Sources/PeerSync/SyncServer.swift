@@ -145,8 +145,7 @@ struct SyncRoutes: Sendable {
             .check(clock: clientClock, field: "clock")
         // What the client sent is what it holds: tombstones it has seen may be purged here.
         if client != store.replicaID {
-            // Only what this replica has matters to its purge decisions; the rest is not stored.
-            try store.recordClient(client, acked: clientClock.meet(before))
+            try store.recordClient(client, acked: clientClock)
             // The server purges like any replica: tombstones every known peer and client has seen.
             try store.purgeTombstones()
         }

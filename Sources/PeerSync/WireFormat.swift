@@ -398,9 +398,10 @@ public enum WireFormat {
             guard case .bool(let flag) = parts[0] else {
                 throw WireFormatError(field: "\(field()).deleted[\(i)][0]", reason: "must be true or false, not \(typeName(parts[0]))")
             }
+            let h = try hlc(parts[1], "\(field()).deleted[\(i)][1]")
             let d = try dot(parts[2], parts[3], table: table, "\(field()).deleted[\(i)]")
             try covered(d, "\(field()).deleted[\(i)]")
-            deleted.append(Version(value: flag, hlc: try hlc(parts[1], "\(field()).deleted[\(i)][1]"), dot: d))
+            deleted.append(Version(value: flag, hlc: h, dot: d))
         }
         guard Set(deleted.map(\.dot)).count == deleted.count else {
             throw WireFormatError(field: "\(field()).deleted", reason: "holds one dot twice")
@@ -430,9 +431,10 @@ public enum WireFormat {
                 guard case .string(let s) = parts[0] else {
                     throw WireFormatError(field: "\(field()).fields.\(name)[\(i)][0]", reason: "must be a string, not \(typeName(parts[0]))")
                 }
+                let h = try hlc(parts[1], "\(field()).fields.\(name)[\(i)][1]")
                 let d = try dot(parts[2], parts[3], table: table, "\(field()).fields.\(name)[\(i)]")
                 try covered(d, "\(field()).fields.\(name)[\(i)]")
-                versions.append(Version(value: s, hlc: try hlc(parts[1], "\(field()).fields.\(name)[\(i)][1]"), dot: d))
+                versions.append(Version(value: s, hlc: h, dot: d))
             }
             guard Set(versions.map(\.dot)).count == versions.count else {
                 throw WireFormatError(field: "\(field()).fields.\(name)", reason: "holds one dot twice")
