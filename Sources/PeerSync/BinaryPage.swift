@@ -157,8 +157,9 @@ public enum BinaryPage {
             for _ in 0..<n {
                 let id = ReplicaID(high: try r.uint64(), low: try r.uint64())
                 let c = try r.varint()
-                guard c > 0, c <= PeerInput.maxCounter else {
-                    throw WireFormatError(field: "\(field).\(id.hex)", reason: "counter \(c) is not between 1 and \(PeerInput.maxCounter)")
+                guard c > 0 else { throw WireFormatError(field: "\(field).\(id.hex)", reason: "a counter must be greater than 0") }
+                guard c <= PeerInput.maxCounter else {
+                    throw WireFormatError(field: "\(field).\(id.hex)", reason: "counter \(c) is above the largest accepted, \(PeerInput.maxCounter)")
                 }
                 if let last = pairs.last, !(last.0 < id) { throw WireFormatError(field: field, reason: "entries not sorted by replica") }
                 pairs.append((id, c))
