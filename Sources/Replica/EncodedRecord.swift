@@ -65,14 +65,17 @@ public struct RecordFacts: Sendable {
 
     /// Reads `bytes` (see `walkEncodedRecord`).
     public init(encoded bytes: UnsafeRawBufferPointer, winnersOf wanted: [[UInt8]] = []) throws(RecordDecodingError) {
-        var c = FactsCollector(wanted: wanted)
+        var c = FactsCollector(wanted: wanted, base: bytes.baseAddress)
         try walkEncodedRecord(bytes, &c)
         kind = c.kind
         clock = VectorClock(sortedEntries: c.entries)
         dots = c.dots
         isLive = c.written && !c.deleted
         maxHLC = HLC(rawValue: c.maxHLC)
-        winners = c.winners.map { $0.map { String(decoding: $0.value, as: UTF8.self) } }
+        winners = c.winners.map { w in
+            w.map { String(decoding: UnsafeBufferPointer(start: (bytes.baseAddress! + $0.offset).assumingMemoryBound(to: UInt8.self),
+                                                         count: $0.count), as: UTF8.self) }
+        }
     }
 
     /// The facts of a decoded record (what reading its encoding would give).
@@ -87,21 +90,26 @@ public struct RecordFacts: Sendable {
 }
 
 /// Collects `RecordFacts` during a walk; the visible value of a field is
-/// chosen by `Version.wins`, the one winner rule.
+/// chosen by `Version.wins`, the one winner rule. Allocates only the clock and
+/// dots arrays: winners are kept as offsets into the encoding until the end.
 private struct FactsCollector: EncodedRecordVisitor {
     let wanted: [[UInt8]]
+    let base: UnsafeRawPointer?
     var kind = RecordKind.link
     var entries: [VectorClock.Entry] = []
     var dots: [Dot] = []
     var deleted = false
     var written = false
     var maxHLC: UInt64 = 0
-    var current: Int?
-    var winners: [(value: [UInt8], version: Version<Bool>)?]
+    var current = -1
+    var winners: [(offset: Int, count: Int, version: Version<Bool>)?]
 
-    init(wanted: [[UInt8]]) {
+    init(wanted: [[UInt8]], base: UnsafeRawPointer?) {
         self.wanted = wanted
+        self.base = base
         winners = Array(repeating: nil, count: wanted.count)
+        entries.reserveCapacity(2)
+        dots.reserveCapacity(2)
     }
 
     mutating func kind(_ kind: RecordKind) { self.kind = kind }
@@ -122,16 +130,23 @@ private struct FactsCollector: EncodedRecordVisitor {
 
     mutating func field(_ name: UnsafeRawBufferPointer) {
         written = true
-        current = wanted.isEmpty ? nil : wanted.firstIndex { $0.elementsEqual(name) }
+        current = -1
+        for (i, w) in wanted.enumerated() where w.count == name.count {
+            if w.withUnsafeBytes({ memcmp($0.baseAddress!, name.baseAddress!, name.count) == 0 }) {
+                current = i
+                break
+            }
+        }
     }
 
     mutating func version(_ value: UnsafeRawBufferPointer, _ hlc: UInt64, _ clockIndex: Int, _ counter: UInt64) {
         let dot = Dot(replica: entries[clockIndex].replica, counter: counter)
         note(hlc, dot)
-        guard let i = current else { return }
+        guard current >= 0 else { return }
         // The value type does not take part in the rule: compare as flags.
         let candidate = Version(value: false, hlc: HLC(rawValue: hlc), dot: dot)
-        if let w = winners[i], !candidate.wins(over: w.version) { return }
-        winners[i] = (Array(value), candidate)
+        if let w = winners[current], !candidate.wins(over: w.version) { return }
+        let offset = value.baseAddress.map { $0 - base! } ?? 0
+        winners[current] = (offset, value.count, candidate)
     }
 }

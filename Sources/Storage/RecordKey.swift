@@ -17,16 +17,22 @@ import Foundation
 /// cannot pick ids that share a key. Keys are not unique: an exact lookup is
 /// `idk = ? AND id = ?`, and a collision costs one more row read.
 final class RecordKeyHasher {
-    private let salt: [UInt8]
+    /// SHA-256 with the salt absorbed: each key starts from a copy of it.
+    private let salted: OpaquePointer
     private let context: OpaquePointer
 
     /// A hasher for the per-file key `salt` (bytes from `meta.id_key`).
     init(salt: [UInt8]) {
-        self.salt = salt
+        salted = EVP_MD_CTX_new()
         context = EVP_MD_CTX_new()
+        EVP_DigestInit_ex(salted, EVP_sha256(), nil)
+        salt.withUnsafeBytes { _ = EVP_DigestUpdate(salted, $0.baseAddress, $0.count) }
     }
 
-    deinit { EVP_MD_CTX_free(context) }
+    deinit {
+        EVP_MD_CTX_free(salted)
+        EVP_MD_CTX_free(context)
+    }
 
     /// The key of an id.
     func key(_ id: String) -> Int64 {
@@ -36,13 +42,12 @@ final class RecordKeyHasher {
 
     /// The key of an id given as UTF-8.
     func key(utf8 id: UnsafeRawBufferPointer) -> Int64 {
-        var digest = [UInt8](repeating: 0, count: 32)
+        var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         var n: UInt32 = 0
-        EVP_DigestInit_ex(context, EVP_sha256(), nil)
-        salt.withUnsafeBytes { _ = EVP_DigestUpdate(context, $0.baseAddress, $0.count) }
+        EVP_MD_CTX_copy_ex(context, salted)
         _ = EVP_DigestUpdate(context, id.baseAddress, id.count)
-        _ = EVP_DigestFinal_ex(context, &digest, &n)
-        let low = (UInt64(digest[0]) << 24 | UInt64(digest[1]) << 16 | UInt64(digest[2]) << 8 | UInt64(digest[3])) & 0x7FFF_FFFF
+        withUnsafeMutableBytes(of: &digest) { _ = EVP_DigestFinal_ex(context, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), &n) }
+        let low = UInt64(UInt32(bigEndian: UInt32(truncatingIfNeeded: digest.0))) & 0x7FFF_FFFF
         return Int64(bitPattern: RecordKeyHasher.prefix(id) << 31 | low)
     }
 

@@ -85,83 +85,175 @@ extension ReplicaStore {
     }
 
     /// Merges one page inside the caller's transaction.
+    ///
+    /// A sync's pages are mostly new records, so the work is done in chunks with
+    /// few statements: one query finds which ids of a chunk exist (by their
+    /// integer keys), then the new records, their dots and their index keys are
+    /// each inserted with one multi-row statement. Records that exist are merged
+    /// one by one (re-delivery costs a clock comparison; a concurrent state, a join).
     func applyInTransaction(_ page: ChangePage, from sender: PeerSender?) throws -> MergeSummary {
         try checkIndexesWritable()
         let floor = VectorClock(encoded: try meta("purge_floor") ?? "") ?? VectorClock()
         let before = try loadClock()
         var check: PeerInput?
         if let sender {
-            var c = PeerInput(receiver: replicaID, receiverCounter: before[replicaID], now: now(),
-                              sender: sender.replica, senderCounter: sender.replica.flatMap { sender.clock?[$0] })
+            var c = PeerInput(receiver: replicaID, receiverCounter: before[replicaID], now: now())
             if let declared = sender.clock {
-                // The declared clock itself claims nothing beyond the sender's own counter by construction;
-                // it is checked against this replica's counter and the bounds.
-                c.senderCounter = nil
                 try c.check(clock: declared, field: "clock")
-                c.senderCounter = sender.replica.map { declared[$0] }
             }
+            c.sender = sender.replica
+            c.senderCounter = sender.replica.flatMap { sender.clock?[$0] }
             try c.check(page: page)
             check = c
+        } else {
+            // Pages from this process (tests, tools) are cut from one snapshot too: one state per id.
+            var seen = Set<String>(minimumCapacity: page.records.count)
+            for r in page.records where !seen.insert(r.id).inserted {
+                throw MergeError.invalidRecord(id: r.id, reason: "appears twice in one page")
+            }
         }
         let specs = indexSpecs ?? []
         let wanted = specs.isEmpty ? [] : Self.indexedFields(specs)
         let wantedUTF8 = wanted.map { Array($0.utf8) }
         var summary = MergeSummary()
         var maxSeen = HLC.zero
-        for (i, r) in page.records.enumerated() {
-            guard !r.id.isEmpty, r.id.utf8.count <= 256 else { throw MergeError.invalidRecord(id: r.id, reason: "bad id") }
-            let facts: RecordFacts
-            do { facts = try r.facts(winnersOf: wantedUTF8) } catch {
-                throw MergeError.invalidRecord(id: r.id, reason: "not a canonical record encoding: \(error.description)")
-            }
-            try check?.check(record: facts, of: page, at: i)
-            // Known here? The stored clock tells whether the remote state is already contained.
-            let probe = try statement(.selectBody)
-            probe.bind(int: key(r.id), at: 1)
-            let existing = try probe.withText(r.id, at: 2) { () throws -> (covered: Bool, record: Record?, rid: Int64)? in
-                guard try probe.step() else { return nil }
-                let rid = probe.int(1)
-                var p = ClockProbe(remote: facts.clock)
-                do { try probe.withBlob(0) { try walkEncodedRecord($0, &p) } } catch let e as RecordDecodingError {
-                    throw StoreError.corruptRecord(path: path, id: r.id, reason: e.description)
+        let chunk = 100
+        var start = 0
+        var nextRid: Int64?
+        while start < page.records.count {
+            let end = min(page.records.count, start + chunk)
+            // Read and check each record of the chunk once.
+            var facts: [RecordFacts] = []
+            var keys: [Int64] = []
+            facts.reserveCapacity(end - start)
+            keys.reserveCapacity(end - start)
+            for i in start..<end {
+                let r = page.records[i]
+                guard !r.id.isEmpty, r.id.utf8.count <= 256 else { throw MergeError.invalidRecord(id: r.id, reason: "bad id") }
+                let f: RecordFacts
+                do { f = try r.facts(winnersOf: wantedUTF8) } catch {
+                    throw MergeError.invalidRecord(id: r.id, reason: "not a canonical record encoding: \(error.description)")
                 }
-                if p.covers { return (true, nil, rid) }
-                return (false, try decode(id: r.id, probe, column: 0), rid)
+                try check?.check(record: f, of: page, at: i)
+                facts.append(f)
+                keys.append(key(r.id))
             }
-            if let existing {
-                if existing.covered { continue }
-                let stored = existing.record!
-                let remote: Record
-                do { remote = try r.decoded() } catch { throw MergeError.invalidRecord(id: r.id, reason: error.description) }
-                guard let m = try mergeRecord(local: stored, remote: remote, summary: &summary) else { continue }
-                try store(m, replacing: stored, rid: existing.rid)
-            } else {
-                // Under the purge floor, unknown here: a stale copy of a purged tombstone.
-                if !floor.isEmpty && facts.clock.isDominated(by: floor) {
+            // Which of them exist here: one query for the chunk.
+            let existing = try existingRows(ids: page.records[start..<end].map(\.id), keys: keys)
+            var fresh: [Int] = []
+            for k in 0..<(end - start) {
+                let r = page.records[start + k], f = facts[k]
+                if let rid = existing[r.id] {
+                    if try mergeExisting(r, facts: f, rid: rid, summary: &summary) && f.maxHLC > maxSeen { maxSeen = f.maxHLC }
+                } else if !floor.isEmpty && f.clock.isDominated(by: floor) {
+                    // Under the purge floor, unknown here: a stale copy of a purged tombstone.
                     summary.dropped += 1
-                    continue
-                }
-                let insert = try statement(.insertRecord)
-                insert.bind(int: key(r.id), at: 1)
-                insert.bind(text: r.id, at: 2)
-                insert.bind(int: Int64(facts.kind.rawValue), at: 3)
-                insert.bind(int: facts.isLive ? 1 : 0, at: 4)
-                r.bytes.withUnsafeBytes { _ = insert.bind(blob: $0, at: 5) }
-                while try insert.step() {}
-                let rid = db.lastInsertRowID
-                summary.inserted += 1
-                summary.changed += 1
-                for d in facts.dots { try addDot(d, rid: rid) }
-                if facts.isLive && specs.contains(where: { $0.kind == facts.kind }) {
-                    try updateKeys(rid: rid, old: .none, new: IndexKeys.of(facts: facts, specs: specs, wanted: wanted))
+                } else {
+                    fresh.append(k)
+                    if f.maxHLC > maxSeen { maxSeen = f.maxHLC }
                 }
             }
-            if facts.maxHLC > maxSeen { maxSeen = facts.maxHLC }
+            if !fresh.isEmpty {
+                if nextRid == nil { nextRid = (try db.scalar("SELECT max(rid) FROM records")?.int ?? 0) + 1 }
+                try insertNew(fresh.map { (page.records[start + $0], facts[$0], keys[$0]) }, firstRid: nextRid!,
+                              specs: specs, wanted: wanted)
+                nextRid! += Int64(fresh.count)
+                summary.inserted += fresh.count
+                summary.changed += fresh.count
+            }
+            start = end
         }
         let after = page.advance(before)
         for e in after.entries where e.counter > before[e.replica] { try raiseClock(e.replica, to: e.counter) }
         if maxSeen > (try loadHLC()) { try setMeta("hlc", String(maxSeen.rawValue)) }
         return summary
+    }
+
+    /// The row numbers of those of `ids` that exist, by one query on their keys.
+    func existingRows(ids: [String], keys: [Int64]) throws -> [String: Int64] {
+        let s = try db.prepare("SELECT id, rid FROM records WHERE idk IN (\(Array(repeating: "?", count: keys.count).joined(separator: ",")))")
+        for (i, k) in keys.enumerated() { s.bind(int: k, at: Int32(i + 1)) }
+        var out: [String: Int64] = [:]
+        let wanted = Set(ids)
+        while try s.step() {
+            let id = s.text(0)
+            if wanted.contains(id) { out[id] = s.int(1) }
+        }
+        return out
+    }
+
+    /// Merges a remote record into the stored one at `rid`; returns whether it changed anything.
+    func mergeExisting(_ r: EncodedRecord, facts: RecordFacts, rid: Int64, summary: inout MergeSummary) throws -> Bool {
+        let s = try db.prepare("SELECT body FROM records WHERE rid=?")
+        s.bind(int: rid, at: 1)
+        defer { s.reset() }
+        guard try s.step() else { throw StoreError.invalid("record \(r.id) vanished during a merge") }
+        // The stored clock tells whether the remote state is already contained (re-delivery).
+        var p = ClockProbe(remote: facts.clock)
+        do { try s.withBlob(0) { try walkEncodedRecord($0, &p) } } catch let e as RecordDecodingError {
+            throw StoreError.corruptRecord(path: path, id: r.id, reason: e.description)
+        }
+        if p.covers { return false }
+        let stored = try decode(id: r.id, s, column: 0)
+        s.reset()
+        let remote: Record
+        do { remote = try r.decoded() } catch { throw MergeError.invalidRecord(id: r.id, reason: error.description) }
+        guard let m = try mergeRecord(local: stored, remote: remote, summary: &summary) else { return false }
+        try store(m, replacing: stored, rid: rid)
+        return true
+    }
+
+    /// Inserts new records with row numbers from `firstRid` on, their dots and their index keys,
+    /// each with multi-row statements.
+    func insertNew(_ rows: [(EncodedRecord, RecordFacts, Int64)], firstRid: Int64, specs: [IndexSpec], wanted: [String]) throws {
+        var dotRows: [(Int64, Int64, Int64)] = []
+        var keyRows: [(Int64, [UInt8], Int64)] = []
+        for batch in stride(from: 0, to: rows.count, by: 50) {
+            let part = rows[batch..<min(rows.count, batch + 50)]
+            let s = try db.prepare("INSERT INTO records(rid, idk, id, kind, live, body) VALUES "
+                                   + Array(repeating: "(?,?,?,?,?,?)", count: part.count).joined(separator: ","))
+            var p: Int32 = 1
+            for (k, row) in part.enumerated() {
+                let (r, f, key) = row
+                let rid = firstRid + Int64(batch + k)
+                s.bind(int: rid, at: p)
+                s.bind(int: key, at: p + 1)
+                s.bind(text: r.id, at: p + 2)
+                s.bind(int: Int64(f.kind.rawValue), at: p + 3)
+                s.bind(int: f.isLive ? 1 : 0, at: p + 4)
+                r.bytes.withUnsafeBytes { _ = s.bind(blob: $0, at: p + 5) }
+                p += 6
+                for d in f.dots { dotRows.append((try rix(d.replica, create: true)!, Int64(d.counter), rid)) }
+                if f.isLive && specs.contains(where: { $0.kind == f.kind }) {
+                    for (ix, k) in IndexKeys.of(facts: f, specs: specs, wanted: wanted).entries { keyRows.append((Int64(ix), k, rid)) }
+                }
+            }
+            while try s.step() {}
+        }
+        for batch in stride(from: 0, to: dotRows.count, by: 100) {
+            let part = dotRows[batch..<min(dotRows.count, batch + 100)]
+            let s = try db.prepare("INSERT OR IGNORE INTO dots(rix, counter, rid) VALUES "
+                                   + Array(repeating: "(?,?,?)", count: part.count).joined(separator: ","))
+            var p: Int32 = 1
+            for (r, c, rid) in part {
+                s.bind(int: r, at: p); s.bind(int: c, at: p + 1); s.bind(int: rid, at: p + 2)
+                p += 3
+            }
+            while try s.step() {}
+        }
+        for batch in stride(from: 0, to: keyRows.count, by: 100) {
+            let part = keyRows[batch..<min(keyRows.count, batch + 100)]
+            let s = try db.prepare("INSERT OR IGNORE INTO keys(ix, key, rid) VALUES "
+                                   + Array(repeating: "(?,?,?)", count: part.count).joined(separator: ","))
+            var p: Int32 = 1
+            for (ix, k, rid) in part {
+                s.bind(int: ix, at: p)
+                k.withUnsafeBytes { _ = s.bind(blob: $0, at: p + 1) }
+                s.bind(int: rid, at: p + 2)
+                p += 3
+            }
+            while try s.step() {}
+        }
     }
 
     /// Every field any index reads (what a merge collects while it checks a record).
