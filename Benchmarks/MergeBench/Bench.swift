@@ -66,6 +66,7 @@ final class Bench {
         if options.figures.contains(5) { try delta() }
         if options.figures.contains(6) || options.figures.contains(7) { try syncFigures() }
         if options.figures.contains(8) { try pageBreakdown() }
+        if options.figures.contains(9) { try codecCosts() }
         if options.json { print(headlineJSON()) }
     }
 
@@ -301,6 +302,23 @@ final class Bench {
         report("page_write_us_per_record", per(t.write), "µs")
         report("page_decode_us_per_record", per(t.decode), "µs")
         report("page_apply_us_per_record", per(t.apply), "µs")
+    }
+
+    // 9 (diagnostic): the record codec's costs per record.
+    func codecCosts() throws {
+        let n = options.sizes[0]
+        let encoded = Workload.records(n).map(EncodedRecord.init)
+        let wanted = ["tenant", "product", "name", "token"].map { Array($0.utf8) }
+        var sink = 0
+        let facts = try time { for r in encoded { sink &+= try r.facts(winnersOf: wanted).dots.count } }
+        let plain = try time { for r in encoded { sink &+= try r.facts().dots.count } }
+        let decode = try time { for r in encoded { sink &+= try r.decoded().fields.count } }
+        let keys = SQLiteFloor.keyTime(encoded.map(\.id))
+        report("codec_facts_with_winners_ns_per_record", facts / Double(n) * 1e9, "ns")
+        report("codec_facts_ns_per_record", plain / Double(n) * 1e9, "ns")
+        report("codec_decode_ns_per_record", decode / Double(n) * 1e9, "ns")
+        report("codec_id_key_ns_per_record", keys / Double(n) * 1e9, "ns")
+        if sink == 42 { print("") }
     }
 
     // 5. Changes a peer lacks when it misses 1,000 records, for N = 10k and 1M.

@@ -182,63 +182,86 @@ public func walkEncodedRecord<V: EncodedRecordVisitor>(_ bytes: UnsafeRawBufferP
     try v.kind(k)
     // Each entry takes at least 17 bytes.
     let n = try r.count(minimumSize: 17)
-    var clock: [VectorClock.Entry] = []
-    clock.reserveCapacity(n)
-    for _ in 0..<n {
+    // The clock's counters, to check each dot against: on the stack (a record has one to three).
+    let result: Result<Void, RecordDecodingError> = withUnsafeTemporaryAllocation(of: UInt64.self, capacity: max(n, 1)) { counters in
+        do throws(RecordDecodingError) {
+            try walkRest(&r, &v, counters: counters, n: n)
+            return .success(())
+        } catch {
+            return .failure(error)
+        }
+    }
+    try result.get()
+}
+
+@inline(__always)
+private func walkRest<V: EncodedRecordVisitor>(_ r: inout ByteReader, _ v: inout V, counters: UnsafeMutableBufferPointer<UInt64>,
+                                                n: Int) throws(RecordDecodingError) {
+    var previousReplica: ReplicaID?
+    for i in 0..<n {
         let id = ReplicaID(high: try r.uint64(), low: try r.uint64())
         let c = try r.varint()
         guard c > 0 else { throw RecordDecodingError("zero clock entry") }
-        if let last = clock.last, !(last.replica < id) { throw RecordDecodingError("clock not sorted") }
-        clock.append(.init(replica: id, counter: c))
+        if let p = previousReplica, !(p < id) { throw RecordDecodingError("clock not sorted") }
+        previousReplica = id
+        counters[i] = c
         try v.clockEntry(id, c)
     }
     guard try v.clockEnd() else { return }
-    // A dot: its clock index and counter, which that entry must cover.
-    func dot(_ r: inout ByteReader) throws(RecordDecodingError) -> (Int, UInt64) {
+    // A dot: its clock index and counter, which that entry must cover. Clock
+    // indexes follow replica order, so (index, counter) order is dot order.
+    @inline(__always) func dot(_ r: inout ByteReader) throws(RecordDecodingError) -> (Int, UInt64) {
         let i = try r.varint()
-        guard i < UInt64(clock.count) else { throw RecordDecodingError("dot outside clock") }
+        guard i < UInt64(n) else { throw RecordDecodingError("dot outside clock") }
         let c = try r.varint()
-        guard c > 0, c <= clock[Int(i)].counter else { throw RecordDecodingError("dot not covered by clock") }
+        guard c > 0, c <= counters[Int(i)] else { throw RecordDecodingError("dot not covered by clock") }
         return (Int(i), c)
     }
-    func less(_ a: (Int, UInt64), _ b: (Int, UInt64)) -> Bool { a.0 != b.0 ? a.0 < b.0 : a.1 < b.1 }
+    @inline(__always) func less(_ a: (Int, UInt64), _ b: (Int, UInt64)) -> Bool { a.0 != b.0 ? a.0 < b.0 : a.1 < b.1 }
     let nd = try r.count(minimumSize: 4)
-    var previous: (Int, UInt64)?
+    var previous = (-1, UInt64(0))
     for _ in 0..<nd {
         let flag = try r.byte()
         guard flag <= 1 else { throw RecordDecodingError("bad delete flag") }
         let hlc = try r.varint()
         let d = try dot(&r)
-        // Clock indexes follow replica order, so index order is dot order.
-        if let p = previous, !less(p, d) { throw RecordDecodingError("delete register not sorted") }
+        if !less(previous, d) { throw RecordDecodingError("delete register not sorted") }
         previous = d
         try v.deleted(flag == 1, hlc, d.0, d.1)
     }
     let nf = try r.count(minimumSize: 6)
-    var previousName: UnsafeRawBufferPointer?
     if nd == 0 && nf == 0 { throw RecordDecodingError("no registers") }
+    var previousName: UnsafeRawBufferPointer?
     for _ in 0..<nf {
         let name = try r.slice()
         guard !name.isEmpty else { throw RecordDecodingError("empty field name") }
         guard isValidUTF8(name) else { throw RecordDecodingError("field name is not valid UTF-8") }
-        if let p = previousName, !p.lexicographicallyPrecedes(name) { throw RecordDecodingError("fields not sorted") }
+        if let p = previousName, !bytesLess(p, name) { throw RecordDecodingError("fields not sorted") }
         previousName = name
         try v.field(name)
         let nv = try r.count(minimumSize: 4)
         guard nv > 0 else { throw RecordDecodingError("empty register") }
-        var previousDot: (Int, UInt64)?
+        var previousDot = (-1, UInt64(0))
         for _ in 0..<nv {
             let value = try r.slice()
             guard isValidUTF8(value) else { throw RecordDecodingError("value is not valid UTF-8") }
             let hlc = try r.varint()
             let d = try dot(&r)
-            if let p = previousDot, !less(p, d) { throw RecordDecodingError("register not sorted") }
+            if !less(previousDot, d) { throw RecordDecodingError("register not sorted") }
             previousDot = d
             try v.version(value, hlc, d.0, d.1)
         }
     }
     guard r.isAtEnd else { throw RecordDecodingError("trailing bytes") }
     try v.end()
+}
+
+/// Whether `a` sorts strictly before `b`, comparing bytes (memcmp, then length).
+@inline(__always)
+func bytesLess(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    let n = min(a.count, b.count)
+    let c = n == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, n)
+    return c != 0 ? c < 0 : a.count < b.count
 }
 
 /// Whether bytes are valid UTF-8 (Unicode Table 3-7: no overlongs, surrogates

@@ -94,7 +94,7 @@ public struct Record: Hashable, Sendable {
         if !ordered { fs.sort { fieldNameLess($0.name, $1.name) } }
         var k = 1
         while k < fs.count {
-            if fs[k].name.utf8.elementsEqual(fs[k - 1].name.utf8) {
+            if fieldNameEqual(fs[k].name, fs[k - 1].name) {
                 fs[k - 1].register = Register(versions: fs[k - 1].register.versions + fs[k].register.versions)
                 fs.remove(at: k)
             } else { k += 1 }
@@ -129,7 +129,7 @@ public struct Record: Hashable, Sendable {
         var lo = 0, hi = fields.count
         while lo < hi {
             let mid = (lo + hi) >> 1
-            if fields[mid].name.utf8.elementsEqual(name.utf8) { return fields[mid].register }
+            if fieldNameEqual(fields[mid].name, name) { return fields[mid].register }
             if fieldNameLess(fields[mid].name, name) { lo = mid + 1 } else { hi = mid }
         }
         return nil
@@ -179,7 +179,7 @@ public struct Record: Hashable, Sendable {
     public mutating func write(_ values: [String: String], dot: Dot, hlc: HLC, revive: Bool = false) {
         let version = { (v: String) in Version(value: v, hlc: hlc, dot: dot) }
         for (name, value) in values.sorted(by: { fieldNameLess($0.key, $1.key) }) {
-            if let i = fields.firstIndex(where: { $0.name.utf8.elementsEqual(name.utf8) }) {
+            if let i = fields.firstIndex(where: { fieldNameEqual($0.name, name) }) {
                 fields[i].register.write(version(value))
             } else {
                 let i = fields.firstIndex(where: { fieldNameLess(name, $0.name) }) ?? fields.count
@@ -245,5 +245,15 @@ public struct Record: Hashable, Sendable {
 /// the encoding of a record would not be unique.
 @inline(__always)
 public func fieldNameLess(_ a: String, _ b: String) -> Bool {
-    a.utf8.lexicographicallyPrecedes(b.utf8)
+    let fast = a.utf8.withContiguousStorageIfAvailable { pa in
+        b.utf8.withContiguousStorageIfAvailable { pb in bytesLess(UnsafeRawBufferPointer(pa), UnsafeRawBufferPointer(pb)) }
+    }
+    if let f = fast, let result = f { return result }
+    return a.utf8.lexicographicallyPrecedes(b.utf8)
+}
+
+/// Whether two field names are the same bytes (not merely canonically equivalent).
+@inline(__always)
+func fieldNameEqual(_ a: String, _ b: String) -> Bool {
+    a.utf8.count == b.utf8.count && !fieldNameLess(a, b) && !fieldNameLess(b, a)
 }
