@@ -139,11 +139,11 @@ extension ReplicaStore {
                 keys.append(key(r.id))
             }
             // Which of them exist here: one query for the chunk.
-            let existing = try existingRows(ids: page.records[start..<end].map(\.id), keys: keys)
+            let existing = try existingRows(keys: keys)
             var fresh: [Int] = []
             for k in 0..<(end - start) {
                 let r = page.records[start + k], f = facts[k]
-                if let rid = existing[r.id] {
+                if let rid = existing.first(where: { $0.key == keys[k] && $0.id == r.id })?.rid {
                     if try mergeExisting(r, facts: f, rid: rid, summary: &summary) && f.maxHLC > maxSeen { maxSeen = f.maxHLC }
                 } else if !floor.isEmpty && f.clock.isDominated(by: floor) {
                     // Under the purge floor, unknown here: a stale copy of a purged tombstone.
@@ -169,16 +169,13 @@ extension ReplicaStore {
         return summary
     }
 
-    /// The row numbers of those of `ids` that exist, by one query on their keys.
-    func existingRows(ids: [String], keys: [Int64]) throws -> [String: Int64] {
-        let s = try db.prepare("SELECT id, rid FROM records WHERE idk IN (\(Array(repeating: "?", count: keys.count).joined(separator: ",")))")
+    /// The rows whose keys are among `keys` (one query): a sync's pages are mostly
+    /// new records, so this is usually empty, and a scan of it beats hashing ids.
+    func existingRows(keys: [Int64]) throws -> [(key: Int64, id: String, rid: Int64)] {
+        let s = try db.prepare("SELECT idk, id, rid FROM records WHERE idk IN (\(Array(repeating: "?", count: keys.count).joined(separator: ",")))")
         for (i, k) in keys.enumerated() { s.bind(int: k, at: Int32(i + 1)) }
-        var out: [String: Int64] = [:]
-        let wanted = Set(ids)
-        while try s.step() {
-            let id = s.text(0)
-            if wanted.contains(id) { out[id] = s.int(1) }
-        }
+        var out: [(key: Int64, id: String, rid: Int64)] = []
+        while try s.step() { out.append((s.int(0), s.text(1), s.int(2))) }
         return out
     }
 
