@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import HTTP
 import PeerSync
 import Replica
 import SetupLinks
@@ -27,9 +28,9 @@ enum Roles {
     static func server(db: String, token: String) -> Int32 {
         do {
             let store = try SetupLinkService.openStore(path: db)
-            var log: HTTPServer.AccessLog?
+            var log: (@Sendable (HTTPLogEntry) -> Void)?
             if ProcessInfo.processInfo.environment["MERGE_BENCH_ACCESS_LOG"] != nil {
-                log = { @Sendable (entry: HTTPAccessLogEntry) in FileHandle.standardError.write(Data("server: \(entry)\n".utf8)) }
+                log = { @Sendable (entry: HTTPLogEntry) in FileHandle.standardError.write(Data("server: \(entry)\n".utf8)) }
             }
             let server = SyncServer(store: store, token: token, accessLog: log)
             let port = try server.start()

@@ -1,5 +1,6 @@
 import JSON
 import Foundation
+import HTTP
 import Replica
 import Storage
 
@@ -385,10 +386,16 @@ struct Session: Sendable {
             switch error {
             case .invalidURL: throw .invalidURL(base)
             case .timedOut: throw .timedOut(peer: peer, url: base, reason: error.reason)
+            case .cancelled: throw .cancelled(peer: peer, url: base)
             case .responseTooLarge: throw invalid(error.reason)
             case .invalidRequest(let m): throw .local("cannot build the request: \(m)")
             case .connectionRefused, .couldNotResolve, .other:
                 throw .unreachable(peer: peer, url: base, reason: error.reason)
+            case .noAnswerToPlainHTTP:
+                // Suggest the peer's https:// base URL, not the route's.
+                throw .transport(peer: peer, url: base, reason: HTTPClientError.noAnswerToPlainHTTP(url: base).reason)
+            case .tlsNotSpoken, .certificateNotTrusted, .certificateNameMismatch, .invalidCACertificate, .tls:
+                throw .transport(peer: peer, url: base, reason: error.reason)
             }
         }
         requests += 1

@@ -9,6 +9,9 @@ public struct Peer: Sendable, Equatable {
     public var url: String
     /// The bearer token for its sync routes.
     public var token: String?
+    /// The CA certificate (PEM) its TLS certificate is checked against, for a
+    /// private CA; `nil` uses the system's CAs.
+    public var cacert: String?
     /// The peer's replica clock after the last successful sync: what it has acknowledged.
     public var acked: VectorClock
     /// When the last sync succeeded.
@@ -21,12 +24,29 @@ extension ReplicaStore {
     // MARK: Peers
 
     /// Remembers a peer; fails if the name is taken.
-    public func addPeer(name: String, url: String, token: String?) throws {
+    public func addPeer(name: String, url: String, token: String?, cacert: String? = nil) throws {
         try wrap {
             if try db.scalar("SELECT 1 FROM peers WHERE name=?", .text(name)) != nil {
-                throw StoreError.invalid("a peer named \"\(name)\" already exists (peer remove \(name) first)")
+                throw StoreError.invalid("a peer named \"\(name)\" already exists (change it with: peer update \(name))")
             }
-            try db.run("INSERT INTO peers(name, url, token) VALUES(?, ?, ?)", .text(name), .text(url), token.map { .text($0) } ?? .null)
+            try db.run("INSERT INTO peers(name, url, token, cacert) VALUES(?, ?, ?, ?)", .text(name), .text(url),
+                       token.map { .text($0) } ?? .null, cacert.map { .text($0) } ?? .null)
+        }
+    }
+
+    /// Changes what is given of a peer's URL, token and CA certificate (`nil`
+    /// leaves a value as it is); returns whether the peer exists. What the peer
+    /// acknowledged is kept: it is the same replica at a new address or with a new token.
+    @discardableResult
+    public func updatePeer(name: String, url: String? = nil, token: String? = nil, cacert: String? = nil) throws -> Bool {
+        try wrap {
+            try db.transaction {
+                guard try db.scalar("SELECT 1 FROM peers WHERE name=?", .text(name)) != nil else { return false }
+                if let url { try db.run("UPDATE peers SET url=? WHERE name=?", .text(url), .text(name)) }
+                if let token { try db.run("UPDATE peers SET token=? WHERE name=?", .text(token), .text(name)) }
+                if let cacert { try db.run("UPDATE peers SET cacert=? WHERE name=?", .text(cacert), .text(name)) }
+                return true
+            }
         }
     }
 
@@ -42,10 +62,11 @@ extension ReplicaStore {
     /// Every known peer, by name.
     public func peers() throws -> [Peer] {
         try wrap {
-            let s = try db.prepare("SELECT name, url, token, acked, last_sync, last_error FROM peers ORDER BY name")
+            let s = try db.prepare("SELECT name, url, token, acked, last_sync, last_error, cacert FROM peers ORDER BY name")
             var out: [Peer] = []
             while try s.step() {
                 out.append(Peer(name: s.text(0), url: s.text(1), token: s.isNull(2) ? nil : s.text(2),
+                                cacert: s.isNull(6) ? nil : s.text(6),
                                 acked: VectorClock(encoded: s.text(3)) ?? VectorClock(),
                                 lastSync: s.isNull(4) ? nil : Date(timeIntervalSince1970: Double(s.text(4)) ?? 0),
                                 lastError: s.isNull(5) ? nil : s.text(5)))

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import Glibc
 import Replica
 
 /// A durable replica: every record, the replica clock, the dots index and the
@@ -98,9 +99,22 @@ public final class ReplicaStore: @unchecked Sendable {
         } else {
             let dir = (path as NSString).deletingLastPathComponent
             if !dir.isEmpty && !fm.fileExists(atPath: dir) {
-                do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+                do {
+                    // Private: the folder of a replica holds its secrets.
+                    try fm.createDirectory(atPath: dir, withIntermediateDirectories: true,
+                                           attributes: [.posixPermissions: 0o700])
+                } catch {
                     throw StoreError.invalid("cannot create the folder \(dir): \(error.localizedDescription)")
                 }
+            }
+            // Created 0600 before SQLite opens it: every token and secret is in
+            // this file, and SQLite gives the -wal and -shm files the mode of
+            // the database file.
+            let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+            if fd >= 0 {
+                Glibc.close(fd)
+            } else if errno != EEXIST {
+                throw StoreError.invalid("cannot create \(path): \(String(cString: strerror(errno)))")
             }
         }
         do {
@@ -131,6 +145,7 @@ public final class ReplicaStore: @unchecked Sendable {
                 throw StoreError.notAReplica(path: path, reason: "no id key")
             }
             recordKeys = RecordKeyHasher(salt: hexBytes(salt))
+            ReplicaStore.restrictPermissions(path)
         } catch let e as SQLiteError {
             db.close()
             if e.isCorruption { throw StoreError.notAReplica(path: path, reason: e.message) }
@@ -138,6 +153,17 @@ public final class ReplicaStore: @unchecked Sendable {
         } catch {
             db.close()
             throw error
+        }
+    }
+
+    /// Takes group and other permissions off the replica file and its -wal and
+    /// -shm (files made by older versions were 0644). Best effort: a file
+    /// owned by someone else stays as it is.
+    static func restrictPermissions(_ path: String) {
+        for file in [path, path + "-wal", path + "-shm"] {
+            var info = stat()
+            guard stat(file, &info) == 0, info.st_mode & 0o077 != 0 else { continue }
+            _ = chmod(file, info.st_mode & 0o700)
         }
     }
 

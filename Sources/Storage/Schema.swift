@@ -10,7 +10,7 @@ enum Schema {
     /// "SLNK": the application id stamped in every replica file's header.
     static let applicationID: Int32 = 0x534C_4E4B
     /// The schema version this build writes.
-    static let version: Int32 = 3
+    static let version: Int32 = Int32(migrations.count)
 
     /// Migrations: index `i` brings a file from version `i` to `i + 1`.
     static let migrations: [String] = [
@@ -71,11 +71,15 @@ enum Schema {
         INSERT INTO meta(key, value) VALUES('index_signature', 'stale')
             ON CONFLICT(key) DO UPDATE SET value=excluded.value;
         """,
-        // 2 → 3: the id index is keyed by an integer (see RecordKeyHasher) instead of the text id,
+        // 2 → 3: a peer's private CA (PEM text) for https:// peers (`--cacert`).
+        """
+        ALTER TABLE peers ADD COLUMN cacert TEXT;
+        """,
+        // 3 → 4: the id index is keyed by an integer (see RecordKeyHasher) instead of the text id,
         // so it stays in the page cache at a million records. Needs `setuplink_idkey` registered.
         """
         INSERT INTO meta(key, value) VALUES('id_key', lower(hex(randomblob(16)))) ON CONFLICT(key) DO NOTHING;
-        CREATE TABLE records_v3(
+        CREATE TABLE records_v4(
             rid INTEGER PRIMARY KEY,
             idk INTEGER NOT NULL,
             id TEXT NOT NULL,
@@ -83,10 +87,10 @@ enum Schema {
             live INTEGER NOT NULL,
             body BLOB NOT NULL
         );
-        INSERT INTO records_v3(rid, idk, id, kind, live, body)
+        INSERT INTO records_v4(rid, idk, id, kind, live, body)
             SELECT rid, setuplink_idkey((SELECT value FROM meta WHERE key='id_key'), id), id, kind, live, body FROM records;
         DROP TABLE records;
-        ALTER TABLE records_v3 RENAME TO records;
+        ALTER TABLE records_v4 RENAME TO records;
         -- Not unique: ids are unique by the merge's lookup (`idk = ? AND id = ?`), and keys may collide.
         CREATE INDEX records_idk ON records(idk);
         CREATE INDEX records_dead ON records(rid) WHERE live=0;

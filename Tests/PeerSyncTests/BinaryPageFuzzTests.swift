@@ -2,6 +2,8 @@ import Foundation
 import Replica
 import Storage
 import Testing
+import HTTP
+import HTTPTestSupport
 @testable import PeerSync
 
 /// Random mutations of real binary pages: the decoder and the store refuse them

@@ -1,6 +1,8 @@
 import Foundation
 import Glibc
 import Synchronization
+import HTTP
+import HTTPTestSupport
 @testable import PeerSync
 
 /// A hostile peer on a raw socket: answers each request with whatever the test

@@ -3,6 +3,8 @@ import JSON
 import Replica
 import Storage
 import Testing
+import HTTP
+import HTTPTestSupport
 @testable import PeerSync
 
 /// A request with a body of any type, as raw HTTP/1.1.

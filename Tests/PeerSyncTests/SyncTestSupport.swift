@@ -2,6 +2,8 @@ import Foundation
 import Replica
 import SetupLinks
 import Storage
+import HTTP
+import HTTPTestSupport
 @testable import PeerSync
 
 /// The bearer token every test server is started with.
@@ -23,11 +25,11 @@ final class ServedReplica {
     /// `http://127.0.0.1:<port>` of the current server.
     private(set) var url: String
     private let configuration: HTTPServerConfiguration
-    private let accessLog: HTTPServer.AccessLog?
+    private let accessLog: (@Sendable (HTTPLogEntry) -> Void)?
 
     /// Serves `store` (a fresh one unless given).
     init(_ store: ReplicaStore? = nil, configuration: HTTPServerConfiguration = HTTPServerConfiguration(),
-         accessLog: HTTPServer.AccessLog? = nil) throws {
+         accessLog: (@Sendable (HTTPLogEntry) -> Void)? = nil) throws {
         self.store = try store ?? temporaryReplica()
         self.configuration = configuration
         self.accessLog = accessLog
@@ -67,3 +69,19 @@ func writeLinks(_ store: ReplicaStore, prefix: String, count: Int) throws {
         try writeLink(store, "\(prefix)\(i)", ["tenant": "t\(i)", "product": prefix, "token": UUID().uuidString])
     }
 }
+
+/// A request as raw HTTP/1.1 text, with `Content-Length` for the body.
+func rawRequest(_ method: String, _ path: String, token: String? = testToken, body: String? = nil) -> String {
+    var text = "\(method) \(path) HTTP/1.1\r\nHost: test\r\n"
+    if let token { text += "Authorization: Bearer \(token)\r\n" }
+    if let body { text += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
+    return text + "\r\n" + (body ?? "")
+}
+
+/// A served replica holding one link, for bad inputs to bounce off.
+func servedWithOneLink(_ configuration: HTTPServerConfiguration = HTTPServerConfiguration()) throws -> ServedReplica {
+    let served = try ServedReplica(configuration: configuration)
+    try writeLink(served.store, "link-1", ["tenant": "acme", "product": "crm", "token": "tok"])
+    return served
+}
+

@@ -5,6 +5,8 @@ import Replica
 import Storage
 import Synchronization
 import Testing
+import HTTP
+import HTTPTestSupport
 @testable import PeerSync
 
 /// Replicas syncing through real servers on port 0 and the real libcurl client.
@@ -181,11 +183,14 @@ import Testing
                 if p.phase == .pull && p.pages == 1 { server.stop() }
             }
         }
-        // The pull fetches up to two pages ahead, so one to three pages were applied; they stay applied.
+        // The fetcher runs up to `PullPipeline.depth` pages ahead, and pages that arrived together are
+        // applied as one batch before progress is reported, so one to all six pages were applied
+        // (how many depends on the server's speed); they stay applied.
         let applied = try laptop.counts().links
-        #expect((7...9).contains(applied), "the applied pages stay applied: \(applied)")
+        #expect((7...12).contains(applied), "the applied pages stay applied: \(applied)")
         let lastError = try laptop.peer(name: "hub")?.lastError ?? ""
-        #expect(lastError.contains("unreachable") || lastError.contains("did not answer"), "\(lastError)")
+        #expect(lastError.contains("unreachable") || lastError.contains("did not answer") || lastError.contains("server is stopping"),
+                "\(lastError)")
 
         // Cut off after the first pushed page.
         try hub.restart()
@@ -282,13 +287,11 @@ import Testing
 
     @Test func serverThatIsNotASetuplinkPeerIsRecognised() throws {
         let store = try temporaryReplica()
-        let plain = HTTPServer { request in
+        let (plain, port) = try startServer { request in
             request.path == "/json" ? .json(Array("{\"status\":\"ok\"}".utf8)) : HTTPResponse(status: 404, body: Array("nope".utf8))
         }
-        let port = try plain.start()
         defer { plain.stop() }
-        let other = HTTPServer { _ in .json(Array("{\"clock\":{}}".utf8)) }
-        let otherPort = try other.start()
+        let (other, otherPort) = try startServer { _ in .json(Array("{\"clock\":{}}".utf8)) }
         defer { other.stop() }
         for (url, reason) in [("http://127.0.0.1:\(port)", "GET /sync/v1/summary answered 404"),
                               ("http://127.0.0.1:\(otherPort)", "its summary has no valid replica")] {
@@ -304,11 +307,10 @@ import Testing
     @Test func slowPeerTimesOut() throws {
         let store = try temporaryReplica()
         let release = DispatchSemaphore(value: 0)
-        let slow = HTTPServer { _ in
+        let (slow, port) = try startServer { _ in
             _ = release.wait(timeout: .now() + 5)
             return .json(Array("{}".utf8))
         }
-        let port = try slow.start()
         defer { slow.stop() }
         let client = SyncClient(http: HTTPClient(connectTimeout: .seconds(2), timeout: .milliseconds(300)))
         do {

@@ -1,5 +1,8 @@
-// The only file in PeerSync that calls libcurl. Easy handles, header lists and
-// the error buffer are acquired and released inside `HTTPClient.send`.
+// The only file that calls libcurl. Easy handles, header lists and the error
+// buffer are acquired and released inside `HTTPClient.send`; what one transfer's
+// C callbacks need (and any per-transfer hook added later, such as a progress
+// or cancel callback) lives in `TransferState`, reached through libcurl's
+// user-data pointer.
 import CCurl
 import Foundation
 
@@ -17,6 +20,21 @@ public enum HTTPClientError: Error, CustomStringConvertible, Equatable {
     case couldNotResolve(host: String)
     /// The response body was longer than the client's limit; the transfer was cut off.
     case responseTooLarge(limit: Int)
+    /// An `https://` URL, but the peer answered in plain HTTP (or not in TLS).
+    case tlsNotSpoken(url: String)
+    /// An `http://` URL, but the peer closed the connection without an answer,
+    /// and it completes a TLS handshake: it serves HTTPS.
+    case noAnswerToPlainHTTP(url: String)
+    /// The peer's certificate is not signed by a trusted CA (self-signed, or a private CA not given).
+    case certificateNotTrusted(url: String)
+    /// The peer's certificate is for another host name.
+    case certificateNameMismatch(url: String, host: String)
+    /// The CA certificate given to trust is not usable PEM.
+    case invalidCACertificate(url: String)
+    /// Any other TLS failure, with libcurl's message.
+    case tls(url: String, message: String)
+    /// The client's `monitor` asked to stop (the user pressed Ctrl-C).
+    case cancelled(url: String)
     /// Any other transfer failure, with libcurl's message.
     case other(url: String, message: String)
 
@@ -30,8 +48,23 @@ public enum HTTPClientError: Error, CustomStringConvertible, Equatable {
         case let .timedOut(_, seconds): "timed out after \(formatSeconds(seconds))"
         case let .couldNotResolve(host): "could not resolve host \(host)"
         case let .responseTooLarge(limit): "response larger than the limit of \(limit) bytes"
+        case .tlsNotSpoken: "the peer does not speak TLS (is it a plain http:// URL?)"
+        case let .noAnswerToPlainHTTP(url):
+            "the peer speaks HTTPS, not plain HTTP (use \(Self.httpsVersion(of: url)))"
+        case .certificateNotTrusted:
+            "the peer's TLS certificate is not signed by a trusted CA (for a private CA or a self-signed certificate, give its CA with --cacert PEM)"
+        case let .certificateNameMismatch(_, host): "the peer's TLS certificate is not valid for the host name \(host)"
+        case .invalidCACertificate: "the CA certificate given with --cacert is not a usable PEM certificate"
+        case let .tls(_, message): "TLS failed: \(message)"
+        case .cancelled: "cancelled"
         case let .other(_, message): message
         }
+    }
+
+    /// `url` with its scheme replaced by `https`.
+    static func httpsVersion(of url: String) -> String {
+        guard let colon = url.firstIndex(of: ":") else { return url }
+        return "https" + url[colon...]
     }
 
     /// One sentence naming the URL and the reason.
@@ -43,6 +76,10 @@ public enum HTTPClientError: Error, CustomStringConvertible, Equatable {
         case let .timedOut(url, _): "\(url): \(reason)"
         case .couldNotResolve: reason
         case .responseTooLarge: reason
+        case let .tlsNotSpoken(url), let .noAnswerToPlainHTTP(url), let .certificateNotTrusted(url),
+             let .certificateNameMismatch(url, _), let .invalidCACertificate(url), let .tls(url, _):
+            "\(url): \(reason)"
+        case let .cancelled(url): "\(url): cancelled"
         case let .other(url, message): "\(url): \(message)"
         }
     }
@@ -67,6 +104,20 @@ public struct HTTPClientResponse: Sendable {
     public var bytesReceived: Int
 }
 
+/// A request in progress, as `HTTPClient.monitor` sees it.
+public struct HTTPTransfer: Sendable {
+    /// The request method.
+    public var method: String
+    /// The request URL.
+    public var url: String
+    /// Seconds since the request started.
+    public var seconds: Double
+    /// Body bytes sent so far.
+    public var bytesSent: Int
+    /// Body bytes received so far.
+    public var bytesReceived: Int
+}
+
 /// An HTTP client on libcurl: one easy handle per request, no redirects,
 /// no signals, bounded time and response size.
 ///
@@ -79,13 +130,21 @@ public struct HTTPClient: Sendable {
     public var timeout: Duration
     /// Limit on the response body; longer responses fail with `responseTooLarge`.
     public var maxResponseBytes: Int
+    /// For `https://`: trust the CA certificate(s) in this PEM text (a private
+    /// CA, or a self-signed certificate) instead of the system's CA bundle.
+    public var caCertificatePEM: String?
+    /// Watches each request: called about once a second while it waits (more often while
+    /// data moves), on the thread that sends; returning `false` aborts the request with
+    /// `cancelled`. For progress lines and Ctrl-C; `nil` by default.
+    public var monitor: (@Sendable (HTTPTransfer) -> Bool)?
 
     /// Creates a client with the given limits.
     public init(connectTimeout: Duration = .seconds(5), timeout: Duration = .seconds(30),
-                maxResponseBytes: Int = 16 * 1024 * 1024) {
+                maxResponseBytes: Int = 16 * 1024 * 1024, caCertificatePEM: String? = nil) {
         self.connectTimeout = connectTimeout
         self.timeout = timeout
         self.maxResponseBytes = maxResponseBytes
+        self.caCertificatePEM = caCertificatePEM
     }
 
     /// Sends one request and returns the response, whatever its status.
@@ -123,6 +182,9 @@ public struct HTTPClient: Sendable {
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
 
         let state = TransferState(limit: maxResponseBytes)
+        state.monitor = monitor
+        state.method = method
+        state.url = url
         let code: CURLcode = withExtendedLifetime(state) {
             let user = Unmanaged.passUnretained(state).toOpaque()
             _ = setuplink_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
@@ -161,6 +223,27 @@ public struct HTTPClient: Sendable {
                 return n
             }
             _ = setuplink_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, user)
+            if let pem = caCertificatePEM {
+                // CURL_BLOB_COPY: libcurl copies the PEM now, so the buffer need not outlive this call.
+                var bytes = Array(pem.utf8)
+                bytes.withUnsafeMutableBytes { raw in
+                    var blob = curl_blob(data: raw.baseAddress, len: raw.count, flags: UInt32(CURL_BLOB_COPY))
+                    _ = setuplink_curl_setopt_pointer(handle, CURLOPT_CAINFO_BLOB, &blob)
+                }
+            }
+            if monitor != nil {
+                _ = setuplink_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
+                _ = setuplink_curl_setopt_pointer(handle, CURLOPT_XFERINFODATA, user)
+                _ = setuplink_curl_setopt_xferinfofn(handle) { user, _, downloaded, _, uploaded in
+                    guard let user else { return 0 }
+                    let state = Unmanaged<TransferState>.fromOpaque(user).takeUnretainedValue()
+                    guard let monitor = state.monitor else { return 0 }
+                    let transfer = HTTPTransfer(method: state.method, url: state.url,
+                                                seconds: Date().timeIntervalSince(state.started),
+                                                bytesSent: Int(uploaded), bytesReceived: Int(downloaded))
+                    return monitor(transfer) ? 0 : 1   // non-zero: CURLE_ABORTED_BY_CALLBACK
+                }
+            }
 
             switch method {
             case "GET" where body == nil:
@@ -222,12 +305,29 @@ public struct HTTPClient: Sendable {
         switch code {
         case CURLE_WRITE_ERROR where state.exceeded, CURLE_FILESIZE_EXCEEDED:
             return .responseTooLarge(limit: maxResponseBytes)
+        case CURLE_ABORTED_BY_CALLBACK:
+            return .cancelled(url: url)
         case CURLE_COULDNT_RESOLVE_HOST:
             return .couldNotResolve(host: host)
         case CURLE_COULDNT_CONNECT:
             var osErrno = 0
             _ = setuplink_curl_getinfo_long(handle, CURLINFO_OS_ERRNO, &osErrno)
             return osErrno == Int(ECONNREFUSED) ? .connectionRefused(url: url) : .other(url: url, message: detail)
+        case CURLE_SSL_CONNECT_ERROR where Self.notTLS(detail) || (Self.cutMidHandshake(detail) && Self.speaksPlainHTTP(url)):
+            return .tlsNotSpoken(url: url)
+        case CURLE_PEER_FAILED_VERIFICATION where detail.contains("name"):
+            return .certificateNameMismatch(url: url, host: host)
+        case CURLE_PEER_FAILED_VERIFICATION:
+            return .certificateNotTrusted(url: url)
+        case CURLE_SSL_CACERT_BADFILE:
+            return .invalidCACertificate(url: url)
+        case CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER, CURLE_USE_SSL_FAILED:
+            return .tls(url: url, message: detail)
+        case CURLE_GOT_NOTHING where url.lowercased().hasPrefix("http://") && Self.speaksTLS(url),
+             CURLE_RECV_ERROR where url.lowercased().hasPrefix("http://") && state.headers.isEmpty && Self.speaksTLS(url):
+            // Closed without an answer, and a TLS handshake at the same address succeeds:
+            // plain HTTP was sent to an HTTPS server.
+            return .noAnswerToPlainHTTP(url: url)
         case CURLE_OPERATION_TIMEDOUT:
             var connectTime: curl_off_t = 0
             _ = setuplink_curl_getinfo_off(handle, CURLINFO_CONNECT_TIME_T, &connectTime)
@@ -236,6 +336,58 @@ public struct HTTPClient: Sendable {
         default:
             return .other(url: url, message: detail)
         }
+    }
+}
+
+extension HTTPClient {
+    /// Whether the server at `url`'s host and port completes a TLS handshake
+    /// (certificate not checked: nothing is sent but the handshake). Asked only
+    /// after a plain-HTTP request got no answer, to tell an HTTPS server from one
+    /// that went away.
+    static func speaksTLS(_ url: String) -> Bool {
+        guard CurlGlobal.initialized, let handle = curl_easy_init() else { return false }
+        defer { curl_easy_cleanup(handle) }
+        _ = setuplink_curl_setopt_string(handle, CURLOPT_URL, HTTPClientError.httpsVersion(of: url))
+        _ = setuplink_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        _ = setuplink_curl_setopt_long(handle, CURLOPT_CONNECT_ONLY, 1)
+        _ = setuplink_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 0)
+        _ = setuplink_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 0)
+        _ = setuplink_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, 2000)
+        return curl_easy_perform(handle) == CURLE_OK
+    }
+
+    /// Whether a TLS handshake error says the other side is not speaking TLS:
+    /// OpenSSL's wording for a plain-HTTP answer to a ClientHello, or the
+    /// connection closed or reset mid-handshake without a TLS alert (a plain
+    /// HTTP server drops the ClientHello as garbage; a TLS server that refuses
+    /// a handshake sends an alert instead).
+    static func notTLS(_ message: String) -> Bool {
+        let m = message.lowercased()
+        return m.contains("wrong version number") || m.contains("packet length too long")
+            || m.contains("http request") || m.contains("record layer failure")
+    }
+
+    /// Whether the handshake was cut off without a TLS alert (closed or reset):
+    /// a plain HTTP server dropping a ClientHello, or a server that went away.
+    static func cutMidHandshake(_ message: String) -> Bool {
+        let m = message.lowercased()
+        return m.contains("unexpected eof") || m.contains("ssl_error_syscall") || m.contains("connection reset")
+    }
+
+    /// Whether the server at `url`'s host and port answers plain HTTP (any
+    /// status). Asked only after a TLS handshake was cut off, to tell a plain
+    /// HTTP server from one that went away.
+    static func speaksPlainHTTP(_ url: String) -> Bool {
+        guard CurlGlobal.initialized, let handle = curl_easy_init() else { return false }
+        defer { curl_easy_cleanup(handle) }
+        let plain = url.lowercased().hasPrefix("https:") ? "http" + url.dropFirst(5) : Substring(url)
+        _ = setuplink_curl_setopt_string(handle, CURLOPT_URL, String(plain))
+        _ = setuplink_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        _ = setuplink_curl_setopt_long(handle, CURLOPT_NOBODY, 1)
+        _ = setuplink_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, 2000)
+        var status = 0
+        return curl_easy_perform(handle) == CURLE_OK
+            && setuplink_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status >= 100
     }
 }
 
@@ -253,6 +405,10 @@ private final class TransferState {
     var body: [UInt8] = []
     var headers: [String: String] = [:]
     var exceeded = false
+    var monitor: (@Sendable (HTTPTransfer) -> Bool)?
+    var method = ""
+    var url = ""
+    let started = Date()
 
     init(limit: Int) { self.limit = limit }
 

@@ -42,7 +42,7 @@ extension HTTPRequest {
     /// Whether this request carries `Authorization: Bearer <secret>`, compared
     /// in constant time.
     public func hasBearerToken(_ secret: String) -> Bool {
-        bearerTokenMatches(authorization: headers["authorization"], secret: secret)
+        head.hasBearerToken(secret)
     }
 }
 
@@ -55,16 +55,5 @@ extension [UInt8] {
     /// Drops leading spaces and tabs.
     fileprivate func trimmingLeadingSpaces() -> [UInt8] {
         Array(drop { $0 == 0x20 || $0 == 0x09 })
-    }
-}
-
-extension String {
-    /// Drops leading and trailing spaces and tabs (the HTTP notion of whitespace).
-    func trimmingASCIIWhitespace() -> String {
-        let bytes = Array(utf8)
-        var start = 0, end = bytes.count
-        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
-        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
-        return String(decoding: bytes[start..<end], as: UTF8.self)
     }
 }

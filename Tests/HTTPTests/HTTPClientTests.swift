@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import PeerSync
+@testable import HTTP
+import HTTPTestSupport
 
 /// The libcurl client against a real local server: results and actionable errors.
 @Suite struct HTTPClientTests {
@@ -48,7 +49,7 @@ import Testing
 
     @Test func closedPortIsConnectionRefused() throws {
         // Bind a listener to get a free port, then close it so nothing listens there.
-        let port = try ListeningSocket(address: "127.0.0.1", port: 0).port
+        let port = try freePort()
         let url = "http://127.0.0.1:\(port)/healthz"
         #expect(throws: HTTPClientError.connectionRefused(url: url)) {
             try HTTPClient(connectTimeout: .seconds(2)).send(method: "GET", url: url, headers: [:], body: nil)
@@ -108,7 +109,7 @@ import Testing
     @Test(arguments: [200_000, 3 * 1024 * 1024])
     func bodyOverTheServerLimitComesBackAs413(size: Int) throws {
         // 200 kB is sent at once; 3 MiB goes through Expect: 100-continue.
-        let (server, port) = try startServer(HTTPServerConfiguration(maxBodyBytes: 1000))
+        let (server, port) = try startGuardedServer(admit: { _ in .accept(maxBodyBytes: 1000) })
         defer { server.stop() }
         let response = try HTTPClient().send(method: "POST", url: "http://127.0.0.1:\(port)/push", headers: [:],
                                              body: [UInt8](repeating: 0x61, count: size))
