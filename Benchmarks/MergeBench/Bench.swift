@@ -57,7 +57,7 @@ final class Bench {
     func run() throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        for n in options.sizes {
+        for n in options.sizes where !options.figures.isDisjoint(with: [1, 2, 3, 4]) {
             let records = Workload.records(n)
             if options.figures.contains(1) { try inMemory(records) }
             if options.figures.contains(2) { try conflicts(records) }
