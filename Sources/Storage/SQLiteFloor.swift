@@ -57,7 +57,7 @@ public final class SQLiteFloor {
     }
 
     /// Seconds to compute the id index keys of `ids` (a benchmark diagnostic).
-    public static func keyTime(_ ids: [String]) -> Double {
+    package static func keyTime(_ ids: [String]) -> Double {
         let keys = RecordKeyHasher(salt: Array(repeating: 7, count: 16))
         var sink: Int64 = 0
         let start = DispatchTime.now().uptimeNanoseconds
