@@ -8,7 +8,7 @@ import Replica
 ///
 /// It does no lookup, no merging, no dots index, no secondary index and no
 /// clock bookkeeping: the cost of SQLite itself for the rows a merge writes.
-/// (Schema 3's id index is not unique, so the floor is an insert, not the
+/// (Schema 4's id index is not unique, so the floor is an insert, not the
 /// upsert it was while ids were a unique text index; that makes it faster.)
 public final class SQLiteFloor {
     let db: SQLiteConnection
