@@ -75,5 +75,25 @@ enum Schema {
         """
         ALTER TABLE peers ADD COLUMN cacert TEXT;
         """,
+        // 3 → 4: the id index is keyed by an integer (see RecordKeyHasher) instead of the text id,
+        // so it stays in the page cache at a million records. Needs `setuplink_idkey` registered.
+        """
+        INSERT INTO meta(key, value) VALUES('id_key', lower(hex(randomblob(16)))) ON CONFLICT(key) DO NOTHING;
+        CREATE TABLE records_v4(
+            rid INTEGER PRIMARY KEY,
+            idk INTEGER NOT NULL,
+            id TEXT NOT NULL,
+            kind INTEGER NOT NULL,
+            live INTEGER NOT NULL,
+            body BLOB NOT NULL
+        );
+        INSERT INTO records_v4(rid, idk, id, kind, live, body)
+            SELECT rid, setuplink_idkey((SELECT value FROM meta WHERE key='id_key'), id), id, kind, live, body FROM records;
+        DROP TABLE records;
+        ALTER TABLE records_v4 RENAME TO records;
+        -- Not unique: ids are unique by the merge's lookup (`idk = ? AND id = ?`), and keys may collide.
+        CREATE INDEX records_idk ON records(idk);
+        CREATE INDEX records_dead ON records(rid) WHERE live=0;
+        """,
     ]
 }
