@@ -75,5 +75,27 @@ enum Schema {
         """
         ALTER TABLE peers ADD COLUMN cacert TEXT;
         """,
+        // 3 → 4: the webhook outbox, local to this replica (never synced): the events of the
+        // SCIM changes this replica accepted, written in the change's transaction, and their
+        // delivery state. `seq` (AUTOINCREMENT, never reused) is the delivery order.
+        """
+        CREATE TABLE outbox(
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            directory TEXT NOT NULL,
+            event TEXT NOT NULL,
+            body BLOB NOT NULL,
+            created INTEGER NOT NULL,
+            status INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt INTEGER NOT NULL,
+            last_attempt INTEGER,
+            last_status INTEGER,
+            last_error TEXT,
+            finished INTEGER
+        );
+        -- A directory's events in order (listing), and its pending ones (delivery: the head of each queue).
+        CREATE INDEX outbox_directory ON outbox(directory, seq);
+        CREATE INDEX outbox_pending ON outbox(directory, seq) WHERE status=0;
+        """,
     ]
 }
