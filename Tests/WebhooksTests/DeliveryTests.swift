@@ -164,4 +164,47 @@ import Webhooks
         try waitFor("the attempt recorded") { try hub.events(d.id).first?.lastStatus == 401 }
         #expect(try hub.events(d.id)[0].status == .pending)
     }
+    @Test func stoppingCutsARequestInFlightShortAndKeepsItsEvent() throws {
+        let receiver = try WebhookReceiver()
+        receiver.route("/slow", secret: "s", mode: "hang")
+        var c = testConfiguration()
+        c.timeout = .seconds(60)
+        let lines = LogLines()
+        let hub = try WebhookHub(configuration: c, log: { lines.append($0) })
+        try hub.start()
+        let d = try hub.directory(url: receiver.url("/slow"), secret: "s")
+        try hub.scim(d).createUser("slow@acme.test")
+        try waitFor("the request in flight") { receiver.received("/slow").count == 1 }
+        hub.hub.stop()
+        // Cut off by the stop, not by the 60 s timeout: no attempt recorded, still pending.
+        let e = try #require(try hub.events(d.id).first)
+        #expect(e.status == .pending && e.attempts == 0 && e.lastError == nil)
+        #expect(lines.all.contains { $0.contains("cut off by the stop; it stays pending") })
+    }
+
+    @Test func housekeepingDeletesFinishedEventsAndKeepsWaitingOnes() throws {
+        let receiver = try WebhookReceiver()
+        receiver.route("/kept", secret: "s")
+        receiver.route("/waiting", secret: "s", mode: "500")
+        var c = testConfiguration()
+        c.keepFinished = .milliseconds(1)
+        c.housekeepingInterval = .milliseconds(100)
+        let hub = try WebhookHub(configuration: c)
+        try hub.start()
+        let done = try hub.directory(tenant: "done", url: receiver.url("/kept"), secret: "s")
+        let waiting = try hub.directory(tenant: "waiting", url: receiver.url("/waiting"), secret: "s")
+        try hub.scim(done).createUser("a@acme.test")
+        try hub.scim(waiting).createUser("b@acme.test")
+        try waitFor("the delivered event purged") { try receiver.received("/kept").count == 1 && hub.events(done.id).isEmpty }
+        #expect(try hub.events(waiting.id).map(\.status) == [.pending])
+    }
+}
+
+/// Log lines collected from the sender threads.
+final class LogLines: @unchecked Sendable {
+    // @unchecked Sendable: every access holds `lock`.
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
 }

@@ -1,0 +1,74 @@
+import Foundation
+import Replica
+import Testing
+@testable import Storage
+
+/// The webhook outbox table: written in a local transaction, local to the file
+/// (never synced), queued per directory, and purged only once finished.
+@Suite struct OutboxTests {
+    static func enqueue(_ s: ReplicaStore, _ directory: String, _ event: String = "user.created") throws -> Int64 {
+        try s.write { tx in
+            try tx.write(id: "u-\(UUID().uuidString)", kind: .user, ["a:userName": event])
+            return try tx.enqueueEvent(directory: directory, event: event, body: Array("{\"event\":\"\(event)\"}".utf8))
+        }
+    }
+
+    @Test func eventsQueuePerDirectoryAndOnlyTheHeadsAreDue() throws {
+        let s = try temporaryStore()
+        defer { s.close() }
+        let a1 = try Self.enqueue(s, "dir-a"), b1 = try Self.enqueue(s, "dir-b"), a2 = try Self.enqueue(s, "dir-a")
+        #expect(a1 < b1 && b1 < a2)
+        #expect(try s.outboxHeads().map(\.seq) == [a1, b1])
+        #expect(try s.pendingEvents(directory: "dir-a", limit: 10).map(\.seq) == [a1, a2])
+        let now = s.now()
+        try s.recordFailedAttempt([a1], status: 503, error: "HTTP 503", at: now, nextAttempt: now + 5_000)
+        let head = try #require(try s.outboxHeads().first)
+        #expect(head.seq == a1 && head.attempts == 1 && head.nextAttempt == now + 5_000 && head.lastStatus == 503)
+        try s.recordDelivered([a1], status: 200, at: now + 5_000)
+        #expect(try s.outboxHeads().map(\.seq) == [a2, b1], "heads in directory order: dir-a's next, then dir-b's")
+        #expect(try s.outboxCounts() == { var c = OutboxCounts(); c.pending = 2; c.delivered = 1; return c }())
+        #expect(try s.pendingEventCount() == 2)
+        // Delivered events are never counted or delivered twice.
+        try s.recordDelivered([a1], status: 200, at: now + 6_000)
+        #expect(try s.outboxEvents(directory: "dir-a", limit: 10)[0].attempts == 2)
+        #expect(try s.outboxEvents(directory: "dir-a", limit: 10)[0].finished == now + 5_000)
+    }
+
+    @Test func housekeepingDeletesOnlyFinishedEvents() throws {
+        let s = try temporaryStore()
+        defer { s.close() }
+        let old = try Self.enqueue(s, "d"), waiting = try Self.enqueue(s, "d"), dropped = try Self.enqueue(s, "e")
+        try s.recordDelivered([old], status: 200, at: 1_000)
+        #expect(try s.finishPending(directory: "e", status: .dropped, reason: "not sent", at: 2_000) == 1)
+        #expect(try s.purgeOutbox(finishedBefore: 1_500) == 1)
+        #expect(try s.outboxEvents(directory: "d", limit: 10).map(\.seq) == [waiting])
+        #expect(try s.purgeOutbox(finishedBefore: .max) == 1, "the dropped one; never the pending one")
+        #expect(try s.outboxEvents(directory: "e", limit: 10).isEmpty && dropped > 0)
+        #expect(try s.pendingEventCount() == 1)
+    }
+
+    @Test func theOutboxIsNeverSynced() throws {
+        let a = try temporaryStore(), b = try temporaryStore()
+        defer { a.close(); b.close() }
+        _ = try Self.enqueue(a, "d")
+        try pullAll(from: a, to: b)
+        #expect(try b.digest() == a.digest())
+        #expect(try b.pendingEventCount() == 0 && a.pendingEventCount() == 1)
+    }
+
+    @Test func aFileOfSchema3GainsAnEmptyOutbox() throws {
+        let path = temporaryDirectory() + "/v3.sqlite"
+        do {
+            let s = try ReplicaStore(path: path)
+            try s.write { try $0.write(id: "l1", kind: .link, ["tenant": "acme"]) }
+            s.close()
+        }
+        #expect(shell("python3 -c \"import sqlite3; c=sqlite3.connect('\(path)'); c.execute('drop table outbox'); c.execute('pragma user_version=3'); c.commit()\"") == 0)
+        let s = try ReplicaStore(path: path)
+        defer { s.close() }
+        #expect(try s.record(id: "l1")?["tenant"] == "acme")
+        #expect(try s.pendingEventCount() == 0)
+        _ = try Self.enqueue(s, "d")
+        #expect(try s.pendingEventCount() == 1)
+    }
+}
