@@ -41,7 +41,8 @@ public struct OutboxEvent: Sendable, Equatable {
     public var directory: String
     /// The event type (`user.created`, …).
     public var event: String
-    /// The event's JSON, exactly as it is sent (unsigned).
+    /// The event's JSON, exactly as it is sent (unsigned); emptied once delivered
+    /// (the log keeps what happened, not people's data).
     public var body: [UInt8]
     /// When the change was accepted.
     public var created: UInt64
@@ -59,6 +60,16 @@ public struct OutboxEvent: Sendable, Equatable {
     public var lastError: String?
     /// When it was delivered, given up or dropped.
     public var finished: UInt64?
+}
+
+/// A pending event as the sender first learns of it: where, and when it is due.
+public struct OutboxRef: Sendable, Equatable {
+    /// The event's seq.
+    public var seq: Int64
+    /// Its directory.
+    public var directory: String
+    /// When it may be tried (Unix milliseconds).
+    public var nextAttempt: UInt64
 }
 
 /// How many outbox events are in each state.
@@ -113,45 +124,40 @@ extension ReplicaStore {
                     finished: s.isNull(11) ? nil : UInt64(max(0, s.int(11))))
     }
 
-    /// The first pending event of each directory that has one (the heads of the
-    /// per-directory queues), in directory order, at most `limit`.
-    ///
-    /// Walks the pending index one directory at a time, so the cost grows with
-    /// the number of directories waiting, not with the number of events.
-    public func outboxHeads(limit: Int = 10_000) throws -> [OutboxEvent] {
+    /// The highest seq in the outbox (0 when it is empty): pending events
+    /// discovered later are above it.
+    public func outboxLastSeq() throws -> Int64 {
+        try wrap { try db.scalar("SELECT max(seq) FROM outbox")?.int ?? 0 }
+    }
+
+    /// Pending events with `after < seq <= upTo`, in seq order, at most `limit`,
+    /// without their bodies: how the sender learns which directories have work.
+    public func pendingEventRefs(after: Int64, upTo: Int64, limit: Int) throws -> [OutboxRef] {
         try wrap {
-            var out: [OutboxEvent] = []
-            var after: String?
-            let next = try db.prepare("""
-                SELECT \(Self.outboxColumns) FROM outbox WHERE status=0 AND directory>? ORDER BY directory, seq LIMIT 1
+            let s = try db.prepare("""
+                SELECT seq, directory, next_attempt FROM outbox WHERE seq>? AND seq<=? AND status=0 ORDER BY seq LIMIT ?
                 """)
-            let first = try db.prepare("SELECT \(Self.outboxColumns) FROM outbox WHERE status=0 ORDER BY directory, seq LIMIT 1")
-            while out.count < limit {
-                let s: Statement
-                if let after {
-                    s = next
-                    s.reset()
-                    s.bind(text: after, at: 1)
-                } else {
-                    s = first
-                    s.reset()
-                }
-                guard try s.step() else { s.reset(); break }
-                let e = outboxEvent(s)
-                s.reset()
-                out.append(e)
-                after = e.directory
+            s.bind(int: after, at: 1)
+            s.bind(int: upTo, at: 2)
+            s.bind(int: Int64(max(0, limit)), at: 3)
+            defer { s.reset() }
+            var out: [OutboxRef] = []
+            while try s.step() {
+                out.append(OutboxRef(seq: s.int(0), directory: s.text(1), nextAttempt: UInt64(max(0, s.int(2)))))
             }
             return out
         }
     }
 
-    /// A directory's pending events in delivery order, at most `limit`.
-    public func pendingEvents(directory: String, limit: Int) throws -> [OutboxEvent] {
+    /// A directory's pending events from `seq` on, in delivery order, at most `limit`.
+    public func pendingEvents(directory: String, from seq: Int64 = 0, limit: Int) throws -> [OutboxEvent] {
         try wrap {
-            let s = try db.prepare("SELECT \(Self.outboxColumns) FROM outbox WHERE status=0 AND directory=? ORDER BY seq LIMIT ?")
-            s.bind(text: directory, at: 1)
-            s.bind(int: Int64(max(0, limit)), at: 2)
+            let s = try db.prepare("""
+                SELECT \(Self.outboxColumns) FROM outbox WHERE seq>=? AND directory=? AND status=0 ORDER BY seq LIMIT ?
+                """)
+            s.bind(int: seq, at: 1)
+            s.bind(text: directory, at: 2)
+            s.bind(int: Int64(max(0, limit)), at: 3)
             defer { s.reset() }
             var out: [OutboxEvent] = []
             while try s.step() { out.append(outboxEvent(s)) }
@@ -162,8 +168,8 @@ extension ReplicaStore {
     /// Records a successful attempt: the events are delivered.
     public func recordDelivered(_ seqs: [Int64], status: Int, at time: UInt64) throws {
         try updateEvents(seqs, """
-            UPDATE outbox SET status=1, attempts=attempts+1, last_attempt=?1, last_status=?2, last_error=NULL, finished=?1
-            WHERE seq=?3 AND status=0
+            UPDATE outbox SET status=1, attempts=attempts+1, last_attempt=?1, last_status=?2, last_error=NULL, finished=?1,
+                body=x'' WHERE seq=?3 AND status=0
             """) { s in
             s.bind(int: Int64(clamping: time), at: 1)
             s.bind(int: Int64(status), at: 2)
@@ -212,28 +218,31 @@ extension ReplicaStore {
         }
     }
 
-    /// How many events wait to be delivered (answered from the pending index alone).
+    /// How many events wait to be delivered (a scan of the outbox).
     public func pendingEventCount() throws -> Int {
         try wrap { Int(try db.scalar("SELECT count(*) FROM outbox WHERE status=0")?.int ?? 0) }
     }
 
-    /// Finishes every pending event of `directory` without sending it, with
+    /// Finishes every pending event of `directory` (from `seq` on) without sending it, with
     /// `status` (`dropped`, or `failed`) and the reason; with `createdBefore`,
     /// only those accepted before that time.
     /// - Returns: How many were finished.
     @discardableResult
-    public func finishPending(directory: String, status: OutboxStatus, reason: String, at time: UInt64,
+    public func finishPending(directory: String, from seq: Int64 = 0, status: OutboxStatus, reason: String, at time: UInt64,
                               createdBefore: UInt64? = nil) throws -> Int {
         try wrap {
             try db.run("""
-                UPDATE outbox SET status=?, last_error=?, finished=? WHERE status=0 AND directory=? AND created<?
-                """, .int(Int64(status.rawValue)), .text(reason), .int(Int64(clamping: time)), .text(directory),
+                UPDATE outbox SET status=?, last_error=?, finished=? WHERE seq>=? AND directory=? AND status=0 AND created<?
+                """, .int(Int64(status.rawValue)), .text(reason), .int(Int64(clamping: time)), .int(seq), .text(directory),
                 .int(createdBefore.map { Int64(clamping: $0) } ?? Int64.max))
             return db.changes
         }
     }
 
     /// A directory's events in delivery order, after `seq` (a cursor), at most `limit`.
+    ///
+    /// Walks the table in seq order from the cursor (there is no index by directory,
+    /// to keep SCIM writes cheap): a listing reads the outbox once, page by page.
     public func outboxEvents(directory: String, after seq: Int64 = 0, status: OutboxStatus? = nil,
                              limit: Int) throws -> [OutboxEvent] {
         try wrap {
@@ -278,38 +287,31 @@ extension ReplicaStore {
         }
     }
 
-    /// The directory ids in the outbox that start with `prefix` (lowercased), at most `limit`:
-    /// `directory events` of a directory that was deleted since.
+    /// The directory ids in the outbox that start with `prefix` (lowercased), at most `limit`,
+    /// sorted: `directory events` of a directory that was deleted since (a scan of the outbox).
     public func outboxDirectories(prefix: String, limit: Int = 10) throws -> [String] {
         try wrap {
+            let s = try db.prepare("""
+                SELECT DISTINCT directory FROM outbox WHERE substr(directory, 1, length(?1))=?1 ORDER BY directory LIMIT ?2
+                """)
+            s.bind(text: prefix, at: 1)
+            s.bind(int: Int64(max(0, limit)), at: 2)
+            defer { s.reset() }
             var out: [String] = []
-            var after = prefix
-            let s = try db.prepare("SELECT directory FROM outbox WHERE directory>=? ORDER BY directory LIMIT 1")
-            let skip = try db.prepare("SELECT directory FROM outbox WHERE directory>? ORDER BY directory LIMIT 1")
-            var first = true
-            while out.count < limit {
-                let q = first ? s : skip
-                q.reset()
-                q.bind(text: after, at: 1)
-                guard try q.step() else { q.reset(); break }
-                let d = q.text(0)
-                q.reset()
-                guard d.hasPrefix(prefix) else { break }
-                out.append(d)
-                after = d
-                first = false
-            }
+            while try s.step() { out.append(s.text(0)) }
             return out
         }
     }
 
     /// Housekeeping: deletes events delivered, given up or dropped before `time`.
-    /// Pending events are never deleted.
+    /// Pending events are never deleted, nor the newest event (its seq keeps the
+    /// next one from reusing a number a receiver may have seen).
     /// - Returns: How many were deleted.
     @discardableResult
     public func purgeOutbox(finishedBefore time: UInt64) throws -> Int {
         try wrap {
-            try db.run("DELETE FROM outbox WHERE status<>0 AND finished<?", .int(Int64(clamping: time)))
+            try db.run("DELETE FROM outbox WHERE status<>0 AND finished<? AND seq<(SELECT max(seq) FROM outbox)",
+                       .int(Int64(clamping: time)))
             return db.changes
         }
     }

@@ -77,10 +77,14 @@ enum Schema {
         """,
         // 3 → 4: the webhook outbox, local to this replica (never synced): the events of the
         // SCIM changes this replica accepted, written in the change's transaction, and their
-        // delivery state. `seq` (AUTOINCREMENT, never reused) is the delivery order.
+        // delivery state. `seq` (the rowid) is the delivery order; it is never reused, since
+        // housekeeping always keeps the newest row. No secondary index: every page a SCIM
+        // write dirties is written to the WAL at its commit, and an append to this table is
+        // one page. Readers walk it in seq order from where they know to start (the sender
+        // keeps each directory's first pending seq; a listing reads a week of events).
         """
         CREATE TABLE outbox(
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            seq INTEGER PRIMARY KEY,
             directory TEXT NOT NULL,
             event TEXT NOT NULL,
             body BLOB NOT NULL,
@@ -93,9 +97,6 @@ enum Schema {
             last_error TEXT,
             finished INTEGER
         );
-        -- A directory's events in order (listing), and its pending ones (delivery: the head of each queue).
-        CREATE INDEX outbox_directory ON outbox(directory, seq);
-        CREATE INDEX outbox_pending ON outbox(directory, seq) WHERE status=0;
         """,
     ]
 }

@@ -38,7 +38,7 @@ extension WebhookDelivery {
             // one has no webhook left to send to. Kept, as `dropped`, for the log.
             let reason = current == nil ? "not sent: the directory was deleted" : "not sent: the directory is deactivated"
             do {
-                let n = try store.finishPending(directory: directory, status: .dropped, reason: reason, at: t)
+                let n = try store.finishPending(directory: directory, from: head.seq, status: .dropped, reason: reason, at: t)
                 log?("webhooks: directory \(directory): dropped \(n) waiting event(s) (\(reason.dropFirst(10)))")
             } catch {
                 log?("webhooks: cannot drop the events of directory \(directory): \(error)")

@@ -16,13 +16,21 @@ import Synchronization
 /// accepted change), or `pollInterval` (which also finds events written by
 /// another process on the same file).
 ///
+/// The queues' heads are kept here, not in an index of the outbox (an index
+/// would cost every SCIM write one more page): the outbox is read forward from
+/// the highest seq already seen, and after a directory's turn its next pending
+/// event is read from the head on. Only this sender finishes events, and it
+/// does so in order, so a directory's pending events are always the end of its
+/// events.
+///
 /// Delivery is at least once: an attempt cut off by `kill -9` is sent again
 /// after the restart (each request carries the events' ids in
 /// `X-Setuplink-Event-Ids` so a receiver can drop repeats).
 public final class WebhookDelivery: @unchecked Sendable {
-    // @unchecked Sendable: the mutable scheduling state (`busy`, `generation`,
-    // `running`, `nextHousekeeping`, `threads`) is only touched with `condition`
-    // locked; `stopping` is atomic; the rest is immutable or thread-safe (the store).
+    // @unchecked Sendable: the mutable scheduling state (`queues`, `busy`, `recheck`,
+    // `scanned`, `generation`, `running`, `started`, `nextHousekeeping`) is only touched
+    // with `condition` locked; `stopping` is atomic; the rest is immutable or
+    // thread-safe (the store).
 
     /// The replica whose outbox is delivered.
     public let store: ReplicaStore
@@ -33,8 +41,21 @@ public final class WebhookDelivery: @unchecked Sendable {
     /// The wall clock in Unix milliseconds.
     let now: @Sendable () -> UInt64
 
+    /// A directory with pending events: its first one, and when that is due.
+    struct Queue {
+        var seq: Int64
+        var due: UInt64
+    }
+
     private let condition = NSCondition()
+    /// Directories known to have pending events (a head may be stale: the sender reads the outbox from it).
+    private var queues: [String: Queue] = [:]
+    /// Directories a thread is delivering to.
     private var busy: Set<String> = []
+    /// Busy directories that got new events meanwhile: their sender reads again before giving them back.
+    private var recheck: Set<String> = []
+    /// Every pending event up to this seq is in `queues` (or delivered since).
+    private var scanned: Int64 = 0
     private var generation: UInt64 = 0
     private var running = 0
     private var started = false
@@ -97,6 +118,9 @@ public final class WebhookDelivery: @unchecked Sendable {
 
     // MARK: The sender loop
 
+    /// How many pending events one look at the outbox reads.
+    static let scanPage = 5_000
+
     private func run() {
         while true {
             condition.lock()
@@ -107,6 +131,7 @@ public final class WebhookDelivery: @unchecked Sendable {
                 return
             }
             let seen = generation
+            let from = scanned
             let t0 = now()
             let housekeeping = t0 >= nextHousekeeping
             if housekeeping { nextHousekeeping = t0 + WebhookConfiguration.milliseconds(configuration.housekeepingInterval) }
@@ -115,35 +140,47 @@ public final class WebhookDelivery: @unchecked Sendable {
             if housekeeping { housekeep(at: t0) }
             // The store is read with the condition unlocked: the outbox sink calls
             // `wake()` while it holds the store's lock, inside a transaction.
-            var heads: [OutboxEvent] = []
-            do { heads = try store.outboxHeads() } catch {
+            var fresh: [OutboxRef] = []
+            var upTo = from
+            do {
+                upTo = max(from, try store.outboxLastSeq())
+                if upTo > from { fresh = try store.pendingEventRefs(after: from, upTo: upTo, limit: Self.scanPage) }
+            } catch {
                 log?("webhooks: cannot read the outbox: \(error)")
             }
             let t = now()
-            var deadline = t + WebhookConfiguration.milliseconds(configuration.pollInterval)
 
             condition.lock()
-            var chosen: OutboxEvent?
-            for h in heads where !busy.contains(h.directory) {
-                if h.nextAttempt <= t {
+            if fresh.count == Self.scanPage, let last = fresh.last { upTo = last.seq }
+            if upTo > scanned {
+                for ref in fresh where ref.seq > scanned {
+                    if busy.contains(ref.directory) {
+                        recheck.insert(ref.directory)
+                    } else if queues[ref.directory] == nil {
+                        queues[ref.directory] = Queue(seq: ref.seq, due: ref.nextAttempt)
+                    }
+                }
+                scanned = upTo
+            }
+            let moreToScan = fresh.count == Self.scanPage
+            var chosen: (directory: String, queue: Queue)?
+            var deadline = t + WebhookConfiguration.milliseconds(configuration.pollInterval)
+            for (directory, q) in queues where !busy.contains(directory) {
+                if q.due <= t {
                     // The oldest due event first: directories are served by age.
-                    if chosen.map({ h.seq < $0.seq }) ?? true { chosen = h }
+                    if chosen.map({ q.seq < $0.queue.seq }) ?? true { chosen = (directory, q) }
                 } else {
-                    deadline = min(deadline, h.nextAttempt)
+                    deadline = min(deadline, q.due)
                 }
             }
             if let chosen, !isStopping {
                 busy.insert(chosen.directory)
                 condition.unlock()
-                deliver(directory: chosen.directory)
-                condition.lock()
-                busy.remove(chosen.directory)
-                generation &+= 1
-                condition.broadcast()
-                condition.unlock()
+                deliver(directory: chosen.directory, from: chosen.queue.seq)
+                release(chosen.directory, from: chosen.queue.seq)
                 continue
             }
-            if generation == seen && !isStopping {
+            if generation == seen && !moreToScan && !isStopping {
                 let wait = deadline > t ? deadline - t : 0
                 _ = condition.wait(until: Date(timeIntervalSinceNow: Double(wait) / 1000))
             }
@@ -151,18 +188,48 @@ public final class WebhookDelivery: @unchecked Sendable {
         }
     }
 
-    /// Sends `directory`'s due events, up to `burst` requests, while they succeed.
-    private func deliver(directory: String) {
+    /// Gives a directory back after its turn, with its next head read from the outbox
+    /// (again if events arrived while it was read).
+    private func release(_ directory: String, from seq: Int64) {
+        while true {
+            var next: Queue?
+            do {
+                next = try store.pendingEvents(directory: directory, from: seq, limit: 1).first.map {
+                    Queue(seq: $0.seq, due: $0.nextAttempt)
+                }
+            } catch {
+                log?("webhooks: cannot read the outbox of directory \(directory): \(error)")
+                // Keep the directory queued at its old head: it is read again after a poll interval.
+                next = Queue(seq: seq, due: now() + WebhookConfiguration.milliseconds(configuration.pollInterval))
+            }
+            condition.lock()
+            if recheck.remove(directory) != nil {
+                condition.unlock()
+                continue
+            }
+            queues[directory] = next
+            busy.remove(directory)
+            generation &+= 1
+            condition.broadcast()
+            condition.unlock()
+            return
+        }
+    }
+
+    /// Sends `directory`'s due events from `seq` on, up to `burst` requests, while they succeed.
+    private func deliver(directory: String, from seq: Int64) {
         var requests = 0
+        var from = seq
         let batch = max(1, configuration.batchSize ?? 1)
         while requests < max(1, configuration.burst) && !isStopping {
             let events: [OutboxEvent]
-            do { events = try store.pendingEvents(directory: directory, limit: batch) } catch {
+            do { events = try store.pendingEvents(directory: directory, from: from, limit: batch) } catch {
                 log?("webhooks: cannot read the outbox of directory \(directory): \(error)")
                 return
             }
             guard let head = events.first, head.nextAttempt <= now() else { return }
             requests += 1
+            from = head.seq
             guard attempt(directory: directory, events) else { return }
         }
     }
