@@ -112,6 +112,7 @@ extension LocalTransaction {
 
 /// The webhook outbox: the delivery worker's queries and the listings of `directory events`.
 extension ReplicaStore {
+    /// The columns `outboxEvent` reads, in its order.
     static let outboxColumns = "seq, directory, event, body, created, status, attempts, next_attempt, last_attempt, last_status, last_error, finished"
 
     private func outboxEvent(_ s: Statement) -> OutboxEvent {

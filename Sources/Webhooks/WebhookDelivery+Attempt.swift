@@ -11,8 +11,11 @@ extension WebhookDelivery {
 
     /// What an attempt came to.
     enum Outcome {
+        /// The receiver answered 2xx.
         case delivered(status: Int)
+        /// Anything else: the HTTP status if there was one, and why, in one line.
         case failed(status: Int?, reason: String)
+        /// Cut off by `stop()`: not an attempt, the events stay as they were.
         case interrupted
     }
 

@@ -43,7 +43,9 @@ public final class WebhookDelivery: @unchecked Sendable {
 
     /// A directory with pending events: its first one, and when that is due.
     struct Queue {
+        /// Its first pending event's seq.
         var seq: Int64
+        /// When that event may be tried (Unix milliseconds).
         var due: UInt64
     }
 
@@ -105,15 +107,17 @@ public final class WebhookDelivery: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Says the outbox may have new events: idle senders look at once.
-    /// Safe to call inside a store transaction (it never touches the store).
+    /// Says the outbox may have new events: an idle sender looks at once (and
+    /// wakes another if it finds more work than it takes). Safe to call inside
+    /// a store transaction (it never touches the store).
     public func wake() {
         condition.lock()
         generation &+= 1
-        condition.broadcast()
+        condition.signal()
         condition.unlock()
     }
 
+    /// Whether `stop()` was called: threads end, requests in flight are cut off.
     var isStopping: Bool { stopping.load(ordering: .relaxed) }
 
     // MARK: The sender loop
@@ -175,6 +179,11 @@ public final class WebhookDelivery: @unchecked Sendable {
             }
             if let chosen, !isStopping {
                 busy.insert(chosen.directory)
+                // More due work than this thread takes: another idle sender takes the next.
+                if moreToScan || queues.contains(where: { $0.key != chosen.directory && !busy.contains($0.key) && $0.value.due <= t }) {
+                    generation &+= 1
+                    condition.signal()
+                }
                 condition.unlock()
                 deliver(directory: chosen.directory, from: chosen.queue.seq)
                 release(chosen.directory, from: chosen.queue.seq)
@@ -210,7 +219,7 @@ public final class WebhookDelivery: @unchecked Sendable {
             queues[directory] = next
             busy.remove(directory)
             generation &+= 1
-            condition.broadcast()
+            condition.signal()
             condition.unlock()
             return
         }

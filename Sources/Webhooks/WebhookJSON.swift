@@ -51,13 +51,7 @@ public enum WebhookJSON {
     /// The members as a JavaScript object holds them: array-index keys first in
     /// numeric order, then the rest in insertion order; duplicates merged.
     static func propertyOrder(_ members: [(String, JSONValue)]) -> [(String, JSONValue)] {
-        var needsWork = false
-        var seen = Set<String>()
-        for (k, _) in members where arrayIndex(k) != nil || !seen.insert(k).inserted {
-            needsWork = true
-            break
-        }
-        guard needsWork else { return members }
+        guard needsReordering(members) else { return members }
         var order: [String] = []
         var values: [String: JSONValue] = [:]
         for (k, v) in members {
@@ -67,6 +61,20 @@ public enum WebhookJSON {
         let indices = order.compactMap { k in arrayIndex(k).map { (k, $0) } }.sorted { $0.1 < $1.1 }.map(\.0)
         let names = order.filter { arrayIndex($0) == nil }
         return (indices + names).map { ($0, values[$0]!) }
+    }
+
+    /// Whether any key is an array index or repeats (rare: most objects pass as they are).
+    static func needsReordering(_ members: [(String, JSONValue)]) -> Bool {
+        if members.contains(where: { arrayIndex($0.0) != nil }) { return true }
+        // Small objects (nearly all of them) are checked pairwise, without allocating a set.
+        if members.count <= 16 {
+            for i in members.indices {
+                for j in members.index(after: i)..<members.endIndex where members[i].0 == members[j].0 { return true }
+            }
+            return false
+        }
+        var seen = Set<String>()
+        return members.contains { !seen.insert($0.0).inserted }
     }
 
     /// The value of `key` as an array index (a canonical decimal below 2^32 − 1), else `nil`.
