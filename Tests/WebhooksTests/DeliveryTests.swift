@@ -140,6 +140,36 @@ import Webhooks
         #expect(Set(got.compactMap(\.t)).count == got.count)
     }
 
+    @Test func concurrentWritersToManyDirectoriesKeepEachDirectorysOrder() throws {
+        let receiver = try WebhookReceiver()
+        let hub = try WebhookHub()
+        try hub.start()
+        var directories: [Directory] = []
+        for i in 0..<6 {
+            receiver.route("/d\(i)", secret: "s\(i)", mode: "flaky")
+            directories.append(try hub.directory(tenant: "t\(i)", url: receiver.url("/d\(i)"), secret: "s\(i)"))
+        }
+        // Three writers, each creating users in every directory, while the senders run.
+        let all = directories
+        let writers = (0..<3).map { w in
+            Thread {
+                for n in 0..<10 {
+                    for d in all { _ = try? hub.scim(d).createUser("w\(w)-\(n)@\(d.tenant).test") }
+                }
+            }
+        }
+        for t in writers { t.start() }
+        try waitFor("every event delivered", timeout: .seconds(40)) { try hub.store.outboxCounts().delivered == 180 }
+        for (i, d) in directories.enumerated() {
+            let enqueued = try hub.events(d.id)
+            #expect(enqueued.count == 30)
+            let delivered = receiver.received("/d\(i)").filter { $0.status == 200 }
+            #expect(delivered.allSatisfy { $0.rawOK })
+            // Once each, in the order the changes committed.
+            #expect(delivered.flatMap(\.ids) == enqueued.map { "\(hub.store.replicaID.hex):\($0.seq)" })
+        }
+    }
+
     @Test func backoffDoublesUpToTheCapWithJitter() {
         let c = WebhookConfiguration(retryBase: .seconds(2), retryCap: .seconds(600))
         var random = SystemRandomNumberGenerator()

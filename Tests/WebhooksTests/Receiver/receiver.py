@@ -6,7 +6,8 @@ Usage: receiver.py CONFIG LOG PORTFILE [PORT]
 
 CONFIG is a JSON file, read again for every request (the test rewrites it to
 change a path's secret or behaviour): {"/path": {"secret": "...", "mode": "ok"}}.
-Modes: ok (200 when the signature verifies, else 401), 500, hang (never
+Modes: ok (200 when the signature verifies, else 401), 500, flaky (every
+third request 500, the others as ok), hang (never
 answers), big (200 with a 10 MB body), redirect (302), close (closes the
 connection without answering), garbage (answers a line that is not HTTP).
 Unknown paths answer 404.
@@ -30,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 CONFIG, LOG, PORTFILE = sys.argv[1], sys.argv[2], sys.argv[3]
 PORT = int(sys.argv[4]) if len(sys.argv) > 4 else 0
 LOCK = threading.Lock()
+COUNTS = {}
 
 
 def config():
@@ -68,6 +70,11 @@ class Handler(BaseHTTPRequestHandler):
         route = config().get(self.path) or {"mode": "missing"}
         mode = route.get("mode", "ok")
         t, raw_ok, re_ok = check(route.get("secret", ""), self.headers.get("BoxyHQ-Signature", ""), body)
+        if mode == "flaky":
+            # Every third request to the path fails: retries interleave with new events.
+            with LOCK:
+                COUNTS[self.path] = COUNTS.get(self.path, 0) + 1
+                mode = "ok" if COUNTS[self.path] % 3 else "500"
         status = {"ok": 200 if raw_ok else 401, "500": 500, "hang": 0, "big": 200, "redirect": 302, "close": 0,
                   "garbage": 0, "missing": 404}.get(mode, 500)
         entry = {"path": self.path, "mode": mode, "t": t, "raw_ok": raw_ok, "restringified_ok": re_ok,
