@@ -34,7 +34,9 @@ public final class Hub: Sendable {
                 log: (@Sendable (HTTPLogEntry) -> Void)? = nil, webhookLog: (@Sendable (String) -> Void)? = nil) throws {
         let store = service.store
         self.store = store
-        self.webhooks = WebhookDelivery(store: store, configuration: webhooks, log: webhookLog)
+        // A local first: the SCIM routes take `delivery.eventSink` as their event sink.
+        let delivery = WebhookDelivery(store: store, configuration: webhooks, log: webhookLog)
+        self.webhooks = delivery
         let source = TokenSource(token, store: store)
         let routes: [any HTTPRoutes] = [
             SyncRoutes(store: store, maxBodyBytes: configuration.maxBodyBytes, token: { source.current() }),
