@@ -18,9 +18,9 @@ import JSON
 ///   document order; a repeated key keeps its first place and its last value;
 /// - strings as JSONWriter escapes them, which is what `JSON.stringify` does
 ///   (`"`, `\`, and control characters; nothing else, not even `/`).
-public enum WebhookJSON {
+enum WebhookJSON {
     /// The bytes of `value` in `JSON.stringify` form.
-    public static func write(_ value: JSONValue) -> [UInt8] {
+    static func write(_ value: JSONValue) -> [UInt8] {
         var w = JSONWriter(capacity: 512)
         write(value, into: &w)
         return w.bytes
