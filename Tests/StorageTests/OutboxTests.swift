@@ -66,14 +66,14 @@ import Testing
         #expect(try b.pendingEventCount() == 0 && a.pendingEventCount() == 1)
     }
 
-    @Test func aFileOfSchema3GainsAnEmptyOutbox() throws {
-        let path = temporaryDirectory() + "/v3.sqlite"
+    @Test func aFileOfSchema4GainsAnEmptyOutbox() throws {
+        let path = temporaryDirectory() + "/v4.sqlite"
         do {
             let s = try ReplicaStore(path: path)
             try s.write { try $0.write(id: "l1", kind: .link, ["tenant": "acme"]) }
             s.close()
         }
-        #expect(shell("python3 -c \"import sqlite3; c=sqlite3.connect('\(path)'); c.execute('drop table outbox'); c.execute('pragma user_version=3'); c.commit()\"") == 0)
+        #expect(shell("python3 -c \"import sqlite3; c=sqlite3.connect('\(path)'); c.execute('drop table outbox'); c.execute('pragma user_version=4'); c.commit()\"") == 0)
         let s = try ReplicaStore(path: path)
         defer { s.close() }
         #expect(try s.record(id: "l1")?["tenant"] == "acme")
