@@ -10,7 +10,8 @@ let package = Package(
         .executable(name: "setuplink", targets: ["setuplink"]),
         .executable(name: "merge-bench", targets: ["MergeBench"]),
         .executable(name: "list-bench", targets: ["ListBench"]),
-        .library(name: "SetupLinkKit", targets: ["JSON", "Replica", "Storage", "SetupLinks", "HTTP", "SetupPage", "PeerSync", "Hub", "Console"]),
+        .executable(name: "webhook-bench", targets: ["WebhookBench"]),
+        .library(name: "SetupLinkKit", targets: ["JSON", "Replica", "Storage", "SetupLinks", "HTTP", "SetupPage", "PeerSync", "Webhooks", "Hub", "Console"]),
     ],
     targets: [
         // System libraries: a module map and a shim header each.
@@ -33,14 +34,17 @@ let package = Package(
         .target(name: "SetupPage", dependencies: ["SetupLinks", "Storage", "HTTP", "CCrypto"]),
         .target(name: "PeerSync", dependencies: ["JSON", "Replica", "Storage", "HTTP"]),
         .target(name: "Scim", dependencies: ["JSON", "Replica", "SetupLinks"], exclude: ["NOTES.md"]),
-        .target(name: "Hub", dependencies: ["HTTP", "PeerSync", "SetupPage", "Storage", "SetupLinks"]),
-        .target(name: "Console", dependencies: ["JSON", "SetupLinks", "PeerSync", "Hub", "HTTP", "Storage", "Replica", "CEditLine"]),
+        .target(name: "Webhooks", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "Scim", "HTTP", "CCrypto"]),
+        .target(name: "Hub", dependencies: ["HTTP", "PeerSync", "SetupPage", "Storage", "SetupLinks", "Webhooks"]),
+        .target(name: "Console", dependencies: ["JSON", "SetupLinks", "PeerSync", "Hub", "HTTP", "Storage", "Replica", "Webhooks", "CEditLine"]),
         .executableTarget(name: "setuplink", dependencies: ["Console"]),
 
         .executableTarget(name: "MergeBench", dependencies: ["JSON", "Replica", "Storage", "HTTP", "PeerSync", "SetupLinks"],
                           path: "Benchmarks/MergeBench"),
         .executableTarget(name: "ListBench", dependencies: ["Console", "SetupLinks", "Storage", "Replica"],
                           path: "Benchmarks/ListBench"),
+        .executableTarget(name: "WebhookBench", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "Scim", "HTTP", "Webhooks"],
+                          path: "Benchmarks/WebhookBench"),
         .executableTarget(name: "LibraryDemo", dependencies: ["SetupLinks", "Storage"],
                           path: "Samples/LibraryDemo"),
 
@@ -54,6 +58,9 @@ let package = Package(
         .testTarget(name: "PeerSyncTests", dependencies: ["JSON", "HTTP", "HTTPTestSupport", "PeerSync", "Storage", "Replica", "SetupLinks"]),
         .testTarget(name: "ScimTests", dependencies: ["Scim", "JSON", "SetupLinks", "Replica", "Storage"]),
         .testTarget(name: "ConsoleTests", dependencies: ["JSON", "Console", "HTTP", "HTTPTestSupport", "PeerSync", "SetupLinks", "Storage", "Replica"]),
+        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Scim", "JSON", "Hub", "HTTP", "HTTPTestSupport", "PeerSync",
+                                                          "SetupLinks", "Storage", "Replica", "Console"],
+                    exclude: ["Receiver"]),
         .testTarget(name: "SetupPageTests", dependencies: ["SetupPage", "Hub", "HTTP", "HTTPTestSupport", "SetupLinks", "Storage", "Replica"],
                     exclude: ["Browser"]),
     ]

@@ -218,6 +218,7 @@ public final class ConsoleSession: @unchecked Sendable {
         case "directory list": try directoryList(c)
         case "directory show": try directoryShow(c)
         case "directory rename": try directoryRename(c)
+        case "directory events": try directoryEvents(c)
         case "open": try open(c)
         case "providers": providers()
         case "directory new": try directoryNew(c)

@@ -52,8 +52,9 @@ public struct HTTPLogEntry: Sendable, CustomStringConvertible {
         return line.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ")
     }
 
-    /// ISO 8601 UTC with milliseconds, formatted without a shared formatter (thread-safe).
-    static func timestamp(_ date: Date) -> String {
+    /// ISO 8601 UTC with milliseconds, formatted without a shared formatter (thread-safe);
+    /// other lines of the server log (webhook attempts) use it too.
+    public static func timestamp(_ date: Date) -> String {
         let interval = date.timeIntervalSince1970
         var seconds = time_t(interval.rounded(.down))
         let millis = Int((interval - Double(seconds)) * 1000)
