@@ -11,7 +11,8 @@ let package = Package(
         .executable(name: "merge-bench", targets: ["MergeBench"]),
         .executable(name: "list-bench", targets: ["ListBench"]),
         .executable(name: "scim-bench", targets: ["ScimBench"]),
-        .library(name: "SetupLinkKit", targets: ["JSON", "Replica", "Storage", "SetupLinks", "HTTP", "SetupPage", "Scim", "PeerSync", "Hub", "Console"]),
+        .executable(name: "webhook-bench", targets: ["WebhookBench"]),
+        .library(name: "SetupLinkKit", targets: ["JSON", "Replica", "Storage", "SetupLinks", "HTTP", "SetupPage", "Scim", "PeerSync", "Webhooks", "Hub", "Console"]),
     ],
     targets: [
         // System libraries: a module map and a shim header each.
@@ -34,8 +35,9 @@ let package = Package(
         .target(name: "SetupPage", dependencies: ["SetupLinks", "Storage", "HTTP", "CCrypto"]),
         .target(name: "PeerSync", dependencies: ["JSON", "Replica", "Storage", "HTTP"]),
         .target(name: "Scim", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "HTTP"], exclude: ["NOTES.md"]),
-        .target(name: "Hub", dependencies: ["HTTP", "PeerSync", "SetupPage", "Scim", "Storage", "SetupLinks"]),
-        .target(name: "Console", dependencies: ["JSON", "SetupLinks", "Scim", "PeerSync", "Hub", "HTTP", "Storage", "Replica", "CEditLine"]),
+        .target(name: "Webhooks", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "Scim", "HTTP", "CCrypto"]),
+        .target(name: "Hub", dependencies: ["HTTP", "PeerSync", "SetupPage", "Scim", "Storage", "SetupLinks", "Webhooks"]),
+        .target(name: "Console", dependencies: ["JSON", "SetupLinks", "Scim", "PeerSync", "Hub", "HTTP", "Storage", "Replica", "Webhooks", "CEditLine"]),
         .executableTarget(name: "setuplink", dependencies: ["Console"]),
 
         .executableTarget(name: "MergeBench", dependencies: ["JSON", "Replica", "Storage", "HTTP", "PeerSync", "SetupLinks"],
@@ -44,6 +46,8 @@ let package = Package(
                           path: "Benchmarks/ListBench"),
         .executableTarget(name: "ScimBench", dependencies: ["JSON"],
                           path: "Benchmarks/ScimBench"),
+        .executableTarget(name: "WebhookBench", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "Scim", "HTTP", "Webhooks"],
+                          path: "Benchmarks/WebhookBench"),
         .executableTarget(name: "LibraryDemo", dependencies: ["SetupLinks", "Storage"],
                           path: "Samples/LibraryDemo"),
 
@@ -58,6 +62,9 @@ let package = Package(
         .testTarget(name: "ScimTests", dependencies: ["Scim", "JSON", "SetupLinks", "Replica", "Storage", "HTTP", "HTTPTestSupport", "Hub", "PeerSync"],
                     exclude: ["Conformance"]),
         .testTarget(name: "ConsoleTests", dependencies: ["JSON", "Console", "Scim", "HTTP", "HTTPTestSupport", "PeerSync", "SetupLinks", "Storage", "Replica"]),
+        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Scim", "JSON", "Hub", "HTTP", "HTTPTestSupport", "PeerSync",
+                                                          "SetupLinks", "Storage", "Replica", "Console"],
+                    exclude: ["Receiver"]),
         .testTarget(name: "SetupPageTests", dependencies: ["SetupPage", "Hub", "HTTP", "HTTPTestSupport", "SetupLinks", "Storage", "Replica"],
                     exclude: ["Browser"]),
     ]

@@ -54,12 +54,12 @@ enum Roles {
     }
 
     /// `--role client --db PATH --url URL --token T`: one sync; prints a JSON report.
-    static func client(db: String, url: String, token: String, pageLimit: Int) -> Int32 {
+    static func client(db: String, url: String, token: String, pageLimit: Int, encoding: PageEncoding) -> Int32 {
         do {
             let store = try SetupLinkService.openStore(path: db)
             let start = DispatchTime.now().uptimeNanoseconds
             let cpu0 = cpuSeconds()
-            let report = try SyncClient(pageLimit: pageLimit).sync(store: store, url: url, token: token)
+            let report = try SyncClient(pageLimit: pageLimit, encoding: encoding).sync(store: store, url: url, token: token)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let cpu = cpuSeconds() - cpu0
             let counts = try store.counts()

@@ -76,8 +76,8 @@ public enum CommandTable {
                     summary: "print the setup link's URL alone (for copying)", example: "link copy 3f2a"),
         CommandSpec(words: ["link", "update"], arguments: ["ID"], flags: [
             flag("--name", "N", "a new display name (new directories are named after it)"),
-            flag("--webhook-url", "URL", "a new webhook URL for directories created from now on"),
-            flag("--webhook-secret", "S", "a new webhook signing secret for directories created from now on"),
+            flag("--webhook-url", "URL", "a new webhook URL, for the link's directories too (waiting events go there)"),
+            flag("--webhook-secret", "S", "a new webhook signing secret, for the link's directories too"),
         ], summary: "change a setup link's name, webhook URL or webhook secret", example: "link update 3f2a --name \"Acme EU\""),
         CommandSpec(words: ["link", "regenerate"], arguments: ["ID"], flags: [yes],
                     summary: "issue a new token; the old one stops working at once", example: "link regenerate 3f2a --yes"),
@@ -100,6 +100,10 @@ public enum CommandTable {
                     summary: "show a provisioned user: names, emails, status, groups", example: "user show 8d2f"),
         CommandSpec(words: ["group", "show"], arguments: ["ID"], flags: [],
                     summary: "show a provisioned group and its members", example: "group show 41aa"),
+        CommandSpec(words: ["directory", "events"], arguments: ["ID"], flags: [
+            flag("--status", "STATUS", "only events that are pending, delivered, failed or dropped"),
+        ], summary: "a directory's webhook events on this replica: time, event, status, attempts, next retry, last error",
+        example: "directory events 6c1e --status pending"),
         // Tenant flow
         CommandSpec(words: ["open"], arguments: ["URL|TOKEN"], flags: [],
                     summary: "open the setup page of a link (tenant flow)", example: "open http://localhost:8080/setup/9b1d…"),
@@ -139,7 +143,7 @@ public enum CommandTable {
             flag("--cacert", "PEM", "trust this CA certificate for an https:// URL (or instead of the peer's)"),
         ], summary: "pull then push changes with a peer (all known peers without NAME); prints pulled, pushed, conflicts", example: "sync hub"),
         CommandSpec(words: ["status"], arguments: [], flags: [],
-                    summary: "replica id, record counts, digest, and per peer: last sync and unacknowledged changes", example: "status"),
+                    summary: "replica id, record counts, digest, webhook events pending, and per peer: last sync and unacknowledged changes", example: "status"),
         CommandSpec(words: ["conflicts"], arguments: [], flags: [],
                     summary: "concurrent writes that lost, with both values", example: "conflicts"),
         CommandSpec(words: ["config"], arguments: ["KEY?", "VALUE?"], flags: [],

@@ -102,10 +102,11 @@ extension ConsoleSession {
         guard c.has("--name") || c.has("--webhook-url") || c.has("--webhook-secret") else {
             throw ConsoleError.usage("link update needs at least one of --name, --webhook-url, --webhook-secret (usage: \(c.spec.usage))")
         }
-        let (l, changed) = try service.updateLink(id: c.arguments[0], name: c["--name"], webhookURL: c["--webhook-url"],
-                                                  webhookSecret: c["--webhook-secret"])
+        let (l, changed, directories) = try service.updateLink(id: c.arguments[0], name: c["--name"], webhookURL: c["--webhook-url"],
+                                                               webhookSecret: c["--webhook-secret"])
         if json {
-            emit([("result", .string(changed.isEmpty ? "unchanged" : "updated")), ("changed", .array(changed.map(JSONValue.string)))] + linkJSON(l))
+            emit([("result", .string(changed.isEmpty ? "unchanged" : "updated")), ("changed", .array(changed.map(JSONValue.string))),
+                  ("directories", .array(directories.map(JSONValue.string)))] + linkJSON(l))
             return
         }
         if changed.isEmpty {
@@ -113,6 +114,10 @@ extension ConsoleSession {
         } else {
             let names = changed.map { $0.replacingOccurrences(of: "_", with: " ") }.joined(separator: ", ")
             say("Updated the setup link for \(l.tenant) / \(l.product): \(names).")
+            if !directories.isEmpty {
+                say("The webhook of its \(directories.count == 1 ? "directory" : "\(directories.count) directories") changed too:"
+                    + " events not yet delivered go to the new URL, signed with the new secret.")
+            }
             say(linkSection(l))
         }
     }

@@ -10,6 +10,7 @@ extension ConsoleSession {
     func status() throws {
         let counts = try store.counts()
         let digest = try store.digest()
+        let pending = try store.pendingEventCount()
         let peers = try store.peers()
         var peerRows: [(Peer, Int)] = []
         for p in peers { peerRows.append((p, try store.unacknowledged(by: p.acked))) }
@@ -18,6 +19,7 @@ extension ConsoleSession {
                   ("directories", .int(Int64(counts.directories))), ("users", .int(Int64(counts.users))),
                   ("groups", .int(Int64(counts.groups))), ("tombstones", .int(Int64(counts.tombstones))),
                   ("digest", .string(digest)), ("clock", .string(try store.clock().encoded)),
+                  ("events_pending", .int(Int64(pending))),
                   ("peers", .array(peerRows.map { p, n in
                       .object([("name", .string(p.name)), ("url", .string(p.url)),
                                ("last_sync", p.lastSync.map { .string(Format.iso($0)) } ?? .null),
@@ -30,6 +32,7 @@ extension ConsoleSession {
             ("Replica", store.replicaID.hex), ("Database", store.path), ("Links", String(counts.links)),
             ("Directories", String(counts.directories)), ("Users", String(counts.users)), ("Groups", String(counts.groups)),
             ("Tombstones", String(counts.tombstones)), ("Digest", digest),
+            ("Webhook events", pending == 0 ? "none pending" : "\(pending) pending (see: directory events ID)"),
         ])
         if peerRows.isEmpty {
             lines += "\nPeers        none (add one with: peer add NAME URL --token T)"

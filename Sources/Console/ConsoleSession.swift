@@ -222,6 +222,7 @@ public final class ConsoleSession: @unchecked Sendable {
         case "directory groups": try directoryGroups(c)
         case "user show": try userShow(c)
         case "group show": try groupShow(c)
+        case "directory events": try directoryEvents(c)
         case "open": try open(c)
         case "providers": providers()
         case "directory new": try directoryNew(c)

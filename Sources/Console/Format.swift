@@ -83,12 +83,12 @@ public struct Style: Sendable {
         enabled && !text.isEmpty ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
     }
 
-    /// A status word coloured by meaning: `active` green, `inactive` yellow, `expired`,
-    /// `deleted` and `failed` red; other words unchanged.
+    /// A status word coloured by meaning: `active` and `delivered` green, `inactive`,
+    /// `pending` and `dropped` yellow, `expired`, `deleted` and `failed` red; other words unchanged.
     public func status(_ word: String) -> String {
         switch word {
-        case "active", "ok": paint(word, "32")
-        case "inactive", "never": paint(word, "33")
+        case "active", "ok", "delivered": paint(word, "32")
+        case "inactive", "never", "pending", "dropped": paint(word, "33")
         case "expired", "deleted", "failed": paint(word, "31")
         default: word
         }

@@ -6,10 +6,11 @@ import Hub
 import PeerSync
 import SetupLinks
 import Storage
+import Webhooks
 
-/// `setuplink serve [--port 8080] [--bind ADDR] [--token-file F] [--tls-cert PEM --tls-key PEM]`
-/// serves the replica; `setuplink serve token show|rotate` prints or replaces
-/// the stored peer token.
+/// `setuplink serve [--port 8080] [--bind ADDR] [--token-file F] [--tls-cert PEM --tls-key PEM] [--webhook-batch N]`
+/// serves the replica and delivers its webhook outbox; `setuplink serve token show|rotate`
+/// prints or replaces the stored peer token.
 ///
 /// The peer token comes from `--token-file`, else `SETUPLINK_TOKEN`, else the
 /// token stored with the replica (generated, stored and printed once the first
@@ -17,10 +18,12 @@ import Storage
 /// with `ps`. SIGINT or SIGTERM refuses new requests (503), lets requests in flight
 /// finish, closes the replica, exits 0.
 enum ServeCommand {
-    static let usage = "usage: setuplink serve [--port 8080] [--bind ADDR] [--token-file FILE] [--tls-cert PEM --tls-key PEM] [--db FILE]"
+    static let usage = "usage: setuplink serve [--port 8080] [--bind ADDR] [--token-file FILE] [--tls-cert PEM --tls-key PEM] [--webhook-batch N] [--db FILE]"
         + " | setuplink serve token show|rotate"
     static let defaultPort: UInt16 = 8080
-    static let flags = ["--port", "--bind", "--token-file", "--tls-cert", "--tls-key", "--db"]
+    static let flags = ["--port", "--bind", "--token-file", "--tls-cert", "--tls-key", "--webhook-batch", "--db"]
+    /// The largest `--webhook-batch`.
+    static let maxWebhookBatch = 1000
 
     static func run(options: SetupLinkCLI.Options, arguments: [String]) -> Int32 {
         if arguments.first == "token" { return token(options: options, arguments: Array(arguments.dropFirst())) }
@@ -31,6 +34,7 @@ enum ServeCommand {
         var bind = "127.0.0.1"
         var tokenFile: String?
         var certificate: String?, key: String?
+        var webhooks = WebhookConfiguration()
         var args = arguments[...]
         while let a = args.popFirst() {
             let parts = a.split(separator: "=", maxSplits: 1).map(String.init)
@@ -56,6 +60,12 @@ enum ServeCommand {
             case "--tls-key":
                 guard let v = value(), !v.isEmpty else { return SetupLinkCLI.usageError("--tls-key needs a PEM file") }
                 key = v
+            case "--webhook-batch":
+                guard let v = value(), let n = Int(v), (1...maxWebhookBatch).contains(n) else {
+                    return SetupLinkCLI.usageError("--webhook-batch needs a number of events from 1 to \(maxWebhookBatch)"
+                                                   + " (each request then carries a JSON array of up to that many)")
+                }
+                webhooks.batchSize = n
             case "--db":
                 guard let v = value(), !v.isEmpty else { return SetupLinkCLI.usageError("--db needs a file path") }
                 options.db = v
@@ -96,7 +106,12 @@ enum ServeCommand {
         let hub: Hub
         do {
             hub = try Hub(service: service, token: fixedToken.map { .fixed($0.token) } ?? .stored, configuration: configuration,
-                          log: { entry in FileHandle.standardError.write(Data("\(entry)\n".utf8)) })
+                          webhooks: webhooks,
+                          log: { entry in FileHandle.standardError.write(Data("\(entry)\n".utf8)) },
+                          webhookLog: { line in
+                              let text = "\(HTTPLogEntry.timestamp(Date())) \(line)".replacingOccurrences(of: "\n", with: " ")
+                              FileHandle.standardError.write(Data((text + "\n").utf8))
+                          })
         } catch {
             SetupLinkCLI.printError("\(error)")
             store.close()
@@ -112,12 +127,14 @@ enum ServeCommand {
         let url = "\(configuration.tls == nil ? "http" : "https")://\(host):\(bound)"
         if options.json {
             var o: [(String, JSONValue)] = [("listening", .string(url)), ("port", .int(Int64(bound))),
-                                            ("replica", .string(store.replicaID.hex))]
+                                            ("replica", .string(store.replicaID.hex)),
+                                            ("webhook_batch", webhooks.batchSize.map { .int(Int64($0)) } ?? .null)]
             if let generated { o.append(("token", .string(generated))) }
             REPL.writeLine(String(decoding: JSONWriter.write(.object(o)), as: UTF8.self))
         } else {
             REPL.writeLine("setuplink serving replica \(store.replicaID.hex) (\(store.path))")
             REPL.writeLine("listening on \(url)")
+            REPL.writeLine("webhooks: sending the outbox's events " + (webhooks.batchSize.map { "in batches of up to \($0) (JSON arrays)" } ?? "one per request"))
             if let generated {
                 REPL.writeLine("token: \(generated)")
                 REPL.writeLine("(generated and stored with the replica; show it again with: setuplink serve token show;"

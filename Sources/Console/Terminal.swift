@@ -52,6 +52,8 @@ public enum Terminal {
         var bytes: [UInt8] = []
         var byte: UInt8 = 0
         while true {
+            // Ctrl-C before or during the wait cancels the question (see Interrupt.waitReadable).
+            guard Interrupt.waitReadable(STDIN_FILENO) else { return nil }
             let n = read(STDIN_FILENO, &byte, 1)
             if n == 1 {
                 if byte == UInt8(ascii: "\n") { break }

@@ -137,6 +137,10 @@ public struct HTTPClient: Sendable {
     /// data moves), on the thread that sends; returning `false` aborts the request with
     /// `cancelled`. For progress lines and Ctrl-C; `nil` by default.
     public var monitor: (@Sendable (HTTPTransfer) -> Bool)?
+    /// Whether a request with a body over 1 KiB asks `Expect: 100-continue` (libcurl's
+    /// default, so a server can refuse from the head alone). `false` sends the body at
+    /// once: receivers that never answer 100 would otherwise cost a second per request.
+    public var expectContinue = true
 
     /// Creates a client with the given limits.
     public init(connectTimeout: Duration = .seconds(5), timeout: Duration = .seconds(30),
@@ -167,6 +171,8 @@ public struct HTTPClient: Sendable {
             // "Name:" would tell curl to remove the header; "Name;" sends it empty.
             lines.append(value.isEmpty ? "\(name);" : "\(name): \(value)")
         }
+        // "Name:" with no value removes a header libcurl would add.
+        if !expectContinue { lines.append("Expect:") }
         guard CurlGlobal.initialized else {
             throw .other(url: url, message: "libcurl could not be initialised")
         }

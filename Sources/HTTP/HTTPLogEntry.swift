@@ -56,8 +56,9 @@ public struct HTTPLogEntry: Sendable, CustomStringConvertible {
         return String(String.UnicodeScalarView(line.unicodeScalars.map { $0 == "\n" || $0 == "\r" ? " " : $0 }))
     }
 
-    /// ISO 8601 UTC with milliseconds, formatted without a shared formatter (thread-safe).
-    static func timestamp(_ date: Date) -> String {
+    /// ISO 8601 UTC with milliseconds, formatted without a shared formatter (thread-safe);
+    /// other lines of the server log (webhook attempts) use it too.
+    public static func timestamp(_ date: Date) -> String {
         let interval = date.timeIntervalSince1970
         var seconds = time_t(interval.rounded(.down))
         let millis = Int((interval - Double(seconds)) * 1000)

@@ -7,10 +7,12 @@ import SetupLinks
 import SetupPage
 import Storage
 import Synchronization
+import Webhooks
 
 /// `setuplink serve`: one HTTP(S) server for a replica, with every protocol's
 /// routes mounted on it (the peer protocol, every directory's SCIM service and
-/// the tenant setup page), its start and graceful stop, and the stop signals.
+/// the tenant setup page), the webhook sender, their start and graceful stop,
+/// and the stop signals.
 ///
 /// Usage from a `main`: `Hub.blockStopSignals()` first, before any thread
 /// starts; then `start()`, `Hub.waitForStopSignal()`, `stop()`.
@@ -19,32 +21,48 @@ public final class Hub: Sendable {
     public let store: ReplicaStore
     /// The server, with every route mounted.
     public let server: HTTPServer
+    /// The webhook sender: delivers the replica's outbox while the hub runs.
+    /// `webhooks.eventSink` is the sink SCIM routes give each accepted change's events to.
+    public let webhooks: WebhookDelivery
 
     /// Mounts the routes for `service`'s replica on a server configured by `configuration`.
     ///
     /// `log` receives one entry per request and per connection cut off (for
-    /// `serve`, a line on stderr). Throws if the setup page's CSRF key cannot
-    /// be read or stored in the replica.
+    /// `serve`, a line on stderr); `webhookLog` one line per webhook attempt.
+    /// Throws if the setup page's CSRF key cannot be read or stored in the replica.
     public init(service: SetupLinkService, token: PeerToken, configuration: HTTPServerConfiguration,
-                log: (@Sendable (HTTPLogEntry) -> Void)? = nil) throws {
+                webhooks: WebhookConfiguration = WebhookConfiguration(),
+                log: (@Sendable (HTTPLogEntry) -> Void)? = nil, webhookLog: (@Sendable (String) -> Void)? = nil) throws {
         let store = service.store
         self.store = store
+        // A local first: the SCIM routes take `delivery.eventSink` as their event sink.
+        let delivery = WebhookDelivery(store: store, configuration: webhooks, log: webhookLog)
+        self.webhooks = delivery
         let source = TokenSource(token, store: store)
         let routes: [any HTTPRoutes] = [
             SyncRoutes(store: store, maxBodyBytes: configuration.maxBodyBytes, token: { source.current() }),
-            // webhooks: the outbox's enqueue replaces this sink, which drops the events of every accepted change.
-            ScimRoutes(service: service, eventSink: { _, _, _ in }),
+            // Each accepted change's events go to the webhook outbox, in the change's transaction.
+            ScimRoutes(service: service, eventSink: delivery.eventSink),
             try SetupPageRoutes(service: service),
         ]
         server = HTTPServer(configuration: configuration, routes: routes, log: log)
     }
 
-    /// Binds and starts serving; returns the bound port.
+    /// Binds and starts serving, then starts the webhook sender; returns the bound port.
     @discardableResult
-    public func start() throws(HTTPServerError) -> UInt16 { try server.start() }
+    public func start() throws(HTTPServerError) -> UInt16 {
+        let port = try server.start()
+        webhooks.start()
+        return port
+    }
 
-    /// Refuses new requests (503), lets requests in flight finish, closes every connection.
-    public func stop() { server.stop() }
+    /// Refuses new requests (503), lets requests in flight finish, closes every
+    /// connection; then stops the webhook sender (a request it has in flight is
+    /// cut off and stays pending for the next start).
+    public func stop() {
+        server.stop()
+        webhooks.stop()
+    }
 
     // MARK: Signals
 

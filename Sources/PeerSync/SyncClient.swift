@@ -68,11 +68,15 @@ public struct SyncClient: Sendable {
     public var http: HTTPClient
     /// Records per page, both ways (the server clamps pulls to `SyncServer.maxPageLimit`).
     public var pageLimit: Int
+    /// The page encoding asked for: binary by default; a peer that answers JSON
+    /// (an older one) is then spoken to in JSON. `.json` asks for JSON only.
+    public var encoding: PageEncoding
 
     /// Creates a client.
-    public init(http: HTTPClient = HTTPClient(), pageLimit: Int = SyncServer.defaultPageLimit) {
+    public init(http: HTTPClient = HTTPClient(), pageLimit: Int = SyncServer.defaultPageLimit, encoding: PageEncoding = .binary) {
         self.http = http
         self.pageLimit = max(1, pageLimit)
+        self.encoding = encoding
     }
 
     /// Syncs `store` with the peer at `url`: pull, then push.
@@ -122,21 +126,29 @@ public struct SyncClient: Sendable {
         let startClock = try local { try store.clock() }
         // The fetcher counts its own requests and bytes; they are added when it is done.
         let pipeline = PullPipeline(session: Session(http: http, base: base, token: token, peer: peerName),
-                                    me: me, pageLimit: pageLimit, start: startClock)
+                                    me: me, peerReplica: summaryReplica, pageLimit: pageLimit, encoding: encoding, start: startClock)
+        // The encoding the peer answered in: pushes use it too.
+        var pushEncoding = PageEncoding.json
         defer { pipeline.finish() }
         var done = false
         while !done {
             // Apply every page already received in one transaction (up to a budget):
             // fewer, larger transactions write the id index once instead of per page.
             let batch = try pipeline.nextBatch(maxRecords: Self.applyBudget)
+            var declared = VectorClock()
             for item in batch {
                 serverClock = item.serverClock
+                declared.merge(item.serverClock)
+                pushEncoding = item.encoding
                 if let floor = item.purgeFloor { report.peerPurgeFloor = floor }
             }
             let summary: MergeSummary
             do {
-                summary = try store.apply(batch.map(\.page))
+                // Peer input: checked against this replica's counter and clock before anything is stored.
+                summary = try store.apply(batch.map(\.page), from: PeerSender(replica: summaryReplica, clock: declared))
             } catch let e as MergeError {
+                throw SyncError.refusedChanges(peer: peerName, url: base, reason: e.description)
+            } catch let e as PeerInputError {
                 throw SyncError.refusedChanges(peer: peerName, url: base, reason: e.description)
             } catch {
                 throw SyncError.local("\(error)")
@@ -155,15 +167,16 @@ public struct SyncClient: Sendable {
         // Push: what the peer's clock says it lacks.
         var since = serverClock
         while true {
-            let page = try local { try store.changes(since: since, limit: pageLimit) }
+            let (page, mine) = try local { (try store.changes(since: since, limit: pageLimit), try store.clock()) }
             let reached = page.advance(since)
             if page.records.isEmpty && reached == since { break }
-            var w = JSONWriter(capacity: 256 + page.records.count * 256)
-            w.beginObject()
-            w.key("replica"); w.string(me.hex)
-            w.key("page"); WireFormat.writePage(page, into: &w)
-            w.endObject()
-            let answer = try session.post("/sync/v1/push", w.bytes)
+            let message = PageMessage(sender: me, clock: mine, purgeFloor: nil, page: page)
+            let body: [UInt8]
+            switch pushEncoding {
+            case .binary: body = BinaryPage.encode(message)
+            case .json: body = try local { try WireFormat.encode(message) }
+            }
+            let answer = try session.post("/sync/v1/push", body, contentType: pushEncoding.mediaType)
             let after: VectorClock
             do throws(WireFormatError) {
                 after = try WireFormat.clock(answer["clock"], "clock")
@@ -212,7 +225,7 @@ public struct SyncClient: Sendable {
 final class PullPipeline: @unchecked Sendable {
     // @unchecked Sendable: `queue`, `done` and `session` are touched only under `condition`,
     // except `session`, which the fetcher owns until `finished` is set.
-    typealias Item = (page: PreparedPage, serverClock: VectorClock, purgeFloor: VectorClock?)
+    typealias Item = (page: ChangePage, serverClock: VectorClock, purgeFloor: VectorClock?, encoding: PageEncoding)
 
     /// How many decoded pages may wait for the applier.
     static let depth = 4
@@ -223,12 +236,12 @@ final class PullPipeline: @unchecked Sendable {
     private var finished = false
     private var session: Session
 
-    init(session: Session, me: ReplicaID, pageLimit: Int, start: VectorClock) {
+    init(session: Session, me: ReplicaID, peerReplica: ReplicaID, pageLimit: Int, encoding: PageEncoding, start: VectorClock) {
         self.session = session
-        Thread { [self] in run(me: me, pageLimit: pageLimit, start: start) }.start()
+        Thread { [self] in run(me: me, peerReplica: peerReplica, pageLimit: pageLimit, encoding: encoding, start: start) }.start()
     }
 
-    private func run(me: ReplicaID, pageLimit: Int, start: VectorClock) {
+    private func run(me: ReplicaID, peerReplica: ReplicaID, pageLimit: Int, encoding: PageEncoding, start: VectorClock) {
         var clock = start
         var local = session
         defer {
@@ -247,8 +260,10 @@ final class PullPipeline: @unchecked Sendable {
                 w.key("clock"); WireFormat.writeClock(clock, into: &w)
                 w.key("limit"); w.int(Int64(pageLimit))
                 w.endObject()
-                let body = try local.postRaw("/sync/v1/pull", w.bytes)
-                result = .success(try local.decodePull(body))
+                // Binary preferred, JSON accepted (an older peer answers JSON).
+                let accept = encoding == .binary ? "\(BinaryPage.mediaType), application/json;q=0.5" : "application/json"
+                let response = try local.postRaw("/sync/v1/pull", w.bytes, accept: accept)
+                result = .success(try local.decodePull(response, from: peerReplica))
             } catch {
                 result = .failure(error)
             }
@@ -336,35 +351,34 @@ struct Session: Sendable {
         bytesReceived += other.bytesReceived
     }
 
-    /// Decodes a pull answer: the page, the server's clock and its purge floor.
-    ///
-    /// The fast reader takes the common shape in one pass; anything else goes
-    /// through the strict tree decoder, which accepts it or names the fault.
-    func decodePull(_ body: [UInt8]) throws(SyncError) -> PullPipeline.Item {
-        var fastClock: VectorClock?, fastFloor: VectorClock?
-        if let fast = FastPageReader.envelope(body, pageKey: "page", other: { key, raw in
-            if key == "clock" { fastClock = try WireFormat.clock(try JSONParser.parse(raw), "clock") }
-            if key == "purge_floor" { fastFloor = try WireFormat.clock(try JSONParser.parse(raw), "purge_floor") }
-        }), let fastClock {
-            return (fast, fastClock, fastFloor)
-        }
-        let answer: JSONValue
-        do { answer = try JSONParser.parse(body) } catch { throw invalid("/sync/v1/pull: \(error)") }
-        guard case .object = answer else { throw invalid("/sync/v1/pull: the answer is not a JSON object") }
+    /// Decodes a pull answer in the encoding its `Content-Type` names: the page,
+    /// the server's clock and its purge floor. The answer must come from the
+    /// replica the summary named and declare its clock.
+    func decodePull(_ response: HTTPClientResponse, from peerReplica: ReplicaID) throws(SyncError) -> PullPipeline.Item {
+        let encoding = PageEncoding.of(contentType: response.headers["content-type"])
+        let message: PageMessage
         do throws(WireFormatError) {
-            let clock = try WireFormat.clock(answer["clock"], "clock")
-            let floor = answer["purge_floor"] == nil ? nil : try WireFormat.clock(answer["purge_floor"], "purge_floor")
-            return (PreparedPage(try WireFormat.page(answer["page"], "page")), clock, floor)
+            switch encoding {
+            case .binary: message = try BinaryPage.decode(response.body)
+            case .json: message = try WireFormat.decodeMessage(response.body)
+            }
         } catch {
-            throw invalid("\(error)")
+            throw invalid("/sync/v1/pull: \(error)")
         }
+        guard message.sender == peerReplica else {
+            throw invalid("/sync/v1/pull was answered by replica \(message.sender.hex), not \(peerReplica.hex) as its summary said")
+        }
+        guard let clock = message.clock else { throw invalid("/sync/v1/pull: clock: missing") }
+        return (message.page, clock, message.purgeFloor, encoding)
     }
 
     /// Sends one request; transport failures become `SyncError`s.
-    mutating func send(_ method: String, _ path: String, _ body: [UInt8]?) throws(SyncError) -> HTTPClientResponse {
+    mutating func send(_ method: String, _ path: String, _ body: [UInt8]?, contentType: String = "application/json",
+                       accept: String? = nil) throws(SyncError) -> HTTPClientResponse {
         var headers: [String: String] = [:]
         if let token, !token.isEmpty { headers["Authorization"] = "Bearer \(token)" }
-        if body != nil { headers["Content-Type"] = "application/json" }
+        if body != nil { headers["Content-Type"] = contentType }
+        if let accept { headers["Accept"] = accept }
         let response: HTTPClientResponse
         do {
             response = try http.send(method: method, url: base + path, headers: headers, body: body)
@@ -417,24 +431,25 @@ struct Session: Sendable {
         }
     }
 
-    /// POSTs a JSON body and returns the JSON object answered, or the peer's refusal.
-    mutating func post(_ path: String, _ body: [UInt8]) throws(SyncError) -> JSONValue {
-        let bytes = try postRaw(path, body)
+    /// POSTs a body and returns the JSON object answered, or the peer's refusal.
+    mutating func post(_ path: String, _ body: [UInt8], contentType: String = "application/json") throws(SyncError) -> JSONValue {
+        let bytes = try postRaw(path, body, contentType: contentType).body
         let v: JSONValue
-        do { v = try JSONParser.parse(bytes) } catch { throw invalid("\(path): \(error)") }
+        do { v = try JSONParser.parse(bytes, maxDepth: WireFormat.maxDepth) } catch { throw invalid("\(path): \(error)") }
         guard case .object = v else { throw invalid("\(path): the answer is not a JSON object") }
         return v
     }
 
-    /// POSTs a JSON body and returns the answer's bytes, or the peer's refusal.
-    mutating func postRaw(_ path: String, _ body: [UInt8]) throws(SyncError) -> [UInt8] {
-        let r = try send("POST", path, body)
+    /// POSTs a body and returns the answer, or the peer's refusal.
+    mutating func postRaw(_ path: String, _ body: [UInt8], contentType: String = "application/json",
+                          accept: String? = nil) throws(SyncError) -> HTTPClientResponse {
+        let r = try send("POST", path, body, contentType: contentType, accept: accept)
         guard r.status == 200 else {
             let text = Self.errorText(r.body)
             if r.status == 401 { throw .unauthorized(peer: peer, url: base, tokenGiven: !(token ?? "").isEmpty) }
             throw .peerError(peer: peer, url: base, status: r.status,
                              message: text ?? "\(path) answered without an error message")
         }
-        return r.body
+        return r
     }
 }

@@ -11,15 +11,20 @@ import Storage
 /// - `GET /healthz` → `{"status":"ok","replica":"<hex>"}`, without auth;
 /// - `GET /sync/v1/summary` → `{"replica":…,"clock":{…},"purge_floor":{…}}`;
 /// - `POST /sync/v1/pull`, body `{"replica":"<client>","clock":{…},"limit":N}`
-///   → `{"replica":…,"clock":{…},"page":{…}}`, the changes the client lacks;
-/// - `POST /sync/v1/push`, body `{"replica":"<client>","page":{…}}`, applied
-///   in one transaction → `{"clock":{…},"applied":n,"conflicts":n}`.
+///   → `{"replica":…,"clock":{…},"purge_floor":{…},"page":{…}}`, the changes the
+///   client lacks, or the same message in the binary page encoding when `Accept`
+///   names `application/vnd.setuplink.page`;
+/// - `POST /sync/v1/push`, body `{"replica":"<client>","clock":{…},"page":{…}}` (JSON)
+///   or a binary page message (`Content-Type: application/vnd.setuplink.page`),
+///   checked as peer input and applied in one transaction →
+///   `{"clock":{…},"applied":n,"conflicts":n,"purge_floor":{…}}`.
 ///
 /// Everything is decided from the head before a body is read: the method
 /// (405 with `Allow`), the bearer token (401, compared in constant time; an
 /// empty token refuses every sync request), the declared size (413). Then
-/// 400 malformed, 422 records that cannot merge, 500 with a short id (the
-/// detail goes to the server log only). None of them changes the replica.
+/// 400 malformed, 422 peer input refused by `PeerInput` or records that cannot
+/// merge, 500 with a short id (the detail goes to the server log only). None of
+/// them changes the replica.
 public struct SyncRoutes: HTTPRoutes {
     /// The largest page a client may ask for; larger limits are clamped to it.
     public static let maxPageLimit = 5000
@@ -83,11 +88,13 @@ public struct SyncRoutes: HTTPRoutes {
             switch request.path {
             case "/healthz": return healthz()
             case "/sync/v1/summary": return try summary()
-            case "/sync/v1/pull": return try pull(request.body)
-            default: return try push(request.body)
+            case "/sync/v1/pull": return try pull(request)
+            default: return try push(request)
             }
         } catch let e as WireFormatError {
             return .error(status: 400, message: "invalid request: \(e)")
+        } catch let e as PeerInputError {
+            return .error(status: 422, message: "changes refused, nothing applied: \(e)")
         } catch let e as MergeError {
             return .error(status: 422, message: "changes refused, nothing applied: \(e)")
         } catch {
@@ -116,18 +123,24 @@ public struct SyncRoutes: HTTPRoutes {
         return .json(w.bytes)
     }
 
-    private func pull(_ body: [UInt8]) throws -> HTTPResponse {
-        let request = try parseBody(body)
-        _ = try WireFormat.object(request, "body")
-        let client = try WireFormat.replicaID(request["replica"], "replica")
-        let clientClock = try WireFormat.clock(request["clock"], "clock")
+    /// `POST /sync/v1/pull`: the body is JSON (`replica`, `clock`, `limit`); the page
+    /// comes back in the encoding `Accept` asks for (binary or JSON).
+    private func pull(_ request: HTTPRequest) throws -> HTTPResponse {
+        let body = try WireFormat.parse(request.body)
+        _ = try WireFormat.object(body, "body")
+        let client = try WireFormat.replicaID(body["replica"], "replica")
+        let clientClock = try WireFormat.clock(body["clock"], "clock")
         var limit = SyncRoutes.defaultPageLimit
-        if let l = request["limit"] {
+        if let l = body["limit"] {
             guard case .int(let n) = l else {
                 throw WireFormatError(field: "limit", reason: "must be an integer, not \(WireFormat.typeName(l))")
             }
             limit = Int(min(max(n, 1), Int64(SyncRoutes.maxPageLimit)))
         }
+        let before = try store.clock()
+        // The clock a client sends claims what it holds: none of this replica's writes beyond its counter.
+        try PeerInput(receiver: store.replicaID, receiverCounter: before[store.replicaID], now: store.now())
+            .check(clock: clientClock, field: "clock")
         // What the client sent is what it holds: tombstones it has seen may be purged here.
         if client != store.replicaID {
             try store.recordClient(client, acked: clientClock)
@@ -135,32 +148,25 @@ public struct SyncRoutes: HTTPRoutes {
             try store.purgeTombstones()
         }
         let clock = try store.clock()
-        let page = try store.encodedChanges(since: clientClock, limit: limit)
-        var w = JSONWriter(capacity: 256 + page.records.count * 900)
-        w.beginObject()
-        w.key("replica"); w.string(replicaHex)
-        w.key("clock"); WireFormat.writeClock(clock, into: &w)
-        w.key("purge_floor"); WireFormat.writeClock(try store.purgeFloor(), into: &w)
-        w.key("page"); try WireFormat.writePage(page, into: &w)
-        w.endObject()
-        return .json(w.bytes)
+        let message = PageMessage(sender: store.replicaID, clock: clock, purgeFloor: try store.purgeFloor(),
+                                  page: try store.changes(since: clientClock, limit: limit))
+        switch PageEncoding.accepted(request.header("Accept")) {
+        case .binary:
+            return .json(BinaryPage.encode(message), contentType: BinaryPage.mediaType)
+        case .json:
+            return .json(try WireFormat.encode(message))
+        }
     }
 
-    private func push(_ body: [UInt8]) throws -> HTTPResponse {
-        let page: PreparedPage
-        var sawReplica = false
-        if let fast = FastPageReader.envelope(body, pageKey: "page", other: { key, raw in
-            if key == "replica" { _ = try WireFormat.replicaID(try JSONParser.parse(raw), "replica"); sawReplica = true }
-        }), sawReplica {
-            page = fast
-        } else {
-            // The strict decoder accepts what the fast reader does not handle, or names the fault.
-            let request = try parseBody(body)
-            _ = try WireFormat.object(request, "body")
-            _ = try WireFormat.replicaID(request["replica"], "replica")
-            page = PreparedPage(try WireFormat.page(request["page"], "page"))
+    /// `POST /sync/v1/push`: a page message in the encoding its `Content-Type` names,
+    /// checked as peer input and applied in one transaction.
+    private func push(_ request: HTTPRequest) throws -> HTTPResponse {
+        let message: PageMessage
+        switch PageEncoding.of(contentType: request.header("Content-Type")) {
+        case .binary: message = try BinaryPage.decode(request.body)
+        case .json: message = try WireFormat.decodeMessage(request.body)
         }
-        let summary = try store.apply([page])
+        let summary = try store.apply(message.page, from: PeerSender(replica: message.sender, clock: message.clock))
         if summary.changed > 0 { try store.purgeTombstones() }
         let clock = try store.clock()
         var w = JSONWriter(capacity: 256)
@@ -171,11 +177,6 @@ public struct SyncRoutes: HTTPRoutes {
         w.key("purge_floor"); WireFormat.writeClock(try store.purgeFloor(), into: &w)
         w.endObject()
         return .json(w.bytes)
-    }
-
-    private func parseBody(_ body: [UInt8]) throws(WireFormatError) -> JSONValue {
-        guard !body.isEmpty else { throw WireFormatError(field: "body", reason: "empty; expected a JSON object") }
-        do { return try JSONParser.parse(body) } catch { throw WireFormatError(field: "body", reason: error.description) }
     }
 }
 

@@ -177,11 +177,15 @@ public final class SetupLinkService: @unchecked Sendable {
     /// Changes a live link's name, webhook URL or webhook secret (`nil` leaves a field as it is).
     ///
     /// Values equal to the current ones are not written, so an update that changes
-    /// nothing is no change at all: no new dot, nothing to sync. Directories made
-    /// before keep the webhook they were created with; new ones copy the new values.
-    /// - Returns: The link and the fields that changed (empty when nothing did).
+    /// nothing is no change at all: no new dot, nothing to sync. A new webhook URL
+    /// or secret is also written, in the same transaction, to every live directory
+    /// created through the link (its `link_id`), so their events — those still
+    /// waiting in a hub's outbox included — go to the new URL signed with the new
+    /// secret; directories created afterwards copy the new values too.
+    /// - Returns: The link, the link fields that changed (empty when nothing did),
+    ///   and the ids of the directories whose webhook changed.
     public func updateLink(id typed: String, name rawName: String? = nil, webhookURL rawURL: String? = nil,
-                           webhookSecret rawSecret: String? = nil) throws -> (SetupLink, changed: [String]) {
+                           webhookSecret rawSecret: String? = nil) throws -> (SetupLink, changed: [String], directories: [String]) {
         let name = try rawName.map { try Validation.name($0) }
         let url = try rawURL.map { try Validation.webhookURL($0) }
         let secret = try rawSecret.map { try Validation.secret($0) }
@@ -192,10 +196,43 @@ public final class SetupLinkService: @unchecked Sendable {
             if let name, name != (l.name ?? "") { values["name"] = name }
             if let url, url != l.webhookURL { values["webhook_url"] = url }
             if let secret, secret != l.webhookSecret { values["webhook_secret"] = secret }
-            guard !values.isEmpty else { return (l, []) }
+            guard !values.isEmpty else { return (l, [], []) }
             let updated = try tx.write(id: id, kind: .link, values)
-            return (SetupLink(updated)!, values.keys.sorted())
+            let directories = try updateDirectoryWebhooks(of: l, url: url, secret: secret, in: tx)
+            return (SetupLink(updated)!, values.keys.sorted(), directories)
         }
+    }
+
+    /// Writes a link's new webhook URL and secret to its live directories, in `tx`;
+    /// returns the ids of those that changed.
+    ///
+    /// A link's id is derived from its tenant and product, so its directories are
+    /// found by the tenant/product index and recognised by their `link_id`
+    /// (directories written before `link_id` existed have none: one link per
+    /// tenant and product means they came through this one).
+    private func updateDirectoryWebhooks(of l: SetupLink, url: String?, secret: String?,
+                                         in tx: LocalTransaction) throws -> [String] {
+        guard url != nil || secret != nil else { return [] }
+        let sep = IndexSpec.separator
+        var changed: [String] = []
+        var cursor: IndexCursor?
+        repeat {
+            // The store's connection sees this transaction's writes, so the scan is consistent with it.
+            let page = try store.scan("directory.tenant", prefix: l.tenant + sep + l.product + sep, after: cursor, limit: 500)
+            for e in page {
+                let d = e.record
+                guard d.kind == .directory, d.isLive, d["link_id"] == nil || d["link_id"] == l.id,
+                      d["tenant"] == l.tenant, d["product"] == l.product else { continue }
+                var values: [String: String] = [:]
+                if let url, d["webhook_url"] != url { values["webhook_url"] = url }
+                if let secret, d["webhook_secret"] != secret { values["webhook_secret"] = secret }
+                guard !values.isEmpty else { continue }
+                try tx.write(id: d.id, kind: .directory, values)
+                changed.append(d.id)
+            }
+            cursor = page.count == 500 ? page.last?.cursor : nil
+        } while cursor != nil
+        return changed
     }
 
     /// One live link by id or unique id prefix.

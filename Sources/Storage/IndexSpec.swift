@@ -89,49 +89,30 @@ struct IndexKeys: Equatable {
         return IndexKeys(entries: out)
     }
 
-    /// The keys of a record given as its canonical encoding, without decoding it whole:
-    /// one pass collects the winners of the fields the indexes of its kind read.
-    static func of(encoded bytes: UnsafeRawBufferPointer, kind: RecordKind, specs: [IndexSpec]) throws -> IndexKeys {
-        guard specs.contains(where: { $0.kind == kind }) else { return .none }
+    /// The fields whose visible values the indexes of `kind` read, as UTF-8 (what `RecordFacts` collects).
+    static func wanted(_ kind: RecordKind, specs: [IndexSpec]) -> [String] {
         var wanted: [String] = []
         for s in specs where s.kind == kind { for f in s.fields where !wanted.contains(f) { wanted.append(f) } }
-        var v = WinnerCollector(wanted: wanted.map { Array($0.utf8) })
-        try walkEncodedRecord(bytes, &v)
-        guard v.written, !v.deleted else { return .none }
+        return wanted
+    }
+
+    /// The keys of a record from the facts read from its encoding, whose `winners` are
+    /// the visible values of `wanted(kind, specs)`.
+    static func of(facts: RecordFacts, specs: [IndexSpec], wanted: [String]) -> IndexKeys {
+        guard facts.isLive else { return .none }
         var out: [(Int, [UInt8])] = []
-        for (i, s) in specs.enumerated() where s.kind == kind {
-            let values = s.fields.map { f in v.winners[wanted.firstIndex(of: f)!].map { String(decoding: $0.value, as: UTF8.self) } }
+        for (i, s) in specs.enumerated() where s.kind == facts.kind {
+            let values = s.fields.map { f in facts.winners[wanted.firstIndex(of: f)!] }
             for k in s.keys(values) { out.append((i, Array(k.utf8))) }
         }
         return IndexKeys(entries: out)
     }
-}
 
-/// Collects the visible (winning) value of chosen fields from a canonical encoding.
-private struct WinnerCollector: EncodedRecordVisitor {
-    let wanted: [[UInt8]]
-    var winners: [(value: [UInt8], hlc: HLC, dot: Dot)?]
-    var clock: [ReplicaID] = []
-    var current: Int?
-    var deleted = false
-    var written = false
-
-    init(wanted: [[UInt8]]) {
-        self.wanted = wanted
-        winners = Array(repeating: nil, count: wanted.count)
-    }
-
-    mutating func kind(_ kind: RecordKind) {}
-    mutating func clockEntry(_ replica: ReplicaID, _ counter: UInt64) { clock.append(replica) }
-    mutating func deleted(_ value: Bool, _ hlc: UInt64, _ clockIndex: Int, _ counter: UInt64) { if value { deleted = true } }
-    mutating func field(_ name: UnsafeRawBufferPointer) {
-        written = true
-        current = wanted.firstIndex { $0.elementsEqual(name) }
-    }
-    mutating func version(_ value: UnsafeRawBufferPointer, _ hlc: UInt64, _ clockIndex: Int, _ counter: UInt64) {
-        guard let i = current else { return }
-        let candidate = Version(value: "", hlc: HLC(rawValue: hlc), dot: Dot(replica: clock[clockIndex], counter: counter))
-        if let w = winners[i], !candidate.wins(over: Version(value: "", hlc: w.hlc, dot: w.dot)) { return }
-        winners[i] = (Array(value), candidate.hlc, candidate.dot)
+    /// The keys of a record given as its canonical encoding, without decoding it whole.
+    static func of(encoded bytes: UnsafeRawBufferPointer, kind: RecordKind, specs: [IndexSpec]) throws(RecordDecodingError) -> IndexKeys {
+        guard specs.contains(where: { $0.kind == kind }) else { return .none }
+        let wanted = Self.wanted(kind, specs: specs)
+        let facts = try RecordFacts(encoded: bytes, winnersOf: wanted.map { Array($0.utf8) })
+        return of(facts: facts, specs: specs, wanted: wanted)
     }
 }

@@ -172,15 +172,18 @@ extension ReplicaStore {
     /// in id order, at most `limit`: what an abbreviated id may mean.
     public func ids(kind: RecordKind, prefix: String, includeDeleted: Bool = false, limit: Int) throws -> [String] {
         try wrap {
-            // The UNIQUE index on id serves the range [prefix, prefix + U+10FFFF), which holds every
-            // id that starts with the prefix (ids are hex digits and UUIDs).
+            // The id index's integer keys begin with the id's first four bytes
+            // (see RecordKeyHasher): one key range holds every id with this prefix.
+            let (low, high) = RecordKeyHasher.range(prefix: prefix)
             let s = try db.prepare(includeDeleted
-                ? "SELECT id FROM records WHERE id >= ?1 AND id < ?2 AND kind=?3 ORDER BY id LIMIT ?4"
-                : "SELECT id FROM records WHERE id >= ?1 AND id < ?2 AND kind=?3 AND live=1 ORDER BY id LIMIT ?4")
+                ? "SELECT id FROM records WHERE idk >= ?5 AND idk < ?6 AND id >= ?1 AND id < ?2 AND kind=?3 ORDER BY id LIMIT ?4"
+                : "SELECT id FROM records WHERE idk >= ?5 AND idk < ?6 AND id >= ?1 AND id < ?2 AND kind=?3 AND live=1 ORDER BY id LIMIT ?4")
             s.bind(text: prefix, at: 1)
             s.bind(text: prefix + "\u{10FFFF}", at: 2)
             s.bind(int: Int64(kind.rawValue), at: 3)
             s.bind(int: Int64(max(0, limit)), at: 4)
+            s.bind(int: low, at: 5)
+            s.bind(int: high, at: 6)
             var out: [String] = []
             while try s.step() { out.append(s.text(0)) }
             return out

@@ -75,5 +75,49 @@ enum Schema {
         """
         ALTER TABLE peers ADD COLUMN cacert TEXT;
         """,
+        // 3 → 4: the id index is keyed by an integer (see RecordKeyHasher) instead of the text id,
+        // so it stays in the page cache at a million records. Needs `setuplink_idkey` registered.
+        """
+        INSERT INTO meta(key, value) VALUES('id_key', lower(hex(randomblob(16)))) ON CONFLICT(key) DO NOTHING;
+        CREATE TABLE records_v4(
+            rid INTEGER PRIMARY KEY,
+            idk INTEGER NOT NULL,
+            id TEXT NOT NULL,
+            kind INTEGER NOT NULL,
+            live INTEGER NOT NULL,
+            body BLOB NOT NULL
+        );
+        INSERT INTO records_v4(rid, idk, id, kind, live, body)
+            SELECT rid, setuplink_idkey((SELECT value FROM meta WHERE key='id_key'), id), id, kind, live, body FROM records;
+        DROP TABLE records;
+        ALTER TABLE records_v4 RENAME TO records;
+        -- Not unique: ids are unique by the merge's lookup (`idk = ? AND id = ?`), and keys may collide.
+        CREATE INDEX records_idk ON records(idk);
+        CREATE INDEX records_dead ON records(rid) WHERE live=0;
+        """,
+        // 4 → 5: the webhook outbox, local to this replica (never synced): the events of the
+        // SCIM changes this replica accepted, written in the change's transaction, and their
+        // delivery state. `seq` (the rowid) is the delivery order; it is never reused, since
+        // housekeeping always keeps the newest row. No secondary index: every page a SCIM
+        // write dirties is written to the WAL at its commit, and an append to this table is
+        // one page. Readers walk it in seq order from where they know to start (the sender
+        // keeps each directory's first pending seq; a listing reads a week of events).
+        // `IF NOT EXISTS`: re-running it (a test that steps a file back) changes nothing.
+        """
+        CREATE TABLE IF NOT EXISTS outbox(
+            seq INTEGER PRIMARY KEY,
+            directory TEXT NOT NULL,
+            event TEXT NOT NULL,
+            body BLOB NOT NULL,
+            created INTEGER NOT NULL,
+            status INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt INTEGER NOT NULL,
+            last_attempt INTEGER,
+            last_status INTEGER,
+            last_error TEXT,
+            finished INTEGER
+        );
+        """,
     ]
 }

@@ -73,12 +73,13 @@ private func expectRefused(_ served: ServedReplica, _ request: String, status: I
     @Test func pushWhoseRecordsCannotMergeGets422AndAppliesNothing() throws {
         let served = try servedWithOneLink()
         // A valid record first, so "nothing applied" is visible: it must not land either.
-        let good = #"{"id":"new-link","kind":"link","clock":[],"deleted":[],"fields":{"token":[["t",1,0,1]]}}"#
-        let mismatched = #"{"id":"link-1","kind":"directory","clock":[],"deleted":[],"fields":{"name":[["d",1,0,2]]}}"#
+        let good = #"{"id":"new-link","kind":"link","clock":[[0,1]],"deleted":[],"fields":{"token":[["t",1,0,1]]}}"#
+        let mismatched = #"{"id":"link-1","kind":"directory","clock":[[0,2]],"deleted":[],"fields":{"name":[["d",1,0,2]]}}"#
         let empty = #"{"id":"empty","kind":"link","clock":[[0,5]],"deleted":[],"fields":{}}"#
-        for (record, message) in [(mismatched, "record link-1 arrived with a different kind"), (empty, "record empty is invalid")] {
+        for (record, status, message) in [(mismatched, 422, "record link-1 arrived with a different kind"),
+                                           (empty, 400, "page.records[1]: holds no register")] {
             let body = #"{"replica":"\#(Self.client)","page":{"replicas":["\#(Self.client)"],"records":[\#(good),\#(record)],"coverage":{"\#(Self.client)":5},"base":{},"more":false}}"#
-            try expectRefused(served, rawRequest("POST", "/sync/v1/push", body: body), status: 422, message: message)
+            try expectRefused(served, rawRequest("POST", "/sync/v1/push", body: body), status: status, message: message)
         }
         #expect(try served.store.record(id: "new-link") == nil)
         #expect(try served.store.clock()[ReplicaID(hex: Self.client)!] == 0)

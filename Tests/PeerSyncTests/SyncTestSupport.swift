@@ -53,9 +53,9 @@ final class ServedReplica {
 /// Syncs `store` with `peer` using the test token.
 @discardableResult
 func sync(_ store: ReplicaStore, with peer: ServedReplica, pageLimit: Int = 1000, peerName: String? = nil,
-          progress: ((SyncProgress) -> Void)? = nil) throws(SyncError) -> SyncReport {
-    try SyncClient(pageLimit: pageLimit).sync(store: store, url: peer.url, token: testToken,
-                                              peerName: peerName, progress: progress)
+          encoding: PageEncoding = .binary, progress: ((SyncProgress) -> Void)? = nil) throws(SyncError) -> SyncReport {
+    try SyncClient(pageLimit: pageLimit, encoding: encoding).sync(store: store, url: peer.url, token: testToken,
+                                                                  peerName: peerName, progress: progress)
 }
 
 /// Writes a link with the given fields as one local transaction.

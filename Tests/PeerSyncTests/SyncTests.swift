@@ -11,17 +11,26 @@ import HTTPTestSupport
 
 /// Replicas syncing through real servers on port 0 and the real libcurl client.
 @Suite struct SyncTests {
-    @Test func randomOfflineEditsAndSyncSchedulesConverge() throws {
+    /// Runs over both page encodings, and over a mix of them.
+    @Test(arguments: ["binary", "json", "mixed"])
+    func randomOfflineEditsAndSyncSchedulesConverge(encodings: String) throws {
         let seed = SeededGenerator.seed()
-        print("randomOfflineEditsAndSyncSchedulesConverge seed: \(seed) (replay with SETUPLINK_SEED=\(seed))")
+        print("randomOfflineEditsAndSyncSchedulesConverge(\(encodings)) seed: \(seed) (replay with SETUPLINK_SEED=\(seed))")
         var rng = SeededGenerator(seed: seed)
+        func encoding() -> PageEncoding {
+            switch encodings {
+            case "binary": .binary
+            case "json": .json
+            default: rng.next() % 2 == 0 ? .binary : .json
+            }
+        }
         let replicas = try (0..<3).map { _ in try ServedReplica() }
         var written = Set<String>()
         for _ in 0..<60 {
             if rng.next() % 3 == 0 {
                 let a = Int(rng.next() % 3)
                 let b = (a + 1 + Int(rng.next() % 2)) % 3
-                try sync(replicas[a].store, with: replicas[b], pageLimit: Int(rng.next() % 4) + 1)
+                try sync(replicas[a].store, with: replicas[b], pageLimit: Int(rng.next() % 4) + 1, encoding: encoding())
                 continue
             }
             let store = replicas[Int(rng.next() % 3)].store
@@ -50,7 +59,7 @@ import HTTPTestSupport
         // purged the same tombstones.
         var digests: [String] = []
         for _ in 0..<6 {
-            for (a, b) in [(0, 1), (1, 2), (2, 0)] { try sync(replicas[a].store, with: replicas[b], pageLimit: 3) }
+            for (a, b) in [(0, 1), (1, 2), (2, 0)] { try sync(replicas[a].store, with: replicas[b], pageLimit: 3, encoding: encoding()) }
             digests = try replicas.map { try $0.store.digest() }
             if Set(digests).count == 1 { break }
         }

@@ -58,9 +58,9 @@ struct RecordWorld {
                 #expect(a.merged(with: a) == a, "idempotent, seed \(seed)")
                 #expect(a.merged(with: b) == a.fullMerge(with: b), "causal fast path agrees with the full join, seed \(seed)")
                 #expect(try Record(id: a.id, encoded: a.encoded) == a, "binary round-trip, seed \(seed)")
-                let order = a.clock.compare(b.clock)
-                let covers = try a.encoded.withUnsafeBytes { try Record.encodedClock($0, covers: b.clock) }
-                #expect(covers == (order == .equal || order == .after), "clock probe, seed \(seed)")
+                let facts = try EncodedRecord(a).facts(winnersOf: [Array("token".utf8)])
+                #expect(facts.clock == a.clock && facts.isLive == a.isLive && facts.maxHLC == a.maxHLC
+                        && Set(facts.dots) == a.dots && facts.winners == [a["token"]], "facts of the encoding, seed \(seed)")
                 checked += 1
             }
         }

@@ -67,7 +67,7 @@ import Storage
     @Test func linkUpdateChangesOnlyWhatDiffers() throws {
         let f = try Fixture()
         let (l, _) = try f.link()
-        let (u, changed) = try f.service.updateLink(id: l.id, name: "Acme", webhookURL: "https://new.example.com/h", webhookSecret: "s3cret")
+        let (u, changed, _) = try f.service.updateLink(id: l.id, name: "Acme", webhookURL: "https://new.example.com/h", webhookSecret: "s3cret")
         #expect(changed == ["name", "webhook_url"], "the secret was already s3cret")
         #expect(u.name == "Acme" && u.webhookURL == "https://new.example.com/h" && u.token == l.token)
         // A directory made afterwards copies the new webhook values.
