@@ -43,8 +43,10 @@ enum ServedReplica {
         let dir = NSTemporaryDirectory() + "scim-bench-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let db = dir + "/hub.sqlite"
+        // Every create enqueues its webhook event in the outbox, as in production; the receiver is a
+        // closed local port, so deliveries fail at once and back off instead of loading the machine.
         let link = try run(["--db", db, "--json", "link", "create", "--tenant", "bench", "--product", "scim",
-                            "--webhook-url", "https://hooks.example.com/bench", "--webhook-secret", "s3cret"])
+                            "--webhook-url", "http://127.0.0.1:9/bench", "--webhook-secret", "s3cret"])
         guard case .string(let linkToken)? = member(link, "token") else { throw BenchError("no link token in \(link)") }
         let made = try run(["--db", db, "--json"], input: "open \(linkToken)\ndirectory new --type generic-scim-v2\n")
         guard case .string(let id)? = member(made, "id"), case .string(let scimToken)? = member(made, "scim_token") else {

@@ -138,6 +138,23 @@ import Testing
         #expect(r.stdout.contains("User name      user000@example.com"))
     }
 
+    @Test func tabCompletesUserAndGroupIdsOfThePagesDirectoriesOnly() throws {
+        let f = try Fixture(users: 3)
+        let store = try SetupLinkService.openStore(path: f.db)
+        defer { store.close() }
+        let service = try SetupLinkService(store: store)
+        let (other, _) = try service.createLink(tenant: "globex", product: "crm", webhookURL: "https://h.example.com/x", webhookSecret: "s")
+        let session = ConsoleSession(service: service, json: false, io: ConsoleIO(out: { _ in }, confirm: nil))
+        // The admin view completes every user; the owner's page its own; another tenant's page none.
+        #expect(Set(session.completions(for: LineContext(line: "user show ")).filter { f.users.contains($0) }) == Set(f.users))
+        #expect(session.run(line: "open \(f.linkToken)") == .ok)
+        #expect(session.completions(for: LineContext(line: "group show ")).contains(f.group))
+        #expect(session.run(line: "close") == .ok)
+        #expect(session.run(line: "open \(other.token)") == .ok)
+        #expect(session.completions(for: LineContext(line: "user show ")).filter { f.users.contains($0) }.isEmpty)
+        #expect(!session.completions(for: LineContext(line: "group show ")).contains(f.group))
+    }
+
     @Test func aLongListShowsItsFirstPageAtOnceAndPagesOnATerminal() throws {
         let f = try Fixture(users: 120)
         let store = try SetupLinkService.openStore(path: f.db)

@@ -52,4 +52,12 @@ import Testing
         let o0 = try s.scan("owner", prefix: "o0" + IndexSpec.separator, limit: 1)
         #expect(try s.scan("owner", prefix: prefix, after: o0.last?.cursor, limit: 2).map(\.record.id) == Array(seen[0..<2]))
     }
+
+    @Test func idPrefixesOfAnyBytesAnswerWithoutTrapping() throws {
+        let s = try Self.store()
+        defer { s.close() }
+        #expect(try s.ids(kind: .link, prefix: "", limit: 100).count == 60)
+        #expect(try s.ids(kind: .link, prefix: "l00", limit: 100).count == 10)
+        for prefix in ["é", "\u{10FFFF}", "ÿÿÿÿ", "zzzz"] { #expect(try s.ids(kind: .link, prefix: prefix, limit: 10).isEmpty) }
+    }
 }
