@@ -8,15 +8,18 @@ import Storage
 /// Routes:
 /// - `GET /healthz` → `{"status":"ok","replica":"<hex>"}`, without auth;
 /// - `GET /sync/v1/summary` → `{"replica":…,"clock":{…},"purge_floor":{…}}`;
-/// - `POST /sync/v1/pull`, body `{"replica":"<client>","clock":{…},"limit":N}`
-///   → `{"replica":…,"clock":{…},"page":{…}}`, the changes the client lacks;
-/// - `POST /sync/v1/push`, body `{"replica":"<client>","page":{…}}`, applied
-///   in one transaction → `{"clock":{…},"applied":n,"conflicts":n}`.
+/// - `POST /sync/v1/pull`, body `{"replica":"<client>","clock":{…},"applied":{…},"purge_floor":{…},"limit":N}`
+///   → `{"replica":…,"clock":{…},"purge_floor":{…},"page":{…}}`, the changes
+///   the client lacks (`clock` is what it pages from, `applied` what it has
+///   applied: only that counts as its acknowledgement);
+/// - `POST /sync/v1/push`, body `{"replica":"<client>","applied":{…},"purge_floor":{…},"page":{…}}`,
+///   applied in one transaction → `{"clock":{…},"applied":n,"conflicts":n,"purge_floor":{…}}`.
 ///
 /// Sync routes need `Authorization: Bearer <token>` (compared in constant
 /// time; an empty token refuses every sync request). Every refusal is a JSON
 /// `{"error":…}` with its status (400 malformed, 401 token, 404 route, 405
-/// method, 413 size, 422 records that cannot merge) and changes nothing.
+/// method, 409 a replica that holds less than it acknowledged and must be
+/// rebuilt, 413 size, 422 records that cannot merge) and changes nothing.
 public final class SyncServer: Sendable {
     /// The largest page a client may ask for; larger limits are clamped to it.
     public static let maxPageLimit = 5000
@@ -92,6 +95,8 @@ struct SyncRoutes: Sendable {
             return .error(status: 400, message: "invalid request: \(e)")
         } catch let e as MergeError {
             return .error(status: 422, message: "changes refused, nothing applied: \(e)")
+        } catch let e as StaleReplicaError {
+            return .error(status: 409, message: "\(e)")
         } catch {
             return .error(status: 500, message: "the replica failed: \(error)")
         }
@@ -130,12 +135,11 @@ struct SyncRoutes: Sendable {
             }
             limit = Int(min(max(n, 1), Int64(SyncServer.maxPageLimit)))
         }
-        // What the client sent is what it holds: tombstones it has seen may be purged here.
-        if client != store.replicaID {
-            try store.recordClient(client, acked: clientClock)
-            // The server purges like any replica: tombstones every known peer and client has seen.
-            try store.purgeTombstones()
-        }
+        // Only what the client has applied is its acknowledgement (older clients send no `applied`).
+        let applied = request["applied"] == nil ? nil : try WireFormat.clock(request["applied"], "applied")
+        let clientFloor = request["purge_floor"] == nil ? nil : try WireFormat.clock(request["purge_floor"], "purge_floor")
+        try store.servePull(client: client, position: clientClock, applied: applied, clientFloor: clientFloor)
+        // Read before the page is cut: the client judges the page by it (never newer than the page).
         let clock = try store.clock()
         let page = try store.encodedChanges(since: clientClock, limit: limit)
         var w = JSONWriter(capacity: 256 + page.records.count * 900)
@@ -150,20 +154,27 @@ struct SyncRoutes: Sendable {
 
     func push(_ body: [UInt8]) throws -> HTTPResponse {
         let page: PreparedPage
-        var sawReplica = false
+        var client: ReplicaID?
+        var applied: VectorClock?, clientFloor: VectorClock?
         if let fast = FastPageReader.envelope(body, pageKey: "page", other: { key, raw in
-            if key == "replica" { _ = try WireFormat.replicaID(try JSONParser.parse(raw), "replica"); sawReplica = true }
-        }), sawReplica {
+            switch key {
+            case "replica": client = try WireFormat.replicaID(try JSONParser.parse(raw), "replica")
+            case "applied": applied = try WireFormat.clock(try JSONParser.parse(raw), "applied")
+            case "purge_floor": clientFloor = try WireFormat.clock(try JSONParser.parse(raw), "purge_floor")
+            default: break
+            }
+        }), client != nil {
             page = fast
         } else {
             // The strict decoder accepts what the fast reader does not handle, or names the fault.
             let request = try parseBody(body)
             _ = try WireFormat.object(request, "body")
-            _ = try WireFormat.replicaID(request["replica"], "replica")
+            client = try WireFormat.replicaID(request["replica"], "replica")
+            applied = request["applied"] == nil ? nil : try WireFormat.clock(request["applied"], "applied")
+            clientFloor = request["purge_floor"] == nil ? nil : try WireFormat.clock(request["purge_floor"], "purge_floor")
             page = PreparedPage(try WireFormat.page(request["page"], "page"))
         }
-        let summary = try store.apply([page])
-        if summary.changed > 0 { try store.purgeTombstones() }
+        let summary = try store.receivePush(client: client!, applied: applied, clientFloor: clientFloor, page: page)
         let clock = try store.clock()
         var w = JSONWriter(capacity: 256)
         w.beginObject()

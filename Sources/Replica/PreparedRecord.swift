@@ -182,9 +182,7 @@ public struct PreparedRecord: Sendable {
                 note(v.dot)
                 maxHLC = max(maxHLC, v.hlc)
                 if let w = winner {
-                    let beats = v.hlc != w.hlc ? v.hlc > w.hlc
-                        : v.dot.replica != w.dot.replica ? v.dot.replica > w.dot.replica : v.dot.counter > w.dot.counter
-                    if beats { winner = v }
+                    if versionWins(HLC(rawValue: v.hlc), v.dot, over: HLC(rawValue: w.hlc), w.dot) { winner = v }
                 } else {
                     winner = v
                 }

@@ -10,6 +10,7 @@ public final class LocalTransaction {
     let store: ReplicaStore
     var loaded: [String: Record?] = [:]
     var saved = 0
+    var wroteTombstone = false
 
     init(store: ReplicaStore, dot: Dot, hlc: HLC) {
         self.store = store
@@ -29,7 +30,7 @@ public final class LocalTransaction {
 
     func purgeFloor() throws -> VectorClock {
         if let floor { return floor }
-        let f = VectorClock(encoded: try store.meta("purge_floor") ?? "") ?? VectorClock()
+        let f = try store.loadFloor()
         floor = f
         return f
     }
@@ -64,6 +65,14 @@ public final class LocalTransaction {
         try store.store(r, replacing: old)
         loaded[id] = r
         saved += 1
+        wroteTombstone = true
+    }
+
+    /// Replaces a record's state with one this transaction built (e.g. `Record.rebased`).
+    func replace(_ old: Record, with new: Record) throws {
+        try store.store(new, replacing: old)
+        loaded[new.id] = new
+        saved += 1
     }
 }
 
@@ -77,23 +86,28 @@ extension ReplicaStore {
     public func write<T>(_ body: (LocalTransaction) throws -> T) throws -> T {
         try wrap {
             do {
-                return try db.transaction {
-                    let counter = (try loadClock())[replicaID] + 1
-                    let hlc = HLC.next(after: try loadHLC(), nowMilliseconds: now())
-                    let tx = LocalTransaction(store: self, dot: Dot(replica: replicaID, counter: counter), hlc: hlc)
-                    let result = try body(tx)
-                    if tx.saved > 0 {
-                        try raiseClock(replicaID, to: counter)
-                        try setMeta("hlc", String(hlc.rawValue))
-                    }
-                    return result
-                }
+                return try db.transaction { try localWrite(body) }
             } catch {
                 // A rolled-back transaction may have interned replica ids that no longer exist.
                 resetReplicaCache()
                 throw error
             }
         }
+    }
+
+    /// One local transaction (one dot, one timestamp) inside the caller's SQLite transaction.
+    @discardableResult
+    func localWrite<T>(_ body: (LocalTransaction) throws -> T) throws -> T {
+        let counter = (try loadClock())[replicaID] + 1
+        let hlc = HLC.next(after: try loadHLC(), nowMilliseconds: now())
+        let tx = LocalTransaction(store: self, dot: Dot(replica: replicaID, counter: counter), hlc: hlc)
+        let result = try body(tx)
+        if tx.saved > 0 {
+            try raiseClock(replicaID, to: counter)
+            try setMeta("hlc", String(hlc.rawValue))
+        }
+        if tx.wroteTombstone { try markAnnouncementDue() }
+        return result
     }
 
 
@@ -134,25 +148,31 @@ extension ReplicaStore {
         }
     }
 
-    /// Live records per kind, and tombstones.
+    /// Live links and directories, and tombstones (member records, kind `replica`, are not counted).
     public func counts() throws -> (links: Int, directories: Int, tombstones: Int) {
         try wrap {
             let s = try db.prepare("SELECT kind, live, count(*) FROM records GROUP BY kind, live")
             var links = 0, dirs = 0, dead = 0
             while try s.step() {
                 let n = Int(s.int(2))
-                if s.int(1) == 0 { dead += n } else if s.int(0) == Int64(RecordKind.link.rawValue) { links += n } else { dirs += n }
+                let kind = s.int(0)
+                if kind == Int64(RecordKind.replica.rawValue) { continue }
+                if s.int(1) == 0 { dead += n } else if kind == Int64(RecordKind.link.rawValue) { links += n }
+                else if kind == Int64(RecordKind.directory.rawValue) { dirs += n }
             }
             return (links, dirs, dead)
         }
     }
 
-    /// The state digest: SHA-256 over every record's id and canonical encoding, tombstones included.
+    /// The state digest (`StateDigest`): SHA-256 over the replica clock and
+    /// every live record's id and canonical encoding. Tombstones are left out,
+    /// so two replicas that have exchanged everything agree whatever each has purged.
     public func digest() throws -> String {
         try wrap {
             try db.transaction(immediate: false) {
-                var d = StateDigest()
-                let s = try db.prepare("SELECT id, body FROM records ORDER BY id")
+                var d = StateDigest(clock: try loadClock())
+                // ORDER BY id compares UTF-8 bytes (SQLite's BINARY collation), as StateDigest expects.
+                let s = try db.prepare("SELECT id, body FROM records WHERE live=1 ORDER BY id")
                 while try s.step() {
                     let id = s.text(0)
                     s.withBlob(1) { d.add(id: id, encoded: $0) }

@@ -128,9 +128,40 @@ extension ReplicaStore {
         }
     }
 
+    /// Applies pages pulled from `peer`, in order, in one transaction: all or nothing.
+    ///
+    /// Each page comes with the peer's clock when it was cut. A page cut from a
+    /// state older than what the peer had acknowledged (a page still in flight
+    /// when this replica purged on that acknowledgement, or a peer restored
+    /// from a backup) may hold live copies of purged records: it is refused
+    /// with `StaleReplicaError`, and nothing is applied.
+    @discardableResult
+    public func apply(pulled pages: [(page: PreparedPage, peerClock: VectorClock)], from peer: ReplicaID) throws -> MergeSummary {
+        try wrap {
+            do {
+                return try db.transaction {
+                    var total = MergeSummary()
+                    for (page, peerClock) in pages {
+                        try checkNotBehindAcknowledgement(peer, holds: peerClock, side: .peer)
+                        total = total + (try applyInTransaction(page))
+                    }
+                    return total
+                }
+            } catch {
+                resetReplicaCache()
+                throw error
+            }
+        }
+    }
+
     /// Merges one page inside the caller's transaction.
+    ///
+    /// A record unknown here whose clock lies under the purge floor is a stale
+    /// copy of a purged tombstone and is dropped. A page that brings tombstones
+    /// marks this replica's acknowledgement as due (`announceIfDue`).
     func applyInTransaction(_ page: PreparedPage) throws -> MergeSummary {
-        let floor = VectorClock(encoded: try meta("purge_floor") ?? "") ?? VectorClock()
+        let floor = try loadFloor()
+        var sawTombstone = false
         var summary = MergeSummary()
         var maxSeen = HLC.zero
         // A page whose coverage this replica already has is most likely a
@@ -173,6 +204,7 @@ extension ReplicaStore {
                 summary.inserted += 1
                 summary.changed += 1
                 for d in r.dots { try addDot(d, rid: rid) }
+                if !r.isLive { sawTombstone = true }
             } else {
                 // It exists: the stored clock tells whether the remote state is already contained.
                 let probe = try statement(.selectBody)
@@ -194,6 +226,7 @@ extension ReplicaStore {
                 }
                 guard let m = try mergeRecord(local: stored, remote: remote, summary: &summary) else { continue }
                 try store(m, replacing: stored)
+                if m.isDeleted { sawTombstone = true }
             }
             let h = r.maxHLC
             if h > maxSeen { maxSeen = h }
@@ -202,6 +235,7 @@ extension ReplicaStore {
         let after = page.advance(before)
         for e in after.entries where e.counter > before[e.replica] { try raiseClock(e.replica, to: e.counter) }
         if maxSeen > (try loadHLC()) { try setMeta("hlc", String(maxSeen.rawValue)) }
+        if sawTombstone { try markAnnouncementDue() }
         return summary
     }
 
@@ -258,17 +292,6 @@ extension ReplicaStore {
         try wrap { try db.run("UPDATE peers SET last_error=? WHERE name=?", .text(error), .text(name)) }
     }
 
-    /// Records what a replica this one synced with (either as its server or as its client) has acknowledged.
-    public func recordClient(_ replica: ReplicaID, acked: VectorClock, at date: Date = Date()) throws {
-        try wrap {
-            let old = VectorClock(encoded: try db.scalar("SELECT acked FROM clients WHERE rid=?", .text(replica.hex))?.text ?? "") ?? VectorClock()
-            try db.run("""
-                INSERT INTO clients(rid, acked, last_seen) VALUES(?, ?, ?)
-                ON CONFLICT(rid) DO UPDATE SET acked=excluded.acked, last_seen=excluded.last_seen
-                """, .text(replica.hex), .text(old.merged(with: acked).encoded), .text(String(date.timeIntervalSince1970)))
-        }
-    }
-
     /// How many entries of the dots index a replica with clock `acked` lacks: the changes it has not acknowledged.
     public func unacknowledged(by acked: VectorClock) throws -> Int {
         try wrap {
@@ -281,74 +304,5 @@ extension ReplicaStore {
             }
             return n
         }
-    }
-
-    /// The purge floor: every change up to it is known to this replica and every known peer.
-    public func purgeFloor() throws -> VectorClock {
-        try wrap { VectorClock(encoded: try meta("purge_floor") ?? "") ?? VectorClock() }
-    }
-
-    /// The stable point: the meet of this replica's clock and the clock every
-    /// replica it has synced with (in either direction) last acknowledged, and
-    /// whether every replica that wrote here is among them. `nil` with no known replica.
-    func stablePoint() throws -> (VectorClock, allWritersKnown: Bool)? {
-        var acks: [ReplicaID: VectorClock] = [:]
-        let c = try db.prepare("SELECT rid, acked FROM clients")
-        while try c.step() {
-            if let id = ReplicaID(hex: c.text(0)) { acks[id] = VectorClock(encoded: c.text(1)) ?? VectorClock() }
-        }
-        guard !acks.isEmpty else { return nil }
-        var stable = try loadClock()
-        let allKnown = stable.entries.allSatisfy { $0.replica == replicaID || acks[$0.replica] != nil }
-        for a in acks.values { stable = stable.meet(a) }
-        return (stable, allKnown)
-    }
-
-    /// Purges tombstones that every replica this one has synced with has acknowledged; returns how many.
-    ///
-    /// Every neighbour keeps a tombstone until each of its own neighbours has
-    /// it, so a replica holding an older live copy always has a neighbour that
-    /// can still send it the delete. A replica decides on its own only when it
-    /// has heard directly from every replica that wrote to it (a hub); the
-    /// others adopt their server's floor (`adoptPurgeFloor`). Purged tombstones
-    /// raise the purge floor, so a stale copy arriving later is dropped, not revived.
-    @discardableResult
-    public func purgeTombstones() throws -> Int {
-        try wrap {
-            try db.transaction {
-                guard let (stable, allKnown) = try stablePoint(), allKnown else { return 0 }
-                return try purge(upTo: stable)
-            }
-        }
-    }
-
-    /// Adopts a server's purge floor, as far as every replica this one has synced with has acknowledged, and purges below it.
-    @discardableResult
-    public func adoptPurgeFloor(_ floor: VectorClock) throws -> Int {
-        guard !floor.isEmpty else { return 0 }
-        return try wrap {
-            try db.transaction {
-                guard let (stable, _) = try stablePoint() else { return 0 }
-                return try purge(upTo: floor.meet(stable))
-            }
-        }
-    }
-
-    /// Deletes tombstones whose clock is within `stable` and raises the floor to it (in the caller's transaction).
-    func purge(upTo stable: VectorClock) throws -> Int {
-        let s = try db.prepare("SELECT id, body, rid FROM records WHERE live=0")
-        var doomed: [(Int64, Record)] = []
-        while try s.step() {
-            let r = try decode(id: s.text(0), s, column: 1)
-            if r.isDeleted && r.clock.isDominated(by: stable) { doomed.append((s.int(2), r)) }
-        }
-        for (rid, r) in doomed {
-            try db.run("DELETE FROM records WHERE rid=?", .int(rid))
-            for d in r.distinctDots { try removeDot(d, rid: rid) }
-        }
-        let old = VectorClock(encoded: try meta("purge_floor") ?? "") ?? VectorClock()
-        let floor = old.merged(with: stable)
-        if floor != old { try setMeta("purge_floor", floor.encoded) }
-        return doomed.count
     }
 }

@@ -10,7 +10,7 @@ enum Schema {
     /// "SLNK": the application id stamped in every replica file's header.
     static let applicationID: Int32 = 0x534C_4E4B
     /// The schema version this build writes.
-    static let version: Int32 = 1
+    static let version: Int32 = 2
 
     /// Migrations: index `i` brings a file from version `i` to `i + 1`.
     static let migrations: [String] = [
@@ -56,6 +56,18 @@ enum Schema {
             acked TEXT NOT NULL DEFAULT '',
             last_seen REAL
         ) WITHOUT ROWID;
+        """,
+        // 2: tombstone purge by replicated membership (README "Tombstones").
+        """
+        -- Member records (kind 6, one per replica that exists), read whenever the stable point is computed.
+        CREATE INDEX records_members ON records(rid) WHERE kind=6;
+        -- Acknowledgements recorded by earlier versions could be pipelined clocks that ran ahead
+        -- of what the replica had applied: forget them; they come back, applied, on the next sync.
+        UPDATE clients SET acked='';
+        -- A replica that already exchanged with others has joined (it never rebases its own records).
+        INSERT INTO meta(key, value) SELECT 'joined', '1'
+            WHERE EXISTS(SELECT 1 FROM clients) OR EXISTS(SELECT 1 FROM peers) OR (SELECT count(*) FROM clock) > 1
+            ON CONFLICT(key) DO NOTHING;
         """,
     ]
 }

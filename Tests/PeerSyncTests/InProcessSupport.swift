@@ -1,0 +1,111 @@
+import Foundation
+import Replica
+import Storage
+@testable import PeerSync
+
+/// Replicas served in process: a sync's requests go straight to each server's
+/// routes (`SyncRoutes.handle`), so the client, the server and the JSON codec
+/// all run as over HTTP, without sockets. A fault cuts a sync off from a chosen
+/// request on: before the server sees it, or after the server answered (the
+/// answer is lost, as when a client dies between fetching a page and applying it).
+final class InProcessNetwork: @unchecked Sendable {
+    // @unchecked Sendable: every field is guarded by `lock`.
+    private let lock = NSLock()
+    private var routes: [String: SyncRoutes] = [:]
+    private var requests = 0
+    private var failFrom: Int?
+    private var afterAnswer = false
+
+    /// Serves `store` at `url(host)` (replacing what was served there).
+    func serve(_ store: ReplicaStore, host: String) {
+        lock.withLock { routes[host] = SyncRoutes(store: store, token: testToken) }
+    }
+
+    /// The base URL of `host`.
+    func url(_ host: String) -> String { "http://\(host).test" }
+
+    /// Requests from the `n`th from now on fail (1 is the next one).
+    func cut(atRequest n: Int, afterAnswer: Bool) {
+        lock.withLock {
+            failFrom = requests + n
+            self.afterAnswer = afterAnswer
+        }
+    }
+
+    /// Lets every request through again.
+    func heal() { lock.withLock { failFrom = nil } }
+
+    /// The transport a `SyncClient` uses to reach these replicas.
+    var transport: SyncTransport {
+        { [self] method, url, headers, body throws(HTTPClientError) in try send(method, url, headers, body) }
+    }
+
+    private func send(_ method: String, _ url: String, _ headers: [String: String], _ body: [UInt8]?) throws(HTTPClientError) -> HTTPClientResponse {
+        guard let c = URLComponents(string: url), let host = c.host, host.hasSuffix(".test") else { throw .invalidURL(url) }
+        let (handler, failBefore, failAfter): (SyncRoutes?, Bool, Bool) = lock.withLock {
+            requests += 1
+            let failing = failFrom.map { requests >= $0 } ?? false
+            // Once the cut request was answered and lost, nothing else gets through either.
+            let before = failing && (!afterAnswer || requests > failFrom!)
+            return (routes[String(host.dropLast(5))], before, failing && !before)
+        }
+        guard let handler, !failBefore else { throw .connectionRefused(url: url) }
+        let response = handler.handle(HTTPRequest(method: method, path: c.path, headers: headers, body: body ?? []))
+        if failAfter { throw .timedOut(url: url, seconds: 30) }
+        return HTTPClientResponse(status: response.status, headers: response.headers, body: response.body,
+                                  bytesSent: (body?.count ?? 0) + 100, bytesReceived: response.body.count + 100)
+    }
+}
+
+/// A replica file that a test can "crash": close and open again from the file.
+final class InProcessReplica {
+    /// The file.
+    let path: String
+    /// Its host name on the network.
+    let host: String
+    /// The open store.
+    private(set) var store: ReplicaStore
+    private let network: InProcessNetwork
+
+    /// A fresh replica served on `network` as `host`.
+    init(host: String, network: InProcessNetwork) throws {
+        let dir = NSTemporaryDirectory() + "setuplink-purge-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        path = dir + "/replica.sqlite"
+        self.host = host
+        self.network = network
+        store = try ReplicaStore(path: path)
+        network.serve(store, host: host)
+    }
+
+    /// The URL it is served at.
+    var url: String { network.url(host) }
+
+    /// Simulates `kill -9` and a restart: whatever was not committed is gone.
+    func reopen() throws {
+        store.close()
+        store = try ReplicaStore(path: path)
+        network.serve(store, host: host)
+    }
+
+    /// Syncs this replica, as a client, with `server`.
+    @discardableResult
+    func sync(with server: InProcessReplica, pageLimit: Int) throws(SyncError) -> SyncReport {
+        try SyncClient(pageLimit: pageLimit, transport: network.transport).sync(store: store, url: server.url, token: testToken)
+    }
+}
+
+/// The join of every state any local write produced: what replicas hold when
+/// nothing is ever purged. Purging must not change what is visible.
+struct Oracle {
+    /// By id.
+    private(set) var records: [String: Record] = [:]
+
+    /// Adds the states of `ids` as `store` holds them after a local write.
+    mutating func note(_ ids: some Sequence<String>, in store: ReplicaStore) throws {
+        for id in ids {
+            guard let r = try store.record(id: id) else { continue }
+            records[id] = records[id].map { $0.merged(with: r) } ?? r
+        }
+    }
+}
