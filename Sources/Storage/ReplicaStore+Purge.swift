@@ -138,24 +138,25 @@ extension ReplicaStore {
     /// replica's clock to its member record (`acked`), so replicas that never
     /// meet it learn that it holds them.
     ///
-    /// Called where a write is free to travel with the exchange: a client after
-    /// its pull (the push carries it), a server before cutting a pull page.
+    /// Writes only when the new announcement covers a tombstone the previous one
+    /// did not (an announcement is itself a write, which must not call for
+    /// another). A tombstone beyond the clock (it came in a page cut short)
+    /// keeps the announcement due until the clock covers it. Called where a
+    /// write is free to travel with the exchange: a client after its pull (the
+    /// push carries it), a server before cutting a pull page.
     func announceIfDue(_ tx: LocalTransaction) throws {
         guard try meta(Self.announcementDueKey) != nil else { return }
         let clock = try loadClock()
-        // A tombstone beyond the clock came in a page cut short: announce again once the clock covers it.
-        var beyond = false
-        let s = try db.prepare("SELECT id, body FROM records WHERE live=0")
-        while try !beyond && s.step() {
-            if try !decode(id: s.text(0), s, column: 1).clock.isDominated(by: clock) { beyond = true }
-        }
-        s.reset()
         let mine = try tx.record(replicaID.hex)
-        if mine?.kind == .replica, mine?[Self.ackedField] == clock.encoded {
-            // Already announced.
-        } else if mine == nil || mine?.kind == .replica {
-            try tx.write(id: replicaID.hex, kind: .replica, [Self.ackedField: clock.encoded])
+        guard mine == nil || mine?.kind == .replica else { return }
+        let previous = mine.flatMap { Self.announcedAck($0, of: replicaID) } ?? VectorClock()
+        var beyond = false, news = false
+        let s = try db.prepare("SELECT id, body FROM records WHERE live=0")
+        while try s.step() {
+            let c = try decode(id: s.text(0), s, column: 1).clock
+            if !c.isDominated(by: clock) { beyond = true } else if !c.isDominated(by: previous) { news = true }
         }
+        if news { try tx.write(id: replicaID.hex, kind: .replica, [Self.ackedField: clock.encoded]) }
         if !beyond { try db.run("DELETE FROM meta WHERE key=?", .text(Self.announcementDueKey)) }
     }
 

@@ -15,6 +15,7 @@ final class InProcessNetwork: @unchecked Sendable {
     private var requests = 0
     private var failFrom: Int?
     private var afterAnswer = false
+    private var victim: ReplicaStore?
 
     /// Serves `store` at `url(host)` (replacing what was served there).
     func serve(_ store: ReplicaStore, host: String) {
@@ -24,16 +25,19 @@ final class InProcessNetwork: @unchecked Sendable {
     /// The base URL of `host`.
     func url(_ host: String) -> String { "http://\(host).test" }
 
-    /// Requests from the `n`th from now on fail (1 is the next one).
-    func cut(atRequest n: Int, afterAnswer: Bool) {
+    /// Requests from the `n`th from now on fail (1 is the next one). With
+    /// `killing`, that store is closed when the cut happens, as if its process
+    /// died there (`kill -9`): pages it had received and not yet applied are lost.
+    func cut(atRequest n: Int, afterAnswer: Bool, killing: ReplicaStore? = nil) {
         lock.withLock {
             failFrom = requests + n
             self.afterAnswer = afterAnswer
+            victim = killing
         }
     }
 
     /// Lets every request through again.
-    func heal() { lock.withLock { failFrom = nil } }
+    func heal() { lock.withLock { failFrom = nil; victim = nil } }
 
     /// The transport a `SyncClient` uses to reach these replicas.
     var transport: SyncTransport {
@@ -42,16 +46,25 @@ final class InProcessNetwork: @unchecked Sendable {
 
     private func send(_ method: String, _ url: String, _ headers: [String: String], _ body: [UInt8]?) throws(HTTPClientError) -> HTTPClientResponse {
         guard let c = URLComponents(string: url), let host = c.host, host.hasSuffix(".test") else { throw .invalidURL(url) }
-        let (handler, failBefore, failAfter): (SyncRoutes?, Bool, Bool) = lock.withLock {
+        let (handler, failBefore, failAfter, kill): (SyncRoutes?, Bool, Bool, ReplicaStore?) = lock.withLock {
             requests += 1
             let failing = failFrom.map { requests >= $0 } ?? false
             // Once the cut request was answered and lost, nothing else gets through either.
             let before = failing && (!afterAnswer || requests > failFrom!)
-            return (routes[String(host.dropLast(5))], before, failing && !before)
+            let kill = failing ? victim : nil
+            if failing { victim = nil }
+            return (routes[String(host.dropLast(5))], before, failing && !before, kill)
         }
-        guard let handler, !failBefore else { throw .connectionRefused(url: url) }
+        if failBefore {
+            kill?.close()
+            throw .connectionRefused(url: url)
+        }
+        guard let handler else { throw .connectionRefused(url: url) }
         let response = handler.handle(HTTPRequest(method: method, path: c.path, headers: headers, body: body ?? []))
-        if failAfter { throw .timedOut(url: url, seconds: 30) }
+        if failAfter {
+            kill?.close()
+            throw .timedOut(url: url, seconds: 30)
+        }
         return HTTPClientResponse(status: response.status, headers: response.headers, body: response.body,
                                   bytesSent: (body?.count ?? 0) + 100, bytesReceived: response.body.count + 100)
     }

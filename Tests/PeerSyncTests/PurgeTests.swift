@@ -6,25 +6,27 @@ import Testing
 
 /// Tombstone purge never loses a delete (SPEC §2, README "Tombstones").
 @Suite struct PurgeTests {
-    static let ids = (0..<24).map { "rec\($0)" }
+    static let ids = (0..<60).map { "rec\($0)" }
 
-    /// One random local transaction on `store`: a create (or a re-create after a
-    /// delete), an update, or a delete. Few distinct values, so concurrent equal
-    /// writes happen too. Returns the ids written.
+    /// One random local transaction on `store`: a create, an update or a
+    /// delete of a live record, now and then a re-create of a deleted one.
+    /// Deletes mostly stick, so updates made concurrently with them elsewhere
+    /// (the writes a purge could bring back) are common; values come from
+    /// small sets, so concurrent equal writes happen too. Returns the ids written.
     static func randomOp(_ store: ReplicaStore, _ rng: inout SeededGenerator) throws -> [String] {
         let id = ids[Int(rng.next() % UInt64(ids.count))]
-        let choice = rng.next() % 10
+        let choice = rng.next() % 20
         let values = (rng.next(), rng.next(), rng.next())
         return try store.write { tx -> [String] in
             let existing = try tx.record(id)
-            let live = existing?.isLive == true
-            switch choice {
-            case 0...3:
-                try tx.write(id: id, kind: .link, ["tenant": "t\(values.0 % 3)", "product": "p", "token": "k\(values.1 % 1000)",
-                                                   "name": "n\(values.2 % 2)"], revive: true)
-            case 4...6 where live:
+            let create: [String: String] = ["tenant": "t\(values.0 % 3)", "product": "p", "token": "k\(values.1 % 1000)",
+                                            "name": "n\(values.2 % 2)"]
+            switch (existing?.isLive, choice) {
+            case (nil, 0..<14), (false, 0..<2):
+                try tx.write(id: id, kind: .link, create, revive: true)
+            case (true, 0..<12):
                 try tx.write(id: id, kind: .link, [["name", "token", "tenant"][Int(values.0 % 3)]: "u\(values.1 % 4)"])
-            case 7...8 where live:
+            case (true, 12..<16):
                 try tx.delete(id: id)
             default:
                 return []
@@ -77,7 +79,12 @@ import Testing
             for _ in 0..<Int.random(in: 1...2, using: &rng) {
                 let (c, s) = pairs(round).randomElement(using: &rng)!
                 let faulty = Int.random(in: 0..<3, using: &rng) == 0
-                if faulty { network.cut(atRequest: Int.random(in: 1...8, using: &rng), afterAnswer: Bool.random(using: &rng)) }
+                // Half the cuts kill the client there (kill -9): pages fetched and not applied are lost.
+                let kill = faulty && Bool.random(using: &rng)
+                if faulty {
+                    network.cut(atRequest: Int.random(in: 1...8, using: &rng), afterAnswer: Bool.random(using: &rng),
+                                killing: kill ? r[c].store : nil)
+                }
                 defer { network.heal() }
                 syncs += 1
                 do {
@@ -86,19 +93,20 @@ import Testing
                     failed += 1
                     switch error {
                     case .unreachable, .timedOut: #expect(faulty, "\(error), seed \(seed)")
+                    case .local: #expect(kill, "\(error), seed \(seed)")  // the killed replica's own calls fail
                     default: Issue.record("sync \(c)→\(s) failed: \(error), seed \(seed)")
                     }
+                }
+                if faulty {
+                    cut += 1
+                    // The killed client restarts from its file; sometimes a cut one does too.
+                    if kill || Int.random(in: 0..<4, using: &rng) == 0 { try r[c].reopen(); crashes += 1 }
+                    if Int.random(in: 0..<4, using: &rng) == 0 { try r[s].reopen(); crashes += 1 }
                 }
                 // A replica joining for the first time rewrites its own records (README "Tombstones"):
                 // those are local writes too.
                 try oracle.note(Self.ids, in: r[c].store)
                 try oracle.note(Self.ids, in: r[s].store)
-                if faulty {
-                    cut += 1
-                    // Sometimes the client dies there (kill -9) and restarts from its file.
-                    if Bool.random(using: &rng) { try r[c].reopen(); crashes += 1 }
-                    if Int.random(in: 0..<4, using: &rng) == 0 { try r[s].reopen(); crashes += 1 }
-                }
             }
         }
         // Everyone converges: through hub 0, except 4, which only ever syncs with 2.
