@@ -180,6 +180,8 @@ public struct SyncClient: Sendable {
             let summary: MergeSummary
             do {
                 summary = try store.apply(pulled: batch.map { ($0.page, $0.serverClock) }, from: exchange.peer)
+                // What the next requests may acknowledge (the fetcher never waits on the store).
+                pipeline.committed(try store.clock())
             } catch let e as MergeError {
                 throw SyncError.refusedChanges(peer: session.peer, url: session.base, reason: e.description)
             } catch let e as StaleReplicaError {
@@ -268,8 +270,8 @@ public struct SyncClient: Sendable {
 
 /// Fetches and decodes pull pages on a thread of its own, one page ahead of the applier.
 final class PullPipeline: @unchecked Sendable {
-    // @unchecked Sendable: `queue`, `done` and `session` are touched only under `condition`,
-    // except `session`, which the fetcher owns until `finished` is set.
+    // @unchecked Sendable: `queue`, `cancelled`, `finished` and `applied` are touched only under
+    // `condition`; `session` is the fetcher's until `finished` is set.
     typealias Item = (page: PreparedPage, serverClock: VectorClock, purgeFloor: VectorClock?)
 
     /// How many decoded pages may wait for the applier.
@@ -280,14 +282,23 @@ final class PullPipeline: @unchecked Sendable {
     private var cancelled = false
     private var finished = false
     private var session: Session
+    /// The replica's clock after the last batch the applier committed: all a request may acknowledge.
+    private var applied: VectorClock
 
     init(session: Session, store: ReplicaStore, pageLimit: Int, start: VectorClock, floor: VectorClock) {
         self.session = session
-        Thread { [self] in run(store: store, pageLimit: pageLimit, start: start, floor: floor) }.start()
+        applied = start
+        Thread { [self] in run(me: store.replicaID, pageLimit: pageLimit, start: start, floor: floor) }.start()
     }
 
-    private func run(store: ReplicaStore, pageLimit: Int, start: VectorClock, floor: VectorClock) {
-        let me = store.replicaID
+    /// Tells the fetcher what the replica has committed (the applier calls it after each batch).
+    func committed(_ clock: VectorClock) {
+        condition.lock()
+        applied = clock
+        condition.unlock()
+    }
+
+    private func run(me: ReplicaID, pageLimit: Int, start: VectorClock, floor: VectorClock) {
         var clock = start
         var local = session
         defer {
@@ -301,8 +312,9 @@ final class PullPipeline: @unchecked Sendable {
             let result: Result<Item, SyncError>
             do throws(SyncError) {
                 // What is committed, unlike `clock`, which counts pages received and not yet applied.
-                let applied: VectorClock
-                do { applied = try store.clock() } catch { throw SyncError.local("\(error)") }
+                condition.lock()
+                let applied = self.applied
+                condition.unlock()
                 var w = JSONWriter(capacity: 128 + (clock.entries.count + applied.entries.count + floor.entries.count) * 48)
                 w.beginObject()
                 w.key("replica"); w.string(me.hex)

@@ -65,9 +65,8 @@ import Testing
         var offline = Set<String>()  // ids replica 3 wrote before its first sync
         func pairs(_ round: Int) -> [(client: Int, server: Int)] {
             var p = [(2, 0), (1, 0)]
-            if round >= 60 { p += [(4, 2)] }
             if round >= 100 { p += [(2, 1), (3, 0)] }  // new pair; the late joiner's first syncs
-            if round >= 160 { p += [(0, 1), (3, 1), (4, 2)] }  // roles reversed; another new pair
+            if round >= 160 { p += [(0, 1), (3, 1)] }  // roles reversed; another new pair
             return p
         }
         /// Brings `members` to the same state (4 only ever syncs with 2), then
@@ -93,8 +92,10 @@ import Testing
                 try oracle.note(written, in: r[w].store)
                 operations += 1
             }
-            for _ in 0..<Int.random(in: 1...2, using: &rng) {
-                let (c, s) = pairs(round).randomElement(using: &rng)!
+            // 4 syncs with 2 now and then only: it edits stale copies of records deleted elsewhere.
+            let four = round >= 60 && Int.random(in: 0..<10, using: &rng) == 0
+            for k in 0..<(four ? 2 : Int.random(in: 1...2, using: &rng)) {
+                let (c, s) = four && k == 0 ? (4, 2) : pairs(round).randomElement(using: &rng)!
                 let faulty = Int.random(in: 0..<3, using: &rng) == 0
                 // Half the cuts kill the client there (kill -9): pages fetched and not applied are lost.
                 let kill = faulty && Bool.random(using: &rng)
