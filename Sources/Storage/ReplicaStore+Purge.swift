@@ -242,7 +242,8 @@ extension ReplicaStore {
         try setMeta(Self.joinedKey, "1")
         let floor = try loadFloor()
         guard floor.entries.contains(where: { $0.replica != replicaID }) else { return }
-        let s = try db.prepare("SELECT id, body FROM records WHERE live=1 AND kind<>\(RecordKind.replica.rawValue)")
+        // Tombstones too: a record another replica later writes on top of one must also follow the floor.
+        let s = try db.prepare("SELECT id, body FROM records WHERE kind<>\(RecordKind.replica.rawValue)")
         var own: [Record] = []
         while try s.step() {
             let r = try decode(id: s.text(0), s, column: 1)
