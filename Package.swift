@@ -9,7 +9,9 @@ let package = Package(
     products: [
         .executable(name: "setuplink", targets: ["setuplink"]),
         .executable(name: "merge-bench", targets: ["MergeBench"]),
-        .library(name: "SetupLinkKit", targets: ["JSON", "Replica", "Storage", "SetupLinks", "PeerSync", "Console"]),
+        .executable(name: "list-bench", targets: ["ListBench"]),
+        .executable(name: "webhook-bench", targets: ["WebhookBench"]),
+        .library(name: "SetupLinkKit", targets: ["JSON", "Replica", "Storage", "SetupLinks", "HTTP", "SetupPage", "PeerSync", "Webhooks", "Hub", "Console"]),
     ],
     targets: [
         // System libraries: a module map and a shim header each.
@@ -21,17 +23,28 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CEditLine", pkgConfig: "libedit",
                        providers: [.apt(["libedit-dev"])]),
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd",
+                       providers: [.apt(["libmicrohttpd-dev"])]),
 
         .target(name: "JSON"),
         .target(name: "Replica", dependencies: ["CCrypto"]),
         .target(name: "Storage", dependencies: ["Replica", "CSQLite", "CCrypto"]),
         .target(name: "SetupLinks", dependencies: ["Replica", "Storage", "CCrypto"]),
-        .target(name: "PeerSync", dependencies: ["JSON", "Replica", "Storage", "CCurl"]),
-        .target(name: "Console", dependencies: ["JSON", "SetupLinks", "PeerSync", "Storage", "Replica", "CEditLine"]),
+        .target(name: "HTTP", dependencies: ["CMicroHTTPD", "CCurl"]),
+        .target(name: "SetupPage", dependencies: ["SetupLinks", "Storage", "HTTP", "CCrypto"]),
+        .target(name: "PeerSync", dependencies: ["JSON", "Replica", "Storage", "HTTP"]),
+        .target(name: "Scim", dependencies: ["JSON", "Replica", "SetupLinks"], exclude: ["NOTES.md"]),
+        .target(name: "Webhooks", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "Scim", "HTTP", "CCrypto"]),
+        .target(name: "Hub", dependencies: ["HTTP", "PeerSync", "SetupPage", "Storage", "SetupLinks", "Webhooks"]),
+        .target(name: "Console", dependencies: ["JSON", "SetupLinks", "PeerSync", "Hub", "HTTP", "Storage", "Replica", "Webhooks", "CEditLine"]),
         .executableTarget(name: "setuplink", dependencies: ["Console"]),
 
-        .executableTarget(name: "MergeBench", dependencies: ["JSON", "Replica", "Storage", "PeerSync", "SetupLinks"],
+        .executableTarget(name: "MergeBench", dependencies: ["JSON", "Replica", "Storage", "HTTP", "PeerSync", "SetupLinks"],
                           path: "Benchmarks/MergeBench"),
+        .executableTarget(name: "ListBench", dependencies: ["Console", "SetupLinks", "Storage", "Replica"],
+                          path: "Benchmarks/ListBench"),
+        .executableTarget(name: "WebhookBench", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "Scim", "HTTP", "Webhooks"],
+                          path: "Benchmarks/WebhookBench"),
         .executableTarget(name: "LibraryDemo", dependencies: ["SetupLinks", "Storage"],
                           path: "Samples/LibraryDemo"),
 
@@ -39,7 +52,16 @@ let package = Package(
         .testTarget(name: "ReplicaTests", dependencies: ["Replica"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Replica", "CSQLite"]),
         .testTarget(name: "SetupLinksTests", dependencies: ["SetupLinks", "Storage", "Replica"]),
-        .testTarget(name: "PeerSyncTests", dependencies: ["JSON", "PeerSync", "Storage", "Replica", "SetupLinks"]),
-        .testTarget(name: "ConsoleTests", dependencies: ["JSON", "Console", "SetupLinks", "Storage", "Replica"]),
+        // Raw sockets, closure routes and child processes for tests; never in the library product.
+        .target(name: "HTTPTestSupport", dependencies: ["HTTP"], path: "Tests/HTTPTestSupport"),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "HTTPTestSupport"]),
+        .testTarget(name: "PeerSyncTests", dependencies: ["JSON", "HTTP", "HTTPTestSupport", "PeerSync", "Storage", "Replica", "SetupLinks"]),
+        .testTarget(name: "ScimTests", dependencies: ["Scim", "JSON", "SetupLinks", "Replica", "Storage"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["JSON", "Console", "HTTP", "HTTPTestSupport", "PeerSync", "SetupLinks", "Storage", "Replica"]),
+        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Scim", "JSON", "Hub", "HTTP", "HTTPTestSupport", "PeerSync",
+                                                          "SetupLinks", "Storage", "Replica", "Console"],
+                    exclude: ["Receiver"]),
+        .testTarget(name: "SetupPageTests", dependencies: ["SetupPage", "Hub", "HTTP", "HTTPTestSupport", "SetupLinks", "Storage", "Replica"],
+                    exclude: ["Browser"]),
     ]
 )

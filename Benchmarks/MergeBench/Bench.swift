@@ -2,6 +2,7 @@ import JSON
 import Foundation
 import Replica
 import PeerSync
+import SetupLinks
 import Storage
 
 /// A failed check: the benchmark refuses to report figures for work it did not do.
@@ -32,6 +33,10 @@ func label(_ n: Int) -> String {
 final class Bench {
     let options: Options
     var results: [(String, Double, String)] = []
+    /// The floor of figure 3 per size, for figure 6's ratio in the same run.
+    var floorRPS: [Int: Double] = [:]
+    /// Id plus canonical encoding, summed over the last persisted replica's records.
+    var canonicalBytes = 0
     let dir = NSTemporaryDirectory() + "merge-bench-" + UUID().uuidString
 
     init(options: Options) { self.options = options }
@@ -52,7 +57,7 @@ final class Bench {
     func run() throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        for n in options.sizes {
+        for n in options.sizes where !options.figures.isDisjoint(with: [1, 2, 3, 4]) {
             let records = Workload.records(n)
             if options.figures.contains(1) { try inMemory(records) }
             if options.figures.contains(2) { try conflicts(records) }
@@ -61,6 +66,7 @@ final class Bench {
         if options.figures.contains(5) { try delta() }
         if options.figures.contains(6) || options.figures.contains(7) { try syncFigures() }
         if options.figures.contains(8) { try pageBreakdown() }
+        if options.figures.contains(9) { try codecCosts() }
         if options.json { print(headlineJSON()) }
     }
 
@@ -123,45 +129,64 @@ final class Bench {
         report("conflict_merge_rps_\(label(n))", Double(n) / median(times), "records/s")
     }
 
-    // 3. Persisted merge into an SQLite replica vs the plain-upsert floor; 4. re-delivery.
+    // 3. Persisted merge into an SQLite replica vs the plain-insert floor; 4. re-delivery.
+    //
+    // The two are interleaved (floor then merge on even runs, merge then floor on odd
+    // ones), each pair is one ratio, and the ratio's median and spread are reported:
+    // the disk's speed drifts over minutes, which two separate series would mistake
+    // for a difference between them.
     func persisted(_ records: [Record]) throws {
         let n = records.count
-        let page = ChangePage(records: records, coverage: VectorClock([(Workload.origin, UInt64(n))]), more: false, base: VectorClock())
-        var merge: [Double] = [], floor: [Double] = [], again: [Double] = []
-        for _ in 0..<runs(for: n) {
-            // Alternate so neither side always runs on a warmer page cache.
-            let rows = PlainUpsertFloor.rows(of: records)
-            let f = try PlainUpsertFloor(path: path("floor"))
-            floor.append(try time { try f.upsert(rows) })
-            try check(try f.count() == n, "floor table holds all rows")
-
-            let store = try ReplicaStore(path: path("merge"))
-            var s = MergeSummary()
-            merge.append(try time { s = try store.apply(page) })
-            try check(s.inserted == n, "persisted merge inserted \(s.inserted) of \(n)")
-            var s2 = MergeSummary()
-            again.append(try time { s2 = try store.apply(page) })
-            try check(s2.changed == 0, "re-delivery changed \(s2.changed) records")
-            let counts = try store.counts()
-            try check(counts.links + counts.directories == n, "replica holds \(counts.links + counts.directories) of \(n)")
-            store.close()
+        // Both sides get the same pre-encoded records: the merge is timed from canonical bytes, as a sync delivers them.
+        let encoded = records.map(EncodedRecord.init)
+        let page = ChangePage(records: encoded, coverage: VectorClock([(Workload.origin, UInt64(n))]), more: false, base: VectorClock())
+        let rows = try SQLiteFloor.rows(of: encoded)
+        var merge: [Double] = [], floor: [Double] = [], again: [Double] = [], ratios: [Double] = []
+        for run in 0..<max(runs(for: n), n >= 1_000_000 ? 3 : 7) {
+            var m = 0.0, f = 0.0
+            func floorRun() throws {
+                let db = try SQLiteFloor(path: path("floor"))
+                f = try time { try db.insert(rows) }
+                try check(try db.count() == n, "floor table holds all rows")
+            }
+            func mergeRun() throws {
+                let store = try SetupLinkService.openStore(path: path("merge"))
+                var s = MergeSummary()
+                m = try time { s = try store.apply(page) }
+                try check(s.inserted == n, "persisted merge inserted \(s.inserted) of \(n)")
+                var s2 = MergeSummary()
+                again.append(try time { s2 = try store.apply(page) })
+                try check(s2.changed == 0, "re-delivery changed \(s2.changed) records")
+                let counts = try store.counts()
+                try check(counts.links + counts.directories == n, "replica holds \(counts.links + counts.directories) of \(n)")
+                store.close()
+            }
+            if run % 2 == 0 { try floorRun(); try mergeRun() } else { try mergeRun(); try floorRun() }
+            merge.append(m)
+            floor.append(f)
+            ratios.append(f / m)
         }
         let m = Double(n) / median(merge), fl = Double(n) / median(floor), r = Double(n) / median(again)
         report("persisted_merge_rps_\(label(n))", m, "records/s")
         report("sqlite_floor_rps_\(label(n))", fl, "records/s")
-        report("persisted_over_floor_\(label(n))", m / fl, "ratio")
+        report("persisted_over_floor_\(label(n))", median(ratios), "ratio")
+        report("persisted_over_floor_min_\(label(n))", ratios.min()!, "ratio")
+        report("persisted_over_floor_max_\(label(n))", ratios.max()!, "ratio")
         report("redelivery_rps_\(label(n))", r, "records/s")
         report("redelivery_over_persisted_\(label(n))", r / m, "ratio")
+        floorRPS[n] = fl
     }
 
     /// A persisted replica of `n` generated records, written in pages as a sync would.
     func persistedReplica(_ n: Int, seed: UInt64) throws -> String {
         let p = path("replica")
-        let store = try ReplicaStore(path: p)
+        let store = try SetupLinkService.openStore(path: p)
         var start = 0
+        canonicalBytes = 0
         while start < n {
             let end = min(n, start + 50_000)
             let records = Workload.records(end - start, seed: seed, offset: start)
+            for r in records { canonicalBytes += r.id.utf8.count + r.encoded.count }
             try store.apply(ChangePage(records: records, coverage: VectorClock([(Workload.origin, UInt64(end))]),
                                        more: false, base: VectorClock([(Workload.origin, UInt64(start))])))
             start = end
@@ -195,7 +220,9 @@ final class Bench {
             var clientCPU: [Double] = []
             for run in 0..<(n >= 1_000_000 ? 1 : runs(for: n)) {
                 let db = run == 0 ? clientDB : path("client")
-                let client = try Child.spawn(["--role", "client", "--db", db, "--url", url, "--token", token, "--page-limit", ProcessInfo.processInfo.environment["MERGE_BENCH_PAGE"] ?? "1000"])
+                let client = try Child.spawn(["--role", "client", "--db", db, "--url", url, "--token", token,
+                                              "--page-limit", ProcessInfo.processInfo.environment["MERGE_BENCH_PAGE"] ?? "1000",
+                                              "--encoding", ProcessInfo.processInfo.environment["MERGE_BENCH_ENCODING"] ?? "binary"])
                 last = json(client.readLine())
                 let (status, _) = client.wait()
                 let peak = last["peak_mib"] as? Double ?? -1
@@ -205,11 +232,19 @@ final class Bench {
                 clientCPU.append(last["cpu"] as? Double ?? 0)
                 clientPeak = max(clientPeak, peak)
             }
-            let serverDigest = try ReplicaStore(path: serverDB).digest()
+            let serverDigest = try SetupLinkService.openStore(path: serverDB).digest()
             try check(last["digest"] as? String == serverDigest, "the synced replica's digest differs from the server's")
             if options.figures.contains(6) {
-                report("sync_rps_\(label(n))", Double(n) / median(seconds), "records/s")
-                report("sync_bytes_per_record_\(label(n))", Double(last["bytes"] as? Int ?? 0) / Double(n), "bytes")
+                let rps = Double(n) / median(seconds)
+                report("sync_rps_\(label(n))", rps, "records/s")
+                if let fl = floorRPS[n] { report("sync_over_floor_\(label(n))", rps / fl, "ratio") }
+                if let at100k = results.first(where: { $0.0 == "sync_rps_100k" })?.1, n > 100_000 {
+                    report("sync_over_100k_\(label(n))", rps / at100k, "ratio")
+                }
+                let perRecord = Double(last["bytes"] as? Int ?? 0) / Double(n)
+                report("sync_bytes_per_record_\(label(n))", perRecord, "bytes")
+                report("canonical_bytes_per_record_\(label(n))", Double(canonicalBytes) / Double(n), "bytes")
+                report("sync_bytes_over_canonical_\(label(n))", perRecord / (Double(canonicalBytes) / Double(n)), "ratio")
                 report("sync_client_peak_rss_mib_\(label(n))", clientPeak, "MiB")
             }
             if options.figures.contains(7) && (n >= 1_000_000 || options.quick) {
@@ -244,19 +279,21 @@ final class Bench {
     // 8 (diagnostic, not in the default run): where a pull page's time goes on each side.
     func pageBreakdown() throws {
         let n = options.sizes[0]
-        let store = try ReplicaStore(path: try persistedReplica(n, seed: 11))
+        let store = try SetupLinkService.openStore(path: try persistedReplica(n, seed: 11))
         var clock = VectorClock()
         var t = (changes: 0.0, write: 0.0, decode: 0.0, apply: 0.0, pages: 0)
-        let client = try ReplicaStore(path: path("breakdown-client"))
+        let client = try SetupLinkService.openStore(path: path("breakdown-client"))
+        let encoding = PageEncoding(rawValue: ProcessInfo.processInfo.environment["MERGE_BENCH_ENCODING"] ?? "binary") ?? .binary
         while true {
-            var page: ReplicaStore.EncodedChanges?
-            t.changes += try time { page = try store.encodedChanges(since: clock, limit: Int(ProcessInfo.processInfo.environment["MERGE_BENCH_PAGE"] ?? "") ?? 1000) }
-            var w = JSONWriter(capacity: 1 << 20)
-            t.write += try time { try WireFormat.writePage(page!, into: &w) }
-            var decoded: PreparedPage?
-            t.decode += try time { decoded = try WireFormat.decodePreparedPage(w.bytes) }
-            t.apply += try time { try client.apply([decoded!]) }
-            clock = decoded!.advance(clock)
+            var page: ChangePage?
+            t.changes += try time { page = try store.changes(since: clock, limit: Int(ProcessInfo.processInfo.environment["MERGE_BENCH_PAGE"] ?? "") ?? 1000) }
+            let message = PageMessage(sender: store.replicaID, clock: try store.clock(), purgeFloor: nil, page: page!)
+            var bytes: [UInt8] = []
+            t.write += try time { bytes = encoding == .binary ? BinaryPage.encode(message) : try WireFormat.encode(message) }
+            var decoded: PageMessage?
+            t.decode += try time { decoded = encoding == .binary ? try BinaryPage.decode(bytes) : try WireFormat.decodeMessage(bytes) }
+            t.apply += try time { try client.apply([decoded!.page], from: PeerSender(replica: decoded!.sender, clock: decoded!.clock)) }
+            clock = decoded!.page.advance(clock)
             t.pages += 1
             if !page!.more { break }
         }
@@ -267,11 +304,28 @@ final class Bench {
         report("page_apply_us_per_record", per(t.apply), "µs")
     }
 
+    // 9 (diagnostic): the record codec's costs per record.
+    func codecCosts() throws {
+        let n = options.sizes[0]
+        let encoded = Workload.records(n).map(EncodedRecord.init)
+        let wanted = ["tenant", "product", "name", "token"].map { Array($0.utf8) }
+        var sink = 0
+        let facts = try time { for r in encoded { sink &+= try r.facts(winnersOf: wanted).dots.count } }
+        let plain = try time { for r in encoded { sink &+= try r.facts().dots.count } }
+        let decode = try time { for r in encoded { sink &+= try r.decoded().fields.count } }
+        let keys = SQLiteFloor.keyTime(encoded.map(\.id))
+        report("codec_facts_with_winners_ns_per_record", facts / Double(n) * 1e9, "ns")
+        report("codec_facts_ns_per_record", plain / Double(n) * 1e9, "ns")
+        report("codec_decode_ns_per_record", decode / Double(n) * 1e9, "ns")
+        report("codec_id_key_ns_per_record", keys / Double(n) * 1e9, "ns")
+        if sink == 42 { print("") }
+    }
+
     // 5. Changes a peer lacks when it misses 1,000 records, for N = 10k and 1M.
     func delta() throws {
         let sizes = options.quick ? [2_000] : [10_000, 1_000_000]
         for n in sizes {
-            let store = try ReplicaStore(path: try persistedReplica(n, seed: 7))
+            let store = try SetupLinkService.openStore(path: try persistedReplica(n, seed: 7))
             let peer = VectorClock([(Workload.origin, UInt64(n - 1000))])
             var times: [Double] = []
             for _ in 0..<max(5, options.runs) {

@@ -1,7 +1,9 @@
 import Foundation
 import Glibc
+import HTTP
 import PeerSync
 import Replica
+import SetupLinks
 import Storage
 
 /// The bench re-runs itself as the server or the client of the sync figures,
@@ -25,10 +27,10 @@ enum Roles {
     /// `--role server --db PATH --token T`: serves until SIGTERM; prints the port.
     static func server(db: String, token: String) -> Int32 {
         do {
-            let store = try ReplicaStore(path: db)
-            var log: HTTPServer.AccessLog?
+            let store = try SetupLinkService.openStore(path: db)
+            var log: (@Sendable (HTTPLogEntry) -> Void)?
             if ProcessInfo.processInfo.environment["MERGE_BENCH_ACCESS_LOG"] != nil {
-                log = { @Sendable (entry: HTTPAccessLogEntry) in FileHandle.standardError.write(Data("server: \(entry)\n".utf8)) }
+                log = { @Sendable (entry: HTTPLogEntry) in FileHandle.standardError.write(Data("server: \(entry)\n".utf8)) }
             }
             let server = SyncServer(store: store, token: token, accessLog: log)
             let port = try server.start()
@@ -52,12 +54,12 @@ enum Roles {
     }
 
     /// `--role client --db PATH --url URL --token T`: one sync; prints a JSON report.
-    static func client(db: String, url: String, token: String, pageLimit: Int) -> Int32 {
+    static func client(db: String, url: String, token: String, pageLimit: Int, encoding: PageEncoding) -> Int32 {
         do {
-            let store = try ReplicaStore(path: db)
+            let store = try SetupLinkService.openStore(path: db)
             let start = DispatchTime.now().uptimeNanoseconds
             let cpu0 = cpuSeconds()
-            let report = try SyncClient(pageLimit: pageLimit).sync(store: store, url: url, token: token)
+            let report = try SyncClient(pageLimit: pageLimit, encoding: encoding).sync(store: store, url: url, token: token)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let cpu = cpuSeconds() - cpu0
             let counts = try store.counts()

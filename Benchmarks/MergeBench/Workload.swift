@@ -29,7 +29,8 @@ enum Workload {
         var rng = SeededGenerator(seed: seed &+ UInt64(offset))
         var out: [Record] = []
         out.reserveCapacity(n)
-        let t0: UInt64 = 1_800_000_000_000
+        // In the past (2023): receivers refuse timestamps ahead of their clock (PeerInput.maxSkew).
+        let t0: UInt64 = 1_700_000_000_000
         for i in offset..<(offset + n) {
             let dot = Dot(replica: origin, counter: UInt64(i + 1))
             let hlc = HLC(rawValue: (t0 + UInt64(i)) << 16)
@@ -66,7 +67,7 @@ enum Workload {
         for k in stride(from: 0, to: out.count, by: 10) {
             counter += 1
             out[k].write(["token": hex(&rng, 24)], dot: Dot(replica: writer, counter: counter),
-                         hlc: HLC(rawValue: (1_900_000_000_000 + counter) << 16 | salt & 0xFF))
+                         hlc: HLC(rawValue: (1_700_100_000_000 + counter) << 16 | salt & 0xFF))
         }
         return out
     }

@@ -1,6 +1,7 @@
 // merge-bench: measures merge and sync on generated setup-link and directory records.
 // Run: swift run -c release merge-bench [--records N] [--quick] [--json] [--runs R]
 import Foundation
+import PeerSync
 import Replica
 import Storage
 
@@ -21,17 +22,19 @@ if args.first == "--role" {
     func value(_ flag: String) -> String { a.firstIndex(of: flag).map { a[$0 + 1] } ?? "" }
     switch a[1] {
     case "server": exit(Roles.server(db: value("--db"), token: value("--token")))
-    default: exit(Roles.client(db: value("--db"), url: value("--url"), token: value("--token"), pageLimit: Int(value("--page-limit")) ?? 1000))
+    default: exit(Roles.client(db: value("--db"), url: value("--url"), token: value("--token"), pageLimit: Int(value("--page-limit")) ?? 1000,
+                               encoding: PageEncoding(rawValue: value("--encoding")) ?? .binary))
     }
 }
 while let a = args.popFirst() {
     switch a {
     case "--records":
-        guard let v = args.popFirst(), let n = Int(v.replacingOccurrences(of: "_", with: "")), n >= 100 else {
-            FileHandle.standardError.write(Data("error: --records needs a number of at least 100\n".utf8))
+        let sizes = (args.popFirst() ?? "").split(separator: ",").map { Int($0.replacingOccurrences(of: "_", with: "")) }
+        guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) >= 100 }) else {
+            FileHandle.standardError.write(Data("error: --records needs numbers of at least 100 (N or N,M,…)\n".utf8))
             exit(2)
         }
-        options.sizes = [n]
+        options.sizes = sizes.map { $0! }
     case "--quick": options.quick = true; options.sizes = [2_000]; options.runs = 1
     case "--json": options.json = true
     case "--runs":
@@ -47,7 +50,7 @@ while let a = args.popFirst() {
         guard let v = args.popFirst() else { exit(2) }
         options.setuplink = v
     case "-h", "--help":
-        print("usage: merge-bench [--records N] [--quick] [--json] [--runs R] [--figures 1,2,3,4,5,6,7] [--setuplink PATH]")
+        print("usage: merge-bench [--records N[,M…]] [--quick] [--json] [--runs R] [--figures 1,2,3,4,5,6,7] [--setuplink PATH]")
         exit(0)
     default:
         FileHandle.standardError.write(Data("error: unknown option \(a) (see: merge-bench --help)\n".utf8))

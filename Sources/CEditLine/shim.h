@@ -49,6 +49,12 @@ static inline int setuplink_el_bind(EditLine *el, const char *key, const char *f
     return el_set(el, EL_BIND, key, function, (const char *)NULL);
 }
 
+/// el_set(el, EL_SETTY, "-d", mode, NULL): sets one terminal mode while editing, e.g. "-isig"
+/// (so Ctrl-C reaches the key map as a character instead of raising SIGINT).
+static inline int setuplink_el_setty_edit(EditLine *el, const char *mode) {
+    return el_set(el, EL_SETTY, "-d", mode, (const char *)NULL);
+}
+
 /// el_set(el, EL_ADDFN, name, help, fn): registers a user editor function under `name`.
 static inline int setuplink_el_add_function(EditLine *el, const char *name, const char *help,
                                             setuplink_el_user_fn fn) {

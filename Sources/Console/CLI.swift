@@ -1,13 +1,18 @@
 import Foundation
+import JSON
 import PeerSync
 import SetupLinks
 import Storage
 
 /// The `setuplink` command line: global flags, subcommands, exit codes.
 ///
-/// `setuplink [--db PATH] [--json] [--external-url URL] [repl|serve|sync|help] …`.
-/// Exit status: 0 on success, 1 if any command failed, 2 for a malformed command line.
+/// `setuplink [--db PATH] [--json] [--external-url URL] [repl|serve|help|COMMAND …]`, where
+/// COMMAND is any REPL command run once (`setuplink link list --tenant acme`).
+/// Exit status: 0 on success, 1 if a command failed, 2 for a malformed command line.
 public enum SetupLinkCLI {
+    /// The program's version, printed by `--version`.
+    public static let version = "0.2.0"
+
     /// Global options, given before the subcommand.
     public struct Options: Sendable {
         /// The replica file.
@@ -16,6 +21,9 @@ public enum SetupLinkCLI {
         public var json = false
         /// The external URL for setup links and SCIM endpoints.
         public var externalURL: String
+        /// Where `externalURL` came from: `--external-url`, `SETUPLINK_EXTERNAL_URL`, or `default`
+        /// (then the replica's `config external-url` setting applies, if set).
+        public var externalURLSource = "default"
     }
 
     /// The default replica path: `$SETUPLINK_DB`, else `~/.local/share/setuplink/replica.sqlite`.
@@ -25,28 +33,42 @@ public enum SetupLinkCLI {
         return home + "/.local/share/setuplink/replica.sqlite"
     }
 
+    /// The program's usage text (`setuplink help`, `--help`).
     static let usage = """
-        usage: setuplink [--db PATH] [--json] [--external-url URL] [COMMAND]
+        usage: setuplink [--db PATH] [--json] [--external-url URL] [COMMAND ...]
 
         With no command, opens the REPL on the replica (type help inside).
         Commands:
           repl                              the REPL (the default)
-          serve --port P [--bind ADDR] [--token SECRET]
-                                            serve this replica to peers over HTTP
-          sync NAME|URL [--token T]         pull then push changes with a peer
-          help                              this text
+          serve [--port 8080] [--bind ADDR] [--token-file F] [--tls-cert PEM --tls-key PEM]
+                                            serve this replica to peers over HTTP(S)
+          serve token show|rotate           print or replace the stored peer token
+          sync NAME|URL [--token-file F] [--cacert PEM]
+                                            pull then push changes with a peer
+                                            (the token: --token-file, else env SETUPLINK_TOKEN)
+          help [COMMAND]                    this text, or one command's flags and an example
+          any REPL command, run once:       setuplink link list --tenant acme
+                                            setuplink --json link show 3309
 
         Options (before the command):
           --db PATH            the replica file (env SETUPLINK_DB; default ~/.local/share/setuplink/replica.sqlite)
-          --json               print one JSON object per line
-          --external-url URL   base of setup links and SCIM endpoints (env SETUPLINK_EXTERNAL_URL; default http://localhost:8080)
+          --json               print one JSON object per command
+          --external-url URL   base of setup links and SCIM endpoints (env SETUPLINK_EXTERNAL_URL;
+                               else the replica's config external-url; default http://localhost:8080)
+          --version            print the version
         """
+
+    /// The global flags, for "did you mean".
+    static let globalFlags = ["--db", "--json", "--external-url", "--version", "--help"]
 
     /// Runs the program with `arguments` (without the program name); returns the exit status.
     public static func main(_ arguments: [String]) -> Int32 {
         let env = ProcessInfo.processInfo.environment
-        var options = Options(db: defaultDB(environment: env),
-                              externalURL: env["SETUPLINK_EXTERNAL_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? SetupLinkService.defaultExternalURL)
+        var options = Options(db: defaultDB(environment: env), externalURL: SetupLinkService.defaultExternalURL)
+        if let e = env["SETUPLINK_EXTERNAL_URL"], !e.isEmpty {
+            options.externalURL = e
+            options.externalURLSource = "SETUPLINK_EXTERNAL_URL"
+        }
         var args = arguments[...]
         while let a = args.first, a.hasPrefix("-") {
             args.removeFirst()
@@ -62,132 +84,100 @@ public enum SetupLinkCLI {
             case "--external-url":
                 guard let v = value(), !v.isEmpty else { return usageError("--external-url needs a URL") }
                 options.externalURL = v
+                options.externalURLSource = "--external-url"
             case "--json": options.json = true
+            case "--version", "-V":
+                print("setuplink \(version)")
+                return 0
             case "-h", "--help":
                 print(usage)
                 return 0
             default:
-                return usageError("unknown option \(a) (see: setuplink help)")
+                let hint = closestMatch(to: name, in: globalFlags).map { " — did you mean \($0)?" } ?? ""
+                return usageError("unknown option \(name)\(hint) (see: setuplink help)")
             }
         }
-        let command = args.popFirst() ?? "repl"
+        let words = Array(args)
+        // A token on the process's command line is readable by every user (ps):
+        // refused for every one-shot command (serve, sync, peer add, …); the REPL's input is not a command line.
+        if words.contains(where: { $0 == "--token" || $0.hasPrefix("--token=") }) {
+            return usageError(ServeCommand.tokenOnCommandLine)
+        }
+        let command = words.first ?? "repl"
         switch command {
         case "repl":
-            guard args.isEmpty else { return usageError("repl takes no arguments") }
+            guard words.count <= 1 else { return usageError("repl takes no arguments") }
             return REPL.run(options: options)
         case "help":
-            print(usage)
-            return 0
+            return help(Array(words.dropFirst()), json: options.json)
         case "serve":
-            return ServeCommand.run(options: options, arguments: Array(args))
-        case "sync":
-            return REPL.runOne(options: options, line: (["sync"] + args.map(CommandLexer.quote)).joined(separator: " "))
+            return ServeCommand.run(options: options, arguments: Array(words.dropFirst()))
         default:
-            let hint = closestMatch(to: command, in: ["repl", "serve", "sync", "help"]).map { " — did you mean \"\($0)\"?" } ?? ""
-            return usageError("unknown command \"\(command)\"\(hint) (see: setuplink help)")
+            let firstWords = Set(CommandTable.all.map { $0.words[0] } + ["quit", "exit"])
+            guard firstWords.contains(command) else {
+                let candidates = ["repl", "serve", "help"] + firstWords.sorted()
+                let hint = closestMatch(to: command, in: candidates).map { " — did you mean \"\($0)\"?" } ?? ""
+                return usageError("unknown command \"\(command)\"\(hint) (see: setuplink help)")
+            }
+            return REPL.runOne(options: options, words: words)
         }
     }
 
+    /// `setuplink help [COMMAND]`: the command line's usage and the REPL commands, or one command's help.
+    static func help(_ topic: [String], json: Bool) -> Int32 {
+        do {
+            if topic.isEmpty && !json {
+                print(usage + "\n\n" + (try ConsoleSession.helpText(topic: nil, json: false)))
+            } else {
+                print(try ConsoleSession.helpText(topic: topic.isEmpty ? nil : topic.joined(separator: " "), json: json))
+            }
+            return 0
+        } catch {
+            if json { print(ConsoleSession.line([("error", .string("\(error)")), ("command", .string("help"))])) }
+            printError("\(error)")
+            return 1
+        }
+    }
+
+    /// Prints a malformed-command-line error; returns exit status 2.
     static func usageError(_ message: String) -> Int32 {
         printError(message)
         return 2
     }
 
-    /// Prints `error: message` to standard error.
+    /// Prints `error: message` to standard error (`error:` in red on a terminal).
     static func printError(_ message: String) {
-        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        let label = Style(enabled: Style.wanted(fd: STDERR_FILENO)).errorLabel
+        FileHandle.standardError.write(Data("\(label) \(message)\n".utf8))
     }
 
     /// Opens the replica and the flows, or prints why not.
+    ///
+    /// The external URL is `--external-url`, else `SETUPLINK_EXTERNAL_URL`, else the
+    /// replica's `config external-url` setting, else `http://localhost:8080`.
     static func openService(_ options: Options) -> SetupLinkService? {
+        openSession(options)?.service
+    }
+
+    /// Opens the replica and the flows, and says where the external URL came from.
+    static func openSession(_ options: Options) -> (service: SetupLinkService, externalURLSource: String)? {
         do {
-            let store = try ReplicaStore(path: options.db)
-            return try SetupLinkService(store: store, externalURL: options.externalURL)
+            let store = try SetupLinkService.openStore(path: options.db)
+            do {
+                var url = options.externalURL
+                var source = options.externalURLSource
+                if source == "default", let stored = try SetupLinkService(store: store).storedExternalURL() {
+                    url = stored
+                    source = "config"
+                }
+                return (try SetupLinkService(store: store, externalURL: url), source)
+            } catch {
+                store.close()
+                throw error
+            }
         } catch {
             printError("\(error)")
             return nil
-        }
-    }
-}
-
-/// The read-eval-print loop, interactive on a TTY and line by line on a pipe.
-enum REPL {
-    static func writeLine(_ s: String) {
-        print(s)
-        fflush(nil)
-    }
-
-    /// Runs the REPL until `quit` or end of input.
-    static func run(options: SetupLinkCLI.Options) -> Int32 {
-        guard let service = SetupLinkCLI.openService(options) else { return 1 }
-        defer { service.store.close() }
-        if Terminal.stdinIsTTY { return interactive(service, options) }
-        return piped(service, options)
-    }
-
-    /// Runs one command line (for `setuplink sync …`) and exits.
-    static func runOne(options: SetupLinkCLI.Options, line: String) -> Int32 {
-        guard let service = SetupLinkCLI.openService(options) else { return 1 }
-        defer { service.store.close() }
-        var progress: (@Sendable (String) -> Void)?
-        if Terminal.stderrIsTTY { progress = { @Sendable s in progressLine(s) } }
-        let session = ConsoleSession(service: service, json: options.json,
-                                     io: ConsoleIO(out: { s in writeLine(s) }, confirm: nil, progress: progress))
-        if case .failed(let message) = session.run(line: line) {
-            SetupLinkCLI.printError(message)
-            return 1
-        }
-        return 0
-    }
-
-    static func progressLine(_ s: String) {
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(s)".utf8))
-    }
-
-    /// Runs lines from `next` until it returns nil or `quit`; failures go to stderr.
-    /// Returns 1 if any line failed (the others still ran), else 0.
-    static func loop(_ session: ConsoleSession, next: () -> String?) -> Int32 {
-        var failed = false
-        while let line = next() {
-            switch session.run(line: line) {
-            case .ok: continue
-            case .quit: return failed ? 1 : 0
-            case .failed(let message):
-                failed = true
-                SetupLinkCLI.printError(message)
-            }
-        }
-        return failed ? 1 : 0
-    }
-
-    static func piped(_ service: SetupLinkService, _ options: SetupLinkCLI.Options) -> Int32 {
-        let session = ConsoleSession(service: service, json: options.json, io: ConsoleIO(out: { writeLine($0) }, confirm: nil))
-        return loop(session) { readLine(strippingNewline: true) }
-    }
-
-    static func historyFile() -> String {
-        let env = ProcessInfo.processInfo.environment
-        if let state = env["XDG_STATE_HOME"], !state.isEmpty { return state + "/setuplink/history" }
-        return (env["HOME"] ?? NSHomeDirectory()) + "/.local/state/setuplink/history"
-    }
-
-    static func interactive(_ service: SetupLinkService, _ options: SetupLinkCLI.Options) -> Int32 {
-        let table = CommandTable.completionTable
-        let editor = LineEditor(programName: "setuplink", historyFile: historyFile(), prompt: "setuplink(admin)> ",
-                                completer: { completions(for: $0, commands: table) })
-        let session = ConsoleSession(service: service, json: options.json, io: ConsoleIO(
-            out: { writeLine($0) },
-            confirm: { Terminal.confirm($0) },
-            progress: { progressLine($0) }))
-        writeLine("setuplink — replica \(service.store.replicaID.hex) at \(service.store.path)")
-        writeLine("Type help for commands, quit to leave.")
-        return loop(session) {
-            editor.prompt = session.prompt
-            guard let line = editor.readLine() else {
-                writeLine("")
-                return nil
-            }
-            return line
         }
     }
 }

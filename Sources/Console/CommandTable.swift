@@ -1,4 +1,5 @@
 import Foundation
+import Replica
 
 /// One flag a command accepts.
 public struct FlagSpec: Sendable {
@@ -50,6 +51,7 @@ private func toggle(_ name: String, _ help: String) -> FlagSpec {
 
 /// Every REPL command, in the order `help` lists them.
 public enum CommandTable {
+    /// The `--yes` switch of the commands that ask first.
     static let yes = toggle("--yes", "skip the confirmation question")
 
     /// The commands.
@@ -69,18 +71,29 @@ public enum CommandTable {
             flag("--tenant", "T", "only this tenant"), flag("--product", "P", "only this product"),
         ], summary: "list setup links: ID, Tenant, Product, Valid till, Status", example: "link list --tenant acme"),
         CommandSpec(words: ["link", "show"], arguments: ["ID"], flags: [],
-                    summary: "show a setup link's info section", example: "link show 3f2a…"),
+                    summary: "show a setup link's info section", example: "link show 3f2a"),
         CommandSpec(words: ["link", "copy"], arguments: ["ID"], flags: [],
-                    summary: "print the setup link's URL alone (for copying)", example: "link copy 3f2a…"),
+                    summary: "print the setup link's URL alone (for copying)", example: "link copy 3f2a"),
+        CommandSpec(words: ["link", "update"], arguments: ["ID"], flags: [
+            flag("--name", "N", "a new display name (new directories are named after it)"),
+            flag("--webhook-url", "URL", "a new webhook URL, for the link's directories too (waiting events go there)"),
+            flag("--webhook-secret", "S", "a new webhook signing secret, for the link's directories too"),
+        ], summary: "change a setup link's name, webhook URL or webhook secret", example: "link update 3f2a --name \"Acme EU\""),
         CommandSpec(words: ["link", "regenerate"], arguments: ["ID"], flags: [yes],
-                    summary: "issue a new token; the old one stops working at once", example: "link regenerate 3f2a… --yes"),
+                    summary: "issue a new token; the old one stops working at once", example: "link regenerate 3f2a --yes"),
         CommandSpec(words: ["link", "delete"], arguments: ["ID"], flags: [yes],
-                    summary: "delete a setup link (its directories stay)", example: "link delete 3f2a… --yes"),
+                    summary: "delete a setup link (its directories stay)", example: "link delete 3f2a --yes"),
         CommandSpec(words: ["directory", "list"], arguments: [], flags: [
             flag("--tenant", "T", "only this tenant (admin)"), flag("--product", "P", "only this product (admin)"),
         ], summary: "list directories (on a setup page: that page's)", example: "directory list --tenant acme"),
         CommandSpec(words: ["directory", "show"], arguments: ["ID"], flags: [],
-                    summary: "show a directory's info section: SCIM Endpoint, SCIM Token", example: "directory show 6c1e…"),
+                    summary: "show a directory's info section: SCIM Endpoint, SCIM Token", example: "directory show 6c1e"),
+        CommandSpec(words: ["directory", "rename"], arguments: ["ID", "NAME"], flags: [],
+                    summary: "rename a directory", example: "directory rename 6c1e \"Acme Okta\""),
+        CommandSpec(words: ["directory", "events"], arguments: ["ID"], flags: [
+            flag("--status", "STATUS", "only events that are pending, delivered, failed or dropped"),
+        ], summary: "a directory's webhook events on this replica: time, event, status, attempts, next retry, last error",
+        example: "directory events 6c1e --status pending"),
         // Tenant flow
         CommandSpec(words: ["open"], arguments: ["URL|TOKEN"], flags: [],
                     summary: "open the setup page of a link (tenant flow)", example: "open http://localhost:8080/setup/9b1d…"),
@@ -88,35 +101,68 @@ public enum CommandTable {
                     summary: "list directory types: id and label", example: "providers"),
         CommandSpec(words: ["directory", "new"], arguments: [], flags: [
             flag("--type", "TYPE", "the provider type (default azure-scim-v2; see: providers)"),
-        ], summary: "create a directory on the open setup page", example: "directory new --type okta-scim-v2"),
+            flag("--name", "N", "the directory's name (default: the link's name, else scim-TENANT-PRODUCT)"),
+        ], summary: "create a directory on the open setup page", example: "directory new --type okta-scim-v2 --name \"Acme Okta\""),
         CommandSpec(words: ["directory", "activate"], arguments: ["ID"], flags: [],
-                    summary: "activate a directory of the open setup page", example: "directory activate 6c1e…"),
+                    summary: "activate a directory (SCIM changes are accepted again)", example: "directory activate 6c1e"),
         CommandSpec(words: ["directory", "deactivate"], arguments: ["ID"], flags: [],
-                    summary: "deactivate a directory of the open setup page", example: "directory deactivate 6c1e…"),
+                    summary: "deactivate a directory (SCIM changes are ignored until activated)", example: "directory deactivate 6c1e"),
         CommandSpec(words: ["directory", "delete"], arguments: ["ID"], flags: [yes],
-                    summary: "delete a directory of the open setup page", example: "directory delete 6c1e… --yes"),
+                    summary: "delete a directory", example: "directory delete 6c1e --yes"),
         CommandSpec(words: ["close"], arguments: [], flags: [],
                     summary: "leave the setup page", example: "close"),
         // Sync and housekeeping
-        CommandSpec(words: ["peer", "add"], arguments: ["NAME", "URL"], flags: [flag("--token", "T", "the peer's bearer token")],
-                    summary: "remember a peer to sync with", example: "peer add hub http://hub.example.com:8080 --token 7f3c…"),
+        CommandSpec(words: ["peer", "add"], arguments: ["NAME", "URL"], flags: [
+            flag("--token", "T", "the peer's bearer token"),
+            flag("--token-file", "FILE", "read the bearer token from FILE (keeps it off command lines)"),
+            flag("--cacert", "PEM", "trust this CA certificate for an https:// peer (a private CA or self-signed)"),
+        ], summary: "remember a peer to sync with", example: "peer add hub https://hub.example.com:8080 --token-file hub.token --cacert ca.pem"),
+        CommandSpec(words: ["peer", "update"], arguments: ["NAME"], flags: [
+            flag("--url", "URL", "the peer's new URL"),
+            flag("--token", "T", "the peer's new bearer token"),
+            flag("--token-file", "FILE", "read the new bearer token from FILE"),
+            flag("--cacert", "PEM", "trust this CA certificate for the peer from now on"),
+        ], summary: "change a peer's URL, token or CA certificate (what it acknowledged is kept)", example: "peer update hub --token-file hub.token"),
         CommandSpec(words: ["peer", "list"], arguments: [], flags: [],
                     summary: "list known peers", example: "peer list"),
         CommandSpec(words: ["peer", "remove"], arguments: ["NAME"], flags: [],
                     summary: "forget a peer", example: "peer remove hub"),
         CommandSpec(words: ["sync"], arguments: ["NAME|URL?"], flags: [
-            flag("--token", "T", "the bearer token (for a URL, or to override the peer's)"),
+            flag("--token", "T", "the bearer token (for a URL, or to override the peer's; else SETUPLINK_TOKEN)"),
+            flag("--token-file", "FILE", "read the bearer token from FILE"),
+            flag("--cacert", "PEM", "trust this CA certificate for an https:// URL (or instead of the peer's)"),
         ], summary: "pull then push changes with a peer (all known peers without NAME); prints pulled, pushed, conflicts", example: "sync hub"),
         CommandSpec(words: ["status"], arguments: [], flags: [],
-                    summary: "replica id, record counts, digest, and per peer: last sync and unacknowledged changes", example: "status"),
+                    summary: "replica id, record counts, digest, webhook events pending, and per peer: last sync and unacknowledged changes", example: "status"),
         CommandSpec(words: ["conflicts"], arguments: [], flags: [],
                     summary: "concurrent writes that lost, with both values", example: "conflicts"),
         CommandSpec(words: ["config"], arguments: ["KEY?", "VALUE?"], flags: [],
-                    summary: "show or set this replica's settings (default-expiry-days)", example: "config default-expiry-days 7"),
+                    summary: "show or set this replica's settings (default-expiry-days, external-url)", example: "config default-expiry-days 7"),
         CommandSpec(words: ["help"], arguments: ["COMMAND..."], flags: [],
                     summary: "list commands, or show one command's flags and an example", example: "help link create"),
         CommandSpec(words: ["quit"], arguments: [], flags: [], summary: "leave the REPL (also: exit, Ctrl-D)", example: "quit"),
     ]
+
+    /// What a positional argument names, for completion: by its placeholder and the
+    /// command's first word (`ID` of a `link` command is a link id), so commands added
+    /// later (`directory users ID`, `user show ID`) complete without more code.
+    static func argumentKind(_ spec: CommandSpec, _ index: Int) -> ArgumentKind? {
+        guard index < spec.arguments.count else { return nil }
+        let placeholder = spec.arguments[index]
+        if placeholder.hasPrefix("ID") {
+            switch spec.words[0] {
+            case "link": return .record(.link)
+            case "directory": return .record(.directory)
+            case "user": return .record(.user)
+            case "group": return .record(.group)
+            default: return nil
+            }
+        }
+        if spec.words[0] == "peer" && placeholder == "NAME" && spec.words.count > 1 && spec.words[1] != "add" { return .peer }
+        if spec.name == "sync" { return .peer }
+        if spec.name == "help" { return .command }
+        return nil
+    }
 
     /// Command words and their flags, for tab completion.
     public static var completionTable: [String: [String]] {
@@ -136,6 +182,16 @@ public enum CommandTable {
 
     /// Every command name, for suggestions.
     static var names: [String] { all.map(\.name) + ["exit"] }
+}
+
+/// What a positional argument names, for completion.
+enum ArgumentKind: Equatable {
+    /// An id of a record of this kind.
+    case record(RecordKind)
+    /// A peer name.
+    case peer
+    /// A command (for `help`).
+    case command
 }
 
 /// A command line parsed against its spec: flags and positional arguments.

@@ -6,9 +6,11 @@ import SetupLinks
 import Storage
 
 extension ConsoleSession {
+    /// `status`: replica, counts, digest, and per peer its last sync and unacknowledged changes.
     func status() throws {
         let counts = try store.counts()
         let digest = try store.digest()
+        let pending = try store.pendingEventCount()
         let peers = try store.peers()
         var peerRows: [(Peer, Int)] = []
         for p in peers { peerRows.append((p, try store.unacknowledged(by: p.acked))) }
@@ -16,9 +18,10 @@ extension ConsoleSession {
             emit([("replica", .string(store.replicaID.hex)), ("links", .int(Int64(counts.links))),
                   ("directories", .int(Int64(counts.directories))), ("tombstones", .int(Int64(counts.tombstones))),
                   ("digest", .string(digest)), ("clock", .string(try store.clock().encoded)),
+                  ("events_pending", .int(Int64(pending))),
                   ("peers", .array(peerRows.map { p, n in
                       .object([("name", .string(p.name)), ("url", .string(p.url)),
-                               ("last_sync", p.lastSync.map { .string(Self.iso($0)) } ?? .null),
+                               ("last_sync", p.lastSync.map { .string(Format.iso($0)) } ?? .null),
                                ("unacknowledged", .int(Int64(n))),
                                ("last_error", p.lastError.map(JSONValue.string) ?? .null)])
                   }))])
@@ -27,30 +30,57 @@ extension ConsoleSession {
         var lines = renderSection(title: "", rows: [
             ("Replica", store.replicaID.hex), ("Database", store.path), ("Links", String(counts.links)),
             ("Directories", String(counts.directories)), ("Tombstones", String(counts.tombstones)), ("Digest", digest),
+            ("Webhook events", pending == 0 ? "none pending" : "\(pending) pending (see: directory events ID)"),
         ])
         if peerRows.isEmpty {
             lines += "\nPeers        none (add one with: peer add NAME URL --token T)"
         } else {
-            var t = TextTable(headers: ["Peer", "URL", "Last sync", "Unacknowledged", "Last error"])
+            var t = TextTable(headers: ["Peer", "URL", "Last sync", "Unacknowledged", "Last error"], maxCellWidth: Self.maxCellWidth)
             for (p, n) in peerRows {
-                t.append([p.name, p.url, p.lastSync.map(Self.display) ?? "never", String(n), p.lastError ?? "-"])
+                t.append([p.name, p.url, p.lastSync.map(Format.date) ?? "never", String(n), p.lastError ?? "-"])
             }
             lines += "\n\n" + t.render()
         }
         say(lines)
     }
 
-    func conflicts() throws {
-        let records = try store.recordsWithConflicts()
-        var rows: [(String, String, String, String, [String])] = []
-        for r in records {
-            let kind = r.kind.description
-            for c in r.conflicts { rows.append((kind, r.id, c.field, c.winner.value, c.losers.map(\.value))) }
+    /// One field's conflict as listed: the kept value and the different values that lost.
+    struct ConflictRow {
+        var kind: String
+        var id: String
+        var field: String
+        var value: String
+        var lost: [String]
+        var secret: Bool
+    }
+
+    /// The conflicts worth showing: a concurrent write of the *same* value is no conflict
+    /// (two replicas that created one link with equal values agree on every field but the
+    /// random token), and secret fields never show their values.
+    func conflictRows() throws -> [ConflictRow] {
+        var rows: [ConflictRow] = []
+        for r in try store.recordsWithConflicts() {
+            for c in r.conflicts {
+                var lost: [String] = []
+                for l in c.losers where l.value != c.winner.value && !lost.contains(l.value) { lost.append(l.value) }
+                guard !lost.isEmpty else { continue }
+                let secret = Format.isSecretField(c.field)
+                rows.append(ConflictRow(kind: r.kind.description, id: r.id, field: c.field,
+                                        value: secret ? Format.masked : c.winner.value,
+                                        lost: secret ? lost.map { _ in Format.masked } : lost, secret: secret))
+            }
         }
+        return rows
+    }
+
+    /// `conflicts`: concurrent writes of different values, secrets masked.
+    func conflicts() throws {
+        let rows = try conflictRows()
         if json {
-            emit([("conflicts", .array(rows.map { kind, id, field, winner, losers in
-                .object([("kind", .string(kind)), ("id", .string(id)), ("field", .string(field)),
-                         ("value", .string(winner)), ("lost", .array(losers.map(JSONValue.string)))])
+            emit([("conflicts", .array(rows.map { row in
+                .object([("kind", .string(row.kind)), ("id", .string(row.id)), ("field", .string(row.field)),
+                         ("value", .string(row.value)), ("lost", .array(row.lost.map(JSONValue.string))),
+                         ("secret", .bool(row.secret))])
             }))])
             return
         }
@@ -58,78 +88,71 @@ extension ConsoleSession {
             say("No conflicts: no concurrent writes are waiting to be resolved.")
             return
         }
-        var t = TextTable(headers: ["Kind", "ID", "Field", "Value (kept)", "Lost"])
-        for (kind, id, field, winner, losers) in rows { t.append([kind, id, field, winner, losers.joined(separator: ", ")]) }
+        var t = TextTable(headers: ["Kind", "ID", "Field", "Value (kept)", "Lost"], maxCellWidth: Self.maxCellWidth)
+        for row in rows {
+            t.append([row.kind, row.id, row.field, Format.displayIfTimestamp(row.value),
+                      row.lost.map(Format.displayIfTimestamp).joined(separator: ", ")])
+        }
         say(t.render())
         say("The kept value won on every replica; writing the field again clears the conflict.")
     }
 
+    /// The settings `config` knows.
+    static let settings = ["default-expiry-days", "external-url"]
+
+    /// `config [KEY [VALUE]]`: this replica's local settings.
     func config(_ c: ParsedCommand) throws {
-        let keys = ["default-expiry-days"]
         guard let key = c.arguments.first else {
             let days = try service.replicaExpiryDays()
-            if json { emit([("default-expiry-days", .int(Int64(days))), ("external-url", .string(service.externalURL))]) } else {
-                say(renderSection(title: "", rows: [("default-expiry-days", String(days)), ("external-url", service.externalURL + " (set with --external-url or SETUPLINK_EXTERNAL_URL)")]))
+            if json {
+                emit([("default-expiry-days", .int(Int64(days))), ("external-url", .string(service.externalURL)),
+                      ("external-url-source", .string(externalURLSource))])
+            } else {
+                say(renderSection(title: "", rows: [("default-expiry-days", String(days)),
+                                                    ("external-url", "\(service.externalURL) (\(externalURLSource))")]))
             }
             return
         }
-        guard keys.contains(key) else {
-            let hint = closestMatch(to: key, in: keys).map { " — did you mean \($0)?" } ?? " (settings: \(keys.joined(separator: ", ")))"
+        guard Self.settings.contains(key) else {
+            let hint = closestMatch(to: key, in: Self.settings).map { " — did you mean \($0)?" } ?? " (settings: \(Self.settings.joined(separator: ", ")))"
             throw ConsoleError.usage("unknown setting \"\(key)\"\(hint)")
         }
+        switch key {
+        case "default-expiry-days":
+            var changed = false
+            if c.arguments.count == 2 { changed = try service.setReplicaExpiryDays(try Validation.expiryDays(c.arguments[1])) }
+            let days = try service.replicaExpiryDays()
+            if json {
+                emit([(key, .int(Int64(days)))] + (c.arguments.count == 2 ? [("result", .string(changed ? "set" : "unchanged"))] : []))
+            } else {
+                say("\(key) = \(days)")
+            }
+        default:
+            try configExternalURL(c)
+        }
+    }
+
+    /// `config external-url [URL]`: a local setting of this replica (not replicated), used
+    /// when neither `--external-url` nor `SETUPLINK_EXTERNAL_URL` is given; `''` removes it.
+    private func configExternalURL(_ c: ParsedCommand) throws {
+        var note = ""
+        var changed = false
         if c.arguments.count == 2 {
-            let days = try Validation.expiryDays(c.arguments[1])
-            try service.setReplicaExpiryDays(days)
+            let value = Validation.trimmed(c.arguments[1])
+            changed = try service.setStoredExternalURL(value.isEmpty ? nil : value)
+            if externalURLSource == "default" || externalURLSource == "config" {
+                try service.useExternalURL(value.isEmpty ? SetupLinkService.defaultExternalURL : value)
+                externalURLSource = value.isEmpty ? "default" : "config"
+            } else {
+                note = "stored; this session keeps \(service.externalURL) from \(externalURLSource), which wins over the setting"
+            }
         }
-        let days = try service.replicaExpiryDays()
-        if json { emit([(key, .int(Int64(days)))]) } else { say("\(key) = \(days)") }
-    }
-
-    static func validPeerName(_ s: String) -> Bool {
-        !s.isEmpty && s.count <= 64 && s.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0) }
-            && !s.contains("://")
-    }
-
-    func peerAdd(_ c: ParsedCommand) throws {
-        let name = c.arguments[0], url = c.arguments[1]
-        guard Self.validPeerName(name) else {
-            throw ConsoleError.usage("peer name \"\(name)\" must be 1-64 letters, digits, '-', '_' or '.'")
-        }
-        guard Validation.isHTTPURL(url) else {
-            throw ConsoleError.usage("peer URL \"\(url)\" is not an absolute http(s) URL (like http://hub.example.com:8080)")
-        }
-        if let t = c["--token"], t.isEmpty { throw ConsoleError.usage("--token must not be empty") }
-        var u = url
-        while u.hasSuffix("/") { u.removeLast() }
-        try store.addPeer(name: name, url: u, token: c["--token"])
-        if json { emit([("result", .string("added")), ("name", .string(name)), ("url", .string(u))]) } else {
-            say("Added peer \(name) at \(u). Sync with: sync \(name)")
-        }
-    }
-
-    func peerList() throws {
-        let peers = try store.peers()
         if json {
-            emit([("peers", .array(peers.map { p in
-                .object([("name", .string(p.name)), ("url", .string(p.url)), ("has_token", .bool(p.token != nil)),
-                         ("last_sync", p.lastSync.map { .string(Self.iso($0)) } ?? .null),
-                         ("last_error", p.lastError.map(JSONValue.string) ?? .null)])
-            }))])
-            return
+            var o: [(String, JSONValue)] = [("external-url", .string(service.externalURL)), ("external-url-source", .string(externalURLSource))]
+            if c.arguments.count == 2 { o.append(("result", .string(changed ? "set" : "unchanged"))) }
+            emit(o)
+        } else {
+            say("external-url = \(service.externalURL) (\(externalURLSource))" + (note.isEmpty ? "" : "\n" + note))
         }
-        if peers.isEmpty {
-            say("No peers yet. Add one with: peer add NAME URL --token T")
-            return
-        }
-        var t = TextTable(headers: ["Name", "URL", "Token", "Last sync", "Last error"])
-        for p in peers { t.append([p.name, p.url, p.token == nil ? "none" : "set", p.lastSync.map(Self.display) ?? "never", p.lastError ?? "-"]) }
-        say(t.render())
-    }
-
-    func peerRemove(_ c: ParsedCommand) throws {
-        guard try store.removePeer(name: c.arguments[0]) else {
-            throw ConsoleError.failed("no peer named \"\(c.arguments[0])\" (see: peer list)")
-        }
-        if json { emit([("result", .string("removed")), ("name", .string(c.arguments[0]))]) } else { say("Removed peer \(c.arguments[0]).") }
     }
 }

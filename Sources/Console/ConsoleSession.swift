@@ -11,15 +11,25 @@ public struct ConsoleIO: Sendable {
     public var out: @Sendable (String) -> Void
     /// Asks a yes/no question; `nil` means "do not ask" (piped input acts without asking).
     public var confirm: (@Sendable (String) -> Bool)?
-    /// Shows transient progress (a TTY status line), or `nil`.
+    /// Shows transient progress (a TTY status line; `""` clears it), or `nil`.
     public var progress: (@Sendable (String) -> Void)?
+    /// Colour for status words in what `out` prints.
+    public var style: Style
+    /// How long lists reach the user (page by page on a terminal), or `nil` to print them whole.
+    public var paging: Paging?
+    /// Whether the user asked to stop the running command (Ctrl-C); polled by sync and long lists.
+    public var interrupted: @Sendable () -> Bool
 
     /// Creates the IO.
     public init(out: @escaping @Sendable (String) -> Void, confirm: (@Sendable (String) -> Bool)?,
-                progress: (@Sendable (String) -> Void)? = nil) {
+                progress: (@Sendable (String) -> Void)? = nil, style: Style = .plain, paging: Paging? = nil,
+                interrupted: @escaping @Sendable () -> Bool = { false }) {
         self.out = out
         self.confirm = confirm
         self.progress = progress
+        self.style = style
+        self.paging = paging
+        self.interrupted = interrupted
     }
 }
 
@@ -27,6 +37,7 @@ public struct ConsoleIO: Sendable {
 final class CapturedOutput: @unchecked Sendable {
     // @unchecked Sendable: used by one thread, inside one call to `run(line:)`.
     private(set) var text = ""
+    /// Adds one printed line.
     func append(_ line: String) { text += line + "\n" }
 }
 
@@ -41,6 +52,11 @@ public enum LineOutcome: Equatable, Sendable {
 }
 
 /// One REPL session on a replica: the admin view, or a tenant's setup page once opened.
+///
+/// With `json`, every command line prints exactly one JSON object on one line:
+/// the command's result, `{"result":"declined",…}` when a question was answered no,
+/// or `{"error":"…","command":…}` when it failed (the error also goes to stderr,
+/// which is the caller's job). Blank and comment lines print nothing.
 public final class ConsoleSession: @unchecked Sendable {
     // @unchecked Sendable: a session is driven by one thread (the REPL loop); it is only
     // marked Sendable so it can be handed to that thread.
@@ -53,7 +69,14 @@ public final class ConsoleSession: @unchecked Sendable {
     public let json: Bool
     /// The open setup page, if any.
     public internal(set) var page: TenantPage?
+    /// How the session prints and asks.
     let io: ConsoleIO
+    /// Whether the current line has printed its JSON object.
+    var emitted = false
+    /// Set when a question was answered no during the current line (a `$( )` then stops the line).
+    var declined = false
+    /// Where the external URL in force comes from, for `config`.
+    public var externalURLSource = "default"
 
     /// A session on `service`'s replica.
     public init(service: SetupLinkService, json: Bool, io: ConsoleIO) {
@@ -72,29 +95,52 @@ public final class ConsoleSession: @unchecked Sendable {
     /// Splits, parses and runs one line.
     ///
     /// `$(COMMAND)` outside single quotes is replaced by what COMMAND prints, as in
-    /// a shell, so a script can write `open $(link copy ID)`.
+    /// a shell, so a script can write `open $(link copy ID)`. A command inside `$( )`
+    /// asks before it deletes or regenerates, like any other.
     public func run(line: String) -> LineOutcome {
+        emitted = false
+        declined = false
         let expanded: String
-        do { expanded = try substitute(line) } catch let e as ConsoleError { return .failed(e.description) } catch {
-            return .failed("\(error)")
+        do { expanded = try substitute(line) } catch {
+            return fail(error, command: nil)
         }
         let words: [String]
-        do { words = try CommandLexer.split(expanded) } catch { return .failed(error.description) }
+        do { words = try CommandLexer.split(expanded) } catch { return fail(error, command: nil) }
+        return run(words: words)
+    }
+
+    /// Parses and runs one command already split into words (a one-shot command line).
+    public func run(words: [String]) -> LineOutcome {
+        emitted = false
         guard !words.isEmpty else { return .ok }
         if words == ["quit"] || words == ["exit"] { return .quit }
+        var name: String?
         do {
             let command = try ParsedCommand.parse(words)
+            name = command.spec.name
             try execute(command)
             return .ok
-        } catch let e as ConsoleError {
-            return .failed(e.description)
-        } catch let e as SetupLinkError {
-            return .failed(e.description)
-        } catch let e as StoreError {
-            return .failed(e.description)
         } catch {
-            return .failed("\(error)")
+            return fail(error, command: name)
         }
+    }
+
+    /// The failure of a line: its one-line message, and in JSON mode its error object
+    /// (unless the command already printed its object).
+    private func fail(_ error: any Error, command: String?) -> LineOutcome {
+        let message: String
+        switch error {
+        case let e as ConsoleError: message = e.description
+        case let e as SetupLinkError: message = e.description
+        case let e as StoreError: message = e.description
+        case let e as LexError: message = e.description
+        case let e as SyncError: message = e.description
+        default: message = "\(error)"
+        }
+        if json && !emitted {
+            emit([("error", .string(message)), ("command", command.map(JSONValue.string) ?? .null)])
+        }
+        return .failed(message)
     }
 
     /// Replaces each `$(…)` (outside single quotes, not nested) by the output of the command inside.
@@ -114,9 +160,13 @@ public final class ConsoleSession: @unchecked Sendable {
                 let inner = String(line[start..<close])
                 if inner.contains("$(") { throw ConsoleError.usage("nested $( ) is not supported") }
                 let captured = CapturedOutput()
-                let sub = ConsoleSession(service: service, json: false, io: ConsoleIO(out: { captured.append($0) }, confirm: nil))
+                // The inner command asks the same questions as the outer one would (a
+                // `$(link delete ID)` on a terminal is still a delete), but prints to the capture.
+                let sub = ConsoleSession(service: service, json: false, io: ConsoleIO(
+                    out: { captured.append($0) }, confirm: io.confirm, interrupted: io.interrupted))
                 sub.page = page
                 if case .failed(let m) = sub.run(line: inner) { throw ConsoleError.failed("in $(\(inner)): \(m)") }
+                if sub.declined { throw ConsoleError.failed("$(\(inner)) was declined; the line was not run") }
                 out += captured.text.trimmingCharacters(in: .whitespacesAndNewlines)
                 i = line.index(after: close)
                 continue
@@ -127,29 +177,48 @@ public final class ConsoleSession: @unchecked Sendable {
         return out
     }
 
+    /// Prints one JSON object on one line.
     func emit(_ object: [(String, JSONValue)]) {
+        emitted = true
         io.out(String(decoding: JSONWriter.write(.object(object)), as: UTF8.self))
     }
 
+    /// Prints text (one or more lines).
     func say(_ text: String) { io.out(text) }
 
-    /// Asks to confirm unless `--yes` or the input is piped.
+    /// Asks to confirm unless `--yes` or the input is piped. A no (or Ctrl-C) is reported
+    /// by the caller with ``reportDeclined(_:_:id:)``.
     func confirmed(_ command: ParsedCommand, _ question: String) -> Bool {
         if command.has("--yes") { return true }
         guard let ask = io.confirm else { return true }
-        return ask(question)
+        let yes = ask(question)
+        if !yes { declined = true }
+        return yes
     }
 
+    /// Says that a question was answered no: `Not deleted.`, or a JSON object.
+    func reportDeclined(_ command: ParsedCommand, _ sentence: String, id: String) {
+        if json {
+            emit([("result", .string("declined")), ("command", .string(command.spec.name)), ("id", .string(id))])
+        } else {
+            say(sentence)
+        }
+    }
+
+    /// Runs a parsed command (commands added later get a case here and a spec in `CommandTable`).
     func execute(_ c: ParsedCommand) throws {
         switch c.spec.name {
         case "link create": try linkCreate(c)
         case "link list": try linkList(c)
         case "link show": try linkShow(c)
         case "link copy": try linkCopy(c)
+        case "link update": try linkUpdate(c)
         case "link regenerate": try linkRegenerate(c)
         case "link delete": try linkDelete(c)
         case "directory list": try directoryList(c)
         case "directory show": try directoryShow(c)
+        case "directory rename": try directoryRename(c)
+        case "directory events": try directoryEvents(c)
         case "open": try open(c)
         case "providers": providers()
         case "directory new": try directoryNew(c)
@@ -159,6 +228,7 @@ public final class ConsoleSession: @unchecked Sendable {
         case "close": try close()
         case "peer add": try peerAdd(c)
         case "peer list": try peerList()
+        case "peer update": try peerUpdate(c)
         case "peer remove": try peerRemove(c)
         case "sync": try sync(c)
         case "status": try status()
@@ -167,62 +237,5 @@ public final class ConsoleSession: @unchecked Sendable {
         case "help": try help(c)
         default: throw ConsoleError.usage("unknown command \"\(c.spec.name)\"")
         }
-    }
-
-    // MARK: Help
-
-    func help(_ c: ParsedCommand) throws {
-        if let topic = c.arguments.first {
-            let words = topic.split(separator: " ").map(String.init)
-            guard let spec = CommandTable.all.first(where: { $0.name == topic })
-                    ?? CommandTable.lookup(words) else {
-                let group = CommandTable.all.filter { $0.words[0] == topic }
-                if !group.isEmpty {
-                    say(group.map { "  \($0.usage)" }.joined(separator: "\n"))
-                    return
-                }
-                let hint = closestMatch(to: topic, in: Array(Set(CommandTable.names + CommandTable.all.map { $0.words[0] }))).map { " — did you mean \"\($0)\"?" } ?? ""
-                throw ConsoleError.usage("no help for \"\(topic)\"\(hint)")
-            }
-            if json {
-                emit([("command", .string(spec.name)), ("usage", .string(spec.usage)), ("summary", .string(spec.summary)),
-                      ("flags", .array(spec.flags.map { .object([("name", .string($0.name)), ("help", .string($0.help)), ("required", .bool($0.required))]) })),
-                      ("example", .string(spec.example))])
-                return
-            }
-            var lines = ["usage: \(spec.usage)", "", spec.summary]
-            if !spec.flags.isEmpty {
-                lines.append("")
-                let width = spec.flags.map { ($0.value.map { " " + $0 } ?? "").count + $0.name.count }.max() ?? 0
-                for f in spec.flags {
-                    let left = f.name + (f.value.map { " " + $0 } ?? "")
-                    lines.append("  " + left + String(repeating: " ", count: width - left.count + 2) + f.help + (f.required ? " (required)" : ""))
-                }
-            }
-            lines += ["", "example: \(spec.example)"]
-            say(lines.joined(separator: "\n"))
-            return
-        }
-        if json {
-            emit([("commands", .array(CommandTable.all.map { .object([("usage", .string($0.usage)), ("summary", .string($0.summary))]) }))])
-            return
-        }
-        let sections: [(String, [String])] = [
-            ("Admin", ["link create", "link list", "link show", "link copy", "link regenerate", "link delete", "directory list", "directory show"]),
-            ("Tenant (after open)", ["open", "providers", "directory new", "directory show", "directory activate", "directory deactivate", "directory delete", "close"]),
-            ("Sync and housekeeping", ["peer add", "peer list", "peer remove", "sync", "status", "conflicts", "config", "help", "quit"]),
-        ]
-        var lines: [String] = []
-        let width = CommandTable.all.map(\.name.count).max() ?? 0
-        for (title, names) in sections {
-            lines.append(title + ":")
-            for n in names {
-                let spec = CommandTable.all.first { $0.name == n }!
-                lines.append("  " + n + String(repeating: " ", count: width - n.count + 2) + spec.summary)
-            }
-            lines.append("")
-        }
-        lines.append("help COMMAND shows a command's flags and an example, e.g. help link create")
-        say(lines.joined(separator: "\n"))
     }
 }

@@ -104,7 +104,12 @@ public final class LineEditor {
     /// The most entries the history keeps; older ones are dropped.
     public static let historyLimit: Int32 = 1000
 
+    /// What the history keeps of a line entered (`nil`: nothing); e.g. the line with secrets redacted.
+    public var historyFilter: (String) -> String? = { $0 }
+
     private let completer: (LineContext) -> [String]
+    /// Set by the Ctrl-C key binding while a line is read; the line is then discarded.
+    private var interrupted = false
     private let editLine: OpaquePointer
     private let history: OpaquePointer
     private let output: UnsafeMutablePointer<FILE>
@@ -153,11 +158,22 @@ public final class LineEditor {
         setuplink_el_set_clientdata(editLine, Unmanaged.passUnretained(self).toOpaque())
         setuplink_el_set_prompt(editLine, Self.promptCallback)
         setuplink_el_set_editor(editLine, "emacs")
-        setuplink_el_set_signal(editLine, 1)
+        // libedit's own signal handling is off: on SIGINT it would put the terminal back in
+        // cooked mode and keep reading there (the REPL then waits for a whole line), which a
+        // Ctrl-C typed just as the prompt appears, before raw mode is set, can trigger. Ctrl-C
+        // is a key while editing (below); the width is refreshed before each line instead.
+        setuplink_el_set_signal(editLine, 0)
         setuplink_el_set_history(editLine, history)
         setuplink_el_add_function(editLine, "setuplink-complete", "Complete the word at the cursor",
                                   Self.completeCallback)
         setuplink_el_bind(editLine, "^I", "setuplink-complete")
+        // Ctrl-C discards the line being typed and starts a new prompt, as in a shell. With ISIG
+        // off while editing it reaches the key map as a character rather than as SIGINT
+        // (which would end the program); the terminal is restored for running commands.
+        setuplink_el_setty_edit(editLine, "-isig")
+        setuplink_el_add_function(editLine, "setuplink-interrupt", "Discard the line (Ctrl-C)",
+                                  Self.interruptCallback)
+        setuplink_el_bind(editLine, "^C", "setuplink-interrupt")
         // Last, so the user's ~/.editrc overrides the bindings above.
         el_source(editLine, nil)
     }
@@ -173,13 +189,17 @@ public final class LineEditor {
     /// Lines read from a pipe or file are returned but not recorded in the history.
     ///
     /// On a terminal, a line with something other than blanks is added to the
-    /// history (without trailing blanks) and the history is saved, unless it starts with a space (a way to
-    /// keep a command with a secret out of the history file) or repeats the line
-    /// before it. A read interrupted by a signal the program handles (such as
-    /// Ctrl-C with a SIGINT handler) returns an empty line.
+    /// history (as ``historyFilter`` gives it, without trailing blanks) and the history
+    /// is saved, unless it starts with a space (a way to keep a command out of the
+    /// history file) or repeats the line before it. Ctrl-C discards the line typed so
+    /// far and returns an empty line, as does a read interrupted by a signal the program handles.
     public func readLine() -> String? {
         var count: Int32 = 0
+        interrupted = false
+        // Without libedit's SIGWINCH handler, pick up a window resized since the last line.
+        el_resize(editLine)
         let raw = el_gets(editLine, &count)
+        if interrupted { return "" }
         if count < 0, errno == EINTR {
             fputs("\n", output)
             return ""
@@ -199,10 +219,10 @@ public final class LineEditor {
 
     /// Adds `line`, less trailing blanks, to the history and saves it, unless it is blank or starts with a space.
     private func remember(_ line: String) {
-        guard let first = line.first, first != " " else { return }
+        guard let first = line.first, first != " ", let kept = historyFilter(line) else { return }
         // Completion leaves a space after the last word; without trimming, `x` and `x `
         // would be two entries and H_SETUNIQUE could not tell them apart.
-        let entry = String(line.reversed().drop(while: \.isWhitespace).reversed())
+        let entry = String(kept.reversed().drop(while: \.isWhitespace).reversed())
         guard !entry.isEmpty else { return }
         setuplink_history_enter(history, &event, entry)
         saveHistory()
@@ -241,6 +261,18 @@ public final class LineEditor {
     private static let completeCallback: setuplink_el_user_fn = { editLine, _ in
         guard let editLine, let data = setuplink_el_get_clientdata(editLine) else { return UInt8(CC_ERROR) }
         return Unmanaged<LineEditor>.fromOpaque(data).takeUnretainedValue().complete(editLine)
+    }
+
+    /// The Ctrl-C callback: shows `^C` at the end of the line and ends the read; `readLine` discards the line.
+    private static let interruptCallback: setuplink_el_user_fn = { editLine, _ in
+        guard let editLine, let data = setuplink_el_get_clientdata(editLine) else { return UInt8(CC_ERROR) }
+        let editor = Unmanaged<LineEditor>.fromOpaque(data).takeUnretainedValue()
+        editor.interrupted = true
+        if let info = el_line(editLine)?.pointee, let cursor = info.cursor, let last = info.lastchar, last > cursor {
+            el_cursor(editLine, Int32(last - cursor))
+        }
+        el_insertstr(editLine, "^C")
+        return UInt8(CC_NEWLINE)
     }
 
     /// Completes the word before the cursor: the rest of a single candidate and a

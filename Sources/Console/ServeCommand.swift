@@ -1,29 +1,44 @@
 import JSON
-import Dispatch
 import Foundation
 import Glibc
+import HTTP
+import Hub
 import PeerSync
 import SetupLinks
 import Storage
+import Webhooks
 
-/// `setuplink serve --port P [--bind ADDR] [--token SECRET] [--db FILE]`: serves the replica to peers.
+/// `setuplink serve [--port 8080] [--bind ADDR] [--token-file F] [--tls-cert PEM --tls-key PEM] [--webhook-batch N]`
+/// serves the replica and delivers its webhook outbox; `setuplink serve token show|rotate`
+/// prints or replaces the stored peer token.
 ///
-/// With no `--token`, the token stored with the replica is used; the first
-/// time, one is generated from the CSPRNG, stored, and printed once. The sync
-/// routes are never served without a token. SIGINT or SIGTERM stops
-/// accepting, lets requests in flight finish, closes the replica, exits 0.
+/// The peer token comes from `--token-file`, else `SETUPLINK_TOKEN`, else the
+/// token stored with the replica (generated, stored and printed once the first
+/// time). It is never taken from the command line, which every user can read
+/// with `ps`. SIGINT or SIGTERM refuses new requests (503), lets requests in flight
+/// finish, closes the replica, exits 0.
 enum ServeCommand {
-    static let usage = "usage: setuplink serve --port P [--bind ADDR] [--token SECRET] [--db FILE]"
+    static let usage = "usage: setuplink serve [--port 8080] [--bind ADDR] [--token-file FILE] [--tls-cert PEM --tls-key PEM] [--webhook-batch N] [--db FILE]"
+        + " | setuplink serve token show|rotate"
+    static let defaultPort: UInt16 = 8080
+    static let flags = ["--port", "--bind", "--token-file", "--tls-cert", "--tls-key", "--webhook-batch", "--db"]
+    /// The largest `--webhook-batch`.
+    static let maxWebhookBatch = 1000
 
     static func run(options: SetupLinkCLI.Options, arguments: [String]) -> Int32 {
+        if arguments.first == "token" { return token(options: options, arguments: Array(arguments.dropFirst())) }
+        // Before any thread starts, so every thread (libmicrohttpd's too) leaves them to sigwait.
+        Hub.blockStopSignals()
         var options = options
-        var port: UInt16?
+        var port = defaultPort
         var bind = "127.0.0.1"
-        var token: String?
+        var tokenFile: String?
+        var certificate: String?, key: String?
+        var webhooks = WebhookConfiguration()
         var args = arguments[...]
         while let a = args.popFirst() {
             let parts = a.split(separator: "=", maxSplits: 1).map(String.init)
-            let name = parts[0]
+            let name = parts.first ?? a
             func value() -> String? { parts.count == 2 ? parts[1] : args.popFirst() }
             switch name {
             case "--port":
@@ -35,75 +50,188 @@ enum ServeCommand {
                 guard let v = value(), !v.isEmpty else { return SetupLinkCLI.usageError("--bind needs an address, like 127.0.0.1 or 0.0.0.0") }
                 bind = v
             case "--token":
-                guard let v = value(), !v.isEmpty else { return SetupLinkCLI.usageError("--token needs a secret") }
-                token = v
+                return SetupLinkCLI.usageError(tokenOnCommandLine)
+            case "--token-file":
+                guard let v = value(), !v.isEmpty else { return SetupLinkCLI.usageError("--token-file needs a file path") }
+                tokenFile = v
+            case "--tls-cert":
+                guard let v = value(), !v.isEmpty else { return SetupLinkCLI.usageError("--tls-cert needs a PEM file") }
+                certificate = v
+            case "--tls-key":
+                guard let v = value(), !v.isEmpty else { return SetupLinkCLI.usageError("--tls-key needs a PEM file") }
+                key = v
+            case "--webhook-batch":
+                guard let v = value(), let n = Int(v), (1...maxWebhookBatch).contains(n) else {
+                    return SetupLinkCLI.usageError("--webhook-batch needs a number of events from 1 to \(maxWebhookBatch)"
+                                                   + " (each request then carries a JSON array of up to that many)")
+                }
+                webhooks.batchSize = n
             case "--db":
                 guard let v = value(), !v.isEmpty else { return SetupLinkCLI.usageError("--db needs a file path") }
                 options.db = v
             default:
-                let hint = closestMatch(to: name, in: ["--port", "--bind", "--token", "--db"]).map { " — did you mean \($0)?" } ?? ""
+                let hint = closestMatch(to: name, in: flags).map { " — did you mean \($0)?" } ?? ""
                 return SetupLinkCLI.usageError("unknown flag \(name) for serve\(hint); \(usage)")
             }
         }
-        guard let port else { return SetupLinkCLI.usageError("serve needs --port P (0 picks a free port); \(usage)") }
-        guard let service = SetupLinkCLI.openService(options) else { return 1 }
-        let store = service.store
-        var generated = false
-        do {
-            if token == nil {
-                if let stored = try store.setting("serve-token") {
-                    token = stored
-                } else {
-                    token = Secrets.linkToken()
-                    try store.setSetting("serve-token", token)
-                    generated = true
-                }
+        guard (certificate == nil) == (key == nil) else {
+            return SetupLinkCLI.usageError("--tls-cert and --tls-key go together (the certificate and its private key, PEM)")
+        }
+        var configuration = HTTPServerConfiguration(bindAddress: bind, port: port)
+        if let certificate, let key {
+            do { configuration.tls = try TLSIdentity(certificateFile: certificate, keyFile: key) } catch {
+                SetupLinkCLI.printError(error.description)
+                return 1
             }
-        } catch {
+        }
+        let fixedToken: (token: String, from: String)?
+        do { fixedToken = try tokenFromFileOrEnvironment(tokenFile) } catch {
             SetupLinkCLI.printError("\(error)")
             return 1
         }
-        let server = SyncServer(store: store, token: token!,
-                                configuration: HTTPServerConfiguration(bindAddress: bind, port: port),
-                                accessLog: { entry in FileHandle.standardError.write(Data("\(entry)\n".utf8)) })
+
+        guard let service = SetupLinkCLI.openService(options) else { return 1 }
+        let store = service.store
+        var generated: String?
+        if fixedToken == nil {
+            do {
+                let stored = try StoredPeerToken.ensure(store)
+                if stored.generated { generated = stored.token }
+            } catch {
+                SetupLinkCLI.printError("\(error)")
+                store.close()
+                return 1
+            }
+        }
+        let hub: Hub
+        do {
+            hub = try Hub(service: service, token: fixedToken.map { .fixed($0.token) } ?? .stored, configuration: configuration,
+                          webhooks: webhooks,
+                          log: { entry in FileHandle.standardError.write(Data("\(entry)\n".utf8)) },
+                          webhookLog: { line in
+                              let text = "\(HTTPLogEntry.timestamp(Date())) \(line)".replacingOccurrences(of: "\n", with: " ")
+                              FileHandle.standardError.write(Data((text + "\n").utf8))
+                          })
+        } catch {
+            SetupLinkCLI.printError("\(error)")
+            store.close()
+            return 1
+        }
         let bound: UInt16
-        do { bound = try server.start() } catch {
+        do { bound = try hub.start() } catch {
             SetupLinkCLI.printError("\(error)")
             store.close()
             return 1
         }
         let host = bind.contains(":") ? "[\(bind)]" : bind
+        let url = "\(configuration.tls == nil ? "http" : "https")://\(host):\(bound)"
         if options.json {
-            var o: [(String, JSONValue)] = [("listening", .string("http://\(host):\(bound)")), ("port", .int(Int64(bound))),
-                                            ("replica", .string(store.replicaID.hex))]
-            if generated { o.append(("token", .string(token!))) }
+            var o: [(String, JSONValue)] = [("listening", .string(url)), ("port", .int(Int64(bound))),
+                                            ("replica", .string(store.replicaID.hex)),
+                                            ("webhook_batch", webhooks.batchSize.map { .int(Int64($0)) } ?? .null)]
+            if let generated { o.append(("token", .string(generated))) }
             REPL.writeLine(String(decoding: JSONWriter.write(.object(o)), as: UTF8.self))
         } else {
             REPL.writeLine("setuplink serving replica \(store.replicaID.hex) (\(store.path))")
-            REPL.writeLine("listening on http://\(host):\(bound)")
-            if generated {
-                REPL.writeLine("token: \(token!)")
-                REPL.writeLine("(generated and stored with the replica; it is shown only now; peers use: peer add NAME URL --token TOKEN)")
-            } else if arguments.contains(where: { $0.hasPrefix("--token") }) == false {
-                REPL.writeLine("using the token stored with this replica when it was first served")
+            REPL.writeLine("listening on \(url)")
+            REPL.writeLine("webhooks: sending the outbox's events " + (webhooks.batchSize.map { "in batches of up to \($0) (JSON arrays)" } ?? "one per request"))
+            if let generated {
+                REPL.writeLine("token: \(generated)")
+                REPL.writeLine("(generated and stored with the replica; show it again with: setuplink serve token show;"
+                               + " peers use: peer add NAME URL --token TOKEN)")
+            } else if let fixedToken {
+                REPL.writeLine("using the peer token from \(fixedToken.from)")
+            } else {
+                REPL.writeLine("using the token stored with this replica (show it with: setuplink serve token show)")
             }
         }
-        // Stop on SIGINT/SIGTERM: handled on a dispatch queue, not in a signal handler.
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let stopped = DispatchSemaphore(value: 0)
-        let queue = DispatchQueue(label: "setuplink.signals")
-        let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-            s.setEventHandler { stopped.signal() }
-            s.resume()
-            return s
-        }
-        stopped.wait()
-        FileHandle.standardError.write(Data("stopping: finishing requests in flight\n".utf8))
-        server.stop()
+        let signal = Hub.waitForStopSignal()
+        FileHandle.standardError.write(Data("stopping (\(signal == SIGINT ? "SIGINT" : "SIGTERM")): finishing requests in flight\n".utf8))
+        hub.stop()
         store.close()
-        withExtendedLifetime(sources) {}
         return 0
+    }
+
+    static let tokenOnCommandLine = "--token on the command line is visible to every user of this machine (ps);"
+        + " put the token in a file and give --token-file FILE, or set SETUPLINK_TOKEN"
+
+    /// The token from `--token-file` or `SETUPLINK_TOKEN`, with where it came from; `nil` if neither is given.
+    static func tokenFromFileOrEnvironment(_ file: String?,
+                                           environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(ConsoleError) -> (token: String, from: String)? {
+        if let file {
+            let token = try readTokenFile(file)
+            var info = stat()
+            if stat(file, &info) == 0, info.st_mode & 0o077 != 0 {
+                FileHandle.standardError.write(Data("warning: the token file \(file) can be read by other users (chmod 600 \(file))\n".utf8))
+            }
+            return (token, "--token-file \(file)")
+        }
+        if let env = environment["SETUPLINK_TOKEN"] {
+            let token = env.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !token.isEmpty else { throw .usage("SETUPLINK_TOKEN is set but empty") }
+            return (token, "SETUPLINK_TOKEN")
+        }
+        return nil
+    }
+
+    /// Reads a token file: one line, surrounding whitespace ignored.
+    static func readTokenFile(_ path: String) throws(ConsoleError) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .failed("cannot read the token file \(path)")
+        }
+        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty else { throw .failed("the token file \(path) is empty") }
+        guard !token.contains(where: \.isNewline) else { throw .failed("the token file \(path) has more than one line") }
+        return token
+    }
+
+    /// `serve token show|rotate`.
+    static func token(options: SetupLinkCLI.Options, arguments: [String]) -> Int32 {
+        var options = options
+        var action: String?
+        var args = arguments[...]
+        while let a = args.popFirst() {
+            if a == "--db" || a.hasPrefix("--db=") {
+                guard let v = a.hasPrefix("--db=") ? String(a.dropFirst(5)) : args.popFirst(), !v.isEmpty else {
+                    return SetupLinkCLI.usageError("--db needs a file path")
+                }
+                options.db = v
+            } else if action == nil, a == "show" || a == "rotate" {
+                action = a
+            } else {
+                let hint = closestMatch(to: a, in: ["show", "rotate"]).map { " — did you mean \($0)?" } ?? ""
+                return SetupLinkCLI.usageError("unknown argument \(a) for serve token\(hint); usage: setuplink serve token show|rotate")
+            }
+        }
+        guard let action else { return SetupLinkCLI.usageError("serve token needs show or rotate") }
+        guard let service = SetupLinkCLI.openService(options) else { return 1 }
+        defer { service.store.close() }
+        do {
+            let token: String
+            if action == "show" {
+                guard let stored = try StoredPeerToken.current(service.store) else {
+                    SetupLinkCLI.printError("no peer token is stored with this replica yet: serve generates one when it first starts,"
+                                            + " or run: setuplink serve token rotate")
+                    return 1
+                }
+                token = stored
+            } else {
+                token = try StoredPeerToken.rotate(service.store)
+            }
+            if options.json {
+                REPL.writeLine(String(decoding: JSONWriter.write(.object([("token", .string(token))])), as: UTF8.self))
+            } else {
+                REPL.writeLine("token: \(token)")
+                if action == "rotate" {
+                    REPL.writeLine("(the old token stops working; a running serve uses the new one within a second;"
+                                   + " update peers with: peer update NAME --token-file FILE)")
+                }
+            }
+            return 0
+        } catch {
+            SetupLinkCLI.printError("\(error)")
+            return 1
+        }
     }
 }

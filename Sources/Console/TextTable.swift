@@ -26,13 +26,19 @@ public struct TextTable: Sendable {
     public var underline: Bool
     /// Per-column alignment; columns beyond this array are left-aligned.
     public var alignments: [Alignment]
+    /// The widest a cell may be, in terminal columns; longer cells end in `…`. `nil`: no limit.
+    public var maxCellWidth: Int?
+    /// Decorates a data cell's text after the widths are measured (colour), by column.
+    public var style: (@Sendable (_ column: Int, _ cell: String) -> String)?
 
     /// Creates a table.
-    public init(headers: [String], rows: [[String]] = [], underline: Bool = false, alignments: [Alignment] = []) {
+    public init(headers: [String], rows: [[String]] = [], underline: Bool = false, alignments: [Alignment] = [],
+                maxCellWidth: Int? = nil) {
         self.headers = headers
         self.rows = rows
         self.underline = underline
         self.alignments = alignments
+        self.maxCellWidth = maxCellWidth
     }
 
     /// Appends a data row.
@@ -40,38 +46,73 @@ public struct TextTable: Sendable {
         rows.append(row)
     }
 
+    private var columnCount: Int { max(headers.count, rows.map(\.count).max() ?? 0) }
+
+    /// A row's cells, one per column: flattened to one line and cut to ``maxCellWidth``.
+    private func cells(_ row: [String], count: Int) -> [String] {
+        (0..<count).map { column in
+            let cell = column < row.count ? flattened(row[column]) : ""
+            guard let limit = maxCellWidth else { return cell }
+            return truncated(cell, to: limit)
+        }
+    }
+
+    /// Each column's width: its widest cell (header included), in terminal columns.
+    public func columnWidths() -> [Int] {
+        let count = columnCount
+        var widths = cells(headers, count: count).map(displayWidth)
+        for row in rows {
+            for (column, cell) in cells(row, count: count).enumerated() { widths[column] = max(widths[column], displayWidth(cell)) }
+        }
+        return widths
+    }
+
     /// The table as lines joined by `\n`, without a final newline.
     public func render() -> String {
-        let columnCount = max(headers.count, rows.map(\.count).max() ?? 0)
         guard columnCount > 0 else { return "" }
-        func cells(_ row: [String]) -> [String] {
-            (0..<columnCount).map { $0 < row.count ? flattened(row[$0]) : "" }
-        }
-        let header = cells(headers)
-        let body = rows.map(cells)
-        var widths = header.map(displayWidth)
-        for row in body {
-            for (column, cell) in row.enumerated() { widths[column] = max(widths[column], displayWidth(cell)) }
-        }
-
-        func line(_ row: [String]) -> String {
-            var text = ""
-            for (column, cell) in row.enumerated() {
-                if column > 0 { text += "  " }
-                let padding = String(repeating: " ", count: widths[column] - displayWidth(cell))
-                let alignment = column < alignments.count ? alignments[column] : .left
-                text += alignment == .left ? cell + padding : padding + cell
-            }
-            return trimmingTrailingSpaces(text)
-        }
-
-        var lines = [line(header)]
+        let widths = columnWidths()
+        var lines = [headerLine(widths: widths)]
         if underline {
             lines.append(trimmingTrailingSpaces(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")))
         }
-        lines += body.map(line)
+        lines += rows.map { line($0, widths: widths, styled: true) }
         return lines.joined(separator: "\n")
     }
+
+    /// The header line laid out in `widths` (for a table printed in parts, see ``rowLines(widths:)``).
+    public func headerLine(widths: [Int]) -> String { line(headers, widths: widths, styled: false) }
+
+    /// The data rows laid out in `widths`, decided earlier (a table streamed page by page keeps
+    /// the widths of its first page); a cell wider than its column is cut with `…`.
+    public func rowLines(widths: [Int]) -> [String] { rows.map { line($0, widths: widths, styled: true) } }
+
+    private func line(_ row: [String], widths: [Int], styled: Bool) -> String {
+        var text = ""
+        for (column, raw) in cells(row, count: widths.count).enumerated() {
+            if column > 0 { text += "  " }
+            let cell = displayWidth(raw) > widths[column] ? truncated(raw, to: widths[column]) : raw
+            let padding = String(repeating: " ", count: max(0, widths[column] - displayWidth(cell)))
+            let shown = styled ? style.map { $0(column, cell) } ?? cell : cell
+            let alignment = column < alignments.count ? alignments[column] : .left
+            text += alignment == .left ? shown + padding : padding + shown
+        }
+        return trimmingTrailingSpaces(text)
+    }
+}
+
+/// `text` cut to at most `width` terminal columns, ending in `…` when cut.
+public func truncated(_ text: String, to width: Int) -> String {
+    guard displayWidth(text) > width else { return text }
+    guard width > 1 else { return width == 1 ? "…" : "" }
+    var out = ""
+    var used = 0
+    for ch in text {
+        let w = displayWidth(String(ch))
+        if used + w > width - 1 { break }
+        out.append(ch)
+        used += w
+    }
+    return out + "…"
 }
 
 /// An info section: an optional title line, then one `Label  value` line per row.
@@ -107,7 +148,9 @@ public func renderSection(title: String, rows: [(String, String)]) -> String {
 /// characters or combining marks. Terminals differ on a few emoji; this is
 /// the common case.
 public func displayWidth(_ text: String) -> Int {
-    text.reduce(0) { $0 + width(of: $1) }
+    // Printable ASCII is one column a byte: the common case, and a list of 100,000 rows measures every cell.
+    if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return text.utf8.count }
+    return text.reduce(0) { $0 + width(of: $1) }
 }
 
 /// The terminal columns one grapheme cluster takes.
@@ -138,6 +181,7 @@ private func isWide(_ scalar: Unicode.Scalar) -> Bool {
 
 /// A cell on one line: tabs and line breaks become spaces.
 private func flattened(_ cell: String) -> String {
+    if cell.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return cell }
     guard cell.contains(where: { $0 == "\t" || $0.isNewline }) else { return cell }
     return String(cell.map { $0 == "\t" || $0.isNewline ? " " : $0 })
 }

@@ -1,5 +1,6 @@
 import JSON
 import Foundation
+import HTTP
 import Replica
 import Storage
 
@@ -82,13 +83,18 @@ public struct SyncClient: Sendable {
     public var http: HTTPClient
     /// Records per page, both ways (the server clamps pulls to `SyncServer.maxPageLimit`).
     public var pageLimit: Int
+    /// The page encoding asked for: binary by default; a peer that answers JSON
+    /// (an older one) is then spoken to in JSON. `.json` asks for JSON only.
+    public var encoding: PageEncoding
     /// Sends the requests instead of `http` when set.
     public var transport: SyncTransport?
 
     /// Creates a client.
-    public init(http: HTTPClient = HTTPClient(), pageLimit: Int = SyncServer.defaultPageLimit, transport: SyncTransport? = nil) {
+    public init(http: HTTPClient = HTTPClient(), pageLimit: Int = SyncServer.defaultPageLimit, encoding: PageEncoding = .binary,
+                transport: SyncTransport? = nil) {
         self.http = http
         self.pageLimit = max(1, pageLimit)
+        self.encoding = encoding
         self.transport = transport
     }
 
@@ -117,6 +123,8 @@ public struct SyncClient: Sendable {
         var peerApplied: VectorClock
         /// The peer's purge floor, from its latest answer.
         var peerFloor: VectorClock
+        /// The encoding the peer answered pulls in: pushes use it too.
+        var pushEncoding = PageEncoding.json
     }
 
     private func run(store: ReplicaStore, url rawURL: String, token: String?, peerName: String?,
@@ -127,6 +135,7 @@ public struct SyncClient: Sendable {
         // Summary: a setuplink peer answers with its replica id and clock.
         let (summaryReplica, summaryClock, summaryFloor) = try session.summary()
         var report = SyncReport(peerReplica: summaryReplica)
+        // Pushes speak JSON until a pull answer shows the peer speaks binary.
         var exchange = Exchange(peer: summaryReplica, peerApplied: summaryClock, peerFloor: summaryFloor)
         let isSelf = summaryReplica == store.replicaID
         var serverClock = summaryClock
@@ -165,7 +174,8 @@ public struct SyncClient: Sendable {
         let startClock = try local { try store.clock() }
         let floor = try local { try store.purgeFloor() }
         // The fetcher counts its own requests and bytes; they are added when it is done.
-        let pipeline = PullPipeline(session: session.fresh(), store: store, pageLimit: pageLimit, start: startClock, floor: floor)
+        let pipeline = PullPipeline(session: session.fresh(), me: store.replicaID, peerReplica: exchange.peer,
+                                    pageLimit: pageLimit, encoding: encoding, start: startClock, floor: floor)
         defer { pipeline.finish() }
         var done = false
         while !done {
@@ -175,14 +185,18 @@ public struct SyncClient: Sendable {
             for item in batch {
                 serverClock = item.serverClock
                 exchange.peerApplied.merge(item.serverClock)
+                exchange.pushEncoding = item.encoding
                 if let floor = item.purgeFloor { exchange.peerFloor = floor }
             }
             let summary: MergeSummary
             do {
+                // Peer input: each page is checked against the clock its answer declared before anything is stored.
                 summary = try store.apply(pulled: batch.map { ($0.page, $0.serverClock) }, from: exchange.peer)
                 // What the next requests may acknowledge (the fetcher never waits on the store).
                 pipeline.committed(try store.clock())
             } catch let e as MergeError {
+                throw SyncError.refusedChanges(peer: session.peer, url: session.base, reason: e.description)
+            } catch let e as PeerInputError {
                 throw SyncError.refusedChanges(peer: session.peer, url: session.base, reason: e.description)
             } catch let e as StaleReplicaError {
                 throw SyncError.refusedChanges(peer: session.peer, url: session.base, reason: e.description)
@@ -212,20 +226,17 @@ public struct SyncClient: Sendable {
         var since = start
         var pages = 0, records = 0
         while true {
-            // Read before the page is cut, so it never claims more than the page's state.
-            let applied = try local { try store.clock() }
-            let floor = try local { try store.purgeFloor() }
-            let page = try local { try store.changes(since: since, limit: pageLimit) }
+            // The message's clock is what this replica has committed: its acknowledgement.
+            let (page, mine, floor) = try local { (try store.changes(since: since, limit: pageLimit), try store.clock(), try store.purgeFloor()) }
             let reached = page.advance(since)
             if page.records.isEmpty && reached == since { break }
-            var w = JSONWriter(capacity: 256 + page.records.count * 256)
-            w.beginObject()
-            w.key("replica"); w.string(me.hex)
-            w.key("applied"); WireFormat.writeClock(applied, into: &w)
-            w.key("purge_floor"); WireFormat.writeClock(floor, into: &w)
-            w.key("page"); WireFormat.writePage(page, into: &w)
-            w.endObject()
-            let answer = try session.post("/sync/v1/push", w.bytes)
+            let message = PageMessage(sender: me, clock: mine, purgeFloor: floor, page: page)
+            let body: [UInt8]
+            switch exchange.pushEncoding {
+            case .binary: body = BinaryPage.encode(message)
+            case .json: body = try local { try WireFormat.encode(message) }
+            }
+            let answer = try session.post("/sync/v1/push", body, contentType: exchange.pushEncoding.mediaType)
             let after: VectorClock
             do throws(WireFormatError) {
                 after = try WireFormat.clock(answer["clock"], "clock")
@@ -272,7 +283,7 @@ public struct SyncClient: Sendable {
 final class PullPipeline: @unchecked Sendable {
     // @unchecked Sendable: `queue`, `cancelled`, `finished` and `applied` are touched only under
     // `condition`; `session` is the fetcher's until `finished` is set.
-    typealias Item = (page: PreparedPage, serverClock: VectorClock, purgeFloor: VectorClock?)
+    typealias Item = (page: ChangePage, serverClock: VectorClock, purgeFloor: VectorClock?, encoding: PageEncoding)
 
     /// How many decoded pages may wait for the applier.
     static let depth = 4
@@ -285,10 +296,13 @@ final class PullPipeline: @unchecked Sendable {
     /// The replica's clock after the last batch the applier committed: all a request may acknowledge.
     private var applied: VectorClock
 
-    init(session: Session, store: ReplicaStore, pageLimit: Int, start: VectorClock, floor: VectorClock) {
+    init(session: Session, me: ReplicaID, peerReplica: ReplicaID, pageLimit: Int, encoding: PageEncoding, start: VectorClock,
+         floor: VectorClock) {
         self.session = session
         applied = start
-        Thread { [self] in run(me: store.replicaID, pageLimit: pageLimit, start: start, floor: floor) }.start()
+        Thread { [self] in
+            run(me: me, peerReplica: peerReplica, pageLimit: pageLimit, encoding: encoding, start: start, floor: floor)
+        }.start()
     }
 
     /// Tells the fetcher what the replica has committed (the applier calls it after each batch).
@@ -298,7 +312,8 @@ final class PullPipeline: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func run(me: ReplicaID, pageLimit: Int, start: VectorClock, floor: VectorClock) {
+    private func run(me: ReplicaID, peerReplica: ReplicaID, pageLimit: Int, encoding: PageEncoding, start: VectorClock,
+                     floor: VectorClock) {
         var clock = start
         var local = session
         defer {
@@ -323,8 +338,10 @@ final class PullPipeline: @unchecked Sendable {
                 w.key("purge_floor"); WireFormat.writeClock(floor, into: &w)
                 w.key("limit"); w.int(Int64(pageLimit))
                 w.endObject()
-                let body = try local.postRaw("/sync/v1/pull", w.bytes)
-                result = .success(try local.decodePull(body))
+                // Binary preferred, JSON accepted (an older peer answers JSON).
+                let accept = encoding == .binary ? "\(BinaryPage.mediaType), application/json;q=0.5" : "application/json"
+                let response = try local.postRaw("/sync/v1/pull", w.bytes, accept: accept)
+                result = .success(try local.decodePull(response, from: peerReplica))
             } catch {
                 result = .failure(error)
             }
@@ -417,35 +434,34 @@ struct Session: Sendable {
         bytesReceived += other.bytesReceived
     }
 
-    /// Decodes a pull answer: the page, the server's clock and its purge floor.
-    ///
-    /// The fast reader takes the common shape in one pass; anything else goes
-    /// through the strict tree decoder, which accepts it or names the fault.
-    func decodePull(_ body: [UInt8]) throws(SyncError) -> PullPipeline.Item {
-        var fastClock: VectorClock?, fastFloor: VectorClock?
-        if let fast = FastPageReader.envelope(body, pageKey: "page", other: { key, raw in
-            if key == "clock" { fastClock = try WireFormat.clock(try JSONParser.parse(raw), "clock") }
-            if key == "purge_floor" { fastFloor = try WireFormat.clock(try JSONParser.parse(raw), "purge_floor") }
-        }), let fastClock {
-            return (fast, fastClock, fastFloor)
-        }
-        let answer: JSONValue
-        do { answer = try JSONParser.parse(body) } catch { throw invalid("/sync/v1/pull: \(error)") }
-        guard case .object = answer else { throw invalid("/sync/v1/pull: the answer is not a JSON object") }
+    /// Decodes a pull answer in the encoding its `Content-Type` names: the page,
+    /// the server's clock and its purge floor. The answer must come from the
+    /// replica the summary named and declare its clock.
+    func decodePull(_ response: HTTPClientResponse, from peerReplica: ReplicaID) throws(SyncError) -> PullPipeline.Item {
+        let encoding = PageEncoding.of(contentType: response.headers["content-type"])
+        let message: PageMessage
         do throws(WireFormatError) {
-            let clock = try WireFormat.clock(answer["clock"], "clock")
-            let floor = answer["purge_floor"] == nil ? nil : try WireFormat.clock(answer["purge_floor"], "purge_floor")
-            return (PreparedPage(try WireFormat.page(answer["page"], "page")), clock, floor)
+            switch encoding {
+            case .binary: message = try BinaryPage.decode(response.body)
+            case .json: message = try WireFormat.decodeMessage(response.body)
+            }
         } catch {
-            throw invalid("\(error)")
+            throw invalid("/sync/v1/pull: \(error)")
         }
+        guard message.sender == peerReplica else {
+            throw invalid("/sync/v1/pull was answered by replica \(message.sender.hex), not \(peerReplica.hex) as its summary said")
+        }
+        guard let clock = message.clock else { throw invalid("/sync/v1/pull: clock: missing") }
+        return (message.page, clock, message.purgeFloor, encoding)
     }
 
     /// Sends one request; transport failures become `SyncError`s.
-    mutating func send(_ method: String, _ path: String, _ body: [UInt8]?) throws(SyncError) -> HTTPClientResponse {
+    mutating func send(_ method: String, _ path: String, _ body: [UInt8]?, contentType: String = "application/json",
+                       accept: String? = nil) throws(SyncError) -> HTTPClientResponse {
         var headers: [String: String] = [:]
         if let token, !token.isEmpty { headers["Authorization"] = "Bearer \(token)" }
-        if body != nil { headers["Content-Type"] = "application/json" }
+        if body != nil { headers["Content-Type"] = contentType }
+        if let accept { headers["Accept"] = accept }
         let response: HTTPClientResponse
         do {
             if let transport {
@@ -457,10 +473,16 @@ struct Session: Sendable {
             switch error {
             case .invalidURL: throw .invalidURL(base)
             case .timedOut: throw .timedOut(peer: peer, url: base, reason: error.reason)
+            case .cancelled: throw .cancelled(peer: peer, url: base)
             case .responseTooLarge: throw invalid(error.reason)
             case .invalidRequest(let m): throw .local("cannot build the request: \(m)")
             case .connectionRefused, .couldNotResolve, .other:
                 throw .unreachable(peer: peer, url: base, reason: error.reason)
+            case .noAnswerToPlainHTTP:
+                // Suggest the peer's https:// base URL, not the route's.
+                throw .transport(peer: peer, url: base, reason: HTTPClientError.noAnswerToPlainHTTP(url: base).reason)
+            case .tlsNotSpoken, .certificateNotTrusted, .certificateNameMismatch, .invalidCACertificate, .tls:
+                throw .transport(peer: peer, url: base, reason: error.reason)
             }
         }
         requests += 1
@@ -496,24 +518,25 @@ struct Session: Sendable {
         }
     }
 
-    /// POSTs a JSON body and returns the JSON object answered, or the peer's refusal.
-    mutating func post(_ path: String, _ body: [UInt8]) throws(SyncError) -> JSONValue {
-        let bytes = try postRaw(path, body)
+    /// POSTs a body and returns the JSON object answered, or the peer's refusal.
+    mutating func post(_ path: String, _ body: [UInt8], contentType: String = "application/json") throws(SyncError) -> JSONValue {
+        let bytes = try postRaw(path, body, contentType: contentType).body
         let v: JSONValue
-        do { v = try JSONParser.parse(bytes) } catch { throw invalid("\(path): \(error)") }
+        do { v = try JSONParser.parse(bytes, maxDepth: WireFormat.maxDepth) } catch { throw invalid("\(path): \(error)") }
         guard case .object = v else { throw invalid("\(path): the answer is not a JSON object") }
         return v
     }
 
-    /// POSTs a JSON body and returns the answer's bytes, or the peer's refusal.
-    mutating func postRaw(_ path: String, _ body: [UInt8]) throws(SyncError) -> [UInt8] {
-        let r = try send("POST", path, body)
+    /// POSTs a body and returns the answer, or the peer's refusal.
+    mutating func postRaw(_ path: String, _ body: [UInt8], contentType: String = "application/json",
+                          accept: String? = nil) throws(SyncError) -> HTTPClientResponse {
+        let r = try send("POST", path, body, contentType: contentType, accept: accept)
         guard r.status == 200 else {
             let text = Self.errorText(r.body)
             if r.status == 401 { throw .unauthorized(peer: peer, url: base, tokenGiven: !(token ?? "").isEmpty) }
             throw .peerError(peer: peer, url: base, status: r.status,
                              message: text ?? "\(path) answered without an error message")
         }
-        return r.body
+        return r
     }
 }

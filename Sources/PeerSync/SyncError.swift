@@ -7,6 +7,9 @@ public enum SyncError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidURL(String)
     /// Nothing answered: connection refused, unknown host, network down.
     case unreachable(peer: String?, url: String, reason: String)
+    /// The connection could not be set up as asked: TLS against a plain-HTTP
+    /// peer or the reverse, an untrusted certificate.
+    case transport(peer: String?, url: String, reason: String)
     /// The peer did not answer in time.
     case timedOut(peer: String?, url: String, reason: String)
     /// The peer answered 401: the token is wrong, or none was given.
@@ -21,6 +24,8 @@ public enum SyncError: Error, CustomStringConvertible, Equatable, Sendable {
     case refusedChanges(peer: String?, url: String, reason: String)
     /// The local replica failed.
     case local(String)
+    /// The user cancelled the sync (Ctrl-C); pages already applied stay applied.
+    case cancelled(peer: String?, url: String)
 
     /// One sentence, e.g. `peer "hub" unreachable at http://hub:8080: connection refused`.
     public var description: String {
@@ -30,6 +35,9 @@ public enum SyncError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .unreachable(peer, url, reason):
             if let peer { return "peer \"\(peer)\" unreachable at \(url): \(reason)" }
             return "peer at \(url) unreachable: \(reason)"
+        case let .transport(peer, url, reason):
+            if let peer { return "peer \"\(peer)\" at \(url): \(reason)" }
+            return "peer at \(url): \(reason)"
         case let .timedOut(peer, url, reason):
             if let peer { return "peer \"\(peer)\" at \(url) did not answer: \(reason)" }
             return "peer at \(url) did not answer: \(reason)"
@@ -48,6 +56,8 @@ public enum SyncError: Error, CustomStringConvertible, Equatable, Sendable {
             return "changes from \(Self.label(peer, url)) cannot be merged here (that page was not applied): \(reason)"
         case .local(let message):
             return "local replica: \(message)"
+        case let .cancelled(peer, url):
+            return "sync with \(Self.label(peer, url)) cancelled; what was already received is kept, and the next sync continues from there"
         }
     }
 

@@ -1,108 +1,114 @@
 import JSON
 import Foundation
+import HTTP
 import Replica
 import Storage
 
-/// Serves a replica to peers over the peer protocol (SPEC §4).
+/// The peer protocol's routes (SPEC §4), for `HTTPServer` (the hub mounts
+/// them beside SCIM and the setup page).
 ///
 /// Routes:
 /// - `GET /healthz` → `{"status":"ok","replica":"<hex>"}`, without auth;
 /// - `GET /sync/v1/summary` → `{"replica":…,"clock":{…},"purge_floor":{…}}`;
 /// - `POST /sync/v1/pull`, body `{"replica":"<client>","clock":{…},"applied":{…},"purge_floor":{…},"limit":N}`
-///   → `{"replica":…,"clock":{…},"purge_floor":{…},"page":{…}}`, the changes
-///   the client lacks (`clock` is what it pages from, `applied` what it has
-///   applied: only that counts as its acknowledgement);
-/// - `POST /sync/v1/push`, body `{"replica":"<client>","applied":{…},"purge_floor":{…},"page":{…}}`,
-///   applied in one transaction → `{"clock":{…},"applied":n,"conflicts":n,"purge_floor":{…}}`.
+///   → `{"replica":…,"clock":{…},"purge_floor":{…},"page":{…}}`, the changes the
+///   client lacks, or the same message in the binary page encoding when `Accept`
+///   names `application/vnd.setuplink.page`. `clock` is what the client pages
+///   from; `applied` what it has applied and committed: only that counts as its
+///   acknowledgement (README "Tombstones");
+/// - `POST /sync/v1/push`, body `{"replica":"<client>","clock":{…},"purge_floor":{…},"page":{…}}` (JSON)
+///   or a binary page message (`Content-Type: application/vnd.setuplink.page`),
+///   checked as peer input and applied in one transaction →
+///   `{"clock":{…},"applied":n,"conflicts":n,"purge_floor":{…}}`. Its `clock` is
+///   the client's committed clock: its acknowledgement.
 ///
-/// Sync routes need `Authorization: Bearer <token>` (compared in constant
-/// time; an empty token refuses every sync request). Every refusal is a JSON
-/// `{"error":…}` with its status (400 malformed, 401 token, 404 route, 405
-/// method, 409 a replica that holds less than it acknowledged and must be
-/// rebuilt, 413 size, 422 records that cannot merge) and changes nothing.
-public final class SyncServer: Sendable {
+/// Everything is decided from the head before a body is read: the method
+/// (405 with `Allow`), the bearer token (401, compared in constant time; an
+/// empty token refuses every sync request), the declared size (413). Then
+/// 400 malformed, 409 a replica that holds less than it acknowledged after
+/// tombstones were purged on that acknowledgement (it must be rebuilt), 422 peer
+/// input refused by `PeerInput` or records that cannot merge, 500 with a short
+/// id (the detail goes to the server log only). None of them changes the replica.
+public struct SyncRoutes: HTTPRoutes {
     /// The largest page a client may ask for; larger limits are clamped to it.
     public static let maxPageLimit = 5000
     /// The page limit when a pull names none.
     public static let defaultPageLimit = 1000
+    /// The default limit on a pull or push body.
+    public static let defaultMaxBodyBytes = 16 * 1024 * 1024
 
     /// The replica served.
     public let store: ReplicaStore
-    private let http: HTTPServer
+    /// The limit on a pull or push body.
+    public let maxBodyBytes: Int
+    private let token: @Sendable () -> String
+    private let replicaHex: String
 
-    /// Creates a stopped server for `store`; `start()` binds it.
-    ///
-    /// `accessLog` receives one entry per request (method, path, status, bytes,
-    /// milliseconds; never headers, so never the token).
-    public init(store: ReplicaStore, token: String,
-                configuration: HTTPServerConfiguration = HTTPServerConfiguration(),
-                accessLog: HTTPServer.AccessLog? = nil) {
-        self.store = store
-        let routes = SyncRoutes(store: store, token: token)
-        http = HTTPServer(configuration: configuration, accessLog: accessLog) { routes.handle($0) }
+    /// Routes for `store`, guarded by a fixed bearer `token`.
+    public init(store: ReplicaStore, token: String, maxBodyBytes: Int = SyncRoutes.defaultMaxBodyBytes) {
+        self.init(store: store, maxBodyBytes: maxBodyBytes, token: { token })
     }
 
-    /// Binds and starts serving; returns the bound port (useful with port 0).
-    @discardableResult
-    public func start() throws(HTTPServerError) -> UInt16 { try http.start() }
-
-    /// Stops gracefully: requests in flight finish, then every connection closes.
-    public func stop() { http.stop() }
-
-    /// The bound port while running, else `nil`.
-    public var port: UInt16? { http.port }
-}
-
-/// The request handlers, separate from the socket server so they hold only what they need.
-struct SyncRoutes: Sendable {
-    let store: ReplicaStore
-    let token: String
-    let replicaHex: String
-
-    init(store: ReplicaStore, token: String) {
+    /// Routes for `store` whose bearer token is read from `token` for every
+    /// request (so a rotated token takes effect without a restart).
+    public init(store: ReplicaStore, maxBodyBytes: Int = SyncRoutes.defaultMaxBodyBytes, token: @escaping @Sendable () -> String) {
         self.store = store
+        self.maxBodyBytes = maxBodyBytes
         self.token = token
         self.replicaHex = store.replicaID.hex
     }
 
-    /// Turns one request into its answer; never throws, never touches the replica on a refusal.
-    func handle(_ request: HTTPRequest) -> HTTPResponse {
+    /// `/healthz` and everything under `/sync/`.
+    public func handles(_ head: HTTPHead) -> Bool {
+        head.path == "/healthz" || head.path.hasPrefix("/sync/")
+    }
+
+    /// Method, token and size, from the head alone.
+    public func admit(_ head: HTTPHead) -> Admission {
         let allowed: String
-        switch request.path {
-        case "/healthz": allowed = "GET"
-        case "/sync/v1/summary": allowed = "GET"
+        switch head.path {
+        case "/healthz", "/sync/v1/summary": allowed = "GET"
         case "/sync/v1/pull", "/sync/v1/push": allowed = "POST"
-        default: return .error(status: 404, message: "no route \(request.path)")
+        default: return .reject(.error(status: 404, message: "no route \(head.path)"))
         }
-        guard request.method == allowed else {
-            var r = HTTPResponse.error(status: 405, message: "\(request.path) accepts \(allowed), not \(request.method)")
-            r.headers["Allow"] = allowed
-            return r
+        guard head.method == allowed else {
+            return .reject(HTTPResponse.error(status: 405, message: "\(head.path) accepts \(allowed), not \(head.method)")
+                .setting("Allow", allowed))
         }
-        if request.path == "/healthz" { return healthz() }
-        guard request.hasBearerToken(token) else {
-            var r = HTTPResponse.error(status: 401, message: "missing or wrong bearer token")
-            r.headers["WWW-Authenticate"] = "Bearer"
-            return r
+        if head.path == "/healthz" { return .accept(maxBodyBytes: 0) }
+        guard head.hasBearerToken(token()) else {
+            return .reject(HTTPResponse.error(status: 401, message: "missing or wrong bearer token")
+                .setting("WWW-Authenticate", "Bearer"))
         }
+        return .accept(maxBodyBytes: allowed == "POST" ? maxBodyBytes : 0)
+    }
+
+    /// The path; peer routes carry no secret in it (the token is a header, never logged).
+    public func loggedPath(_ head: HTTPHead) -> String { head.path }
+
+    /// Turns one admitted request into its answer; never touches the replica on a refusal.
+    public func respond(_ request: HTTPRequest) -> HTTPResponse {
         do {
             switch request.path {
+            case "/healthz": return healthz()
             case "/sync/v1/summary": return try summary()
-            case "/sync/v1/pull": return try pull(request.body)
-            default: return try push(request.body)
+            case "/sync/v1/pull": return try pull(request)
+            default: return try push(request)
             }
         } catch let e as WireFormatError {
             return .error(status: 400, message: "invalid request: \(e)")
+        } catch let e as PeerInputError {
+            return .error(status: 422, message: "changes refused, nothing applied: \(e)")
         } catch let e as MergeError {
             return .error(status: 422, message: "changes refused, nothing applied: \(e)")
         } catch let e as StaleReplicaError {
             return .error(status: 409, message: "\(e)")
         } catch {
-            return .error(status: 500, message: "the replica failed: \(error)")
+            return .internalError("\(request.method) \(request.path): \(error)")
         }
     }
 
-    func healthz() -> HTTPResponse {
+    private func healthz() -> HTTPResponse {
         var w = JSONWriter(capacity: 64)
         w.beginObject()
         w.key("status"); w.string("ok")
@@ -111,7 +117,7 @@ struct SyncRoutes: Sendable {
         return .json(w.bytes)
     }
 
-    func summary() throws -> HTTPResponse {
+    private func summary() throws -> HTTPResponse {
         let clock = try store.clock()
         let floor = try store.purgeFloor()
         var w = JSONWriter(capacity: 256)
@@ -123,58 +129,54 @@ struct SyncRoutes: Sendable {
         return .json(w.bytes)
     }
 
-    func pull(_ body: [UInt8]) throws -> HTTPResponse {
-        let request = try parseBody(body)
-        _ = try WireFormat.object(request, "body")
-        let client = try WireFormat.replicaID(request["replica"], "replica")
-        let clientClock = try WireFormat.clock(request["clock"], "clock")
-        var limit = SyncServer.defaultPageLimit
-        if let l = request["limit"] {
+    /// `POST /sync/v1/pull`: the body is JSON (`replica`, `clock`, `applied`, `purge_floor`, `limit`); the page
+    /// comes back in the encoding `Accept` asks for (binary or JSON).
+    private func pull(_ request: HTTPRequest) throws -> HTTPResponse {
+        let body = try WireFormat.parse(request.body)
+        _ = try WireFormat.object(body, "body")
+        let client = try WireFormat.replicaID(body["replica"], "replica")
+        let clientClock = try WireFormat.clock(body["clock"], "clock")
+        var limit = SyncRoutes.defaultPageLimit
+        if let l = body["limit"] {
             guard case .int(let n) = l else {
                 throw WireFormatError(field: "limit", reason: "must be an integer, not \(WireFormat.typeName(l))")
             }
-            limit = Int(min(max(n, 1), Int64(SyncServer.maxPageLimit)))
+            limit = Int(min(max(n, 1), Int64(SyncRoutes.maxPageLimit)))
         }
         // Only what the client has applied is its acknowledgement (older clients send no `applied`).
-        let applied = request["applied"] == nil ? nil : try WireFormat.clock(request["applied"], "applied")
-        let clientFloor = request["purge_floor"] == nil ? nil : try WireFormat.clock(request["purge_floor"], "purge_floor")
+        let applied = body["applied"] == nil ? nil : try WireFormat.clock(body["applied"], "applied")
+        let clientFloor = body["purge_floor"] == nil ? nil : try WireFormat.clock(body["purge_floor"], "purge_floor")
+        let before = try store.clock()
+        // The clocks a client sends claim what it holds: none of this replica's writes beyond its counter.
+        let input = PeerInput(receiver: store.replicaID, receiverCounter: before[store.replicaID], now: store.now())
+        try input.check(clock: clientClock, field: "clock")
+        if let applied { try input.check(clock: applied, field: "applied") }
+        if let clientFloor { try input.check(clock: clientFloor, field: "purge_floor") }
+        // Refuses a client behind its acknowledgement, records what it applied, introduces it, purges.
         try store.servePull(client: client, position: clientClock, applied: applied, clientFloor: clientFloor)
         // Read before the page is cut: the client judges the page by it (never newer than the page).
         let clock = try store.clock()
-        let page = try store.encodedChanges(since: clientClock, limit: limit)
-        var w = JSONWriter(capacity: 256 + page.records.count * 900)
-        w.beginObject()
-        w.key("replica"); w.string(replicaHex)
-        w.key("clock"); WireFormat.writeClock(clock, into: &w)
-        w.key("purge_floor"); WireFormat.writeClock(try store.purgeFloor(), into: &w)
-        w.key("page"); try WireFormat.writePage(page, into: &w)
-        w.endObject()
-        return .json(w.bytes)
+        let message = PageMessage(sender: store.replicaID, clock: clock, purgeFloor: try store.purgeFloor(),
+                                  page: try store.changes(since: clientClock, limit: limit))
+        switch PageEncoding.accepted(request.header("Accept")) {
+        case .binary:
+            return .json(BinaryPage.encode(message), contentType: BinaryPage.mediaType)
+        case .json:
+            return .json(try WireFormat.encode(message))
+        }
     }
 
-    func push(_ body: [UInt8]) throws -> HTTPResponse {
-        let page: PreparedPage
-        var client: ReplicaID?
-        var applied: VectorClock?, clientFloor: VectorClock?
-        if let fast = FastPageReader.envelope(body, pageKey: "page", other: { key, raw in
-            switch key {
-            case "replica": client = try WireFormat.replicaID(try JSONParser.parse(raw), "replica")
-            case "applied": applied = try WireFormat.clock(try JSONParser.parse(raw), "applied")
-            case "purge_floor": clientFloor = try WireFormat.clock(try JSONParser.parse(raw), "purge_floor")
-            default: break
-            }
-        }), client != nil {
-            page = fast
-        } else {
-            // The strict decoder accepts what the fast reader does not handle, or names the fault.
-            let request = try parseBody(body)
-            _ = try WireFormat.object(request, "body")
-            client = try WireFormat.replicaID(request["replica"], "replica")
-            applied = request["applied"] == nil ? nil : try WireFormat.clock(request["applied"], "applied")
-            clientFloor = request["purge_floor"] == nil ? nil : try WireFormat.clock(request["purge_floor"], "purge_floor")
-            page = PreparedPage(try WireFormat.page(request["page"], "page"))
+    /// `POST /sync/v1/push`: a page message in the encoding its `Content-Type` names,
+    /// checked as peer input and applied in one transaction.
+    private func push(_ request: HTTPRequest) throws -> HTTPResponse {
+        let message: PageMessage
+        switch PageEncoding.of(contentType: request.header("Content-Type")) {
+        case .binary: message = try BinaryPage.decode(request.body)
+        case .json: message = try WireFormat.decodeMessage(request.body)
         }
-        let summary = try store.receivePush(client: client!, applied: applied, clientFloor: clientFloor, page: page)
+        // The message's clock is the client's committed clock: its acknowledgement.
+        let summary = try store.receivePush(client: message.sender, applied: message.clock, clientFloor: message.purgeFloor,
+                                            page: message.page)
         let clock = try store.clock()
         var w = JSONWriter(capacity: 256)
         w.beginObject()
@@ -185,9 +187,40 @@ struct SyncRoutes: Sendable {
         w.endObject()
         return .json(w.bytes)
     }
+}
 
-    func parseBody(_ body: [UInt8]) throws(WireFormatError) -> JSONValue {
-        guard !body.isEmpty else { throw WireFormatError(field: "body", reason: "empty; expected a JSON object") }
-        do { return try JSONParser.parse(body) } catch { throw WireFormatError(field: "body", reason: error.description) }
+/// The peer routes served alone on an `HTTPServer`: for tests, benchmarks and
+/// programs that embed a peer. `setuplink serve` uses the `Hub`, which mounts
+/// these routes beside the others.
+public final class SyncServer: Sendable {
+    /// The largest page a client may ask for.
+    public static let maxPageLimit = SyncRoutes.maxPageLimit
+    /// The page limit when a pull names none.
+    public static let defaultPageLimit = SyncRoutes.defaultPageLimit
+
+    /// The replica served.
+    public let store: ReplicaStore
+    /// The HTTP server (its connection count and buffered bytes are visible to tests).
+    public let http: HTTPServer
+
+    /// Creates a stopped server for `store`; `start()` binds it.
+    ///
+    /// `accessLog` receives one entry per request (time, client address,
+    /// method, path, status, bytes, milliseconds; never headers, so never the token).
+    public init(store: ReplicaStore, token: String,
+                configuration: HTTPServerConfiguration = HTTPServerConfiguration(),
+                accessLog: (@Sendable (HTTPLogEntry) -> Void)? = nil) {
+        self.store = store
+        http = HTTPServer(configuration: configuration, routes: [SyncRoutes(store: store, token: token)], log: accessLog)
     }
+
+    /// Binds and starts serving; returns the bound port (useful with port 0).
+    @discardableResult
+    public func start() throws(HTTPServerError) -> UInt16 { try http.start() }
+
+    /// Stops gracefully: requests in flight finish, then every connection closes.
+    public func stop() { http.stop() }
+
+    /// The bound port while running, else `nil`.
+    public var port: UInt16? { http.port }
 }

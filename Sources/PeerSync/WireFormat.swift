@@ -1,8 +1,7 @@
 import JSON
 import Replica
-import Storage
 
-/// Why a peer-protocol JSON document was refused: the field at fault and what is wrong with it.
+/// Why a peer-protocol document was refused: the field at fault and what is wrong with it.
 ///
 /// The server answers these with 400; the client reports them as a peer that
 /// does not speak the protocol.
@@ -22,7 +21,29 @@ public struct WireFormatError: Error, CustomStringConvertible, Equatable, Sendab
     public var description: String { field.isEmpty ? reason : "\(field): \(reason)" }
 }
 
-/// The JSON encoding of the peer protocol's pages, clocks and records.
+/// A page as one replica sends it to another: a pull answer or a push body,
+/// in either encoding (`WireFormat` for JSON, `BinaryPage` for binary).
+public struct PageMessage: Sendable {
+    /// The sending replica.
+    public var sender: ReplicaID
+    /// The sender's replica clock (a pull answer always has it; a push has it in binary and may in JSON).
+    public var clock: VectorClock?
+    /// The sender's purge floor, if it says.
+    public var purgeFloor: VectorClock?
+    /// The page.
+    public var page: ChangePage
+
+    /// A message.
+    public init(sender: ReplicaID, clock: VectorClock?, purgeFloor: VectorClock?, page: ChangePage) {
+        self.sender = sender
+        self.clock = clock
+        self.purgeFloor = purgeFloor
+        self.page = page
+    }
+}
+
+/// The JSON encoding of the peer protocol: the one JSON page codec, for curl,
+/// debugging and peers that do not ask for the binary one.
 ///
 /// A page carries one replica table, `"replicas":["<32 hex>",...]`, and every
 /// dot in it names its replica by index into that table, so a 32-digit id is
@@ -30,19 +51,25 @@ public struct WireFormatError: Error, CustomStringConvertible, Equatable, Sendab
 ///
 /// ```
 /// {"replicas":["<hex>",...],
-///  "records":[{"id":"…","kind":"link"|"directory",
+///  "records":[{"id":"…","kind":"link"|"directory"|…,
 ///              "clock":[[ri,counter],...],
 ///              "deleted":[[bool,hlc,ri,counter],...],
 ///              "fields":{"name":[[value,hlc,ri,counter],...],...}}, ...],
 ///  "coverage":{"<hex>":counter,...},"base":{"<hex>":counter,...},"more":bool}
 /// ```
 ///
-/// `hlc` is the packed hybrid logical timestamp as an integer. Decoding checks
-/// every type, index and counter and names the field at fault; unknown
-/// members are ignored so a later version may add some.
+/// A message wraps it: `{"replica":"<hex>","clock":{…},"purge_floor":{…},"page":{…}}`.
+/// `hlc` is the packed hybrid logical timestamp as an integer. Pages are
+/// written from records' canonical encodings (`walkEncodedRecord`) and read
+/// with the one JSON parser (depth-limited), then each record is checked and
+/// encoded by the one record codec. Decoding checks every type, index and
+/// counter and names the field at fault; members it does not know are parsed
+/// (so checked as JSON) and ignored, so a later version may add some.
 public enum WireFormat {
     /// The longest record id accepted, in UTF-8 bytes.
     public static let maxIDBytes = 256
+    /// The deepest nesting a peer-protocol document may have (a page needs 6).
+    public static let maxDepth = 32
 
     // MARK: Encoding
 
@@ -56,11 +83,27 @@ public enum WireFormat {
         w.endObject()
     }
 
-    /// Writes a page of stored encodings as one JSON object, the same document
-    /// `writePage` produces for the decoded records, without decoding them.
-    public static func writePage(_ page: ReplicaStore.EncodedChanges, into w: inout JSONWriter) throws {
+    /// Writes a message as one JSON object.
+    public static func write(_ m: PageMessage, into w: inout JSONWriter) throws(RecordDecodingError) {
+        w.beginObject()
+        w.key("replica"); w.string(m.sender.hex)
+        if let c = m.clock { w.key("clock"); writeClock(c, into: &w) }
+        if let f = m.purgeFloor { w.key("purge_floor"); writeClock(f, into: &w) }
+        w.key("page"); try writePage(m.page, into: &w)
+        w.endObject()
+    }
+
+    /// A message as bytes.
+    public static func encode(_ m: PageMessage) throws(RecordDecodingError) -> [UInt8] {
+        var w = JSONWriter(capacity: 256 + m.page.records.reduce(0) { $0 + $1.bytes.count * 2 })
+        try write(m, into: &w)
+        return w.bytes
+    }
+
+    /// Writes a page (see the type's documentation) from its records' canonical encodings.
+    public static func writePage(_ page: ChangePage, into w: inout JSONWriter) throws(RecordDecodingError) {
         var collect = ReplicaTableCollector()
-        for r in page.records { try r.body.withUnsafeBytes { try walkEncodedRecord($0, &collect) } }
+        for r in page.records { try r.walk(&collect) }
         w.beginObject()
         w.key("replicas")
         w.beginArray()
@@ -71,8 +114,7 @@ public enum WireFormat {
         var emit = RecordEmitter(writer: w, table: collect.table)
         for r in page.records {
             emit.begin(id: r.id)
-            try r.body.withUnsafeBytes { try walkEncodedRecord($0, &emit) }
-            emit.end()
+            try r.walk(&emit)
         }
         w = emit.writer
         w.endArray()
@@ -96,6 +138,7 @@ public enum WireFormat {
                 order.append(replica)
             }
         }
+        mutating func clockEnd() -> Bool { false }
         mutating func deleted(_ value: Bool, _ hlc: UInt64, _ clockIndex: Int, _ counter: UInt64) {}
         mutating func field(_ name: UnsafeRawBufferPointer) {}
         mutating func version(_ value: UnsafeRawBufferPointer, _ hlc: UInt64, _ clockIndex: Int, _ counter: UInt64) {}
@@ -106,38 +149,14 @@ public enum WireFormat {
         var writer: JSONWriter
         let table: [ReplicaID: Int]
         var local: [Int] = []
-        var stage = 0  // 0 clock, 1 deleted, 2 fields
         var inField = false
 
         mutating func begin(id: String) {
             local.removeAll(keepingCapacity: true)
-            stage = 0
             inField = false
             writer.beginObject()
             writer.key("id")
             writer.string(id)
-        }
-
-        mutating func advance(to s: Int) {
-            if stage == 0 && s >= 1 {
-                writer.endArray()
-                writer.key("deleted")
-                writer.beginArray()
-                stage = 1
-            }
-            if stage == 1 && s >= 2 {
-                writer.endArray()
-                writer.key("fields")
-                writer.beginObject()
-                stage = 2
-            }
-        }
-
-        mutating func end() {
-            advance(to: 2)
-            if inField { writer.endArray() }
-            writer.endObject()
-            writer.endObject()
         }
 
         mutating func kind(_ kind: RecordKind) {
@@ -156,8 +175,14 @@ public enum WireFormat {
             writer.endArray()
         }
 
+        mutating func clockEnd() -> Bool {
+            writer.endArray()
+            writer.key("deleted")
+            writer.beginArray()
+            return true
+        }
+
         mutating func deleted(_ value: Bool, _ hlc: UInt64, _ clockIndex: Int, _ counter: UInt64) {
-            advance(to: 1)
             writer.beginArray()
             writer.bool(value)
             writer.uint(hlc)
@@ -167,8 +192,11 @@ public enum WireFormat {
         }
 
         mutating func field(_ name: UnsafeRawBufferPointer) {
-            advance(to: 2)
-            if inField { writer.endArray() }
+            if inField { writer.endArray() } else {
+                writer.endArray()
+                writer.key("fields")
+                writer.beginObject()
+            }
             writer.key(utf8: name)
             writer.beginArray()
             inField = true
@@ -182,92 +210,40 @@ public enum WireFormat {
             writer.uint(counter)
             writer.endArray()
         }
-    }
 
-    /// Writes a page as one JSON object (see the type's documentation).
-    public static func writePage(_ page: ChangePage, into w: inout JSONWriter) {
-        var table: [ReplicaID: Int] = [:]
-        var order: [ReplicaID] = []
-        @inline(__always) func intern(_ r: ReplicaID) {
-            if table[r] == nil {
-                table[r] = order.count
-                order.append(r)
+        mutating func end() {
+            if inField { writer.endArray() } else {
+                writer.endArray()
+                writer.key("fields")
+                writer.beginObject()
             }
+            writer.endObject()
+            writer.endObject()
         }
-        for r in page.records {
-            for e in r.clock.entries { intern(e.replica) }
-            for v in r.deletedRegister.versions { intern(v.dot.replica) }
-            for f in r.fields { for v in f.register.versions { intern(v.dot.replica) } }
-        }
-        w.beginObject()
-        w.key("replicas")
-        w.beginArray()
-        for r in order { w.string(r.hex) }
-        w.endArray()
-        w.key("records")
-        w.beginArray()
-        for r in page.records {
-            w.beginObject()
-            w.key("id")
-            w.string(r.id)
-            w.key("kind")
-            w.string(r.kind.description)
-            w.key("clock")
-            w.beginArray()
-            for e in r.clock.entries {
-                w.beginArray()
-                w.int(Int64(table[e.replica]!))
-                w.uint(e.counter)
-                w.endArray()
-            }
-            w.endArray()
-            w.key("deleted")
-            w.beginArray()
-            for v in r.deletedRegister.versions {
-                w.beginArray()
-                w.bool(v.value)
-                w.uint(v.hlc.rawValue)
-                w.int(Int64(table[v.dot.replica]!))
-                w.uint(v.dot.counter)
-                w.endArray()
-            }
-            w.endArray()
-            w.key("fields")
-            w.beginObject()
-            for f in r.fields {
-                w.key(f.name)
-                w.beginArray()
-                for v in f.register.versions {
-                    w.beginArray()
-                    w.string(v.value)
-                    w.uint(v.hlc.rawValue)
-                    w.int(Int64(table[v.dot.replica]!))
-                    w.uint(v.dot.counter)
-                    w.endArray()
-                }
-                w.endArray()
-            }
-            w.endObject()
-            w.endObject()
-        }
-        w.endArray()
-        w.key("coverage")
-        writeClock(page.coverage, into: &w)
-        w.key("base")
-        writeClock(page.base, into: &w)
-        w.key("more")
-        w.bool(page.more)
-        w.endObject()
-    }
-
-    /// A page encoded alone, as bytes.
-    public static func encode(_ page: ChangePage) -> [UInt8] {
-        var w = JSONWriter(capacity: 256 + page.records.count * 256)
-        writePage(page, into: &w)
-        return w.bytes
     }
 
     // MARK: Decoding
+
+    /// Parses a document with the one JSON parser, at most `maxDepth` deep; `field` names it in errors.
+    public static func parse(_ bytes: [UInt8], _ field: String = "body") throws(WireFormatError) -> JSONValue {
+        guard !bytes.isEmpty else { throw WireFormatError(field: field, reason: "empty; expected a JSON object") }
+        do { return try JSONParser.parse(bytes, maxDepth: maxDepth) } catch { throw WireFormatError(field: field, reason: error.description) }
+    }
+
+    /// Decodes a message (a pull answer or a push body).
+    public static func decodeMessage(_ bytes: [UInt8]) throws(WireFormatError) -> PageMessage {
+        let value = try parse(bytes)
+        _ = try object(value, "body")
+        let sender = try replicaID(value["replica"], "replica")
+        let clock = value["clock"] == nil ? nil : try self.clock(value["clock"], "clock")
+        let floor = value["purge_floor"] == nil ? nil : try self.clock(value["purge_floor"], "purge_floor")
+        return PageMessage(sender: sender, clock: clock, purgeFloor: floor, page: try page(value["page"], "page"))
+    }
+
+    /// Decodes a bare page document.
+    public static func decodePage(_ bytes: [UInt8]) throws(WireFormatError) -> ChangePage {
+        try page(try parse(bytes, ""), "page")
+    }
 
     /// The members of an object, or an error naming `field`.
     public static func object(_ value: JSONValue?, _ field: @autoclosure () -> String) throws(WireFormatError) -> [(String, JSONValue)] {
@@ -284,15 +260,21 @@ public enum WireFormat {
         return id
     }
 
-    /// A clock given as `{"<hex>":counter,...}` with every counter > 0, or an error naming `field`.
+    /// A clock given as `{"<hex>":counter,...}`: every counter above 0 and at most
+    /// `PeerInput.maxCounter`, at most `PeerInput.maxClockEntries` entries, no replica twice.
     public static func clock(_ value: JSONValue?, _ field: @autoclosure () -> String) throws(WireFormatError) -> VectorClock {
         let members = try object(value, field())
+        guard members.count <= PeerInput.maxClockEntries else {
+            throw WireFormatError(field: field(), reason: "has \(members.count) entries, more than the \(PeerInput.maxClockEntries) accepted")
+        }
         var pairs: [(ReplicaID, UInt64)] = []
         pairs.reserveCapacity(members.count)
+        var seen = Set<ReplicaID>()
         for (key, v) in members {
             guard let r = ReplicaID(hex: key) else {
                 throw WireFormatError(field: "\(field()).\(key)", reason: "a clock key must be a replica id of 32 hex digits")
             }
+            guard seen.insert(r).inserted else { throw WireFormatError(field: "\(field()).\(key)", reason: "the replica appears twice") }
             pairs.append((r, try counter(v, "\(field()).\(key)")))
         }
         return VectorClock(pairs)
@@ -331,10 +313,10 @@ public enum WireFormat {
         guard case .array(let recordItems) = recordsValue else {
             throw WireFormatError(field: "\(field()).records", reason: "must be an array, not \(typeName(recordsValue))")
         }
-        var records: [Record] = []
+        var records: [EncodedRecord] = []
         records.reserveCapacity(recordItems.count)
         for (i, item) in recordItems.enumerated() {
-            records.append(try record(item, table: table, "\(field()).records[\(i)]"))
+            records.append(EncodedRecord(try record(item, table: table, "\(field()).records[\(i)]")))
         }
         let coverage = try clock(coverageValue, "\(field()).coverage")
         let base = try clock(baseValue, "\(field()).base")
@@ -345,27 +327,11 @@ public enum WireFormat {
         return ChangePage(records: records, coverage: coverage, more: more, base: base)
     }
 
-    /// Decodes a bare page document into prepared records through the one-pass
-    /// reader, falling back to the strict decoder.
-    public static func decodePreparedPage(_ bytes: [UInt8]) throws(WireFormatError) -> PreparedPage {
-        let fast: PreparedPage? = bytes.withUnsafeBytes { raw in
-            var r = FastPageReader(raw)
-            guard let p = try? r.page() else { return nil }
-            r.ws()
-            return r.at == raw.count ? p : nil
-        }
-        if let fast { return fast }
-        return PreparedPage(try decodePage(bytes))
-    }
-
-    /// Decodes a page from bytes.
-    public static func decodePage(_ bytes: [UInt8]) throws(WireFormatError) -> ChangePage {
-        let value: JSONValue
-        do { value = try JSONParser.parse(bytes) } catch { throw WireFormatError(field: "", reason: error.description) }
-        return try page(value, "page")
-    }
-
     /// Decodes one record whose dots index into `table`.
+    ///
+    /// JSON objects have no order, so fields and versions may come in any order
+    /// (they are sorted); anything else that would make the record ambiguous is
+    /// refused: a field or dot given twice, a dot its clock does not cover, no register.
     static func record(_ value: JSONValue, table: [ReplicaID], _ field: @autoclosure () -> String) throws(WireFormatError) -> Record {
         let members = try object(value, field())
         var idValue: JSONValue?, kindValue: JSONValue?, clockValue: JSONValue?
@@ -400,8 +366,9 @@ public enum WireFormat {
         guard case .array(let clockItems) = clockValue else {
             throw WireFormatError(field: "\(field()).clock", reason: "must be an array, not \(typeName(clockValue))")
         }
-        // Built entry by entry: records carry one or two entries, and this avoids
-        // the dictionary that `VectorClock(pairs)` sets up.
+        guard clockItems.count <= PeerInput.maxClockEntries else {
+            throw WireFormatError(field: "\(field()).clock", reason: "has \(clockItems.count) entries, more than the \(PeerInput.maxClockEntries) accepted")
+        }
         var recordClock = VectorClock()
         for (i, item) in clockItems.enumerated() {
             guard case .array(let pair) = item, pair.count == 2 else {
@@ -409,7 +376,13 @@ public enum WireFormat {
             }
             let r = try replicaIndex(pair[0], table: table, "\(field()).clock[\(i)][0]")
             let c = try counter(pair[1], "\(field()).clock[\(i)][1]")
-            if recordClock[r] < c { recordClock[r] = c }
+            guard recordClock[r] == 0 else { throw WireFormatError(field: "\(field()).clock[\(i)][0]", reason: "the replica appears twice") }
+            recordClock[r] = c
+        }
+        func covered(_ d: Dot, _ f: @autoclosure () -> String) throws(WireFormatError) {
+            guard recordClock.covers(d) else {
+                throw WireFormatError(field: f(), reason: "the dot \(d) is not covered by the record's clock")
+            }
         }
 
         guard let deletedValue else { throw WireFormatError(field: "\(field()).deleted", reason: "missing") }
@@ -425,8 +398,13 @@ public enum WireFormat {
             guard case .bool(let flag) = parts[0] else {
                 throw WireFormatError(field: "\(field()).deleted[\(i)][0]", reason: "must be true or false, not \(typeName(parts[0]))")
             }
-            deleted.append(Version(value: flag, hlc: try hlc(parts[1], "\(field()).deleted[\(i)][1]"),
-                                   dot: try dot(parts[2], parts[3], table: table, "\(field()).deleted[\(i)]")))
+            let h = try hlc(parts[1], "\(field()).deleted[\(i)][1]")
+            let d = try dot(parts[2], parts[3], table: table, "\(field()).deleted[\(i)]")
+            try covered(d, "\(field()).deleted[\(i)]")
+            deleted.append(Version(value: flag, hlc: h, dot: d))
+        }
+        guard Set(deleted.map(\.dot)).count == deleted.count else {
+            throw WireFormatError(field: "\(field()).deleted", reason: "holds one dot twice")
         }
 
         guard let fieldsValue else { throw WireFormatError(field: "\(field()).fields", reason: "missing") }
@@ -435,10 +413,14 @@ public enum WireFormat {
         }
         var fields: [Field] = []
         fields.reserveCapacity(fieldMembers.count)
+        var names = Set<[UInt8]>()
         for (name, v) in fieldMembers {
             guard !name.isEmpty else { throw WireFormatError(field: "\(field()).fields", reason: "a field name must not be empty") }
-            guard case .array(let items) = v else {
-                throw WireFormatError(field: "\(field()).fields.\(name)", reason: "must be an array, not \(typeName(v))")
+            guard names.insert(Array(name.utf8)).inserted else {
+                throw WireFormatError(field: "\(field()).fields.\(name)", reason: "the field appears twice")
+            }
+            guard case .array(let items) = v, !items.isEmpty else {
+                throw WireFormatError(field: "\(field()).fields.\(name)", reason: "must be a non-empty array, not \(typeName(v))")
             }
             var versions: [Version<String>] = []
             versions.reserveCapacity(items.count)
@@ -449,10 +431,18 @@ public enum WireFormat {
                 guard case .string(let s) = parts[0] else {
                     throw WireFormatError(field: "\(field()).fields.\(name)[\(i)][0]", reason: "must be a string, not \(typeName(parts[0]))")
                 }
-                versions.append(Version(value: s, hlc: try hlc(parts[1], "\(field()).fields.\(name)[\(i)][1]"),
-                                        dot: try dot(parts[2], parts[3], table: table, "\(field()).fields.\(name)[\(i)]")))
+                let h = try hlc(parts[1], "\(field()).fields.\(name)[\(i)][1]")
+                let d = try dot(parts[2], parts[3], table: table, "\(field()).fields.\(name)[\(i)]")
+                try covered(d, "\(field()).fields.\(name)[\(i)]")
+                versions.append(Version(value: s, hlc: h, dot: d))
+            }
+            guard Set(versions.map(\.dot)).count == versions.count else {
+                throw WireFormatError(field: "\(field()).fields.\(name)", reason: "holds one dot twice")
             }
             fields.append(Field(name: name, register: Register(versions: versions)))
+        }
+        guard !fields.isEmpty || !deleted.isEmpty else {
+            throw WireFormatError(field: field(), reason: "holds no register (no field and no delete flag)")
         }
         return Record(id: id, kind: kind, fields: fields, deleted: Register(versions: deleted), clock: recordClock)
     }
@@ -463,6 +453,9 @@ public enum WireFormat {
             throw WireFormatError(field: field(), reason: "a counter must be an integer, not \(typeName(value))")
         }
         guard c > 0 else { throw WireFormatError(field: field(), reason: "a counter must be greater than 0") }
+        guard UInt64(c) <= PeerInput.maxCounter else {
+            throw WireFormatError(field: field(), reason: "counter \(c) is above the largest accepted, \(PeerInput.maxCounter)")
+        }
         return UInt64(c)
     }
 

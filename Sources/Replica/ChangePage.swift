@@ -6,9 +6,12 @@ import Foundation
 /// applying a page, the receiver may raise its replica clock to `coverage`:
 /// for each replica `o` in it, every record holding a dot of `o` up to that
 /// counter was in the page, in a state at least that new.
+///
+/// Records travel in their canonical encoding (`EncodedRecord`): the sender
+/// copies them from storage, the receiver checks and stores them.
 public struct ChangePage: Sendable {
     /// The records, each in the sender's current state.
-    public var records: [Record]
+    public var records: [EncodedRecord]
     /// The clock the receiver reaches once the page is applied (entries only for replicas the page covered).
     public var coverage: VectorClock
     /// Whether more changes remain beyond this page.
@@ -19,11 +22,24 @@ public struct ChangePage: Sendable {
     public var base: VectorClock
 
     /// Creates a page.
-    public init(records: [Record], coverage: VectorClock, more: Bool, base: VectorClock) {
+    public init(records: [EncodedRecord], coverage: VectorClock, more: Bool, base: VectorClock) {
         self.records = records
         self.coverage = coverage
         self.more = more
         self.base = base
+    }
+
+    /// Creates a page of decoded records (encoding each).
+    public init(records: [Record], coverage: VectorClock, more: Bool, base: VectorClock) {
+        self.init(records: records.map(EncodedRecord.init), coverage: coverage, more: more, base: base)
+    }
+
+    /// The records decoded; throws on the first that is not a canonical encoding.
+    public func decodedRecords() throws(RecordDecodingError) -> [Record] {
+        var out: [Record] = []
+        out.reserveCapacity(records.count)
+        for r in records { out.append(try r.decoded()) }
+        return out
     }
 
     /// The clock a receiver whose clock is `clock` reaches by applying this page.
@@ -60,25 +76,21 @@ public struct MergeSummary: Sendable, Equatable {
 
 /// Cuts a page from an ordered dots index.
 ///
-/// `dots(o, after, n)` must return, in counter order, up to `n` of the
-/// `(counter, recordID)` entries of replica `o` with counter > `after`.
+/// `dots(o, after, upTo, n)` must return, in counter order, up to `n` of the
+/// `(counter, recordID)` entries of replica `o` with `after < counter <= upTo`.
 /// Shared by the in-memory replica and the SQLite store, so both page alike.
 /// A page holds at most `limit` records, except that the records of one dot
 /// are never split (one dot can cover several records).
 ///
 /// The index may hold dots above the sender's own clock (records that came in
-/// pages cut short elsewhere); they are sent, but coverage never claims more
-/// than the sender's clock, which is all the sender can vouch for.
-public func cutPage(replicaClock: VectorClock, peerClock: VectorClock, limit: Int,
-                    dots: (ReplicaID, UInt64, Int) throws -> [(UInt64, String)],
-                    record: (String) throws -> Record?) rethrows -> ChangePage {
-    let (records, coverage, more) = try cutPage(replicaClock: replicaClock, peerClock: peerClock, limit: limit, dots: dots, item: record)
-    return ChangePage(records: records, coverage: coverage, more: more, base: peerClock)
-}
-
-/// `cutPage` for any representation of the records (the server pages stored encodings without decoding them).
+/// pages cut short elsewhere). They are neither sent nor vouched for: coverage
+/// never claims more than the sender's clock, and every record in a page holds
+/// a dot inside the range the page covers (`base`, `coverage`], which is what
+/// a receiver checks (a page whose records the receiver's clock would never
+/// cover would be stored but never passed on). Such records travel once the
+/// sender's clock covers them, from it or from whoever cut its page short.
 public func cutPage<Item>(replicaClock: VectorClock, peerClock: VectorClock, limit: Int,
-                          dots: (ReplicaID, UInt64, Int) throws -> [(UInt64, String)],
+                          dots: (ReplicaID, UInt64, UInt64, Int) throws -> [(UInt64, String)],
                           item record: (String) throws -> Item?) rethrows -> (items: [Item], coverage: VectorClock, more: Bool) {
     precondition(limit > 0)
     var seen = Set<String>()
@@ -93,17 +105,17 @@ public func cutPage<Item>(replicaClock: VectorClock, peerClock: VectorClock, lim
             let room = limit - records.count
             if room <= 0 {
                 more = true
-                if after > from { coverage[e.replica] = min(after, e.counter) }
+                if after > from { coverage[e.replica] = after }
                 break outer
             }
             var n = room + 1
-            var batch = try dots(e.replica, after, n)
+            var batch = try dots(e.replica, after, e.counter, n)
             var full = batch.count == n
             // The last counter of a full batch may be cut short: leave it for the next
             // round, unless it is the only one (then fetch it whole).
             while full && batch.first!.0 == batch.last!.0 {
                 n *= 4
-                batch = try dots(e.replica, after, n)
+                batch = try dots(e.replica, after, e.counter, n)
                 full = batch.count == n
             }
             var end = batch.count
@@ -122,7 +134,7 @@ public func cutPage<Item>(replicaClock: VectorClock, peerClock: VectorClock, lim
                 }
                 if records.count + fresh.count > limit && !records.isEmpty {
                     more = true
-                    if after > from { coverage[e.replica] = min(after, e.counter) }
+                    if after > from { coverage[e.replica] = after }
                     break outer
                 }
                 for id in fresh {

@@ -116,9 +116,11 @@ public struct MemoryReplica: Sendable {
             for d in r.dots where d.counter > peer[d.replica] { index[d.replica, default: []].append((d.counter, r.id)) }
         }
         for k in index.keys { index[k]!.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 } }
-        return cutPage(replicaClock: clock, peerClock: peer, limit: limit,
-                       dots: { o, after, n in Array((index[o] ?? []).lazy.filter { $0.0 > after }.prefix(n)) },
-                       record: { records[$0] })
+        let (items, coverage, more) = cutPage(
+            replicaClock: clock, peerClock: peer, limit: limit,
+            dots: { o, after, upTo, n in Array((index[o] ?? []).lazy.filter { $0.0 > after && $0.0 <= upTo }.prefix(n)) },
+            item: { records[$0].map(EncodedRecord.init) })
+        return ChangePage(records: items, coverage: coverage, more: more, base: peer)
     }
 
     /// Merges remote records (all or none), without touching the replica clock.
@@ -174,10 +176,10 @@ public struct MemoryReplica: Sendable {
         return .replaced(old)
     }
 
-    /// Applies a page: merges its records, then raises the replica clock by its coverage.
+    /// Applies a page: decodes and merges its records, then raises the replica clock by its coverage.
     @discardableResult
     public mutating func apply(_ page: ChangePage) throws -> MergeSummary {
-        let s = try merge(page.records)
+        let s = try merge(try page.decodedRecords())
         clock = page.advance(clock)
         return s
     }

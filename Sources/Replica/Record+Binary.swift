@@ -1,18 +1,36 @@
 import Foundation
 
-/// Errors decoding a record's binary form.
-public struct RecordDecodingError: Error, CustomStringConvertible, Sendable {
-    /// What was wrong.
+/// Why bytes are not a record's canonical encoding.
+public struct RecordDecodingError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// What was wrong, e.g. `fields not sorted`.
     public var description: String
+
+    /// Creates an error.
+    public init(_ description: String) { self.description = description }
 }
 
-/// The canonical binary encoding of a record's state (without its id).
+/// The canonical binary encoding of a record's state (without its id): the one
+/// record codec. The store keeps it, the digest hashes it, and the binary page
+/// encoding carries it unchanged.
 ///
-/// Deterministic: equal states encode to equal bytes (clock entries sorted by
-/// replica, fields by name, versions by dot), so the digest can hash it.
-/// Dots name their replica by its index in the record's clock, which always
-/// covers every dot the record holds.
+/// ```
+/// u8 version (1), u8 kind,
+/// varint n, n × (16-byte replica id big-endian, varint counter)      clock, sorted by replica
+/// varint n, n × (u8 0|1, varint hlc, varint clock index, varint counter)   deleted, sorted by dot
+/// varint n, n × (varint len, name, varint m, m × (varint len, value, varint hlc,
+///                                                 varint clock index, varint counter))
+/// ```
+/// Fields are sorted by name (UTF-8 byte order), each register's versions by
+/// dot. A dot names its replica by its index in the record's clock, which
+/// covers every dot held. Deterministic: equal states encode to equal bytes.
+///
+/// `walkEncodedRecord` is the one reader. It accepts exactly the encodings
+/// `encode` produces (minimal varints, strict orders, valid UTF-8, counters
+/// above 0, every dot covered), so decoding and encoding again gives the same
+/// bytes, and a replica that copies an encoding from the wire stores what one
+/// that decodes it would.
 extension Record {
+    /// The version byte at the head of every encoding.
     static let binaryVersion: UInt8 = 1
 
     /// Appends the canonical encoding to `out`.
@@ -63,216 +81,186 @@ extension Record {
         return out
     }
 
-    /// Whether the clock at the head of an encoding covers `remote` (equal or later):
-    /// then merging a state with clock `remote` changes nothing. Reads no fields
-    /// and allocates nothing.
-    public static func encodedClock(_ bytes: UnsafeRawBufferPointer, covers remote: VectorClock) throws -> Bool {
-        var r = ByteReader(bytes)
-        guard try r.byte() == Record.binaryVersion else { throw RecordDecodingError(description: "unknown record encoding version") }
-        _ = try r.byte()
-        let n = try r.count()
-        var j = 0
-        let want = remote.entries
-        for _ in 0..<n {
-            let id = ReplicaID(high: try r.uint64(), low: try r.uint64())
-            let c = try r.varint()
-            // Entries are sorted by replica on both sides: walk them together.
-            while j < want.count && want[j].replica < id { return false }
-            if j < want.count && want[j].replica == id {
-                if c < want[j].counter { return false }
-                j += 1
-            }
-        }
-        return j == want.count
-    }
-
-    /// Decodes the canonical encoding; throws on anything malformed.
-    public init(id: String, encoded bytes: UnsafeRawBufferPointer) throws {
-        var r = ByteReader(bytes)
-        guard try r.byte() == Record.binaryVersion else { throw RecordDecodingError(description: "unknown record encoding version") }
-        guard let kind = RecordKind(rawValue: try r.byte()) else { throw RecordDecodingError(description: "unknown record kind") }
-        let n = try r.count()
-        var entries: [VectorClock.Entry] = []
-        entries.reserveCapacity(n)
-        for _ in 0..<n {
-            let id = ReplicaID(high: try r.uint64(), low: try r.uint64())
-            let c = try r.varint()
-            if let last = entries.last, !(last.replica < id) { throw RecordDecodingError(description: "clock not sorted") }
-            guard c > 0 else { throw RecordDecodingError(description: "zero clock entry") }
-            entries.append(.init(replica: id, counter: c))
-        }
-        func dot(_ r: inout ByteReader) throws -> Dot {
-            let i = try r.varint()
-            guard i < entries.count else { throw RecordDecodingError(description: "dot outside clock") }
-            let c = try r.varint()
-            guard c > 0, c <= entries[Int(i)].counter else { throw RecordDecodingError(description: "dot not covered by clock") }
-            return Dot(replica: entries[Int(i)].replica, counter: c)
-        }
-        let nd = try r.count()
-        var deleted: [Version<Bool>] = []
-        for _ in 0..<nd {
-            let b = try r.byte()
-            guard b <= 1 else { throw RecordDecodingError(description: "bad delete flag") }
-            let hlc = HLC(rawValue: try r.varint())
-            deleted.append(Version(value: b == 1, hlc: hlc, dot: try dot(&r)))
-        }
-        let nf = try r.count()
-        var fields: [Field] = []
-        fields.reserveCapacity(nf)
-        for _ in 0..<nf {
-            let name = try r.string()
-            let nv = try r.count()
-            var versions: [Version<String>] = []
-            versions.reserveCapacity(nv)
-            for _ in 0..<nv {
-                let value = try r.string()
-                let hlc = HLC(rawValue: try r.varint())
-                versions.append(Version(value: value, hlc: hlc, dot: try dot(&r)))
-            }
-            guard !versions.isEmpty else { throw RecordDecodingError(description: "empty register") }
-            for k in versions.indices.dropFirst() where !(versions[k - 1].dot < versions[k].dot) {
-                throw RecordDecodingError(description: "register not sorted")
-            }
-            if let last = fields.last, !(last.name < name) { throw RecordDecodingError(description: "fields not sorted") }
-            fields.append(Field(name: name, register: Register(sortedVersions: versions)))
-        }
-        guard r.isAtEnd else { throw RecordDecodingError(description: "trailing bytes") }
-        self.init(uncheckedID: id, kind: kind, sortedFields: fields,
-                  deleted: Register(versions: deleted), clock: VectorClock(sortedEntries: entries))
+    /// Decodes the canonical encoding; throws on anything that is not exactly one.
+    public init(id: String, encoded bytes: UnsafeRawBufferPointer) throws(RecordDecodingError) {
+        var b = RecordBuilder()
+        try walkEncodedRecord(bytes, &b)
+        self.init(uncheckedID: id, kind: b.kind, sortedFields: b.fields,
+                  deleted: Register(sortedVersions: b.deleted), clock: VectorClock(sortedEntries: b.entries))
     }
 
     /// Decodes the canonical encoding from an array.
-    public init(id: String, encoded bytes: [UInt8]) throws {
-        self = try bytes.withUnsafeBytes { try Record(id: id, encoded: $0) }
+    public init(id: String, encoded bytes: [UInt8]) throws(RecordDecodingError) {
+        let result: Result<Record, RecordDecodingError> = bytes.withUnsafeBytes { raw in
+            do throws(RecordDecodingError) { return .success(try Record(id: id, encoded: raw)) } catch { return .failure(error) }
+        }
+        self = try result.get()
     }
 }
 
-/// Receives a record's canonical encoding part by part (see `walkEncodedRecord`).
+/// Builds a `Record`'s parts from a walk.
+private struct RecordBuilder: EncodedRecordVisitor {
+    var kind = RecordKind.link
+    var entries: [VectorClock.Entry] = []
+    var deleted: [Version<Bool>] = []
+    var fields: [Field] = []
+    var versions: [Version<String>] = []
+    var name = ""
+
+    mutating func kind(_ kind: RecordKind) { self.kind = kind }
+    mutating func clockEntry(_ replica: ReplicaID, _ counter: UInt64) {
+        entries.append(.init(replica: replica, counter: counter))
+    }
+    mutating func deleted(_ value: Bool, _ hlc: UInt64, _ clockIndex: Int, _ counter: UInt64) {
+        deleted.append(Version(value: value, hlc: HLC(rawValue: hlc), dot: Dot(replica: entries[clockIndex].replica, counter: counter)))
+    }
+    mutating func field(_ name: UnsafeRawBufferPointer) {
+        flush()
+        self.name = string(name)
+    }
+    mutating func version(_ value: UnsafeRawBufferPointer, _ hlc: UInt64, _ clockIndex: Int, _ counter: UInt64) {
+        versions.append(Version(value: string(value), hlc: HLC(rawValue: hlc),
+                                dot: Dot(replica: entries[clockIndex].replica, counter: counter)))
+    }
+    mutating func end() { flush() }
+
+    mutating func flush() {
+        if !versions.isEmpty {
+            fields.append(Field(name: name, register: Register(sortedVersions: versions)))
+            versions = []
+        }
+    }
+
+    func string(_ bytes: UnsafeRawBufferPointer) -> String {
+        // A typed buffer takes String's contiguous fast path; the walk has validated the UTF-8.
+        String(decoding: UnsafeBufferPointer(start: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: bytes.count),
+               as: UTF8.self)
+    }
+}
+
+/// Receives a record's canonical encoding part by part from `walkEncodedRecord`.
 ///
 /// Slices are valid only during the call. A dot names its replica by index
 /// into the clock entries, which are reported first.
 public protocol EncodedRecordVisitor {
     /// The record's kind, once, first.
-    mutating func kind(_ kind: RecordKind) throws
+    mutating func kind(_ kind: RecordKind) throws(RecordDecodingError)
     /// Each clock entry, in order (indexes 0, 1, …).
-    mutating func clockEntry(_ replica: ReplicaID, _ counter: UInt64) throws
+    mutating func clockEntry(_ replica: ReplicaID, _ counter: UInt64) throws(RecordDecodingError)
+    /// After the clock: `false` stops the walk there (the rest is then neither read nor checked).
+    mutating func clockEnd() throws(RecordDecodingError) -> Bool
     /// Each delete-register version: value, hlc, clock index, counter.
-    mutating func deleted(_ value: Bool, _ hlc: UInt64, _ clockIndex: Int, _ counter: UInt64) throws
+    mutating func deleted(_ value: Bool, _ hlc: UInt64, _ clockIndex: Int, _ counter: UInt64) throws(RecordDecodingError)
     /// The start of each field, with its name.
-    mutating func field(_ name: UnsafeRawBufferPointer) throws
+    mutating func field(_ name: UnsafeRawBufferPointer) throws(RecordDecodingError)
     /// Each version of the current field: value, hlc, clock index, counter.
-    mutating func version(_ value: UnsafeRawBufferPointer, _ hlc: UInt64, _ clockIndex: Int, _ counter: UInt64) throws
+    mutating func version(_ value: UnsafeRawBufferPointer, _ hlc: UInt64, _ clockIndex: Int, _ counter: UInt64) throws(RecordDecodingError)
+    /// After the last field, once the whole encoding has been checked.
+    mutating func end() throws(RecordDecodingError)
 }
 
-/// Reads a record's canonical encoding without building a `Record`: the
-/// server writes pages straight from stored encodings with it. Throws
-/// `RecordDecodingError` on a malformed encoding.
-public func walkEncodedRecord<V: EncodedRecordVisitor>(_ bytes: UnsafeRawBufferPointer, _ v: inout V) throws {
+extension EncodedRecordVisitor {
+    /// Reads on past the clock.
+    public mutating func clockEnd() -> Bool { true }
+    /// Nothing to finish.
+    public mutating func end() {}
+}
+
+/// The one reader of the canonical record encoding (see `Record.encode`).
+///
+/// Checks everything that makes an encoding canonical, in one pass, and
+/// throws `RecordDecodingError` naming the first fault: a known version and
+/// kind; a clock sorted by replica with counters above 0; every dot's index in
+/// the clock and its counter above 0 and covered by that entry; each register
+/// non-empty and sorted by dot; delete flags 0 or 1; field names non-empty,
+/// sorted by UTF-8 bytes; valid UTF-8; minimal varints; every length and count
+/// within the remaining bytes; nothing after the end.
+public func walkEncodedRecord<V: EncodedRecordVisitor>(_ bytes: UnsafeRawBufferPointer, _ v: inout V) throws(RecordDecodingError) {
     var r = ByteReader(bytes)
-    guard try r.byte() == Record.binaryVersion else { throw RecordDecodingError(description: "unknown record encoding version") }
-    guard let k = RecordKind(rawValue: try r.byte()) else { throw RecordDecodingError(description: "unknown record kind") }
+    guard try r.byte() == Record.binaryVersion else { throw RecordDecodingError("unknown record encoding version") }
+    guard let k = RecordKind(rawValue: try r.byte()) else { throw RecordDecodingError("unknown record kind") }
     try v.kind(k)
-    let n = try r.count()
-    for _ in 0..<n { try v.clockEntry(ReplicaID(high: try r.uint64(), low: try r.uint64()), try r.varint()) }
-    func index(_ r: inout ByteReader) throws -> Int {
+    // Each entry takes at least 17 bytes.
+    let n = try r.count(minimumSize: 17)
+    // The clock's counters, to check each dot against: on the stack (a record has one to three).
+    let result: Result<Void, RecordDecodingError> = withUnsafeTemporaryAllocation(of: UInt64.self, capacity: max(n, 1)) { counters in
+        do throws(RecordDecodingError) {
+            try walkRest(&r, &v, counters: counters, n: n)
+            return .success(())
+        } catch {
+            return .failure(error)
+        }
+    }
+    try result.get()
+}
+
+@inline(__always)
+private func walkRest<V: EncodedRecordVisitor>(_ r: inout ByteReader, _ v: inout V, counters: UnsafeMutableBufferPointer<UInt64>,
+                                                n: Int) throws(RecordDecodingError) {
+    var previousReplica: ReplicaID?
+    for i in 0..<n {
+        let id = ReplicaID(high: try r.uint64(), low: try r.uint64())
+        let c = try r.varint()
+        guard c > 0 else { throw RecordDecodingError("zero clock entry") }
+        if let p = previousReplica, !(p < id) { throw RecordDecodingError("clock not sorted") }
+        previousReplica = id
+        counters[i] = c
+        try v.clockEntry(id, c)
+    }
+    guard try v.clockEnd() else { return }
+    // A dot: its clock index and counter, which that entry must cover. Clock
+    // indexes follow replica order, so (index, counter) order is dot order.
+    @inline(__always) func dot(_ r: inout ByteReader) throws(RecordDecodingError) -> (Int, UInt64) {
         let i = try r.varint()
-        guard i < UInt64(n) else { throw RecordDecodingError(description: "dot outside clock") }
-        return Int(i)
+        guard i < UInt64(n) else { throw RecordDecodingError("dot outside clock") }
+        let c = try r.varint()
+        guard c > 0, c <= counters[Int(i)] else { throw RecordDecodingError("dot not covered by clock") }
+        return (Int(i), c)
     }
-    let nd = try r.count()
+    @inline(__always) func less(_ a: (Int, UInt64), _ b: (Int, UInt64)) -> Bool { a.0 != b.0 ? a.0 < b.0 : a.1 < b.1 }
+    let nd = try r.count(minimumSize: 4)
+    var previous = (-1, UInt64(0))
     for _ in 0..<nd {
-        let b = try r.byte()
+        let flag = try r.byte()
+        guard flag <= 1 else { throw RecordDecodingError("bad delete flag") }
         let hlc = try r.varint()
-        let i = try index(&r)
-        try v.deleted(b == 1, hlc, i, try r.varint())
+        let d = try dot(&r)
+        if !less(previous, d) { throw RecordDecodingError("delete register not sorted") }
+        previous = d
+        try v.deleted(flag == 1, hlc, d.0, d.1)
     }
-    let nf = try r.count()
+    let nf = try r.count(minimumSize: 6)
+    if nd == 0 && nf == 0 { throw RecordDecodingError("no registers") }
+    var previousName: UnsafeRawBufferPointer?
     for _ in 0..<nf {
-        try v.field(try r.slice())
-        let nv = try r.count()
+        let name = try r.slice()
+        guard !name.isEmpty else { throw RecordDecodingError("empty field name") }
+        guard isValidUTF8(name) else { throw RecordDecodingError("field name is not valid UTF-8") }
+        if let p = previousName, !bytesLess(p, name) { throw RecordDecodingError("fields not sorted") }
+        previousName = name
+        try v.field(name)
+        let nv = try r.count(minimumSize: 4)
+        guard nv > 0 else { throw RecordDecodingError("empty register") }
+        var previousDot = (-1, UInt64(0))
         for _ in 0..<nv {
             let value = try r.slice()
+            guard isValidUTF8(value) else { throw RecordDecodingError("value is not valid UTF-8") }
             let hlc = try r.varint()
-            let i = try index(&r)
-            try v.version(value, hlc, i, try r.varint())
+            let d = try dot(&r)
+            if !less(previousDot, d) { throw RecordDecodingError("register not sorted") }
+            previousDot = d
+            try v.version(value, hlc, d.0, d.1)
         }
     }
-    guard r.isAtEnd else { throw RecordDecodingError(description: "trailing bytes") }
+    guard r.isAtEnd else { throw RecordDecodingError("trailing bytes") }
+    try v.end()
 }
 
-@inline(__always) func putVarint(_ value: UInt64, _ out: inout [UInt8]) {
-    var v = value
-    while v >= 0x80 {
-        out.append(UInt8(truncatingIfNeeded: v) | 0x80)
-        v >>= 7
-    }
-    out.append(UInt8(v))
+/// Whether `a` sorts strictly before `b`, comparing bytes (memcmp, then length).
+@inline(__always)
+func bytesLess(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    let n = min(a.count, b.count)
+    let c = n == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, n)
+    return c != 0 ? c < 0 : a.count < b.count
 }
 
-@inline(__always) func putUInt64(_ value: UInt64, _ out: inout [UInt8]) {
-    withUnsafeBytes(of: value.bigEndian) { out.append(contentsOf: $0) }
-}
-
-@inline(__always) func putString(_ s: String, _ out: inout [UInt8]) {
-    var s = s
-    s.withUTF8 { u in
-        putVarint(UInt64(u.count), &out)
-        out.append(contentsOf: u)
-    }
-}
-
-/// A bounds-checked cursor over bytes.
-struct ByteReader {
-    let bytes: UnsafeRawBufferPointer
-    var at = 0
-
-    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
-
-    var isAtEnd: Bool { at == bytes.count }
-
-    mutating func byte() throws -> UInt8 {
-        guard at < bytes.count else { throw RecordDecodingError(description: "truncated record") }
-        defer { at += 1 }
-        return bytes[at]
-    }
-
-    mutating func varint() throws -> UInt64 {
-        var shift: UInt64 = 0, v: UInt64 = 0
-        while true {
-            let b = try byte()
-            guard shift < 64 else { throw RecordDecodingError(description: "varint too long") }
-            v |= UInt64(b & 0x7F) << shift
-            if b < 0x80 { return v }
-            shift += 7
-        }
-    }
-
-    mutating func count() throws -> Int {
-        let v = try varint()
-        guard v <= UInt64(bytes.count - at) else { throw RecordDecodingError(description: "count beyond the record") }
-        return Int(v)
-    }
-
-    mutating func uint64() throws -> UInt64 {
-        guard bytes.count - at >= 8 else { throw RecordDecodingError(description: "truncated record") }
-        var v: UInt64 = 0
-        for k in 0..<8 { v = v << 8 | UInt64(bytes[at + k]) }
-        at += 8
-        return v
-    }
-
-    mutating func slice() throws -> UnsafeRawBufferPointer {
-        let n = try count()
-        defer { at += n }
-        return UnsafeRawBufferPointer(rebasing: bytes[at..<(at + n)])
-    }
-
-    mutating func string() throws -> String {
-        let n = try count()
-        // A typed buffer takes String's contiguous fast path (no dynamic casts).
-        let s = String(decoding: UnsafeBufferPointer(start: bytes.baseAddress.map { ($0 + at).assumingMemoryBound(to: UInt8.self) }, count: n),
-                       as: UTF8.self)
-        at += n
-        return s
-    }
-}

@@ -59,7 +59,7 @@ public struct Record: Hashable, Sendable {
     public var id: String
     /// What the record is.
     public var kind: RecordKind
-    /// The field registers, sorted by name, none empty.
+    /// The field registers, sorted by name (UTF-8 byte order, see `fieldNameLess`), none empty.
     public private(set) var fields: [Field]
     /// The delete register.
     public private(set) var deletedRegister: Register<Bool>
@@ -88,13 +88,13 @@ public struct Record: Hashable, Sendable {
         var ordered = true
         var i = 1
         while i < fs.count {
-            if !(fs[i - 1].name < fs[i].name) { ordered = false; break }
+            if !fieldNameLess(fs[i - 1].name, fs[i].name) { ordered = false; break }
             i += 1
         }
-        if !ordered { fs.sort { $0.name < $1.name } }
+        if !ordered { fs.sort { fieldNameLess($0.name, $1.name) } }
         var k = 1
         while k < fs.count {
-            if fs[k].name == fs[k - 1].name {
+            if fieldNameEqual(fs[k].name, fs[k - 1].name) {
                 fs[k - 1].register = Register(versions: fs[k - 1].register.versions + fs[k].register.versions)
                 fs.remove(at: k)
             } else { k += 1 }
@@ -129,8 +129,8 @@ public struct Record: Hashable, Sendable {
         var lo = 0, hi = fields.count
         while lo < hi {
             let mid = (lo + hi) >> 1
-            if fields[mid].name == name { return fields[mid].register }
-            if fields[mid].name < name { lo = mid + 1 } else { hi = mid }
+            if fieldNameEqual(fields[mid].name, name) { return fields[mid].register }
+            if fieldNameLess(fields[mid].name, name) { lo = mid + 1 } else { hi = mid }
         }
         return nil
     }
@@ -178,11 +178,11 @@ public struct Record: Hashable, Sendable {
     /// create made after seeing a delete brings the record back.
     public mutating func write(_ values: [String: String], dot: Dot, hlc: HLC, revive: Bool = false) {
         let version = { (v: String) in Version(value: v, hlc: hlc, dot: dot) }
-        for (name, value) in values.sorted(by: { $0.key < $1.key }) {
-            if let i = fields.firstIndex(where: { $0.name == name }) {
+        for (name, value) in values.sorted(by: { fieldNameLess($0.key, $1.key) }) {
+            if let i = fields.firstIndex(where: { fieldNameEqual($0.name, name) }) {
                 fields[i].register.write(version(value))
             } else {
-                let i = fields.firstIndex(where: { $0.name > name }) ?? fields.count
+                let i = fields.firstIndex(where: { fieldNameLess(name, $0.name) }) ?? fields.count
                 fields.insert(Field(name: name, register: Register(version(value))), at: i)
             }
         }
@@ -242,9 +242,9 @@ public struct Record: Hashable, Sendable {
         while i < a.count || j < b.count {
             let name: String
             let l: Register<String>, s: Register<String>
-            if j == b.count || (i < a.count && a[i].name < b[j].name) {
+            if j == b.count || (i < a.count && fieldNameLess(a[i].name, b[j].name)) {
                 name = a[i].name; l = a[i].register; s = empty; i += 1
-            } else if i == a.count || b[j].name < a[i].name {
+            } else if i == a.count || fieldNameLess(b[j].name, a[i].name) {
                 name = b[j].name; l = empty; s = b[j].register; j += 1
             } else {
                 name = a[i].name; l = a[i].register; s = b[j].register; i += 1; j += 1
@@ -255,4 +255,24 @@ public struct Record: Hashable, Sendable {
         let d = Register.merge(deletedRegister, clock, other.deletedRegister, other.clock)
         return Record(uncheckedID: id, kind: kind, sortedFields: out, deleted: d, clock: clock.merged(with: other.clock))
     }
+}
+
+/// The canonical order of field names: their UTF-8 bytes compared lexicographically.
+///
+/// Byte order rather than `String`'s `<`, which compares by canonical
+/// equivalence: two names that differ in bytes must never compare equal, or
+/// the encoding of a record would not be unique.
+@inline(__always)
+public func fieldNameLess(_ a: String, _ b: String) -> Bool {
+    let fast = a.utf8.withContiguousStorageIfAvailable { pa in
+        b.utf8.withContiguousStorageIfAvailable { pb in bytesLess(UnsafeRawBufferPointer(pa), UnsafeRawBufferPointer(pb)) }
+    }
+    if let f = fast, let result = f { return result }
+    return a.utf8.lexicographicallyPrecedes(b.utf8)
+}
+
+/// Whether two field names are the same bytes (not merely canonically equivalent).
+@inline(__always)
+func fieldNameEqual(_ a: String, _ b: String) -> Bool {
+    a.utf8.count == b.utf8.count && !fieldNameLess(a, b) && !fieldNameLess(b, a)
 }

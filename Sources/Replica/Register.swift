@@ -19,18 +19,13 @@ public struct Version<Value: Hashable & Sendable>: Hashable, Sendable {
     /// Whether this version beats `other` as the visible value:
     /// the larger timestamp wins, then the larger replica id, then the larger counter.
     ///
-    /// This is the only winner rule: readers that see a version as parts
-    /// (`PreparedRecord.fromWire`) call `versionWins`, which this calls.
+    /// This is the only winner rule (readers of encoded records call it too).
     @inline(__always)
-    public func wins(over other: Version) -> Bool { versionWins(hlc, dot, over: other.hlc, other.dot) }
-}
-
-/// The winner rule of `Version.wins`, on a version's parts.
-@inline(__always)
-func versionWins(_ hlc: HLC, _ dot: Dot, over otherHLC: HLC, _ otherDot: Dot) -> Bool {
-    if hlc != otherHLC { return hlc > otherHLC }
-    if dot.replica != otherDot.replica { return dot.replica > otherDot.replica }
-    return dot.counter > otherDot.counter
+    public func wins(over other: Version) -> Bool {
+        if hlc != other.hlc { return hlc > other.hlc }
+        if dot.replica != other.dot.replica { return dot.replica > other.dot.replica }
+        return dot.counter > other.dot.counter
+    }
 }
 
 /// A multi-value register over dotted version vectors.

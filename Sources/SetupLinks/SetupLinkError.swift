@@ -6,8 +6,12 @@ public enum SetupLinkError: Error, CustomStringConvertible, Equatable, Sendable 
     case invalid(String)
     /// No link with this id.
     case unknownLink(String)
-    /// No directory with this id (or not one this tenant may see).
+    /// No directory with this id on the open setup page (or not one this tenant may see).
     case unknownDirectory(String)
+    /// No directory with this id on the replica (admin view).
+    case noDirectory(String)
+    /// An abbreviated id that starts several ids of one kind (`link`, `directory`); a few of them.
+    case ambiguousID(kind: String, prefix: String, candidates: [String])
     /// The token or URL opened matches no live link (unknown, regenerated or deleted).
     case setupLinkNotFound
     /// The link has expired.
@@ -18,12 +22,20 @@ public enum SetupLinkError: Error, CustomStringConvertible, Equatable, Sendable 
     /// Appended to the setup-link errors a tenant sees.
     public static let contactAdmin = "Please contact your administrator to get a new setup link."
 
+    /// How many candidates an ambiguous-id message names.
+    public static let candidatesShown = 5
+
     /// The sentence.
     public var description: String {
         switch self {
         case .invalid(let s): return s
         case .unknownLink(let id): return "no setup link with id \(id) (see: link list)"
         case .unknownDirectory(let id): return "no directory with id \(id) on this setup page (see: directory list)"
+        case .noDirectory(let id): return "no directory with id \(id) (see: directory list)"
+        case let .ambiguousID(kind, prefix, candidates):
+            let shown = candidates.prefix(Self.candidatesShown).joined(separator: ", ")
+            let more = candidates.count > Self.candidatesShown ? ", …" : ""
+            return "\(kind) id \(prefix) is ambiguous: it starts \(shown)\(more) (type more of the id)"
         case .setupLinkNotFound: return "Setup link is not found. " + Self.contactAdmin
         case .setupLinkExpired: return "Setup link is expired. " + Self.contactAdmin
         case .noPageOpen: return "no setup page is open (open a setup link first: open URL|TOKEN)"

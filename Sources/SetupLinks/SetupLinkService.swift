@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Replica
 import Storage
 
@@ -9,7 +10,8 @@ import Storage
 /// `scim_endpoint` are derived from the external URL when shown, never stored,
 /// so replicas configured differently still agree on every record.
 public final class SetupLinkService: @unchecked Sendable {
-    // @unchecked Sendable: the only state is the store (itself thread-safe) and immutable configuration.
+    // @unchecked Sendable: the state is the store (itself thread-safe), the external URL behind
+    // a mutex, and `now`, which is set once before the service is shared.
 
     /// Days a link stays valid when neither the link nor the replica says otherwise.
     public static let defaultExpiryDays = 3
@@ -21,21 +23,88 @@ public final class SetupLinkService: @unchecked Sendable {
     /// The replica.
     public let store: ReplicaStore
     /// The base URL used in setup links and SCIM endpoints (no trailing slash).
-    public let externalURL: String
+    public var externalURL: String { external.withLock { $0 } }
+    private let external: Mutex<String>
     /// The clock used for expiry; tests may pin it.
     public var now: @Sendable () -> Date
 
+    /// The secondary indexes the flows query, SCIM's included: one set, installed on every
+    /// store a service uses (a store opened with another set would rebuild its keys).
+    public static let indexes: [IndexSpec] = [
+        // A live link by its token; tokens are hex, matched whatever the case typed.
+        .field("link.token", kind: .link, field: "token", transform: { $0.lowercased() }),
+        // Links in tenant, product order: filters and streaming lists.
+        IndexSpec(name: "link.tenant", kind: .link, fields: ["tenant", "product"]) { v in
+            [(v[0] ?? "") + IndexSpec.separator + (v[1] ?? "")]
+        },
+        // Directories in tenant, product, name order.
+        IndexSpec(name: "directory.tenant", kind: .directory, fields: ["tenant", "product", "name"]) { v in
+            [(v[0] ?? "") + IndexSpec.separator + (v[1] ?? "") + IndexSpec.separator + (v[2] ?? "")]
+        },
+        // Links in product, tenant order: `link list --product P` without a tenant.
+        IndexSpec(name: "link.product", kind: .link, fields: ["product", "tenant"]) { v in
+            [(v[0] ?? "") + IndexSpec.separator + (v[1] ?? "")]
+        },
+        // Directories in product, tenant, name order: `directory list --product P` without a tenant.
+        IndexSpec(name: "directory.product", kind: .directory, fields: ["product", "tenant", "name"]) { v in
+            [(v[0] ?? "") + IndexSpec.separator + (v[1] ?? "") + IndexSpec.separator + (v[2] ?? "")]
+        },
+    ] + ScimIndex.specs
+
+    /// Opens (or creates) the replica file at `path` with the flows' indexes installed.
+    public static func openStore(path: String) throws -> ReplicaStore {
+        try ReplicaStore(path: path, indexes: indexes)
+    }
+
     /// A service over `store`; `externalURL` must be an absolute http(s) URL.
+    ///
+    /// Installs the flows' indexes on `store` (a no-op when it has them already).
     public init(store: ReplicaStore, externalURL: String = SetupLinkService.defaultExternalURL,
                 now: @escaping @Sendable () -> Date = { Date() }) throws {
         guard Validation.isHTTPURL(externalURL) else {
             throw SetupLinkError.invalid("external URL \"\(externalURL)\" is not an absolute http(s) URL")
         }
+        try store.installIndexes(Self.indexes)
         self.store = store
-        var u = externalURL
-        while u.hasSuffix("/") { u.removeLast() }
-        self.externalURL = u
+        self.external = Mutex(Self.normalized(externalURL))
         self.now = now
+    }
+
+    /// `url` without trailing slashes.
+    static func normalized(_ url: String) -> String {
+        var u = Validation.trimmed(url)
+        while u.hasSuffix("/") { u.removeLast() }
+        return u
+    }
+
+    /// Uses `url` (an absolute http(s) URL) as the external URL from now on, in this process.
+    public func useExternalURL(_ url: String) throws {
+        guard Validation.isHTTPURL(Validation.trimmed(url)) else {
+            throw SetupLinkError.invalid("external URL \"\(url)\" is not an absolute http(s) URL (like https://sso.example.com)")
+        }
+        external.withLock { $0 = Self.normalized(url) }
+    }
+
+    /// The external URL stored with this replica (`config external-url`), if any: a local
+    /// setting, used when neither `--external-url` nor `SETUPLINK_EXTERNAL_URL` is given.
+    public func storedExternalURL() throws -> String? {
+        try store.setting("external-url").flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Stores (or, with `nil`, removes) this replica's external URL setting.
+    /// - Returns: Whether the setting changed.
+    @discardableResult
+    public func setStoredExternalURL(_ url: String?) throws -> Bool {
+        let value = try url.map { raw -> String in
+            let u = Self.normalized(raw)
+            guard Validation.isHTTPURL(u) else {
+                throw SetupLinkError.invalid("external URL \"\(raw)\" is not an absolute http(s) URL (like https://sso.example.com)")
+            }
+            return u
+        }
+        guard try storedExternalURL() != value else { return false }
+        try store.setSetting("external-url", value)
+        return true
     }
 
     /// The deterministic id of the link for a tenant and product: SHA-256 of `tenant:product:dsync`, first 32 hex digits.
@@ -49,9 +118,13 @@ public final class SetupLinkService: @unchecked Sendable {
     }
 
     /// Sets the replica's default expiry in days.
-    public func setReplicaExpiryDays(_ days: Int) throws {
+    /// - Returns: Whether the setting changed.
+    @discardableResult
+    public func setReplicaExpiryDays(_ days: Int) throws -> Bool {
         try Validation.expiryDays(String(days))
+        guard try store.setting("default-expiry-days") != String(days) else { return false }
         try store.setSetting("default-expiry-days", String(days))
+        return true
     }
 
     // MARK: Admin flow
@@ -70,14 +143,16 @@ public final class SetupLinkService: @unchecked Sendable {
     ///
     /// One link per tenant+product: if a live unexpired link exists it is returned
     /// unchanged, unless `regenerate`. An expired one gets a new token and a new
-    /// `valid_till` under the same id. A deleted one is created again.
-    public func createLink(tenant: String, product: String, webhookURL: String, webhookSecret: String,
-                           name: String? = nil, expiryDays: Int? = nil, regenerate: Bool = false) throws -> (SetupLink, CreateOutcome) {
-        try Validation.tenantOrProduct(tenant, what: "tenant")
-        try Validation.tenantOrProduct(product, what: "product")
-        try Validation.webhookURL(webhookURL)
-        guard !webhookSecret.isEmpty else { throw SetupLinkError.invalid("webhook secret must not be empty") }
-        if let name { try Validation.name(name) }
+    /// `valid_till` under the same id. A deleted one is created again. Every text
+    /// value is trimmed first (see `Validation`); blank values are refused.
+    public func createLink(tenant rawTenant: String, product rawProduct: String, webhookURL rawURL: String,
+                           webhookSecret rawSecret: String, name rawName: String? = nil, expiryDays: Int? = nil,
+                           regenerate: Bool = false) throws -> (SetupLink, CreateOutcome) {
+        let tenant = try Validation.tenantOrProduct(rawTenant, what: "tenant")
+        let product = try Validation.tenantOrProduct(rawProduct, what: "product")
+        let webhookURL = try Validation.webhookURL(rawURL)
+        let webhookSecret = try Validation.secret(rawSecret)
+        let name = try rawName.map { try Validation.name($0) }
         let days = try expiryDays ?? replicaExpiryDays()
         try Validation.expiryDays(String(days))
         let id = Self.linkID(tenant: tenant, product: product)
@@ -99,21 +174,77 @@ public final class SetupLinkService: @unchecked Sendable {
         }
     }
 
-    /// Live links, sorted by tenant then product, optionally filtered.
-    public func links(tenant: String? = nil, product: String? = nil) throws -> [SetupLink] {
-        try store.records(kind: .link).compactMap(SetupLink.init)
-            .filter { (tenant == nil || $0.tenant == tenant) && (product == nil || $0.product == product) }
-            .sorted { ($0.tenant, $0.product) < ($1.tenant, $1.product) }
+    /// Changes a live link's name, webhook URL or webhook secret (`nil` leaves a field as it is).
+    ///
+    /// Values equal to the current ones are not written, so an update that changes
+    /// nothing is no change at all: no new dot, nothing to sync. A new webhook URL
+    /// or secret is also written, in the same transaction, to every live directory
+    /// created through the link (its `link_id`), so their events — those still
+    /// waiting in a hub's outbox included — go to the new URL signed with the new
+    /// secret; directories created afterwards copy the new values too.
+    /// - Returns: The link, the link fields that changed (empty when nothing did),
+    ///   and the ids of the directories whose webhook changed.
+    public func updateLink(id typed: String, name rawName: String? = nil, webhookURL rawURL: String? = nil,
+                           webhookSecret rawSecret: String? = nil) throws -> (SetupLink, changed: [String], directories: [String]) {
+        let name = try rawName.map { try Validation.name($0) }
+        let url = try rawURL.map { try Validation.webhookURL($0) }
+        let secret = try rawSecret.map { try Validation.secret($0) }
+        let id = try resolveLinkID(typed)
+        return try store.write { tx in
+            guard let r = try tx.record(id), r.isLive, let l = SetupLink(r) else { throw SetupLinkError.unknownLink(id) }
+            var values: [String: String] = [:]
+            if let name, name != (l.name ?? "") { values["name"] = name }
+            if let url, url != l.webhookURL { values["webhook_url"] = url }
+            if let secret, secret != l.webhookSecret { values["webhook_secret"] = secret }
+            guard !values.isEmpty else { return (l, [], []) }
+            let updated = try tx.write(id: id, kind: .link, values)
+            let directories = try updateDirectoryWebhooks(of: l, url: url, secret: secret, in: tx)
+            return (SetupLink(updated)!, values.keys.sorted(), directories)
+        }
     }
 
-    /// One live link by id.
-    public func link(id: String) throws -> SetupLink {
-        guard let r = try store.record(id: id), r.isLive, let l = SetupLink(r) else { throw SetupLinkError.unknownLink(id) }
+    /// Writes a link's new webhook URL and secret to its live directories, in `tx`;
+    /// returns the ids of those that changed.
+    ///
+    /// A link's id is derived from its tenant and product, so its directories are
+    /// found by the tenant/product index and recognised by their `link_id`
+    /// (directories written before `link_id` existed have none: one link per
+    /// tenant and product means they came through this one).
+    private func updateDirectoryWebhooks(of l: SetupLink, url: String?, secret: String?,
+                                         in tx: LocalTransaction) throws -> [String] {
+        guard url != nil || secret != nil else { return [] }
+        let sep = IndexSpec.separator
+        var changed: [String] = []
+        var cursor: IndexCursor?
+        repeat {
+            // The store's connection sees this transaction's writes, so the scan is consistent with it.
+            let page = try store.scan("directory.tenant", prefix: l.tenant + sep + l.product + sep, after: cursor, limit: 500)
+            for e in page {
+                let d = e.record
+                guard d.kind == .directory, d.isLive, d["link_id"] == nil || d["link_id"] == l.id,
+                      d["tenant"] == l.tenant, d["product"] == l.product else { continue }
+                var values: [String: String] = [:]
+                if let url, d["webhook_url"] != url { values["webhook_url"] = url }
+                if let secret, d["webhook_secret"] != secret { values["webhook_secret"] = secret }
+                guard !values.isEmpty else { continue }
+                try tx.write(id: d.id, kind: .directory, values)
+                changed.append(d.id)
+            }
+            cursor = page.count == 500 ? page.last?.cursor : nil
+        } while cursor != nil
+        return changed
+    }
+
+    /// One live link by id or unique id prefix.
+    public func link(id typed: String) throws -> SetupLink {
+        let id = try resolveLinkID(typed)
+        guard let r = try store.record(id: id), r.isLive, let l = SetupLink(r) else { throw SetupLinkError.unknownLink(typed) }
         return l
     }
 
     /// Issues a new token and validity; the old token stops working at once.
-    public func regenerateLink(id: String) throws -> SetupLink {
+    public func regenerateLink(id typed: String) throws -> SetupLink {
+        let id = try resolveLinkID(typed)
         let now = self.now()
         return try store.write { tx in
             guard let r = try tx.record(id), r.isLive, let l = SetupLink(r) else { throw SetupLinkError.unknownLink(id) }
@@ -126,117 +257,11 @@ public final class SetupLinkService: @unchecked Sendable {
     }
 
     /// Deletes a link; its token stops working; directories created through it stay.
-    public func deleteLink(id: String) throws {
+    public func deleteLink(id typed: String) throws {
+        let id = try resolveLinkID(typed)
         try store.write { tx in
             guard let r = try tx.record(id), r.isLive else { throw SetupLinkError.unknownLink(id) }
             try tx.delete(id: id)
         }
-    }
-
-    /// Live directories, sorted by tenant, product, name, optionally filtered.
-    public func directories(tenant: String? = nil, product: String? = nil) throws -> [Directory] {
-        try store.records(kind: .directory).compactMap(Directory.init)
-            .filter { (tenant == nil || $0.tenant == tenant) && (product == nil || $0.product == product) }
-            .sorted { ($0.tenant, $0.product, $0.name, $0.id) < ($1.tenant, $1.product, $1.name, $1.id) }
-    }
-
-    /// One live directory by id (admin view: any tenant).
-    public func directory(id: String) throws -> Directory {
-        guard let r = try store.record(id: id), r.isLive, let d = Directory(r) else { throw SetupLinkError.unknownDirectory(id) }
-        return d
-    }
-
-    // MARK: Tenant flow
-
-    /// Extracts the token from a setup URL (`…/setup/<token>`) or takes a bare token.
-    public static func token(fromURLOrToken s: String) -> String {
-        var t = s.trimmingCharacters(in: .whitespaces)
-        if let q = t.firstIndex(where: { $0 == "?" || $0 == "#" }) { t = String(t[..<q]) }
-        while t.hasSuffix("/") { t.removeLast() }
-        if let r = t.range(of: "/setup/", options: .backwards) { return String(t[r.upperBound...]) }
-        return t
-    }
-
-    /// Opens the setup page of a link by its URL or token.
-    ///
-    /// An unknown, regenerated or deleted token is "Setup link is not found"; an
-    /// expired one "Setup link is expired".
-    public func open(_ urlOrToken: String) throws -> TenantPage {
-        let token = Self.token(fromURLOrToken: urlOrToken)
-        guard !token.isEmpty, let r = try store.link(token: token), let link = SetupLink(r) else {
-            throw SetupLinkError.setupLinkNotFound
-        }
-        guard !link.isExpired(now: now()) else { throw SetupLinkError.setupLinkExpired }
-        return TenantPage(service: self, token: token, link: link)
-    }
-
-    /// The provider types, id and label.
-    public var providers: [DirectoryType] { DirectoryType.allCases }
-}
-
-/// A tenant's setup page: everything a tenant can do through one setup link.
-///
-/// Every call checks the token again, so a link regenerated, deleted or expired
-/// after the page was opened stops working at once.
-public struct TenantPage: Sendable {
-    let service: SetupLinkService
-    /// The token the page was opened with.
-    public let token: String
-    /// The link as it was when opened.
-    public let link: SetupLink
-
-    /// The link, checked again: fails if the token no longer works.
-    public func currentLink() throws -> SetupLink {
-        guard let r = try service.store.link(token: token), let l = SetupLink(r) else { throw SetupLinkError.setupLinkNotFound }
-        guard !l.isExpired(now: service.now()) else { throw SetupLinkError.setupLinkExpired }
-        return l
-    }
-
-    /// This tenant+product's live directories.
-    public func directories() throws -> [Directory] {
-        let l = try currentLink()
-        return try service.directories(tenant: l.tenant, product: l.product)
-    }
-
-    /// One of this tenant+product's directories; another tenant's is refused as unknown.
-    public func directory(id: String) throws -> Directory {
-        let l = try currentLink()
-        guard let r = try service.store.record(id: id), r.isLive, let d = Directory(r),
-              d.tenant == l.tenant, d.product == l.product else { throw SetupLinkError.unknownDirectory(id) }
-        return d
-    }
-
-    /// Creates a directory of `type` with a fresh SCIM token (none for Google).
-    public func createDirectory(type: DirectoryType = .azure) throws -> Directory {
-        let l = try currentLink()
-        let id = Secrets.uuid()
-        let name = l.name ?? "scim-\(l.tenant)-\(l.product)"
-        return try service.store.write { tx in
-            let r = try tx.write(id: id, kind: .directory, [
-                "name": name, "tenant": l.tenant, "product": l.product,
-                "webhook_url": l.webhookURL, "webhook_secret": l.webhookSecret,
-                "type": type.rawValue,
-                "scim_path": type.usesSCIM ? "/api/scim/v2.0/\(id)" : "",
-                "scim_token": type.usesSCIM ? Secrets.scimToken() : "",
-                "deactivated": "false",
-                "link_id": l.id,
-            ], revive: true)
-            return Directory(r)!
-        }
-    }
-
-    /// Activates or deactivates one of this tenant's directories.
-    @discardableResult
-    public func setDeactivated(_ deactivated: Bool, id: String) throws -> Directory {
-        _ = try directory(id: id)
-        return try service.store.write { tx in
-            Directory(try tx.write(id: id, kind: .directory, ["deactivated": deactivated ? "true" : "false"]))!
-        }
-    }
-
-    /// Deletes one of this tenant's directories.
-    public func deleteDirectory(id: String) throws {
-        _ = try directory(id: id)
-        try service.store.write { tx in try tx.delete(id: id) }
     }
 }

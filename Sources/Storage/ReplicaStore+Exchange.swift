@@ -46,12 +46,15 @@ extension ReplicaStore {
     /// (`StaleReplicaError`) and nothing is applied. After the client's last
     /// page (`more` false) this replica adopts the client's purge floor, and
     /// joins if it never had (see `joinIfNeeded`). Then it purges what became stable.
+    ///
+    /// The page is peer input: checked (`PeerInput`) against `applied` as the
+    /// client's declared clock, and refused whole with a `PeerInputError`.
     @discardableResult
-    public func receivePush(client: ReplicaID, applied: VectorClock?, clientFloor: VectorClock?, page: PreparedPage) throws -> MergeSummary {
+    public func receivePush(client: ReplicaID, applied: VectorClock?, clientFloor: VectorClock?, page: ChangePage) throws -> MergeSummary {
         try exchange {
             // No introduction here: a push gives this replica state, it gives the client none.
             try checkNotBehindAcknowledgement(client, holds: applied ?? VectorClock(), side: .sender)
-            let summary = try applyInTransaction(page)
+            let summary = try applyInTransaction(page, from: PeerSender(replica: client, clock: applied))
             if client != replicaID, let applied { try recordAck(client, applied) }
             if !page.more, let clientFloor {
                 try adoptFloor(clientFloor)

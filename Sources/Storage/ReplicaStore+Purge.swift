@@ -203,6 +203,8 @@ extension ReplicaStore {
         for (rid, r) in doomed {
             try db.run("DELETE FROM records WHERE rid=?", .int(rid))
             for d in r.distinctDots { try removeDot(d, rid: rid) }
+            // Secondary-index keys exist for live records only; drop any a tombstone could hold.
+            if let specs = indexSpecs { try updateKeys(rid: rid, old: IndexKeys.of(r, specs: specs), new: .none) }
         }
         if limit != floor { try setMeta(Self.floorKey, limit.encoded) }
         return doomed.count

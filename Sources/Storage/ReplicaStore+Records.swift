@@ -8,7 +8,8 @@ public final class LocalTransaction {
     /// The timestamp of this transaction's writes.
     public let hlc: HLC
     let store: ReplicaStore
-    var loaded: [String: Record?] = [:]
+    /// Records read or written by this transaction, with their row numbers (`nil` rid: not stored yet).
+    var loaded: [String: (record: Record, rid: Int64?)?] = [:]
     var saved = 0
     var wroteTombstone = false
 
@@ -19,9 +20,11 @@ public final class LocalTransaction {
     }
 
     /// The current state of a record (tombstones included), as this transaction sees it.
-    public func record(_ id: String) throws -> Record? {
+    public func record(_ id: String) throws -> Record? { try row(id)?.record }
+
+    func row(_ id: String) throws -> (record: Record, rid: Int64?)? {
         if let r = loaded[id] { return r }
-        let r = try store.loadRecord(id)
+        let r = try store.loadRow(id).map { (record: $0.record, rid: Optional($0.rid)) }
         loaded[id] = r
         return r
     }
@@ -35,10 +38,9 @@ public final class LocalTransaction {
         return f
     }
 
-    /// The live link whose visible token is `token`.
-    public func link(token: String) throws -> Record? {
-        guard let id = try store.db.scalar("SELECT id FROM records WHERE lookup=?", .text(token))?.text else { return nil }
-        return try record(id)
+    /// The live records whose key in `index` is `key`, as this transaction sees them.
+    public func lookup(_ index: String, key: String) throws -> [Record] {
+        try store.lookupIDs(index, key: key).compactMap { try record($0) }
     }
 
     /// Writes fields of a record (creating it if needed), stamped with this transaction's dot.
@@ -47,31 +49,32 @@ public final class LocalTransaction {
         // A record new here may have been purged here: the new state must follow
         // everything under the purge floor, or replicas still holding the old
         // tombstone would keep its values as concurrent ones that never come back.
-        var r = try record(id) ?? Record(id: id, kind: kind, fields: [], deleted: Register(), clock: try purgeFloor())
+        let existing = try row(id)
+        var r = try existing?.record ?? Record(id: id, kind: kind, fields: [], deleted: Register(), clock: purgeFloor())
         guard r.kind == kind else { throw StoreError.invalid("record \(id) is a \(r.kind), not a \(kind)") }
-        let old = try record(id)
         r.write(values, dot: dot, hlc: hlc, revive: revive)
-        try store.store(r, replacing: old)
-        loaded[id] = r
+        let rid = try store.store(r, replacing: existing?.record, rid: existing?.rid)
+        loaded[id] = (r, rid)
         saved += 1
         return r
     }
 
     /// Deletes a record (a tombstone that replicates), stamped with this transaction's dot.
     public func delete(id: String) throws {
-        guard var r = try record(id) else { throw StoreError.invalid("no record \(id)") }
-        let old = r
+        guard let existing = try row(id) else { throw StoreError.invalid("no record \(id)") }
+        var r = existing.record
         r.delete(dot: dot, hlc: hlc)
-        try store.store(r, replacing: old)
-        loaded[id] = r
+        let rid = try store.store(r, replacing: existing.record, rid: existing.rid)
+        loaded[id] = (r, rid)
         saved += 1
         wroteTombstone = true
     }
 
-    /// Replaces a record's state with one this transaction built (e.g. `Record.rebased`).
+    /// Replaces a stored record's state with one this transaction built (e.g. `Record.rebased`).
     func replace(_ old: Record, with new: Record) throws {
-        try store.store(new, replacing: old)
-        loaded[new.id] = new
+        let existing = try row(old.id)
+        let rid = try store.store(new, replacing: existing?.record ?? old, rid: existing?.rid)
+        loaded[new.id] = (new, rid)
         saved += 1
     }
 }
@@ -98,6 +101,7 @@ extension ReplicaStore {
     /// One local transaction (one dot, one timestamp) inside the caller's SQLite transaction.
     @discardableResult
     func localWrite<T>(_ body: (LocalTransaction) throws -> T) throws -> T {
+        try checkIndexesWritable()
         let counter = (try loadClock())[replicaID] + 1
         let hlc = HLC.next(after: try loadHLC(), nowMilliseconds: now())
         let tx = LocalTransaction(store: self, dot: Dot(replica: replicaID, counter: counter), hlc: hlc)
@@ -114,20 +118,13 @@ extension ReplicaStore {
     /// One record by id, tombstones included.
     public func record(id: String) throws -> Record? { try wrap { try loadRecord(id) } }
 
-    /// The live link whose visible token is `token` (a regenerated or deleted link's old token finds nothing).
-    public func link(token: String) throws -> Record? {
-        try wrap {
-            guard let id = try db.scalar("SELECT id FROM records WHERE lookup=?", .text(token))?.text else { return nil }
-            return try loadRecord(id)
-        }
-    }
-
     /// Every record of a kind, sorted by id; tombstones only with `includeDeleted`.
     public func records(kind: RecordKind, includeDeleted: Bool = false) throws -> [Record] {
         try wrap {
             let s = try db.prepare(includeDeleted
                 ? "SELECT id, body FROM records WHERE kind=? ORDER BY id"
                 : "SELECT id, body FROM records WHERE kind=? AND live=1 ORDER BY id")
+            // (Sorted by SQLite: the id index is keyed by integers, not ids; see RecordKeyHasher.)
             s.bind(int: Int64(kind.rawValue), at: 1)
             var out: [Record] = []
             while try s.step() { out.append(try decode(id: s.text(0), s, column: 1)) }
@@ -171,11 +168,17 @@ extension ReplicaStore {
         try wrap {
             try db.transaction(immediate: false) {
                 var d = StateDigest(clock: try loadClock())
+                // Sort ids and row numbers only, then read each body: sorting whole rows
+                // would hold every record in the sorter (hundreds of MB at a million).
                 // ORDER BY id compares UTF-8 bytes (SQLite's BINARY collation), as StateDigest expects.
-                let s = try db.prepare("SELECT id, body FROM records WHERE live=1 ORDER BY id")
+                let s = try db.prepare("SELECT id, rid FROM records WHERE live=1 ORDER BY id")
+                let body = try db.prepare("SELECT body FROM records WHERE rid=?")
                 while try s.step() {
                     let id = s.text(0)
-                    s.withBlob(1) { d.add(id: id, encoded: $0) }
+                    body.reset()
+                    body.bind(int: s.int(1), at: 1)
+                    guard try body.step() else { continue }
+                    body.withBlob(0) { d.add(id: id, encoded: $0) }
                 }
                 return d.finalize()
             }

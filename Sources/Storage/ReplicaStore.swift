@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import Glibc
 import Replica
 
 /// A durable replica: every record, the replica clock, the dots index and the
@@ -32,22 +33,22 @@ public final class ReplicaStore: @unchecked Sendable {
     private var idByRix: [Int64: ReplicaID] = [:]
     private var encodeBuffer: [UInt8] = []
     private var hot: [Statement?] = Array(repeating: nil, count: Hot.allCases.count)
+    /// Makes the integer keys of the id index (see `RecordKeyHasher`).
+    let recordKeys: RecordKeyHasher
 
     /// Statements on the merge path, held directly so no SQL string is hashed per record.
     enum Hot: Int, CaseIterable {
-        case selectBody, upsertRecord, insertRecordIfNew, insertDot, deleteDot
+        case selectBody, insertRecord, updateRecord, insertDot, deleteDot, insertKey, deleteKey
 
         var sql: String {
             switch self {
-            case .selectBody: return "SELECT body, rid FROM records WHERE id=?"
-            case .upsertRecord: return """
-                INSERT INTO records(id, kind, live, lookup, body) VALUES(?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, live=excluded.live, lookup=excluded.lookup, body=excluded.body
-                RETURNING rid
-                """
-            case .insertRecordIfNew: return "INSERT INTO records(id, kind, live, lookup, body) VALUES(?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING"
+            case .selectBody: return "SELECT body, rid FROM records WHERE idk=?1 AND id=?2"
+            case .insertRecord: return "INSERT INTO records(idk, id, kind, live, body) VALUES(?1, ?2, ?3, ?4, ?5)"
+            case .updateRecord: return "UPDATE records SET kind=?2, live=?3, body=?4 WHERE rid=?1"
             case .insertDot: return "INSERT OR IGNORE INTO dots(rix, counter, rid) VALUES(?, ?, ?)"
             case .deleteDot: return "DELETE FROM dots WHERE rix=? AND counter=? AND rid=?"
+            case .insertKey: return "INSERT OR IGNORE INTO keys(ix, key, rid) VALUES(?, ?, ?)"
+            case .deleteKey: return "DELETE FROM keys WHERE ix=? AND key=? AND rid=?"
             }
         }
     }
@@ -63,10 +64,25 @@ public final class ReplicaStore: @unchecked Sendable {
         return s
     }
 
+    /// The secondary indexes installed (`installIndexes`), or `nil` for a store opened without them.
+    var indexSpecs: [IndexSpec]?
+
     /// Opens the replica at `path`, creating it (and its folder) if the file does not exist or is empty.
     ///
     /// Refuses, without changing a byte, a file that is not a setuplink replica
-    /// or that was written by a newer schema.
+    /// or that was written by a newer schema. With `indexes`, installs them
+    /// (see `installIndexes`); a store opened without indexes that writes
+    /// drops the keys it cannot maintain, and the next store opened with them
+    /// rebuilds them.
+    public convenience init(path: String, indexes: [IndexSpec]) throws {
+        try self.init(path: path)
+        do { try installIndexes(indexes) } catch {
+            close()
+            throw error
+        }
+    }
+
+    /// Opens the replica at `path` without secondary indexes (see `init(path:indexes:)`).
     public init(path: String) throws {
         self.path = path
         let fm = FileManager.default
@@ -83,9 +99,22 @@ public final class ReplicaStore: @unchecked Sendable {
         } else {
             let dir = (path as NSString).deletingLastPathComponent
             if !dir.isEmpty && !fm.fileExists(atPath: dir) {
-                do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+                do {
+                    // Private: the folder of a replica holds its secrets.
+                    try fm.createDirectory(atPath: dir, withIntermediateDirectories: true,
+                                           attributes: [.posixPermissions: 0o700])
+                } catch {
                     throw StoreError.invalid("cannot create the folder \(dir): \(error.localizedDescription)")
                 }
+            }
+            // Created 0600 before SQLite opens it: every token and secret is in
+            // this file, and SQLite gives the -wal and -shm files the mode of
+            // the database file.
+            let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+            if fd >= 0 {
+                Glibc.close(fd)
+            } else if errno != EEXIST {
+                throw StoreError.invalid("cannot create \(path): \(String(cString: strerror(errno)))")
             }
         }
         do {
@@ -95,6 +124,7 @@ public final class ReplicaStore: @unchecked Sendable {
         }
         do {
             db.setBusyTimeout(10_000)
+            RecordKeyHasher.register(on: db)
             if isNew { try ReplicaStore.initialize(db) }
             let version = try db.scalar("PRAGMA user_version")?.int ?? 0
             if version > Int64(Schema.version) {
@@ -111,6 +141,11 @@ public final class ReplicaStore: @unchecked Sendable {
                 throw StoreError.notAReplica(path: path, reason: "no replica id")
             }
             replicaID = rid
+            guard let salt = try db.scalar("SELECT value FROM meta WHERE key='id_key'")?.text, hexBytes(salt).count == 16 else {
+                throw StoreError.notAReplica(path: path, reason: "no id key")
+            }
+            recordKeys = RecordKeyHasher(salt: hexBytes(salt))
+            ReplicaStore.restrictPermissions(path)
         } catch let e as SQLiteError {
             db.close()
             if e.isCorruption { throw StoreError.notAReplica(path: path, reason: e.message) }
@@ -121,14 +156,26 @@ public final class ReplicaStore: @unchecked Sendable {
         }
     }
 
+    /// Takes group and other permissions off the replica file and its -wal and
+    /// -shm (files made by older versions were 0644). Best effort: a file
+    /// owned by someone else stays as it is.
+    static func restrictPermissions(_ path: String) {
+        for file in [path, path + "-wal", path + "-shm"] {
+            var info = stat()
+            guard stat(file, &info) == 0, info.st_mode & 0o077 != 0 else { continue }
+            _ = chmod(file, info.st_mode & 0o700)
+        }
+    }
+
     /// The per-connection settings every replica file is used with (the benchmark's floor uses them too).
     static func tune(_ db: SQLiteConnection) throws {
         _ = try db.scalar("PRAGMA journal_mode=WAL")
         // Durable against process crashes (kill -9); a power cut may lose the last commits, never corrupt.
         try db.exec("PRAGMA synchronous=NORMAL")
-        // 32 MiB of page cache: merges of large pages touch many B-tree pages.
-        try db.exec("PRAGMA cache_size=-32768")
-        try db.exec("PRAGMA temp_store=MEMORY")
+        // 32 MiB of page cache: merges of large pages touch many B-tree pages. Chosen by
+        // measurement (Benchmarks/README.md, "Page cache and transaction size");
+        // SETUPLINK_CACHE_KIB overrides it so the benchmark can measure others.
+        try db.exec("PRAGMA cache_size=-\(ProcessInfo.processInfo.environment["SETUPLINK_CACHE_KIB"] ?? "32768")")
         // Checkpoint the WAL every ~40 MB rather than every 4 MB: each checkpoint syncs
         // the file, and at the default a sync of 1,000-record pages spent three
         // quarters of its time checkpointing. The WAL is truncated back afterwards.
@@ -249,12 +296,20 @@ public final class ReplicaStore: @unchecked Sendable {
                    .int(r), .int(Int64(counter)))
     }
 
-    func loadRecord(_ id: String) throws -> Record? {
+    /// The key of an id in the id index.
+    func key(_ id: String) -> Int64 { recordKeys.key(id) }
+
+    /// A record by id, tombstones included.
+    func loadRecord(_ id: String) throws -> Record? { try loadRow(id)?.record }
+
+    /// A record by id and its row number.
+    func loadRow(_ id: String) throws -> (record: Record, rid: Int64)? {
         let s = try statement(.selectBody)
-        s.bind(text: id, at: 1)
+        s.bind(int: key(id), at: 1)
+        s.bind(text: id, at: 2)
         defer { s.reset() }
         guard try s.step() else { return nil }
-        return try decode(id: id, s, column: 0)
+        return (try decode(id: id, s, column: 0), s.int(1))
     }
 
     func decode(id: String, _ s: Statement, column: Int32) throws -> Record {
@@ -276,29 +331,39 @@ public final class ReplicaStore: @unchecked Sendable {
 
     func loadHLC() throws -> HLC { HLC(rawValue: UInt64(try meta("hlc") ?? "0") ?? 0) }
 
-    /// Writes a record's new state and keeps the dots index in step with it.
-    func store(_ new: Record, replacing old: Record?) throws {
+    /// Writes a record's new state (a new row without `rid`) and keeps the dots index and the
+    /// secondary indexes in step with it; returns its row number.
+    @discardableResult
+    func store(_ new: Record, replacing old: Record?, rid: Int64?) throws -> Int64 {
         encodeBuffer.removeAll(keepingCapacity: true)
         new.encode(into: &encodeBuffer)
-        let s = try statement(.upsertRecord)
-        try bindRecordRow(s, new)
-        guard try s.step() else { throw StoreError.invalid("storing record \(new.id) returned no row") }
-        let rid = s.int(0)
-        while try s.step() {}
+        let row: Int64
+        if let rid {
+            let s = try statement(.updateRecord)
+            s.bind(int: rid, at: 1)
+            s.bind(int: Int64(new.kind.rawValue), at: 2)
+            s.bind(int: new.isLive ? 1 : 0, at: 3)
+            encodeBuffer.withUnsafeBytes { _ = s.bind(blob: $0, at: 4) }
+            while try s.step() {}
+            row = rid
+        } else {
+            let s = try statement(.insertRecord)
+            s.bind(int: key(new.id), at: 1)
+            s.bind(text: new.id, at: 2)
+            s.bind(int: Int64(new.kind.rawValue), at: 3)
+            s.bind(int: new.isLive ? 1 : 0, at: 4)
+            encodeBuffer.withUnsafeBytes { _ = s.bind(blob: $0, at: 5) }
+            while try s.step() {}
+            row = db.lastInsertRowID
+        }
         let newDots = new.distinctDots
         let oldDots = old?.distinctDots ?? []
-        for d in oldDots where !newDots.contains(d) { try removeDot(d, rid: rid) }
-        for d in newDots where !oldDots.contains(d) { try addDot(d, rid: rid) }
-    }
-
-
-    func bindRecordRow(_ s: Statement, _ r: Record) throws {
-        s.bind(text: r.id, at: 1)
-        s.bind(int: Int64(r.kind.rawValue), at: 2)
-        let live = r.isLive
-        s.bind(int: live ? 1 : 0, at: 3)
-        if live, r.kind == .link, let token = r["token"] { s.bind(text: token, at: 4) } else { s.bindNull(at: 4) }
-        encodeBuffer.withUnsafeBytes { _ = s.bind(blob: $0, at: 5) }
+        for d in oldDots where !newDots.contains(d) { try removeDot(d, rid: row) }
+        for d in newDots where !oldDots.contains(d) { try addDot(d, rid: row) }
+        if let specs = indexSpecs, specs.contains(where: { $0.kind == new.kind }) {
+            try updateKeys(rid: row, old: old.map { IndexKeys.of($0, specs: specs) } ?? .none, new: IndexKeys.of(new, specs: specs))
+        }
+        return row
     }
 
     func addDot(_ d: Dot, rid: Int64) throws {

@@ -10,7 +10,7 @@ enum Schema {
     /// "SLNK": the application id stamped in every replica file's header.
     static let applicationID: Int32 = 0x534C_4E4B
     /// The schema version this build writes.
-    static let version: Int32 = 2
+    static let version: Int32 = Int32(migrations.count)
 
     /// Migrations: index `i` brings a file from version `i` to `i + 1`.
     static let migrations: [String] = [
@@ -57,10 +57,72 @@ enum Schema {
             last_seen REAL
         ) WITHOUT ROWID;
         """,
-        // 2: tombstone purge by replicated membership (README "Tombstones").
+        // 1 → 2: secondary indexes declared by the domain (IndexSpec) replace the link-token column.
+        """
+        DROP INDEX records_lookup;
+        ALTER TABLE records DROP COLUMN lookup;
+        -- Index keys of live records: `ix` numbers the installed IndexSpec, `key` is its UTF-8 bytes.
+        CREATE TABLE keys(
+            ix INTEGER NOT NULL,
+            key BLOB NOT NULL,
+            rid INTEGER NOT NULL,
+            PRIMARY KEY(ix, key, rid)
+        ) WITHOUT ROWID;
+        INSERT INTO meta(key, value) VALUES('index_signature', 'stale')
+            ON CONFLICT(key) DO UPDATE SET value=excluded.value;
+        """,
+        // 2 → 3: a peer's private CA (PEM text) for https:// peers (`--cacert`).
+        """
+        ALTER TABLE peers ADD COLUMN cacert TEXT;
+        """,
+        // 3 → 4: the id index is keyed by an integer (see RecordKeyHasher) instead of the text id,
+        // so it stays in the page cache at a million records. Needs `setuplink_idkey` registered.
+        """
+        INSERT INTO meta(key, value) VALUES('id_key', lower(hex(randomblob(16)))) ON CONFLICT(key) DO NOTHING;
+        CREATE TABLE records_v4(
+            rid INTEGER PRIMARY KEY,
+            idk INTEGER NOT NULL,
+            id TEXT NOT NULL,
+            kind INTEGER NOT NULL,
+            live INTEGER NOT NULL,
+            body BLOB NOT NULL
+        );
+        INSERT INTO records_v4(rid, idk, id, kind, live, body)
+            SELECT rid, setuplink_idkey((SELECT value FROM meta WHERE key='id_key'), id), id, kind, live, body FROM records;
+        DROP TABLE records;
+        ALTER TABLE records_v4 RENAME TO records;
+        -- Not unique: ids are unique by the merge's lookup (`idk = ? AND id = ?`), and keys may collide.
+        CREATE INDEX records_idk ON records(idk);
+        CREATE INDEX records_dead ON records(rid) WHERE live=0;
+        """,
+        // 4 → 5: the webhook outbox, local to this replica (never synced): the events of the
+        // SCIM changes this replica accepted, written in the change's transaction, and their
+        // delivery state. `seq` (the rowid) is the delivery order; it is never reused, since
+        // housekeeping always keeps the newest row. No secondary index: every page a SCIM
+        // write dirties is written to the WAL at its commit, and an append to this table is
+        // one page. Readers walk it in seq order from where they know to start (the sender
+        // keeps each directory's first pending seq; a listing reads a week of events).
+        // `IF NOT EXISTS`: re-running it (a test that steps a file back) changes nothing.
+        """
+        CREATE TABLE IF NOT EXISTS outbox(
+            seq INTEGER PRIMARY KEY,
+            directory TEXT NOT NULL,
+            event TEXT NOT NULL,
+            body BLOB NOT NULL,
+            created INTEGER NOT NULL,
+            status INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt INTEGER NOT NULL,
+            last_attempt INTEGER,
+            last_status INTEGER,
+            last_error TEXT,
+            finished INTEGER
+        );
+        """,
+        // 5 → 6: tombstone purge by replicated membership (README "Tombstones").
         """
         -- Member records (kind 6, one per replica that exists), read whenever the stable point is computed.
-        CREATE INDEX records_members ON records(rid) WHERE kind=6;
+        CREATE INDEX IF NOT EXISTS records_members ON records(rid) WHERE kind=6;
         -- Acknowledgements recorded by earlier versions could be pipelined clocks that ran ahead
         -- of what the replica had applied: forget them; they come back, applied, on the next sync.
         UPDATE clients SET acked='';

@@ -69,3 +69,33 @@ import Testing
         #expect(LineEditor.columns(["create"], width: 3) == "create")
     }
 }
+
+import SetupLinks
+import Storage
+
+/// TAB on a replica: ids by prefix and peer names (issue 12.7).
+@Suite struct ReplicaCompletionTests {
+    @Test func idsAndPeerNamesComplete() throws {
+        let store = try SetupLinkService.openStore(path: temporaryReplica())
+        defer { store.close() }
+        let service = try SetupLinkService(store: store)
+        let (acme, _) = try service.createLink(tenant: "acme", product: "crm", webhookURL: "https://h/x", webhookSecret: "s")
+        let (globex, _) = try service.createLink(tenant: "globex", product: "crm", webhookURL: "https://h/x", webhookSecret: "s")
+        let mine = try service.open(acme.token).createDirectory()
+        let theirs = try service.open(globex.token).createDirectory()
+        try store.addPeer(name: "hub", url: "http://h:8080", token: nil)
+        try store.addPeer(name: "hub-eu", url: "http://e:8080", token: nil)
+        let session = ConsoleSession(service: service, json: false, io: ConsoleIO(out: { _ in }, confirm: nil))
+        #expect(session.completions(for: LineContext(line: "link show " + acme.id.prefix(3))) == [acme.id])
+        #expect(session.completions(for: LineContext(line: "link update --name x " + acme.id.prefix(3))) == [acme.id])
+        #expect(session.completions(for: LineContext(line: "link update --name " + acme.id.prefix(3))).isEmpty, "a flag's value")
+        #expect(session.completions(for: LineContext(line: "directory show " + theirs.id.prefix(4))) == [theirs.id])
+        #expect(session.completions(for: LineContext(line: "sync h")) == ["hub", "hub-eu"])
+        #expect(session.completions(for: LineContext(line: "peer remove hub-")) == ["hub-eu"])
+        #expect(session.completions(for: LineContext(line: "peer add h")).isEmpty, "a new name")
+        // On a setup page only that page's directories are offered.
+        #expect(session.run(line: "open \(acme.token)") == .ok)
+        #expect(session.completions(for: LineContext(line: "directory show ")) == [mine.id])
+        #expect(session.completions(for: LineContext(line: "directory show " + theirs.id.prefix(4))).isEmpty)
+    }
+}

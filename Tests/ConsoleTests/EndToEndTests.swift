@@ -115,7 +115,12 @@ import Testing
             ("link show 0000", "no setup link with id 0000"),
             ("link delete 0000 --yes", "no setup link with id 0000"),
             ("directory new", "no setup page is open"),
-            ("directory delete \(globexDir ?? "x") --yes", "no setup page is open"),
+            ("directory delete 0000 --yes", "no directory with id 0000"),
+            ("link create --tenant '  ' --product y --webhook-url https://h/x --webhook-secret s", "tenant must not be empty or only blanks"),
+            ("link create --tenant x --product y --webhook-url https://h/x --webhook-secret ' '", "webhook secret must not be empty"),
+            ("link create --tenant x --product y --webhook-url https://h/x --webhook-secret s --name ' '", "name must not be empty"),
+            ("directory rename \(globexDir ?? "x") '   '", "name must not be empty"),
+            ("link update \(linkID("acme", "crm"))", "needs at least one of"),
             (acme + "directory new --type azure", "unknown provider type \"azure\""),
             (acme + "directory deactivate \(globexDir ?? "x")", "no directory with id"),
             (acme + "directory delete \(globexDir ?? "x") --yes", "no directory with id"),
@@ -123,6 +128,7 @@ import Testing
             ("open 1234", "Setup link is not found"),
             ("close", "no setup page is open"),
             ("peer add hub notaurl", "not an absolute http(s) URL"),
+            ("sync 127.0.0.1:42395", "to sync with an address give a URL: sync http://127.0.0.1:42395"),
         ]
         for (line, message) in cases {
             let r = try runTool(["--db", db], input: line + "\n")

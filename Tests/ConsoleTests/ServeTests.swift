@@ -1,5 +1,7 @@
 import Foundation
 import Glibc
+import HTTP
+import HTTPTestSupport
 import PeerSync
 import Replica
 import Storage
@@ -12,12 +14,19 @@ final class ServerProcess: @unchecked Sendable {
     var url = ""
     var token = ""
     private let lock = NSLock()
+    /// Signalled when the server's stderr reaches its end (the process exited).
+    private let logClosed = DispatchSemaphore(value: 0)
     private var log = ""
     private var output = ""
 
-    init(db: String, extra: [String] = []) throws {
+    /// Starts `setuplink --db DB serve --port 0 EXTRA…` with `environment` added
+    /// to this process's (less SETUPLINK_*), and waits until it listens.
+    init(db: String, extra: [String] = [], environment: [String: String] = [:]) throws {
         process.executableURL = productsDirectory().appendingPathComponent("setuplink")
         process.arguments = ["--db", db, "serve", "--port", "0"] + extra
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SETUPLINK_") }
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -26,9 +35,10 @@ final class ServerProcess: @unchecked Sendable {
         Thread { [self] in
             while true {
                 let d = err.fileHandleForReading.availableData
-                if d.isEmpty { return }
+                if d.isEmpty { break }
                 lock.withLock { log += String(decoding: d, as: UTF8.self) }
             }
+            logClosed.signal()
         }.start()
         Thread { [self] in
             while true {
@@ -43,7 +53,7 @@ final class ServerProcess: @unchecked Sendable {
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }) {
                 url = String(line.dropFirst("listening on ".count))
                 if let t = text.split(separator: "\n").first(where: { $0.hasPrefix("token: ") }) { token = String(t.dropFirst(7)) }
-                if !extra.contains("--token") && token.isEmpty && !text.contains("using the token stored") { usleep(20_000); continue }
+                if token.isEmpty && !text.contains("using the") { usleep(20_000); continue }
                 return
             }
             usleep(20_000)
@@ -52,6 +62,13 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     var accessLog: String { lock.withLock { log } }
+
+    /// Stops the server with SIGTERM and waits for it, and for its log to be read to the end.
+    func stop() {
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        if logClosed.wait(timeout: .now() + 10) == .success { logClosed.signal() }   // a second stop() returns at once
+    }
 
     /// Waits until the access log contains `text`, up to a deadline.
     func waitForLog(_ text: String, seconds: Double = 60) -> Bool {
@@ -89,14 +106,14 @@ struct BenchError: Error, CustomStringConvertible {
     @Test(arguments: [SIGTERM, SIGINT])
     func serveStopsCleanlyOnASignal(signal: Int32) throws {
         let db = temporaryReplica()
-        let server = try ServerProcess(db: db, extra: ["--token", "secret-1"])
-        let health = try HTTPClient().send(method: "GET", url: server.url + "/healthz", headers: [:], body: nil)
+        let server = try ServerProcess(db: db, environment: ["SETUPLINK_TOKEN": "secret-1"])
+        let health = try HTTPClient().send(method: "GET", url: server.url + "/healthz")
         #expect(health.status == 200)
         kill(server.process.processIdentifier, signal)
         server.process.waitUntilExit()
         #expect(server.process.terminationReason == .exit)
         #expect(server.process.terminationStatus == 0)
-        #expect(server.accessLog.contains("GET /healthz 200"))
+        #expect(server.waitForLog(" GET /healthz 200 ", seconds: 10), "the log is read by a thread of its own: wait for it")
         #expect(!server.accessLog.contains("secret-1"), "the log never shows the token")
         // The replica closed cleanly and opens again.
         #expect(try status(db)["replica"] != nil)
@@ -110,12 +127,14 @@ struct BenchError: Error, CustomStringConvertible {
         first.process.waitUntilExit()
         let second = try ServerProcess(db: db)
         #expect(second.token.isEmpty, "the stored token is not printed again")
+        #expect(try runTool(["--db", db, "serve", "token", "show"]).stdout == "token: \(first.token)\n")
         let summary = try HTTPClient().send(method: "GET", url: second.url + "/sync/v1/summary",
-                                            headers: ["Authorization": "Bearer \(first.token)"], body: nil)
+                                            headers: ["Authorization": "Bearer \(first.token)"])
         #expect(summary.status == 200, "the stored token still works")
         kill(second.process.processIdentifier, SIGTERM)
         second.process.waitUntilExit()
-        for args in [["serve"], ["serve", "--port", "x"], ["serve", "--port", "1", "--colour"], ["serve", "--port", "70000"]] {
+        for args in [["serve", "--port", "x"], ["serve", "--port", "1", "--colour"], ["serve", "--port", "70000"],
+                     ["serve", "--token", "t"], ["serve", "--tls-cert", "c.pem"], ["serve", "token"], ["serve", "token", "shw"]] {
             let r = try runTool(["--db", db] + args)
             #expect(r.status == 2, "\(args)")
             #expect(r.errorLines.count == 1 && r.stderr.hasPrefix("error: "), "\(args): \(r.stderr)")
@@ -124,7 +143,7 @@ struct BenchError: Error, CustomStringConvertible {
 
     @Test func aREPLOnTheServedFileSeesPushesAndItsWritesAreServed() throws {
         let hubDB = temporaryReplica(), laptopDB = temporaryReplica()
-        let hub = try ServerProcess(db: hubDB, extra: ["--token", "tok"])
+        let hub = try ServerProcess(db: hubDB, environment: ["SETUPLINK_TOKEN": "tok"])
         defer {
             kill(hub.process.processIdentifier, SIGTERM)
             hub.process.waitUntilExit()
@@ -162,10 +181,11 @@ struct BenchError: Error, CustomStringConvertible {
             }
             laptop.close()
         }
-        var hub = try ServerProcess(db: hubDB, extra: ["--token", "tok"])
+        var hub = try ServerProcess(db: hubDB, environment: ["SETUPLINK_TOKEN": "tok"])
         let client = Process()
         client.executableURL = productsDirectory().appendingPathComponent("setuplink")
-        client.arguments = ["--db", laptopDB, "sync", hub.url, "--token", "tok"]
+        client.arguments = ["--db", laptopDB, "sync", hub.url]
+        client.environment = ProcessInfo.processInfo.environment.merging(["SETUPLINK_TOKEN": "tok"]) { $1 }
         client.standardOutput = FileHandle.nullDevice
         let clientErr = Pipe()
         client.standardError = clientErr
@@ -180,8 +200,8 @@ struct BenchError: Error, CustomStringConvertible {
         let partial = try status(hubDB)["links"] as? Int ?? -1
         #expect(partial > 0 && partial < 10_000, "the hub holds the pages it acknowledged: \(partial)")
 
-        hub = try ServerProcess(db: hubDB, extra: ["--token", "tok"])
-        let again = try runTool(["--db", laptopDB, "--json", "sync", hub.url, "--token", "tok"])
+        hub = try ServerProcess(db: hubDB, environment: ["SETUPLINK_TOKEN": "tok"])
+        let again = try runTool(["--db", laptopDB, "--json", "sync", hub.url], environment: ["SETUPLINK_TOKEN": "tok"])
         #expect(again.status == 0, "\(again.stderr)")
         let report = json(again.stdout)
         #expect((report["pushed"] as? Int ?? 0) < 10_000, "the second sync resumed instead of starting over")

@@ -15,12 +15,10 @@ import Testing
             try hub.write { _ = try $0.write(id: "x", kind: .link, ["tenant": "acme", "product": "crm", "token": "t"]) }
             hub.close()
         }
-        let server = try ServerProcess(db: hubDB, extra: ["--token", "tok"])
-        defer {
-            kill(server.process.processIdentifier, SIGTERM)
-            server.process.waitUntilExit()
-        }
-        let first = try runTool(["--db", laptopDB, "sync", server.url, "--token", "tok"])
+        let token = ["SETUPLINK_TOKEN": "tok"]
+        let server = try ServerProcess(db: hubDB, environment: token)
+        defer { server.stop() }
+        let first = try runTool(["--db", laptopDB, "sync", server.url], environment: token)
         #expect(first.status == 0, "\(first.stderr)")
         // The laptop edits x offline while the hub gains 6,000 links and then deletes x.
         let laptopID: ReplicaID
@@ -40,7 +38,8 @@ import Testing
         }
         let client = Process()
         client.executableURL = productsDirectory().appendingPathComponent("setuplink")
-        client.arguments = ["--db", laptopDB, "sync", server.url, "--token", "tok"]
+        client.arguments = ["--db", laptopDB, "sync", server.url]
+        client.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SETUPLINK_") }.merging(token) { $1 }
         client.standardOutput = FileHandle.nullDevice
         client.standardError = FileHandle.nullDevice
         try client.run()
@@ -60,7 +59,7 @@ import Testing
         laptop.close()
         hub.close()
 
-        let again = try runTool(["--db", laptopDB, "sync", server.url, "--token", "tok"])
+        let again = try runTool(["--db", laptopDB, "sync", server.url], environment: token)
         #expect(again.status == 0, "\(again.stderr)")
         let a = try status(laptopDB), b = try status(hubDB)
         #expect(a["links"] as? Int == 6_000 && b["links"] as? Int == 6_000, "x stays deleted")

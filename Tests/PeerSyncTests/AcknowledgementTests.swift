@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 import JSON
 import Replica
 import SetupLinks
@@ -42,8 +43,9 @@ import Testing
         // the clock page 1 brings, and the server records the request, before page 1 is applied.
         let first = try Self.rawPull(hub, as: laptop.replicaID, clock: start, applied: start)
         #expect(first.status == 200)
-        let page1 = try WireFormat.page(try JSONParser.parse(first.body)["page"], "page")
-        #expect(page1.records.map(\.id) == ["x"] && page1.records[0].isDeleted)
+        let page1 = try WireFormat.decodeMessage(first.body).page
+        #expect(page1.records.map(\.id) == ["x"])
+        #expect(try page1.records[0].decoded().isDeleted)
         let second = try Self.rawPull(hub, as: laptop.replicaID, clock: page1.advance(start), applied: start)
         #expect(second.status == 200)
         // Cut off there: the laptop never applied page 1. Its acknowledgement is what it applied.

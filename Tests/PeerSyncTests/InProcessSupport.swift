@@ -1,11 +1,12 @@
 import Foundation
+@testable import HTTP
 import Replica
 import Storage
 @testable import PeerSync
 
 /// Replicas served in process: a sync's requests go straight to each server's
-/// routes (`SyncRoutes.handle`), so the client, the server and the JSON codec
-/// all run as over HTTP, without sockets. A fault cuts a sync off from a chosen
+/// routes (`SyncRoutes.admit`, then `respond`), so the client, the server and
+/// the page codecs all run as over HTTP, without sockets. A fault cuts a sync off from a chosen
 /// request on: before the server sees it, or after the server answered (the
 /// answer is lost, as when a client dies between fetching a page and applying it).
 final class InProcessNetwork: @unchecked Sendable {
@@ -60,13 +61,59 @@ final class InProcessNetwork: @unchecked Sendable {
             throw .connectionRefused(url: url)
         }
         guard let handler else { throw .connectionRefused(url: url) }
-        let response = handler.handle(HTTPRequest(method: method, path: c.path, headers: headers, body: body ?? []))
+        let head = HTTPHead(method: method, path: c.path, headers: headers.map { (name: $0.key, value: $0.value) })
+        let response: HTTPResponse
+        switch handler.admit(head) {
+        case .reject(let r): response = r
+        case .accept: response = handler.respond(HTTPRequest(head: head, body: body ?? []))
+        }
         if failAfter {
             kill?.close()
             throw .timedOut(url: url, seconds: 30)
         }
-        return HTTPClientResponse(status: response.status, headers: response.headers, body: response.body,
+        var responseHeaders: [String: String] = [:]
+        for (name, value) in response.headers { responseHeaders[name.lowercased()] = value }
+        return HTTPClientResponse(status: response.status, headers: responseHeaders, body: response.body,
                                   bytesSent: (body?.count ?? 0) + 100, bytesReceived: response.body.count + 100)
+    }
+}
+
+/// Real HTTP (libcurl to a real server) that a test can cut off at a chosen
+/// request, on the client's side: the request never leaves, or its answer is
+/// lost, as when the network drops; the server keeps running.
+final class CuttableHTTP: @unchecked Sendable {
+    // @unchecked Sendable: every field is guarded by `lock`.
+    private let lock = NSLock()
+    private var requests = 0
+    private var failFrom: Int?
+    private var afterAnswer = false
+    private let http = HTTPClient(timeout: .seconds(30))
+
+    /// Requests from the `n`th from now on fail (1 is the next one).
+    func cut(atRequest n: Int, afterAnswer: Bool) {
+        lock.withLock {
+            failFrom = requests + n
+            self.afterAnswer = afterAnswer
+        }
+    }
+
+    /// Lets every request through again.
+    func heal() { lock.withLock { failFrom = nil } }
+
+    /// The transport a `SyncClient` uses.
+    var transport: SyncTransport {
+        { [self] method, url, headers, body throws(HTTPClientError) in
+            let (before, after): (Bool, Bool) = lock.withLock {
+                requests += 1
+                let failing = failFrom.map { requests >= $0 } ?? false
+                let before = failing && (!afterAnswer || requests > failFrom!)
+                return (before, failing && !before)
+            }
+            if before { throw .connectionRefused(url: url) }
+            let response = try http.send(method: method, url: url, headers: headers, body: body)
+            if after { throw .timedOut(url: url, seconds: 30) }
+            return response
+        }
     }
 }
 

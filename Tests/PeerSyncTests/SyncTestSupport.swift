@@ -1,6 +1,9 @@
 import Foundation
 import Replica
+import SetupLinks
 import Storage
+import HTTP
+import HTTPTestSupport
 @testable import PeerSync
 
 /// The bearer token every test server is started with.
@@ -10,7 +13,7 @@ let testToken = "s3cret-token"
 func temporaryReplica() throws -> ReplicaStore {
     let dir = NSTemporaryDirectory() + "setuplink-sync-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return try ReplicaStore(path: dir + "/replica.sqlite")
+    return try SetupLinkService.openStore(path: dir + "/replica.sqlite")
 }
 
 /// A replica served on a port chosen by the system.
@@ -22,11 +25,11 @@ final class ServedReplica {
     /// `http://127.0.0.1:<port>` of the current server.
     private(set) var url: String
     private let configuration: HTTPServerConfiguration
-    private let accessLog: HTTPServer.AccessLog?
+    private let accessLog: (@Sendable (HTTPLogEntry) -> Void)?
 
     /// Serves `store` (a fresh one unless given).
     init(_ store: ReplicaStore? = nil, configuration: HTTPServerConfiguration = HTTPServerConfiguration(),
-         accessLog: HTTPServer.AccessLog? = nil) throws {
+         accessLog: (@Sendable (HTTPLogEntry) -> Void)? = nil) throws {
         self.store = try store ?? temporaryReplica()
         self.configuration = configuration
         self.accessLog = accessLog
@@ -50,9 +53,9 @@ final class ServedReplica {
 /// Syncs `store` with `peer` using the test token.
 @discardableResult
 func sync(_ store: ReplicaStore, with peer: ServedReplica, pageLimit: Int = 1000, peerName: String? = nil,
-          progress: ((SyncProgress) -> Void)? = nil) throws(SyncError) -> SyncReport {
-    try SyncClient(pageLimit: pageLimit).sync(store: store, url: peer.url, token: testToken,
-                                              peerName: peerName, progress: progress)
+          encoding: PageEncoding = .binary, progress: ((SyncProgress) -> Void)? = nil) throws(SyncError) -> SyncReport {
+    try SyncClient(pageLimit: pageLimit, encoding: encoding).sync(store: store, url: peer.url, token: testToken,
+                                                                  peerName: peerName, progress: progress)
 }
 
 /// Writes a link with the given fields as one local transaction.
@@ -66,3 +69,19 @@ func writeLinks(_ store: ReplicaStore, prefix: String, count: Int) throws {
         try writeLink(store, "\(prefix)\(i)", ["tenant": "t\(i)", "product": prefix, "token": UUID().uuidString])
     }
 }
+
+/// A request as raw HTTP/1.1 text, with `Content-Length` for the body.
+func rawRequest(_ method: String, _ path: String, token: String? = testToken, body: String? = nil) -> String {
+    var text = "\(method) \(path) HTTP/1.1\r\nHost: test\r\n"
+    if let token { text += "Authorization: Bearer \(token)\r\n" }
+    if let body { text += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
+    return text + "\r\n" + (body ?? "")
+}
+
+/// A served replica holding one link, for bad inputs to bounce off.
+func servedWithOneLink(_ configuration: HTTPServerConfiguration = HTTPServerConfiguration()) throws -> ServedReplica {
+    let served = try ServedReplica(configuration: configuration)
+    try writeLink(served.store, "link-1", ["tenant": "acme", "product": "crm", "token": "tok"])
+    return served
+}
+

@@ -70,9 +70,9 @@ struct RecordWorld {
                     if f.register.versions.count > 1 && losers.isEmpty { equalOnly += 1 }
                 }
                 #expect(m.conflictCount == m.conflicts.reduce(0) { $0 + $1.losers.count }, "seed \(seed)")
-                let order = a.clock.compare(b.clock)
-                let covers = try a.encoded.withUnsafeBytes { try Record.encodedClock($0, covers: b.clock) }
-                #expect(covers == (order == .equal || order == .after), "clock probe, seed \(seed)")
+                let facts = try EncodedRecord(a).facts(winnersOf: [Array("token".utf8)])
+                #expect(facts.clock == a.clock && facts.isLive == a.isLive && facts.maxHLC == a.maxHLC
+                        && Set(facts.dots) == a.dots && facts.winners == [a["token"]], "facts of the encoding, seed \(seed)")
                 checked += 1
             }
         }

@@ -14,6 +14,9 @@ func temporaryStore(_ name: String = "replica.sqlite") throws -> ReplicaStore {
     try ReplicaStore(path: temporaryDirectory() + "/" + name)
 }
 
+/// An index of links by their visible token, as the flows declare one.
+let tokenIndex = IndexSpec.field("token", kind: .link, field: "token")
+
 /// Pulls every page `from` has that `to` lacks, `limit` records at a time.
 @discardableResult
 func pullAll(from: ReplicaStore, to: ReplicaStore, limit: Int = 50) throws -> MergeSummary {
@@ -37,7 +40,7 @@ func exchange(_ client: ReplicaStore, with server: ReplicaStore, limit: Int = 50
         let serverClock = try server.clock()
         let page = try server.changes(since: position, limit: limit)
         serverFloor = try server.purgeFloor()
-        try client.apply(pulled: [(PreparedPage(page), serverClock)], from: server.replicaID)
+        try client.apply(pulled: [(page, serverClock)], from: server.replicaID)
         position = page.advance(position)
         if !page.more { break }
     }
@@ -49,7 +52,7 @@ func exchange(_ client: ReplicaStore, with server: ReplicaStore, limit: Int = 50
         let page = try client.changes(since: since, limit: limit)
         let reached = page.advance(since)
         if page.records.isEmpty && reached == since { break }
-        try server.receivePush(client: client.replicaID, applied: applied, clientFloor: try client.purgeFloor(), page: PreparedPage(page))
+        try server.receivePush(client: client.replicaID, applied: applied, clientFloor: try client.purgeFloor(), page: page)
         since = try server.clock().merged(with: reached)
         if !page.more { break }
     }

@@ -1,0 +1,107 @@
+import Foundation
+import PeerSync
+import SetupLinks
+import Storage
+
+/// The read-eval-print loop, interactive on a TTY and line by line on a pipe, and one-shot commands.
+///
+/// Exit status: a piped script ends 1 if any line failed (the others still ran); an
+/// interactive session ends 0 at `quit` or Ctrl-D whatever failed on the way (the
+/// person saw each error); a one-shot command ends 1 if it failed.
+enum REPL {
+    static func writeLine(_ s: String) {
+        print(s)
+        fflush(nil)
+    }
+
+    static func progressLine(_ s: String) {
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(s)".utf8))
+    }
+
+    /// Runs the REPL until `quit` or end of input.
+    static func run(options: SetupLinkCLI.Options) -> Int32 {
+        guard let (service, source) = SetupLinkCLI.openSession(options) else { return 1 }
+        defer { service.store.close() }
+        if Terminal.stdinIsTTY { return interactive(service, options, source) }
+        return piped(service, options, source)
+    }
+
+    /// What a terminal user gets: questions, colour, paging, progress; plain on pipes.
+    static func io(interactive: Bool) -> ConsoleIO {
+        let confirm: (@Sendable (String) -> Bool)? = interactive ? { @Sendable q in Terminal.confirm(q) } : nil
+        let progress: (@Sendable (String) -> Void)? = interactive && Terminal.stderrIsTTY ? { @Sendable s in progressLine(s) } : nil
+        let paging: Paging? = interactive && Terminal.stdoutIsTTY ? Paging.forTerminal() : nil
+        return ConsoleIO(out: { @Sendable s in writeLine(s) }, confirm: confirm, progress: progress,
+                         style: Style(enabled: Style.wanted(fd: STDOUT_FILENO)), paging: paging,
+                         interrupted: { @Sendable in Interrupt.isPending })
+    }
+
+    /// Runs one command given as words (`setuplink link list --tenant acme`) and exits:
+    /// the same output, JSON and exit status as the same line piped in. On a terminal it
+    /// asks before deleting, pages long lists and shows sync progress, like the REPL.
+    static func runOne(options: SetupLinkCLI.Options, words: [String]) -> Int32 {
+        guard let (service, source) = SetupLinkCLI.openSession(options) else {
+            if options.json { writeLine(ConsoleSession.line([("error", .string("cannot open the replica \(options.db)")), ("command", .null)])) }
+            return 1
+        }
+        defer { service.store.close() }
+        let session = ConsoleSession(service: service, json: options.json, io: io(interactive: Terminal.stdinIsTTY))
+        session.externalURLSource = source
+        if case .failed(let message) = session.run(words: words) {
+            SetupLinkCLI.printError(message)
+            return 1
+        }
+        return 0
+    }
+
+    /// Runs lines from `next` until it returns nil or `quit`; failures go to stderr.
+    /// Returns whether any line failed (the others still ran).
+    static func loop(_ session: ConsoleSession, next: () -> String?) -> Bool {
+        var failed = false
+        while let line = next() {
+            Interrupt.clear()
+            switch session.run(line: line) {
+            case .ok: continue
+            case .quit: return failed
+            case .failed(let message):
+                failed = true
+                SetupLinkCLI.printError(message)
+            }
+        }
+        return failed
+    }
+
+    static func piped(_ service: SetupLinkService, _ options: SetupLinkCLI.Options, _ source: String) -> Int32 {
+        let session = ConsoleSession(service: service, json: options.json, io: io(interactive: false))
+        session.externalURLSource = source
+        return loop(session) { readLine(strippingNewline: true) } ? 1 : 0
+    }
+
+    static func historyFile() -> String {
+        let env = ProcessInfo.processInfo.environment
+        if let state = env["XDG_STATE_HOME"], !state.isEmpty { return state + "/setuplink/history" }
+        return (env["HOME"] ?? NSHomeDirectory()) + "/.local/state/setuplink/history"
+    }
+
+    static func interactive(_ service: SetupLinkService, _ options: SetupLinkCLI.Options, _ source: String) -> Int32 {
+        // Ctrl-C while a command runs cancels that command; at the prompt it discards the line.
+        Interrupt.install()
+        let session = ConsoleSession(service: service, json: options.json, io: io(interactive: true))
+        session.externalURLSource = source
+        let editor = LineEditor(programName: "setuplink", historyFile: historyFile(), prompt: "setuplink(admin)> ",
+                                completer: { [unowned session] in session.completions(for: $0) })
+        editor.historyFilter = SecretRedaction.redact
+        writeLine("setuplink — replica \(service.store.replicaID.hex) at \(service.store.path)")
+        writeLine("Type help for commands, quit (or Ctrl-D) to leave; Ctrl-C cancels a line or a command.")
+        // A person saw every error as it happened: leaving is not a failure.
+        _ = loop(session) {
+            editor.prompt = session.prompt
+            guard let line = editor.readLine() else {
+                writeLine("")
+                return nil
+            }
+            return line
+        }
+        return 0
+    }
+}

@@ -1,0 +1,50 @@
+import JSON
+
+/// The `data` of webhook events (SPEC §6), built from SCIM resources.
+public enum WebhookData {
+    /// A user's data: `id`, `email`, `first_name`, `last_name`, `active`, `raw`.
+    ///
+    /// `email` is the primary email's value, else the first email's, else the
+    /// `userName` when it looks like an address, else null. `active` is true
+    /// unless the resource says `false`. `raw` is the resource as stored
+    /// (never a password: none is stored).
+    public static func user(_ resource: JSONValue) -> JSONValue {
+        let emails = resource.member("emails")?.arrayValue ?? []
+        let primary = emails.first { $0.member("primary") == .bool(true) } ?? emails.first
+        var email: JSONValue = .null
+        if let v = primary?.member("value"), case .string = v {
+            email = v
+        } else if let u = resource.member("userName")?.stringValue, u.contains("@") {
+            email = .string(u)
+        }
+        let name = resource.member("name")
+        return .object([
+            ("id", resource.member("id") ?? .null),
+            ("email", email),
+            ("first_name", name?.member("givenName") ?? .null),
+            ("last_name", name?.member("familyName") ?? .null),
+            ("active", .bool(resource.member("active") != .bool(false))),
+            ("raw", resource),
+        ])
+    }
+
+    /// A group's data: `id`, `name` (its displayName), `raw` (without members: a
+    /// group of 100,000 members is not sent whole with every event).
+    public static func group(_ resource: JSONValue) -> JSONValue {
+        var raw = ObjectMembers(resource)
+        raw["members"] = nil
+        return .object([
+            ("id", resource.member("id") ?? .null),
+            ("name", resource.member("displayName") ?? .null),
+            ("raw", raw.value),
+        ])
+    }
+
+    /// A membership event's data: the group's data plus `user`, the member's user data
+    /// (just `{"id": …}` when the member is not a user this replica holds).
+    public static func membership(group: JSONValue, user: JSONValue) -> JSONValue {
+        var g = ObjectMembers(WebhookData.group(group))
+        g["user"] = user
+        return g.value
+    }
+}

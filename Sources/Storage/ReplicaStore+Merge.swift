@@ -1,0 +1,319 @@
+import Foundation
+import Replica
+
+/// Who sent a page, as the message says: what its peer-input checks are made against.
+public struct PeerSender: Sendable {
+    /// The sending replica, if the message names it.
+    public var replica: ReplicaID?
+    /// The sender's replica clock as it declares it (its own entry is its counter), if sent.
+    public var clock: VectorClock?
+
+    /// A sender.
+    public init(replica: ReplicaID?, clock: VectorClock?) {
+        self.replica = replica
+        self.clock = clock
+    }
+}
+
+extension ReplicaStore {
+    /// The changes a peer whose replica clock is `peer` lacks: one page of at most `limit` records,
+    /// cut in the order of the dots index, read from one snapshot, in their stored encodings.
+    ///
+    /// Costs one indexed range query per replica the peer is behind on (each reads the
+    /// dots and the bodies together): proportional to the answer, not the replica.
+    public func changes(since peer: VectorClock, limit: Int) throws -> ChangePage {
+        try wrap {
+            try db.transaction(immediate: false) {
+                let mine = try loadClock()
+                let q = try db.prepare("""
+                    SELECT d.counter, r.id, r.body FROM dots d JOIN records r ON r.rid = d.rid
+                    WHERE d.rix=?1 AND d.counter>?2 AND d.counter<=?3 ORDER BY d.counter, d.rid LIMIT ?4
+                    """)
+                var bodies: [String: [UInt8]] = [:]
+                let (items, coverage, more) = try cutPage(replicaClock: mine, peerClock: peer, limit: limit, dots: { o, after, upTo, n in
+                    guard let r = try rix(o, create: false) else { return [] }
+                    q.reset()
+                    q.bind(int: r, at: 1)
+                    q.bind(int: Int64(bitPattern: after), at: 2)
+                    q.bind(int: Int64(bitPattern: upTo), at: 3)
+                    q.bind(int: Int64(min(n, Int(Int64.max))), at: 4)
+                    var out: [(UInt64, String)] = []
+                    while try q.step() {
+                        let id = q.text(1)
+                        if bodies[id] == nil { bodies[id] = q.withBlob(2) { Array($0) } }
+                        out.append((UInt64(q.int(0)), id))
+                    }
+                    return out
+                }, item: { id -> EncodedRecord? in bodies[id].map { EncodedRecord(id: id, bytes: $0) } })
+                return ChangePage(records: items, coverage: coverage, more: more, base: peer)
+            }
+        }
+    }
+
+    /// Merges a page of remote records and raises the replica clock by its coverage,
+    /// in one transaction: all or nothing. Re-applying a page changes nothing.
+    ///
+    /// With `sender`, the page is peer input: it is checked first (`PeerInput`,
+    /// against this replica's counter and wall clock) and refused whole with a
+    /// `PeerInputError` naming the field. A record that is unknown here and whose
+    /// clock is below the purge floor is a stale copy of a purged tombstone: it is
+    /// dropped, not revived.
+    @discardableResult
+    public func apply(_ page: ChangePage, from sender: PeerSender? = nil) throws -> MergeSummary {
+        try apply([page], from: sender)
+    }
+
+    /// Applies several pages, in order, in one transaction: all or nothing.
+    ///
+    /// A sync groups the pages it has already received: one transaction writes
+    /// each B-tree page of the id index once instead of once per received page,
+    /// which is most of the cost of small transactions.
+    @discardableResult
+    public func apply(_ pages: [ChangePage], from sender: PeerSender? = nil) throws -> MergeSummary {
+        try wrap {
+            do {
+                return try db.transaction {
+                    var total = MergeSummary()
+                    for page in pages { total = total + (try applyInTransaction(page, from: sender)) }
+                    return total
+                }
+            } catch {
+                resetReplicaCache()
+                throw error
+            }
+        }
+    }
+
+    /// Applies pages pulled from `peer`, in order, in one transaction: all or nothing.
+    ///
+    /// Each page comes with the peer's clock when it was cut, and is peer input
+    /// checked against it (`PeerInput`). A page cut from a state older than what
+    /// the peer had acknowledged (a page still in flight when this replica purged
+    /// on that acknowledgement, or a peer restored from a backup) may hold live
+    /// copies of purged records: it is refused with `StaleReplicaError`, and
+    /// nothing is applied.
+    @discardableResult
+    public func apply(pulled pages: [(page: ChangePage, peerClock: VectorClock)], from peer: ReplicaID) throws -> MergeSummary {
+        try wrap {
+            do {
+                return try db.transaction {
+                    var total = MergeSummary()
+                    for (page, peerClock) in pages {
+                        try checkNotBehindAcknowledgement(peer, holds: peerClock, side: .peer)
+                        total = total + (try applyInTransaction(page, from: PeerSender(replica: peer, clock: peerClock)))
+                    }
+                    return total
+                }
+            } catch {
+                resetReplicaCache()
+                throw error
+            }
+        }
+    }
+
+    /// Merges one page inside the caller's transaction.
+    ///
+    /// A sync's pages are mostly new records, so the work is done in chunks with
+    /// few statements: one query finds which ids of a chunk exist (by their
+    /// integer keys), then the new records, their dots and their index keys are
+    /// each inserted with one multi-row statement. Records that exist are merged
+    /// one by one (re-delivery costs a clock comparison; a concurrent state, a join).
+    func applyInTransaction(_ page: ChangePage, from sender: PeerSender?) throws -> MergeSummary {
+        try checkIndexesWritable()
+        let floor = try loadFloor()
+        // Tombstones arriving make this replica's acknowledgement due (`announceIfDue`).
+        var sawTombstone = false
+        let before = try loadClock()
+        var check: PeerInput?
+        if let sender {
+            var c = PeerInput(receiver: replicaID, receiverCounter: before[replicaID], now: now())
+            if let declared = sender.clock {
+                try c.check(clock: declared, field: "clock")
+            }
+            c.sender = sender.replica
+            c.senderCounter = sender.replica.flatMap { sender.clock?[$0] }
+            try c.check(page: page)
+            check = c
+        } else {
+            // Pages from this process (tests, tools) are cut from one snapshot too: one state per id.
+            var seen = Set<String>(minimumCapacity: page.records.count)
+            for r in page.records where !seen.insert(r.id).inserted {
+                throw MergeError.invalidRecord(id: r.id, reason: "appears twice in one page")
+            }
+        }
+        let specs = indexSpecs ?? []
+        let wanted = specs.isEmpty ? [] : Self.indexedFields(specs)
+        let wantedUTF8 = wanted.map { Array($0.utf8) }
+        var summary = MergeSummary()
+        var maxSeen = HLC.zero
+        let chunk = 100
+        var start = 0
+        var nextRid: Int64?
+        while start < page.records.count {
+            let end = min(page.records.count, start + chunk)
+            // Read and check each record of the chunk once.
+            var facts: [RecordFacts] = []
+            var keys: [Int64] = []
+            facts.reserveCapacity(end - start)
+            keys.reserveCapacity(end - start)
+            for i in start..<end {
+                let r = page.records[i]
+                guard !r.id.isEmpty, r.id.utf8.count <= 256 else { throw MergeError.invalidRecord(id: r.id, reason: "bad id") }
+                let f: RecordFacts
+                do { f = try r.facts(winnersOf: wantedUTF8) } catch {
+                    throw MergeError.invalidRecord(id: r.id, reason: "not a canonical record encoding: \(error.description)")
+                }
+                try check?.check(record: f, of: page, at: i)
+                facts.append(f)
+                keys.append(key(r.id))
+            }
+            // Which of them exist here: one query for the chunk.
+            let existing = try existingRows(keys: keys)
+            var fresh: [Int] = []
+            for k in 0..<(end - start) {
+                let r = page.records[start + k], f = facts[k]
+                if !f.isLive { sawTombstone = true }
+                if let rid = existing.first(where: { $0.key == keys[k] && $0.id == r.id })?.rid {
+                    if try mergeExisting(r, facts: f, rid: rid, summary: &summary) && f.maxHLC > maxSeen { maxSeen = f.maxHLC }
+                } else if !floor.isEmpty && f.clock.isDominated(by: floor) {
+                    // Under the purge floor, unknown here: a stale copy of a purged tombstone.
+                    summary.dropped += 1
+                } else {
+                    fresh.append(k)
+                    if f.maxHLC > maxSeen { maxSeen = f.maxHLC }
+                }
+            }
+            if !fresh.isEmpty {
+                if nextRid == nil { nextRid = (try db.scalar("SELECT max(rid) FROM records")?.int ?? 0) + 1 }
+                try insertNew(fresh.map { (page.records[start + $0], facts[$0], keys[$0]) }, firstRid: nextRid!,
+                              specs: specs, wanted: wanted)
+                nextRid! += Int64(fresh.count)
+                summary.inserted += fresh.count
+                summary.changed += fresh.count
+            }
+            start = end
+        }
+        let after = page.advance(before)
+        for e in after.entries where e.counter > before[e.replica] { try raiseClock(e.replica, to: e.counter) }
+        if maxSeen > (try loadHLC()) { try setMeta("hlc", String(maxSeen.rawValue)) }
+        if sawTombstone { try markAnnouncementDue() }
+        return summary
+    }
+
+    /// The rows whose keys are among `keys` (one query): a sync's pages are mostly
+    /// new records, so this is usually empty, and a scan of it beats hashing ids.
+    func existingRows(keys: [Int64]) throws -> [(key: Int64, id: String, rid: Int64)] {
+        let s = try db.prepare("SELECT idk, id, rid FROM records WHERE idk IN (\(Array(repeating: "?", count: keys.count).joined(separator: ",")))")
+        for (i, k) in keys.enumerated() { s.bind(int: k, at: Int32(i + 1)) }
+        var out: [(key: Int64, id: String, rid: Int64)] = []
+        while try s.step() { out.append((s.int(0), s.text(1), s.int(2))) }
+        return out
+    }
+
+    /// Merges a remote record into the stored one at `rid`; returns whether it changed anything.
+    func mergeExisting(_ r: EncodedRecord, facts: RecordFacts, rid: Int64, summary: inout MergeSummary) throws -> Bool {
+        let s = try db.prepare("SELECT body FROM records WHERE rid=?")
+        s.bind(int: rid, at: 1)
+        defer { s.reset() }
+        guard try s.step() else { throw StoreError.invalid("record \(r.id) vanished during a merge") }
+        // The stored clock tells whether the remote state is already contained (re-delivery).
+        var p = ClockProbe(remote: facts.clock)
+        do { try s.withBlob(0) { try walkEncodedRecord($0, &p) } } catch let e as RecordDecodingError {
+            throw StoreError.corruptRecord(path: path, id: r.id, reason: e.description)
+        }
+        if p.covers { return false }
+        let stored = try decode(id: r.id, s, column: 0)
+        s.reset()
+        let remote: Record
+        do { remote = try r.decoded() } catch { throw MergeError.invalidRecord(id: r.id, reason: error.description) }
+        guard let m = try mergeRecord(local: stored, remote: remote, summary: &summary) else { return false }
+        try store(m, replacing: stored, rid: rid)
+        return true
+    }
+
+    /// Inserts new records with row numbers from `firstRid` on, their dots and their index keys,
+    /// each with multi-row statements.
+    func insertNew(_ rows: [(EncodedRecord, RecordFacts, Int64)], firstRid: Int64, specs: [IndexSpec], wanted: [String]) throws {
+        var dotRows: [(Int64, Int64, Int64)] = []
+        var keyRows: [(Int64, [UInt8], Int64)] = []
+        for batch in stride(from: 0, to: rows.count, by: 50) {
+            let part = rows[batch..<min(rows.count, batch + 50)]
+            let s = try db.prepare("INSERT INTO records(rid, idk, id, kind, live, body) VALUES "
+                                   + Array(repeating: "(?,?,?,?,?,?)", count: part.count).joined(separator: ","))
+            var p: Int32 = 1
+            for (k, row) in part.enumerated() {
+                let (r, f, key) = row
+                let rid = firstRid + Int64(batch + k)
+                s.bind(int: rid, at: p)
+                s.bind(int: key, at: p + 1)
+                s.bind(text: r.id, at: p + 2)
+                s.bind(int: Int64(f.kind.rawValue), at: p + 3)
+                s.bind(int: f.isLive ? 1 : 0, at: p + 4)
+                r.bytes.withUnsafeBytes { _ = s.bind(blob: $0, at: p + 5) }
+                p += 6
+                for d in f.dots { dotRows.append((try rix(d.replica, create: true)!, Int64(d.counter), rid)) }
+                if f.isLive && specs.contains(where: { $0.kind == f.kind }) {
+                    for (ix, k) in IndexKeys.of(facts: f, specs: specs, wanted: wanted).entries { keyRows.append((Int64(ix), k, rid)) }
+                }
+            }
+            while try s.step() {}
+        }
+        for batch in stride(from: 0, to: dotRows.count, by: 100) {
+            let part = dotRows[batch..<min(dotRows.count, batch + 100)]
+            let s = try db.prepare("INSERT OR IGNORE INTO dots(rix, counter, rid) VALUES "
+                                   + Array(repeating: "(?,?,?)", count: part.count).joined(separator: ","))
+            var p: Int32 = 1
+            for (r, c, rid) in part {
+                s.bind(int: r, at: p); s.bind(int: c, at: p + 1); s.bind(int: rid, at: p + 2)
+                p += 3
+            }
+            while try s.step() {}
+        }
+        for batch in stride(from: 0, to: keyRows.count, by: 100) {
+            let part = keyRows[batch..<min(keyRows.count, batch + 100)]
+            let s = try db.prepare("INSERT OR IGNORE INTO keys(ix, key, rid) VALUES "
+                                   + Array(repeating: "(?,?,?)", count: part.count).joined(separator: ","))
+            var p: Int32 = 1
+            for (ix, k, rid) in part {
+                s.bind(int: ix, at: p)
+                k.withUnsafeBytes { _ = s.bind(blob: $0, at: p + 1) }
+                s.bind(int: rid, at: p + 2)
+                p += 3
+            }
+            while try s.step() {}
+        }
+    }
+
+    /// Every field any index reads (what a merge collects while it checks a record).
+    static func indexedFields(_ specs: [IndexSpec]) -> [String] {
+        var out: [String] = []
+        for s in specs { for f in s.fields where !out.contains(f) { out.append(f) } }
+        return out
+    }
+}
+
+/// Whether a stored encoding's clock covers a remote clock (equal or later): then
+/// merging the remote state changes nothing. Reads the clock only.
+struct ClockProbe: EncodedRecordVisitor {
+    let want: [VectorClock.Entry]
+    var j = 0
+    var ok = true
+
+    init(remote: VectorClock) { want = remote.entries }
+
+    var covers: Bool { ok && j == want.count }
+
+    mutating func kind(_ kind: RecordKind) {}
+    mutating func clockEntry(_ replica: ReplicaID, _ counter: UInt64) {
+        // Entries are sorted by replica on both sides: walk them together.
+        if j < want.count && want[j].replica < replica { ok = false }
+        if j < want.count && want[j].replica == replica {
+            if counter < want[j].counter { ok = false }
+            j += 1
+        }
+    }
+    mutating func clockEnd() -> Bool { false }
+    mutating func deleted(_ value: Bool, _ hlc: UInt64, _ clockIndex: Int, _ counter: UInt64) {}
+    mutating func field(_ name: UnsafeRawBufferPointer) {}
+    mutating func version(_ value: UnsafeRawBufferPointer, _ hlc: UInt64, _ clockIndex: Int, _ counter: UInt64) {}
+}

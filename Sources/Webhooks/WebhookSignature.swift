@@ -1,0 +1,45 @@
+import CCrypto
+
+/// The `BoxyHQ-Signature` header of a webhook request, as Jackson writes it:
+/// `t=<unix milliseconds>,s=<hex HMAC-SHA256(secret, "<t>.<body>")>`, over the
+/// exact bytes of the body sent.
+///
+/// A receiver checks it by recomputing the HMAC with the secret given at
+/// `link create` (and may refuse a `t` too far from its clock: every attempt,
+/// retries included, is signed afresh with the time it is sent).
+public enum WebhookSignature {
+    /// The header's name.
+    public static let header = "BoxyHQ-Signature"
+
+    /// The header's value for `body` signed with `secret` at `timestamp` (Unix milliseconds).
+    public static func value(secret: String, timestamp: UInt64, body: [UInt8]) -> String {
+        "t=\(timestamp),s=\(hexHMAC(secret: secret, timestamp: timestamp, body: body))"
+    }
+
+    /// Lowercase hex of HMAC-SHA256(secret, "<timestamp>." + body), computed by libcrypto.
+    public static func hexHMAC(secret: String, timestamp: UInt64, body: [UInt8]) -> String {
+        let key = Array(secret.utf8)
+        let prefix = Array("\(timestamp).".utf8)
+        var mac = [UInt8](repeating: 0, count: 32)
+        let ok = key.withUnsafeBytes { k in
+            prefix.withUnsafeBytes { p in
+                body.withUnsafeBytes { b in
+                    mac.withUnsafeMutableBufferPointer { out in
+                        setuplink_hmac_sha256_2(k.baseAddress, k.count, p.baseAddress, p.count, b.baseAddress, b.count,
+                                                out.baseAddress)
+                    }
+                }
+            }
+        }
+        // libcrypto fails here only when it cannot allocate or has no SHA-256 at all.
+        precondition(ok == 1, "libcrypto could not compute HMAC-SHA256")
+        let digits = Array("0123456789abcdef".utf8)
+        var hex = [UInt8]()
+        hex.reserveCapacity(64)
+        for byte in mac {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: hex, as: UTF8.self)
+    }
+}

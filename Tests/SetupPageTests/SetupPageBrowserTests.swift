@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+
+/// The page in a real browser: headless Chromium driven through the Chrome
+/// DevTools Protocol by `Browser/setup_page_browser.py`, against a replica
+/// served by `setuplink serve`.
+///
+/// Python comes from `SETUPLINK_PYTHON`, else the package's `.venv/bin/python3`
+/// (made by `.ci/run` with the PyPI package `websocket-client`); Chromium from
+/// `SETUPLINK_CHROMIUM`, else `chromium` on the PATH. Screenshots go to
+/// `.build/test-output/setup-page/`. Where either is missing or Chromium cannot
+/// start, the test is skipped and says why — except under CI (`CI` set),
+/// which installs both, so there it fails instead.
+@Suite struct SetupPageBrowserTests {
+    static let outputFolder = packageRoot().appendingPathComponent(".build/test-output/setup-page").path
+
+    static var python: String {
+        ProcessInfo.processInfo.environment["SETUPLINK_PYTHON"] ?? packageRoot().appendingPathComponent(".venv/bin/python3").path
+    }
+
+    /// Skips the test with `reason`, or fails it under CI.
+    static func unavailable(_ reason: String) throws -> Never {
+        if let ci = ProcessInfo.processInfo.environment["CI"], !ci.isEmpty, ci != "false" {
+            Issue.record("the browser test cannot run under CI: \(reason)")
+            throw ServeError(reason)
+        }
+        print("SetupPageBrowserTests skipped: \(reason)")
+        try Test.cancel("skipped: \(reason)")
+    }
+
+    @Test func aTenantCreatesADirectoryInChromium() throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.python) else {
+            try Self.unavailable("no Python at \(Self.python) (run .ci/run's venv step, or set SETUPLINK_PYTHON)")
+        }
+        let dir = temporaryFolder()
+        let db = dir + "/hub.sqlite"
+        let made = try setuplink(db: db, "link create --tenant \"Acme Corporation\" --product CRM"
+                                 + " --webhook-url https://hooks.example.com/x --webhook-secret s3cret\n")
+        let token = try #require(made.objects.first?["token"] as? String)
+        let serve = try ServeProcess(db: db)
+        defer { serve.stop() }
+        try? FileManager.default.removeItem(atPath: Self.outputFolder)
+        let script = packageRoot().appendingPathComponent("Tests/SetupPageTests/Browser/setup_page_browser.py").path
+        let run = try runProcess(URL(fileURLWithPath: Self.python),
+                                 [script, "--url", "\(serve.url)/setup/\(token)", "--out", Self.outputFolder,
+                                  "--external-url", "https://hub.example.test"],
+                                 environment: ProcessInfo.processInfo.environment.filter { $0.key.hasPrefix("SETUPLINK_CHROMIUM") })
+        if run.status == 77 {
+            let last = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
+            let reason = last.hasPrefix("SKIP: ") ? String(last.dropFirst(6)) : "Chromium could not start"
+            try Self.unavailable(reason)
+        }
+        #expect(run.status == 0, "browser checks:\n\(run.stdout)\n\(run.stderr)")
+        for shot in ["desktop.png", "phone.png", "desktop-created.png", "confirm-delete.png", "not-found.png"] {
+            let size = (try? FileManager.default.attributesOfItem(atPath: Self.outputFolder + "/" + shot)[.size] as? Int) ?? 0
+            #expect(size > 10_000, "screenshot \(shot) saved")
+        }
+        // What the browser did is on the replica: the directory made without JavaScript stays,
+        // the one made with it was deleted through the confirmation page.
+        let listed = try setuplink(db: db, "directory list\n")
+        let names = (listed.objects.first?["directories"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
+        #expect(names == ["No-script Google"])
+        #expect(!serve.accessLog.contains(token))
+    }
+}
