@@ -48,12 +48,20 @@ public struct SyncReport: Sendable, Equatable {
     public var bytesReceived = 0
     /// The peer's replica clock after the push: what it has acknowledged.
     public var peerClock = VectorClock()
-    /// The peer's purge floor, from its summary: what every replica it serves has acknowledged.
+    /// The peer's purge floor, from its last answer.
     public var peerPurgeFloor = VectorClock()
+    /// Tombstones this replica purged at the end of the sync.
+    public var purged = 0
 
     /// An empty report for a sync with `peerReplica`.
     public init(peerReplica: ReplicaID) { self.peerReplica = peerReplica }
 }
+
+/// Sends one request of the peer protocol in place of libcurl: method, URL,
+/// headers, body. Tests use it to run whole syncs in process, through the
+/// server's real routes, and to cut them off at chosen points.
+public typealias SyncTransport = @Sendable (_ method: String, _ url: String, _ headers: [String: String],
+                                            _ body: [UInt8]?) throws(HTTPClientError) -> HTTPClientResponse
 
 /// The client side of the peer protocol: syncs a local replica with a peer over HTTP (libcurl).
 ///
@@ -63,6 +71,13 @@ public struct SyncReport: Sendable, Equatable {
 /// A sync cut off at any point loses nothing: applied pages stay applied, and
 /// the next sync starts from the clocks both sides hold. A sync with nothing
 /// to do is two small requests.
+///
+/// Purging (README "Tombstones"): every pull request carries the clock this
+/// replica has *applied* (its acknowledgement) apart from the clock it pages
+/// from; the pull ends with `finishPull` (adopt the peer's floor, join,
+/// announce), the sync with `finishSync` (record the peer's applied clock,
+/// purge). A peer whose clock does not cover this replica's purge floor gets
+/// this replica's changes first, then is pulled from.
 public struct SyncClient: Sendable {
     /// The HTTP client (timeouts, response size limit).
     public var http: HTTPClient
@@ -71,34 +86,28 @@ public struct SyncClient: Sendable {
     /// The page encoding asked for: binary by default; a peer that answers JSON
     /// (an older one) is then spoken to in JSON. `.json` asks for JSON only.
     public var encoding: PageEncoding
+    /// Sends the requests instead of `http` when set.
+    public var transport: SyncTransport?
 
     /// Creates a client.
-    public init(http: HTTPClient = HTTPClient(), pageLimit: Int = SyncServer.defaultPageLimit, encoding: PageEncoding = .binary) {
+    public init(http: HTTPClient = HTTPClient(), pageLimit: Int = SyncServer.defaultPageLimit, encoding: PageEncoding = .binary,
+                transport: SyncTransport? = nil) {
         self.http = http
         self.pageLimit = max(1, pageLimit)
         self.encoding = encoding
+        self.transport = transport
     }
 
     /// Syncs `store` with the peer at `url`: pull, then push.
     ///
     /// With `peerName`, the outcome is recorded on that peer (`recordSync` with
-    /// the clock the peer acknowledged, or `recordSyncFailure`). After a success
-    /// the replica adopts the peer's purge floor (tombstones every replica the
-    /// peer serves has acknowledged) and purges below it. `progress` is called
-    /// after every page, on the calling thread.
+    /// the clock the peer acknowledged, or `recordSyncFailure`). `progress` is
+    /// called after every page, on the calling thread.
     public func sync(store: ReplicaStore, url: String, token: String?, peerName: String? = nil,
                      progress: ((SyncProgress) -> Void)? = nil) throws(SyncError) -> SyncReport {
         do throws(SyncError) {
             let report = try run(store: store, url: url, token: token, peerName: peerName, progress: progress)
-            do {
-                if let peerName { try store.recordSync(peer: peerName, acked: report.peerClock) }
-                // The peer is now a neighbour: this replica keeps tombstones until it has them.
-                if report.peerReplica != store.replicaID { try store.recordClient(report.peerReplica, acked: report.peerClock) }
-                try store.adoptPurgeFloor(report.peerPurgeFloor)
-                try store.purgeTombstones()
-            } catch {
-                throw SyncError.local("\(error)")
-            }
+            if let peerName { try local { try store.recordSync(peer: peerName, acked: report.peerClock) } }
             return report
         } catch {
             if let peerName { try? store.recordSyncFailure(peer: peerName, error: error.description) }
@@ -106,50 +115,91 @@ public struct SyncClient: Sendable {
         }
     }
 
+    /// What one sync tracks about its peer.
+    private struct Exchange {
+        /// The peer's replica id.
+        let peer: ReplicaID
+        /// The latest clock the peer reported: what it has applied.
+        var peerApplied: VectorClock
+        /// The peer's purge floor, from its latest answer.
+        var peerFloor: VectorClock
+        /// The encoding the peer answered pulls in: pushes use it too.
+        var pushEncoding = PageEncoding.json
+    }
+
     private func run(store: ReplicaStore, url rawURL: String, token: String?, peerName: String?,
                      progress: ((SyncProgress) -> Void)?) throws(SyncError) -> SyncReport {
         let base = try Self.baseURL(rawURL)
-        let me = store.replicaID
-        var session = Session(http: http, base: base, token: token, peer: peerName)
+        var session = Session(http: http, transport: transport, base: base, token: token, peer: peerName)
 
         // Summary: a setuplink peer answers with its replica id and clock.
         let (summaryReplica, summaryClock, summaryFloor) = try session.summary()
         var report = SyncReport(peerReplica: summaryReplica)
-        report.peerPurgeFloor = summaryFloor
+        // Pushes speak JSON until a pull answer shows the peer speaks binary.
+        var exchange = Exchange(peer: summaryReplica, peerApplied: summaryClock, peerFloor: summaryFloor)
+        let isSelf = summaryReplica == store.replicaID
         var serverClock = summaryClock
 
-        // Pull, pipelined: a fetcher thread requests and decodes page k+1 while
-        // this thread applies page k (each page still one transaction, in order).
-        // The next request's clock is the one page k brings the replica to, which
-        // is what a sequential pull would send once page k is applied.
+        // A peer that lacks changes up to this replica's purge floor (a replica new to the others, or
+        // one still catching up) might send records purged here: give it this replica's state first.
+        if !isSelf, try !local({ try store.purgeFloor() }).isDominated(by: summaryClock) {
+            try local { try store.introduce(peer: summaryReplica) }
+            serverClock = try push(store: store, session: &session, since: serverClock, exchange: &exchange,
+                                   report: &report, progress: progress)
+        }
+        serverClock = try pull(store: store, session: &session, exchange: &exchange, report: &report, progress: progress)
+        if !isSelf { try local { try store.introduce(peer: summaryReplica) } }
+        let since = try push(store: store, session: &session, since: serverClock, exchange: &exchange,
+                             report: &report, progress: progress)
+
+        report.peerClock = since
+        report.peerPurgeFloor = exchange.peerFloor
+        if !isSelf { report.purged = try local { try store.finishSync(with: summaryReplica, peerApplied: exchange.peerApplied) } }
+        report.requests = session.requests
+        report.bytesSent = session.bytesSent
+        report.bytesReceived = session.bytesReceived
+        return report
+    }
+
+    /// The pull phase; returns the peer's clock from its last answer.
+    private func pull(store: ReplicaStore, session: inout Session, exchange: inout Exchange, report: inout SyncReport,
+                      progress: ((SyncProgress) -> Void)?) throws(SyncError) -> VectorClock {
+        // Pipelined: a fetcher thread requests and decodes page k+1 while this
+        // thread applies page k (each batch one transaction, in order). The next
+        // request pages from the clock page k brings the replica to, and says
+        // separately what the replica has applied so far, which is all the peer
+        // may count as acknowledged.
+        var serverClock = exchange.peerApplied
         var pulledRecords = 0
         let startClock = try local { try store.clock() }
+        let floor = try local { try store.purgeFloor() }
         // The fetcher counts its own requests and bytes; they are added when it is done.
-        let pipeline = PullPipeline(session: Session(http: http, base: base, token: token, peer: peerName),
-                                    me: me, peerReplica: summaryReplica, pageLimit: pageLimit, encoding: encoding, start: startClock)
-        // The encoding the peer answered in: pushes use it too.
-        var pushEncoding = PageEncoding.json
+        let pipeline = PullPipeline(session: session.fresh(), me: store.replicaID, peerReplica: exchange.peer,
+                                    pageLimit: pageLimit, encoding: encoding, start: startClock, floor: floor)
         defer { pipeline.finish() }
         var done = false
         while !done {
             // Apply every page already received in one transaction (up to a budget):
             // fewer, larger transactions write the id index once instead of per page.
             let batch = try pipeline.nextBatch(maxRecords: Self.applyBudget)
-            var declared = VectorClock()
             for item in batch {
                 serverClock = item.serverClock
-                declared.merge(item.serverClock)
-                pushEncoding = item.encoding
-                if let floor = item.purgeFloor { report.peerPurgeFloor = floor }
+                exchange.peerApplied.merge(item.serverClock)
+                exchange.pushEncoding = item.encoding
+                if let floor = item.purgeFloor { exchange.peerFloor = floor }
             }
             let summary: MergeSummary
             do {
-                // Peer input: checked against this replica's counter and clock before anything is stored.
-                summary = try store.apply(batch.map(\.page), from: PeerSender(replica: summaryReplica, clock: declared))
+                // Peer input: each page is checked against the clock its answer declared before anything is stored.
+                summary = try store.apply(pulled: batch.map { ($0.page, $0.serverClock) }, from: exchange.peer)
+                // What the next requests may acknowledge (the fetcher never waits on the store).
+                pipeline.committed(try store.clock())
             } catch let e as MergeError {
-                throw SyncError.refusedChanges(peer: peerName, url: base, reason: e.description)
+                throw SyncError.refusedChanges(peer: session.peer, url: session.base, reason: e.description)
             } catch let e as PeerInputError {
-                throw SyncError.refusedChanges(peer: peerName, url: base, reason: e.description)
+                throw SyncError.refusedChanges(peer: session.peer, url: session.base, reason: e.description)
+            } catch let e as StaleReplicaError {
+                throw SyncError.refusedChanges(peer: session.peer, url: session.base, reason: e.description)
             } catch {
                 throw SyncError.local("\(error)")
             }
@@ -163,47 +213,55 @@ public struct SyncClient: Sendable {
             }
         }
         session.absorb(pipeline.finish())
+        if exchange.peer != store.replicaID {
+            try local { try store.finishPull(from: exchange.peer, peerFloor: exchange.peerFloor) }
+        }
+        return serverClock
+    }
 
-        // Push: what the peer's clock says it lacks.
-        var since = serverClock
+    /// The push phase: what the peer's clock says it lacks. Returns the clock the peer reaches.
+    private func push(store: ReplicaStore, session: inout Session, since start: VectorClock, exchange: inout Exchange,
+                      report: inout SyncReport, progress: ((SyncProgress) -> Void)?) throws(SyncError) -> VectorClock {
+        let me = store.replicaID
+        var since = start
+        var pages = 0, records = 0
         while true {
-            let (page, mine) = try local { (try store.changes(since: since, limit: pageLimit), try store.clock()) }
+            // The message's clock is what this replica has committed: its acknowledgement.
+            let (page, mine, floor) = try local { (try store.changes(since: since, limit: pageLimit), try store.clock(), try store.purgeFloor()) }
             let reached = page.advance(since)
             if page.records.isEmpty && reached == since { break }
-            let message = PageMessage(sender: me, clock: mine, purgeFloor: nil, page: page)
+            let message = PageMessage(sender: me, clock: mine, purgeFloor: floor, page: page)
             let body: [UInt8]
-            switch pushEncoding {
+            switch exchange.pushEncoding {
             case .binary: body = BinaryPage.encode(message)
             case .json: body = try local { try WireFormat.encode(message) }
             }
-            let answer = try session.post("/sync/v1/push", body, contentType: pushEncoding.mediaType)
+            let answer = try session.post("/sync/v1/push", body, contentType: exchange.pushEncoding.mediaType)
             let after: VectorClock
             do throws(WireFormatError) {
                 after = try WireFormat.clock(answer["clock"], "clock")
                 if let c = answer["conflicts"]?.int64Value { report.peerConflicts += Int(c) }
-                if answer["purge_floor"] != nil { report.peerPurgeFloor = try WireFormat.clock(answer["purge_floor"], "purge_floor") }
+                if answer["purge_floor"] != nil { exchange.peerFloor = try WireFormat.clock(answer["purge_floor"], "purge_floor") }
             } catch {
                 throw session.invalid("\(error)")
             }
+            exchange.peerApplied.merge(after)
             // Merging in what the page vouches for guarantees progress even if the peer lags.
             since = after.merged(with: reached)
             report.pushed += page.records.count
             report.pushedPages += 1
-            progress?(SyncProgress(phase: .push, pages: report.pushedPages, records: report.pushed, more: page.more))
+            pages += 1
+            records += page.records.count
+            progress?(SyncProgress(phase: .push, pages: pages, records: records, more: page.more))
             guard page.more else { break }
         }
-
-        report.peerClock = since
-        report.requests = session.requests
-        report.bytesSent = session.bytesSent
-        report.bytesReceived = session.bytesReceived
-        return report
+        return since
     }
 
-    /// Runs a store call, turning its failure into `SyncError.local`.
     /// Records applied per transaction during a pull, at most (one page may exceed it).
     static let applyBudget = 8_000
 
+    /// Runs a store call, turning its failure into `SyncError.local`.
     private func local<T>(_ body: () throws -> T) throws(SyncError) -> T {
         do { return try body() } catch { throw SyncError.local("\(error)") }
     }
@@ -223,8 +281,8 @@ public struct SyncClient: Sendable {
 
 /// Fetches and decodes pull pages on a thread of its own, one page ahead of the applier.
 final class PullPipeline: @unchecked Sendable {
-    // @unchecked Sendable: `queue`, `done` and `session` are touched only under `condition`,
-    // except `session`, which the fetcher owns until `finished` is set.
+    // @unchecked Sendable: `queue`, `cancelled`, `finished` and `applied` are touched only under
+    // `condition`; `session` is the fetcher's until `finished` is set.
     typealias Item = (page: ChangePage, serverClock: VectorClock, purgeFloor: VectorClock?, encoding: PageEncoding)
 
     /// How many decoded pages may wait for the applier.
@@ -235,13 +293,27 @@ final class PullPipeline: @unchecked Sendable {
     private var cancelled = false
     private var finished = false
     private var session: Session
+    /// The replica's clock after the last batch the applier committed: all a request may acknowledge.
+    private var applied: VectorClock
 
-    init(session: Session, me: ReplicaID, peerReplica: ReplicaID, pageLimit: Int, encoding: PageEncoding, start: VectorClock) {
+    init(session: Session, me: ReplicaID, peerReplica: ReplicaID, pageLimit: Int, encoding: PageEncoding, start: VectorClock,
+         floor: VectorClock) {
         self.session = session
-        Thread { [self] in run(me: me, peerReplica: peerReplica, pageLimit: pageLimit, encoding: encoding, start: start) }.start()
+        applied = start
+        Thread { [self] in
+            run(me: me, peerReplica: peerReplica, pageLimit: pageLimit, encoding: encoding, start: start, floor: floor)
+        }.start()
     }
 
-    private func run(me: ReplicaID, peerReplica: ReplicaID, pageLimit: Int, encoding: PageEncoding, start: VectorClock) {
+    /// Tells the fetcher what the replica has committed (the applier calls it after each batch).
+    func committed(_ clock: VectorClock) {
+        condition.lock()
+        applied = clock
+        condition.unlock()
+    }
+
+    private func run(me: ReplicaID, peerReplica: ReplicaID, pageLimit: Int, encoding: PageEncoding, start: VectorClock,
+                     floor: VectorClock) {
         var clock = start
         var local = session
         defer {
@@ -254,10 +326,16 @@ final class PullPipeline: @unchecked Sendable {
         while true {
             let result: Result<Item, SyncError>
             do throws(SyncError) {
-                var w = JSONWriter(capacity: 128 + clock.entries.count * 48)
+                // What is committed, unlike `clock`, which counts pages received and not yet applied.
+                condition.lock()
+                let applied = self.applied
+                condition.unlock()
+                var w = JSONWriter(capacity: 128 + (clock.entries.count + applied.entries.count + floor.entries.count) * 48)
                 w.beginObject()
                 w.key("replica"); w.string(me.hex)
                 w.key("clock"); WireFormat.writeClock(clock, into: &w)
+                w.key("applied"); WireFormat.writeClock(applied, into: &w)
+                w.key("purge_floor"); WireFormat.writeClock(floor, into: &w)
                 w.key("limit"); w.int(Int64(pageLimit))
                 w.endObject()
                 // Binary preferred, JSON accepted (an older peer answers JSON).
@@ -328,6 +406,7 @@ final class PullPipeline: @unchecked Sendable {
 /// The HTTP exchanges of one sync, with their byte counts.
 struct Session: Sendable {
     let http: HTTPClient
+    let transport: SyncTransport?
     let base: String
     let token: String?
     let peer: String?
@@ -335,12 +414,16 @@ struct Session: Sendable {
     var bytesSent = 0
     var bytesReceived = 0
 
-    init(http: HTTPClient, base: String, token: String?, peer: String?) {
+    init(http: HTTPClient, transport: SyncTransport? = nil, base: String, token: String?, peer: String?) {
         self.http = http
+        self.transport = transport
         self.base = base
         self.token = token
         self.peer = peer
     }
+
+    /// A session to the same peer with its own counts (for the pull fetcher).
+    func fresh() -> Session { Session(http: http, transport: transport, base: base, token: token, peer: peer) }
 
     func invalid(_ reason: String) -> SyncError { .invalidAnswer(peer: peer, url: base, reason: reason) }
 
@@ -381,7 +464,11 @@ struct Session: Sendable {
         if let accept { headers["Accept"] = accept }
         let response: HTTPClientResponse
         do {
-            response = try http.send(method: method, url: base + path, headers: headers, body: body)
+            if let transport {
+                response = try transport(method, base + path, headers, body)
+            } else {
+                response = try http.send(method: method, url: base + path, headers: headers, body: body)
+            }
         } catch {
             switch error {
             case .invalidURL: throw .invalidURL(base)

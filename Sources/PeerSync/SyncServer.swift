@@ -10,21 +10,25 @@ import Storage
 /// Routes:
 /// - `GET /healthz` → `{"status":"ok","replica":"<hex>"}`, without auth;
 /// - `GET /sync/v1/summary` → `{"replica":…,"clock":{…},"purge_floor":{…}}`;
-/// - `POST /sync/v1/pull`, body `{"replica":"<client>","clock":{…},"limit":N}`
+/// - `POST /sync/v1/pull`, body `{"replica":"<client>","clock":{…},"applied":{…},"purge_floor":{…},"limit":N}`
 ///   → `{"replica":…,"clock":{…},"purge_floor":{…},"page":{…}}`, the changes the
 ///   client lacks, or the same message in the binary page encoding when `Accept`
-///   names `application/vnd.setuplink.page`;
-/// - `POST /sync/v1/push`, body `{"replica":"<client>","clock":{…},"page":{…}}` (JSON)
+///   names `application/vnd.setuplink.page`. `clock` is what the client pages
+///   from; `applied` what it has applied and committed: only that counts as its
+///   acknowledgement (README "Tombstones");
+/// - `POST /sync/v1/push`, body `{"replica":"<client>","clock":{…},"purge_floor":{…},"page":{…}}` (JSON)
 ///   or a binary page message (`Content-Type: application/vnd.setuplink.page`),
 ///   checked as peer input and applied in one transaction →
-///   `{"clock":{…},"applied":n,"conflicts":n,"purge_floor":{…}}`.
+///   `{"clock":{…},"applied":n,"conflicts":n,"purge_floor":{…}}`. Its `clock` is
+///   the client's committed clock: its acknowledgement.
 ///
 /// Everything is decided from the head before a body is read: the method
 /// (405 with `Allow`), the bearer token (401, compared in constant time; an
 /// empty token refuses every sync request), the declared size (413). Then
-/// 400 malformed, 422 peer input refused by `PeerInput` or records that cannot
-/// merge, 500 with a short id (the detail goes to the server log only). None of
-/// them changes the replica.
+/// 400 malformed, 409 a replica that holds less than it acknowledged after
+/// tombstones were purged on that acknowledgement (it must be rebuilt), 422 peer
+/// input refused by `PeerInput` or records that cannot merge, 500 with a short
+/// id (the detail goes to the server log only). None of them changes the replica.
 public struct SyncRoutes: HTTPRoutes {
     /// The largest page a client may ask for; larger limits are clamped to it.
     public static let maxPageLimit = 5000
@@ -97,6 +101,8 @@ public struct SyncRoutes: HTTPRoutes {
             return .error(status: 422, message: "changes refused, nothing applied: \(e)")
         } catch let e as MergeError {
             return .error(status: 422, message: "changes refused, nothing applied: \(e)")
+        } catch let e as StaleReplicaError {
+            return .error(status: 409, message: "\(e)")
         } catch {
             return .internalError("\(request.method) \(request.path): \(error)")
         }
@@ -123,7 +129,7 @@ public struct SyncRoutes: HTTPRoutes {
         return .json(w.bytes)
     }
 
-    /// `POST /sync/v1/pull`: the body is JSON (`replica`, `clock`, `limit`); the page
+    /// `POST /sync/v1/pull`: the body is JSON (`replica`, `clock`, `applied`, `purge_floor`, `limit`); the page
     /// comes back in the encoding `Accept` asks for (binary or JSON).
     private func pull(_ request: HTTPRequest) throws -> HTTPResponse {
         let body = try WireFormat.parse(request.body)
@@ -137,16 +143,18 @@ public struct SyncRoutes: HTTPRoutes {
             }
             limit = Int(min(max(n, 1), Int64(SyncRoutes.maxPageLimit)))
         }
+        // Only what the client has applied is its acknowledgement (older clients send no `applied`).
+        let applied = body["applied"] == nil ? nil : try WireFormat.clock(body["applied"], "applied")
+        let clientFloor = body["purge_floor"] == nil ? nil : try WireFormat.clock(body["purge_floor"], "purge_floor")
         let before = try store.clock()
-        // The clock a client sends claims what it holds: none of this replica's writes beyond its counter.
-        try PeerInput(receiver: store.replicaID, receiverCounter: before[store.replicaID], now: store.now())
-            .check(clock: clientClock, field: "clock")
-        // What the client sent is what it holds: tombstones it has seen may be purged here.
-        if client != store.replicaID {
-            try store.recordClient(client, acked: clientClock)
-            // The server purges like any replica: tombstones every known peer and client has seen.
-            try store.purgeTombstones()
-        }
+        // The clocks a client sends claim what it holds: none of this replica's writes beyond its counter.
+        let input = PeerInput(receiver: store.replicaID, receiverCounter: before[store.replicaID], now: store.now())
+        try input.check(clock: clientClock, field: "clock")
+        if let applied { try input.check(clock: applied, field: "applied") }
+        if let clientFloor { try input.check(clock: clientFloor, field: "purge_floor") }
+        // Refuses a client behind its acknowledgement, records what it applied, introduces it, purges.
+        try store.servePull(client: client, position: clientClock, applied: applied, clientFloor: clientFloor)
+        // Read before the page is cut: the client judges the page by it (never newer than the page).
         let clock = try store.clock()
         let message = PageMessage(sender: store.replicaID, clock: clock, purgeFloor: try store.purgeFloor(),
                                   page: try store.changes(since: clientClock, limit: limit))
@@ -166,8 +174,9 @@ public struct SyncRoutes: HTTPRoutes {
         case .binary: message = try BinaryPage.decode(request.body)
         case .json: message = try WireFormat.decodeMessage(request.body)
         }
-        let summary = try store.apply(message.page, from: PeerSender(replica: message.sender, clock: message.clock))
-        if summary.changed > 0 { try store.purgeTombstones() }
+        // The message's clock is the client's committed clock: its acknowledgement.
+        let summary = try store.receivePush(client: message.sender, applied: message.clock, clientFloor: message.purgeFloor,
+                                            page: message.page)
         let clock = try store.clock()
         var w = JSONWriter(capacity: 256)
         w.beginObject()

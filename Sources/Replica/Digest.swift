@@ -21,13 +21,6 @@ public struct SHA256Hasher: ~Copyable {
     /// Feeds bytes.
     public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
 
-    /// Feeds a string's UTF-8 followed by a NUL separator.
-    public mutating func update(field s: String) {
-        var s = s
-        s.withUTF8 { update(UnsafeRawBufferPointer($0)) }
-        update([0])
-    }
-
     /// Finishes and returns the hash as 64 lowercase hex digits.
     public consuming func finalizeHex() -> String {
         var out = [UInt8](repeating: 0, count: 32)
@@ -56,33 +49,54 @@ public func hexString(_ bytes: [UInt8]) -> String {
     return String(decoding: out, as: UTF8.self)
 }
 
-/// Computes a state digest: SHA-256 over every record's id and canonical encoding,
-/// tombstones included, in id order.
+/// Computes a state digest: SHA-256 over the replica clock, then every live
+/// record's id and canonical encoding, in id order.
 ///
-/// Two replicas have equal digests exactly when they hold the same records in
-/// the same states (up to SHA-256 collisions).
+/// What two replicas that have exchanged everything agree on, whatever each
+/// has purged: the replica clock (which changes they hold) and the records a
+/// user can see, with their conflicts and record clocks. Tombstones are left
+/// out, because when each replica purges them is its own business; a replica
+/// that holds a delete another lacks still differs, by its clock.
+///
+/// Framing is unambiguous: the clock is its entry count then each entry
+/// (16 bytes of replica id, a varint counter); each record is its id's byte
+/// length (varint), the id, its encoding's length (varint), the encoding. So
+/// ids `a`+`bc` and `ab`+`c` never hash alike, whatever bytes ids contain.
 public struct StateDigest: ~Copyable {
     private var hasher = SHA256Hasher()
 
-    /// Starts an empty digest.
-    public init() {}
+    /// Starts a digest of a replica whose clock is `clock`.
+    public init(clock: VectorClock) {
+        var head: [UInt8] = Array("setuplink-state-2".utf8)
+        putVarint(UInt64(clock.entries.count), &head)
+        for e in clock.entries {
+            putUInt64(e.replica.high, &head)
+            putUInt64(e.replica.low, &head)
+            putVarint(e.counter, &head)
+        }
+        hasher.update(head)
+    }
 
-    /// Adds one record, given as id and canonical encoding; ids must come in ascending byte order.
+    /// Adds one live record, given as id and canonical encoding; ids must come in ascending byte order.
     public mutating func add(id: String, encoded: UnsafeRawBufferPointer) {
-        hasher.update(field: id)
-        var n: [UInt8] = []
-        putVarint(UInt64(encoded.count), &n)
-        hasher.update(n)
+        var id = id
+        var frame: [UInt8] = []
+        id.withUTF8 { u in
+            putVarint(UInt64(u.count), &frame)
+            frame.append(contentsOf: u)
+        }
+        putVarint(UInt64(encoded.count), &frame)
+        hasher.update(frame)
         hasher.update(encoded)
     }
 
     /// Finishes: 64 hex digits.
     public consuming func finalize() -> String { hasher.finalizeHex() }
 
-    /// The digest of a set of records.
-    public static func of(_ records: some Sequence<Record>) -> String {
-        var d = StateDigest()
-        for r in records.sorted(by: { Array($0.id.utf8).lexicographicallyPrecedes(Array($1.id.utf8)) }) {
+    /// The digest of a replica holding `records` (tombstones among them are skipped) at `clock`.
+    public static func of(_ records: some Sequence<Record>, clock: VectorClock) -> String {
+        var d = StateDigest(clock: clock)
+        for r in records.filter(\.isLive).sorted(by: { Array($0.id.utf8).lexicographicallyPrecedes(Array($1.id.utf8)) }) {
             r.encoded.withUnsafeBytes { d.add(id: r.id, encoded: $0) }
         }
         return d.finalize()

@@ -17,8 +17,13 @@ public enum MergeError: Error, CustomStringConvertible, Sendable, Equatable {
 }
 
 extension Record {
-    /// The number of values that lost a concurrent write, over all fields.
-    public var conflictCount: Int { fields.reduce(0) { $0 + max(0, $1.register.versions.count - 1) } }
+    /// The number of distinct values that lost a concurrent write, over all
+    /// fields (concurrent writes of the visible value are not conflicts).
+    public var conflictCount: Int {
+        var n = 0
+        for f in fields where f.register.versions.count > 1 { n += f.register.losers.count }
+        return n
+    }
 
     /// Checks that a remote record can be merged: a non-empty id, at least one
     /// register, and a clock that is not absurd.
@@ -179,8 +184,8 @@ public struct MemoryReplica: Sendable {
         return s
     }
 
-    /// The state digest over every record, tombstones included.
-    public var digest: String { StateDigest.of(records.values) }
+    /// The state digest: the replica clock and every live record (see `StateDigest`).
+    public var digest: String { StateDigest.of(records.values, clock: clock) }
 
     /// Records that exist for users (not deleted).
     public var liveRecords: [Record] { records.values.filter(\.isLive) }

@@ -198,6 +198,25 @@ public struct Record: Hashable, Sendable {
         clock.add(dot)
     }
 
+    /// This record as its writer rewrites it when joining the replicas for the
+    /// first time: every field's visible value and the delete flag written
+    /// again at `dot`, with the clock raised to cover `floor`.
+    ///
+    /// The result follows every change under `floor`, in particular any
+    /// tombstone purged under it with the same id (a link id is derived from
+    /// tenant and product, so a replica that never synced can create the id of
+    /// a link deleted and purged elsewhere). Everywhere, it then wins over that
+    /// tombstone as a create made after seeing the delete would, whether or not
+    /// the tombstone has been purged there yet.
+    public func rebased(over floor: VectorClock, dot: Dot, hlc: HLC) -> Record {
+        var values: [String: String] = [:]
+        for f in fields { if let v = f.register.value { values[f.name] = v } }
+        var r = Record(uncheckedID: id, kind: kind, sortedFields: [], deleted: Register(), clock: clock.merged(with: floor))
+        r.write(values, dot: dot, hlc: hlc, revive: true)
+        if isDeleted { r.delete(dot: dot, hlc: hlc) }
+        return r
+    }
+
     // MARK: Merge
 
     /// The join of two states of the same record.

@@ -18,6 +18,8 @@ public struct Version<Value: Hashable & Sendable>: Hashable, Sendable {
 
     /// Whether this version beats `other` as the visible value:
     /// the larger timestamp wins, then the larger replica id, then the larger counter.
+    ///
+    /// This is the only winner rule (readers of encoded records call it too).
     @inline(__always)
     public func wins(over other: Version) -> Bool {
         if hlc != other.hlc { return hlc > other.hlc }
@@ -30,7 +32,10 @@ public struct Version<Value: Hashable & Sendable>: Hashable, Sendable {
 ///
 /// Holds the values written concurrently that no replica has yet overwritten,
 /// sorted by dot. The visible value is the winner by `(hlc, replica)`; the
-/// others are the register's conflicts, until the next write replaces them all.
+/// other *values* are the register's conflicts, until the next write replaces
+/// them all. Two concurrent writes of the same value are two versions (each
+/// keeps its dot, which the join needs) but not a conflict: a conflict is a
+/// concurrent write of a different value.
 public struct Register<Value: Hashable & Sendable>: Hashable, Sendable {
     /// The concurrent values, sorted by dot, at most one per dot.
     public private(set) var versions: [Version<Value>]
@@ -77,10 +82,26 @@ public struct Register<Value: Hashable & Sendable>: Hashable, Sendable {
     /// The visible value.
     public var value: Value? { winner?.value }
 
-    /// The versions that lost to the winner: the conflicts.
+    /// The conflicts: for each value other than the visible one, the version
+    /// of it that wins among its equals, in dot order. Versions holding the
+    /// visible value are not conflicts, nor are equal values counted twice.
     public var losers: [Version<Value>] {
         guard versions.count > 1, let w = winner else { return [] }
-        return versions.filter { $0.dot != w.dot }
+        var out: [Version<Value>] = []
+        for v in versions where v.value != w.value {
+            if let i = out.firstIndex(where: { $0.value == v.value }) {
+                if v.wins(over: out[i]) { out[i] = v }
+            } else {
+                out.append(v)
+            }
+        }
+        return out
+    }
+
+    /// Whether the register holds concurrent values that differ (a conflict).
+    public var hasConflict: Bool {
+        guard let first = versions.first else { return false }
+        return versions.dropFirst().contains { $0.value != first.value }
     }
 
     /// Replaces every version with one new write (the writer has seen them all).

@@ -84,6 +84,33 @@ extension ReplicaStore {
         }
     }
 
+    /// Applies pages pulled from `peer`, in order, in one transaction: all or nothing.
+    ///
+    /// Each page comes with the peer's clock when it was cut, and is peer input
+    /// checked against it (`PeerInput`). A page cut from a state older than what
+    /// the peer had acknowledged (a page still in flight when this replica purged
+    /// on that acknowledgement, or a peer restored from a backup) may hold live
+    /// copies of purged records: it is refused with `StaleReplicaError`, and
+    /// nothing is applied.
+    @discardableResult
+    public func apply(pulled pages: [(page: ChangePage, peerClock: VectorClock)], from peer: ReplicaID) throws -> MergeSummary {
+        try wrap {
+            do {
+                return try db.transaction {
+                    var total = MergeSummary()
+                    for (page, peerClock) in pages {
+                        try checkNotBehindAcknowledgement(peer, holds: peerClock, side: .peer)
+                        total = total + (try applyInTransaction(page, from: PeerSender(replica: peer, clock: peerClock)))
+                    }
+                    return total
+                }
+            } catch {
+                resetReplicaCache()
+                throw error
+            }
+        }
+    }
+
     /// Merges one page inside the caller's transaction.
     ///
     /// A sync's pages are mostly new records, so the work is done in chunks with
@@ -93,7 +120,9 @@ extension ReplicaStore {
     /// one by one (re-delivery costs a clock comparison; a concurrent state, a join).
     func applyInTransaction(_ page: ChangePage, from sender: PeerSender?) throws -> MergeSummary {
         try checkIndexesWritable()
-        let floor = VectorClock(encoded: try meta("purge_floor") ?? "") ?? VectorClock()
+        let floor = try loadFloor()
+        // Tombstones arriving make this replica's acknowledgement due (`announceIfDue`).
+        var sawTombstone = false
         let before = try loadClock()
         var check: PeerInput?
         if let sender {
@@ -143,6 +172,7 @@ extension ReplicaStore {
             var fresh: [Int] = []
             for k in 0..<(end - start) {
                 let r = page.records[start + k], f = facts[k]
+                if !f.isLive { sawTombstone = true }
                 if let rid = existing.first(where: { $0.key == keys[k] && $0.id == r.id })?.rid {
                     if try mergeExisting(r, facts: f, rid: rid, summary: &summary) && f.maxHLC > maxSeen { maxSeen = f.maxHLC }
                 } else if !floor.isEmpty && f.clock.isDominated(by: floor) {
@@ -166,6 +196,7 @@ extension ReplicaStore {
         let after = page.advance(before)
         for e in after.entries where e.counter > before[e.replica] { try raiseClock(e.replica, to: e.counter) }
         if maxSeen > (try loadHLC()) { try setMeta("hlc", String(maxSeen.rawValue)) }
+        if sawTombstone { try markAnnouncementDue() }
         return summary
     }
 

@@ -11,6 +11,7 @@ public final class LocalTransaction {
     /// Records read or written by this transaction, with their row numbers (`nil` rid: not stored yet).
     var loaded: [String: (record: Record, rid: Int64?)?] = [:]
     var saved = 0
+    var wroteTombstone = false
 
     init(store: ReplicaStore, dot: Dot, hlc: HLC) {
         self.store = store
@@ -32,7 +33,7 @@ public final class LocalTransaction {
 
     func purgeFloor() throws -> VectorClock {
         if let floor { return floor }
-        let f = VectorClock(encoded: try store.meta("purge_floor") ?? "") ?? VectorClock()
+        let f = try store.loadFloor()
         floor = f
         return f
     }
@@ -66,6 +67,15 @@ public final class LocalTransaction {
         let rid = try store.store(r, replacing: existing.record, rid: existing.rid)
         loaded[id] = (r, rid)
         saved += 1
+        wroteTombstone = true
+    }
+
+    /// Replaces a stored record's state with one this transaction built (e.g. `Record.rebased`).
+    func replace(_ old: Record, with new: Record) throws {
+        let existing = try row(old.id)
+        let rid = try store.store(new, replacing: existing?.record ?? old, rid: existing?.rid)
+        loaded[new.id] = (new, rid)
+        saved += 1
     }
 }
 
@@ -79,24 +89,29 @@ extension ReplicaStore {
     public func write<T>(_ body: (LocalTransaction) throws -> T) throws -> T {
         try wrap {
             do {
-                return try db.transaction {
-                    try checkIndexesWritable()
-                    let counter = (try loadClock())[replicaID] + 1
-                    let hlc = HLC.next(after: try loadHLC(), nowMilliseconds: now())
-                    let tx = LocalTransaction(store: self, dot: Dot(replica: replicaID, counter: counter), hlc: hlc)
-                    let result = try body(tx)
-                    if tx.saved > 0 {
-                        try raiseClock(replicaID, to: counter)
-                        try setMeta("hlc", String(hlc.rawValue))
-                    }
-                    return result
-                }
+                return try db.transaction { try localWrite(body) }
             } catch {
                 // A rolled-back transaction may have interned replica ids that no longer exist.
                 resetReplicaCache()
                 throw error
             }
         }
+    }
+
+    /// One local transaction (one dot, one timestamp) inside the caller's SQLite transaction.
+    @discardableResult
+    func localWrite<T>(_ body: (LocalTransaction) throws -> T) throws -> T {
+        try checkIndexesWritable()
+        let counter = (try loadClock())[replicaID] + 1
+        let hlc = HLC.next(after: try loadHLC(), nowMilliseconds: now())
+        let tx = LocalTransaction(store: self, dot: Dot(replica: replicaID, counter: counter), hlc: hlc)
+        let result = try body(tx)
+        if tx.saved > 0 {
+            try raiseClock(replicaID, to: counter)
+            try setMeta("hlc", String(hlc.rawValue))
+        }
+        if tx.wroteTombstone { try markAnnouncementDue() }
+        return result
     }
 
 
@@ -130,7 +145,7 @@ extension ReplicaStore {
         }
     }
 
-    /// Live records per kind (SCIM memberships and replica records are not counted), and tombstones.
+    /// Live records per kind (SCIM memberships are not counted), and tombstones (member records, kind `replica`, are not counted).
     public func counts() throws -> (links: Int, directories: Int, users: Int, groups: Int, tombstones: Int) {
         try wrap {
             let s = try db.prepare("SELECT kind, live, count(*) FROM records GROUP BY kind, live")
@@ -138,22 +153,24 @@ extension ReplicaStore {
             var dead = 0
             while try s.step() {
                 let n = Int(s.int(2))
-                if s.int(1) == 0 { dead += n } else if let kind = RecordKind(rawValue: UInt8(truncatingIfNeeded: s.int(0))) {
-                    live[kind, default: 0] += n
-                }
+                guard let kind = RecordKind(rawValue: UInt8(truncatingIfNeeded: s.int(0))), kind != .replica else { continue }
+                if s.int(1) == 0 { dead += n } else { live[kind, default: 0] += n }
             }
             return (live[.link] ?? 0, live[.directory] ?? 0, live[.user] ?? 0, live[.group] ?? 0, dead)
         }
     }
 
-    /// The state digest: SHA-256 over every record's id and canonical encoding, tombstones included.
+    /// The state digest (`StateDigest`): SHA-256 over the replica clock and
+    /// every live record's id and canonical encoding. Tombstones are left out,
+    /// so two replicas that have exchanged everything agree whatever each has purged.
     public func digest() throws -> String {
         try wrap {
             try db.transaction(immediate: false) {
-                var d = StateDigest()
+                var d = StateDigest(clock: try loadClock())
                 // Sort ids and row numbers only, then read each body: sorting whole rows
                 // would hold every record in the sorter (hundreds of MB at a million).
-                let s = try db.prepare("SELECT id, rid FROM records ORDER BY id")
+                // ORDER BY id compares UTF-8 bytes (SQLite's BINARY collation), as StateDigest expects.
+                let s = try db.prepare("SELECT id, rid FROM records WHERE live=1 ORDER BY id")
                 let body = try db.prepare("SELECT body FROM records WHERE rid=?")
                 while try s.step() {
                     let id = s.text(0)

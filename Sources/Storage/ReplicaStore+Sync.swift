@@ -92,17 +92,6 @@ extension ReplicaStore {
         try wrap { try db.run("UPDATE peers SET last_error=? WHERE name=?", .text(error), .text(name)) }
     }
 
-    /// Records what a replica this one synced with (either as its server or as its client) has acknowledged.
-    public func recordClient(_ replica: ReplicaID, acked: VectorClock, at date: Date = Date()) throws {
-        try wrap {
-            let old = VectorClock(encoded: try db.scalar("SELECT acked FROM clients WHERE rid=?", .text(replica.hex))?.text ?? "") ?? VectorClock()
-            try db.run("""
-                INSERT INTO clients(rid, acked, last_seen) VALUES(?, ?, ?)
-                ON CONFLICT(rid) DO UPDATE SET acked=excluded.acked, last_seen=excluded.last_seen
-                """, .text(replica.hex), .text(old.merged(with: acked).encoded), .text(String(date.timeIntervalSince1970)))
-        }
-    }
-
     /// How many entries of the dots index a replica with clock `acked` lacks: the changes it has not acknowledged.
     public func unacknowledged(by acked: VectorClock) throws -> Int {
         try wrap {
@@ -115,74 +104,5 @@ extension ReplicaStore {
             }
             return n
         }
-    }
-
-    /// The purge floor: every change up to it is known to this replica and every known peer.
-    public func purgeFloor() throws -> VectorClock {
-        try wrap { VectorClock(encoded: try meta("purge_floor") ?? "") ?? VectorClock() }
-    }
-
-    /// The stable point: the meet of this replica's clock and the clock every
-    /// replica it has synced with (in either direction) last acknowledged, and
-    /// whether every replica that wrote here is among them. `nil` with no known replica.
-    func stablePoint() throws -> (VectorClock, allWritersKnown: Bool)? {
-        var acks: [ReplicaID: VectorClock] = [:]
-        let c = try db.prepare("SELECT rid, acked FROM clients")
-        while try c.step() {
-            if let id = ReplicaID(hex: c.text(0)) { acks[id] = VectorClock(encoded: c.text(1)) ?? VectorClock() }
-        }
-        guard !acks.isEmpty else { return nil }
-        var stable = try loadClock()
-        let allKnown = stable.entries.allSatisfy { $0.replica == replicaID || acks[$0.replica] != nil }
-        for a in acks.values { stable = stable.meet(a) }
-        return (stable, allKnown)
-    }
-
-    /// Purges tombstones that every replica this one has synced with has acknowledged; returns how many.
-    ///
-    /// Every neighbour keeps a tombstone until each of its own neighbours has
-    /// it, so a replica holding an older live copy always has a neighbour that
-    /// can still send it the delete. A replica decides on its own only when it
-    /// has heard directly from every replica that wrote to it (a hub); the
-    /// others adopt their server's floor (`adoptPurgeFloor`). Purged tombstones
-    /// raise the purge floor, so a stale copy arriving later is dropped, not revived.
-    @discardableResult
-    public func purgeTombstones() throws -> Int {
-        try wrap {
-            try db.transaction {
-                guard let (stable, allKnown) = try stablePoint(), allKnown else { return 0 }
-                return try purge(upTo: stable)
-            }
-        }
-    }
-
-    /// Adopts a server's purge floor, as far as every replica this one has synced with has acknowledged, and purges below it.
-    @discardableResult
-    public func adoptPurgeFloor(_ floor: VectorClock) throws -> Int {
-        guard !floor.isEmpty else { return 0 }
-        return try wrap {
-            try db.transaction {
-                guard let (stable, _) = try stablePoint() else { return 0 }
-                return try purge(upTo: floor.meet(stable))
-            }
-        }
-    }
-
-    /// Deletes tombstones whose clock is within `stable` and raises the floor to it (in the caller's transaction).
-    func purge(upTo stable: VectorClock) throws -> Int {
-        let s = try db.prepare("SELECT id, body, rid FROM records WHERE live=0")
-        var doomed: [(Int64, Record)] = []
-        while try s.step() {
-            let r = try decode(id: s.text(0), s, column: 1)
-            if r.isDeleted && r.clock.isDominated(by: stable) { doomed.append((s.int(2), r)) }
-        }
-        for (rid, r) in doomed {
-            try db.run("DELETE FROM records WHERE rid=?", .int(rid))
-            for d in r.distinctDots { try removeDot(d, rid: rid) }
-        }
-        let old = VectorClock(encoded: try meta("purge_floor") ?? "") ?? VectorClock()
-        let floor = old.merged(with: stable)
-        if floor != old { try setMeta("purge_floor", floor.encoded) }
-        return doomed.count
     }
 }

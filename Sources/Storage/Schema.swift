@@ -119,5 +119,17 @@ enum Schema {
             finished INTEGER
         );
         """,
+        // 5 → 6: tombstone purge by replicated membership (README "Tombstones").
+        """
+        -- Member records (kind 6, one per replica that exists), read whenever the stable point is computed.
+        CREATE INDEX IF NOT EXISTS records_members ON records(rid) WHERE kind=6;
+        -- Acknowledgements recorded by earlier versions could be pipelined clocks that ran ahead
+        -- of what the replica had applied: forget them; they come back, applied, on the next sync.
+        UPDATE clients SET acked='';
+        -- A replica that already exchanged with others has joined (it never rebases its own records).
+        INSERT INTO meta(key, value) SELECT 'joined', '1'
+            WHERE EXISTS(SELECT 1 FROM clients) OR EXISTS(SELECT 1 FROM peers) OR (SELECT count(*) FROM clock) > 1
+            ON CONFLICT(key) DO NOTHING;
+        """,
     ]
 }

@@ -106,7 +106,8 @@ import HTTPTestSupport
                 continue
             }
             statuses[response.status, default: 0] += 1
-            #expect([200, 400, 422].contains(response.status), "\(response.status) \(response.body), seed \(seed)")
+            // 409: a mutated clock below what that sender acknowledged earlier, once tombstones were purged on it.
+            #expect([200, 400, 409, 422].contains(response.status), "\(response.status) \(response.body), seed \(seed)")
             sent += 1
         }
         print("mutatedPagesThroughARealServerGet200Or4xx seed: \(seed) (replay with SETUPLINK_SEED=\(seed)): \(sent) pushes, statuses \(statuses)")

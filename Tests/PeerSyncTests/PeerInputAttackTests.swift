@@ -221,7 +221,7 @@ private func expectSurvives(_ served: ServedReplica, _ bytes: [UInt8], status: I
             (ChangePage(records: [forged("f", writer: p, hlc: UInt64(Int64.max))], coverage: vc([(p, 1)]), more: false, base: VectorClock()),
              vc([(p, 1)]), "ahead of this replica's clock"),
             (ChangePage(records: [forged("mine", writer: p, clock: [(me, 1 << 40)])], coverage: vc([(p, 1)]), more: false, base: VectorClock()),
-             vc([(p, 1)]), "writes of this replica, which has made 1"),
+             vc([(p, 1)]), "writes of this replica, which has made "),  // 1, or more after the member records of a real sync
             (ChangePage(records: [forged("f", writer: p, clock: [(p, 500)])], coverage: vc([(p, 1)]), more: false, base: VectorClock()),
              vc([(p, 1)]), "writes of the sending replica, which says it has made 1"),
             (ChangePage(records: [forged("f", writer: p)], coverage: VectorClock(), more: false, base: VectorClock()),

@@ -18,7 +18,8 @@ private func expectSurvived(_ served: ServedReplica, digest before: String,
     let laptop = try temporaryReplica()
     try writeLink(laptop, "after-" + UUID().uuidString, ["tenant": "later", "product": "p", "token": "t"])
     let report = try sync(laptop, with: served)
-    #expect(report.pushed == 1, sourceLocation: sourceLocation)
+    // The link, and the laptop's two member records of its first contact (README "Tombstones").
+    #expect(report.pushed == 1 + 2, sourceLocation: sourceLocation)
     #expect(try laptop.digest() == served.store.digest(), "a sync after the attack converged", sourceLocation: sourceLocation)
 }
 
@@ -152,9 +153,11 @@ private final class LogLines: Sendable {
         let report = try sync(laptop, with: served)
         stop.withLock { $0 = true }
         trickled.wait()
-        #expect(report.pulled == 10_000, "the sync completed")
-        #expect(try laptop.digest() == before)
-        try expectSurvived(served, digest: before)
+        // The links, and the server's member records of its first contact with the laptop.
+        #expect(report.pulled == 10_000 + 2, "the sync completed")
+        #expect(try laptop.digest() == served.store.digest())
+        #expect(try served.store.counts().links == 10_000 && before != "")
+        try expectSurvived(served, digest: try served.store.digest())
         withExtendedLifetime((idle, slow)) {}
     }
 

@@ -131,33 +131,6 @@ import Replica
         #expect(try b.digest() == a.digest())
     }
 
-    @Test func stableTombstonesArePurgedAndStaleCopiesDropped() throws {
-        let a = try temporaryStore(), b = try temporaryStore()
-        try a.write { try $0.write(id: "x", kind: .link, ["token": "t"]) }
-        try pullAll(from: a, to: b)
-        let stale = try #require(try b.record(id: "x"))
-        try a.write { try $0.delete(id: "x") }
-        try pullAll(from: a, to: b)
-        #expect(try b.record(id: "x")?.isDeleted == true)
-        #expect(try a.purgeTombstones() == 0, "no client has acknowledged anything")
-        // A writer a has never heard from directly blocks purging.
-        try b.write { try $0.write(id: "y", kind: .link, ["token": "u"]) }
-        try pullAll(from: b, to: a)
-        try a.recordClient(ReplicaID.random(), acked: try a.clock())
-        #expect(try a.purgeTombstones() == 0)
-        // Once b (a client of a) has acknowledged everything, the tombstone is stable.
-        try pullAll(from: a, to: b)
-        try a.recordClient(b.replicaID, acked: try b.clock())
-        #expect(try a.purgeTombstones() == 1)
-        #expect(try a.record(id: "x") == nil)
-        #expect(try a.counts().tombstones == 0)
-        // A stale live copy arriving later is dropped, not revived.
-        let page = ChangePage(records: [stale], coverage: VectorClock(), more: false, base: VectorClock())
-        let s = try a.apply(page)
-        #expect(s.dropped == 1)
-        #expect(try a.record(id: "x") == nil)
-    }
-
     @Test func changesAreAnsweredFromTheIndexInPages() throws {
         let a = try temporaryStore(), b = try temporaryStore()
         for i in 0..<25 { try a.write { try $0.write(id: "r\(i)", kind: .link, ["token": "\(i)"]) } }

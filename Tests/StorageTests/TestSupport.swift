@@ -28,6 +28,37 @@ func pullAll(from: ReplicaStore, to: ReplicaStore, limit: Int = 50) throws -> Me
     }
 }
 
+/// One sync of `client` with `server` through the store-level steps the peer
+/// protocol runs (`servePull`, `apply(pulled:)`, `finishPull`, `introduce`,
+/// `receivePush`, `finishSync`), without HTTP: pull everything, then push everything.
+func exchange(_ client: ReplicaStore, with server: ReplicaStore, limit: Int = 50) throws {
+    var position = try client.clock()
+    let floor = try client.purgeFloor()
+    var serverFloor = VectorClock()
+    while true {
+        try server.servePull(client: client.replicaID, position: position, applied: try client.clock(), clientFloor: floor)
+        let serverClock = try server.clock()
+        let page = try server.changes(since: position, limit: limit)
+        serverFloor = try server.purgeFloor()
+        try client.apply(pulled: [(page, serverClock)], from: server.replicaID)
+        position = page.advance(position)
+        if !page.more { break }
+    }
+    try client.finishPull(from: server.replicaID, peerFloor: serverFloor)
+    try client.introduce(peer: server.replicaID)
+    var since = try server.clock()
+    while true {
+        let applied = try client.clock()
+        let page = try client.changes(since: since, limit: limit)
+        let reached = page.advance(since)
+        if page.records.isEmpty && reached == since { break }
+        try server.receivePush(client: client.replicaID, applied: applied, clientFloor: try client.purgeFloor(), page: page)
+        since = try server.clock().merged(with: reached)
+        if !page.more { break }
+    }
+    try client.finishSync(with: server.replicaID, peerApplied: try server.clock())
+}
+
 /// Runs a shell command; returns its exit status.
 @discardableResult
 func shell(_ command: String) -> Int32 {
