@@ -27,6 +27,7 @@ extension ReplicaStore {
 
     /// Recomputes every key from the stored records (in the caller's transaction).
     func rebuildKeys(_ specs: [IndexSpec]) throws {
+        keysTouched = true
         try db.exec("DELETE FROM keys")
         let kinds = Set(specs.map(\.kind.rawValue))
         guard !kinds.isEmpty else { return }
@@ -49,6 +50,7 @@ extension ReplicaStore {
     func checkIndexesWritable() throws {
         guard indexSpecs == nil else { return }
         if let sig = try meta("index_signature"), !sig.isEmpty {
+            keysTouched = true
             try db.exec("DELETE FROM keys")
             try setMeta("index_signature", "")
         }
@@ -57,6 +59,7 @@ extension ReplicaStore {
     /// Replaces a record's keys (in the caller's transaction).
     func updateKeys(rid: Int64, old: IndexKeys, new: IndexKeys) throws {
         guard old != new else { return }
+        keysTouched = true
         for (ix, key) in old.entries where !new.entries.contains(where: { $0.0 == ix && $0.1 == key }) {
             let s = try statement(.deleteKey)
             s.bind(int: Int64(ix), at: 1)
@@ -146,12 +149,22 @@ extension ReplicaStore {
         }
     }
 
-    /// A value that changes whenever the replica's records or keys may have changed:
-    /// a transaction this store committed, or a commit by any other connection to the
-    /// file (another process). Equal values mean that what was read in between still
-    /// holds, so a reader may keep a count or a scan position keyed by it.
+    /// A value that changes whenever the index keys may have changed: a write of this
+    /// store that touched the keys table, or a commit by any other connection to the
+    /// file (another process). Equal values mean that counts and positions read in
+    /// between still hold, so a reader may keep them keyed by it (the records' contents
+    /// may have changed: read them again). Bookkeeping writes that touch no key (the
+    /// webhook outbox) leave it unchanged.
     public func dataVersion() throws -> DataVersion {
-        try wrap { DataVersion(local: db.commits, file: try db.scalar("PRAGMA data_version")?.int ?? 0) }
+        try wrap {
+            // Called outside any transaction (the lock is held for a whole transaction), so a set
+            // flag is a committed change, or a rolled-back one (a needless new version, never a stale one).
+            if keysTouched {
+                keysTouched = false
+                keysVersion &+= 1
+            }
+            return DataVersion(local: keysVersion, file: try db.scalar("PRAGMA data_version")?.int ?? 0)
+        }
     }
 
     /// How many entries of `index` have keys starting with `prefix`.

@@ -28,8 +28,6 @@ final class SQLiteConnection {
     private(set) var handle: OpaquePointer?
     private var cache: [String: Statement] = [:]
     let path: String
-    /// Transactions this connection has committed (with `transaction`).
-    private(set) var commits = 0
 
     /// Opens a database file; `create` allows creating it.
     init(path: String, readOnly: Bool = false, create: Bool = false) throws {
@@ -125,7 +123,6 @@ final class SQLiteConnection {
         do {
             let result = try body()
             try exec("COMMIT")
-            commits &+= 1
             return result
         } catch {
             try? exec("ROLLBACK")
