@@ -43,6 +43,8 @@ final class ConnectionRegistry: Sendable {
     private struct State {
         var entries: [UInt: Entry] = [:]
         var sweeping = true
+        /// Set by `drain()`: every connection, even one that starts now, is cut off.
+        var draining = false
     }
 
     private let state = Mutex(State())
@@ -72,7 +74,37 @@ final class ConnectionRegistry: Sendable {
     /// A connection was accepted: its head must arrive within the header deadline.
     func started(_ connection: UInt, fd: Int32, address: String) {
         let deadline = ContinuousClock.now + headerDeadline
-        state.withLock { $0.entries[connection] = Entry(fd: fd, address: address, phase: .headers, deadline: deadline) }
+        state.withLock { s in
+            s.entries[connection] = Entry(fd: fd, address: address, phase: .headers, deadline: deadline, cut: s.draining)
+            // Accepted while the server drains: cut at once (under the lock, as `drain` does).
+            if s.draining { shutdown(fd, Int32(SHUT_RDWR)) }
+        }
+    }
+
+    /// Cuts off every connection, and every one that starts from now on, and waits
+    /// up to `timeout` for libmicrohttpd to close them all (it sees the end of the
+    /// stream and closes each connection without parsing anything more than what it
+    /// had read). Returns whether none is left.
+    ///
+    /// Why: libmicrohttpd 0.9.75's `MHD_stop_daemon` sets a shutdown flag that makes
+    /// `MHD_queue_response` succeed without queueing anything, and a worker that
+    /// then answers a malformed request itself (400, 431, …) dereferences the
+    /// missing response and crashes the process. With no connection left when
+    /// `MHD_stop_daemon` runs, no worker answers anything.
+    func drain(timeout: Duration) -> Bool {
+        state.withLock { s in
+            s.draining = true
+            for (key, entry) in s.entries where !entry.cut {
+                shutdown(entry.fd, Int32(SHUT_RDWR))
+                s.entries[key]!.cut = true
+            }
+        }
+        let deadline = ContinuousClock.now + timeout
+        while count > 0 {
+            if ContinuousClock.now >= deadline { return false }
+            usleep(1_000)
+        }
+        return true
     }
 
     /// A connection was closed; its descriptor is closed right after this returns.

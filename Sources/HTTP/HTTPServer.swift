@@ -37,6 +37,8 @@ public final class HTTPServer: Sendable {
         // under the state lock and used by one of them at a time; libmicrohttpd's
         // own calls on the daemon are thread-safe.
         let daemon: OpaquePointer
+        /// The listening socket (libmicrohttpd closes it when it stops).
+        let listener: Int32
         let options: UnsafeMutablePointer<MHD_OptionItem>
         let pems: [UnsafeMutablePointer<CChar>]
     }
@@ -128,7 +130,7 @@ public final class HTTPServer: Sendable {
             throw .cannotStart(c.tls == nil ? "libmicrohttpd refused the configuration"
                                : "libmicrohttpd refused the TLS certificate or key (do they match, and is the key unencrypted PEM?)")
         }
-        let handle = DaemonHandle(daemon: daemon, options: options, pems: pems)
+        let handle = DaemonHandle(daemon: daemon, listener: listener.fd, options: options, pems: pems)
         state.withLock { s in
             s.phase = .running
             s.handle = handle
@@ -155,6 +157,11 @@ public final class HTTPServer: Sendable {
         core.stopping.store(true, ordering: .relaxed)
         let deadline = ContinuousClock.now + core.configuration.stopGracePeriod
         while core.registry.busy > 0 && ContinuousClock.now < deadline { usleep(2_000) }
+        // Then no new connection (accept fails with EINVAL, which libmicrohttpd expects
+        // during a stop), and every open one cut off and closed by libmicrohttpd
+        // before MHD_stop_daemon runs: see ConnectionRegistry.drain for the crash this avoids.
+        shutdown(running.listener, Int32(SHUT_RDWR))
+        _ = core.registry.drain(timeout: .seconds(2))
         MHD_stop_daemon(daemon)
         core.registry.stopSweeper()
         Unmanaged.passUnretained(core).release()
