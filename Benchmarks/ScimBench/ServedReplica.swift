@@ -79,7 +79,8 @@ enum ServedReplica {
             throw BenchError("serve said: \(String(decoding: line, as: UTF8.self))")
         }
         FileHandle.standardError.write(Data("scim-bench: serving \(db) on port \(port), server pid \(p.processIdentifier)\n".utf8))
-        return (p, Target(host: "127.0.0.1", port: UInt16(port), base: "/api/scim/v2.0/" + id, token: scimToken, pid: p.processIdentifier))
+        return (p, Target(host: "127.0.0.1", port: UInt16(port), base: "/api/scim/v2.0/" + id, token: scimToken,
+                          pid: p.processIdentifier, folder: dir))
     }
 
     /// The process's peak resident set (`VmHWM`), KiB.

@@ -78,6 +78,8 @@ struct Target: Sendable {
     var token: String?
     /// The server's process id when the bench started it.
     var pid: Int32?
+    /// The folder of the replica the bench made (removed at the end unless SCIM_BENCH_KEEP is set).
+    var folder: String? = nil
 }
 
 /// Seconds since an arbitrary point, monotonic.
@@ -330,3 +332,6 @@ do {
     exit(1)
 }
 if let server, server.isRunning { kill(server.processIdentifier, SIGTERM); server.waitUntilExit() }
+if let folder = target.folder, ProcessInfo.processInfo.environment["SCIM_BENCH_KEEP"] == nil {
+    try? FileManager.default.removeItem(atPath: folder)
+}
