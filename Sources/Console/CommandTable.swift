@@ -90,6 +90,16 @@ public enum CommandTable {
                     summary: "show a directory's info section: SCIM Endpoint, SCIM Token", example: "directory show 6c1e"),
         CommandSpec(words: ["directory", "rename"], arguments: ["ID", "NAME"], flags: [],
                     summary: "rename a directory", example: "directory rename 6c1e \"Acme Okta\""),
+        CommandSpec(words: ["directory", "users"], arguments: ["ID"], flags: [
+            flag("--filter", "TEXT", "a SCIM filter (RFC 7644), e.g. 'userName sw \"ann\"' or 'active eq false'"),
+        ], summary: "list the users a directory's identity provider provisioned (offline): ID, User name, Name, Email, Status",
+        example: "directory users 6c1e --filter 'emails[type eq \"work\"].value ew \"@acme.com\"'"),
+        CommandSpec(words: ["directory", "groups"], arguments: ["ID"], flags: [],
+                    summary: "list the groups a directory's identity provider pushed (offline): ID, Name, Members", example: "directory groups 6c1e"),
+        CommandSpec(words: ["user", "show"], arguments: ["ID"], flags: [],
+                    summary: "show a provisioned user: names, emails, status, groups", example: "user show 8d2f"),
+        CommandSpec(words: ["group", "show"], arguments: ["ID"], flags: [],
+                    summary: "show a provisioned group and its members", example: "group show 41aa"),
         CommandSpec(words: ["directory", "events"], arguments: ["ID"], flags: [
             flag("--status", "STATUS", "only events that are pending, delivered, failed or dropped"),
         ], summary: "a directory's webhook events on this replica: time, event, status, attempts, next retry, last error",

@@ -15,6 +15,12 @@ extension ConsoleSession {
         switch kind {
         case .record(.directory) where page != nil:
             out += ((try? page!.directories()) ?? []).map(\.id).filter { $0.hasPrefix(typed.lowercased()) }
+        case .record(let k) where page != nil && (k == .user || k == .group):
+            // On a setup page, only that page's directories' users and groups.
+            let mine = Set(((try? page!.directories()) ?? []).map(\.id))
+            out += ((try? service.idCompletions(kind: k, prefix: typed)) ?? []).filter { id in
+                (try? store.record(id: id)).flatMap { $0.flatMap(ScimRecords.directory(of:)) }.map(mine.contains) ?? false
+            }
         case .record(let k):
             out += (try? service.idCompletions(kind: k, prefix: typed)) ?? []
         case .peer:

@@ -16,7 +16,8 @@ extension ConsoleSession {
         for p in peers { peerRows.append((p, try store.unacknowledged(by: p.acked))) }
         if json {
             emit([("replica", .string(store.replicaID.hex)), ("links", .int(Int64(counts.links))),
-                  ("directories", .int(Int64(counts.directories))), ("tombstones", .int(Int64(counts.tombstones))),
+                  ("directories", .int(Int64(counts.directories))), ("users", .int(Int64(counts.users))),
+                  ("groups", .int(Int64(counts.groups))), ("tombstones", .int(Int64(counts.tombstones))),
                   ("digest", .string(digest)), ("clock", .string(try store.clock().encoded)),
                   ("events_pending", .int(Int64(pending))),
                   ("peers", .array(peerRows.map { p, n in
@@ -29,7 +30,8 @@ extension ConsoleSession {
         }
         var lines = renderSection(title: "", rows: [
             ("Replica", store.replicaID.hex), ("Database", store.path), ("Links", String(counts.links)),
-            ("Directories", String(counts.directories)), ("Tombstones", String(counts.tombstones)), ("Digest", digest),
+            ("Directories", String(counts.directories)), ("Users", String(counts.users)), ("Groups", String(counts.groups)),
+            ("Tombstones", String(counts.tombstones)), ("Digest", digest),
             ("Webhook events", pending == 0 ? "none pending" : "\(pending) pending (see: directory events ID)"),
         ])
         if peerRows.isEmpty {
@@ -57,20 +59,41 @@ extension ConsoleSession {
     /// The conflicts worth showing: a concurrent write of the *same* value is no conflict
     /// (two replicas that created one link with equal values agree on every field but the
     /// random token), and secret fields never show their values.
+    ///
+    /// SCIM records: a membership's `present` flag is add-wins (an add beside a concurrent
+    /// remove keeps the member, by rule, on every replica), so its concurrent values are not
+    /// a lost write and are not listed; a user's or group's `key.*` registers mirror their
+    /// attribute, so only the attribute is listed, by its SCIM name (`emails`, not `a:emails`).
     func conflictRows() throws -> [ConflictRow] {
         var rows: [ConflictRow] = []
         for r in try store.recordsWithConflicts() {
             for c in r.conflicts {
+                guard let field = Self.conflictField(r.kind, c.field) else { continue }
                 var lost: [String] = []
                 for l in c.losers where l.value != c.winner.value && !lost.contains(l.value) { lost.append(l.value) }
                 guard !lost.isEmpty else { continue }
                 let secret = Format.isSecretField(c.field)
-                rows.append(ConflictRow(kind: r.kind.description, id: r.id, field: c.field,
+                rows.append(ConflictRow(kind: r.kind.description, id: r.id, field: field,
                                         value: secret ? Format.masked : c.winner.value,
                                         lost: secret ? lost.map { _ in Format.masked } : lost, secret: secret))
             }
         }
         return rows
+    }
+
+    /// The name a conflicting field is listed under, or `nil` when it is not listed (see `conflictRows`).
+    static func conflictField(_ kind: RecordKind, _ field: String) -> String? {
+        switch kind {
+        case .membership:
+            return field == ScimRecords.presentField ? nil : field
+        case .user, .group:
+            if field.hasPrefix("key.") { return nil }
+            if field.hasPrefix(ScimRecords.attributePrefix) { return String(field.dropFirst(ScimRecords.attributePrefix.count)) }
+            if field.hasPrefix(ScimRecords.extensionPrefix) { return String(field.dropFirst(ScimRecords.extensionPrefix.count)) }
+            return field
+        default:
+            return field
+        }
     }
 
     /// `conflicts`: concurrent writes of different values, secrets masked.

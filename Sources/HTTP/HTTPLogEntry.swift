@@ -39,17 +39,21 @@ public struct HTTPLogEntry: Sendable, CustomStringConvertible {
     }
 
     /// `2026-12-01T20:39:01.123Z 127.0.0.1:53122 POST /sync/v1/pull 200 1234B 3.2ms`.
+    ///
+    /// Formatted by hand (no `String(format:)`): a busy server writes one per request.
     public var description: String {
-        var line = "\(Self.timestamp(time)) \(clientAddress) "
+        var line = Self.timestamp(time) + " " + clientAddress + " "
         switch event {
         case let .request(method, path, status, bytes, milliseconds):
-            line += "\(method) \(path) \(status) \(bytes)B \(String(format: "%.1f", milliseconds))ms"
+            let tenths = Int((max(0, milliseconds) * 10).rounded())
+            line += "\(method) \(path) \(status) \(bytes)B \(tenths / 10).\(tenths % 10)ms"
         case let .closed(reason):
             line += "closed: \(reason)"
         }
         if let note { line += " \(note)" }
         // One entry is one line, whatever a note contains.
-        return line.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ")
+        guard line.utf8.contains(where: { $0 == 10 || $0 == 13 }) else { return line }
+        return String(String.UnicodeScalarView(line.unicodeScalars.map { $0 == "\n" || $0 == "\r" ? " " : $0 }))
     }
 
     /// ISO 8601 UTC with milliseconds, formatted without a shared formatter (thread-safe);
@@ -60,7 +64,12 @@ public struct HTTPLogEntry: Sendable, CustomStringConvertible {
         let millis = Int((interval - Double(seconds)) * 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), millis)
+        func pad(_ n: Int, _ width: Int) -> String {
+            let digits = String(n)
+            return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        }
+        return pad(Int(parts.tm_year) + 1900, 4) + "-" + pad(Int(parts.tm_mon) + 1, 2) + "-" + pad(Int(parts.tm_mday), 2)
+            + "T" + pad(Int(parts.tm_hour), 2) + ":" + pad(Int(parts.tm_min), 2) + ":" + pad(Int(parts.tm_sec), 2)
+            + "." + pad(millis, 3) + "Z"
     }
 }

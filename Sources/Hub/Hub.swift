@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import HTTP
 import PeerSync
+import Scim
 import SetupLinks
 import SetupPage
 import Storage
@@ -9,9 +10,9 @@ import Synchronization
 import Webhooks
 
 /// `setuplink serve`: one HTTP(S) server for a replica, with every protocol's
-/// routes mounted on it (the peer protocol and the tenant setup page; SCIM
-/// joins the list), the webhook sender, their start and graceful stop, and the
-/// stop signals.
+/// routes mounted on it (the peer protocol, every directory's SCIM service and
+/// the tenant setup page), the webhook sender, their start and graceful stop,
+/// and the stop signals.
 ///
 /// Usage from a `main`: `Hub.blockStopSignals()` first, before any thread
 /// starts; then `start()`, `Hub.waitForStopSignal()`, `stop()`.
@@ -40,6 +41,8 @@ public final class Hub: Sendable {
         let source = TokenSource(token, store: store)
         let routes: [any HTTPRoutes] = [
             SyncRoutes(store: store, maxBodyBytes: configuration.maxBodyBytes, token: { source.current() }),
+            // Each accepted change's events go to the webhook outbox, in the change's transaction.
+            ScimRoutes(service: service, eventSink: delivery.eventSink),
             try SetupPageRoutes(service: service),
         ]
         server = HTTPServer(configuration: configuration, routes: routes, log: log)

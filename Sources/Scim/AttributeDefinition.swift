@@ -107,8 +107,7 @@ public struct AttributeDefinition: Sendable, Equatable {
 
     /// The sub-attribute named `name`, compared without case (RFC 7643 §2.1).
     public func subAttribute(_ name: String) -> AttributeDefinition? {
-        let folded = name.lowercased()
-        return subAttributes.first { $0.name.lowercased() == folded }
+        subAttributes.first { sameName($0.name, name) }
     }
 
     /// Whether a client may write the attribute.
@@ -158,7 +157,6 @@ public struct SchemaDefinition: Sendable, Equatable {
 
     /// The attribute named `name`, compared without case.
     public func attribute(_ name: String) -> AttributeDefinition? {
-        let folded = name.lowercased()
-        return attributes.first { $0.name.lowercased() == folded }
+        attributes.first { sameName($0.name, name) }
     }
 }

@@ -8,8 +8,7 @@ extension JSONValue {
     public func member(_ name: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
         if let exact = members.first(where: { $0.0 == name }) { return exact.1 }
-        let folded = name.lowercased()
-        return members.first { $0.0.lowercased() == folded }?.1
+        return members.first { sameName($0.0, name) }?.1
     }
 
     /// Whether the value counts as unassigned: `null`, an empty array or object, or absent (RFC 7643 §2.5).
@@ -60,8 +59,7 @@ struct ObjectMembers {
     /// The position of the member named `name` (an exact match first, then without case).
     func index(of name: String) -> Int? {
         if let i = members.firstIndex(where: { $0.0 == name }) { return i }
-        let folded = name.lowercased()
-        return members.firstIndex { $0.0.lowercased() == folded }
+        return members.firstIndex { sameName($0.0, name) }
     }
 
     /// The member named `name`; setting `nil` removes it, setting a new name appends it.
@@ -110,4 +108,28 @@ func sameJSON(_ a: JSONValue, _ b: JSONValue) -> Bool {
     default:
         return a == b
     }
+}
+
+/// Whether two names are equal without case, as `a.lowercased() == b.lowercased()`
+/// says, without allocating when both are ASCII (attribute names, URNs and object
+/// keys nearly always are: these comparisons run for every member looked up).
+func sameName(_ a: String, _ b: String) -> Bool {
+    let x = a.utf8, y = b.utf8
+    @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
+    if x.count == y.count {
+        var i = x.startIndex, j = y.startIndex
+        var differs = false
+        while i != x.endIndex {
+            let p = x[i], q = y[j]
+            // Beyond ASCII, Unicode case mapping decides.
+            if p >= 0x80 || q >= 0x80 { return a.lowercased() == b.lowercased() }
+            if lower(p) != lower(q) { differs = true }
+            i = x.index(after: i)
+            j = y.index(after: j)
+        }
+        return !differs
+    }
+    // Lengths differ: ASCII strings then differ; others may not (case mapping can change a length).
+    if x.allSatisfy({ $0 < 0x80 }) && y.allSatisfy({ $0 < 0x80 }) { return false }
+    return a.lowercased() == b.lowercased()
 }

@@ -62,6 +62,17 @@ public struct Projection: Sendable, Equatable {
         return keep(urn: urn, name: name, def: def) != .drop
     }
 
+    /// Whether neither `attributes` nor `excludedAttributes` was given.
+    public var isDefault: Bool { included == nil && excluded.isEmpty }
+
+    /// `apply(to:)` for a resource the flows rendered from a record: the default
+    /// projection leaves it as it is (a record holds no `returned: never` value — a
+    /// password is never stored — and these schemas have no `returned: request`
+    /// attribute), so that case costs nothing.
+    public func applyToRendered(_ resource: JSONValue) -> JSONValue {
+        isDefault ? resource : apply(to: resource)
+    }
+
     /// Whether attribute `name` was named explicitly in `attributes`.
     public func explicitlyRequests(_ name: String) -> Bool {
         included?.contains { $0.urn == nil && $0.name?.lowercased() == name.lowercased() } ?? false

@@ -19,17 +19,19 @@ public enum ResourceMapping {
             if let urn { ext[urn, default: []].append((name, v)) } else { top.append((name, v)) }
         }
         var out: [(String, JSONValue)] = []
-        func take(_ list: inout [(String, JSONValue)], inOrderOf defs: [AttributeDefinition]) -> [(String, JSONValue)] {
+        func take(_ list: inout [(String, JSONValue)], inOrderOf names: [String]) -> [(String, JSONValue)] {
             var ordered: [(String, JSONValue)] = []
-            for d in defs {
-                if let i = list.firstIndex(where: { $0.0 == d.name }) { ordered.append(list.remove(at: i)) }
+            ordered.reserveCapacity(list.count)
+            for n in names {
+                if let i = list.firstIndex(where: { $0.0 == n }) { ordered.append(list.remove(at: i)) }
+                if list.isEmpty { break }
             }
             return ordered + list
         }
-        out = take(&top, inOrderOf: schema.coreAttributesInOrder)
+        out = take(&top, inOrderOf: schema.coreAttributeNamesInOrder)
         for e in schema.extensions {
             guard var attrs = ext[e.id] else { continue }
-            out.append((e.id, .object(take(&attrs, inOrderOf: e.attributes))))
+            out.append((e.id, .object(take(&attrs, inOrderOf: e.attributes.map(\.name)))))
         }
         return .object(out)
     }
@@ -70,7 +72,7 @@ public enum ResourceMapping {
 
     /// Inserts a member at its schema position (before the attributes that follow it in the schema).
     private static func insert(_ member: (String, JSONValue), into attrs: inout [(String, JSONValue)], schema: ResourceSchema) {
-        let order = schema.coreAttributesInOrder.map(\.name)
+        let order = schema.coreAttributeNamesInOrder
         guard let rank = order.firstIndex(of: member.0) else { attrs.append(member); return }
         let at = attrs.firstIndex { a in
             guard let r = order.firstIndex(of: a.0) else { return true }

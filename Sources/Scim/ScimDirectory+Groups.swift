@@ -24,7 +24,7 @@ extension ScimDirectory {
     /// (Entra ID asks with `excludedAttributes=members`).
     public func getGroup(_ gid: String, projection: Projection, in store: ScimStore) throws -> JSONValue {
         let r = try requireLive(gid, schema, store)
-        return projection.apply(to: try groupResource(r, withMembers: projection.includes("members"), store))
+        return projection.applyToRendered(try groupResource(r, withMembers: projection.includes("members"), store))
     }
 
     /// `GET /Groups` and `POST /Groups/.search`.

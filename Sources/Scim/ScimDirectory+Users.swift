@@ -49,7 +49,7 @@ extension ScimDirectory {
     public func getUser(_ uid: String, projection: Projection, in store: ScimStore) throws -> JSONValue {
         let r = try requireLive(uid, schema, store)
         let groups = projection.includes("groups") ? try userGroups(uid, store) : nil
-        return projection.apply(to: try userResource(r, groups: groups, store))
+        return projection.applyToRendered(try userResource(r, groups: groups, store))
     }
 
     /// `GET /Users` and `POST /Users/.search`.

@@ -102,12 +102,12 @@ public struct ScimDirectory: Sendable {
                 }
             }
         }
-        let resources = try page.map { try projection.apply(to: render($0, costlyOut)) }
+        let resources = try page.map { try projection.applyToRendered(render($0, costlyOut)) }
         return ListResponse.body(totalResults: total, startIndex: start, resources: resources)
     }
 
     /// The records an index plan finds, deduplicated, in id order.
-    private func candidates(_ hints: [ScimIndexHint], _ kind: RecordKind, _ store: ScimStore) throws -> [Record] {
+    func candidates(_ hints: [ScimIndexHint], _ kind: RecordKind, _ store: ScimStore) throws -> [Record] {
         var found: [String: Record] = [:]
         func add(_ records: [Record]) { for r in records { found[r.id] = r } }
         for h in hints {

@@ -145,6 +145,11 @@ public struct ResourceSchema: Sendable, Equatable {
     public var core: SchemaDefinition
     /// The extension schemas.
     public var extensions: [SchemaDefinition]
+    /// The common and core attributes by name as defined and by ASCII-lowercased name
+    /// (names are looked up for every member of every resource read or written).
+    private let byName: [String: AttributeDefinition]
+    /// The names of `coreAttributesInOrder`.
+    public let coreAttributeNamesInOrder: [String]
 
     /// A resource type.
     public init(name: String, endpoint: String, description: String, core: SchemaDefinition, extensions: [SchemaDefinition]) {
@@ -153,18 +158,28 @@ public struct ResourceSchema: Sendable, Equatable {
         self.description = description
         self.core = core
         self.extensions = extensions
+        var byName: [String: AttributeDefinition] = [:]
+        // Common attributes first: they win over a core attribute of the same name, as before.
+        for d in (ScimSchemas.common + core.attributes).reversed() {
+            byName[d.name] = d
+            byName[d.name.lowercased()] = d
+        }
+        self.byName = byName
+        coreAttributeNamesInOrder = [ScimSchemas.common[0].name, ScimSchemas.common[1].name] + core.attributes.map(\.name)
     }
 
     /// A core or common attribute by name, compared without case.
     public func coreAttribute(_ name: String) -> AttributeDefinition? {
-        let folded = name.lowercased()
-        return ScimSchemas.common.first { $0.name.lowercased() == folded } ?? core.attribute(name)
+        if let d = byName[name] { return d }
+        guard name.utf8.allSatisfy({ $0 < 0x80 }) else {
+            return ScimSchemas.common.first { sameName($0.name, name) } ?? core.attribute(name)
+        }
+        return byName[name.lowercased()]
     }
 
     /// The extension whose URN equals `urn`, compared without case.
     public func knownExtension(_ urn: String) -> SchemaDefinition? {
-        let folded = urn.lowercased()
-        return extensions.first { $0.id.lowercased() == folded }
+        extensions.first { sameName($0.id, urn) }
     }
 
     /// Every schema URN that may prefix an attribute path: the core schema first, then the extensions.

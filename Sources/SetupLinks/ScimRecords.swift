@@ -9,7 +9,9 @@ import Storage
 public enum ScimKeys {
     /// The folded form of `s`.
     public static func fold(_ s: String) -> String {
-        s.precomposedStringWithCanonicalMapping.lowercased()
+        // ASCII is its own NFC form: skip Foundation's normalization (every create and lookup folds).
+        if s.utf8.allSatisfy({ $0 < 0x80 }) { return s.lowercased() }
+        return s.precomposedStringWithCanonicalMapping.lowercased()
     }
 }
 

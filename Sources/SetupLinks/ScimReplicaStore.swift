@@ -1,5 +1,6 @@
 import Replica
 import Storage
+import Synchronization
 
 /// `ScimStore` inside one `ReplicaStore.write` transaction: what a SCIM
 /// request that changes something runs on.
@@ -53,9 +54,14 @@ public struct ScimReplicaTransaction: ScimStore {
 public struct ScimReplicaReader: ScimStore {
     /// The replica.
     public let store: ReplicaStore
+    /// Counts and page ends remembered across requests, if the caller keeps some.
+    let cache: ScimListCache?
 
-    /// A reader of `store`.
-    public init(store: ReplicaStore) { self.store = store }
+    /// A reader of `store`, remembering counts and page ends in `cache` when given one.
+    public init(store: ReplicaStore, cache: ScimListCache? = nil) {
+        self.store = store
+        self.cache = cache
+    }
 
     /// The record, tombstones included.
     public func record(_ id: String) throws -> Record? { try store.record(id: id) }
@@ -71,28 +77,26 @@ public struct ScimReplicaReader: ScimStore {
     /// An exact index lookup.
     public func lookup(_ index: ScimIndex, key: String) throws -> [Record] { try store.lookup(index.rawValue, key: key) }
 
-    /// A range scan in key order. Storage's scan continues from a cursor, so
-    /// the first `offset` entries are walked page by page: the cost of a SCIM
-    /// `startIndex` deep into a list grows with it (an offset in Storage's
-    /// index query would make it index-only; see NOTES).
+    /// A range scan in key order: the first `offset` entries are skipped inside
+    /// the index (no record is read for them), so a SCIM `startIndex` deep into a
+    /// list costs an index walk plus the page.
+    ///
+    /// With a cache, a page that starts where an earlier page of the same data ended
+    /// (a client paging through with `startIndex` 1, 101, 201, …) continues from that
+    /// page's cursor instead of walking the offset.
     public func scan(_ index: ScimIndex, prefix: String, offset: Int, limit: Int) throws -> [Record] {
         guard limit > 0 else { return [] }
-        var out: [Record] = []
-        var skip = max(0, offset)
-        var cursor: IndexCursor?
-        let pageSize = 1000
-        while out.count < limit {
-            let want = skip > 0 ? min(pageSize, skip) : min(pageSize, limit - out.count)
-            let page = try store.scan(index.rawValue, prefix: prefix, after: cursor, limit: want)
-            if skip > 0 {
-                skip -= page.count
-            } else {
-                out += page.map(\.record)
-            }
-            guard page.count == want, let last = page.last else { break }
-            cursor = last.cursor
+        let offset = max(0, offset)
+        guard let cache else { return try store.scan(index.rawValue, prefix: prefix, offset: offset, limit: limit).map(\.record) }
+        let version = try store.dataVersion()
+        let entries: [IndexEntry]
+        if offset > 0, let cursor = cache.cursor(version, index, prefix, offset) {
+            entries = try store.scan(index.rawValue, prefix: prefix, after: cursor, limit: limit)
+        } else {
+            entries = try store.scan(index.rawValue, prefix: prefix, offset: offset, limit: limit)
         }
-        return out
+        if let last = entries.last { cache.remember(version, index, prefix, offset + entries.count, last.cursor) }
+        return entries.map(\.record)
     }
 
     /// A full scan, page by page with cursors.
@@ -107,6 +111,72 @@ public struct ScimReplicaReader: ScimStore {
         }
     }
 
-    /// An entry count.
-    public func count(_ index: ScimIndex, prefix: String) throws -> Int { try store.count(index.rawValue, prefix: prefix) }
+    /// An entry count (counted once per data version with a cache).
+    public func count(_ index: ScimIndex, prefix: String) throws -> Int {
+        guard let cache else { return try store.count(index.rawValue, prefix: prefix) }
+        let version = try store.dataVersion()
+        if let n = cache.count(version, index, prefix) { return n }
+        let n = try store.count(index.rawValue, prefix: prefix)
+        cache.remember(version, index, prefix, count: n)
+        return n
+    }
+}
+
+/// What SCIM list requests learn of an index that the next request may reuse while
+/// the replica's data stays the same (`ReplicaStore.dataVersion`): the number of
+/// entries under a prefix (`totalResults`) and where a page ended (the next page's
+/// start). Anything written to the replica, here or by another process, makes it
+/// all stale, so it is dropped. Bounded: past `capacity` entries it starts over.
+public final class ScimListCache: Sendable {
+    private struct Key: Hashable {
+        var index: ScimIndex
+        var prefix: String
+        var offset: Int
+    }
+
+    private struct State {
+        var version: DataVersion?
+        var counts: [Key: Int] = [:]
+        var cursors: [Key: IndexCursor] = [:]
+
+        /// Forgets everything learnt of another data version.
+        mutating func use(_ v: DataVersion) {
+            if version != v {
+                version = v
+                counts.removeAll()
+                cursors.removeAll()
+            }
+        }
+    }
+
+    /// The most cursors and counts kept.
+    static let capacity = 4096
+    private let state = Mutex(State())
+
+    /// An empty cache.
+    public init() {}
+
+    func count(_ v: DataVersion, _ index: ScimIndex, _ prefix: String) -> Int? {
+        state.withLock { s in s.version == v ? s.counts[Key(index: index, prefix: prefix, offset: -1)] : nil }
+    }
+
+    func remember(_ v: DataVersion, _ index: ScimIndex, _ prefix: String, count: Int) {
+        state.withLock { s in
+            s.use(v)
+            if s.counts.count >= Self.capacity { s.counts.removeAll() }
+            s.counts[Key(index: index, prefix: prefix, offset: -1)] = count
+        }
+    }
+
+    func cursor(_ v: DataVersion, _ index: ScimIndex, _ prefix: String, _ offset: Int) -> IndexCursor? {
+        state.withLock { s in s.version == v ? s.cursors[Key(index: index, prefix: prefix, offset: offset)] : nil }
+    }
+
+    func remember(_ v: DataVersion, _ index: ScimIndex, _ prefix: String, _ offset: Int, _ cursor: IndexCursor) {
+        state.withLock { s in
+            s.use(v)
+            if s.cursors.count >= Self.capacity { s.cursors.removeAll() }
+            s.cursors[Key(index: index, prefix: prefix, offset: offset)] = cursor
+        }
+    }
 }

@@ -66,7 +66,9 @@ final class RecordKeyHasher {
             low = low << 8 | UInt64(k < bytes.count ? bytes[k] : 0)
             high = high << 8 | UInt64(k < bytes.count ? bytes[k] : 0xFF)
         }
-        return (Int64(low << 31), Int64((high + 1) << 31))
+        // An empty prefix (or one of 0xFF bytes, which UTF-8 never has) reaches the top of the
+        // key space: (0xFFFF_FFFF + 1) << 31 is 2^63, past Int64 (it trapped: TAB on an empty word).
+        return (Int64(low << 31), high == 0xFFFF_FFFF ? Int64.max : Int64((high + 1) << 31))
     }
 
     /// Registers `setuplink_idkey(salt_hex, id)` on a connection, for the migration that adds the key.

@@ -27,6 +27,7 @@ extension ReplicaStore {
 
     /// Recomputes every key from the stored records (in the caller's transaction).
     func rebuildKeys(_ specs: [IndexSpec]) throws {
+        keysTouched = true
         try db.exec("DELETE FROM keys")
         let kinds = Set(specs.map(\.kind.rawValue))
         guard !kinds.isEmpty else { return }
@@ -49,6 +50,7 @@ extension ReplicaStore {
     func checkIndexesWritable() throws {
         guard indexSpecs == nil else { return }
         if let sig = try meta("index_signature"), !sig.isEmpty {
+            keysTouched = true
             try db.exec("DELETE FROM keys")
             try setMeta("index_signature", "")
         }
@@ -57,6 +59,7 @@ extension ReplicaStore {
     /// Replaces a record's keys (in the caller's transaction).
     func updateKeys(rid: Int64, old: IndexKeys, new: IndexKeys) throws {
         guard old != new else { return }
+        keysTouched = true
         for (ix, key) in old.entries where !new.entries.contains(where: { $0.0 == ix && $0.1 == key }) {
             let s = try statement(.deleteKey)
             s.bind(int: Int64(ix), at: 1)
@@ -97,36 +100,44 @@ extension ReplicaStore {
     }
 
     /// Up to `limit` entries of `index` whose keys start with `prefix`, in key order,
-    /// continuing after `cursor`; each entry's `cursor` continues after it.
+    /// continuing after `cursor`, skipping the first `offset` of them; each entry's
+    /// `cursor` continues after it.
     ///
     /// Costs what the page costs (an index seek, then `limit` rows), so a caller can
-    /// stream a long list page by page or answer one page of a paged listing.
-    public func scan(_ index: String, prefix: String = "", after cursor: IndexCursor? = nil, limit: Int) throws -> [IndexEntry] {
+    /// stream a long list page by page or answer one page of a paged listing. An
+    /// `offset` (SCIM's `startIndex`) is skipped inside the index alone: the keys
+    /// are walked, but only the page's records are read and decoded.
+    public func scan(_ index: String, prefix: String = "", after cursor: IndexCursor? = nil, offset: Int = 0,
+                     limit: Int) throws -> [IndexEntry] {
         try wrap {
             let ix = try indexNumber(index)
             let low = Array(prefix.utf8)
             // 0xFF never occurs in UTF-8, so every key starting with `prefix` sorts below prefix + 0xFF.
             let high = low + [0xFF]
-            let s: Statement
+            // The inner query reads the keys table alone (its primary key covers it), so
+            // skipped entries cost an index step each, never a record read. After a cursor
+            // the range starts at the cursor alone: with `key >= low` beside it, SQLite seeks
+            // on the key only and then steps through every entry of an equal key (all of a
+            // directory's users share one key), so each page would cost its position.
+            let cursor = cursor.flatMap { $0.key.lexicographicallyPrecedes(low) ? nil : $0 }
+            let range = cursor == nil ? "key >= ?2 AND key < ?3" : "(key, rid) > (?4, ?5) AND key < ?3"
+            let s = try db.prepare("""
+                SELECT k.key, k.rid, r.id, r.body FROM
+                  (SELECT key, rid FROM keys WHERE ix=?1 AND \(range)
+                   ORDER BY key, rid LIMIT ?6 OFFSET ?7) k
+                JOIN records r ON r.rid = k.rid
+                ORDER BY k.key, k.rid
+                """)
             if let cursor {
-                s = try db.prepare("""
-                    SELECT k.key, k.rid, r.id, r.body FROM keys k JOIN records r ON r.rid = k.rid
-                    WHERE k.ix=?1 AND k.key < ?3 AND (k.key, k.rid) > (?4, ?5) AND k.key >= ?2
-                    ORDER BY k.key, k.rid LIMIT ?6
-                    """)
                 cursor.key.withUnsafeBytes { _ = s.bind(blob: $0, at: 4) }
                 s.bind(int: cursor.rid, at: 5)
-            } else {
-                s = try db.prepare("""
-                    SELECT k.key, k.rid, r.id, r.body FROM keys k JOIN records r ON r.rid = k.rid
-                    WHERE k.ix=?1 AND k.key >= ?2 AND k.key < ?3
-                    ORDER BY k.key, k.rid LIMIT ?6
-                    """)
             }
             s.bind(int: ix, at: 1)
             low.withUnsafeBytes { _ = s.bind(blob: $0, at: 2) }
             high.withUnsafeBytes { _ = s.bind(blob: $0, at: 3) }
             s.bind(int: Int64(max(0, limit)), at: 6)
+            s.bind(int: Int64(max(0, offset)), at: 7)
+            defer { s.reset() }
             var out: [IndexEntry] = []
             while try s.step() {
                 let key = s.withBlob(0) { Array($0) }
@@ -135,6 +146,24 @@ extension ReplicaStore {
                 out.append(IndexEntry(key: String(decoding: key, as: UTF8.self), record: record, cursor: IndexCursor(key: key, rid: rid)))
             }
             return out
+        }
+    }
+
+    /// A value that changes whenever the index keys may have changed: a write of this
+    /// store that touched the keys table, or a commit by any other connection to the
+    /// file (another process). Equal values mean that counts and positions read in
+    /// between still hold, so a reader may keep them keyed by it (the records' contents
+    /// may have changed: read them again). Bookkeeping writes that touch no key (the
+    /// webhook outbox) leave it unchanged.
+    public func dataVersion() throws -> DataVersion {
+        try wrap {
+            // Called outside any transaction (the lock is held for a whole transaction), so a set
+            // flag is a committed change, or a rolled-back one (a needless new version, never a stale one).
+            if keysTouched {
+                keysTouched = false
+                keysVersion &+= 1
+            }
+            return DataVersion(local: keysVersion, file: try db.scalar("PRAGMA data_version")?.int ?? 0)
         }
     }
 
@@ -173,4 +202,10 @@ extension ReplicaStore {
             return out
         }
     }
+}
+
+/// See `ReplicaStore.dataVersion()`.
+public struct DataVersion: Hashable, Sendable {
+    let local: Int
+    let file: Int64
 }

@@ -269,6 +269,7 @@ extension ReplicaStore {
             }
             while try s.step() {}
         }
+        if !keyRows.isEmpty { keysTouched = true }
         for batch in stride(from: 0, to: keyRows.count, by: 100) {
             let part = keyRows[batch..<min(keyRows.count, batch + 100)]
             let s = try db.prepare("INSERT OR IGNORE INTO keys(ix, key, rid) VALUES "

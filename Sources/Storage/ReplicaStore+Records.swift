@@ -145,19 +145,18 @@ extension ReplicaStore {
         }
     }
 
-    /// Live links and directories, and tombstones (member records, kind `replica`, are not counted).
-    public func counts() throws -> (links: Int, directories: Int, tombstones: Int) {
+    /// Live records per kind (SCIM memberships are not counted), and tombstones (member records, kind `replica`, are not counted).
+    public func counts() throws -> (links: Int, directories: Int, users: Int, groups: Int, tombstones: Int) {
         try wrap {
             let s = try db.prepare("SELECT kind, live, count(*) FROM records GROUP BY kind, live")
-            var links = 0, dirs = 0, dead = 0
+            var live: [RecordKind: Int] = [:]
+            var dead = 0
             while try s.step() {
                 let n = Int(s.int(2))
-                let kind = s.int(0)
-                if kind == Int64(RecordKind.replica.rawValue) { continue }
-                if s.int(1) == 0 { dead += n } else if kind == Int64(RecordKind.link.rawValue) { links += n }
-                else if kind == Int64(RecordKind.directory.rawValue) { dirs += n }
+                guard let kind = RecordKind(rawValue: UInt8(truncatingIfNeeded: s.int(0))), kind != .replica else { continue }
+                if s.int(1) == 0 { dead += n } else { live[kind, default: 0] += n }
             }
-            return (links, dirs, dead)
+            return (live[.link] ?? 0, live[.directory] ?? 0, live[.user] ?? 0, live[.group] ?? 0, dead)
         }
     }
 

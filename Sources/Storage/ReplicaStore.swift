@@ -66,6 +66,10 @@ public final class ReplicaStore: @unchecked Sendable {
 
     /// The secondary indexes installed (`installIndexes`), or `nil` for a store opened without them.
     var indexSpecs: [IndexSpec]?
+    /// Set when a statement changed the keys table (see `dataVersion`); cleared when read.
+    var keysTouched = false
+    /// Counts the changes of the keys table that `dataVersion` has seen.
+    var keysVersion = 0
 
     /// Opens the replica at `path`, creating it (and its folder) if the file does not exist or is empty.
     ///
