@@ -6,7 +6,8 @@ import Storage
 import Testing
 import Webhooks
 
-/// A real SCIM sequence on a served hub, delivered to a receiver (Python, checking
+/// A SCIM sequence written in process on a served hub (over HTTP: `ScimOverHTTPTests`),
+/// delivered to a receiver (Python, checking
 /// every signature as a receiver of Jackson's events does): once, in order,
 /// with the SPEC §6 payload; through outages and 500s.
 @Suite struct DeliveryTests {

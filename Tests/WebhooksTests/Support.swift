@@ -158,8 +158,9 @@ final class WebhookReceiver: @unchecked Sendable {
 }
 
 /// A replica with a link and directories, served by a `Hub` whose webhook
-/// sender delivers its outbox; SCIM changes go through `ScimDirectory` in one
-/// `store.write` with the outbox sink, as `ScimRoutes` runs them.
+/// sender delivers its outbox. `scim(_:)` makes SCIM changes in process
+/// (`ScimDirectory` in one `store.write` with the outbox sink, as `ScimRoutes`
+/// runs them); the hub's SCIM routes are served at `port` too (`ScimOverHTTPTests`).
 final class WebhookHub: @unchecked Sendable {
     // @unchecked Sendable: used by one test at a time.
     let folder: String
