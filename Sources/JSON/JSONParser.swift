@@ -141,26 +141,9 @@ public struct JSONParser {
             depth &-= 1
             return .array(elements)
         }
-        while true {
+        repeat {
             elements.append(try parseValue())
-            skipWhitespace()
-            guard index < end else {
-                throw JSONError(offset: index, message: "unexpected end of input, expected ',' or ']' in array")
-            }
-            let c = base[index]
-            if c == UInt8(ascii: ",") {
-                index &+= 1
-                skipWhitespace()
-                if index < end && base[index] == UInt8(ascii: "]") {
-                    throw JSONError(offset: index, message: "trailing comma in array")
-                }
-            } else if c == UInt8(ascii: "]") {
-                index &+= 1
-                break
-            } else {
-                throw JSONError(offset: index, message: "expected ',' or ']' after array element, found \(describe(c))")
-            }
-        }
+        } while try !endOfElement(UInt8(ascii: "]"), in: "array", after: "array element")
         depth &-= 1
         return .array(elements)
     }
@@ -189,26 +172,33 @@ public struct JSONParser {
             index &+= 1
             let value = try parseValue()
             members.append((key, value))
-            skipWhitespace()
-            guard index < end else {
-                throw JSONError(offset: index, message: "unexpected end of input, expected ',' or '}' in object")
-            }
-            let c = base[index]
-            if c == UInt8(ascii: ",") {
-                index &+= 1
-                skipWhitespace()
-                if index < end && base[index] == UInt8(ascii: "}") {
-                    throw JSONError(offset: index, message: "trailing comma in object")
-                }
-            } else if c == UInt8(ascii: "}") {
-                index &+= 1
-                break
-            } else {
-                throw JSONError(offset: index, message: "expected ',' or '}' after object member, found \(describe(c))")
-            }
+            if try endOfElement(UInt8(ascii: "}"), in: "object", after: "object member") { break }
         }
         depth &-= 1
         return .object(members)
+    }
+
+    /// After an array element or object member: consumes the `,` before the next one
+    /// (refusing a trailing comma) or the closing bracket; true at the closing bracket.
+    private mutating func endOfElement(_ close: UInt8, in container: String, after element: String) throws(JSONError) -> Bool {
+        skipWhitespace()
+        guard index < end else {
+            throw JSONError(offset: index, message: "unexpected end of input, expected ',' or '\(Character(Unicode.Scalar(close)))' in \(container)")
+        }
+        let c = base[index]
+        if c == close {
+            index &+= 1
+            return true
+        }
+        guard c == UInt8(ascii: ",") else {
+            throw JSONError(offset: index, message: "expected ',' or '\(Character(Unicode.Scalar(close)))' after \(element), found \(describe(c))")
+        }
+        index &+= 1
+        skipWhitespace()
+        if index < end && base[index] == close {
+            throw JSONError(offset: index, message: "trailing comma in \(container)")
+        }
+        return false
     }
 
     // MARK: Strings

@@ -50,14 +50,7 @@ extension SetupLinkService {
     /// Live links, sorted by tenant then product (as UTF-8 bytes), optionally filtered;
     /// answered from the indexes, page by page.
     public func links(tenant: String? = nil, product: String? = nil) throws -> [SetupLink] {
-        var out: [SetupLink] = []
-        var cursor: IndexCursor?
-        repeat {
-            let page = try linkPage(tenant: tenant, product: product, after: cursor, limit: 1000)
-            out += page.items
-            cursor = page.next
-        } while cursor != nil
-        return out
+        try Self.allPages { try linkPage(tenant: tenant, product: product, after: $0, limit: 1000) }
     }
 
     /// One page of live directories, in tenant, product, name order (as UTF-8 bytes), optionally
@@ -74,12 +67,17 @@ extension SetupLinkService {
 
     /// Live directories, sorted by tenant, product, name (as UTF-8 bytes), optionally filtered.
     public func directories(tenant: String? = nil, product: String? = nil) throws -> [Directory] {
-        var out: [Directory] = []
+        try Self.allPages { try directoryPage(tenant: tenant, product: product, after: $0, limit: 1000) }
+    }
+
+    /// Every item of a paged list: `page` is asked from the start, then after each page's cursor.
+    private static func allPages<T>(_ page: (IndexCursor?) throws -> ListPage<T>) throws -> [T] {
+        var out: [T] = []
         var cursor: IndexCursor?
         repeat {
-            let page = try directoryPage(tenant: tenant, product: product, after: cursor, limit: 1000)
-            out += page.items
-            cursor = page.next
+            let p = try page(cursor)
+            out += p.items
+            cursor = p.next
         } while cursor != nil
         return out
     }
