@@ -93,29 +93,27 @@ extension SetupLinkService {
     /// - Throws: `unknownLink` when no live link id starts with it, `ambiguousID` with
     ///   the candidates when several do.
     public func resolveLinkID(_ typed: String) throws -> String {
-        let t = Validation.trimmed(typed).lowercased()
-        guard !t.isEmpty else { throw SetupLinkError.unknownLink(typed) }
-        if let r = try store.record(id: t), r.kind == .link, r.isLive { return t }
-        let ids = try store.ids(kind: .link, prefix: t, limit: Self.prefixProbe)
-        switch ids.count {
-        case 0: throw SetupLinkError.unknownLink(typed)
-        case 1: return ids[0]
-        default: throw SetupLinkError.ambiguousID(kind: "link", prefix: t, candidates: ids)
-        }
+        try resolveID(typed, kind: .link, noun: "link", unknown: SetupLinkError.unknownLink(typed))
     }
 
     /// The full id of the live directory that `typed` (a whole id or a unique prefix) names, on any tenant.
     ///
     /// - Throws: `noDirectory` or `ambiguousID`.
     public func resolveDirectoryID(_ typed: String) throws -> String {
+        try resolveID(typed, kind: .directory, noun: "directory", unknown: SetupLinkError.noDirectory(typed))
+    }
+
+    /// The live record of `kind` whose id is `typed` or starts with it (any case);
+    /// `unknown` when none does, `ambiguousID` (naming it `noun`) when several do.
+    private func resolveID(_ typed: String, kind: RecordKind, noun: String, unknown: SetupLinkError) throws -> String {
         let t = Validation.trimmed(typed).lowercased()
-        guard !t.isEmpty else { throw SetupLinkError.noDirectory(typed) }
-        if let r = try store.record(id: t), r.kind == .directory, r.isLive { return t }
-        let ids = try store.ids(kind: .directory, prefix: t, limit: Self.prefixProbe)
+        guard !t.isEmpty else { throw unknown }
+        if let r = try store.record(id: t), r.kind == kind, r.isLive { return t }
+        let ids = try store.ids(kind: kind, prefix: t, limit: Self.prefixProbe)
         switch ids.count {
-        case 0: throw SetupLinkError.noDirectory(typed)
+        case 0: throw unknown
         case 1: return ids[0]
-        default: throw SetupLinkError.ambiguousID(kind: "directory", prefix: t, candidates: ids)
+        default: throw SetupLinkError.ambiguousID(kind: noun, prefix: t, candidates: ids)
         }
     }
 
