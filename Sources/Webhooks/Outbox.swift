@@ -43,7 +43,7 @@ public enum Outbox {
     /// `delivery`, whose senders find the events once the transaction commits.
     public static func sink(waking delivery: WebhookDelivery?) -> Sink {
         { tx, directory, events in
-            if try enqueue(events, of: directory, in: tx) > 0 { delivery?.wake() }
+            if try enqueue(events, of: directory, in: tx) > 0 { delivery?.wake(directory: directory.id) }
         }
     }
 }

@@ -117,6 +117,24 @@ public final class WebhookDelivery: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Says `directory` may have new events. Wakes a sender only when that
+    /// directory is not already in hand: a queued directory's events are read
+    /// in order from its head when it is due, and a busy one is read again
+    /// before it is given back, so neither needs a look at the outbox now.
+    /// Under a burst of SCIM writes (or a receiver that is down) this saves
+    /// a thread wake-up and two outbox reads per write.
+    public func wake(directory: String) {
+        condition.lock()
+        defer { condition.unlock() }
+        if busy.contains(directory) {
+            recheck.insert(directory)
+            return
+        }
+        if queues[directory] != nil { return }
+        generation &+= 1
+        condition.signal()
+    }
+
     /// Whether `stop()` was called: threads end, requests in flight are cut off.
     var isStopping: Bool { stopping.load(ordering: .relaxed) }
 

@@ -141,6 +141,40 @@ import Webhooks
         #expect(Set(got.compactMap(\.t)).count == got.count)
     }
 
+    /// The sender is woken by writes, not by its poll: with a poll of a minute, an event
+    /// leaves at once; events written behind a directory's failing head wait their turn
+    /// (no wake-up needed) while another directory's new event still leaves at once.
+    @Test func writesWakeTheSenderAndQueuedDirectoriesWaitTheirTurn() throws {
+        let receiver = try WebhookReceiver()
+        receiver.route("/a", secret: "s")
+        receiver.route("/b", secret: "s")
+        var slowPoll = testConfiguration()
+        slowPoll.pollInterval = .seconds(60)
+        let hub = try WebhookHub(configuration: slowPoll)
+        try hub.start()
+        let a = try hub.directory(tenant: "a", url: receiver.url("/a"), secret: "s")
+        let b = try hub.directory(tenant: "b", url: receiver.url("/b"), secret: "s")
+        var expectedA = try hub.scim(a).createUser("first@a.test").events
+        try waitFor("the first event, well before a poll", timeout: .seconds(10)) {
+            try hub.store.outboxCounts(directory: a.id).delivered == 1
+        }
+        receiver.route("/a", secret: "s", mode: "500")
+        expectedA += try hub.scim(a).createUser("failing@a.test").events
+        try waitFor("the head failing") { try hub.events(a.id).last?.attempts ?? 0 >= 2 }
+        for i in 0..<3 { expectedA += try hub.scim(a).createUser("queued\(i)@a.test").events }
+        let expectedB = try hub.scim(b).createUser("other@b.test").events
+        try waitFor("the other directory's event, while /a is failing", timeout: .seconds(10)) {
+            try hub.store.outboxCounts(directory: b.id).delivered == 1
+        }
+        #expect(try hub.events(a.id).dropFirst(2).allSatisfy { $0.attempts == 0 }, "only the head is tried")
+        receiver.route("/a", secret: "s")
+        try waitFor("the queued events, after the head", timeout: .seconds(10)) {
+            try hub.store.outboxCounts(directory: a.id).delivered == 5
+        }
+        Self.expectPayloads(receiver.received("/a").filter { $0.status == 200 }.map(\.body), expectedA, a)
+        Self.expectPayloads(receiver.received("/b").map(\.body), expectedB, b)
+    }
+
     @Test func concurrentWritersToManyDirectoriesKeepEachDirectorysOrder() throws {
         let receiver = try WebhookReceiver()
         let hub = try WebhookHub()
