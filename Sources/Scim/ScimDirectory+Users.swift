@@ -19,12 +19,32 @@ extension ScimDirectory {
     /// replicas creating one `userName` apart pick the same id when they agree
     /// on which ids are held (see README "User ids").
     public func createUser(_ body: JSONValue, in store: ScimStore) throws -> ScimOutcome {
+        try createUser(try prepareUser(body), in: store)
+    }
+
+    /// A `POST /Users` body checked and normalized, with its folded `userName` and
+    /// first candidate id: the part of a create that reads nothing, done before
+    /// the write lock is taken (`ScimRoutes` prepares while other changes commit).
+    public struct PreparedUser: Sendable {
+        let attrs: JSONValue
+        let key: String
+        let firstID: String
+    }
+
+    /// Validates and normalizes a `POST /Users` body (400s as `createUser`).
+    public func prepareUser(_ body: JSONValue) throws -> PreparedUser {
         let attrs = try Normalizer.resource(body, schema: schema)
         let key = try userNameKey(attrs)
+        return PreparedUser(attrs: attrs, key: key, firstID: ScimRecords.userID(directory: id, userNameKey: key, attempt: 0))
+    }
+
+    /// `POST /Users` of a prepared body (see `createUser(_:in:)`).
+    public func createUser(_ prepared: PreparedUser, in store: ScimStore) throws -> ScimOutcome {
+        let attrs = prepared.attrs, key = prepared.key
         try checkUserNameFree(key, except: nil, store)
         var chosen: (String, Record?)?
         for attempt in 0..<ScimRecords.maxUserIDAttempts {
-            let uid = ScimRecords.userID(directory: id, userNameKey: key, attempt: attempt)
+            let uid = attempt == 0 ? prepared.firstID : ScimRecords.userID(directory: id, userNameKey: key, attempt: attempt)
             let existing = try store.record(uid)
             guard let r = existing, r.isLive else {
                 chosen = (uid, existing)

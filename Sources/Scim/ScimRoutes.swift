@@ -209,8 +209,10 @@ public struct ScimRoutes: HTTPRoutes {
     private func create(_ kind: ScimResourceKind, _ request: HTTPRequest, _ scim: ScimDirectory) throws -> HTTPResponse {
         let body = try ScimDirectory.parseBody(request.body)
         let projection = try Self.projection(kind, request.head.query.map { ($0.name, $0.value) })
+        // What needs no store is done before the write lock, so concurrent creates overlap it.
+        let user = kind == .user ? try scim.prepareUser(body) : nil
         guard let outcome = try change(scim, { store -> (ScimOutcome, [ScimEvent]) in
-            let o = kind == .user ? try scim.createUser(body, in: store) : try scim.createGroup(body, in: store)
+            let o = try user.map { try scim.createUser($0, in: store) } ?? (try scim.createGroup(body, in: store))
             return (o, o.events)
         }) else { return Self.ignored() }
         var response = Self.json(projection.applyToRendered(outcome.resource),
