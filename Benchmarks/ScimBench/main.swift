@@ -186,7 +186,7 @@ final class Bench: Sendable {
     static func idField(_ body: [UInt8]) -> String? {
         let key = Array(#""id""#.utf8)
         guard body.count > key.count else { return nil }
-        for i in 0...(body.count - key.count) where body[i] == key[0] && Array(body[i..<(i + key.count)]) == key {
+        for i in 0...(body.count - key.count) where body[i] == key[0] && body[i..<(i + key.count)].elementsEqual(key) {
             var j = i + key.count
             while j < body.count, body[j] == UInt8(ascii: " ") || body[j] == UInt8(ascii: ":") { j += 1 }
             guard j < body.count, body[j] == UInt8(ascii: "\"") else { continue }
