@@ -29,13 +29,18 @@ extension ScimDirectory {
         let attrs: JSONValue
         let key: String
         let firstID: String
+        /// The record's values when no record holds the id yet (the usual case).
+        let freshValues: [String: String]
     }
 
     /// Validates and normalizes a `POST /Users` body (400s as `createUser`).
     public func prepareUser(_ body: JSONValue) throws -> PreparedUser {
         let attrs = try Normalizer.resource(body, schema: schema)
         let key = try userNameKey(attrs)
-        return PreparedUser(attrs: attrs, key: key, firstID: ScimRecords.userID(directory: id, userNameKey: key, attempt: 0))
+        var values = ResourceMapping.writes(to: attrs, from: nil, schema: schema)
+        values[ScimRecords.directoryField] = id
+        return PreparedUser(attrs: attrs, key: key, firstID: ScimRecords.userID(directory: id, userNameKey: key, attempt: 0),
+                            freshValues: values)
     }
 
     /// `POST /Users` of a prepared body (see `createUser(_:in:)`).
@@ -57,8 +62,11 @@ extension ScimDirectory {
         guard let (uid, old) = chosen else {
             throw ScimError(status: 500, "no free user id for this userName after \(ScimRecords.maxUserIDAttempts) attempts")
         }
-        var values = ResourceMapping.writes(to: attrs, from: old, schema: schema)
-        values[ScimRecords.directoryField] = id
+        var values = prepared.freshValues
+        if let old {
+            values = ResourceMapping.writes(to: attrs, from: old, schema: schema)
+            values[ScimRecords.directoryField] = id
+        }
         let r = try store.write(id: uid, kind: .user, values, revive: true)
         let resource = try userResource(r, groups: nil, store)
         return ScimOutcome(record: r, resource: resource,
