@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import Glibc
 import Synchronization
 import Replica

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import Testing
 
 /// Issue 12 at a real terminal: the binary driven through a pseudo-terminal (Python's `pty`).

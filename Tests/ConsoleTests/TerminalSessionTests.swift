@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import Testing
 
 /// Drives the real binary through a pseudo-terminal (Python's standard `pty` module).

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import Testing
 
 /// The public SCIM conformance suite (`scim2 test`, PyPI `scim2-cli` with
@@ -48,13 +49,13 @@ import Testing
         let db = temporaryFolder("scim-conformance") + "/hub.sqlite"
         // The link and the directory first (the file is created by these one-shot commands), then serve it.
         let made = try makeDirectory(db: db, type: "generic-scim-v2", externalURL: "http://placeholder.invalid")
-        let serve = try ServedReplica(db: db)
+        let serve = try ServedSetuplink(db: db)
         defer { serve.stop() }
         let id = try #require(made["id"] as? String)
         let token = try #require(made["scim_token"] as? String)
         let endpoint = serve.url + "/api/scim/v2.0/" + id
         // The token goes in the environment, not on a command line `ps` shows.
-        let run = try runChild(Self.scim2, ["--url", endpoint, "test"],
+        let run = try runChild(URL(fileURLWithPath: Self.scim2), ["--url", endpoint, "test"],
                                environment: ["SCIM_CLI_HEADERS": "Authorization: Bearer \(token)"])
         #expect(run.status == 0, "scim2 test: \(run.stderr)")
         let results = Self.results(run.stdout)

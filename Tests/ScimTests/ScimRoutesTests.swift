@@ -249,7 +249,7 @@ import Testing
         let scim = ScimClient(server, d)
         let shared = try scim.createUser("shared@example.com")
         _ = server.takeEvents(d.id)
-        let statuses = Shared<[Int]>([]), etags = Shared<[String]>([])
+        let statuses = Locked<[Int]>([]), etags = Locked<[String]>([])
         let threads = 8, each = 12
         let done = DispatchGroup()
         for t in 0..<threads {

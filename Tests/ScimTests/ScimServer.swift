@@ -22,11 +22,11 @@ final class ScimServer: Sendable {
     /// `https://hub.example.test`: what `meta.location` starts with.
     static let externalURL = "https://hub.example.test"
     /// Every event the sink received: (directory id, event).
-    let events = Shared<[(String, ScimEvent)]>([])
+    let events = Locked<[(String, ScimEvent)]>([])
     /// When set, the sink throws (to check that the change is rolled back).
-    let sinkFails = Shared(false)
+    let sinkFails = Locked(false)
     /// The access log's lines.
-    let log = Shared<[String]>([])
+    let log = Locked<[String]>([])
 
     /// Serves a new replica file at `path` (a fresh temporary one by default).
     init(path: String? = nil) throws {
@@ -181,9 +181,3 @@ struct ServeFailure: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-/// A value behind a lock, shared by reference with the server's threads.
-final class Shared<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R { try mutex.withLock { try body(&$0) } }
-}

@@ -78,12 +78,6 @@ final class ServedHub: Sendable {
     }
 }
 
-/// A value behind a lock, shared by reference with the server's threads.
-final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    func withLock<R>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
-}
 
 /// The headers SPEC §7 asks of every answer of the setup page.
 func expectSecurityHeaders(_ r: RawResponse, sourceLocation: SourceLocation = #_sourceLocation) {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import Testing
 
 /// The page in a real browser: headless Chromium driven through the Chrome
@@ -37,11 +38,11 @@ import Testing
         let made = try setuplink(db: db, "link create --tenant \"Acme Corporation\" --product CRM"
                                  + " --webhook-url https://hooks.example.com/x --webhook-secret s3cret\n")
         let token = try #require(made.objects.first?["token"] as? String)
-        let serve = try ServeProcess(db: db)
+        let serve = try serveProcess(db: db)
         defer { serve.stop() }
         try? FileManager.default.removeItem(atPath: Self.outputFolder)
         let script = packageRoot().appendingPathComponent("Tests/SetupPageTests/Browser/setup_page_browser.py").path
-        let run = try runProcess(URL(fileURLWithPath: Self.python),
+        let run = try runChild(URL(fileURLWithPath: Self.python),
                                  [script, "--url", "\(serve.url)/setup/\(token)", "--out", Self.outputFolder,
                                   "--external-url", "https://hub.example.test"],
                                  environment: ProcessInfo.processInfo.environment.filter { $0.key.hasPrefix("SETUPLINK_CHROMIUM") })

@@ -12,7 +12,7 @@ import Testing
         let made = try setuplink(db: hubDB, "link create --tenant acme --product crm --webhook-url https://hooks.example.com/x --webhook-secret s3cret\n")
         let link = try #require(made.objects.first)
         let token = try #require(link["token"] as? String)
-        let serve = try ServeProcess(db: hubDB)
+        let serve = try serveProcess(db: hubDB)
         defer { serve.stop() }
         let port = try #require(UInt16(serve.url.split(separator: ":").last ?? ""))
 
@@ -38,7 +38,7 @@ import Testing
         #expect(d["scim_endpoint"] as? String == "https://hub.example.test/api/scim/v2.0/\(id)")
 
         // An admin's offline laptop syncs it in.
-        let synced = try runProcess(setuplinkBinary(), ["--db", laptopDB, "--json"], input: "sync \(serve.url)\ndirectory list\n",
+        let synced = try runChild(setuplinkBinary(), ["--db", laptopDB, "--json"], input: "sync \(serve.url)\ndirectory list\n",
                                     environment: ["SETUPLINK_TOKEN": "peer-secret-0123456789"])
         #expect(synced.status == 0, "\(synced.stderr)")
         let onLaptop = try #require(synced.objects.last?["directories"] as? [[String: Any]])
@@ -51,7 +51,7 @@ import Testing
 
     @Test func theSetupPageSampleServesAPage() throws {
         let sample = packageRoot().appendingPathComponent("Samples/setup-page.sh")
-        let run = try runProcess(URL(fileURLWithPath: "/bin/bash"), [sample.path, "--check", setuplinkBinary().path])
+        let run = try runChild(URL(fileURLWithPath: "/bin/bash"), [sample.path, "--check", setuplinkBinary().path])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.contains("setup page answered 200"))
     }
