@@ -22,7 +22,7 @@ private func summaryStatus(_ url: String, token: String, caCertificate: String? 
     @Test func httpsEndToEndWithAPrivateCA() throws {
         let tls = try TLSFixture()
         let hubDB = temporaryReplica(), laptopDB = temporaryReplica()
-        let hub = try ServerProcess(db: hubDB, extra: ["--tls-cert", tls.certificateFile, "--tls-key", tls.keyFile],
+        let hub = try serverProcess(db: hubDB, extra: ["--tls-cert", tls.certificateFile, "--tls-key", tls.keyFile],
                                     environment: ["SETUPLINK_TOKEN": "tls-token"])
         defer { hub.stop() }
         #expect(hub.url.hasPrefix("https://127.0.0.1:"))
@@ -60,7 +60,7 @@ private func summaryStatus(_ url: String, token: String, caCertificate: String? 
 
     @Test func tlsToAPlainPortIsNamedInWords() throws {
         let tls = try TLSFixture()
-        let hub = try ServerProcess(db: temporaryReplica(), environment: ["SETUPLINK_TOKEN": "t"])
+        let hub = try serverProcess(db: temporaryReplica(), environment: ["SETUPLINK_TOKEN": "t"])
         defer { hub.stop() }
         let httpsURL = hub.url.replacingOccurrences(of: "http://", with: "https://")
         let r = try runTool(["--db", temporaryReplica(), "sync", httpsURL, "--cacert", tls.caCertificateFile],
@@ -95,7 +95,7 @@ private func summaryStatus(_ url: String, token: String, caCertificate: String? 
         }
 
         let file = privateFile("from-a-file\n")
-        let fromFile = try ServerProcess(db: db, extra: ["--token-file", file])
+        let fromFile = try serverProcess(db: db, extra: ["--token-file", file])
         #expect(try summaryStatus(fromFile.url, token: "from-a-file") == 200)
         #expect(try summaryStatus(fromFile.url, token: "other") == 401)
         let laptop = temporaryReplica()
@@ -105,7 +105,7 @@ private func summaryStatus(_ url: String, token: String, caCertificate: String? 
         #expect(fromFile.accessLog.contains(" GET /sync/v1/summary 200 "))
         #expect(!fromFile.accessLog.contains("from-a-file"), "the log never shows the token")
 
-        let fromEnv = try ServerProcess(db: db, environment: ["SETUPLINK_TOKEN": "from-env"])
+        let fromEnv = try serverProcess(db: db, environment: ["SETUPLINK_TOKEN": "from-env"])
         defer { fromEnv.stop() }
         #expect(try summaryStatus(fromEnv.url, token: "from-env") == 200)
         let viaEnv = try runTool(["--db", laptop, "--json", "sync", fromEnv.url], environment: ["SETUPLINK_TOKEN": "from-env"])
@@ -119,7 +119,7 @@ private func summaryStatus(_ url: String, token: String, caCertificate: String? 
         let none = try runTool(["--db", db, "serve", "token", "show"])
         #expect(none.status == 1 && none.errorLines.count == 1 && none.stderr.contains("serve token rotate"))
 
-        let hub = try ServerProcess(db: db)
+        let hub = try serverProcess(db: db)
         defer { hub.stop() }
         let first = hub.token
         #expect(first.count == 48)
@@ -138,7 +138,7 @@ private func summaryStatus(_ url: String, token: String, caCertificate: String? 
 
     @Test func replicaFilesArePrivateAndTheLogHasTimeAndClientButNoToken() throws {
         let db = temporaryReplica()
-        let hub = try ServerProcess(db: db, environment: ["SETUPLINK_TOKEN": "log-token"])
+        let hub = try serverProcess(db: db, environment: ["SETUPLINK_TOKEN": "log-token"])
         let laptop = temporaryReplica()
         let r = try runTool(["--db", laptop], input: """
             link create --tenant modes --product crm --webhook-url https://h.example.com/x --webhook-secret s

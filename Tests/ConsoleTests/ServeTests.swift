@@ -7,78 +7,10 @@ import Replica
 import Storage
 import Testing
 
-/// A `setuplink serve` child process.
-final class ServerProcess: @unchecked Sendable {
-    // @unchecked Sendable: the log is guarded by `lock`; the rest is set before use.
-    let process = Process()
-    var url = ""
-    var token = ""
-    private let lock = NSLock()
-    /// Signalled when the server's stderr reaches its end (the process exited).
-    private let logClosed = DispatchSemaphore(value: 0)
-    private var log = ""
-    private var output = ""
-
-    /// Starts `setuplink --db DB serve --port 0 EXTRA…` with `environment` added
-    /// to this process's (less SETUPLINK_*), and waits until it listens.
-    init(db: String, extra: [String] = [], environment: [String: String] = [:]) throws {
-        process.executableURL = productsDirectory().appendingPathComponent("setuplink")
-        process.arguments = ["--db", db, "serve", "--port", "0"] + extra
-        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SETUPLINK_") }
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        Thread { [self] in
-            while true {
-                let d = err.fileHandleForReading.availableData
-                if d.isEmpty { break }
-                lock.withLock { log += String(decoding: d, as: UTF8.self) }
-            }
-            logClosed.signal()
-        }.start()
-        Thread { [self] in
-            while true {
-                let d = out.fileHandleForReading.availableData
-                if d.isEmpty { return }
-                lock.withLock { output += String(decoding: d, as: UTF8.self) }
-            }
-        }.start()
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            let text = lock.withLock { output }
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }) {
-                url = String(line.dropFirst("listening on ".count))
-                if let t = text.split(separator: "\n").first(where: { $0.hasPrefix("token: ") }) { token = String(t.dropFirst(7)) }
-                if token.isEmpty && !text.contains("using the") { usleep(20_000); continue }
-                return
-            }
-            usleep(20_000)
-        }
-        throw BenchError("server did not start: \(lock.withLock { output + log })")
-    }
-
-    var accessLog: String { lock.withLock { log } }
-
-    /// Stops the server with SIGTERM and waits for it, and for its log to be read to the end.
-    func stop() {
-        kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
-        if logClosed.wait(timeout: .now() + 10) == .success { logClosed.signal() }   // a second stop() returns at once
-    }
-
-    /// Waits until the access log contains `text`, up to a deadline.
-    func waitForLog(_ text: String, seconds: Double = 60) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if accessLog.contains(text) { return true }
-            usleep(5_000)
-        }
-        return false
-    }
+/// `setuplink --db DB serve --port 0 EXTRA…` as a child process, `environment` added
+/// to this process's (less SETUPLINK_*), once it listens (see `ServedSetuplink`).
+func serverProcess(db: String, extra: [String] = [], environment: [String: String] = [:]) throws -> ServedSetuplink {
+    try ServedSetuplink(db: db, serve: ["--port", "0"] + extra, environment: environment)
 }
 
 struct BenchError: Error, CustomStringConvertible {
@@ -106,7 +38,7 @@ struct BenchError: Error, CustomStringConvertible {
     @Test(arguments: [SIGTERM, SIGINT])
     func serveStopsCleanlyOnASignal(signal: Int32) throws {
         let db = temporaryReplica()
-        let server = try ServerProcess(db: db, environment: ["SETUPLINK_TOKEN": "secret-1"])
+        let server = try serverProcess(db: db, environment: ["SETUPLINK_TOKEN": "secret-1"])
         let health = try HTTPClient().send(method: "GET", url: server.url + "/healthz")
         #expect(health.status == 200)
         kill(server.process.processIdentifier, signal)
@@ -121,11 +53,11 @@ struct BenchError: Error, CustomStringConvertible {
 
     @Test func serveGeneratesAStoredTokenOnceAndRefusesBadFlags() throws {
         let db = temporaryReplica()
-        let first = try ServerProcess(db: db)
+        let first = try serverProcess(db: db)
         #expect(first.token.count == 48)
         kill(first.process.processIdentifier, SIGTERM)
         first.process.waitUntilExit()
-        let second = try ServerProcess(db: db)
+        let second = try serverProcess(db: db)
         #expect(second.token.isEmpty, "the stored token is not printed again")
         #expect(try runTool(["--db", db, "serve", "token", "show"]).stdout == "token: \(first.token)\n")
         let summary = try HTTPClient().send(method: "GET", url: second.url + "/sync/v1/summary",
@@ -143,7 +75,7 @@ struct BenchError: Error, CustomStringConvertible {
 
     @Test func aREPLOnTheServedFileSeesPushesAndItsWritesAreServed() throws {
         let hubDB = temporaryReplica(), laptopDB = temporaryReplica()
-        let hub = try ServerProcess(db: hubDB, environment: ["SETUPLINK_TOKEN": "tok"])
+        let hub = try serverProcess(db: hubDB, environment: ["SETUPLINK_TOKEN": "tok"])
         defer {
             kill(hub.process.processIdentifier, SIGTERM)
             hub.process.waitUntilExit()
@@ -181,7 +113,7 @@ struct BenchError: Error, CustomStringConvertible {
             }
             laptop.close()
         }
-        var hub = try ServerProcess(db: hubDB, environment: ["SETUPLINK_TOKEN": "tok"])
+        var hub = try serverProcess(db: hubDB, environment: ["SETUPLINK_TOKEN": "tok"])
         let client = Process()
         client.executableURL = productsDirectory().appendingPathComponent("setuplink")
         client.arguments = ["--db", laptopDB, "sync", hub.url]
@@ -200,7 +132,7 @@ struct BenchError: Error, CustomStringConvertible {
         let partial = try status(hubDB)["links"] as? Int ?? -1
         #expect(partial > 0 && partial < 10_000, "the hub holds the pages it acknowledged: \(partial)")
 
-        hub = try ServerProcess(db: hubDB, environment: ["SETUPLINK_TOKEN": "tok"])
+        hub = try serverProcess(db: hubDB, environment: ["SETUPLINK_TOKEN": "tok"])
         let again = try runTool(["--db", laptopDB, "--json", "sync", hub.url], environment: ["SETUPLINK_TOKEN": "tok"])
         #expect(again.status == 0, "\(again.stderr)")
         let report = json(again.stdout)

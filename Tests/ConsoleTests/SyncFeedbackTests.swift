@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import Glibc
 import Testing
 
@@ -9,7 +10,7 @@ import Testing
         let seed = try runTool(["--db", hubDB, "link", "create", "--tenant", "acme", "--product", "crm",
                                 "--webhook-url", "https://h.example.com/x", "--webhook-secret", "s"])
         #expect(seed.status == 0)
-        let hub = try ServerProcess(db: hubDB, environment: ["SETUPLINK_TOKEN": "hub-token"])
+        let hub = try serverProcess(db: hubDB, environment: ["SETUPLINK_TOKEN": "hub-token"])
         defer {
             kill(hub.process.processIdentifier, SIGTERM)
             hub.process.waitUntilExit()

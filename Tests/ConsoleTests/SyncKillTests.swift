@@ -17,7 +17,7 @@ import Testing
             hub.close()
         }
         let token = ["SETUPLINK_TOKEN": "tok"]
-        let server = try ServerProcess(db: hubDB, environment: token)
+        let server = try serverProcess(db: hubDB, environment: token)
         defer { server.stop() }
         let first = try runTool(["--db", laptopDB, "sync", server.url], environment: token)
         #expect(first.status == 0, "\(first.stderr)")

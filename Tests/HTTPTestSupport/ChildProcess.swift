@@ -113,69 +113,97 @@ public struct ChildProcessError: Error, CustomStringConvertible {
 }
 
 /// `setuplink serve` as a child process: the real server an identity provider,
-/// a browser or a peer reaches. Its stderr (the access log) is kept.
+/// a browser or a peer reaches. Its stdout and stderr (the access log) are kept.
 public final class ServedSetuplink: Sendable {
     public let process: Process
     /// Where it listens, `http://127.0.0.1:PORT`.
     public let url: String
+    /// The peer token it printed (`token: …`), when it made one.
+    public let token: String
     private let stderrText = Locked("")
+    private let stdoutText = Locked("")
+    /// Signalled when stderr reaches its end (the process exited).
+    private let stderrClosed = DispatchSemaphore(value: 0)
 
     /// Starts `setuplink --db DB --external-url URL serve` with `peerToken` in
     /// `SETUPLINK_TOKEN` and waits until it listens. Without `externalURL`, it
     /// serves on a free port and that address is its external URL (so
     /// `meta.location` is the address clients use); with one, on a port the
     /// system picks.
-    public init(db: String, externalURL: String? = nil, peerToken: String = "peer-secret-0123456789") throws {
-        var lastError = ""
+    public convenience init(db: String, externalURL: String? = nil, peerToken: String = "peer-secret-0123456789") throws {
+        var lastError: (any Error)?
         // A free port may be taken between the probe and the bind: a few tries.
         for _ in 0..<3 {
             let port: UInt16 = externalURL == nil ? try freePort() : 0
-            let p = Process()
-            p.executableURL = setuplinkBinary()
-            p.arguments = ["--db", db, "--external-url", externalURL ?? "http://127.0.0.1:\(port)", "serve", "--port", String(port)]
-            p.environment = childEnvironment(["SETUPLINK_TOKEN": peerToken])
-            let out = Pipe(), err = Pipe()
-            p.standardOutput = out
-            p.standardError = err
-            p.standardInput = FileHandle.nullDevice
-            try p.run()
-            let output = Locked("")
-            for (pipe, isErr) in [(err, true), (out, false)] {
-                Thread { [stderrText] in
-                    while true {
-                        let d = pipe.fileHandleForReading.availableData
-                        if d.isEmpty { return }
-                        let s = String(decoding: d, as: UTF8.self)
-                        if isErr { stderrText.withLock { $0 += s } } else { output.withLock { $0 += s } }
-                    }
-                }.start()
-            }
-            func listening() -> String? {
-                output.withLock { text in
-                    text.split(separator: "\n").first { $0.hasPrefix("listening on ") }.map { String($0.dropFirst("listening on ".count)) }
-                }
-            }
-            _ = eventually(timeout: .seconds(30)) { listening() != nil || !p.isRunning }
-            if let found = listening(), p.isRunning {
-                process = p
-                url = found
+            do {
+                try self.init(db: db, before: ["--external-url", externalURL ?? "http://127.0.0.1:\(port)"],
+                              serve: ["--port", String(port)], environment: ["SETUPLINK_TOKEN": peerToken])
                 return
+            } catch {
+                lastError = error
             }
-            lastError = output.withLock { $0 } + stderrText.withLock { $0 }
+        }
+        throw lastError!
+    }
+
+    /// Starts `setuplink --db DB BEFORE… serve SERVE…` with `environment` added to
+    /// `childEnvironment()`, and waits until it listens and has said where its peer
+    /// token comes from (printing it when it made one).
+    public init(db: String, before: [String] = [], serve: [String] = ["--port", "0"], environment: [String: String] = [:]) throws {
+        let p = Process()
+        p.executableURL = setuplinkBinary()
+        p.arguments = ["--db", db] + before + ["serve"] + serve
+        p.environment = childEnvironment(environment)
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let stdoutText = self.stdoutText
+        for (pipe, text, closed) in [(err, stderrText, stderrClosed), (out, stdoutText, nil)] {
+            Thread {
+                while true {
+                    let d = pipe.fileHandleForReading.availableData
+                    if d.isEmpty { break }
+                    text.withLock { $0 += String(decoding: d, as: UTF8.self) }
+                }
+                closed?.signal()
+            }.start()
+        }
+        var found: (url: String, token: String)?
+        _ = eventually(timeout: .seconds(30)) {
+            let lines = stdoutText.withLock { $0 }.split(separator: "\n")
+            guard let listening = lines.first(where: { $0.hasPrefix("listening on ") }) else { return !p.isRunning }
+            let token = lines.first { $0.hasPrefix("token: ") }.map { String($0.dropFirst(7)) } ?? ""
+            // The token's line (or where it came from) follows the listening line.
+            guard !token.isEmpty || lines.contains(where: { $0.contains("using the") }) else { return !p.isRunning }
+            found = (String(listening.dropFirst("listening on ".count)), token)
+            return true
+        }
+        guard let found, p.isRunning else {
             if p.isRunning { kill(p.processIdentifier, SIGKILL) }
             p.waitUntilExit()
-            stderrText.withLock { $0 = "" }
+            throw ChildProcessError("serve did not start: \(stdoutText.withLock { $0 }) \(stderrText.withLock { $0 })")
         }
-        throw ChildProcessError("serve did not start: \(lastError)")
+        process = p
+        url = found.url
+        token = found.token
     }
 
     /// What the server wrote on stderr: its access log.
     public var accessLog: String { stderrText.withLock { $0 } }
 
-    /// Stops it with SIGTERM and waits.
+    /// Waits until the access log contains `text`, up to `seconds`.
+    public func waitForLog(_ text: String, seconds: Double = 60) -> Bool {
+        eventually(timeout: .milliseconds(Int(seconds * 1000))) { accessLog.contains(text) }
+    }
+
+    /// Stops it with SIGTERM and waits for it, and for its log to be read to the end.
     public func stop() {
         if process.isRunning { kill(process.processIdentifier, SIGTERM) }
         process.waitUntilExit()
+        // A second stop() returns at once.
+        if stderrClosed.wait(timeout: .now() + 10) == .success { stderrClosed.signal() }
     }
 
     deinit { stop() }
