@@ -12,9 +12,10 @@ import Synchronization
 /// others keep flowing. `configuration.senders` threads share the work: a
 /// thread takes the due head of a directory no other thread holds, delivers up
 /// to `burst` requests to it, and gives it back. Idle threads sleep until the
-/// earliest retry deadline, a `wake()` (the outbox sink calls it for each
-/// accepted change), or `pollInterval` (which also finds events written by
-/// another process on the same file).
+/// earliest retry deadline, a `wake(directory:)` (the outbox sink calls it for
+/// each accepted change; it wakes a thread only for a directory not already in
+/// hand), or `pollInterval` (which also finds events written by another process
+/// on the same file).
 ///
 /// The queues' heads are kept here, not in an index of the outbox (an index
 /// would cost every SCIM write one more page): the outbox is read forward from
@@ -107,22 +108,14 @@ public final class WebhookDelivery: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Says the outbox may have new events: an idle sender looks at once (and
-    /// wakes another if it finds more work than it takes). Safe to call inside
-    /// a store transaction (it never touches the store).
-    public func wake() {
-        condition.lock()
-        generation &+= 1
-        condition.signal()
-        condition.unlock()
-    }
-
     /// Says `directory` may have new events. Wakes a sender only when that
     /// directory is not already in hand: a queued directory's events are read
     /// in order from its head when it is due, and a busy one is read again
     /// before it is given back, so neither needs a look at the outbox now.
     /// Under a burst of SCIM writes (or a receiver that is down) this saves
-    /// a thread wake-up and two outbox reads per write.
+    /// a thread wake-up and two outbox reads per write. An idle sender that is
+    /// woken looks at once (and wakes another if it finds more work than it
+    /// takes). Safe to call inside a store transaction (it never touches the store).
     public func wake(directory: String) {
         condition.lock()
         defer { condition.unlock() }
@@ -161,7 +154,7 @@ public final class WebhookDelivery: @unchecked Sendable {
 
             if housekeeping { housekeep(at: t0) }
             // The store is read with the condition unlocked: the outbox sink calls
-            // `wake()` while it holds the store's lock, inside a transaction.
+            // `wake(directory:)` while it holds the store's lock, inside a transaction.
             var fresh: [OutboxRef] = []
             var upTo = from
             do {
