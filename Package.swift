@@ -53,8 +53,8 @@ let package = Package(
 
         .testTarget(name: "JSONTests", dependencies: ["JSON", "Replica"]),
         .testTarget(name: "ReplicaTests", dependencies: ["Replica"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "Replica", "CSQLite"]),
-        .testTarget(name: "SetupLinksTests", dependencies: ["SetupLinks", "Storage", "Replica"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Replica", "CSQLite", "HTTPTestSupport"]),
+        .testTarget(name: "SetupLinksTests", dependencies: ["SetupLinks", "Storage", "Replica", "HTTPTestSupport"]),
         // Raw sockets, closure routes and child processes for tests; never in the library product.
         .target(name: "HTTPTestSupport", dependencies: ["HTTP"], path: "Tests/HTTPTestSupport"),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "HTTPTestSupport", "Replica"]),

@@ -12,9 +12,7 @@ func runTool(_ arguments: [String], input: String = "", environment: [String: St
 
 /// A fresh replica path in its own temporary folder.
 func temporaryReplica() -> String {
-    let dir = NSTemporaryDirectory() + "setuplink-console-" + UUID().uuidString
-    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir + "/replica.sqlite"
+    testFolder("console") + "/replica.sqlite"
 }
 
 /// Parses one line of JSON output into a dictionary.

@@ -8,8 +8,7 @@ import Testing
 /// `setuplink sync` killed with SIGKILL in the middle of a pull.
 @Suite struct SyncKillTests {
     @Test func aSyncKilledMidPullIsNeverCountedForWhatItDidNotApplyAndLosesNoDelete() throws {
-        let dir = NSTemporaryDirectory() + "setuplink-kill-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = testFolder("kill")
         let hubDB = dir + "/hub.sqlite", laptopDB = dir + "/laptop.sqlite"
         do {
             let hub = try ReplicaStore(path: hubDB)

@@ -23,8 +23,7 @@ public struct TLSFixture: Sendable {
 
     /// Makes the CA, the server key and certificate, and another CA (EC P-256 keys: fast to make).
     public init() throws {
-        directory = NSTemporaryDirectory() + "setuplink-tls-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        directory = testFolder("tls")
         try "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
             .write(toFile: directory + "/server.ext", atomically: true, encoding: .utf8)
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 @testable import HTTP
 import Replica
 import Storage
@@ -129,8 +130,7 @@ final class InProcessReplica {
 
     /// A fresh replica served on `network` as `host`.
     init(host: String, network: InProcessNetwork) throws {
-        let dir = NSTemporaryDirectory() + "setuplink-purge-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = testFolder("purge")
         path = dir + "/replica.sqlite"
         self.host = host
         self.network = network

@@ -11,8 +11,7 @@ let testToken = "s3cret-token"
 
 /// A fresh replica file in its own temporary folder.
 func temporaryReplica() throws -> ReplicaStore {
-    let dir = NSTemporaryDirectory() + "setuplink-sync-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let dir = testFolder("sync")
     return try SetupLinkService.openStore(path: dir + "/replica.sqlite")
 }
 

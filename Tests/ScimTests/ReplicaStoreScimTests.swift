@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import JSON
 import Replica
 import SetupLinks
@@ -14,8 +15,7 @@ import Testing
         let dir: ScimDirectory
 
         init() throws {
-            let folder = NSTemporaryDirectory() + "setuplink-scim-" + UUID().uuidString
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let folder = testFolder("scim")
             store = try ReplicaStore(path: folder + "/replica.sqlite", indexes: SetupLinkService.indexes)
             dir = ScimDirectory(id: Fixture.directoryID, baseURL: "https://hub.example/api/scim/v2.0/\(Fixture.directoryID)")
         }

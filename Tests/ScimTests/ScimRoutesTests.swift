@@ -332,7 +332,7 @@ import Testing
     }
 
     @Test func theHubMountsScimBesideSyncAndTheSetupPage() throws {
-        let dir = NSTemporaryDirectory() + "setuplink-scim-hub-" + UUID().uuidString
+        let dir = testFolderPath("scim-hub")
         let store = try SetupLinkService.openStore(path: dir + "/hub.sqlite")
         defer { store.close() }
         let service = try SetupLinkService(store: store, externalURL: ScimServer.externalURL)

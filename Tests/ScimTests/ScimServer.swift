@@ -30,7 +30,7 @@ final class ScimServer: Sendable {
 
     /// Serves a new replica file at `path` (a fresh temporary one by default).
     init(path: String? = nil) throws {
-        let file = path ?? NSTemporaryDirectory() + "setuplink-scim-http-" + UUID().uuidString + "/hub.sqlite"
+        let file = path ?? testFolderPath("scim-http") + "/hub.sqlite"
         store = try SetupLinkService.openStore(path: file)
         service = try SetupLinkService(store: store, externalURL: Self.externalURL)
         let events = self.events, sinkFails = self.sinkFails, log = self.log

@@ -4,9 +4,7 @@ import HTTPTestSupport
 
 /// A fresh folder for one test.
 func temporaryFolder(_ label: String) -> String {
-    let dir = NSTemporaryDirectory() + "setuplink-\(label)-" + UUID().uuidString
-    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
+    testFolder(label)
 }
 
 /// `setuplink --db DB --json …` with `commands` piped in.

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import Testing
 import Replica
 import Storage
@@ -11,7 +12,7 @@ final class Fixture: @unchecked Sendable {
     var clock = Date(timeIntervalSince1970: 1_800_000_000)
 
     init() throws {
-        let dir = NSTemporaryDirectory() + "setuplink-links-" + UUID().uuidString
+        let dir = testFolderPath("links")
         store = try ReplicaStore(path: dir + "/r.sqlite")
         service = try SetupLinkService(store: store, externalURL: "https://sso.example.com/")
         service.now = { [unowned self] in self.clock }

@@ -3,9 +3,7 @@ import HTTPTestSupport
 
 /// A fresh folder for one test.
 func temporaryFolder() -> String {
-    let dir = NSTemporaryDirectory() + "setuplink-page-e2e-" + UUID().uuidString
-    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
+    testFolder("page-e2e")
 }
 
 /// The `setuplink` REPL on `db`, commands piped in, `--json` output.

@@ -18,7 +18,7 @@ final class ServedHub: Sendable {
     let clock = Locked(Date())
 
     init() throws {
-        let dir = NSTemporaryDirectory() + "setuplink-page-http-" + UUID().uuidString
+        let dir = testFolderPath("page-http")
         store = try SetupLinkService.openStore(path: dir + "/hub.sqlite")
         service = try SetupLinkService(store: store, externalURL: "https://hub.example.test")
         let clock = self.clock

@@ -45,7 +45,10 @@ import Testing
         let run = try runChild(URL(fileURLWithPath: Self.python),
                                  [script, "--url", "\(serve.url)/setup/\(token)", "--out", Self.outputFolder,
                                   "--external-url", "https://hub.example.test"],
-                                 environment: ProcessInfo.processInfo.environment.filter { $0.key.hasPrefix("SETUPLINK_CHROMIUM") })
+                                 // Chromium's profile and its own temporary files go in the test's folder
+                                 // (its helpers may still write after the browser is killed).
+                                 environment: ProcessInfo.processInfo.environment.filter { $0.key.hasPrefix("SETUPLINK_CHROMIUM") }
+                                     .merging(["TMPDIR": testFolder("b")]) { $1 })
         if run.status == 77 {
             let last = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
             let reason = last.hasPrefix("SKIP: ") ? String(last.dropFirst(6)) : "Chromium could not start"

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import Testing
 import Storage
 @testable import SetupLinks
@@ -12,7 +13,7 @@ final class PageFixture: @unchecked Sendable {
     var clock = Date(timeIntervalSince1970: 1_800_000_000)
 
     init() throws {
-        let dir = NSTemporaryDirectory() + "setuplink-page-" + UUID().uuidString
+        let dir = testFolderPath("page")
         store = try SetupLinkService.openStore(path: dir + "/r.sqlite")
         service = try SetupLinkService(store: store, externalURL: "https://sso.example.com")
         controller = try SetupPageController(service: service)

@@ -1,12 +1,11 @@
 import Foundation
+import HTTPTestSupport
 import Replica
 @testable import Storage
 
 /// A fresh temporary folder for one test.
 func temporaryDirectory() -> String {
-    let dir = NSTemporaryDirectory() + "setuplink-tests-" + UUID().uuidString
-    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
+    testFolder("storage")
 }
 
 /// A fresh store in its own temporary folder.

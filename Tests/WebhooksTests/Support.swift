@@ -12,9 +12,7 @@ import Webhooks
 
 /// A fresh folder for one test.
 func temporaryFolder() -> String {
-    let dir = NSTemporaryDirectory() + "setuplink-webhooks-" + UUID().uuidString
-    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
+    testFolder("webhooks")
 }
 
 /// The package's root folder.

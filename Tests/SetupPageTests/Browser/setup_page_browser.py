@@ -94,7 +94,9 @@ def start_chromium(profile):
             "--hide-scrollbars", "--mute-audio", "--remote-debugging-port=0",
             f"--user-data-dir={profile}", "about:blank"]
     try:
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # Its own process group, so its helpers (zygote, renderers) end with it: `stop_chromium`.
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
     except OSError as e:
         return None, None, f"Chromium ({exe}) could not be run: {e}"
     end = time.time() + DEADLINE
@@ -112,8 +114,17 @@ def start_chromium(profile):
             import threading
             threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
             return proc, m.group(1), None
-    proc.kill()
+    stop_chromium(proc)
     return None, None, f"Chromium did not open its DevTools port within {DEADLINE} s"
+
+
+def stop_chromium(proc):
+    """Kills Chromium and every helper process it started, and waits for it."""
+    try:
+        os.killpg(proc.pid, 9)
+    except ProcessLookupError:
+        pass
+    proc.wait()
 
 
 def page_socket(browser_ws):
@@ -378,8 +389,7 @@ def main():
                and "0" * 48 not in e["params"]["entry"].get("url", "")]  # the 404 we asked for
         check(bad == [], f"no console errors (CSP violations, failed loads): {bad[:3] or 'none'}")
     finally:
-        proc.kill()
-        proc.wait()
+        stop_chromium(proc)
         shutil.rmtree(profile, ignore_errors=True)
 
     print(f"{len(failures)} failed" if failures else "all browser checks passed")
