@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTestSupport
+import Storage
 import Testing
 
 /// What a run of a program printed and returned.
@@ -25,4 +26,17 @@ func status(_ db: String) throws -> [String: Any] {
     let r = try runTool(["--db", db, "--json"], input: "status\n")
     #expect(r.status == 0, "status failed: \(r.stderr)")
     return json(r.lines.first ?? "")
+}
+
+/// Exchanges every change between two replicas in process, both ways, in pages of 100.
+func exchange(_ a: ReplicaStore, _ b: ReplicaStore) throws {
+    for (from, to) in [(a, b), (b, a)] {
+        var since = try to.clock()
+        while true {
+            let page = try from.changes(since: since, limit: 100)
+            _ = try to.apply(page)
+            since = page.advance(since)
+            if !page.more { break }
+        }
+    }
 }

@@ -204,18 +204,6 @@ import Testing
         #expect((show["members"] as? [[String: Any]])?.contains { $0["value"] as? String == f.users[0] } == true)
     }
 
-    /// Exchanges every change between two replicas, both ways, in pages.
-    func exchange(_ a: ReplicaStore, _ b: ReplicaStore) throws {
-        for (from, to) in [(a, b), (b, a)] {
-            var since = try to.clock()
-            while true {
-                let page = try from.changes(since: since, limit: 100)
-                _ = try to.apply(page)
-                since = page.advance(since)
-                if !page.more { break }
-            }
-        }
-    }
 }
 
 /// Lines printed or asked, gathered across threads.
