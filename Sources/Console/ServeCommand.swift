@@ -92,6 +92,11 @@ enum ServeCommand {
 
         guard let service = SetupLinkCLI.openService(options) else { return 1 }
         let store = service.store
+        guard let servingLock = lockForServing(store.path) else {
+            store.close()
+            return 1
+        }
+        defer { close(servingLock) }
         var generated: String?
         if fixedToken == nil {
             do {
@@ -150,6 +155,29 @@ enum ServeCommand {
         hub.stop()
         store.close()
         return 0
+    }
+
+    /// One `serve` per replica file: an exclusive `flock` on the replica file itself,
+    /// held until the process ends (the kernel drops it on `kill -9` too). A second
+    /// server on the file would send every webhook event of the shared outbox again.
+    /// (SQLite locks the file with `fcntl`, which `flock` does not touch on Linux; a
+    /// replica in WAL mode cannot live on a network file system, where they would.)
+    /// Returns the descriptor that holds the lock, or `nil` with the error printed.
+    static func lockForServing(_ path: String) -> Int32? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            SetupLinkCLI.printError("cannot open \(path) to serve it: \(String(cString: strerror(errno)))")
+            return nil
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let e = errno
+            close(fd)
+            SetupLinkCLI.printError(e == EWOULDBLOCK
+                ? "another setuplink serve is already serving \(path): one server per replica file (a second would send its webhook events twice)"
+                : "cannot lock \(path) for serving: \(String(cString: strerror(e)))")
+            return nil
+        }
+        return fd
     }
 
     static let tokenOnCommandLine = "--token on the command line is visible to every user of this machine (ps);"

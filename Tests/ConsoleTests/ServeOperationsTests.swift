@@ -85,6 +85,32 @@ private func summaryStatus(_ url: String, token: String, caCertificate: String? 
         #expect(text.contains("converged over HTTPS"))
     }
 
+    /// Two servers on one replica file would both send its webhook events: the second is
+    /// refused with a sentence, the first keeps serving, and once it stops the file serves again.
+    @Test func oneServerPerReplicaFile() throws {
+        let db = temporaryReplica()
+        let env = ["SETUPLINK_TOKEN": "one-server"]
+        let first = try serverProcess(db: db, environment: env)
+        // Under `timeout`: were it not refused, it would serve until killed.
+        let second = try runChild(URL(fileURLWithPath: "/usr/bin/timeout"),
+                                  ["10", setuplinkBinary().path, "--db", db, "serve", "--port", "0"], environment: env)
+        #expect(second.status == 1)
+        #expect(second.errorLines == ["error: another setuplink serve is already serving \(db): one server per replica file"
+                                      + " (a second would send its webhook events twice)"], "\(second.stderr)")
+        #expect(try summaryStatus(first.url, token: "one-server") == 200, "the first server is untouched")
+        // The REPL and one-shot commands still use the file while it is served.
+        #expect(try runTool(["--db", db, "--json"], input: "status\n").status == 0)
+        first.stop()
+        let again = try serverProcess(db: db, environment: env)
+        #expect(try summaryStatus(again.url, token: "one-server") == 200)
+        // A server killed with SIGKILL leaves no lock behind.
+        kill(again.process.processIdentifier, SIGKILL)
+        again.process.waitUntilExit()
+        let afterKill = try serverProcess(db: db, environment: env)
+        #expect(try summaryStatus(afterKill.url, token: "one-server") == 200)
+        afterKill.stop()
+    }
+
     @Test func theTokenNeverGoesOnTheCommandLine() throws {
         let db = temporaryReplica()
         for args in [["serve", "--token", "s3cret"], ["serve", "--token=s3cret"], ["sync", "http://127.0.0.1:1", "--token", "s3cret"],
