@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import HTTP
+import HTTPTestSupport
 import JSON
 import Scim
 import SetupLinks
@@ -11,23 +12,6 @@ import Webhooks
 /// Webhooks that cannot take an event: each attempt is logged as failed, the
 /// hub keeps running, and other directories' events keep flowing.
 @Suite struct BadReceiverTests {
-    /// A TCP port nothing listens on.
-    static func closedPort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p -> Bool in
-                bind(fd, p, len) == 0 && getsockname(fd, p, &len) == 0
-            }
-        }
-        try #require(bound)
-        return UInt16(bigEndian: addr.sin_port)
-    }
-
     @Test func badWebhooksAreFailedAttemptsAndOthersKeepFlowing() throws {
         let receiver = try WebhookReceiver()
         for mode in ["garbage", "hang", "big", "redirect", "close"] { receiver.route("/\(mode)", secret: "s", mode: mode) }
@@ -38,7 +22,7 @@ import Webhooks
         for mode in ["garbage", "hang", "big", "redirect", "close"] {
             bad[mode] = try hub.directory(tenant: mode, url: receiver.url("/\(mode)"), secret: "s")
         }
-        bad["refused"] = try hub.directory(tenant: "refused", url: "http://127.0.0.1:\(try Self.closedPort())/hook", secret: "s")
+        bad["refused"] = try hub.directory(tenant: "refused", url: "http://127.0.0.1:\(try freePort())/hook", secret: "s")
         // A URL that is not HTTP at all, as a record from another replica could carry.
         let ftp = try hub.directory(tenant: "ftp", url: "https://placeholder.example/h", secret: "s")
         try hub.store.write { tx in _ = try tx.write(id: ftp.id, kind: .directory, ["webhook_url": "ftp://files.example.com/hook"]) }
