@@ -29,6 +29,14 @@ public struct SHA256Hasher: ~Copyable {
         return hexString(out)
     }
 
+    /// Finishes and returns the hash's 32 bytes.
+    public consuming func finalizeBytes() -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        var n: UInt32 = 0
+        _ = EVP_DigestFinal_ex(context, &out, &n)
+        return out
+    }
+
     /// SHA-256 of a string, as hex.
     public static func hex(of s: String) -> String {
         var h = SHA256Hasher()

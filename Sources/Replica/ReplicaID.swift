@@ -52,7 +52,7 @@ public struct ReplicaID: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 }
 
-@inline(__always) func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 48 + v : 87 + v }
+@inline(__always) public func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 48 + v : 87 + v }
 @inline(__always) func hexValue(_ c: UInt8) -> UInt8? {
     switch c {
     case 48...57: return c - 48

@@ -76,7 +76,8 @@ final class GroupCommit: Sendable {
             // Woken with no result, it runs the next batch.
             return first
         }
-        for job in batch { job.done.signal() }
+        // The next leader first: its batch starts while this thread wakes the finished jobs' threads.
         next?.done.signal()
+        for job in batch { job.done.signal() }
     }
 }

@@ -114,22 +114,32 @@ func sameJSON(_ a: JSONValue, _ b: JSONValue) -> Bool {
 /// says, without allocating when both are ASCII (attribute names, URNs and object
 /// keys nearly always are: these comparisons run for every member looked up).
 func sameName(_ a: String, _ b: String) -> Bool {
-    let x = a.utf8, y = b.utf8
+    // Native strings are contiguous UTF-8: compare the bytes directly.
+    let fast = a.utf8.withContiguousStorageIfAvailable { x in
+        b.utf8.withContiguousStorageIfAvailable { y in sameASCIIName(x, y) }
+    }
+    switch fast {
+    case .some(.some(.some(let same))): return same
+    // Beyond ASCII (or a string without contiguous storage), Unicode case mapping decides.
+    default: return a.lowercased() == b.lowercased()
+    }
+}
+
+/// Whether two UTF-8 names are equal without ASCII case; `nil` when either is not ASCII.
+@inline(__always)
+private func sameASCIIName(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Bool? {
     @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
     if x.count == y.count {
-        var i = x.startIndex, j = y.startIndex
         var differs = false
-        while i != x.endIndex {
-            let p = x[i], q = y[j]
-            // Beyond ASCII, Unicode case mapping decides.
-            if p >= 0x80 || q >= 0x80 { return a.lowercased() == b.lowercased() }
+        for i in 0..<x.count {
+            let p = x[i], q = y[i]
+            if p >= 0x80 || q >= 0x80 { return nil }
             if lower(p) != lower(q) { differs = true }
-            i = x.index(after: i)
-            j = y.index(after: j)
         }
         return !differs
     }
     // Lengths differ: ASCII strings then differ; others may not (case mapping can change a length).
-    if x.allSatisfy({ $0 < 0x80 }) && y.allSatisfy({ $0 < 0x80 }) { return false }
-    return a.lowercased() == b.lowercased()
+    for c in x where c >= 0x80 { return nil }
+    for c in y where c >= 0x80 { return nil }
+    return false
 }

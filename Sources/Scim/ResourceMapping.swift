@@ -9,12 +9,24 @@ public enum ResourceMapping {
     /// The attribute object held by a record: top-level attributes in schema
     /// order (then unknown ones by name), known extensions as objects under their URN.
     public static func attributes(of r: Record, schema: ResourceSchema) -> JSONValue {
+        attributes(ofFields: r.fields.lazy.map { ($0.name, $0.register.value) }, schema: schema)
+    }
+
+    /// The attribute object of a record never written before that `values` would
+    /// create: `attributes(of:)` of that record, without making it.
+    public static func attributes(ofNew values: [String: String], schema: ResourceSchema) -> JSONValue {
+        attributes(ofFields: values.sorted { fieldNameLess($0.key, $1.key) }.lazy.map { ($0.key, Optional($0.value)) },
+                   schema: schema)
+    }
+
+    /// The attribute object of fields (name, visible value) in the record's field order.
+    private static func attributes(ofFields fields: some Sequence<(String, String?)>, schema: ResourceSchema) -> JSONValue {
         let known = schema.extensions.map(\.id)
         var top: [(String, JSONValue)] = []
         var ext: [String: [(String, JSONValue)]] = [:]
-        for f in r.fields {
-            guard let (urn, name) = ScimRecords.parseAttributeField(f.name, knownExtensions: known),
-                  let text = f.register.value, !text.isEmpty,
+        for (fieldName, value) in fields {
+            guard let (urn, name) = ScimRecords.parseAttributeField(fieldName, knownExtensions: known),
+                  let text = value, !text.isEmpty,
                   let v = try? JSONParser.parse(Array(text.utf8), maxDepth: 64) else { continue }
             if let urn { ext[urn, default: []].append((name, v)) } else { top.append((name, v)) }
         }
@@ -43,9 +55,11 @@ public enum ResourceMapping {
     /// projection wants them. `meta.created` is the time of the `directory`
     /// register (written at creation), `meta.lastModified` the record's latest
     /// timestamp, `meta.version` its ETag, `meta.location` `<baseURL><endpoint>/<id>`.
+    /// `attributes`, when given, is `attributes(of: r)` computed beforehand.
     public static func resource(_ r: Record, schema: ResourceSchema, baseURL: String,
-                                members: [JSONValue]? = nil, groups: [JSONValue]? = nil) -> JSONValue {
-        var attrs = attributes(of: r, schema: schema).objectValue ?? []
+                                members: [JSONValue]? = nil, groups: [JSONValue]? = nil,
+                                attributes known: JSONValue? = nil) -> JSONValue {
+        var attrs = (known ?? attributes(of: r, schema: schema)).objectValue ?? []
         if let members, !members.isEmpty { insert(("members", .array(members)), into: &attrs, schema: schema) }
         if let groups, !groups.isEmpty { insert(("groups", .array(groups)), into: &attrs, schema: schema) }
         // The core schema, the known extensions present, then unknown extensions.

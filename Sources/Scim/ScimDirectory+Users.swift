@@ -31,6 +31,8 @@ extension ScimDirectory {
         let firstID: String
         /// The record's values when no record holds the id yet (the usual case).
         let freshValues: [String: String]
+        /// The attribute object of the record `freshValues` make (`ResourceMapping.attributes(ofNew:)`).
+        let freshAttributes: JSONValue
     }
 
     /// Validates and normalizes a `POST /Users` body (400s as `createUser`).
@@ -40,7 +42,7 @@ extension ScimDirectory {
         var values = ResourceMapping.writes(to: attrs, from: nil, schema: schema)
         values[ScimRecords.directoryField] = id
         return PreparedUser(attrs: attrs, key: key, firstID: ScimRecords.userID(directory: id, userNameKey: key, attempt: 0),
-                            freshValues: values)
+                            freshValues: values, freshAttributes: ResourceMapping.attributes(ofNew: values, schema: schema))
     }
 
     /// `POST /Users` of a prepared body (see `createUser(_:in:)`).
@@ -68,7 +70,9 @@ extension ScimDirectory {
             values[ScimRecords.directoryField] = id
         }
         let r = try store.write(id: uid, kind: .user, values, revive: true)
-        let resource = try userResource(r, groups: nil, store)
+        // A new record holds exactly the prepared values: their attributes were rendered before the lock.
+        let resource = ResourceMapping.resource(r, schema: schema, baseURL: baseURL,
+                                                attributes: old == nil ? prepared.freshAttributes : nil)
         return ScimOutcome(record: r, resource: resource,
                            events: [ScimEvent(type: "user.created", data: WebhookData.user(resource))], changed: true)
     }

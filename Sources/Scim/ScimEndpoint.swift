@@ -40,11 +40,13 @@ enum ScimEndpoint: Equatable, Sendable {
     /// The directory id and the endpoint of a request path; `nil` when the path
     /// names no directory. The endpoint is `nil` for an unknown path under a directory.
     static func parse(_ path: String) -> (directory: String, endpoint: ScimEndpoint?)? {
-        guard path.hasPrefix(ScimRoutes.basePath) else { return nil }
-        let segments = path.dropFirst(ScimRoutes.basePath.count).split(separator: "/", omittingEmptySubsequences: true)
+        // Split on the "/" byte (the path runs on every request: Character splitting was a measurable share of it).
+        let bytes = path.utf8
+        guard bytes.starts(with: ScimRoutes.basePath.utf8) else { return nil }
+        let segments = bytes.dropFirst(ScimRoutes.basePath.utf8.count).split(separator: UInt8(ascii: "/"))
         guard let first = segments.first else { return nil }
-        let rest = segments.dropFirst().map { String($0) }
-        return (String(first), endpoint(rest))
+        let rest = segments.dropFirst().map { String(Substring($0)) }
+        return (String(Substring(first)), endpoint(rest))
     }
 
     private static func endpoint(_ s: [String]) -> ScimEndpoint? {

@@ -92,7 +92,7 @@ public struct ScimRoutes: HTTPRoutes {
         }
         guard ["POST", "PUT", "PATCH"].contains(head.method) else { return .accept(maxBodyBytes: 0) }
         if let type = head.header("content-type") {
-            let media = type.split(separator: ";").first.map { $0.filter { $0 != " " && $0 != "\t" }.lowercased() } ?? ""
+            let media = Self.mediaType(type)
             guard media == "application/scim+json" || media == "application/json" else {
                 return .reject(Self.error(ScimError(status: 415, "the body must be application/scim+json or application/json, not \(media.prefix(80))")))
             }
@@ -101,6 +101,12 @@ public struct ScimRoutes: HTTPRoutes {
             return .reject(Self.error(ScimError(status: 413, "the body of \(length) bytes is over the limit of \(Self.maxBodyBytes) bytes")))
         }
         return .accept(maxBodyBytes: Self.maxBodyBytes)
+    }
+
+    /// The media type of a `Content-Type` value: before any `;`, without spaces or tabs, lowercased.
+    static func mediaType(_ value: String) -> String {
+        let bytes = value.utf8.prefix { $0 != UInt8(ascii: ";") }.filter { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }
+        return String(decoding: bytes, as: UTF8.self).lowercased()
     }
 
     /// Whether the request carries the SCIM token of the directory named in its path:
@@ -215,8 +221,7 @@ public struct ScimRoutes: HTTPRoutes {
             let o = try user.map { try scim.createUser($0, in: store) } ?? (try scim.createGroup(body, in: store))
             return (o, o.events)
         }) else { return Self.ignored() }
-        var response = Self.json(projection.applyToRendered(outcome.resource),
-                                 status: 201, etag: ScimRecords.etag(outcome.record))
+        var response = Self.json(projection.applyToRendered(outcome.resource), status: 201, etag: Self.etag(outcome))
         response.setHeader("Location", ResourceMapping.location(baseURL: scim.baseURL, schema: kind.schema, id: outcome.record.id))
         return response
     }
@@ -244,7 +249,7 @@ public struct ScimRoutes: HTTPRoutes {
             let back = wantsGroupBack ? try scim.getGroup(id, projection: projection, in: store) : nil
             return ((o, back), o.events)
         }) else { return Self.ignored() }
-        let etag = ScimRecords.etag(outcome.record)
+        let etag = Self.etag(outcome)
         if kind == .group && !replace {
             guard let resource else { return HTTPResponse(status: 204, headers: [("ETag", etag)]) }
             return Self.json(resource, etag: etag)
@@ -274,6 +279,11 @@ public struct ScimRoutes: HTTPRoutes {
     }
 
     // MARK: Responses
+
+    /// The ETag of a change's record: the `meta.version` its resource was rendered with (a SHA-256 not computed twice).
+    private static func etag(_ outcome: ScimOutcome) -> String {
+        outcome.resource.member("meta")?.member("version")?.stringValue ?? ScimRecords.etag(outcome.record)
+    }
 
     /// `attributes` / `excludedAttributes` of the query (names without case).
     private static func projection(_ kind: ScimResourceKind, _ query: [(String, String)]) throws(ScimError) -> Projection {

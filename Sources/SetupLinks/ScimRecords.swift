@@ -96,16 +96,25 @@ public enum ScimRecords {
 
     /// A UUID of version 8 from SHA-256 of the parts, each framed by its UTF-8 length (unambiguous).
     static func nameBasedUUID(_ parts: [String]) -> String {
-        var framed = ""
-        for p in parts { framed += "\(p.utf8.count):\(p);" }
-        var hex = Array(SHA256Hasher.hex(of: framed).prefix(32))
-        hex[12] = "8"
-        // Variant 10xx: the first hex digit of the fourth group is 8, 9, a or b.
-        let variant = Int(String(hex[16]), radix: 16)! & 0x3 | 0x8
-        hex[16] = Character(String(variant, radix: 16))
-        let s = String(hex)
-        func part(_ a: Int, _ b: Int) -> Substring { s.dropFirst(a).prefix(b - a) }
-        return "\(part(0, 8))-\(part(8, 12))-\(part(12, 16))-\(part(16, 20))-\(part(20, 32))"
+        // The hash of "<utf8 length>:<part>;" for each part, fed piece by piece (SHA-256 streams).
+        var h = SHA256Hasher()
+        for p in parts {
+            h.update(Array("\(p.utf8.count):".utf8))
+            var p = p
+            p.withUTF8 { h.update(UnsafeRawBufferPointer($0)) }
+            h.update([UInt8(ascii: ";")])
+        }
+        var d = h.finalizeBytes()
+        d[6] = d[6] & 0x0F | 0x80  // version 8: the 13th hex digit is 8
+        d[8] = d[8] & 0x3F | 0x80  // variant 10xx: the 17th hex digit is 8, 9, a or b
+        var out: [UInt8] = []
+        out.reserveCapacity(36)
+        for i in 0..<16 {
+            if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
+            out.append(hexDigit(d[i] >> 4))
+            out.append(hexDigit(d[i] & 0xF))
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     // MARK: Reading records

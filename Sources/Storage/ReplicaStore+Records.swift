@@ -102,7 +102,7 @@ extension ReplicaStore {
     @discardableResult
     func localWrite<T>(_ body: (LocalTransaction) throws -> T) throws -> T {
         try checkIndexesWritable()
-        let counter = (try loadClock())[replicaID] + 1
+        let counter = try counter(of: replicaID) + 1
         let hlc = HLC.next(after: try loadHLC(), nowMilliseconds: now())
         let tx = LocalTransaction(store: self, dot: Dot(replica: replicaID, counter: counter), hlc: hlc)
         let result = try body(tx)

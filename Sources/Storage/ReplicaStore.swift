@@ -32,6 +32,11 @@ public final class ReplicaStore: @unchecked Sendable {
     private var lastRix: (ReplicaID, Int64)?
     private var idByRix: [Int64: ReplicaID] = [:]
     private var encodeBuffer: [UInt8] = []
+    /// The last records `loadRow` decoded, with their encodings (most recent last): a record
+    /// read again unchanged is not decoded again (a SCIM directory is read in every change).
+    /// Checked against the stored bytes, so it can never return a stale state.
+    private var recentlyDecoded: [(id: String, bytes: [UInt8], record: Record)] = []
+    private static let recentlyDecodedLimit = 8
     private var hot: [Statement?] = Array(repeating: nil, count: Hot.allCases.count)
     /// Makes the integer keys of the id index (see `RecordKeyHasher`).
     let recordKeys: RecordKeyHasher
@@ -294,6 +299,12 @@ public final class ReplicaStore: @unchecked Sendable {
         return VectorClock(pairs)
     }
 
+    /// One replica's entry of the replica clock (0 when it has none): a write's next dot, without reading the whole clock.
+    func counter(of id: ReplicaID) throws -> UInt64 {
+        guard let r = try rix(id, create: false) else { return 0 }
+        return UInt64(try db.scalar("SELECT counter FROM clock WHERE rix=?", .int(r))?.int ?? 0)
+    }
+
     func raiseClock(_ id: ReplicaID, to counter: UInt64) throws {
         let r = try rix(id, create: true)!
         try db.run("INSERT INTO clock(rix, counter) VALUES(?, ?) ON CONFLICT(rix) DO UPDATE SET counter=max(counter, excluded.counter)",
@@ -313,7 +324,21 @@ public final class ReplicaStore: @unchecked Sendable {
         s.bind(text: id, at: 2)
         defer { s.reset() }
         guard try s.step() else { return nil }
-        return (try decode(id: id, s, column: 0), s.int(1))
+        let record: Record = try s.withBlob(0) { stored in
+            if let i = recentlyDecoded.lastIndex(where: { $0.id == id }) {
+                let same = recentlyDecoded[i].bytes.withUnsafeBytes { $0.count == stored.count && (stored.isEmpty || memcmp($0.baseAddress!, stored.baseAddress!, stored.count) == 0) }
+                if same { return recentlyDecoded[i].record }
+                recentlyDecoded.remove(at: i)
+            }
+            let r: Record
+            do { r = try Record(id: id, encoded: stored) } catch let e as RecordDecodingError {
+                throw StoreError.corruptRecord(path: path, id: id, reason: e.description)
+            }
+            if recentlyDecoded.count >= Self.recentlyDecodedLimit { recentlyDecoded.removeFirst() }
+            recentlyDecoded.append((id, Array(stored), r))
+            return r
+        }
+        return (record, s.int(1))
     }
 
     func decode(id: String, _ s: Statement, column: Int32) throws -> Record {

@@ -47,6 +47,17 @@ import Testing
         #expect(ScimRecords.membershipID(group: "g", member: "u") != ScimRecords.membershipID(group: "g", member: "U"))
     }
 
+    /// Ids are replicated: every version must derive the same ones. These were made
+    /// by the first implementation (a hex string of the whole hash, edited digit by digit).
+    @Test func userAndMembershipIDsAreStableAcrossVersions() {
+        let d = "0b5e4d4e-8a53-4b7e-9a1e-2f8f3c1d2e10"
+        #expect(ScimRecords.userID(directory: d, userNameKey: "alice@example.com") == "03151313-474c-823d-b185-e03a2dd05fcc")
+        #expect(ScimRecords.userID(directory: d, userNameKey: "alice@example.com", attempt: 7) == "f81a13c9-fe73-8ecc-a22f-747987cadc23")
+        #expect(ScimRecords.userID(directory: "d", userNameKey: "zoë@例え.jp") == "d88c3f4a-5719-8dd6-a22d-959b1ab95632")
+        #expect(ScimRecords.membershipID(group: "g-1", member: "u-2") == "b12675aa-4a63-863a-a152-77e45e13da6f")
+        #expect(ScimRecords.membershipID(group: "", member: "") == "8b3e6418-6199-81a6-9fa1-59c8873067e8")
+    }
+
     @Test func aRenamedUserKeepsItsIdAndTheNameGetsTheNextOne() throws {
         let f = Fixture()
         let d = Fixture.directoryID
