@@ -57,6 +57,9 @@ final class ConnectionRegistry: Sendable {
     private let sweeperDone = DispatchSemaphore(value: 0)
     private let wake = DispatchSemaphore(value: 0)
 
+    /// Connections reported started, ever (the acceptor compares it with what it handed over).
+    let startedTotal = Atomic(0)
+
     init(configuration: HTTPServerConfiguration, log: @escaping @Sendable (HTTPLogEntry) -> Void) {
         headerDeadline = configuration.headerDeadline
         bodyDeadline = configuration.bodyDeadline
@@ -73,6 +76,7 @@ final class ConnectionRegistry: Sendable {
 
     /// A connection was accepted: its head must arrive within the header deadline.
     func started(_ connection: UInt, fd: Int32, address: String) {
+        startedTotal.add(1, ordering: .relaxed)
         let deadline = ContinuousClock.now + headerDeadline
         state.withLock { s in
             s.entries[connection] = Entry(fd: fd, address: address, phase: .headers, deadline: deadline, cut: s.draining)

@@ -37,8 +37,10 @@ public final class HTTPServer: Sendable {
         // under the state lock and used by one of them at a time; libmicrohttpd's
         // own calls on the daemon are thread-safe.
         let daemon: OpaquePointer
-        /// The listening socket (libmicrohttpd closes it when it stops).
+        /// The listening socket (this server's: `stop()` closes it once the acceptor has ended).
         let listener: Int32
+        /// The thread accepting connections on `listener`.
+        let acceptor: Acceptor
         let options: UnsafeMutablePointer<MHD_OptionItem>
         let pems: [UnsafeMutablePointer<CChar>]
     }
@@ -94,7 +96,6 @@ public final class HTTPServer: Sendable {
         // Options, and the PEM strings they point to, live until stop().
         var pems: [UnsafeMutablePointer<CChar>] = []
         var items: [MHD_OptionItem] = [
-            setuplink_mhd_option_int(.LISTEN_SOCKET, listener.fd),
             setuplink_mhd_option_uint(.THREAD_POOL_SIZE, UInt32(c.threads)),
             setuplink_mhd_option_uint(.CONNECTION_LIMIT, UInt32(c.maxConnections)),
             setuplink_mhd_option_uint(.PER_IP_CONNECTION_LIMIT, UInt32(c.maxConnectionsPerIP)),
@@ -115,7 +116,13 @@ public final class HTTPServer: Sendable {
         let options = UnsafeMutablePointer<MHD_OptionItem>.allocate(capacity: items.count)
         options.initialize(from: items, count: items.count)
 
+        // Connections are accepted here (`Acceptor`) and handed to the workers with
+        // MHD_add_connection, which spreads them evenly (by descriptor). Left to
+        // accept on their own, the workers take new connections in series: one
+        // worker took 7 of 8 clients that connected at once, and a route that
+        // waits (a SCIM change in the group commit) held the other 6 behind it.
         var flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue | MHD_USE_ITC.rawValue
+            | MHD_USE_NO_LISTEN_SOCKET.rawValue
         if c.tls != nil { flags |= MHD_USE_TLS.rawValue }
         if listener.ipv6 { flags |= MHD_USE_IPv6.rawValue }
         core.registry.startSweeper()
@@ -124,13 +131,12 @@ public final class HTTPServer: Sendable {
             Unmanaged<ServerCore>.fromOpaque(cls).release()
             options.deallocate()
             pems.forEach { free($0) }
-            // Not closed here: libmicrohttpd closes a listening socket it was given
-            // when it fails to start, and closing a descriptor twice could close
-            // another thread's.
+            close(listener.fd)
             throw .cannotStart(c.tls == nil ? "libmicrohttpd refused the configuration"
                                : "libmicrohttpd refused the TLS certificate or key (do they match, and is the key unencrypted PEM?)")
         }
-        let handle = DaemonHandle(daemon: daemon, listener: listener.fd, options: options, pems: pems)
+        let acceptor = Acceptor(listener: listener.fd, daemon: daemon, core: core)
+        let handle = DaemonHandle(daemon: daemon, listener: listener.fd, acceptor: acceptor, options: options, pems: pems)
         state.withLock { s in
             s.phase = .running
             s.handle = handle
@@ -157,10 +163,12 @@ public final class HTTPServer: Sendable {
         core.stopping.store(true, ordering: .relaxed)
         let deadline = ContinuousClock.now + core.configuration.stopGracePeriod
         while core.registry.busy > 0 && ContinuousClock.now < deadline { usleep(2_000) }
-        // Then no new connection (accept fails with EINVAL, which libmicrohttpd expects
-        // during a stop), and every open one cut off and closed by libmicrohttpd
+        // Then no new connection (the acceptor's accept fails once the socket is shut
+        // down, and it ends), and every open one cut off and closed by libmicrohttpd
         // before MHD_stop_daemon runs: see ConnectionRegistry.drain for the crash this avoids.
         shutdown(running.listener, Int32(SHUT_RDWR))
+        running.acceptor.join()
+        close(running.listener)
         _ = core.registry.drain(timeout: .seconds(2))
         MHD_stop_daemon(daemon)
         core.registry.stopSweeper()
@@ -202,5 +210,74 @@ final class ServerCore: Sendable {
         self.routes = routes
         self.log = log
         self.registry = ConnectionRegistry(configuration: configuration, log: log)
+    }
+}
+
+/// The thread that accepts connections on the listening socket and hands each
+/// to libmicrohttpd (`MHD_add_connection`, which picks a worker by descriptor
+/// and applies the connection limits, closing what it refuses).
+final class Acceptor: @unchecked Sendable {
+    // @unchecked Sendable: `done` is a semaphore; the descriptor and daemon pointer
+    // are only read, and the daemon outlives this thread (stop() joins it first).
+    private let done = DispatchSemaphore(value: 0)
+
+    init(listener: Int32, daemon: OpaquePointer, core: ServerCore) {
+        let address = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(daemon)))
+        let thread = Thread { [done] in
+            Acceptor.run(listener: listener, daemon: OpaquePointer(bitPattern: address)!, core: core)
+            done.signal()
+        }
+        thread.name = "setuplink-accept"
+        thread.start()
+    }
+
+    /// Waits for the thread to end (after the listening socket was shut down).
+    func join() { done.wait() }
+
+    private static func run(listener: Int32, daemon: OpaquePointer, core: ServerCore) {
+        let limit = core.configuration.maxConnections
+        var handedOver = 0
+        while true {
+            // At the connection limit, further clients wait in the listen backlog (not
+            // accepted and closed) until a connection closes. A connection handed over is
+            // counted by the registry only once its worker has taken it: until then it
+            // counts as pending.
+            var waitingSince: ContinuousClock.Instant?
+            while true {
+                let started = core.registry.startedTotal.load(ordering: .relaxed)
+                if core.registry.count + max(0, handedOver - started) < limit { break }
+                if core.stopping.load(ordering: .relaxed) { return }
+                let now = ContinuousClock.now
+                // One that libmicrohttpd dropped before starting it (out of memory) is never
+                // reported: after a second at the limit, stop counting it.
+                if let since = waitingSince, now - since > .seconds(1) { handedOver = started }
+                if waitingSince == nil { waitingSince = now }
+                usleep(2_000)
+            }
+            var address = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let fd = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listener, $0, &length) }
+            }
+            if fd < 0 {
+                switch errno {
+                // A connection that went away before it was accepted, or a signal.
+                case EINTR, ECONNABORTED, EPROTO, EPERM: continue
+                // Out of descriptors or memory: wait a little instead of spinning; the
+                // connection waits in the backlog.
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                    usleep(10_000)
+                    continue
+                // The socket was shut down (stop) or closed.
+                default: return
+                }
+            }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            // libmicrohttpd owns the descriptor from here, and closes it if it refuses it.
+            let added = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { MHD_add_connection(daemon, fd, $0, length) }
+            }
+            if added == MHD_YES_RESULT { handedOver += 1 }
+        }
     }
 }

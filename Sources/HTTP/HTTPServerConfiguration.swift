@@ -49,7 +49,10 @@ public struct HTTPServerConfiguration: Sendable {
     public var port: UInt16
     /// Serve HTTPS with this certificate and key; `nil` serves plain HTTP.
     public var tls: TLSIdentity?
-    /// libmicrohttpd's worker threads (each runs its own epoll loop).
+    /// libmicrohttpd's worker threads (each runs its own epoll loop). New
+    /// connections are spread over them evenly. A route that waits (a SCIM
+    /// change waits for its group commit) holds its worker's other connections
+    /// meanwhile, so there are more workers than cores: 16 by default.
     public var threads: Int
     /// Open connections at most; more wait in the kernel's listen backlog
     /// until one closes.
@@ -80,7 +83,7 @@ public struct HTTPServerConfiguration: Sendable {
 
     /// Creates a configuration; every limit has a production default.
     public init(bindAddress: String = "127.0.0.1", port: UInt16 = 0, tls: TLSIdentity? = nil,
-                threads: Int = 4, maxConnections: Int = 2048, maxConnectionsPerIP: Int = 1024,
+                threads: Int = 16, maxConnections: Int = 2048, maxConnectionsPerIP: Int = 1024,
                 connectionMemoryLimit: Int = 32 * 1024, maxBodyBytes: Int = 16 * 1024 * 1024,
                 idleTimeout: Duration = .seconds(30), headerDeadline: Duration = .seconds(10),
                 bodyDeadline: Duration = .seconds(120), responseDeadline: Duration = .seconds(120),

@@ -34,8 +34,6 @@ enum ListeningSocket {
             close(fd)
             throw .cannotListen(address: address, port: port, reason: reason)
         }
-        // Every worker thread accepts from it: it must never block.
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         _ = withUnsafeMutablePointer(to: &storage) {
