@@ -207,6 +207,8 @@ public struct JSONWriter {
 
     /// Appends `text` as a quoted, escaped JSON string.
     private mutating func appendQuoted(_ text: String) {
+        // Native strings are contiguous: no copy (withUTF8 needs a mutable copy of the string).
+        if text.utf8.withContiguousStorageIfAvailable({ appendQuoted(utf8: $0) }) != nil { return }
         var text = text
         text.withUTF8 { appendQuoted(utf8: $0) }
     }

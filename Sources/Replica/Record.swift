@@ -129,8 +129,9 @@ public struct Record: Hashable, Sendable {
         var lo = 0, hi = fields.count
         while lo < hi {
             let mid = (lo + hi) >> 1
-            if fieldNameEqual(fields[mid].name, name) { return fields[mid].register }
-            if fieldNameLess(fields[mid].name, name) { lo = mid + 1 } else { hi = mid }
+            let order = fieldNameOrder(fields[mid].name, name)
+            if order == 0 { return fields[mid].register }
+            if order < 0 { lo = mid + 1 } else { hi = mid }
         }
         return nil
     }
@@ -274,5 +275,21 @@ public func fieldNameLess(_ a: String, _ b: String) -> Bool {
 /// Whether two field names are the same bytes (not merely canonically equivalent).
 @inline(__always)
 func fieldNameEqual(_ a: String, _ b: String) -> Bool {
-    a.utf8.count == b.utf8.count && !fieldNameLess(a, b) && !fieldNameLess(b, a)
+    a.utf8.count == b.utf8.count && fieldNameOrder(a, b) == 0
+}
+
+/// The byte order of two field names as a sign: negative when `a` sorts first, 0 when equal.
+/// One comparison where `fieldNameLess` both ways would take two (the lookup of every field read).
+@inline(__always)
+func fieldNameOrder(_ a: String, _ b: String) -> Int {
+    let fast = a.utf8.withContiguousStorageIfAvailable { pa in
+        b.utf8.withContiguousStorageIfAvailable { pb -> Int in
+            let n = min(pa.count, pb.count)
+            let c = n == 0 ? 0 : Int(memcmp(pa.baseAddress!, pb.baseAddress!, n))
+            return c != 0 ? c : pa.count - pb.count
+        }
+    }
+    if let f = fast, let result = f { return result }
+    if a.utf8.elementsEqual(b.utf8) { return 0 }
+    return a.utf8.lexicographicallyPrecedes(b.utf8) ? -1 : 1
 }

@@ -195,7 +195,7 @@ extension ReplicaStore {
         }
         let after = page.advance(before)
         for e in after.entries where e.counter > before[e.replica] { try raiseClock(e.replica, to: e.counter) }
-        if maxSeen > (try loadHLC()) { try setMeta("hlc", String(maxSeen.rawValue)) }
+        if maxSeen > (try loadHLC()) { try setHLC(maxSeen) }
         if sawTombstone { try markAnnouncementDue() }
         return summary
     }

@@ -108,7 +108,7 @@ extension ReplicaStore {
         let result = try body(tx)
         if tx.saved > 0 {
             try raiseClock(replicaID, to: counter)
-            try setMeta("hlc", String(hlc.rawValue))
+            try setHLC(hlc)
         }
         if tx.wroteTombstone { try markAnnouncementDue() }
         return result

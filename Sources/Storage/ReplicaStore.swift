@@ -291,7 +291,8 @@ public final class ReplicaStore: @unchecked Sendable {
     }
 
     func loadClock() throws -> VectorClock {
-        let s = try db.prepare("SELECT rix, counter FROM clock")
+        // Row 0 is the hybrid logical clock (`loadHLC`), not a replica's entry.
+        let s = try db.prepare("SELECT rix, counter FROM clock WHERE rix > 0")
         var pairs: [(ReplicaID, UInt64)] = []
         var raw: [(Int64, Int64)] = []
         while try s.step() { raw.append((s.int(0), s.int(1))) }
@@ -358,7 +359,16 @@ public final class ReplicaStore: @unchecked Sendable {
                    .text(key), .text(value))
     }
 
-    func loadHLC() throws -> HLC { HLC(rawValue: UInt64(try meta("hlc") ?? "0") ?? 0) }
+    /// The largest timestamp this replica has written or seen: row 0 of the clock table
+    /// (schema 7), on the page that also holds this replica's counter.
+    func loadHLC() throws -> HLC {
+        HLC(rawValue: UInt64(bitPattern: try db.scalar("SELECT counter FROM clock WHERE rix=0")?.int ?? 0))
+    }
+
+    func setHLC(_ hlc: HLC) throws {
+        try db.run("INSERT INTO clock(rix, counter) VALUES(0, ?) ON CONFLICT(rix) DO UPDATE SET counter=excluded.counter",
+                   .int(Int64(bitPattern: hlc.rawValue)))
+    }
 
     /// Writes a record's new state (a new row without `rid`) and keeps the dots index and the
     /// secondary indexes in step with it; returns its row number.
