@@ -14,6 +14,7 @@
 //   page_walk_p50_ms, _max_ms      every page of 100 in turn, as an identity provider's import reads them
 //   server_peak_rss_mib            the server's VmHWM at the end
 //   server_cpu_us_per_create       the server's CPU time per create (8 clients)
+//   steal_percent_during_creates   CPU time the hypervisor gave to other machines during those creates
 // Every create and patch must answer 201/200 and the directory must hold every user
 // at the end (totalResults), or the bench fails instead of reporting.
 //
@@ -93,6 +94,15 @@ func percentile(_ xs: [Double], _ p: Double) -> Double {
 
 func loadAverage() -> String {
     (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+}
+
+/// The machine's CPU time so far as (all, stolen by the hypervisor), in clock ticks (/proc/stat).
+func machineTicks() -> (total: Double, steal: Double) {
+    guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") }) else { return (0, 0) }
+    let v = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+    guard v.count >= 8 else { return (0, 0) }
+    return (v.prefix(8).reduce(0, +), v[7])
 }
 
 func write(_ s: String) { FileHandle.standardOutput.write(Data((s + "\n").utf8)) }
@@ -215,8 +225,14 @@ final class Bench: Sendable {
         let rest = options.users - options.single
         if rest > 0 {
             let single = options.single
+            let ticks0 = machineTicks()
             let t8 = concurrently(rest, clients: options.clients) { c, i in try self.create(c, single + i) }
+            let ticks1 = machineTicks()
             report("creates_\(options.clients)_per_s", Double(rest) / t8, "creates/s")
+            // A virtual machine's neighbours take CPU from it: the same build varies with this.
+            if ticks1.total > ticks0.total {
+                report("steal_percent_during_creates", (ticks1.steal - ticks0.steal) / (ticks1.total - ticks0.total) * 100, "%")
+            }
             report("client_cpu_us_per_create", (Self.ownCPUSeconds() - client1) / Double(rest) * 1e6, "µs")
             if let pid = target.pid, let cpu1 {
                 report("server_cpu_us_per_create", (ServedReplica.cpuSeconds(pid) - cpu1) / Double(rest) * 1e6, "µs")
