@@ -179,14 +179,29 @@ public struct Record: Hashable, Sendable {
     /// create made after seeing a delete brings the record back.
     public mutating func write(_ values: [String: String], dot: Dot, hlc: HLC, revive: Bool = false) {
         let version = { (v: String) in Version(value: v, hlc: hlc, dot: dot) }
+        // Both sides sorted by name: one merge pass (a create writes every field of a new record).
+        var merged: [Field] = []
+        merged.reserveCapacity(fields.count + values.count)
+        var i = 0
         for (name, value) in values.sorted(by: { fieldNameLess($0.key, $1.key) }) {
-            if let i = fields.firstIndex(where: { fieldNameEqual($0.name, name) }) {
-                fields[i].register.write(version(value))
+            var order = 1
+            while i < fields.count {
+                order = fieldNameOrder(fields[i].name, name)
+                if order >= 0 { break }
+                merged.append(fields[i])
+                i += 1
+            }
+            if i < fields.count, order == 0 {
+                var field = fields[i]
+                field.register.write(version(value))
+                merged.append(field)
+                i += 1
             } else {
-                let i = fields.firstIndex(where: { fieldNameLess(name, $0.name) }) ?? fields.count
-                fields.insert(Field(name: name, register: Register(version(value))), at: i)
+                merged.append(Field(name: name, register: Register(version(value))))
             }
         }
+        merged.append(contentsOf: fields[i...])
+        fields = merged
         if revive || deletedRegister.isEmpty {
             deletedRegister.write(Version(value: false, hlc: hlc, dot: dot))
         }

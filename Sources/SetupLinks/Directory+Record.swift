@@ -10,4 +10,13 @@ extension Directory {
     public init?(record r: Record) {
         self.init(r)
     }
+
+    /// The tenant and product of a directory record that is live and not deactivated
+    /// (what an event names), else `nil`: what `init?(record:)` and `deactivated` say,
+    /// reading only the fields that decide it (the webhook outbox asks in every change).
+    public static func eventScope(of r: Record) -> (tenant: String, product: String)? {
+        guard r.isLive, r.kind == .directory, let tenant = r["tenant"], let product = r["product"],
+              r["type"].flatMap(DirectoryType.init(rawValue:)) != nil, r["deactivated"] != "true" else { return nil }
+        return (tenant, product)
+    }
 }

@@ -28,13 +28,11 @@ public enum Outbox {
     @discardableResult
     public static func enqueue(_ events: [ScimEvent], of directory: Directory, in tx: LocalTransaction) throws -> Int {
         guard !events.isEmpty else { return 0 }
-        guard let r = try tx.record(directory.id), r.isLive, let current = Directory(record: r), !current.deactivated else {
-            return 0
-        }
+        guard let r = try tx.record(directory.id), let current = Directory.eventScope(of: r) else { return 0 }
         for e in events {
             let body = WebhookPayload.event(e.type, tenant: current.tenant, product: current.product,
-                                            directoryID: current.id, data: e.data)
-            try tx.enqueueEvent(directory: current.id, event: e.type, body: body)
+                                            directoryID: directory.id, data: e.data)
+            try tx.enqueueEvent(directory: directory.id, event: e.type, body: body)
         }
         return events.count
     }
