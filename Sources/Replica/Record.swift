@@ -279,13 +279,7 @@ public struct Record: Hashable, Sendable {
 /// equivalence: two names that differ in bytes must never compare equal, or
 /// the encoding of a record would not be unique.
 @inline(__always)
-public func fieldNameLess(_ a: String, _ b: String) -> Bool {
-    let fast = a.utf8.withContiguousStorageIfAvailable { pa in
-        b.utf8.withContiguousStorageIfAvailable { pb in bytesLess(UnsafeRawBufferPointer(pa), UnsafeRawBufferPointer(pb)) }
-    }
-    if let f = fast, let result = f { return result }
-    return a.utf8.lexicographicallyPrecedes(b.utf8)
-}
+public func fieldNameLess(_ a: String, _ b: String) -> Bool { fieldNameOrder(a, b) < 0 }
 
 /// Whether two field names are the same bytes (not merely canonically equivalent).
 @inline(__always)

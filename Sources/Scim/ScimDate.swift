@@ -77,27 +77,27 @@ public enum ScimDate {
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        if (0...9999).contains(y) {
-            // Every create and change writes two of these: digits into bytes, no string building.
-            var out = [UInt8](repeating: 0, count: 24)
-            func put(_ v: Int, _ n: Int, at i: Int) {
-                var v = v
-                for k in stride(from: i + n - 1, through: i, by: -1) {
-                    out[k] = UInt8(48 + v % 10)
-                    v /= 10
-                }
-            }
-            put(y, 4, at: 0); out[4] = 0x2D; put(m, 2, at: 5); out[7] = 0x2D; put(d, 2, at: 8); out[10] = 0x54
-            put(secOfDay / 3600, 2, at: 11); out[13] = 0x3A; put(secOfDay / 60 % 60, 2, at: 14); out[16] = 0x3A
-            put(secOfDay % 60, 2, at: 17); out[19] = 0x2E; put(millis, 3, at: 20); out[23] = 0x5A
-            return String(decoding: out, as: UTF8.self)
+        // Every create and change writes two of these: digits into bytes, no string building.
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        /// `v` (≥ 0) in decimal, zero-padded to at least `width` digits.
+        func put(_ v: Int, _ width: Int) {
+            var length = 1, rest = v
+            while rest >= 10 { rest /= 10; length += 1 }
+            let end = out.count + max(length, width)
+            out.append(contentsOf: repeatElement(UInt8(48), count: end - out.count))
+            var v = v, k = end - 1
+            repeat {
+                out[k] = UInt8(48 + v % 10)
+                v /= 10
+                k -= 1
+            } while v > 0
         }
-        func pad(_ v: Int, _ n: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, n - s.count)) + s
-        }
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secOfDay / 3600, 2)):\(pad(secOfDay / 60 % 60, 2)):"
-            + "\(pad(secOfDay % 60, 2)).\(pad(millis, 3))Z"
+        if y < 0 { out.append(0x2D) }
+        put(abs(y), 4); out.append(0x2D); put(m, 2); out.append(0x2D); put(d, 2); out.append(0x54)
+        put(secOfDay / 3600, 2); out.append(0x3A); put(secOfDay / 60 % 60, 2); out.append(0x3A)
+        put(secOfDay % 60, 2); out.append(0x2E); put(millis, 3); out.append(0x5A)
+        return String(decoding: out, as: UTF8.self)
     }
 
     private static func daysIn(month: Int, year: Int) -> Int {

@@ -239,6 +239,9 @@ import Testing
         #expect(ScimDate.milliseconds("2024-01-01T00:00:00") == nil)
         #expect(ScimDate.milliseconds("2024-01-01T00:00:00.123456789Z") == 1_704_067_200_123)
         #expect(ScimDate.format(milliseconds: 951_822_000_500) == "2000-02-29T11:00:00.500Z")
+        #expect(ScimDate.format(milliseconds: 0) == "1970-01-01T00:00:00.000Z")
+        // Beyond four digits of year (an HLC can reach them): the year grows, the rest keeps its width.
+        #expect(ScimDate.format(milliseconds: 253_402_300_800_007) == "10000-01-01T00:00:00.007Z")
         for ms: Int64 in [0, 1, 86_399_999, 1_704_067_200_123, 253_402_300_799_999] {
             #expect(ScimDate.milliseconds(ScimDate.format(milliseconds: ms)) == ms)
         }
