@@ -331,10 +331,7 @@ public final class ReplicaStore: @unchecked Sendable {
                 if same { return recentlyDecoded[i].record }
                 recentlyDecoded.remove(at: i)
             }
-            let r: Record
-            do { r = try Record(id: id, encoded: stored) } catch let e as RecordDecodingError {
-                throw StoreError.corruptRecord(path: path, id: id, reason: e.description)
-            }
+            let r = try decodeRecord(id: id, stored)
             if recentlyDecoded.count >= Self.recentlyDecodedLimit { recentlyDecoded.removeFirst() }
             recentlyDecoded.append((id, Array(stored), r))
             return r
@@ -343,8 +340,13 @@ public final class ReplicaStore: @unchecked Sendable {
     }
 
     func decode(id: String, _ s: Statement, column: Int32) throws -> Record {
+        try s.withBlob(column) { try decodeRecord(id: id, $0) }
+    }
+
+    /// A stored encoding decoded; one that does not decode is a corrupt file, named as such.
+    private func decodeRecord(id: String, _ bytes: UnsafeRawBufferPointer) throws -> Record {
         do {
-            return try s.withBlob(column) { try Record(id: id, encoded: $0) }
+            return try Record(id: id, encoded: bytes)
         } catch let e as RecordDecodingError {
             throw StoreError.corruptRecord(path: path, id: id, reason: e.description)
         }
