@@ -152,4 +152,31 @@ import Replica
         #expect(try s.lookup("token", key: "tok1").map(\.id) == ["l1"])
         #expect(try s.record(id: "l1") == link)
     }
+
+    /// Schema 7 moves the hybrid logical clock from `meta` to the clock table's row 0:
+    /// a version-6 file keeps its clock, which never counts as a replica's entry, and
+    /// a write after the move is stamped after it.
+    @Test func aVersionSixFileKeepsItsHybridLogicalClock() throws {
+        let path = temporaryDirectory() + "/v6.sqlite"
+        let future = HLC(rawValue: (HLC.wallMilliseconds() + 3_600_000) << 16)
+        do {
+            let s = try ReplicaStore(path: path)
+            try s.write { tx in _ = try tx.write(id: "a", kind: .link, ["tenant": "t"]) }
+            let clock = try s.clock()
+            // Step the file back to version 6, its clock an hour ahead (as a peer's timestamps may leave it).
+            try s.db.exec("DELETE FROM clock WHERE rix=0")
+            try s.db.run("INSERT INTO meta(key, value) VALUES('hlc', ?)", .text(String(future.rawValue)))
+            try s.db.exec("PRAGMA user_version=6")
+            #expect(try s.clock() == clock)
+            s.close()
+        }
+        let s = try ReplicaStore(path: path)
+        #expect(try s.db.scalar("PRAGMA user_version")?.int == Int64(Schema.version))
+        #expect(try s.meta("hlc") == nil)
+        #expect(try s.loadHLC() == future)
+        #expect(try s.clock().entries.count == 1)
+        let written = try s.write { tx in try tx.write(id: "b", kind: .link, ["tenant": "t"]) }
+        #expect(written.maxHLC > future)
+        #expect(try s.loadHLC() == written.maxHLC)
+    }
 }
