@@ -60,8 +60,10 @@ public struct RecordFacts: Sendable {
     public var isLive: Bool
     /// The largest timestamp held.
     public var maxHLC: HLC
-    /// The visible values of the fields asked for (`nil` where never written), in the order asked.
-    public var winners: [String?]
+    /// Where the visible values of the fields asked for lie in the encoding read
+    /// (`nil` where never written), in the order asked: byte ranges, so reading
+    /// them costs no allocation (`winner(_:in:)` makes one a `String`).
+    public var winnerRanges: [Range<Int>?]
 
     /// Reads `bytes` (see `walkEncodedRecord`).
     public init(encoded bytes: UnsafeRawBufferPointer, winnersOf wanted: [[UInt8]] = []) throws(RecordDecodingError) {
@@ -72,20 +74,12 @@ public struct RecordFacts: Sendable {
         dots = c.dots
         isLive = c.written && !c.deleted
         maxHLC = HLC(rawValue: c.maxHLC)
-        winners = c.winners.map { w in
-            w.map { String(decoding: UnsafeBufferPointer(start: (bytes.baseAddress! + $0.offset).assumingMemoryBound(to: UInt8.self),
-                                                         count: $0.count), as: UTF8.self) }
-        }
+        winnerRanges = c.winners.map { w in w.map { $0.offset..<($0.offset + $0.count) } }
     }
 
-    /// The facts of a decoded record (what reading its encoding would give).
-    public init(_ r: Record, winnersOf wanted: [String] = []) {
-        kind = r.kind
-        clock = r.clock
-        dots = r.distinctDots
-        isLive = r.isLive
-        maxHLC = r.maxHLC
-        winners = wanted.map { r[$0] }
+    /// The visible value of the `i`th field asked for, read from `bytes`, the encoding these facts were read from.
+    public func winner(_ i: Int, in bytes: [UInt8]) -> String? {
+        winnerRanges[i].map { String(decoding: bytes[$0], as: UTF8.self) }
     }
 }
 

@@ -127,18 +127,19 @@ public struct PeerInput: Sendable {
 
     /// Checks one record of `page`, given the facts read from its encoding.
     public func check(record facts: RecordFacts, of page: ChangePage, at index: Int, field: String = "page") throws(PeerInputError) {
-        let f = "\(field).records[\(index)]"
-        try check(clock: facts.clock, field: "\(f).clock")
+        // Named only when refused: building the name for every record cost more than the checks.
+        func f() -> String { "\(field).records[\(index)]" }
+        try check(clock: facts.clock, field: "\(f()).clock")
         let ms = facts.maxHLC.milliseconds
         if ms > now &+ Self.maxSkew {
-            throw PeerInputError(field: f, reason: "a timestamp is \(Self.describe(ms - now)) ahead of this replica's clock "
+            throw PeerInputError(field: f(), reason: "a timestamp is \(Self.describe(ms - now)) ahead of this replica's clock "
                                  + "(at most \(Self.describe(Self.maxSkew)) is accepted); check the clock of the replica that wrote it")
         }
         let covered = facts.dots.contains { d in
             d.counter > page.base[d.replica] && d.counter <= page.coverage[d.replica]
         }
         if !covered {
-            throw PeerInputError(field: f, reason: "holds no change inside what the page covers (base to coverage), "
+            throw PeerInputError(field: f(), reason: "holds no change inside what the page covers (base to coverage), "
                                  + "so it would be stored but never passed on")
         }
     }

@@ -203,18 +203,12 @@ public enum ScimIndex: String, CaseIterable, Sendable {
 
     /// `<a> NUL <b>` when both fields have a non-empty value.
     private func pair(_ kind: RecordKind, _ a: String, _ b: String) -> IndexSpec {
-        IndexSpec(name: rawValue, kind: kind, fields: [a, b]) { v in
-            guard let x = v[0], !x.isEmpty, let y = v[1], !y.isEmpty else { return [] }
-            return [ScimIndex.key(x, y)]
-        }
+        IndexSpec(name: rawValue, kind: kind, joining: [a, b], missing: .noKeyIfEmpty)
     }
 
     /// `<directory> NUL`: every live record of the directory under one prefix.
     private func owner(_ kind: RecordKind) -> IndexSpec {
-        IndexSpec(name: rawValue, kind: kind, fields: [ScimRecords.directoryField]) { v in
-            guard let x = v[0], !x.isEmpty else { return [] }
-            return [ScimIndex.prefix(x)]
-        }
+        IndexSpec(name: rawValue, kind: kind, joining: [ScimRecords.directoryField], missing: .noKeyIfEmpty, trailingSeparator: true)
     }
 
     /// A key from its owner (directory or group id) and value.

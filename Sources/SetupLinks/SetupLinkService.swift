@@ -32,23 +32,15 @@ public final class SetupLinkService: @unchecked Sendable {
     /// store a service uses (a store opened with another set would rebuild its keys).
     public static let indexes: [IndexSpec] = [
         // A live link by its token; tokens are hex, matched whatever the case typed.
-        .field("link.token", kind: .link, field: "token", transform: { $0.lowercased() }),
+        IndexSpec(name: "link.token", kind: .link, joining: ["token"], missing: .noKeyIfMissing, lowercased: true),
         // Links in tenant, product order: filters and streaming lists.
-        IndexSpec(name: "link.tenant", kind: .link, fields: ["tenant", "product"]) { v in
-            [(v[0] ?? "") + IndexSpec.separator + (v[1] ?? "")]
-        },
+        IndexSpec(name: "link.tenant", kind: .link, joining: ["tenant", "product"]),
         // Directories in tenant, product, name order.
-        IndexSpec(name: "directory.tenant", kind: .directory, fields: ["tenant", "product", "name"]) { v in
-            [(v[0] ?? "") + IndexSpec.separator + (v[1] ?? "") + IndexSpec.separator + (v[2] ?? "")]
-        },
+        IndexSpec(name: "directory.tenant", kind: .directory, joining: ["tenant", "product", "name"]),
         // Links in product, tenant order: `link list --product P` without a tenant.
-        IndexSpec(name: "link.product", kind: .link, fields: ["product", "tenant"]) { v in
-            [(v[0] ?? "") + IndexSpec.separator + (v[1] ?? "")]
-        },
+        IndexSpec(name: "link.product", kind: .link, joining: ["product", "tenant"]),
         // Directories in product, tenant, name order: `directory list --product P` without a tenant.
-        IndexSpec(name: "directory.product", kind: .directory, fields: ["product", "tenant", "name"]) { v in
-            [(v[0] ?? "") + IndexSpec.separator + (v[1] ?? "") + IndexSpec.separator + (v[2] ?? "")]
-        },
+        IndexSpec(name: "directory.product", kind: .directory, joining: ["product", "tenant", "name"]),
     ] + ScimIndex.specs
 
     /// Opens (or creates) the replica file at `path` with the flows' indexes installed.

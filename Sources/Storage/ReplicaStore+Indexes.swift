@@ -14,7 +14,7 @@ extension ReplicaStore {
             throw StoreError.invalid("two indexes are named \(s.name)")
         }
         try wrap {
-            indexSpecs = specs
+            indexPlan = IndexPlan(specs)
             let signature = IndexSpec.signature(specs)
             guard try meta("index_signature") != signature else { return }
             try db.transaction {
@@ -29,15 +29,15 @@ extension ReplicaStore {
     func rebuildKeys(_ specs: [IndexSpec]) throws {
         keysTouched = true
         try db.exec("DELETE FROM keys")
-        let kinds = Set(specs.map(\.kind.rawValue))
-        guard !kinds.isEmpty else { return }
+        let plan = IndexPlan(specs)
+        guard specs.contains(where: { plan.indexes($0.kind) }) else { return }
         let s = try db.prepare("SELECT rid, id, kind, body FROM records WHERE live=1")
         var pending: [(Int64, IndexKeys)] = []
         while try s.step() {
-            guard let kind = RecordKind(rawValue: UInt8(truncatingIfNeeded: s.int(2))), kinds.contains(kind.rawValue) else { continue }
+            guard let kind = RecordKind(rawValue: UInt8(truncatingIfNeeded: s.int(2))), plan.indexes(kind) else { continue }
             let id = s.text(1)
             let keys: IndexKeys
-            do { keys = try s.withBlob(3) { try IndexKeys.of(encoded: $0, kind: kind, specs: specs) } } catch let e as RecordDecodingError {
+            do { keys = try s.withBlob(3) { try plan.keys(encoded: $0) } } catch let e as RecordDecodingError {
                 throw StoreError.corruptRecord(path: path, id: id, reason: e.description)
             }
             if !keys.entries.isEmpty { pending.append((s.int(0), keys)) }

@@ -141,9 +141,8 @@ extension ReplicaStore {
                 throw MergeError.invalidRecord(id: r.id, reason: "appears twice in one page")
             }
         }
-        let specs = indexSpecs ?? []
-        let wanted = specs.isEmpty ? [] : Self.indexedFields(specs)
-        let wantedUTF8 = wanted.map { Array($0.utf8) }
+        let plan = indexPlan
+        let wanted = plan?.wanted ?? []
         var summary = MergeSummary()
         var maxSeen = HLC.zero
         let chunk = 100
@@ -160,7 +159,7 @@ extension ReplicaStore {
                 let r = page.records[i]
                 guard !r.id.isEmpty, r.id.utf8.count <= 256 else { throw MergeError.invalidRecord(id: r.id, reason: "bad id") }
                 let f: RecordFacts
-                do { f = try r.facts(winnersOf: wantedUTF8) } catch {
+                do { f = try r.facts(winnersOf: wanted) } catch {
                     throw MergeError.invalidRecord(id: r.id, reason: "not a canonical record encoding: \(error.description)")
                 }
                 try check?.check(record: f, of: page, at: i)
@@ -185,8 +184,7 @@ extension ReplicaStore {
             }
             if !fresh.isEmpty {
                 if nextRid == nil { nextRid = (try db.scalar("SELECT max(rid) FROM records")?.int ?? 0) + 1 }
-                try insertNew(fresh.map { (page.records[start + $0], facts[$0], keys[$0]) }, firstRid: nextRid!,
-                              specs: specs, wanted: wanted)
+                try insertNew(fresh.map { (page.records[start + $0], facts[$0], keys[$0]) }, firstRid: nextRid!, plan: plan)
                 nextRid! += Int64(fresh.count)
                 summary.inserted += fresh.count
                 summary.changed += fresh.count
@@ -203,7 +201,8 @@ extension ReplicaStore {
     /// The rows whose keys are among `keys` (one query): a sync's pages are mostly
     /// new records, so this is usually empty, and a scan of it beats hashing ids.
     func existingRows(keys: [Int64]) throws -> [(key: Int64, id: String, rid: Int64)] {
-        let s = try db.prepare("SELECT idk, id, rid FROM records WHERE idk IN (\(Array(repeating: "?", count: keys.count).joined(separator: ",")))")
+        let s = try rowsStatement("SELECT idk, id, rid FROM records WHERE idk IN (", "?", ",", ")", rows: keys.count)
+        defer { s.reset() }
         for (i, k) in keys.enumerated() { s.bind(int: k, at: Int32(i + 1)) }
         var out: [(key: Int64, id: String, rid: Int64)] = []
         while try s.step() { out.append((s.int(0), s.text(1), s.int(2))) }
@@ -233,13 +232,19 @@ extension ReplicaStore {
 
     /// Inserts new records with row numbers from `firstRid` on, their dots and their index keys,
     /// each with multi-row statements.
-    func insertNew(_ rows: [(EncodedRecord, RecordFacts, Int64)], firstRid: Int64, specs: [IndexSpec], wanted: [String]) throws {
+    func insertNew(_ rows: [(EncodedRecord, RecordFacts, Int64)], firstRid: Int64, plan: IndexPlan?) throws {
         var dotRows: [(Int64, Int64, Int64)] = []
-        var keyRows: [(Int64, [UInt8], Int64)] = []
+        // The keys of every row, one after another in `keyBytes`: no allocation per key.
+        var keyBytes: [UInt8] = []
+        var keyEntries: [(ix: Int, range: Range<Int>)] = []
+        var keyRids: [Int64] = []
+        dotRows.reserveCapacity(rows.count)
+        keyEntries.reserveCapacity(rows.count * 3)
+        keyRids.reserveCapacity(rows.count * 3)
         for batch in stride(from: 0, to: rows.count, by: 50) {
             let part = rows[batch..<min(rows.count, batch + 50)]
-            let s = try db.prepare("INSERT INTO records(rid, idk, id, kind, live, body) VALUES "
-                                   + Array(repeating: "(?,?,?,?,?,?)", count: part.count).joined(separator: ","))
+            let s = try rowsStatement("INSERT INTO records(rid, idk, id, kind, live, body) VALUES ", "(?,?,?,?,?,?)", ",", "",
+                                      rows: part.count)
             var p: Int32 = 1
             for (k, row) in part.enumerated() {
                 let (r, f, key) = row
@@ -249,19 +254,23 @@ extension ReplicaStore {
                 s.bind(text: r.id, at: p + 2)
                 s.bind(int: Int64(f.kind.rawValue), at: p + 3)
                 s.bind(int: f.isLive ? 1 : 0, at: p + 4)
-                r.bytes.withUnsafeBytes { _ = s.bind(blob: $0, at: p + 5) }
+                r.bytes.withUnsafeBytes { raw in
+                    _ = s.bind(blob: raw, at: p + 5)
+                    if let plan, f.isLive, plan.indexes(f.kind) {
+                        plan.append(facts: f, bytes: raw, to: &keyBytes, entries: &keyEntries)
+                        while keyRids.count < keyEntries.count { keyRids.append(rid) }
+                    }
+                }
                 p += 6
                 for d in f.dots { dotRows.append((try rix(d.replica, create: true)!, Int64(d.counter), rid)) }
-                if f.isLive && specs.contains(where: { $0.kind == f.kind }) {
-                    for (ix, k) in IndexKeys.of(facts: f, specs: specs, wanted: wanted).entries { keyRows.append((Int64(ix), k, rid)) }
-                }
             }
+            defer { s.reset() }
             while try s.step() {}
         }
         for batch in stride(from: 0, to: dotRows.count, by: 100) {
             let part = dotRows[batch..<min(dotRows.count, batch + 100)]
-            let s = try db.prepare("INSERT OR IGNORE INTO dots(rix, counter, rid) VALUES "
-                                   + Array(repeating: "(?,?,?)", count: part.count).joined(separator: ","))
+            let s = try rowsStatement("INSERT OR IGNORE INTO dots(rix, counter, rid) VALUES ", "(?,?,?)", ",", "", rows: part.count)
+            defer { s.reset() }
             var p: Int32 = 1
             for (r, c, rid) in part {
                 s.bind(int: r, at: p); s.bind(int: c, at: p + 1); s.bind(int: rid, at: p + 2)
@@ -269,27 +278,36 @@ extension ReplicaStore {
             }
             while try s.step() {}
         }
-        if !keyRows.isEmpty { keysTouched = true }
-        for batch in stride(from: 0, to: keyRows.count, by: 100) {
-            let part = keyRows[batch..<min(keyRows.count, batch + 100)]
-            let s = try db.prepare("INSERT OR IGNORE INTO keys(ix, key, rid) VALUES "
-                                   + Array(repeating: "(?,?,?)", count: part.count).joined(separator: ","))
-            var p: Int32 = 1
-            for (ix, k, rid) in part {
-                s.bind(int: ix, at: p)
-                k.withUnsafeBytes { _ = s.bind(blob: $0, at: p + 1) }
-                s.bind(int: rid, at: p + 2)
-                p += 3
+        if !keyEntries.isEmpty { keysTouched = true }
+        try keyBytes.withUnsafeBytes { flat in
+            for batch in stride(from: 0, to: keyEntries.count, by: 100) {
+                let end = min(keyEntries.count, batch + 100)
+                let s = try rowsStatement("INSERT OR IGNORE INTO keys(ix, key, rid) VALUES ", "(?,?,?)", ",", "", rows: end - batch)
+                defer { s.reset() }
+                var p: Int32 = 1
+                for k in batch..<end {
+                    s.bind(int: Int64(keyEntries[k].ix), at: p)
+                    _ = s.bind(blob: UnsafeRawBufferPointer(rebasing: flat[keyEntries[k].range]), at: p + 1)
+                    s.bind(int: keyRids[k], at: p + 2)
+                    p += 3
+                }
+                while try s.step() {}
             }
-            while try s.step() {}
         }
     }
 
-    /// Every field any index reads (what a merge collects while it checks a record).
-    static func indexedFields(_ specs: [IndexSpec]) -> [String] {
-        var out: [String] = []
-        for s in specs { for f in s.fields where !out.contains(f) { out.append(f) } }
-        return out
+    /// A statement of `head`, then `row` `rows` times separated by `separator`, then `tail`,
+    /// prepared once per shape and kept: building and hashing the SQL of a 100-row
+    /// statement cost more than binding its rows.
+    func rowsStatement(_ head: String, _ row: String, _ separator: String, _ tail: String, rows: Int) throws -> Statement {
+        let name = "\(head)\(rows)"
+        if let s = rowsStatements[name] {
+            s.reset()
+            return s
+        }
+        let s = try db.prepare(head + Array(repeating: row, count: rows).joined(separator: separator) + tail)
+        rowsStatements[name] = s
+        return s
     }
 }
 

@@ -70,7 +70,11 @@ public final class ReplicaStore: @unchecked Sendable {
     }
 
     /// The secondary indexes installed (`installIndexes`), or `nil` for a store opened without them.
-    var indexSpecs: [IndexSpec]?
+    var indexSpecs: [IndexSpec]? { indexPlan?.specs }
+    /// The installed indexes, prepared for reading keys from encodings.
+    var indexPlan: IndexPlan?
+    /// The merge's multi-row statements, by table and row count (`rowsStatement`).
+    var rowsStatements: [String: Statement] = [:]
     /// Set when a statement changed the keys table (see `dataVersion`); cleared when read.
     var keysTouched = false
     /// Counts the changes of the keys table that `dataVersion` has seen.
@@ -235,6 +239,7 @@ public final class ReplicaStore: @unchecked Sendable {
     public func close() {
         lock.withLock {
             hot = Array(repeating: nil, count: Hot.allCases.count)
+            rowsStatements = [:]
             db.close()
         }
     }
