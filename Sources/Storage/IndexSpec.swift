@@ -165,7 +165,13 @@ struct IndexKeys: Equatable {
         guard r.isLive else { return .none }
         var out: [(Int, [UInt8])] = []
         for (i, s) in specs.enumerated() where s.kind == r.kind {
-            for k in s.keys(s.fields.map { r[$0] }) { out.append((i, Array(k.utf8))) }
+            let values = s.fields.map { r[$0] }
+            if let rule = s.joined {
+                // The rule's bytes directly, not through `keys`' string.
+                if let k = rule.key(values) { out.append((i, k)) }
+            } else {
+                for k in s.keys(values) { out.append((i, Array(k.utf8))) }
+            }
         }
         return IndexKeys(entries: out)
     }

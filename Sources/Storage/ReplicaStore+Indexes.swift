@@ -29,8 +29,8 @@ extension ReplicaStore {
     func rebuildKeys(_ specs: [IndexSpec]) throws {
         keysTouched = true
         try db.exec("DELETE FROM keys")
+        guard !specs.isEmpty else { return }
         let plan = IndexPlan(specs)
-        guard specs.contains(where: { plan.indexes($0.kind) }) else { return }
         let s = try db.prepare("SELECT rid, id, kind, body FROM records WHERE live=1")
         var pending: [(Int64, IndexKeys)] = []
         while try s.step() {
