@@ -164,7 +164,7 @@ public struct SyncClient: Sendable {
     /// The pull phase; returns the peer's clock from its last answer.
     private func pull(store: ReplicaStore, session: inout Session, exchange: inout Exchange, report: inout SyncReport,
                       progress: ((SyncProgress) -> Void)?) throws(SyncError) -> VectorClock {
-        // Pipelined: a fetcher thread requests and decodes page k+1 while this
+        // Pipelined: a fetcher thread requests, decodes and prepares page k+1 while this
         // thread applies page k (each batch one transaction, in order). The next
         // request pages from the clock page k brings the replica to, and says
         // separately what the replica has applied so far, which is all the peer
@@ -175,7 +175,8 @@ public struct SyncClient: Sendable {
         let floor = try local { try store.purgeFloor() }
         // The fetcher counts its own requests and bytes; they are added when it is done.
         let pipeline = PullPipeline(session: session.fresh(), me: store.replicaID, peerReplica: exchange.peer,
-                                    pageLimit: pageLimit, encoding: encoding, start: startClock, floor: floor)
+                                    pageLimit: pageLimit, encoding: encoding, start: startClock, floor: floor,
+                                    preparer: store.mergePreparer())
         defer { pipeline.finish() }
         var done = false
         while !done {
@@ -191,7 +192,7 @@ public struct SyncClient: Sendable {
             let summary: MergeSummary
             do {
                 // Peer input: each page is checked against the clock its answer declared before anything is stored.
-                summary = try store.apply(pulled: batch.map { ($0.page, $0.serverClock) }, from: exchange.peer)
+                summary = try store.apply(pulled: batch.map { ($0.page, $0.serverClock, $0.prepared) }, from: exchange.peer)
                 // What the next requests may acknowledge (the fetcher never waits on the store).
                 pipeline.committed(try store.clock())
             } catch let e as MergeError {
@@ -279,11 +280,12 @@ public struct SyncClient: Sendable {
     }
 }
 
-/// Fetches and decodes pull pages on a thread of its own, one page ahead of the applier.
+/// Fetches, decodes and prepares (`MergePreparer`) pull pages on a thread of its own, ahead of the applier.
 final class PullPipeline: @unchecked Sendable {
     // @unchecked Sendable: `queue`, `cancelled`, `finished` and `applied` are touched only under
     // `condition`; `session` is the fetcher's until `finished` is set.
-    typealias Item = (page: ChangePage, serverClock: VectorClock, purgeFloor: VectorClock?, encoding: PageEncoding)
+    typealias Item = (page: ChangePage, serverClock: VectorClock, purgeFloor: VectorClock?, encoding: PageEncoding,
+                      prepared: PreparedRecords?)
 
     /// How many decoded pages may wait for the applier.
     static let depth = 4
@@ -297,11 +299,12 @@ final class PullPipeline: @unchecked Sendable {
     private var applied: VectorClock
 
     init(session: Session, me: ReplicaID, peerReplica: ReplicaID, pageLimit: Int, encoding: PageEncoding, start: VectorClock,
-         floor: VectorClock) {
+         floor: VectorClock, preparer: MergePreparer) {
         self.session = session
         applied = start
         Thread { [self] in
-            run(me: me, peerReplica: peerReplica, pageLimit: pageLimit, encoding: encoding, start: start, floor: floor)
+            run(me: me, peerReplica: peerReplica, pageLimit: pageLimit, encoding: encoding, start: start, floor: floor,
+                preparer: preparer)
         }.start()
     }
 
@@ -313,7 +316,7 @@ final class PullPipeline: @unchecked Sendable {
     }
 
     private func run(me: ReplicaID, peerReplica: ReplicaID, pageLimit: Int, encoding: PageEncoding, start: VectorClock,
-                     floor: VectorClock) {
+                     floor: VectorClock, preparer: MergePreparer) {
         var clock = start
         var local = session
         defer {
@@ -341,7 +344,10 @@ final class PullPipeline: @unchecked Sendable {
                 // Binary preferred, JSON accepted (an older peer answers JSON).
                 let accept = encoding == .binary ? "\(BinaryPage.mediaType), application/json;q=0.5" : "application/json"
                 let response = try local.postRaw("/sync/v1/pull", w.bytes, accept: accept)
-                result = .success(try local.decodePull(response, from: peerReplica))
+                var item = try local.decodePull(response, from: peerReplica)
+                // Read the records here, on this thread, so the applier only does what needs the file.
+                item.prepared = preparer.prepare(item.page)
+                result = .success(item)
             } catch {
                 result = .failure(error)
             }
@@ -452,7 +458,7 @@ struct Session: Sendable {
             throw invalid("/sync/v1/pull was answered by replica \(message.sender.hex), not \(peerReplica.hex) as its summary said")
         }
         guard let clock = message.clock else { throw invalid("/sync/v1/pull: clock: missing") }
-        return (message.page, clock, message.purgeFloor, encoding)
+        return (message.page, clock, message.purgeFloor, encoding, nil)
     }
 
     /// Sends one request; transport failures become `SyncError`s.

@@ -174,9 +174,11 @@ public struct SyncRoutes: HTTPRoutes {
         case .binary: message = try BinaryPage.decode(request.body)
         case .json: message = try WireFormat.decodeMessage(request.body)
         }
+        // Read on this request's thread, before the store's lock: the lock is held only for what needs the file.
+        let prepared = store.mergePreparer().prepare(message.page)
         // The message's clock is the client's committed clock: its acknowledgement.
         let summary = try store.receivePush(client: message.sender, applied: message.clock, clientFloor: message.purgeFloor,
-                                            page: message.page)
+                                            page: message.page, prepared: prepared)
         let clock = try store.clock()
         var w = JSONWriter(capacity: 256)
         w.beginObject()

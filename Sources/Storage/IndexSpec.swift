@@ -179,7 +179,7 @@ struct IndexKeys: Equatable {
 
 /// An installed spec set, prepared for reading keys straight from encodings: the
 /// fields to collect while a record is read, and where each index finds its own.
-struct IndexPlan {
+struct IndexPlan: Sendable {
     let specs: [IndexSpec]
     /// Every field any index reads, as UTF-8: what `RecordFacts` collects.
     let wanted: [[UInt8]]

@@ -29,6 +29,16 @@ final class RecordKeyHasher {
         salt.withUnsafeBytes { _ = EVP_DigestUpdate(salted, $0.baseAddress, $0.count) }
     }
 
+    /// A hasher of the same key with contexts of its own, for another thread.
+    private init(copying other: RecordKeyHasher) {
+        salted = EVP_MD_CTX_new()
+        context = EVP_MD_CTX_new()
+        EVP_MD_CTX_copy_ex(salted, other.salted)
+    }
+
+    /// A hasher of the same key with contexts of its own, for another thread.
+    func copy() -> RecordKeyHasher { RecordKeyHasher(copying: self) }
+
     deinit {
         EVP_MD_CTX_free(salted)
         EVP_MD_CTX_free(context)

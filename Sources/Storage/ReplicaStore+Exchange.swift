@@ -49,12 +49,15 @@ extension ReplicaStore {
     ///
     /// The page is peer input: checked (`PeerInput`) against `applied` as the
     /// client's declared clock, and refused whole with a `PeerInputError`.
+    /// `prepared` (`mergePreparer()`, made before the call) moves the reading of
+    /// the records out of the store's lock.
     @discardableResult
-    public func receivePush(client: ReplicaID, applied: VectorClock?, clientFloor: VectorClock?, page: ChangePage) throws -> MergeSummary {
+    public func receivePush(client: ReplicaID, applied: VectorClock?, clientFloor: VectorClock?, page: ChangePage,
+                            prepared: PreparedRecords? = nil) throws -> MergeSummary {
         try exchange {
             // No introduction here: a push gives this replica state, it gives the client none.
             try checkNotBehindAcknowledgement(client, holds: applied ?? VectorClock(), side: .sender)
-            let summary = try applyInTransaction(page, from: PeerSender(replica: client, clock: applied))
+            let summary = try applyInTransaction(page, from: PeerSender(replica: client, clock: applied), prepared: prepared)
             if client != replicaID, let applied { try recordAck(client, applied) }
             if !page.more, let clientFloor {
                 try adoptFloor(clientFloor)

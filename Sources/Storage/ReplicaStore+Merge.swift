@@ -94,13 +94,21 @@ extension ReplicaStore {
     /// nothing is applied.
     @discardableResult
     public func apply(pulled pages: [(page: ChangePage, peerClock: VectorClock)], from peer: ReplicaID) throws -> MergeSummary {
+        try apply(pulled: pages.map { ($0.page, $0.peerClock, nil) }, from: peer)
+    }
+
+    /// Applies pulled pages as `apply(pulled:from:)` does, each with its records prepared
+    /// ahead (`mergePreparer()`) where given: the merge then only does what needs the file.
+    @discardableResult
+    public func apply(pulled pages: [(page: ChangePage, peerClock: VectorClock, prepared: PreparedRecords?)],
+                      from peer: ReplicaID) throws -> MergeSummary {
         try wrap {
             do {
                 return try db.transaction {
                     var total = MergeSummary()
-                    for (page, peerClock) in pages {
+                    for (page, peerClock, prepared) in pages {
                         try checkNotBehindAcknowledgement(peer, holds: peerClock, side: .peer)
-                        total = total + (try applyInTransaction(page, from: PeerSender(replica: peer, clock: peerClock)))
+                        total = total + (try applyInTransaction(page, from: PeerSender(replica: peer, clock: peerClock), prepared: prepared))
                     }
                     return total
                 }
@@ -111,6 +119,14 @@ extension ReplicaStore {
         }
     }
 
+    /// Prepares records for this store's merges on another thread (see `MergePreparer`).
+    /// Records prepared before indexes are installed again are prepared again by the merge.
+    public func mergePreparer() -> MergePreparer {
+        lock.withLock {
+            MergePreparer(plan: indexPlan, hasher: recordKeys.copy(), store: ObjectIdentifier(self), generation: indexGeneration)
+        }
+    }
+
     /// Merges one page inside the caller's transaction.
     ///
     /// A sync's pages are mostly new records, so the work is done in chunks with
@@ -118,7 +134,7 @@ extension ReplicaStore {
     /// integer keys), then the new records, their dots and their index keys are
     /// each inserted with one multi-row statement. Records that exist are merged
     /// one by one (re-delivery costs a clock comparison; a concurrent state, a join).
-    func applyInTransaction(_ page: ChangePage, from sender: PeerSender?) throws -> MergeSummary {
+    func applyInTransaction(_ page: ChangePage, from sender: PeerSender?, prepared: PreparedRecords? = nil) throws -> MergeSummary {
         try checkIndexesWritable()
         let floor = try loadFloor()
         // Tombstones arriving make this replica's acknowledgement due (`announceIfDue`).
@@ -142,7 +158,10 @@ extension ReplicaStore {
             }
         }
         let plan = indexPlan
-        let wanted = plan?.wanted ?? []
+        // Records prepared for this page, this store and these indexes; otherwise each chunk is prepared here.
+        let given = prepared.flatMap { p in
+            p.range == 0..<page.records.count && p.store == ObjectIdentifier(self) && p.generation == indexGeneration ? p : nil
+        }
         var summary = MergeSummary()
         var maxSeen = HLC.zero
         let chunk = 100
@@ -150,27 +169,22 @@ extension ReplicaStore {
         var nextRid: Int64?
         while start < page.records.count {
             let end = min(page.records.count, start + chunk)
-            // Read and check each record of the chunk once.
-            var facts: [RecordFacts] = []
-            var keys: [Int64] = []
-            facts.reserveCapacity(end - start)
-            keys.reserveCapacity(end - start)
+            let pre = given ?? MergePreparer.prepare(page, start..<end, plan: plan, hasher: recordKeys,
+                                                     store: ObjectIdentifier(self), generation: indexGeneration)
+            // Check each record of the chunk, in order; the first that cannot be read refuses the page.
+            var at: [Int] = []
+            at.reserveCapacity(end - start)
             for i in start..<end {
-                let r = page.records[i]
-                guard !r.id.isEmpty, r.id.utf8.count <= 256 else { throw MergeError.invalidRecord(id: r.id, reason: "bad id") }
-                let f: RecordFacts
-                do { f = try r.facts(winnersOf: wanted) } catch {
-                    throw MergeError.invalidRecord(id: r.id, reason: "not a canonical record encoding: \(error.description)")
-                }
-                try check?.check(record: f, of: page, at: i)
-                facts.append(f)
-                keys.append(key(r.id))
+                let k = try pre.index(of: i)
+                try check?.check(record: pre.facts[k], of: page, at: i)
+                at.append(k)
             }
+            let keys = at.map { pre.keys[$0] }
             // Which of them exist here: one query for the chunk.
             let existing = try existingRows(keys: keys)
             var fresh: [Int] = []
             for k in 0..<(end - start) {
-                let r = page.records[start + k], f = facts[k]
+                let r = page.records[start + k], f = pre.facts[at[k]]
                 if !f.isLive { sawTombstone = true }
                 if let rid = existing.first(where: { $0.key == keys[k] && $0.id == r.id })?.rid {
                     if try mergeExisting(r, facts: f, rid: rid, summary: &summary) && f.maxHLC > maxSeen { maxSeen = f.maxHLC }
@@ -184,7 +198,7 @@ extension ReplicaStore {
             }
             if !fresh.isEmpty {
                 if nextRid == nil { nextRid = (try db.scalar("SELECT max(rid) FROM records")?.int ?? 0) + 1 }
-                try insertNew(fresh.map { (page.records[start + $0], facts[$0], keys[$0]) }, firstRid: nextRid!, plan: plan)
+                try insertNew(fresh.map { (page.records[start + $0], at[$0]) }, from: pre, firstRid: nextRid!)
                 nextRid! += Int64(fresh.count)
                 summary.inserted += fresh.count
                 summary.changed += fresh.count
@@ -231,37 +245,29 @@ extension ReplicaStore {
     }
 
     /// Inserts new records with row numbers from `firstRid` on, their dots and their index keys,
-    /// each with multi-row statements.
-    func insertNew(_ rows: [(EncodedRecord, RecordFacts, Int64)], firstRid: Int64, plan: IndexPlan?) throws {
+    /// each with multi-row statements; each comes with its position in `pre`, which read it.
+    func insertNew(_ rows: [(EncodedRecord, Int)], from pre: PreparedRecords, firstRid: Int64) throws {
         var dotRows: [(Int64, Int64, Int64)] = []
-        // The keys of every row, one after another in `keyBytes`: no allocation per key.
-        var keyBytes: [UInt8] = []
-        var keyEntries: [(ix: Int, range: Range<Int>)] = []
-        var keyRids: [Int64] = []
+        var keyRows: [(entry: Int, rid: Int64)] = []
         dotRows.reserveCapacity(rows.count)
-        keyEntries.reserveCapacity(rows.count * 3)
-        keyRids.reserveCapacity(rows.count * 3)
+        keyRows.reserveCapacity(rows.count * 3)
         for batch in stride(from: 0, to: rows.count, by: 50) {
             let part = rows[batch..<min(rows.count, batch + 50)]
             let s = try rowsStatement("INSERT INTO records(rid, idk, id, kind, live, body) VALUES ", "(?,?,?,?,?,?)", ",", "",
                                       rows: part.count)
             var p: Int32 = 1
             for (k, row) in part.enumerated() {
-                let (r, f, key) = row
+                let (r, at) = row
+                let f = pre.facts[at]
                 let rid = firstRid + Int64(batch + k)
                 s.bind(int: rid, at: p)
-                s.bind(int: key, at: p + 1)
+                s.bind(int: pre.keys[at], at: p + 1)
                 s.bind(text: r.id, at: p + 2)
                 s.bind(int: Int64(f.kind.rawValue), at: p + 3)
                 s.bind(int: f.isLive ? 1 : 0, at: p + 4)
-                r.bytes.withUnsafeBytes { raw in
-                    _ = s.bind(blob: raw, at: p + 5)
-                    if let plan, f.isLive, plan.indexes(f.kind) {
-                        plan.append(facts: f, bytes: raw, to: &keyBytes, entries: &keyEntries)
-                        while keyRids.count < keyEntries.count { keyRids.append(rid) }
-                    }
-                }
+                r.bytes.withUnsafeBytes { _ = s.bind(blob: $0, at: p + 5) }
                 p += 6
+                for e in pre.keyStarts[at]..<pre.keyStarts[at + 1] { keyRows.append((e, rid)) }
                 for d in f.dots { dotRows.append((try rix(d.replica, create: true)!, Int64(d.counter), rid)) }
             }
             defer { s.reset() }
@@ -278,17 +284,18 @@ extension ReplicaStore {
             }
             while try s.step() {}
         }
-        if !keyEntries.isEmpty { keysTouched = true }
-        try keyBytes.withUnsafeBytes { flat in
-            for batch in stride(from: 0, to: keyEntries.count, by: 100) {
-                let end = min(keyEntries.count, batch + 100)
+        if !keyRows.isEmpty { keysTouched = true }
+        try pre.keyBytes.withUnsafeBytes { flat in
+            for batch in stride(from: 0, to: keyRows.count, by: 100) {
+                let end = min(keyRows.count, batch + 100)
                 let s = try rowsStatement("INSERT OR IGNORE INTO keys(ix, key, rid) VALUES ", "(?,?,?)", ",", "", rows: end - batch)
                 defer { s.reset() }
                 var p: Int32 = 1
-                for k in batch..<end {
-                    s.bind(int: Int64(keyEntries[k].ix), at: p)
-                    _ = s.bind(blob: UnsafeRawBufferPointer(rebasing: flat[keyEntries[k].range]), at: p + 1)
-                    s.bind(int: keyRids[k], at: p + 2)
+                for (e, rid) in keyRows[batch..<end] {
+                    let entry = pre.keyEntries[e]
+                    s.bind(int: Int64(entry.ix), at: p)
+                    _ = s.bind(blob: UnsafeRawBufferPointer(rebasing: flat[entry.range]), at: p + 1)
+                    s.bind(int: rid, at: p + 2)
                     p += 3
                 }
                 while try s.step() {}

@@ -72,7 +72,11 @@ public final class ReplicaStore: @unchecked Sendable {
     /// The secondary indexes installed (`installIndexes`), or `nil` for a store opened without them.
     var indexSpecs: [IndexSpec]? { indexPlan?.specs }
     /// The installed indexes, prepared for reading keys from encodings.
-    var indexPlan: IndexPlan?
+    var indexPlan: IndexPlan? {
+        didSet { indexGeneration += 1 }
+    }
+    /// Counts installations of indexes: what prepared records (`MergePreparer`) were made for.
+    var indexGeneration = 0
     /// The merge's multi-row statements, by table and row count (`rowsStatement`).
     var rowsStatements: [String: Statement] = [:]
     /// Set when a statement changed the keys table (see `dataVersion`); cleared when read.
@@ -350,10 +354,10 @@ public final class ReplicaStore: @unchecked Sendable {
 
     /// A stored encoding decoded; one that does not decode is a corrupt file, named as such.
     private func decodeRecord(id: String, _ bytes: UnsafeRawBufferPointer) throws -> Record {
-        do {
+        do throws(RecordDecodingError) {
             return try Record(id: id, encoded: bytes)
-        } catch let e as RecordDecodingError {
-            throw StoreError.corruptRecord(path: path, id: id, reason: e.description)
+        } catch {
+            throw StoreError.corruptRecord(path: path, id: id, reason: error.description)
         }
     }
 
