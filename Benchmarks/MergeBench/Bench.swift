@@ -218,6 +218,7 @@ final class Bench {
             var last: [String: Any] = [:]
             var clientPeak = 0.0
             var clientCPU: [Double] = []
+            var clientWritten: [Double] = []
             for run in 0..<(n >= 1_000_000 ? 1 : runs(for: n)) {
                 let db = run == 0 ? clientDB : path("client")
                 let client = try Child.spawn(["--role", "client", "--db", db, "--url", url, "--token", token,
@@ -230,6 +231,7 @@ final class Bench {
                 try check(last["records"] as? Int == n, "the client holds \(last["records"] ?? "?") of \(n) records")
                 seconds.append(last["seconds"] as? Double ?? 0)
                 clientCPU.append(last["cpu"] as? Double ?? 0)
+                clientWritten.append(last["written"] as? Double ?? 0)
                 clientPeak = max(clientPeak, peak)
             }
             let serverDigest = try SetupLinkService.openStore(path: serverDB).digest()
@@ -246,6 +248,8 @@ final class Bench {
                 report("canonical_bytes_per_record_\(label(n))", Double(canonicalBytes) / Double(n), "bytes")
                 report("sync_bytes_over_canonical_\(label(n))", perRecord / (Double(canonicalBytes) / Double(n)), "ratio")
                 report("sync_client_peak_rss_mib_\(label(n))", clientPeak, "MiB")
+                // What the client's file writes cost: WAL frames and checkpoints, per record synced.
+                report("sync_client_written_bytes_per_record_\(label(n))", median(clientWritten) / Double(n), "bytes")
             }
             if options.figures.contains(7) && (n >= 1_000_000 || options.quick) {
                 // A no-op sync between two replicas that hold the same records.

@@ -24,6 +24,14 @@ enum Roles {
         return kb / 1024
     }
 
+    /// Bytes this process has handed to `write`/`pwrite` so far (`wchar` in /proc/self/io):
+    /// the WAL, checkpoints and any temporary file SQLite writes.
+    static func writtenBytes() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/self/io", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("wchar:") }) else { return -1 }
+        return Double(line.split(separator: " ").dropFirst().first.map(String.init) ?? "") ?? -1
+    }
+
     /// `--role server --db PATH --token T`: serves until SIGTERM; prints the port.
     static func server(db: String, token: String) -> Int32 {
         do {
@@ -59,11 +67,13 @@ enum Roles {
             let store = try SetupLinkService.openStore(path: db)
             let start = DispatchTime.now().uptimeNanoseconds
             let cpu0 = cpuSeconds()
+            let written0 = writtenBytes()
             let report = try SyncClient(pageLimit: pageLimit, encoding: encoding).sync(store: store, url: url, token: token)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let cpu = cpuSeconds() - cpu0
+            let written = writtenBytes() - written0
             let counts = try store.counts()
-            print("{\"seconds\":\(seconds),\"pulled\":\(report.pulled),\"pushed\":\(report.pushed),\"bytes\":\(report.bytesSent + report.bytesReceived),\"requests\":\(report.requests),\"records\":\(counts.links + counts.directories),\"digest\":\"\(try store.digest())\",\"peak_mib\":\(peakMiB()),\"cpu\":\(cpu)}")
+            print("{\"seconds\":\(seconds),\"pulled\":\(report.pulled),\"pushed\":\(report.pushed),\"bytes\":\(report.bytesSent + report.bytesReceived),\"requests\":\(report.requests),\"records\":\(counts.links + counts.directories),\"digest\":\"\(try store.digest())\",\"peak_mib\":\(peakMiB()),\"cpu\":\(cpu),\"written\":\(written)}")
             store.close()
             return 0
         } catch {

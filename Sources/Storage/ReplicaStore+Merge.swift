@@ -253,7 +253,10 @@ extension ReplicaStore {
         keyRows.reserveCapacity(rows.count * 3)
         for batch in stride(from: 0, to: rows.count, by: 50) {
             let part = rows[batch..<min(rows.count, batch + 50)]
-            let s = try rowsStatement("INSERT INTO records(rid, idk, id, kind, live, body) VALUES ", "(?,?,?,?,?,?)", ",", "",
+            // OR FAIL, not the default ABORT: a multi-row statement that may abort keeps a statement
+            // journal (the old image of every page it touches, in a temporary file), which wrote
+            // three times the WAL's bytes; any failure here rolls back the whole transaction anyway.
+            let s = try rowsStatement("INSERT OR FAIL INTO records(rid, idk, id, kind, live, body) VALUES ", "(?,?,?,?,?,?)", ",", "",
                                       rows: part.count)
             var p: Int32 = 1
             for (k, row) in part.enumerated() {
