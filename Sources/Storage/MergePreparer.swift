@@ -18,10 +18,10 @@ public final class MergePreparer: @unchecked Sendable {
     // hasher's OpenSSL contexts are its own copy, shared with nothing.
     let plan: IndexPlan?
     let hasher: RecordKeyHasher
-    let store: ObjectIdentifier
+    let store: Int
     let generation: Int
 
-    init(plan: IndexPlan?, hasher: RecordKeyHasher, store: ObjectIdentifier, generation: Int) {
+    init(plan: IndexPlan?, hasher: RecordKeyHasher, store: Int, generation: Int) {
         self.plan = plan
         self.hasher = hasher
         self.store = store
@@ -36,7 +36,7 @@ public final class MergePreparer: @unchecked Sendable {
     /// The records of `page` in `range`, prepared, up to the first that cannot be read
     /// (its error is kept: the merge refuses the page when it reaches that record).
     static func prepare(_ page: ChangePage, _ range: Range<Int>, plan: IndexPlan?, hasher: RecordKeyHasher,
-                        store: ObjectIdentifier, generation: Int) -> PreparedRecords {
+                        store: Int, generation: Int) -> PreparedRecords {
         var out = PreparedRecords(range: range, store: store, generation: generation)
         let wanted = plan?.wanted ?? []
         out.facts.reserveCapacity(range.count)
@@ -72,7 +72,7 @@ public struct PreparedRecords: Sendable {
     /// The positions in the page these are the records of.
     let range: Range<Int>
     /// The store and the generation of its installed indexes they were made for.
-    let store: ObjectIdentifier
+    let store: Int
     let generation: Int
     /// Each record's facts, up to `failure`'s record, in page order.
     var facts: [RecordFacts] = []

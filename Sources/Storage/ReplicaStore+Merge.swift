@@ -123,7 +123,7 @@ extension ReplicaStore {
     /// Records prepared before indexes are installed again are prepared again by the merge.
     public func mergePreparer() -> MergePreparer {
         lock.withLock {
-            MergePreparer(plan: indexPlan, hasher: recordKeys.copy(), store: ObjectIdentifier(self), generation: indexGeneration)
+            MergePreparer(plan: indexPlan, hasher: recordKeys.copy(), store: instance, generation: indexGeneration)
         }
     }
 
@@ -160,7 +160,7 @@ extension ReplicaStore {
         let plan = indexPlan
         // Records prepared for this page, this store and these indexes; otherwise each chunk is prepared here.
         let given = prepared.flatMap { p in
-            p.range == 0..<page.records.count && p.store == ObjectIdentifier(self) && p.generation == indexGeneration ? p : nil
+            p.range == 0..<page.records.count && p.store == instance && p.generation == indexGeneration ? p : nil
         }
         var summary = MergeSummary()
         var maxSeen = HLC.zero
@@ -170,7 +170,7 @@ extension ReplicaStore {
         while start < page.records.count {
             let end = min(page.records.count, start + chunk)
             let pre = given ?? MergePreparer.prepare(page, start..<end, plan: plan, hasher: recordKeys,
-                                                     store: ObjectIdentifier(self), generation: indexGeneration)
+                                                     store: instance, generation: indexGeneration)
             // Check each record of the chunk, in order; the first that cannot be read refuses the page.
             var at: [Int] = []
             at.reserveCapacity(end - start)

@@ -2,6 +2,7 @@ import CSQLite
 import Foundation
 import Glibc
 import Replica
+import Synchronization
 
 /// A durable replica: every record, the replica clock, the dots index and the
 /// peer checkpoints, in one SQLite file (WAL mode).
@@ -77,6 +78,10 @@ public final class ReplicaStore: @unchecked Sendable {
     }
     /// Counts installations of indexes: what prepared records (`MergePreparer`) were made for.
     var indexGeneration = 0
+    /// This store among every store this process opened (never reused, unlike an address):
+    /// prepared records name the store, and so the id key, they were made for.
+    let instance = ReplicaStore.instances.add(1, ordering: .relaxed).newValue
+    private static let instances = Atomic<Int>(0)
     /// The merge's multi-row statements, by table and row count (`rowsStatement`).
     var rowsStatements: [String: Statement] = [:]
     /// Set when a statement changed the keys table (see `dataVersion`); cleared when read.
