@@ -260,7 +260,10 @@ public struct SyncClient: Sendable {
     }
 
     /// Records applied per transaction during a pull, at most (one page may exceed it).
-    static let applyBudget = 8_000
+    /// With the fetcher's `depth`, what a transaction holds at a million records, where
+    /// each transaction rewrites every index leaf it touches (Benchmarks/README.md,
+    /// "Why 1M is half of 100k": 10 pages against 4 gave 20% more records/s there).
+    static let applyBudget = 10_000
 
     /// Runs a store call, turning its failure into `SyncError.local`.
     private func local<T>(_ body: () throws -> T) throws(SyncError) -> T {
@@ -287,8 +290,9 @@ final class PullPipeline: @unchecked Sendable {
     typealias Item = (page: ChangePage, serverClock: VectorClock, purgeFloor: VectorClock?, encoding: PageEncoding,
                       prepared: PreparedRecords?)
 
-    /// How many decoded pages may wait for the applier.
-    static let depth = 4
+    /// How many decoded pages may wait for the applier (about 1 MB each with their
+    /// prepared records: the client's peak at 1M went from 111–116 to 119–133 MiB at 10).
+    static let depth = 10
 
     private let condition = NSCondition()
     private var queue: [Result<Item, SyncError>] = []
