@@ -61,6 +61,7 @@ public final class MergePreparer: @unchecked Sendable {
             }
             guard readable else { break }
             out.keys.append(hasher.key(r.id))
+            out.ids.append(r.id)
             out.keyStarts.append(out.keyEntries.count)
         }
         return out
@@ -78,6 +79,8 @@ public struct PreparedRecords: Sendable {
     var facts: [RecordFacts] = []
     /// Each record's id key.
     var keys: [Int64] = []
+    /// Each record's id: the merge uses prepared records only for the page they were read from.
+    var ids: [String] = []
     /// The index keys of every record, one after another (see `IndexPlan.append`).
     var keyBytes: [UInt8] = []
     var keyEntries: [(ix: Int, range: Range<Int>)] = []
@@ -85,6 +88,14 @@ public struct PreparedRecords: Sendable {
     var keyStarts: [Int] = []
     /// Why the record after the last prepared one cannot be merged, if one cannot.
     var failure: MergeError?
+
+    /// Whether these are the records of all of `page`, read for store `store` with indexes `generation`.
+    func fit(_ page: ChangePage, store: Int, generation: Int) -> Bool {
+        guard range == 0..<page.records.count, self.store == store, self.generation == generation,
+              ids.count == facts.count, ids.count <= page.records.count else { return false }
+        for (k, id) in ids.enumerated() where page.records[k].id != id { return false }
+        return true
+    }
 
     /// The position in `facts` of the page's `i`th record, or the error that refuses it.
     func index(of i: Int) throws(MergeError) -> Int {

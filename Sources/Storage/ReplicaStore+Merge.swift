@@ -158,10 +158,8 @@ extension ReplicaStore {
             }
         }
         let plan = indexPlan
-        // Records prepared for this page, this store and these indexes; otherwise each chunk is prepared here.
-        let given = prepared.flatMap { p in
-            p.range == 0..<page.records.count && p.store == instance && p.generation == indexGeneration ? p : nil
-        }
+        // Records prepared from this page, for this store and these indexes; otherwise each chunk is prepared here.
+        let given = prepared.flatMap { p in p.fit(page, store: instance, generation: indexGeneration) ? p : nil }
         var summary = MergeSummary()
         var maxSeen = HLC.zero
         let chunk = 100

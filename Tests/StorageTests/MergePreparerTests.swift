@@ -99,6 +99,27 @@ import Replica
         for ix in 0..<Self.specs.count { #expect(index.contains { $0.hasPrefix("\(ix) ") }, "seed \(seed): index \(ix)") }
     }
 
+    @Test func recordsPreparedFromAnotherPageAreNotUsed() throws {
+        let source = try store()
+        for k in 0..<8 {
+            try source.write { tx in _ = try tx.write(id: "l\(k)", kind: .link, ["token": "t\(k)", "tenant": "T\(k)"]) }
+        }
+        let first = try source.changes(since: VectorClock(), limit: 4)
+        let second = try source.changes(since: first.advance(VectorClock()), limit: 4)
+        #expect(first.records.count == 4 && second.records.count == 4)
+        let plain = try store(), mixed = try store()
+        for page in [first, second] {
+            try plain.apply(pulled: [(page, try source.clock())], from: source.replicaID)
+            // The other page's records, prepared for this store: same count, other records.
+            let other = page.records[0].id == first.records[0].id ? second : first
+            try mixed.apply(pulled: [(page, try source.clock(), mixed.mergePreparer().prepare(other))], from: source.replicaID)
+        }
+        #expect(try mixed.digest() == plain.digest())
+        #expect(try keys(mixed) == keys(plain))
+        #expect(try misKeyed(mixed) == 0)
+        #expect(try mixed.lookup("token", key: "t6").map(\.id) == ["l6"])
+    }
+
     @Test func aPreparedPageWithAnUnreadableRecordIsRefusedWhole() throws {
         let source = try store()
         for k in 0..<6 { try source.write { tx in _ = try tx.write(id: "l\(k)", kind: .link, ["token": "t\(k)", "tenant": "T"]) } }
