@@ -91,8 +91,8 @@ public struct PreparedRecords: Sendable {
 
     /// Whether these are the records of all of `page`, read for store `store` with indexes `generation`.
     func fit(_ page: ChangePage, store: Int, generation: Int) -> Bool {
-        guard range == 0..<page.records.count, self.store == store, self.generation == generation,
-              ids.count == facts.count, ids.count <= page.records.count else { return false }
+        // `ids` holds at most `range.count` ids, so the loop stays inside the page.
+        guard range == 0..<page.records.count, self.store == store, self.generation == generation else { return false }
         for (k, id) in ids.enumerated() where page.records[k].id != id { return false }
         return true
     }
