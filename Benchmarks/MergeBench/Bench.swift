@@ -35,6 +35,8 @@ final class Bench {
     var results: [(String, Double, String)] = []
     /// The floor of figure 3 per size, for figure 6's ratio in the same run.
     var floorRPS: [Int: Double] = [:]
+    /// The replica-layout floor of figure 3 per size, likewise.
+    var replicaFloorRPS: [Int: Double] = [:]
     /// Id plus canonical encoding, summed over the last persisted replica's records.
     var canonicalBytes = 0
     let dir = NSTemporaryDirectory() + "merge-bench-" + UUID().uuidString
@@ -83,7 +85,8 @@ final class Bench {
         }
         var out: [(String, Double)] = []
         for base in ["inmemory_merge_rps", "conflict_merge_rps", "persisted_merge_rps", "sqlite_floor_rps",
-                     "persisted_over_floor", "redelivery_rps", "sync_rps", "sync_bytes_per_record"] {
+                     "persisted_over_floor", "sqlite_replica_floor_rps", "persisted_over_replica_floor",
+                     "redelivery_rps", "sync_rps", "sync_bytes_per_record"] {
             if let v = sized(base, prefer: "100k") { out.append((base, v)) }
         }
         let deltas = results.filter { $0.0.hasPrefix("delta_") }.map(\.1)
@@ -129,25 +132,32 @@ final class Bench {
         report("conflict_merge_rps_\(label(n))", Double(n) / median(times), "records/s")
     }
 
-    // 3. Persisted merge into an SQLite replica vs the plain-insert floor; 4. re-delivery.
+    // 3. Persisted merge into an SQLite replica vs the plain-insert floors; 4. re-delivery.
     //
-    // The two are interleaved (floor then merge on even runs, merge then floor on odd
-    // ones), each pair is one ratio, and the ratio's median and spread are reported:
-    // the disk's speed drifts over minutes, which two separate series would mistake
-    // for a difference between them.
+    // The three are interleaved (their order rotates from run to run), each run gives
+    // one ratio to each floor, and the ratios' median and spread are reported: the
+    // disk's speed drifts over minutes, which separate series would mistake for a
+    // difference between them.
     func persisted(_ records: [Record]) throws {
         let n = records.count
         // Both sides get the same pre-encoded records: the merge is timed from canonical bytes, as a sync delivers them.
         let encoded = records.map(EncodedRecord.init)
         let page = ChangePage(records: encoded, coverage: VectorClock([(Workload.origin, UInt64(n))]), more: false, base: VectorClock())
-        let rows = try SQLiteFloor.rows(of: encoded)
-        var merge: [Double] = [], floor: [Double] = [], again: [Double] = [], ratios: [Double] = []
+        let rows = try SQLiteFloor.rows(of: encoded, indexes: SetupLinkService.indexes)
+        let keyCount = rows.reduce(0) { $0 + $1.keys.count }
+        var merge: [Double] = [], floor: [Double] = [], replicaFloor: [Double] = [], again: [Double] = []
+        var ratios: [Double] = [], replicaRatios: [Double] = []
         for run in 0..<max(runs(for: n), n >= 1_000_000 ? 3 : 7) {
-            var m = 0.0, f = 0.0
+            var m = 0.0, f = 0.0, rf = 0.0
             func floorRun() throws {
                 let db = try SQLiteFloor(path: path("floor"))
                 f = try time { try db.insert(rows) }
                 try check(try db.count() == n, "floor table holds all rows")
+            }
+            func replicaFloorRun() throws {
+                let db = try SQLiteFloor(path: path("floor"), layout: .replica)
+                rf = try time { try db.insert(rows) }
+                try check(try db.count() == n && db.keyCount() == keyCount, "replica floor holds all rows and keys")
             }
             func mergeRun() throws {
                 let store = try SetupLinkService.openStore(path: path("merge"))
@@ -161,20 +171,30 @@ final class Bench {
                 try check(counts.links + counts.directories == n, "replica holds \(counts.links + counts.directories) of \(n)")
                 store.close()
             }
-            if run % 2 == 0 { try floorRun(); try mergeRun() } else { try mergeRun(); try floorRun() }
+            let order: [() throws -> Void] = [floorRun, replicaFloorRun, mergeRun]
+            for k in 0..<3 { try order[(run + k) % 3]() }
             merge.append(m)
             floor.append(f)
+            replicaFloor.append(rf)
             ratios.append(f / m)
+            replicaRatios.append(rf / m)
         }
         let m = Double(n) / median(merge), fl = Double(n) / median(floor), r = Double(n) / median(again)
+        let rfl = Double(n) / median(replicaFloor)
         report("persisted_merge_rps_\(label(n))", m, "records/s")
         report("sqlite_floor_rps_\(label(n))", fl, "records/s")
         report("persisted_over_floor_\(label(n))", median(ratios), "ratio")
         report("persisted_over_floor_min_\(label(n))", ratios.min()!, "ratio")
         report("persisted_over_floor_max_\(label(n))", ratios.max()!, "ratio")
+        report("sqlite_replica_floor_rps_\(label(n))", rfl, "records/s")
+        report("index_keys_per_record_\(label(n))", Double(keyCount) / Double(n), "keys")
+        report("persisted_over_replica_floor_\(label(n))", median(replicaRatios), "ratio")
+        report("persisted_over_replica_floor_min_\(label(n))", replicaRatios.min()!, "ratio")
+        report("persisted_over_replica_floor_max_\(label(n))", replicaRatios.max()!, "ratio")
         report("redelivery_rps_\(label(n))", r, "records/s")
         report("redelivery_over_persisted_\(label(n))", r / m, "ratio")
         floorRPS[n] = fl
+        replicaFloorRPS[n] = rfl
     }
 
     /// A persisted replica of `n` generated records, written in pages as a sync would.
@@ -240,6 +260,7 @@ final class Bench {
                 let rps = Double(n) / median(seconds)
                 report("sync_rps_\(label(n))", rps, "records/s")
                 if let fl = floorRPS[n] { report("sync_over_floor_\(label(n))", rps / fl, "ratio") }
+                if let fl = replicaFloorRPS[n] { report("sync_over_replica_floor_\(label(n))", rps / fl, "ratio") }
                 if let at100k = results.first(where: { $0.0 == "sync_rps_100k" })?.1, n > 100_000 {
                     report("sync_over_100k_\(label(n))", rps / at100k, "ratio")
                 }

@@ -10,15 +10,43 @@ import Replica
 /// clock bookkeeping: the cost of SQLite itself for the rows a merge writes.
 /// (Schema 4's id index is not unique, so the floor is an insert, not the
 /// upsert it was while ids were a unique text index; that makes it faster.)
+///
+/// With `Layout.replica` it is the floor of everything a replica stores for a
+/// new record: the same row, plus a row of the dots index per dot and a row of
+/// the `keys` table per index key, each a plain prepared insert into tables of
+/// the replica's schema. It still does no lookup and no merging: what SQLite
+/// alone costs for the B-tree entries a replica must hold, which is what a
+/// merge's speed is bounded by.
 public final class SQLiteFloor {
     let db: SQLiteConnection
+    let layout: Layout
 
-    /// One prepared row: the id index key, id, kind, live flag and canonical body.
-    public typealias Row = (key: Int64, id: String, kind: Int64, live: Int64, body: [UInt8])
+    /// Which tables the floor writes.
+    public enum Layout: Sendable {
+        /// The `records` table only (figure 3's floor).
+        case records
+        /// `records`, `dots` and `keys`, as a replica stores a new record.
+        case replica
+    }
 
-    /// Creates a fresh database at `path` with the `records` table of the replica schema.
-    public init(path: String) throws {
+    /// One prepared row: the id index key, id, kind, live flag and canonical body;
+    /// with the replica layout, also its dots (interned replica number, counter)
+    /// and its index keys (index number, key bytes).
+    public struct Row: Sendable {
+        public var key: Int64
+        public var id: String
+        public var kind: Int64
+        public var live: Int64
+        public var body: [UInt8]
+        public var dots: [(rix: Int64, counter: Int64)]
+        public var keys: [(ix: Int64, key: [UInt8])]
+    }
+
+    /// Creates a fresh database at `path` with the `records` table of the replica
+    /// schema, and with `.replica` its dots and keys tables.
+    public init(path: String, layout: Layout = .records) throws {
         db = try SQLiteConnection(path: path, create: true)
+        self.layout = layout
         try ReplicaStore.tune(db)
         try db.exec("""
             CREATE TABLE IF NOT EXISTS records(rid INTEGER PRIMARY KEY, idk INTEGER NOT NULL, id TEXT NOT NULL,
@@ -26,6 +54,14 @@ public final class SQLiteFloor {
             CREATE INDEX IF NOT EXISTS records_idk ON records(idk);
             CREATE INDEX IF NOT EXISTS records_dead ON records(rid) WHERE live=0;
             """)
+        if layout == .replica {
+            try db.exec("""
+                CREATE TABLE IF NOT EXISTS dots(rix INTEGER NOT NULL, counter INTEGER NOT NULL, rid INTEGER NOT NULL,
+                    PRIMARY KEY(rix, counter, rid)) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS keys(ix INTEGER NOT NULL, key BLOB NOT NULL, rid INTEGER NOT NULL,
+                    PRIMARY KEY(ix, key, rid)) WITHOUT ROWID;
+                """)
+        }
     }
 
     /// Inserts every row in one transaction.
@@ -35,6 +71,8 @@ public final class SQLiteFloor {
     public func insert(_ rows: [Row]) throws {
         try db.transaction {
             let s = try db.prepare("INSERT INTO records(idk, id, kind, live, body) VALUES(?, ?, ?, ?, ?)")
+            let dot = layout == .replica ? try db.prepare("INSERT INTO dots(rix, counter, rid) VALUES(?, ?, ?)") : nil
+            let key = layout == .replica ? try db.prepare("INSERT INTO keys(ix, key, rid) VALUES(?, ?, ?)") : nil
             for r in rows {
                 s.reset()
                 s.bind(int: r.key, at: 1)
@@ -43,16 +81,41 @@ public final class SQLiteFloor {
                 s.bind(int: r.live, at: 4)
                 r.body.withUnsafeBytes { _ = s.bind(blob: $0, at: 5) }
                 while try s.step() {}
+                guard let dot, let key else { continue }
+                let rid = db.lastInsertRowID
+                for d in r.dots {
+                    dot.reset()
+                    dot.bind(int: d.rix, at: 1)
+                    dot.bind(int: d.counter, at: 2)
+                    dot.bind(int: rid, at: 3)
+                    while try dot.step() {}
+                }
+                for k in r.keys {
+                    key.reset()
+                    key.bind(int: k.ix, at: 1)
+                    k.key.withUnsafeBytes { _ = key.bind(blob: $0, at: 2) }
+                    key.bind(int: rid, at: 3)
+                    while try key.step() {}
+                }
             }
         }
     }
 
-    /// The rows a replica stores for `records`.
-    public static func rows(of records: [EncodedRecord]) throws -> [Row] {
+    /// The rows a replica stores for `records`, with the index keys of `indexes`.
+    public static func rows(of records: [EncodedRecord], indexes: [IndexSpec] = []) throws -> [Row] {
         let keys = RecordKeyHasher(salt: Array(repeating: 7, count: 16))
+        let plan = IndexPlan(indexes)
+        var rix: [ReplicaID: Int64] = [:]
         return try records.map { r in
-            let f = try r.facts()
-            return (keys.key(r.id), r.id, Int64(f.kind.rawValue), f.isLive ? 1 : 0, r.bytes)
+            let f = try r.facts(winnersOf: plan.wanted)
+            let dots = f.dots.map { d in
+                let n = rix[d.replica] ?? Int64(rix.count + 1)
+                rix[d.replica] = n
+                return (rix: n, counter: Int64(d.counter))
+            }
+            let indexKeys = r.bytes.withUnsafeBytes { plan.keys(facts: f, bytes: $0) }
+            return Row(key: keys.key(r.id), id: r.id, kind: Int64(f.kind.rawValue), live: f.isLive ? 1 : 0, body: r.bytes,
+                       dots: dots, keys: indexKeys.entries.map { (Int64($0.0), $0.1) })
         }
     }
 
@@ -66,6 +129,11 @@ public final class SQLiteFloor {
         return sink == 42 ? t + 0 : t
     }
 
-    /// How many rows the table holds.
+    /// How many rows the records table holds.
     public func count() throws -> Int { Int(try db.scalar("SELECT count(*) FROM records")?.int ?? 0) }
+
+    /// How many rows the keys table holds (0 with the records layout).
+    public func keyCount() throws -> Int {
+        layout == .replica ? Int(try db.scalar("SELECT count(*) FROM keys")?.int ?? 0) : 0
+    }
 }
