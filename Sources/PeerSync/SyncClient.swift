@@ -180,19 +180,32 @@ public struct SyncClient: Sendable {
         defer { pipeline.finish() }
         var done = false
         while !done {
-            // Apply every page already received in one transaction (up to a budget):
-            // fewer, larger transactions write the id index once instead of per page.
-            let batch = try pipeline.nextBatch(maxRecords: Self.applyBudget)
-            for item in batch {
-                serverClock = item.serverClock
-                exchange.peerApplied.merge(item.serverClock)
-                exchange.pushEncoding = item.encoding
-                if let floor = item.purgeFloor { exchange.peerFloor = floor }
+            // One transaction takes every page already received, and then, without
+            // waiting, the pages that arrive while it applies them, up to a budget:
+            // fewer, larger transactions write each index leaf once for more records.
+            var taken: [(records: Int, more: Bool)] = []
+            var inTransaction = 0
+            let started = DispatchTime.now().uptimeNanoseconds
+            func take(_ batch: [PullPipeline.Item]) -> [(page: ChangePage, peerClock: VectorClock, prepared: PreparedRecords?)] {
+                for item in batch {
+                    serverClock = item.serverClock
+                    exchange.peerApplied.merge(item.serverClock)
+                    exchange.pushEncoding = item.encoding
+                    if let floor = item.purgeFloor { exchange.peerFloor = floor }
+                    taken.append((item.page.records.count, item.page.more))
+                    inTransaction += item.page.records.count
+                }
+                return batch.map { ($0.page, $0.serverClock, $0.prepared) }
             }
+            let first = take(try pipeline.nextBatch(maxRecords: Self.applyBudget))
             let summary: MergeSummary
             do {
                 // Peer input: each page is checked against the clock its answer declared before anything is stored.
-                summary = try store.apply(pulled: batch.map { ($0.page, $0.serverClock, $0.prepared) }, from: exchange.peer)
+                summary = try store.apply(pulled: first, from: exchange.peer, more: {
+                    guard taken.last?.more != false, inTransaction < Self.transactionRecords,
+                          DispatchTime.now().uptimeNanoseconds - started < Self.transactionNanoseconds else { return [] }
+                    return take(pipeline.readyBatch(maxRecords: Self.applyBudget))
+                })
                 // What the next requests may acknowledge (the fetcher never waits on the store).
                 pipeline.committed(try store.clock())
             } catch let e as MergeError {
@@ -206,11 +219,11 @@ public struct SyncClient: Sendable {
             }
             report.pulled += summary.changed
             report.conflicts += summary.conflicts
-            for item in batch {
+            for item in taken {
                 report.pulledPages += 1
-                pulledRecords += item.page.records.count
-                progress?(SyncProgress(phase: .pull, pages: report.pulledPages, records: pulledRecords, more: item.page.more))
-                if !item.page.more { done = true }
+                pulledRecords += item.records
+                progress?(SyncProgress(phase: .pull, pages: report.pulledPages, records: pulledRecords, more: item.more))
+                if !item.more { done = true }
             }
         }
         session.absorb(pipeline.finish())
@@ -259,11 +272,18 @@ public struct SyncClient: Sendable {
         return since
     }
 
-    /// Records applied per transaction during a pull, at most (one page may exceed it).
-    /// With the fetcher's `depth`, what a transaction holds at a million records, where
-    /// each transaction rewrites every index leaf it touches (Benchmarks/README.md,
-    /// "Why 1M is half of 100k": 10 pages against 4 gave 20% more records/s there).
+    /// Records taken from the fetcher at once, at most (one page may exceed it); the
+    /// fetcher's `depth` bounds it first.
     static let applyBudget = 10_000
+
+    /// A pull's transaction keeps taking pages that are already received until it
+    /// holds this many records (Benchmarks/README.md, "Larger transactions": at 1M
+    /// each transaction rewrites every index leaf it touches, and 50,000 records per
+    /// transaction wrote 2.2 KB per record against 3.6 KB with 10,000)…
+    static let transactionRecords = 50_000
+    /// …or has lasted this long: the store's lock, and SQLite's write lock that other
+    /// processes on the file wait for, are held for at most about this long.
+    static let transactionNanoseconds: UInt64 = 1_000_000_000
 
     /// Runs a store call, turning its failure into `SyncError.local`.
     private func local<T>(_ body: () throws -> T) throws(SyncError) -> T {
@@ -291,8 +311,10 @@ final class PullPipeline: @unchecked Sendable {
                       prepared: PreparedRecords?)
 
     /// How many decoded pages may wait for the applier (about 1 MB each with their
-    /// prepared records: the client's peak at 1M went from 111–116 to 119–133 MiB at 10).
-    static let depth = 10
+    /// prepared records). A transaction is not bounded by it (it keeps taking pages as
+    /// they arrive), so six are enough: at 1M the client's peak was 125–126 MiB with
+    /// six, 137–147 MiB with ten (Benchmarks/README.md, "Larger transactions").
+    static let depth = 6
 
     private let condition = NSCondition()
     private var queue: [Result<Item, SyncError>] = []
@@ -377,14 +399,25 @@ final class PullPipeline: @unchecked Sendable {
     /// The pages received so far, in order: at least one, at most about `maxRecords`
     /// records; or the error that stopped the fetcher once the pages before it are taken.
     func nextBatch(maxRecords: Int) throws(SyncError) -> [Item] {
+        try batch(maxRecords: maxRecords, waiting: true)
+    }
+
+    /// The pages received so far, in order, at most about `maxRecords` records, without
+    /// waiting: none when none is there yet, and none at an error (left for `nextBatch`,
+    /// so the pages before it are committed before the sync stops).
+    func readyBatch(maxRecords: Int) -> [Item] {
+        (try? batch(maxRecords: maxRecords, waiting: false)) ?? []
+    }
+
+    private func batch(maxRecords: Int, waiting: Bool) throws(SyncError) -> [Item] {
         condition.lock()
         defer { condition.unlock() }
-        while queue.isEmpty { condition.wait() }
+        while waiting && queue.isEmpty { condition.wait() }
         var out: [Item] = []
         var records = 0
         while let first = queue.first {
             guard case .success(let item) = first else {
-                if out.isEmpty {
+                if out.isEmpty && waiting {
                     queue.removeFirst()
                     condition.broadcast()
                     return [try first.get()]

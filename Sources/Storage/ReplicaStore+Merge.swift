@@ -99,16 +99,27 @@ extension ReplicaStore {
 
     /// Applies pulled pages as `apply(pulled:from:)` does, each with its records prepared
     /// ahead (`mergePreparer()`) where given: the merge then only does what needs the file.
+    ///
+    /// `more` is asked for further pages after each group, inside the same transaction
+    /// (so under the store's lock and SQLite's write lock: it must answer at once,
+    /// never wait on the network); an empty answer commits. A sync uses it to make
+    /// transactions larger than what its fetcher holds in memory: each transaction
+    /// rewrites every index leaf it touches, so fewer, larger ones write less.
     @discardableResult
     public func apply(pulled pages: [(page: ChangePage, peerClock: VectorClock, prepared: PreparedRecords?)],
-                      from peer: ReplicaID) throws -> MergeSummary {
+                      from peer: ReplicaID,
+                      more: () -> [(page: ChangePage, peerClock: VectorClock, prepared: PreparedRecords?)] = { [] }) throws -> MergeSummary {
         try wrap {
             do {
                 return try db.transaction {
                     var total = MergeSummary()
-                    for (page, peerClock, prepared) in pages {
-                        try checkNotBehindAcknowledgement(peer, holds: peerClock, side: .peer)
-                        total = total + (try applyInTransaction(page, from: PeerSender(replica: peer, clock: peerClock), prepared: prepared))
+                    var group = pages
+                    while !group.isEmpty {
+                        for (page, peerClock, prepared) in group {
+                            try checkNotBehindAcknowledgement(peer, holds: peerClock, side: .peer)
+                            total = total + (try applyInTransaction(page, from: PeerSender(replica: peer, clock: peerClock), prepared: prepared))
+                        }
+                        group = more()
                     }
                     return total
                 }

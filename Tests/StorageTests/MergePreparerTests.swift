@@ -150,4 +150,57 @@ import Replica
             #expect(errors.first?.contains(reason) == true, "\(errors)")
         }
     }
+
+    /// `apply(pulled:from:more:)` keeps one transaction open while `more` hands it pages
+    /// (a sync's larger transactions): what it applies is visible only at the commit,
+    /// and a bad page anywhere in it leaves nothing of the others either.
+    @Test func pagesAskedForInsideOneTransactionAreAllOrNothing() throws {
+        let source = try store()
+        for k in 0..<12 { try source.write { tx in _ = try tx.write(id: "l\(k)", kind: .link, ["token": "t\(k)", "tenant": "T"]) } }
+        var pages: [ChangePage] = []
+        var clock = VectorClock()
+        while true {
+            let page = try source.changes(since: clock, limit: 4)
+            pages.append(page)
+            clock = page.advance(clock)
+            if !page.more { break }
+        }
+        #expect(pages.count == 3)
+        let peerClock = try source.clock()
+        for broken in [false, true] {
+            let client = try store()
+            let reader = try ReplicaStore(path: client.path, indexes: Self.specs)
+            var rest = Array(pages.dropFirst())
+            if broken {
+                let last = rest[1]
+                var records = last.records
+                records[1] = EncodedRecord(id: records[1].id, bytes: Array(records[1].bytes.dropLast(3)))
+                rest[1] = ChangePage(records: records, coverage: last.coverage, more: last.more, base: last.base)
+            }
+            var asked = 0, seenOutside: [Int] = []
+            do {
+                let summary = try client.apply(pulled: [(pages[0], peerClock, nil)], from: source.replicaID, more: {
+                    asked += 1
+                    // Another connection on the file sees none of it while the transaction is open.
+                    seenOutside.append((try? reader.counts().links) ?? -1)
+                    guard !rest.isEmpty else { return [] }
+                    let next = rest.removeFirst()
+                    return [(next, peerClock, client.mergePreparer().prepare(next))]
+                })
+                #expect(!broken, "a transaction with a bad page was committed")
+                #expect(summary.inserted == 12)
+                #expect(asked == 3)
+                #expect(try client.digest() == source.digest())
+                #expect(try reader.counts().links == 12)
+                #expect(try reader.lookup("token", key: "t11").map(\.id) == ["l11"])
+            } catch let e as MergeError {
+                #expect(broken, "\(e)")
+                #expect(asked == 2)
+                #expect(try client.counts().links == 0, "nothing of the earlier pages is kept")
+                #expect(try client.clock() == VectorClock())
+                #expect(try keys(client).isEmpty)
+            }
+            #expect(seenOutside.allSatisfy { $0 == 0 }, "\(seenOutside)")
+        }
+    }
 }
