@@ -277,9 +277,10 @@ public struct SyncClient: Sendable {
     static let applyBudget = 10_000
 
     /// A pull's transaction keeps taking pages that are already received until it
-    /// holds this many records (Benchmarks/README.md, "Larger transactions": at 1M
-    /// each transaction rewrites every index leaf it touches, and 50,000 records per
-    /// transaction wrote 2.2 KB per record against 3.6 KB with 10,000)…
+    /// holds this many records (Benchmarks/README.md, "What a replica must store, and
+    /// larger pull transactions": at 1M each transaction rewrites every index leaf it
+    /// touches, and 50,000 records per transaction wrote 2.2 KB per record against
+    /// 3.6 KB with 10,000)…
     static let transactionRecords = 50_000
     /// …or has lasted this long: the store's lock, and SQLite's write lock that other
     /// processes on the file wait for, are held for at most about this long.
@@ -313,7 +314,8 @@ final class PullPipeline: @unchecked Sendable {
     /// How many decoded pages may wait for the applier (about 1 MB each with their
     /// prepared records). A transaction is not bounded by it (it keeps taking pages as
     /// they arrive), so six are enough: at 1M the client's peak was 125–126 MiB with
-    /// six, 137–147 MiB with ten (Benchmarks/README.md, "Larger transactions").
+    /// six, 137–147 MiB with ten (Benchmarks/README.md, "What a replica must store, and
+    /// larger pull transactions").
     static let depth = 6
 
     private let condition = NSCondition()
