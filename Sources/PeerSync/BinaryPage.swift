@@ -46,10 +46,11 @@ public enum PageEncoding: String, Sendable, CaseIterable {
 /// and a push is a check (`walkEncodedRecord`) plus an insert.
 ///
 /// ```
-/// "SLPG"  u8 version (1)  u8 flags (1: more, 2: clock present, 4: purge floor present)
+/// "SLPG"  u8 version (1)  u8 flags (1: more, 2: clock present, 4: purge floor present, 8: corrections present)
 /// 16 bytes   sender replica id
 /// [clock]    the sender's replica clock        (flag 2)
 /// [clock]    the sender's purge floor          (flag 4)
+/// [corrections] varint n, n × (16-byte replica id, varint made, varint lie), sorted (flag 8)
 /// clock      base
 /// clock      coverage
 /// varint n, n × (varint id length, id UTF-8, varint body length, body)
@@ -76,11 +77,21 @@ public enum BinaryPage {
         var flags: UInt8 = m.page.more ? 1 : 0
         if m.clock != nil { flags |= 2 }
         if m.purgeFloor != nil { flags |= 4 }
+        if !m.corrections.isEmpty { flags |= 8 }
         out.append(flags)
         putUInt64(m.sender.high, &out)
         putUInt64(m.sender.low, &out)
         if let c = m.clock { putClock(c, &out) }
         if let f = m.purgeFloor { putClock(f, &out) }
+        if !m.corrections.isEmpty {
+            putVarint(UInt64(m.corrections.count), &out)
+            for (r, c) in m.corrections {
+                putUInt64(r.high, &out)
+                putUInt64(r.low, &out)
+                putVarint(c.made, &out)
+                putVarint(c.lie, &out)
+            }
+        }
         putClock(m.page.base, &out)
         putClock(m.page.coverage, &out)
         putVarint(UInt64(m.page.records.count), &out)
@@ -119,10 +130,11 @@ public enum BinaryPage {
         guard Array(head[0..<4]) == magic else { throw WireFormatError(field: "header", reason: "not a setuplink page (no SLPG magic)") }
         guard head[4] == version else { throw WireFormatError(field: "header", reason: "page format version \(head[4]) is not supported (this build reads \(version))") }
         let flags = head[5]
-        guard flags & ~7 == 0 else { throw WireFormatError(field: "header", reason: "unknown flags \(flags)") }
+        guard flags & ~15 == 0 else { throw WireFormatError(field: "header", reason: "unknown flags \(flags)") }
         let sender = try read("replica") { (r: inout ByteReader) throws(RecordDecodingError) in ReplicaID(high: try r.uint64(), low: try r.uint64()) }
         let clock = flags & 2 != 0 ? try self.clock(&r, "clock") : nil
         let floor = flags & 4 != 0 ? try self.clock(&r, "purge_floor") : nil
+        let corrections = flags & 8 != 0 ? try self.corrections(&r, "corrections") : Corrections()
         let base = try self.clock(&r, "page.base")
         let coverage = try self.clock(&r, "page.coverage")
         // Each record takes at least 4 bytes (two lengths, a 1-byte id and a body byte).
@@ -142,7 +154,38 @@ public enum BinaryPage {
         }
         guard r.isAtEnd else { throw WireFormatError(field: "page", reason: "\(r.remaining) bytes after the last record") }
         return PageMessage(sender: sender, clock: clock, purgeFloor: floor,
-                           page: ChangePage(records: records, coverage: coverage, more: flags & 1 != 0, base: base))
+                           page: ChangePage(records: records, coverage: coverage, more: flags & 1 != 0, base: base),
+                           corrections: corrections)
+    }
+
+    /// Reads corrections: sorted by replica, counters as in a clock (`lie` may be 0), not too many.
+    static func corrections(_ r: inout ByteReader, _ field: String) throws(WireFormatError) -> Corrections {
+        do {
+            // Each entry takes at least 18 bytes (an id and two varints).
+            let n = try r.count(minimumSize: 18)
+            guard n <= PeerInput.maxClockEntries else {
+                throw WireFormatError(field: field, reason: "has \(n) entries, more than the \(PeerInput.maxClockEntries) accepted")
+            }
+            var out = Corrections()
+            var last: ReplicaID?
+            for _ in 0..<n {
+                let id = ReplicaID(high: try r.uint64(), low: try r.uint64())
+                let made = try r.varint(), lie = try r.varint()
+                guard made > 0, made <= PeerInput.maxCounter, lie <= PeerInput.maxCounter else {
+                    throw WireFormatError(field: "\(field).\(id.hex)", reason: "counters must be 1 to \(PeerInput.maxCounter) (lie: 0 for none)")
+                }
+                if let last, !(last < id) { throw WireFormatError(field: field, reason: "entries not sorted by replica") }
+                last = id
+                out.merge(id, Correction(made: made, lie: lie))
+            }
+            return out
+        } catch let e as WireFormatError {
+            throw e
+        } catch let e as RecordDecodingError {
+            throw WireFormatError(field: field, reason: e.description)
+        } catch {
+            throw WireFormatError(field: field, reason: "\(error)")
+        }
     }
 
     /// Reads a clock: sorted, counters in range, not too many entries.

@@ -52,6 +52,13 @@ public struct SyncReport: Sendable, Equatable {
     public var peerPurgeFloor = VectorClock()
     /// Tombstones this replica purged at the end of the sync.
     public var purged = 0
+    /// Rounds the sync ran again after a correction (README "Lies about a third replica").
+    public var correctionRounds = 0
+    /// Whether this sync was a resync (a full pull after dropping a lie), and the records
+    /// it removed because the peer had purged them.
+    public var resynced = false
+    /// Records a resync removed (the peer had purged them).
+    public var resyncRemoved = 0
 
     /// An empty report for a sync with `peerReplica`.
     public init(peerReplica: ReplicaID) { self.peerReplica = peerReplica }
@@ -125,16 +132,47 @@ public struct SyncClient: Sendable {
         var peerFloor: VectorClock
         /// The encoding the peer answered pulls in: pushes use it too.
         var pushEncoding = PageEncoding.json
+        /// The corrections the peer's pull answers carried.
+        var peerCorrections = Corrections()
     }
 
+    /// How many times a sync runs again after learning a correction before it gives up.
+    static let correctionRounds = 4
+
+    /// Runs the sync; when a claim about some replica's writes turns out to be a lie
+    /// (the peer answers with corrections, or this replica sees one), learns the
+    /// corrections (dropping the lie from this replica's state) and runs it again.
     private func run(store: ReplicaStore, url rawURL: String, token: String?, peerName: String?,
                      progress: ((SyncProgress) -> Void)?) throws(SyncError) -> SyncReport {
+        var round = 0
+        while true {
+            do {
+                var report = try runOnce(store: store, url: rawURL, token: token, peerName: peerName, progress: progress)
+                report.correctionRounds = round
+                return report
+            } catch {
+                guard case .corrected(_, _, _, let corrections) = error, round < Self.correctionRounds else { throw error }
+                round += 1
+                _ = try local { try store.learn(corrections) }
+            }
+        }
+    }
+
+    private func runOnce(store: ReplicaStore, url rawURL: String, token: String?, peerName: String?,
+                         progress: ((SyncProgress) -> Void)?) throws(SyncError) -> SyncReport {
         let base = try Self.baseURL(rawURL)
         var session = Session(http: http, transport: transport, base: base, token: token, peer: peerName)
 
         // Summary: a setuplink peer answers with its replica id and clock.
-        let (summaryReplica, summaryClock, summaryFloor) = try session.summary()
+        let (summaryReplica, summaryClock, summaryFloor, summaryCorrections) = try session.summary()
         var report = SyncReport(peerReplica: summaryReplica)
+        // What the peer knows of lies; and a claim of this replica's writes beyond its counter
+        // is noted, so the pull request refutes it and the peer drops it before answering.
+        try local {
+            try store.learn(summaryCorrections)
+            let mine = try store.clock()[store.replicaID]
+            if summaryClock[store.replicaID] > mine { try store.noteLieAboutSelf(claim: summaryClock[store.replicaID]) }
+        }
         // Pushes speak JSON until a pull answer shows the peer speaks binary.
         var exchange = Exchange(peer: summaryReplica, peerApplied: summaryClock, peerFloor: summaryFloor)
         let isSelf = summaryReplica == store.replicaID
@@ -171,11 +209,20 @@ public struct SyncClient: Sendable {
         // may count as acknowledged.
         var serverClock = exchange.peerApplied
         var pulledRecords = 0
-        let startClock = try local { try store.clock() }
+        // A resync pages from nothing: the peer's whole state, then what it purged is dropped here.
+        let resyncDue = try local { try store.resyncDue() }
+        let resync = exchange.peer != store.replicaID && resyncDue
+        if resync {
+            try local { try store.beginResync() }
+            report.resynced = true
+        }
+        let committed = try local { try store.clock() }
         let floor = try local { try store.purgeFloor() }
+        let corrections = try local { try store.corrections() }
         // The fetcher counts its own requests and bytes; they are added when it is done.
         let pipeline = PullPipeline(session: session.fresh(), me: store.replicaID, peerReplica: exchange.peer,
-                                    pageLimit: pageLimit, encoding: encoding, start: startClock, floor: floor,
+                                    pageLimit: pageLimit, encoding: encoding, start: resync ? VectorClock() : committed,
+                                    applied: committed, floor: floor, corrections: corrections, resync: resync,
                                     preparer: store.mergePreparer())
         defer { pipeline.finish() }
         var done = false
@@ -192,6 +239,7 @@ public struct SyncClient: Sendable {
                     exchange.peerApplied.merge(item.serverClock)
                     exchange.pushEncoding = item.encoding
                     if let floor = item.purgeFloor { exchange.peerFloor = floor }
+                    exchange.peerCorrections.merge(item.corrections)
                     taken.append((item.page.records.count, item.page.more))
                     inTransaction += item.page.records.count
                 }
@@ -201,7 +249,7 @@ public struct SyncClient: Sendable {
             let summary: MergeSummary
             do {
                 // Peer input: each page is checked against the clock its answer declared before anything is stored.
-                summary = try store.apply(pulled: first, from: exchange.peer, more: {
+                summary = try store.apply(pulled: first, from: exchange.peer, resync: resync, more: {
                     guard taken.last?.more != false, inTransaction < Self.transactionRecords,
                           DispatchTime.now().uptimeNanoseconds - started < Self.transactionNanoseconds else { return [] }
                     return take(pipeline.readyBatch(maxRecords: Self.applyBudget))
@@ -210,6 +258,11 @@ public struct SyncClient: Sendable {
                 pipeline.committed(try store.clock())
             } catch let e as MergeError {
                 throw SyncError.refusedChanges(peer: session.peer, url: session.base, reason: e.description)
+            } catch let e as PeerInputError where e.lie != nil {
+                // A lie about this replica's writes is noted, so the next request refutes it; a known
+                // lie about another's is refuted by the corrections every request carries.
+                if let lie = e.lie, lie.replica == store.replicaID { try? store.noteLieAboutSelf(claim: lie.counter) }
+                throw SyncError.corrected(peer: session.peer, url: session.base, reason: e.description, corrections: Corrections())
             } catch let e as PeerInputError {
                 throw SyncError.refusedChanges(peer: session.peer, url: session.base, reason: e.description)
             } catch let e as StaleReplicaError {
@@ -228,7 +281,11 @@ public struct SyncClient: Sendable {
         }
         session.absorb(pipeline.finish())
         if exchange.peer != store.replicaID {
-            try local { try store.finishPull(from: exchange.peer, peerFloor: exchange.peerFloor) }
+            try local {
+                try store.learn(exchange.peerCorrections)
+                if resync { report.resyncRemoved = try store.finishResync(peerFloor: exchange.peerFloor) }
+                try store.finishPull(from: exchange.peer, peerFloor: exchange.peerFloor)
+            }
         }
         return serverClock
     }
@@ -241,10 +298,12 @@ public struct SyncClient: Sendable {
         var pages = 0, records = 0
         while true {
             // The message's clock is what this replica has committed: its acknowledgement.
-            let (page, mine, floor) = try local { (try store.changes(since: since, limit: pageLimit), try store.clock(), try store.purgeFloor()) }
+            let (page, mine, floor, corrections) = try local {
+                (try store.changes(since: since, limit: pageLimit), try store.clock(), try store.purgeFloor(), try store.corrections())
+            }
             let reached = page.advance(since)
             if page.records.isEmpty && reached == since { break }
-            let message = PageMessage(sender: me, clock: mine, purgeFloor: floor, page: page)
+            let message = PageMessage(sender: me, clock: mine, purgeFloor: floor, page: page, corrections: corrections)
             let body: [UInt8]
             switch exchange.pushEncoding {
             case .binary: body = BinaryPage.encode(message)
@@ -256,6 +315,7 @@ public struct SyncClient: Sendable {
                 after = try WireFormat.clock(answer["clock"], "clock")
                 if let c = answer["conflicts"]?.int64Value { report.peerConflicts += Int(c) }
                 if answer["purge_floor"] != nil { exchange.peerFloor = try WireFormat.clock(answer["purge_floor"], "purge_floor") }
+                exchange.peerCorrections.merge(try WireFormat.corrections(answer["corrections"], "corrections"))
             } catch {
                 throw session.invalid("\(error)")
             }
@@ -309,7 +369,7 @@ final class PullPipeline: @unchecked Sendable {
     // @unchecked Sendable: `queue`, `cancelled`, `finished` and `applied` are touched only under
     // `condition`; `session` is the fetcher's until `finished` is set.
     typealias Item = (page: ChangePage, serverClock: VectorClock, purgeFloor: VectorClock?, encoding: PageEncoding,
-                      prepared: PreparedRecords?)
+                      prepared: PreparedRecords?, corrections: Corrections)
 
     /// How many decoded pages may wait for the applier (about 1 MB each with their
     /// prepared records). A transaction is not bounded by it (it keeps taking pages as
@@ -326,13 +386,16 @@ final class PullPipeline: @unchecked Sendable {
     /// The replica's clock after the last batch the applier committed: all a request may acknowledge.
     private var applied: VectorClock
 
+    /// Starts fetching pages from `start` (the clock to page from: the committed clock, or
+    /// nothing for a resync); `applied` is what the replica has committed, `corrections`
+    /// what it knows of lies (every request carries both).
     init(session: Session, me: ReplicaID, peerReplica: ReplicaID, pageLimit: Int, encoding: PageEncoding, start: VectorClock,
-         floor: VectorClock, preparer: MergePreparer) {
+         applied: VectorClock, floor: VectorClock, corrections: Corrections, resync: Bool, preparer: MergePreparer) {
         self.session = session
-        applied = start
+        self.applied = applied
         Thread { [self] in
             run(me: me, peerReplica: peerReplica, pageLimit: pageLimit, encoding: encoding, start: start, floor: floor,
-                preparer: preparer)
+                corrections: corrections, resync: resync, preparer: preparer)
         }.start()
     }
 
@@ -344,7 +407,7 @@ final class PullPipeline: @unchecked Sendable {
     }
 
     private func run(me: ReplicaID, peerReplica: ReplicaID, pageLimit: Int, encoding: PageEncoding, start: VectorClock,
-                     floor: VectorClock, preparer: MergePreparer) {
+                     floor: VectorClock, corrections: Corrections, resync: Bool, preparer: MergePreparer) {
         var clock = start
         var local = session
         defer {
@@ -368,6 +431,8 @@ final class PullPipeline: @unchecked Sendable {
                 w.key("applied"); WireFormat.writeClock(applied, into: &w)
                 w.key("purge_floor"); WireFormat.writeClock(floor, into: &w)
                 w.key("limit"); w.int(Int64(pageLimit))
+                if !corrections.isEmpty { w.key("corrections"); WireFormat.writeCorrections(corrections, into: &w) }
+                if resync { w.key("resync"); w.bool(true) }
                 w.endObject()
                 // Binary preferred, JSON accepted (an older peer answers JSON).
                 let accept = encoding == .binary ? "\(BinaryPage.mediaType), application/json;q=0.5" : "application/json"
@@ -497,7 +562,7 @@ struct Session: Sendable {
             throw invalid("/sync/v1/pull was answered by replica \(message.sender.hex), not \(peerReplica.hex) as its summary said")
         }
         guard let clock = message.clock else { throw invalid("/sync/v1/pull: clock: missing") }
-        return (message.page, clock, message.purgeFloor, encoding, nil)
+        return (message.page, clock, message.purgeFloor, encoding, nil, message.corrections)
     }
 
     /// Sends one request; transport failures become `SyncError`s.
@@ -542,8 +607,8 @@ struct Session: Sendable {
         return e
     }
 
-    /// `GET /sync/v1/summary`: the peer's replica id and clock, or why it is not a setuplink peer.
-    mutating func summary() throws(SyncError) -> (ReplicaID, VectorClock, VectorClock) {
+    /// `GET /sync/v1/summary`: the peer's replica id, clock, purge floor and corrections, or why it is not a setuplink peer.
+    mutating func summary() throws(SyncError) -> (ReplicaID, VectorClock, VectorClock, Corrections) {
         let r = try send("GET", "/sync/v1/summary", nil)
         let errorText = Self.errorText(r.body)
         switch r.status {
@@ -557,7 +622,8 @@ struct Session: Sendable {
         }
         do throws(WireFormatError) {
             let floor = v["purge_floor"] == nil ? VectorClock() : try WireFormat.clock(v["purge_floor"], "purge_floor")
-            return (try WireFormat.replicaID(v["replica"], "replica"), try WireFormat.clock(v["clock"], "clock"), floor)
+            return (try WireFormat.replicaID(v["replica"], "replica"), try WireFormat.clock(v["clock"], "clock"), floor,
+                    try WireFormat.corrections(v["corrections"], "corrections"))
         } catch {
             throw .notAPeer(url: base, reason: "its summary has no valid \(error.field)")
         }
@@ -579,6 +645,11 @@ struct Session: Sendable {
         guard r.status == 200 else {
             let text = Self.errorText(r.body)
             if r.status == 401 { throw .unauthorized(peer: peer, url: base, tokenGiven: !(token ?? "").isEmpty) }
+            // A claim this request made is a lie the peer knows of: its corrections say what to drop.
+            if r.status == 409, let v = try? JSONParser.parse(r.body, maxDepth: WireFormat.maxDepth), v["corrections"] != nil,
+               let corrections = try? WireFormat.corrections(v["corrections"], "corrections") {
+                throw .corrected(peer: peer, url: base, reason: text ?? "\(path) answered 409", corrections: corrections)
+            }
             throw .peerError(peer: peer, url: base, status: r.status,
                              message: text ?? "\(path) answered without an error message")
         }

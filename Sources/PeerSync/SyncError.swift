@@ -1,3 +1,5 @@
+import Replica
+
 /// Why a sync with a peer failed, as one line a person can act on.
 ///
 /// Messages name the peer (`peer "hub"`) when the sync was started by name,
@@ -22,6 +24,10 @@ public enum SyncError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidAnswer(peer: String?, url: String, reason: String)
     /// A page from the peer cannot be merged here (e.g. a record of another kind under a local id); that page was not applied.
     case refusedChanges(peer: String?, url: String, reason: String)
+    /// A claim about some replica's writes was a lie, said by the peer (a 409 with
+    /// `corrections`) or seen here: the sync learns the corrections, drops the lie and
+    /// runs again; this is the error only when rounds of that did not settle it.
+    case corrected(peer: String?, url: String, reason: String, corrections: Corrections)
     /// The local replica failed.
     case local(String)
     /// The user cancelled the sync (Ctrl-C); pages already applied stay applied.
@@ -54,6 +60,9 @@ public enum SyncError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(Self.label(peer, url)) sent an invalid answer: \(reason)"
         case let .refusedChanges(peer, url, reason):
             return "changes from \(Self.label(peer, url)) cannot be merged here (that page was not applied): \(reason)"
+        case let .corrected(peer, url, reason, _):
+            return "\(Self.label(peer, url)) and this replica still disagree about how many writes a replica made, "
+                + "after exchanging corrections: \(reason)"
         case .local(let message):
             return "local replica: \(message)"
         case let .cancelled(peer, url):

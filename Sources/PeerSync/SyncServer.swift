@@ -97,14 +97,37 @@ public struct SyncRoutes: HTTPRoutes {
             }
         } catch let e as WireFormatError {
             return .error(status: 400, message: "invalid request: \(e)")
+        } catch let e as PeerInputError where e.lie != nil {
+            return correction(for: e)
         } catch let e as PeerInputError {
             return .error(status: 422, message: "changes refused, nothing applied: \(e)")
+        } catch let e as RetiredReplicaError {
+            return .error(status: 409, message: "\(e)")
         } catch let e as MergeError {
             return .error(status: 422, message: "changes refused, nothing applied: \(e)")
         } catch let e as StaleReplicaError {
             return .error(status: 409, message: "\(e)")
         } catch {
             return .internalError("\(request.method) \(request.path): \(error)")
+        }
+    }
+
+    /// The answer to a claim about a replica's writes that this replica knows is a lie:
+    /// 409 with what it knows (`corrections`), so the client drops the lie and syncs
+    /// again, instead of a refusal it could never get past. A lie about this replica
+    /// itself is noted first, so the corrections refute it.
+    private func correction(for e: PeerInputError) -> HTTPResponse {
+        do {
+            if let lie = e.lie, lie.replica == store.replicaID { try store.noteLieAboutSelf(claim: lie.counter) }
+            var w = JSONWriter(capacity: 256)
+            w.beginObject()
+            w.key("error"); w.string("changes refused, nothing applied: \(e); the corrections in this answer say how many writes "
+                                     + "that replica made: drop the claims they refute and sync again")
+            w.key("corrections"); WireFormat.writeCorrections(try store.corrections(), into: &w)
+            w.endObject()
+            return HTTPResponse(status: 409, headers: [("Content-Type", "application/json")], body: w.bytes)
+        } catch {
+            return .internalError("correction: \(error)")
         }
     }
 
@@ -125,6 +148,8 @@ public struct SyncRoutes: HTTPRoutes {
         w.key("replica"); w.string(replicaHex)
         w.key("clock"); WireFormat.writeClock(clock, into: &w)
         w.key("purge_floor"); WireFormat.writeClock(floor, into: &w)
+        let corrections = try store.corrections()
+        if !corrections.isEmpty { w.key("corrections"); WireFormat.writeCorrections(corrections, into: &w) }
         w.endObject()
         return .json(w.bytes)
     }
@@ -146,18 +171,26 @@ public struct SyncRoutes: HTTPRoutes {
         // Only what the client has applied is its acknowledgement (older clients send no `applied`).
         let applied = body["applied"] == nil ? nil : try WireFormat.clock(body["applied"], "applied")
         let clientFloor = body["purge_floor"] == nil ? nil : try WireFormat.clock(body["purge_floor"], "purge_floor")
-        let before = try store.clock()
+        var resync = false
+        if let r = body["resync"] {
+            guard case .bool(let b) = r else { throw WireFormatError(field: "resync", reason: "must be true or false, not \(WireFormat.typeName(r))") }
+            resync = b
+        }
+        // What the client knows of lies first: a correction may void what would refute its clocks.
+        // Not from a client restored from a copy of its file: its word on its own writes is wrong.
+        try store.checkCounterNotBehind(client, counter: max(clientClock[client], applied?[client] ?? 0))
+        try store.learn(try WireFormat.corrections(body["corrections"], "corrections"))
         // The clocks a client sends claim what it holds: none of this replica's writes beyond its counter.
-        let input = PeerInput(receiver: store.replicaID, receiverCounter: before[store.replicaID], now: store.now())
+        let input = try store.peerInput()
         try input.check(clock: clientClock, field: "clock")
         if let applied { try input.check(clock: applied, field: "applied") }
         if let clientFloor { try input.check(clock: clientFloor, field: "purge_floor") }
         // Refuses a client behind its acknowledgement, records what it applied, introduces it, purges.
-        try store.servePull(client: client, position: clientClock, applied: applied, clientFloor: clientFloor)
+        try store.servePull(client: client, position: clientClock, applied: applied, clientFloor: clientFloor, resync: resync)
         // Read before the page is cut: the client judges the page by it (never newer than the page).
         let clock = try store.clock()
         let message = PageMessage(sender: store.replicaID, clock: clock, purgeFloor: try store.purgeFloor(),
-                                  page: try store.changes(since: clientClock, limit: limit))
+                                  page: try store.changes(since: clientClock, limit: limit), corrections: try store.corrections())
         switch PageEncoding.accepted(request.header("Accept")) {
         case .binary:
             return .json(BinaryPage.encode(message), contentType: BinaryPage.mediaType)
@@ -174,6 +207,10 @@ public struct SyncRoutes: HTTPRoutes {
         case .binary: message = try BinaryPage.decode(request.body)
         case .json: message = try WireFormat.decodeMessage(request.body)
         }
+        // What the client knows of lies first: a correction may void what would refute its page.
+        // Not from a client restored from a copy of its file: its word on its own writes is wrong.
+        if let c = message.clock { try store.checkCounterNotBehind(message.sender, counter: c[message.sender]) }
+        try store.learn(message.corrections)
         // Read on this request's thread, before the store's lock: the lock is held only for what needs the file.
         let prepared = store.mergePreparer().prepare(message.page)
         // The message's clock is the client's committed clock: its acknowledgement.
@@ -186,6 +223,8 @@ public struct SyncRoutes: HTTPRoutes {
         w.key("applied"); w.int(Int64(summary.changed))
         w.key("conflicts"); w.int(Int64(summary.conflicts))
         w.key("purge_floor"); WireFormat.writeClock(try store.purgeFloor(), into: &w)
+        let corrections = try store.corrections()
+        if !corrections.isEmpty { w.key("corrections"); WireFormat.writeCorrections(corrections, into: &w) }
         w.endObject()
         return .json(w.bytes)
     }

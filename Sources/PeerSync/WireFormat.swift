@@ -32,13 +32,17 @@ public struct PageMessage: Sendable {
     public var purgeFloor: VectorClock?
     /// The page.
     public var page: ChangePage
+    /// What the sender knows of lies told about replicas' writes (README "Lies about a third replica").
+    public var corrections: Corrections
 
     /// A message.
-    public init(sender: ReplicaID, clock: VectorClock?, purgeFloor: VectorClock?, page: ChangePage) {
+    public init(sender: ReplicaID, clock: VectorClock?, purgeFloor: VectorClock?, page: ChangePage,
+                corrections: Corrections = Corrections()) {
         self.sender = sender
         self.clock = clock
         self.purgeFloor = purgeFloor
         self.page = page
+        self.corrections = corrections
     }
 }
 
@@ -83,12 +87,26 @@ public enum WireFormat {
         w.endObject()
     }
 
+    /// Writes corrections as `{"<hex>":[made,lie],...}` (`lie` 0: none known).
+    public static func writeCorrections(_ corrections: Corrections, into w: inout JSONWriter) {
+        w.beginObject()
+        for (r, c) in corrections {
+            w.key(r.hex)
+            w.beginArray()
+            w.uint(c.made)
+            w.uint(c.lie)
+            w.endArray()
+        }
+        w.endObject()
+    }
+
     /// Writes a message as one JSON object.
     public static func write(_ m: PageMessage, into w: inout JSONWriter) throws(RecordDecodingError) {
         w.beginObject()
         w.key("replica"); w.string(m.sender.hex)
         if let c = m.clock { w.key("clock"); writeClock(c, into: &w) }
         if let f = m.purgeFloor { w.key("purge_floor"); writeClock(f, into: &w) }
+        if !m.corrections.isEmpty { w.key("corrections"); writeCorrections(m.corrections, into: &w) }
         w.key("page"); try writePage(m.page, into: &w)
         w.endObject()
     }
@@ -237,7 +255,35 @@ public enum WireFormat {
         let sender = try replicaID(value["replica"], "replica")
         let clock = value["clock"] == nil ? nil : try self.clock(value["clock"], "clock")
         let floor = value["purge_floor"] == nil ? nil : try self.clock(value["purge_floor"], "purge_floor")
-        return PageMessage(sender: sender, clock: clock, purgeFloor: floor, page: try page(value["page"], "page"))
+        return PageMessage(sender: sender, clock: clock, purgeFloor: floor, page: try page(value["page"], "page"),
+                           corrections: try corrections(value["corrections"], "corrections"))
+    }
+
+    /// Corrections given as `{"<hex>":[made,lie],...}`; absent is none. Counters are
+    /// checked as a clock's are (`lie` may be 0: none known), at most
+    /// `PeerInput.maxClockEntries` entries, no replica twice.
+    public static func corrections(_ value: JSONValue?, _ field: @autoclosure () -> String) throws(WireFormatError) -> Corrections {
+        guard let value else { return Corrections() }
+        let members = try object(value, field())
+        guard members.count <= PeerInput.maxClockEntries else {
+            throw WireFormatError(field: field(), reason: "has \(members.count) entries, more than the \(PeerInput.maxClockEntries) accepted")
+        }
+        var out = Corrections()
+        var seen = Set<ReplicaID>()
+        for (key, v) in members {
+            guard let r = ReplicaID(hex: key) else {
+                throw WireFormatError(field: "\(field()).\(key)", reason: "a key must be a replica id of 32 hex digits")
+            }
+            guard seen.insert(r).inserted else { throw WireFormatError(field: "\(field()).\(key)", reason: "the replica appears twice") }
+            guard case .array(let pair) = v, pair.count == 2 else {
+                throw WireFormatError(field: "\(field()).\(key)", reason: "must be [made, lie]")
+            }
+            let made = try counter(pair[0], "\(field()).\(key)[0]")
+            var lie: UInt64 = 0
+            if case .int(0) = pair[1] {} else { lie = try counter(pair[1], "\(field()).\(key)[1]") }
+            out.merge(r, Correction(made: made, lie: lie))
+        }
+        return out
     }
 
     /// Decodes a bare page document.

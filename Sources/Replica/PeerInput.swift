@@ -7,15 +7,35 @@ public struct PeerInputError: Error, CustomStringConvertible, Equatable, Sendabl
     public var field: String
     /// What is wrong, e.g. `claims 1000 writes of this replica, which has made 5`.
     public var reason: String
+    /// When the refusal is a claim about a replica's writes that is a lie (about
+    /// the receiver itself, or a known lie after a correction): whose writes, and
+    /// the counter claimed. The protocol answers it with a correction instead
+    /// of a dead end (README "Lies about a third replica").
+    public var lie: ClaimedCounter?
 
     /// Creates an error about `field`.
-    public init(field: String, reason: String) {
+    public init(field: String, reason: String, lie: ClaimedCounter? = nil) {
         self.field = field
         self.reason = reason
+        self.lie = lie
     }
 
     /// `page.records[3].clock: …`.
     public var description: String { "\(field): \(reason)" }
+}
+
+/// A counter claimed of a replica's writes.
+public struct ClaimedCounter: Equatable, Sendable {
+    /// Whose writes.
+    public var replica: ReplicaID
+    /// How many were claimed.
+    public var counter: UInt64
+
+    /// A claim.
+    public init(replica: ReplicaID, counter: UInt64) {
+        self.replica = replica
+        self.counter = counter
+    }
 }
 
 /// The checks every replica makes on what a peer sends, before storing it
@@ -45,7 +65,11 @@ public struct PeerInputError: Error, CustomStringConvertible, Equatable, Sendabl
 ///   claims them ignores them forever (the frozen-token attack), and a page
 ///   coverage claiming them makes the receiver never ask for them. Claims
 ///   about a third replica cannot be refuted by anyone but that replica: they
-///   are bounded by `maxCounter`, and refused by that replica when they reach it.
+///   are bounded by `maxCounter`, and refused by that replica when they reach it,
+///   with a `Correction` that then travels; a receiver holding a correction
+///   refuses the claims it refutes (`corrections`) the same way. Such
+///   refusals carry the claim (`PeerInputError.lie`): the protocol answers
+///   them with the correction, and the peer drops the lie, instead of a dead end.
 /// - **Every record is covered**: it holds a dot inside the range its page
 ///   covers (`base[o] < counter <= coverage[o]` for some replica `o`), which
 ///   is how `cutPage` chooses records. A record the page does not cover would
@@ -76,14 +100,19 @@ public struct PeerInput: Sendable {
     public var sender: ReplicaID?
     /// The sender's own counter, as the sender declared it (its clock's own entry).
     public var senderCounter: UInt64?
+    /// What the receiver knows of lies told about third replicas: a claim that
+    /// one of them refutes is refused like a lie about the receiver itself.
+    public var corrections = Corrections()
 
     /// The checks of one message received by `receiver`.
-    public init(receiver: ReplicaID, receiverCounter: UInt64, now: UInt64, sender: ReplicaID? = nil, senderCounter: UInt64? = nil) {
+    public init(receiver: ReplicaID, receiverCounter: UInt64, now: UInt64, sender: ReplicaID? = nil, senderCounter: UInt64? = nil,
+                corrections: Corrections = Corrections()) {
         self.receiver = receiver
         self.receiverCounter = receiverCounter
         self.now = now
         self.sender = sender
         self.senderCounter = senderCounter
+        self.corrections = corrections
     }
 
     /// Checks a clock's size and counters alone (no receiver needed): what a
@@ -104,7 +133,15 @@ public struct PeerInput: Sendable {
         let mine = clock[receiver]
         if mine > receiverCounter {
             throw PeerInputError(field: "\(field()).\(receiver.hex)",
-                                 reason: "claims \(mine) writes of this replica, which has made \(receiverCounter)")
+                                 reason: "claims \(mine) writes of this replica, which has made \(receiverCounter)",
+                                 lie: ClaimedCounter(replica: receiver, counter: mine))
+        }
+        if let e = corrections.firstLie(in: clock) {
+            let c = corrections[e.replica]!
+            throw PeerInputError(field: "\(field()).\(e.replica.hex)",
+                                 reason: "claims \(e.counter) writes of replica \(e.replica.hex), which said it had made \(c.made) "
+                                    + "and that claims of \(c.lie) or more are false",
+                                 lie: ClaimedCounter(replica: e.replica, counter: e.counter))
         }
         if let sender, let senderCounter, sender != receiver {
             let theirs = clock[sender]

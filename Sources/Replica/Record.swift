@@ -233,6 +233,38 @@ public struct Record: Hashable, Sendable {
         return r
     }
 
+    // MARK: Dropping lies
+
+    /// This record without what known lies put in it: versions whose dot is
+    /// `refuted`, and clock entries that are (each lowered to the largest dot of
+    /// its replica the record still holds, or dropped). `nil` when nothing is
+    /// left (every register held only forged versions); `self` when no lie is in it.
+    ///
+    /// The lowered clock is what the record's own content shows: writes of that
+    /// replica it absorbed and later overwrote are forgotten with the lie, and come
+    /// back with the next state of the record that holds them (a join restores them).
+    public func droppingLies(_ refuted: (ReplicaID, UInt64) -> Bool) -> Record? {
+        guard clock.entries.contains(where: { refuted($0.replica, $0.counter) }) else { return self }
+        var out: [Field] = []
+        out.reserveCapacity(fields.count)
+        for f in fields {
+            let kept = f.register.versions.filter { !refuted($0.dot.replica, $0.dot.counter) }
+            if !kept.isEmpty { out.append(Field(name: f.name, register: Register(sortedVersions: kept))) }
+        }
+        let deleted = deletedRegister.versions.filter { !refuted($0.dot.replica, $0.dot.counter) }
+        guard !out.isEmpty || !deleted.isEmpty else { return nil }
+        var entries: [VectorClock.Entry] = []
+        for e in clock.entries {
+            guard refuted(e.replica, e.counter) else { entries.append(e); continue }
+            var held: UInt64 = 0
+            for f in out { for v in f.register.versions where v.dot.replica == e.replica { held = max(held, v.dot.counter) } }
+            for v in deleted where v.dot.replica == e.replica { held = max(held, v.dot.counter) }
+            if held > 0 { entries.append(VectorClock.Entry(replica: e.replica, counter: held)) }
+        }
+        return Record(uncheckedID: id, kind: kind, sortedFields: out, deleted: Register(sortedVersions: deleted),
+                      clock: VectorClock(sortedEntries: entries))
+    }
+
     // MARK: Merge
 
     /// The join of two states of the same record.

@@ -22,10 +22,15 @@ extension ReplicaStore {
     /// than it pages from) as its acknowledgement; introduces the client;
     /// announces this replica's acknowledgement if due; purges what became stable.
     /// `clientFloor` is the client's purge floor (absent from older clients).
-    public func servePull(client: ReplicaID, position: VectorClock, applied: VectorClock?, clientFloor: VectorClock?) throws {
+    ///
+    /// With `resync` the client pages from the start to receive this replica's whole
+    /// state (`finishResync`): what it holds is then `applied`, not `position`.
+    public func servePull(client: ReplicaID, position: VectorClock, applied: VectorClock?, clientFloor: VectorClock?,
+                          resync: Bool = false) throws {
         guard client != replicaID else { return }
         try exchange {
-            try checkNotBehindAcknowledgement(client, holds: position, side: .sender)
+            try checkNotRetired(client)
+            try checkNotBehindAcknowledgement(client, holds: resync ? (applied ?? position) : position, side: .sender)
             if let applied { try recordAck(client, applied.meet(position)) }
             try localWrite { tx in
                 try introduce([client, replicaID], tx)
@@ -55,6 +60,7 @@ extension ReplicaStore {
     public func receivePush(client: ReplicaID, applied: VectorClock?, clientFloor: VectorClock?, page: ChangePage,
                             prepared: PreparedRecords? = nil) throws -> MergeSummary {
         try exchange {
+            try checkNotRetired(client)
             // No introduction here: a push gives this replica state, it gives the client none.
             try checkNotBehindAcknowledgement(client, holds: applied ?? VectorClock(), side: .sender)
             let summary = try applyInTransaction(page, from: PeerSender(replica: client, clock: applied), prepared: prepared)
@@ -96,6 +102,16 @@ extension ReplicaStore {
         try exchange {
             try recordAck(peer, peerApplied)
             return try purgeStable()
+        }
+    }
+
+    /// The checks this replica makes on a peer's clocks and pages (`PeerInput`): its own
+    /// counter, its wall clock, what it knows of lies about others, and the sender as the
+    /// message declares it.
+    public func peerInput(sender: ReplicaID? = nil, senderClock: VectorClock? = nil) throws -> PeerInput {
+        try wrap {
+            PeerInput(receiver: replicaID, receiverCounter: try counter(of: replicaID), now: now(),
+                      sender: sender, senderCounter: sender.flatMap { senderClock?[$0] }, corrections: try loadCorrections())
         }
     }
 

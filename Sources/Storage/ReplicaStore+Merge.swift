@@ -105,22 +105,31 @@ extension ReplicaStore {
     /// never wait on the network); an empty answer commits. A sync uses it to make
     /// transactions larger than what its fetcher holds in memory: each transaction
     /// rewrites every index leaf it touches, so fewer, larger ones write less.
+    ///
+    /// With `resync`, the records of every page are noted as received (`finishResync`).
     @discardableResult
     public func apply(pulled pages: [(page: ChangePage, peerClock: VectorClock, prepared: PreparedRecords?)],
-                      from peer: ReplicaID,
+                      from peer: ReplicaID, resync: Bool = false,
                       more: () -> [(page: ChangePage, peerClock: VectorClock, prepared: PreparedRecords?)] = { [] }) throws -> MergeSummary {
         try wrap {
             do {
                 return try db.transaction {
                     var total = MergeSummary()
                     var group = pages
+                    var seen: [Int64]? = resync ? [] : nil
                     while !group.isEmpty {
                         for (page, peerClock, prepared) in group {
                             try checkNotBehindAcknowledgement(peer, holds: peerClock, side: .peer)
-                            total = total + (try applyInTransaction(page, from: PeerSender(replica: peer, clock: peerClock), prepared: prepared))
+                            total = total + (try applyInTransaction(page, from: PeerSender(replica: peer, clock: peerClock),
+                                                                    prepared: prepared, seen: &seen))
+                            if let s = seen, s.count >= 10_000 {
+                                try noteResyncSeen(s)
+                                seen = []
+                            }
                         }
                         group = more()
                     }
+                    if let seen { try noteResyncSeen(seen) }
                     return total
                 }
             } catch {
@@ -146,6 +155,14 @@ extension ReplicaStore {
     /// each inserted with one multi-row statement. Records that exist are merged
     /// one by one (re-delivery costs a clock comparison; a concurrent state, a join).
     func applyInTransaction(_ page: ChangePage, from sender: PeerSender?, prepared: PreparedRecords? = nil) throws -> MergeSummary {
+        var seen: [Int64]?
+        return try applyInTransaction(page, from: sender, prepared: prepared, seen: &seen)
+    }
+
+    /// `applyInTransaction(_:from:prepared:)`, appending to `seen` (when not `nil`) the row of
+    /// every record of the page that is stored here afterwards.
+    func applyInTransaction(_ page: ChangePage, from sender: PeerSender?, prepared: PreparedRecords?,
+                            seen: inout [Int64]?) throws -> MergeSummary {
         try checkIndexesWritable()
         let floor = try loadFloor()
         // Tombstones arriving make this replica's acknowledgement due (`announceIfDue`).
@@ -153,7 +170,7 @@ extension ReplicaStore {
         let before = try loadClock()
         var check: PeerInput?
         if let sender {
-            var c = PeerInput(receiver: replicaID, receiverCounter: before[replicaID], now: now())
+            var c = PeerInput(receiver: replicaID, receiverCounter: before[replicaID], now: now(), corrections: try loadCorrections())
             if let declared = sender.clock {
                 try c.check(clock: declared, field: "clock")
             }
@@ -196,6 +213,7 @@ extension ReplicaStore {
                 let r = page.records[start + k], f = pre.facts[at[k]]
                 if !f.isLive { sawTombstone = true }
                 if let rid = existing.first(where: { $0.key == keys[k] && $0.id == r.id })?.rid {
+                    seen?.append(rid)
                     if try mergeExisting(r, facts: f, rid: rid, summary: &summary) && f.maxHLC > maxSeen { maxSeen = f.maxHLC }
                 } else if !floor.isEmpty && f.clock.isDominated(by: floor) {
                     // Under the purge floor, unknown here: a stale copy of a purged tombstone.
@@ -208,6 +226,7 @@ extension ReplicaStore {
             if !fresh.isEmpty {
                 if nextRid == nil { nextRid = (try db.scalar("SELECT max(rid) FROM records")?.int ?? 0) + 1 }
                 try insertNew(fresh.map { (page.records[start + $0], at[$0]) }, from: pre, firstRid: nextRid!)
+                if seen != nil { seen!.append(contentsOf: nextRid!..<(nextRid! + Int64(fresh.count))) }
                 nextRid! += Int64(fresh.count)
                 summary.inserted += fresh.count
                 summary.changed += fresh.count

@@ -67,6 +67,17 @@ extension ReplicaStore {
         return out
     }
 
+    /// The member-record field that retires a member (`member retire`): the counter up
+    /// to which its writes are kept.
+    static let retiredField = "retired"
+
+    /// The point a member record says its replica was retired at: the largest of the
+    /// counters written to `retired` (concurrent retirements keep the most writes), or `nil`.
+    static func retirement(_ r: Record) -> UInt64? {
+        guard r.kind == .replica, let reg = r.register(retiredField) else { return nil }
+        return reg.versions.compactMap { UInt64($0.value) }.max()
+    }
+
     /// The clock a member announced in its own record, if that member wrote it.
     static func announcedAck(_ r: Record, of member: ReplicaID) -> VectorClock? {
         guard let w = r.register(ackedField)?.winner, w.dot.replica == member else { return nil }
@@ -112,6 +123,24 @@ extension ReplicaStore {
         let ack = try knownAck(replica)
         guard !ack.isEmpty else { return }
         if !ack.meet(floor).isDominated(by: state) { throw StaleReplicaError(replica: replica, side: side) }
+    }
+
+    /// Refuses a replica that was retired (`member retire`): its state may hold writes
+    /// the others purged without waiting for it.
+    func checkNotRetired(_ replica: ReplicaID) throws {
+        guard replica != replicaID, let r = try loadRecord(replica.hex), let point = Self.retirement(r) else { return }
+        throw RetiredReplicaError(replica: replica, point: point)
+    }
+
+    /// Refuses a replica whose counter (`counter`, as it declares it) is below what it once
+    /// acknowledged having made itself: it was restored from a copy of its file, and would
+    /// reuse dots the others already hold for other writes. Checked before anything the
+    /// replica says of its own writes (its corrections) is believed.
+    public func checkCounterNotBehind(_ replica: ReplicaID, counter: UInt64) throws {
+        try wrap {
+            guard replica != replicaID else { return }
+            if try knownAck(replica)[replica] > counter { throw StaleReplicaError(replica: replica, side: .sender) }
+        }
     }
 
     // MARK: Membership and announcements
@@ -171,13 +200,21 @@ extension ReplicaStore {
         var ids = Set(direct.keys).union(records.keys)
         ids.remove(replicaID)
         guard !ids.isEmpty else { return VectorClock() }
+        let corrections = try loadCorrections()
         var stable = mine
         for m in ids {
+            // A retired member is not waited for (`member retire`): it is refused if it comes back.
+            if let r = records[m], Self.retirement(r) != nil { continue }
             var best: VectorClock?
             let candidates = [direct[m], records[m].flatMap { Self.announcedAck($0, of: m) }]
-            // Usable only once this replica holds m's own writes up to the acknowledgement:
-            // then it knows every replica m had introduced by then.
-            for case let a? in candidates where a[m] <= mine[m] { best = best.map { $0.merged(with: a) } ?? a }
+            // Usable only once this replica holds everything the acknowledgement claims: then
+            // it holds m's own writes up to it, so it knows every replica m had introduced by
+            // then; and a claim this replica cannot check against its own state (one that may
+            // be a lie m was told about a third replica, README "Lies about a third replica")
+            // never lets it purge what m may lack. One with a known lie is never usable.
+            for case let a? in candidates where a.isDominated(by: mine) && corrections.firstLie(in: a) == nil {
+                best = best.map { $0.merged(with: a) } ?? a
+            }
             guard let b = best else { return VectorClock() }
             stable = stable.meet(b)
             if stable.isEmpty { return stable }
@@ -200,12 +237,7 @@ extension ReplicaStore {
             if r.isDeleted && r.kind != .replica && r.clock.isDominated(by: limit) { doomed.append((s.int(2), r)) }
         }
         guard !doomed.isEmpty else { return 0 }
-        for (rid, r) in doomed {
-            try db.run("DELETE FROM records WHERE rid=?", .int(rid))
-            for d in r.distinctDots { try removeDot(d, rid: rid) }
-            // Secondary-index keys exist for live records only; drop any a tombstone could hold.
-            if let specs = indexSpecs { try updateKeys(rid: rid, old: IndexKeys.of(r, specs: specs), new: .none) }
-        }
+        for (rid, r) in doomed { try removeRow(rid: rid, r) }
         if limit != floor { try setMeta(Self.floorKey, limit.encoded) }
         return doomed.count
     }

@@ -140,5 +140,25 @@ enum Schema {
             ON CONFLICT(rix) DO UPDATE SET counter=max(counter, excluded.counter);
         DELETE FROM meta WHERE key='hlc';
         """,
+        // 7 → 8: what replicas said of lies about their writes (README "Lies about a third
+        // replica"), local and small (one row per replica ever lied about); the records a
+        // resync has received, to tell what the peer no longer holds; and the parts of a
+        // change too large for one page, kept until its last part arrives (README
+        // "Changes larger than a page"). `IF NOT EXISTS`: re-running it changes nothing.
+        """
+        CREATE TABLE IF NOT EXISTS corrections(
+            rid TEXT PRIMARY KEY,
+            made INTEGER NOT NULL,
+            lie INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS resync_seen(rid INTEGER PRIMARY KEY);
+        CREATE TABLE IF NOT EXISTS staged(
+            session TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            id TEXT NOT NULL,
+            body BLOB NOT NULL,
+            PRIMARY KEY(session, seq)
+        ) WITHOUT ROWID;
+        """,
     ]
 }

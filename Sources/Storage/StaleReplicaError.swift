@@ -37,3 +37,25 @@ public struct StaleReplicaError: Error, CustomStringConvertible, Sendable, Equat
         }
     }
 }
+
+/// A replica that was retired (`member retire`) tried to sync: the others stopped
+/// waiting for it and may have purged deletes it never received, so its state
+/// cannot be merged. Nothing was applied. The sentence says what to do.
+public struct RetiredReplicaError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The retired replica.
+    public var replica: ReplicaID
+    /// The counter up to which its writes are kept.
+    public var point: UInt64
+
+    /// Creates the refusal.
+    public init(replica: ReplicaID, point: UInt64) {
+        self.replica = replica
+        self.point = point
+    }
+
+    /// One line naming what to do.
+    public var description: String {
+        "replica \(replica.hex) was retired (member retire); its writes up to \(point) are kept, nothing newer is accepted: "
+            + "rebuild this replica (move its file away, then sync from a peer)"
+    }
+}

@@ -102,20 +102,23 @@ private func expectSurvives(_ served: ServedReplica, _ bytes: [UInt8], status: I
     }
 
     @Test(arguments: PageEncoding.allCases)
-    func aRecordClockClaimingTheHubsFutureWritesGets422(encoding: PageEncoding) throws {
+    func aRecordClockClaimingTheHubsFutureWritesGetsACorrection(encoding: PageEncoding) throws {
         let served = try hub()
         let me = served.store.replicaID
-        // The frozen-token attack: a clock claiming 1,000 writes of a hub that has made 1.
+        // The frozen-token attack: a clock claiming 1,000 writes of a hub that has made 1. Refused
+        // with 409 and the hub's correction (what it made; the smallest claim it refutes).
         let page = ChangePage(records: [forged("link-1", clock: [(me, 1000)])], coverage: vc([(attacker, 1)]),
                               more: false, base: VectorClock())
         try expectSurvives(served, request("/sync/v1/push", try push(page, encoding), type: encoding.mediaType),
-                           status: 422, message: "claims 1000 writes of this replica, which has made 1")
+                           status: 409, message: "claims 1000 writes of this replica, which has made 1")
+        try expectSurvives(served, request("/sync/v1/push", try push(page, encoding), type: encoding.mediaType),
+                           status: 409, message: "\"corrections\":{\"\(me.hex)\":[")
         // The same claim in a coverage, and in a pull's clock.
         let cover = ChangePage(records: [forged("x")], coverage: vc([(attacker, 1), (me, 50)]), more: false, base: VectorClock())
         try expectSurvives(served, request("/sync/v1/push", try push(cover, encoding, clock: vc([(attacker, 1)])), type: encoding.mediaType),
-                           status: 422, message: "claims 50 writes of this replica")
+                           status: 409, message: "claims 50 writes of this replica")
         let pull = Array("{\"replica\":\"\(attacker.hex)\",\"clock\":{\"\(me.hex)\":7}}".utf8)
-        try expectSurvives(served, request("/sync/v1/pull", pull, accept: encoding.mediaType), status: 422, message: "claims 7 writes of this replica")
+        try expectSurvives(served, request("/sync/v1/pull", pull, accept: encoding.mediaType), status: 409, message: "claims 7 writes of this replica")
         // Later regenerates still reach a laptop.
         let laptop = try temporaryReplica()
         try sync(laptop, with: served)
