@@ -46,11 +46,12 @@ public enum PageEncoding: String, Sendable, CaseIterable {
 /// and a push is a check (`walkEncodedRecord`) plus an insert.
 ///
 /// ```
-/// "SLPG"  u8 version (1)  u8 flags (1: more, 2: clock present, 4: purge floor present, 8: corrections present)
+/// "SLPG"  u8 version (1)  u8 flags (1: more, 2: clock present, 4: purge floor present, 8: corrections, 16: forgot)
 /// 16 bytes   sender replica id
 /// [clock]    the sender's replica clock        (flag 2)
 /// [clock]    the sender's purge floor          (flag 4)
 /// [corrections] varint n, n × (16-byte replica id, varint made, varint lie), sorted (flag 8)
+/// [forgot]   varint n, n × 16-byte replica id   (flag 16)
 /// clock      base
 /// clock      coverage
 /// varint n, n × (varint id length, id UTF-8, varint body length, body)
@@ -78,6 +79,7 @@ public enum BinaryPage {
         if m.clock != nil { flags |= 2 }
         if m.purgeFloor != nil { flags |= 4 }
         if !m.corrections.isEmpty { flags |= 8 }
+        if !m.forgot.isEmpty { flags |= 16 }
         out.append(flags)
         putUInt64(m.sender.high, &out)
         putUInt64(m.sender.low, &out)
@@ -90,6 +92,13 @@ public enum BinaryPage {
                 putUInt64(r.low, &out)
                 putVarint(c.made, &out)
                 putVarint(c.lie, &out)
+            }
+        }
+        if !m.forgot.isEmpty {
+            putVarint(UInt64(m.forgot.count), &out)
+            for r in m.forgot {
+                putUInt64(r.high, &out)
+                putUInt64(r.low, &out)
             }
         }
         putClock(m.page.base, &out)
@@ -130,11 +139,21 @@ public enum BinaryPage {
         guard Array(head[0..<4]) == magic else { throw WireFormatError(field: "header", reason: "not a setuplink page (no SLPG magic)") }
         guard head[4] == version else { throw WireFormatError(field: "header", reason: "page format version \(head[4]) is not supported (this build reads \(version))") }
         let flags = head[5]
-        guard flags & ~15 == 0 else { throw WireFormatError(field: "header", reason: "unknown flags \(flags)") }
+        guard flags & ~31 == 0 else { throw WireFormatError(field: "header", reason: "unknown flags \(flags)") }
         let sender = try read("replica") { (r: inout ByteReader) throws(RecordDecodingError) in ReplicaID(high: try r.uint64(), low: try r.uint64()) }
         let clock = flags & 2 != 0 ? try self.clock(&r, "clock") : nil
         let floor = flags & 4 != 0 ? try self.clock(&r, "purge_floor") : nil
         let corrections = flags & 8 != 0 ? try self.corrections(&r, "corrections") : Corrections()
+        var forgot: [ReplicaID] = []
+        if flags & 16 != 0 {
+            let n = try read("forgot") { (r: inout ByteReader) throws(RecordDecodingError) in try r.count(minimumSize: 16) }
+            guard n <= PeerInput.maxClockEntries else {
+                throw WireFormatError(field: "forgot", reason: "has \(n) entries, more than the \(PeerInput.maxClockEntries) accepted")
+            }
+            for _ in 0..<n {
+                forgot.append(try read("forgot") { (r: inout ByteReader) throws(RecordDecodingError) in ReplicaID(high: try r.uint64(), low: try r.uint64()) })
+            }
+        }
         let base = try self.clock(&r, "page.base")
         let coverage = try self.clock(&r, "page.coverage")
         // Each record takes at least 4 bytes (two lengths, a 1-byte id and a body byte).
@@ -155,7 +174,7 @@ public enum BinaryPage {
         guard r.isAtEnd else { throw WireFormatError(field: "page", reason: "\(r.remaining) bytes after the last record") }
         return PageMessage(sender: sender, clock: clock, purgeFloor: floor,
                            page: ChangePage(records: records, coverage: coverage, more: flags & 1 != 0, base: base),
-                           corrections: corrections)
+                           corrections: corrections, forgot: forgot)
     }
 
     /// Reads corrections: sorted by replica, counters as in a clock (`lie` may be 0), not too many.

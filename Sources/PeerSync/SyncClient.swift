@@ -219,10 +219,11 @@ public struct SyncClient: Sendable {
         let committed = try local { try store.clock() }
         let floor = try local { try store.purgeFloor() }
         let corrections = try local { try store.corrections() }
+        let forgot = try local { try store.forgotten() }
         // The fetcher counts its own requests and bytes; they are added when it is done.
         let pipeline = PullPipeline(session: session.fresh(), me: store.replicaID, peerReplica: exchange.peer,
                                     pageLimit: pageLimit, encoding: encoding, start: resync ? VectorClock() : committed,
-                                    applied: committed, floor: floor, corrections: corrections, resync: resync,
+                                    applied: committed, floor: floor, corrections: corrections, forgot: forgot, resync: resync,
                                     preparer: store.mergePreparer())
         defer { pipeline.finish() }
         var done = false
@@ -298,12 +299,13 @@ public struct SyncClient: Sendable {
         var pages = 0, records = 0
         while true {
             // The message's clock is what this replica has committed: its acknowledgement.
-            let (page, mine, floor, corrections) = try local {
-                (try store.changes(since: since, limit: pageLimit), try store.clock(), try store.purgeFloor(), try store.corrections())
+            let (page, mine, floor, corrections, forgot) = try local {
+                (try store.changes(since: since, limit: pageLimit), try store.clock(), try store.purgeFloor(), try store.corrections(),
+                 try store.forgotten())
             }
             let reached = page.advance(since)
             if page.records.isEmpty && reached == since { break }
-            let message = PageMessage(sender: me, clock: mine, purgeFloor: floor, page: page, corrections: corrections)
+            let message = PageMessage(sender: me, clock: mine, purgeFloor: floor, page: page, corrections: corrections, forgot: forgot)
             let body: [UInt8]
             switch exchange.pushEncoding {
             case .binary: body = BinaryPage.encode(message)
@@ -390,12 +392,12 @@ final class PullPipeline: @unchecked Sendable {
     /// nothing for a resync); `applied` is what the replica has committed, `corrections`
     /// what it knows of lies (every request carries both).
     init(session: Session, me: ReplicaID, peerReplica: ReplicaID, pageLimit: Int, encoding: PageEncoding, start: VectorClock,
-         applied: VectorClock, floor: VectorClock, corrections: Corrections, resync: Bool, preparer: MergePreparer) {
+         applied: VectorClock, floor: VectorClock, corrections: Corrections, forgot: [ReplicaID], resync: Bool, preparer: MergePreparer) {
         self.session = session
         self.applied = applied
         Thread { [self] in
             run(me: me, peerReplica: peerReplica, pageLimit: pageLimit, encoding: encoding, start: start, floor: floor,
-                corrections: corrections, resync: resync, preparer: preparer)
+                corrections: corrections, forgot: forgot, resync: resync, preparer: preparer)
         }.start()
     }
 
@@ -407,7 +409,7 @@ final class PullPipeline: @unchecked Sendable {
     }
 
     private func run(me: ReplicaID, peerReplica: ReplicaID, pageLimit: Int, encoding: PageEncoding, start: VectorClock,
-                     floor: VectorClock, corrections: Corrections, resync: Bool, preparer: MergePreparer) {
+                     floor: VectorClock, corrections: Corrections, forgot: [ReplicaID], resync: Bool, preparer: MergePreparer) {
         var clock = start
         var local = session
         defer {
@@ -432,6 +434,7 @@ final class PullPipeline: @unchecked Sendable {
                 w.key("purge_floor"); WireFormat.writeClock(floor, into: &w)
                 w.key("limit"); w.int(Int64(pageLimit))
                 if !corrections.isEmpty { w.key("corrections"); WireFormat.writeCorrections(corrections, into: &w) }
+                if !forgot.isEmpty { w.key("forgot"); WireFormat.writeReplicas(forgot, into: &w) }
                 if resync { w.key("resync"); w.bool(true) }
                 w.endObject()
                 // Binary preferred, JSON accepted (an older peer answers JSON).

@@ -186,7 +186,8 @@ public struct SyncRoutes: HTTPRoutes {
         if let applied { try input.check(clock: applied, field: "applied") }
         if let clientFloor { try input.check(clock: clientFloor, field: "purge_floor") }
         // Refuses a client behind its acknowledgement, records what it applied, introduces it, purges.
-        try store.servePull(client: client, position: clientClock, applied: applied, clientFloor: clientFloor, resync: resync)
+        try store.servePull(client: client, position: clientClock, applied: applied, clientFloor: clientFloor, resync: resync,
+                            forgot: try WireFormat.replicas(body["forgot"], "forgot"))
         // Read before the page is cut: the client judges the page by it (never newer than the page).
         let clock = try store.clock()
         let message = PageMessage(sender: store.replicaID, clock: clock, purgeFloor: try store.purgeFloor(),
@@ -215,7 +216,7 @@ public struct SyncRoutes: HTTPRoutes {
         let prepared = store.mergePreparer().prepare(message.page)
         // The message's clock is the client's committed clock: its acknowledgement.
         let summary = try store.receivePush(client: message.sender, applied: message.clock, clientFloor: message.purgeFloor,
-                                            page: message.page, prepared: prepared)
+                                            page: message.page, prepared: prepared, forgot: message.forgot)
         let clock = try store.clock()
         var w = JSONWriter(capacity: 256)
         w.beginObject()

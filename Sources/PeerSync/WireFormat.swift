@@ -34,15 +34,18 @@ public struct PageMessage: Sendable {
     public var page: ChangePage
     /// What the sender knows of lies told about replicas' writes (README "Lies about a third replica").
     public var corrections: Corrections
+    /// The replicas whose writes the sender forgot after believing a lie about them (a push says so).
+    public var forgot: [ReplicaID]
 
     /// A message.
     public init(sender: ReplicaID, clock: VectorClock?, purgeFloor: VectorClock?, page: ChangePage,
-                corrections: Corrections = Corrections()) {
+                corrections: Corrections = Corrections(), forgot: [ReplicaID] = []) {
         self.sender = sender
         self.clock = clock
         self.purgeFloor = purgeFloor
         self.page = page
         self.corrections = corrections
+        self.forgot = forgot
     }
 }
 
@@ -100,6 +103,25 @@ public enum WireFormat {
         w.endObject()
     }
 
+    /// Writes replica ids as an array of hex strings.
+    public static func writeReplicas(_ replicas: [ReplicaID], into w: inout JSONWriter) {
+        w.beginArray()
+        for r in replicas { w.string(r.hex) }
+        w.endArray()
+    }
+
+    /// Replica ids given as an array of hex strings (absent: none), at most `PeerInput.maxClockEntries`.
+    public static func replicas(_ value: JSONValue?, _ field: @autoclosure () -> String) throws(WireFormatError) -> [ReplicaID] {
+        guard let value else { return [] }
+        guard case .array(let items) = value else { throw WireFormatError(field: field(), reason: "must be an array, not \(typeName(value))") }
+        guard items.count <= PeerInput.maxClockEntries else {
+            throw WireFormatError(field: field(), reason: "has \(items.count) entries, more than the \(PeerInput.maxClockEntries) accepted")
+        }
+        var out: [ReplicaID] = []
+        for (i, item) in items.enumerated() { out.append(try replicaID(item, "\(field())[\(i)]")) }
+        return out
+    }
+
     /// Writes a message as one JSON object.
     public static func write(_ m: PageMessage, into w: inout JSONWriter) throws(RecordDecodingError) {
         w.beginObject()
@@ -107,6 +129,7 @@ public enum WireFormat {
         if let c = m.clock { w.key("clock"); writeClock(c, into: &w) }
         if let f = m.purgeFloor { w.key("purge_floor"); writeClock(f, into: &w) }
         if !m.corrections.isEmpty { w.key("corrections"); writeCorrections(m.corrections, into: &w) }
+        if !m.forgot.isEmpty { w.key("forgot"); writeReplicas(m.forgot, into: &w) }
         w.key("page"); try writePage(m.page, into: &w)
         w.endObject()
     }
@@ -256,7 +279,8 @@ public enum WireFormat {
         let clock = value["clock"] == nil ? nil : try self.clock(value["clock"], "clock")
         let floor = value["purge_floor"] == nil ? nil : try self.clock(value["purge_floor"], "purge_floor")
         return PageMessage(sender: sender, clock: clock, purgeFloor: floor, page: try page(value["page"], "page"),
-                           corrections: try corrections(value["corrections"], "corrections"))
+                           corrections: try corrections(value["corrections"], "corrections"),
+                           forgot: try replicas(value["forgot"], "forgot"))
     }
 
     /// Corrections given as `{"<hex>":[made,lie],...}`; absent is none. Counters are

@@ -11,15 +11,17 @@ import Foundation
 /// still drop the lie, and one that dropped it refuses it when a peer that
 /// still carries it offers it again (README "Lies about a third replica").
 ///
-/// A claim `c` about X is a **known lie** when `c > made` and `c >= lie`: it is
-/// at least as large as a claim X refuted, and beyond what X had made then.
-/// Claims between the two may be X's real later writes and are accepted. A
-/// correction with no lie (`lie == 0`) refutes nothing: X saying "I have made
-/// `made`" once the lie it refuted lies below its counter.
+/// Once X has refuted a lie, a claim `c` about X is a **known lie** when
+/// `c > made`: X keeps sending its correction, with its current counter as
+/// `made`, in every message, and every replica passes on what it knows beside
+/// the pages it sends, so a replica that holds a real write of X has learned a
+/// `made` at least as large with it (it merges a message's corrections before its
+/// pages). A claim beyond every `made` that travelled is a claim no write of X
+/// backs. `lie` keeps the smallest claim refuted, for people to read.
 public struct Correction: Hashable, Sendable, CustomStringConvertible {
-    /// The writes the replica had made when it said so.
+    /// The most writes the replica is known to have made (what it said, last).
     public var made: UInt64
-    /// The smallest claim known to be a lie, or 0 when none is (still) known.
+    /// The smallest claim known to have been refuted above `made`, or 0.
     public var lie: UInt64
 
     /// A correction.
@@ -30,13 +32,12 @@ public struct Correction: Hashable, Sendable, CustomStringConvertible {
 
     /// Whether a claim of `counter` writes is a known lie.
     @inline(__always)
-    public func refutes(_ counter: UInt64) -> Bool { lie != 0 && counter >= lie && counter > made }
+    public func refutes(_ counter: UInt64) -> Bool { counter > made }
 
-    /// The join: the most writes said, and the smallest lie that still lies above them.
+    /// The join: the most writes said, and the smallest refuted claim that still lies above them.
     ///
     /// Commutative, associative and idempotent: `made` is the maximum, and `lie`
-    /// the smallest of all lies larger than that maximum (a lie that the
-    /// replica's real writes have since passed is no longer one).
+    /// the smallest of all lies larger than that maximum.
     public func merged(with other: Correction) -> Correction {
         let m = max(made, other.made)
         var l: UInt64 = 0
@@ -44,8 +45,8 @@ public struct Correction: Hashable, Sendable, CustomStringConvertible {
         return Correction(made: m, lie: l)
     }
 
-    /// `made 9, lie 9007199254740991`.
-    public var description: String { lie == 0 ? "made \(made)" : "made \(made), lie \(lie)" }
+    /// `made 9, refuted 9007199254740991`.
+    public var description: String { lie == 0 ? "made \(made)" : "made \(made), refuted \(lie)" }
 }
 
 /// The corrections a replica knows, by the replica each is about.

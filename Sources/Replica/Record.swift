@@ -301,6 +301,15 @@ public struct Record: Hashable, Sendable {
             if !m.isEmpty { out.append(Field(name: name, register: m)) }
         }
         let d = Register.merge(deletedRegister, clock, other.deletedRegister, other.clock)
+        if out.isEmpty && d.isEmpty {
+            // Each state claims to have seen and overwritten every write the other holds, which no
+            // two honest states can: one of the clocks carries a lie about some replica's writes.
+            // Nothing is dropped then (a record with no register cannot be stored): keep both
+            // sides' writes, until the lie is corrected and a later join sorts them out.
+            return Record(id: id, kind: kind, fields: fields + other.fields,
+                          deleted: Register(versions: deletedRegister.versions + other.deletedRegister.versions),
+                          clock: clock.merged(with: other.clock))
+        }
         return Record(uncheckedID: id, kind: kind, sortedFields: out, deleted: d, clock: clock.merged(with: other.clock))
     }
 }

@@ -46,6 +46,32 @@ extension ReplicaStore {
     /// word about itself, at its current counter, if it ever met a lie about itself.
     public func corrections() throws -> Corrections { try wrap { try outgoingCorrections() } }
 
+    /// How long a replica tells its peers which replicas' writes it forgot (`forgotten`).
+    public static let forgetfulness: UInt64 = 30 * 86_400_000
+
+    /// The replicas whose writes this replica forgot, in the last 30 days, because it had
+    /// believed a lie about them: it may now hold less of them than it acknowledged to a
+    /// peer (it asks for them all again), and says so in every request, so that peer does
+    /// not take it for a replica restored from a backup (README "Lies about a third replica").
+    public func forgotten() throws -> [ReplicaID] {
+        try wrap {
+            let since = Int64(now()) - Int64(Self.forgetfulness)
+            let s = try db.prepare("SELECT rid FROM corrections WHERE forgot > ? ORDER BY rid")
+            s.bind(int: since, at: 1)
+            var out: [ReplicaID] = []
+            while try s.step() { if let r = ReplicaID(hex: s.text(0)) { out.append(r) } }
+            return out
+        }
+    }
+
+    /// Of the replicas a peer says it forgot, those this replica knows a lie about: the ones
+    /// its acknowledgement is not held against (a peer cannot excuse itself with a lie no one told).
+    func excused(_ forgot: [ReplicaID]) throws -> Set<ReplicaID> {
+        guard !forgot.isEmpty else { return [] }
+        let known = try loadCorrections()
+        return Set(forgot.filter { known[$0] != nil })
+    }
+
     /// Whether a resync is due (see the type's documentation).
     public func resyncDue() throws -> Bool { try wrap { try meta(Self.resyncKey) != nil } }
 
@@ -109,55 +135,83 @@ extension ReplicaStore {
                 try noteLieAboutSelfInTransaction(claim: c.made > mine ? c.made : c.lie)
                 continue
             }
+            let known = table[r] != nil
             guard table.merge(r, c) else { continue }
             let merged = table[r]!
+            // A first correction is news: what was acknowledged before may have been said by a
+            // replica that believed the lie; claims beyond `made` are refused from then on, so no
+            // later lie about that replica gets in. Its counter rising is not news.
+            let news = !known
+            var learned: Int64?
+            if news {
+                let h = HLC.next(after: try loadHLC(), nowMilliseconds: now())
+                try setHLC(h)
+                learned = Int64(bitPattern: h.rawValue)
+                changed.append(r)
+            }
             try db.run("""
-                INSERT INTO corrections(rid, made, lie) VALUES(?, ?, ?)
-                ON CONFLICT(rid) DO UPDATE SET made=excluded.made, lie=excluded.lie
-                """, .text(r.hex), .int(Int64(merged.made)), .int(Int64(merged.lie)))
-            changed.append(r)
+                INSERT INTO corrections(rid, made, lie, learned) VALUES(?, ?, ?, ?)
+                ON CONFLICT(rid) DO UPDATE SET made=excluded.made, lie=excluded.lie,
+                    learned=CASE WHEN excluded.learned > 0 THEN excluded.learned ELSE learned END
+                """, .text(r.hex), .int(Int64(merged.made)), .int(Int64(merged.lie)), .int(learned ?? 0))
+            report.corrected.append(r)
         }
-        report.corrected = changed
-        let refuting = changed.filter { table[$0]!.lie != 0 }
-        if !refuting.isEmpty { try dropLies(about: Set(refuting), table, &report) }
+        if !changed.isEmpty { try dropLies(about: Set(changed), table, &report) }
         return report
     }
 
-    /// Drops from this replica's state every claim that `table` refutes about `replicas`.
+    /// When this replica learned of the latest lie about each replica (its hybrid
+    /// logical clock then): an acknowledgement announced before it may carry the lie.
+    func correctionTimes() throws -> [ReplicaID: HLC] {
+        var out: [ReplicaID: HLC] = [:]
+        let s = try db.prepare("SELECT rid, learned FROM corrections WHERE learned <> 0")
+        while try s.step() {
+            if let r = ReplicaID(hex: s.text(0)) { out[r] = HLC(rawValue: UInt64(bitPattern: s.int(1))) }
+        }
+        return out
+    }
+
+    /// An acknowledgement announced at `hlc`, without its entries about replicas whose
+    /// latest lie this replica learned of after that (see `correctionTimes`).
+    static func trusted(_ ack: VectorClock, announcedAt hlc: HLC, _ times: [ReplicaID: HLC]) -> VectorClock {
+        guard !times.isEmpty else { return ack }
+        return VectorClock(ack.entries.filter { e in times[e.replica].map { $0 <= hlc } ?? true }.map { ($0.replica, $0.counter) })
+    }
+
+    /// Drops from this replica's state every claim that `table` refutes about `replicas`
+    /// (each of which has a new lie: see `learnInTransaction`).
+    ///
+    /// Acknowledgements recorded so far lose their entries about those replicas, lies or
+    /// not: the replica that sent one may have believed the lie, and may now claim less
+    /// than it did while it re-fetches (they come back, fresh, with the next syncs). Where
+    /// this replica held the lie itself (its clock, or a record's clock), it forgets all it
+    /// knew of that replica's writes (its clock entry and its floor's: the pull then asks
+    /// for them all again, and the writes the lie hid come back) and does a resync.
     func dropLies(about replicas: Set<ReplicaID>, _ table: Corrections, _ report: inout Repair) throws {
         func refuted(_ r: ReplicaID, _ c: UInt64) -> Bool { replicas.contains(r) && table.refutes(r, c) }
-        func clean(_ clock: VectorClock) -> VectorClock? {
-            guard clock.entries.contains(where: { refuted($0.replica, $0.counter) }) else { return nil }
-            return VectorClock(clock.entries.filter { !refuted($0.replica, $0.counter) }.map { ($0.replica, $0.counter) })
+        func without(_ clock: VectorClock, _ set: Set<ReplicaID>) -> VectorClock? {
+            guard clock.entries.contains(where: { set.contains($0.replica) }) else { return nil }
+            return VectorClock(clock.entries.filter { !set.contains($0.replica) }.map { ($0.replica, $0.counter) })
         }
-        // The replica clock: the pull will ask that replica's writes again.
-        for e in try loadClock().entries where refuted(e.replica, e.counter) {
-            try db.run("DELETE FROM clock WHERE rix=?", .int(try rix(e.replica, create: false)!))
-            report.clocks = true
-        }
-        if let f = clean(try loadFloor()) {
-            try setMeta(Self.floorKey, f.encoded)
-            report.clocks = true
-        }
-        // Acknowledgements that claimed the lie: the replicas that sent them held it too.
         var acks: [(String, String)] = []
         let a = try db.prepare("SELECT rid, acked FROM clients")
         while try a.step() { acks.append((a.text(0), a.text(1))) }
         for (rid, text) in acks {
-            if let c = clean(VectorClock(encoded: text) ?? VectorClock()) {
+            if let c = without(VectorClock(encoded: text) ?? VectorClock(), replicas) {
                 try db.run("UPDATE clients SET acked=? WHERE rid=?", .text(c.encoded), .text(rid))
-                report.clocks = true
             }
         }
         var peerAcks: [(String, String)] = []
         let p = try db.prepare("SELECT name, acked FROM peers")
         while try p.step() { peerAcks.append((p.text(0), p.text(1))) }
         for (name, text) in peerAcks {
-            if let c = clean(VectorClock(encoded: text) ?? VectorClock()) {
+            if let c = without(VectorClock(encoded: text) ?? VectorClock(), replicas) {
                 try db.run("UPDATE peers SET acked=? WHERE name=?", .text(c.encoded), .text(name))
-                report.clocks = true
             }
         }
+        // Which of them this replica's own state believed.
+        var believed = Set<ReplicaID>()
+        for e in try loadClock().entries where refuted(e.replica, e.counter) { believed.insert(e.replica) }
         // Records: read every clock (not the rest), rewrite those that hold a lie.
         var poisoned: [(rid: Int64, id: String)] = []
         let s = try db.prepare("SELECT rid, id, body FROM records")
@@ -170,6 +224,7 @@ extension ReplicaStore {
         }
         for (rid, id) in poisoned {
             guard let old = try loadRecord(id) else { continue }
+            for e in old.clock.entries where refuted(e.replica, e.counter) { believed.insert(e.replica) }
             if let new = old.droppingLies(refuted) {
                 try store(new, replacing: old, rid: rid)
                 report.records += 1
@@ -177,6 +232,16 @@ extension ReplicaStore {
                 try removeRow(rid: rid, old)
                 report.removed += 1
             }
+        }
+        if !believed.isEmpty {
+            // The lie may have hidden that replica's writes from the records, and the floor
+            // was computed with it: forget both for it, so the next pull fetches all its writes.
+            for r in believed {
+                if let x = try rix(r, create: false) { try db.run("DELETE FROM clock WHERE rix=?", .int(x)) }
+                try db.run("UPDATE corrections SET forgot=? WHERE rid=?", .int(Int64(now())), .text(r.hex))
+            }
+            if let f = without(try loadFloor(), believed) { try setMeta(Self.floorKey, f.encoded) }
+            report.clocks = true
         }
         if report.repaired {
             report.resync = true

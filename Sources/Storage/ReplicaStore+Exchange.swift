@@ -25,12 +25,15 @@ extension ReplicaStore {
     ///
     /// With `resync` the client pages from the start to receive this replica's whole
     /// state (`finishResync`): what it holds is then `applied`, not `position`.
+    ///
+    /// `forgot`: the replicas the client says it forgot after a lie (`forgotten`).
     public func servePull(client: ReplicaID, position: VectorClock, applied: VectorClock?, clientFloor: VectorClock?,
-                          resync: Bool = false) throws {
+                          resync: Bool = false, forgot: [ReplicaID] = []) throws {
         guard client != replicaID else { return }
         try exchange {
             try checkNotRetired(client)
-            try checkNotBehindAcknowledgement(client, holds: resync ? (applied ?? position) : position, side: .sender)
+            try checkNotBehindAcknowledgement(client, holds: resync ? (applied ?? position) : position, side: .sender,
+                                              excused: try excused(forgot))
             if let applied { try recordAck(client, applied.meet(position)) }
             try localWrite { tx in
                 try introduce([client, replicaID], tx)
@@ -58,11 +61,11 @@ extension ReplicaStore {
     /// the records out of the store's lock.
     @discardableResult
     public func receivePush(client: ReplicaID, applied: VectorClock?, clientFloor: VectorClock?, page: ChangePage,
-                            prepared: PreparedRecords? = nil) throws -> MergeSummary {
+                            prepared: PreparedRecords? = nil, forgot: [ReplicaID] = []) throws -> MergeSummary {
         try exchange {
             try checkNotRetired(client)
             // No introduction here: a push gives this replica state, it gives the client none.
-            try checkNotBehindAcknowledgement(client, holds: applied ?? VectorClock(), side: .sender)
+            try checkNotBehindAcknowledgement(client, holds: applied ?? VectorClock(), side: .sender, excused: try excused(forgot))
             let summary = try applyInTransaction(page, from: PeerSender(replica: client, clock: applied), prepared: prepared)
             if client != replicaID, let applied { try recordAck(client, applied) }
             if !page.more, let clientFloor {

@@ -84,6 +84,13 @@ extension ReplicaStore {
         return VectorClock(encoded: w.value)
     }
 
+    /// The clock a member announced, without what may come from a lie it believed then
+    /// (entries about replicas with a lie learned after the announcement: `trusted`).
+    static func announcedAck(_ r: Record, of member: ReplicaID, _ times: [ReplicaID: HLC]) -> VectorClock? {
+        guard let w = r.register(ackedField)?.winner, w.dot.replica == member, let a = VectorClock(encoded: w.value) else { return nil }
+        return trusted(a, announcedAt: w.hlc, times)
+    }
+
     /// Every member record (tombstoned ones too: a member never stops existing), by replica.
     func members() throws -> [ReplicaID: Record] {
         var out: [ReplicaID: Record] = [:]
@@ -103,7 +110,13 @@ extension ReplicaStore {
     /// Everything `replica` has ever acknowledged to this replica, directly or in its record.
     func knownAck(_ replica: ReplicaID) throws -> VectorClock {
         var ack = VectorClock(encoded: try db.scalar("SELECT acked FROM clients WHERE rid=?", .text(replica.hex))?.text ?? "") ?? VectorClock()
-        if let r = try loadRecord(replica.hex), r.kind == .replica, let a = Self.announcedAck(r, of: replica) { ack.merge(a) }
+        if let r = try loadRecord(replica.hex), r.kind == .replica,
+           let a = Self.announcedAck(r, of: replica, try correctionTimes()) { ack.merge(a) }
+        // A claim that a correction refutes is no acknowledgement of anything.
+        let corrections = try loadCorrections()
+        if !corrections.isEmpty {
+            ack = VectorClock(ack.entries.filter { !corrections.refutes($0.replica, $0.counter) }.map { ($0.replica, $0.counter) })
+        }
         return ack
     }
 
@@ -116,11 +129,16 @@ extension ReplicaStore {
     /// a replica restored from a backup, one whose acknowledgement ran ahead of
     /// what it applied (a bug, or a lie caught when it tells the truth), or a
     /// page cut before its sender applied what it acknowledged since.
-    func checkNotBehindAcknowledgement(_ replica: ReplicaID, holds state: VectorClock, side: StaleReplicaError.Side) throws {
+    ///
+    /// `excused`: replicas the sender says it forgot after a lie (`forgotten`), which this
+    /// replica knows a lie about; its acknowledgement of them is not held against it.
+    func checkNotBehindAcknowledgement(_ replica: ReplicaID, holds state: VectorClock, side: StaleReplicaError.Side,
+                                       excused: Set<ReplicaID> = []) throws {
         guard replica != replicaID else { return }
         let floor = try loadFloor()
         guard !floor.isEmpty else { return }
-        let ack = try knownAck(replica)
+        var ack = try knownAck(replica)
+        for r in excused { ack[r] = 0 }
         guard !ack.isEmpty else { return }
         if !ack.meet(floor).isDominated(by: state) { throw StaleReplicaError(replica: replica, side: side) }
     }
@@ -201,12 +219,13 @@ extension ReplicaStore {
         ids.remove(replicaID)
         guard !ids.isEmpty else { return VectorClock() }
         let corrections = try loadCorrections()
+        let times = try correctionTimes()
         var stable = mine
         for m in ids {
             // A retired member is not waited for (`member retire`): it is refused if it comes back.
             if let r = records[m], Self.retirement(r) != nil { continue }
             var best: VectorClock?
-            let candidates = [direct[m], records[m].flatMap { Self.announcedAck($0, of: m) }]
+            let candidates = [direct[m], records[m].flatMap { Self.announcedAck($0, of: m, times) }]
             // Usable only once this replica holds everything the acknowledgement claims: then
             // it holds m's own writes up to it, so it knows every replica m had introduced by
             // then; and a claim this replica cannot check against its own state (one that may

@@ -149,7 +149,9 @@ enum Schema {
         CREATE TABLE IF NOT EXISTS corrections(
             rid TEXT PRIMARY KEY,
             made INTEGER NOT NULL,
-            lie INTEGER NOT NULL
+            lie INTEGER NOT NULL,
+            learned INTEGER NOT NULL DEFAULT 0,
+            forgot INTEGER NOT NULL DEFAULT 0
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS resync_seen(rid INTEGER PRIMARY KEY);
         CREATE TABLE IF NOT EXISTS staged(

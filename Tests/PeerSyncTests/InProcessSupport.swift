@@ -18,10 +18,17 @@ final class InProcessNetwork: @unchecked Sendable {
     private var failFrom: Int?
     private var afterAnswer = false
     private var victim: ReplicaStore?
+    private var filters: [String: @Sendable (String, [UInt8], HTTPResponse) -> HTTPResponse] = [:]
 
     /// Serves `store` at `url(host)` (replacing what was served there).
     func serve(_ store: ReplicaStore, host: String) {
         lock.withLock { routes[host] = SyncRoutes(store: store, token: testToken) }
+    }
+
+    /// Passes every answer `host` gives through `filter` (path, request body, answer): a
+    /// replica that lies in what it serves.
+    func filterAnswers(of host: String, _ filter: @escaping @Sendable (String, [UInt8], HTTPResponse) -> HTTPResponse) {
+        lock.withLock { filters[host] = filter }
     }
 
     /// The base URL of `host`.
@@ -48,14 +55,16 @@ final class InProcessNetwork: @unchecked Sendable {
 
     private func send(_ method: String, _ url: String, _ headers: [String: String], _ body: [UInt8]?) throws(HTTPClientError) -> HTTPClientResponse {
         guard let c = URLComponents(string: url), let host = c.host, host.hasSuffix(".test") else { throw .invalidURL(url) }
-        let (handler, failBefore, failAfter, kill): (SyncRoutes?, Bool, Bool, ReplicaStore?) = lock.withLock {
+        let (handler, failBefore, failAfter, kill, filter): (SyncRoutes?, Bool, Bool, ReplicaStore?,
+                                                             (@Sendable (String, [UInt8], HTTPResponse) -> HTTPResponse)?) = lock.withLock {
             requests += 1
             let failing = failFrom.map { requests >= $0 } ?? false
             // Once the cut request was answered and lost, nothing else gets through either.
             let before = failing && (!afterAnswer || requests > failFrom!)
             let kill = failing ? victim : nil
             if failing { victim = nil }
-            return (routes[String(host.dropLast(5))], before, failing && !before, kill)
+            let name = String(host.dropLast(5))
+            return (routes[name], before, failing && !before, kill, filters[name])
         }
         if failBefore {
             kill?.close()
@@ -63,11 +72,12 @@ final class InProcessNetwork: @unchecked Sendable {
         }
         guard let handler else { throw .connectionRefused(url: url) }
         let head = HTTPHead(method: method, path: c.path, headers: headers.map { (name: $0.key, value: $0.value) })
-        let response: HTTPResponse
+        var response: HTTPResponse
         switch handler.admit(head) {
         case .reject(let r): response = r
         case .accept: response = handler.respond(HTTPRequest(head: head, body: body ?? []))
         }
+        if let filter { response = filter(c.path, body ?? [], response) }
         if failAfter {
             kill?.close()
             throw .timedOut(url: url, seconds: 30)
@@ -161,10 +171,19 @@ struct Oracle {
     /// By id.
     private(set) var records: [String: Record] = [:]
 
-    /// Adds the states of `ids` as `store` holds them after a local write.
+    /// Claims at least this large are lies (a liar in a test claims them; no honest replica here gets near).
+    var lieFloor: UInt64?
+
+    /// Adds the states of `ids` as `store` holds them after a local write. With `lieFloor`,
+    /// a state written while its replica believed a lie is noted without it (as the repair
+    /// drops it): the write did not see what the lie claimed.
     mutating func note(_ ids: some Sequence<String>, in store: ReplicaStore) throws {
         for id in ids {
-            guard let r = try store.record(id: id) else { continue }
+            guard var r = try store.record(id: id) else { continue }
+            if let floor = lieFloor {
+                guard let clean = r.droppingLies({ _, c in c >= floor }) else { continue }
+                r = clean
+            }
             records[id] = records[id].map { $0.merged(with: r) } ?? r
         }
     }
