@@ -19,12 +19,12 @@ extension ConsoleSession {
             // On a setup page, only that page's directories' users and groups.
             let mine = Set(((try? page!.directories()) ?? []).map(\.id))
             out += ((try? service.idCompletions(kind: k, prefix: typed)) ?? []).filter { id in
-                (try? store.record(id: id)).flatMap { $0.flatMap(ScimRecords.directory(of:)) }.map(mine.contains) ?? false
+                (try? replica.record(id: id)).flatMap { $0.flatMap(ScimRecords.directory(of:)) }.map(mine.contains) ?? false
             }
         case .record(let k):
             out += (try? service.idCompletions(kind: k, prefix: typed)) ?? []
         case .peer:
-            out += ((try? store.peers()) ?? []).map(\.name).filter { $0.hasPrefix(typed) }
+            out += ((try? peers.all()) ?? []).map(\.name).filter { $0.hasPrefix(typed) }
         case .command:
             if context.words.count == 1 { out += Set(CommandTable.all.map { $0.words[0] }).sorted().filter { $0.hasPrefix(typed) } }
         }

@@ -3,7 +3,6 @@ import Foundation
 import PeerSync
 import Replica
 import SetupLinks
-import Storage
 
 /// Directory commands. On a setup page they act on that page's directories only;
 /// outside one (the admin view) on any directory by id, also after its link was deleted.

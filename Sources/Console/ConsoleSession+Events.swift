@@ -1,7 +1,6 @@
 import Foundation
 import JSON
 import SetupLinks
-import Storage
 
 /// `directory events ID`: the webhook events of a directory in this replica's
 /// outbox, and how their delivery went. Read from the replica file alone, so it
@@ -10,11 +9,11 @@ extension ConsoleSession {
     /// `directory events ID [--status STATUS]`.
     func directoryEvents(_ c: ParsedCommand) throws {
         let id = try eventsDirectoryID(c.arguments[0])
-        var status: OutboxStatus?
+        var status: OutboxService.Status?
         if let s = c["--status"] {
             let name = Validation.trimmed(s).lowercased()
-            guard let parsed = OutboxStatus(name: name) else {
-                let names = OutboxStatus.allCases.map(\.description)
+            guard let parsed = OutboxService.Status(name: name) else {
+                let names = OutboxService.Status.allCases.map(\.description)
                 let hint = closestMatch(to: name, in: names).map { " — did you mean \($0)?" } ?? ""
                 throw ConsoleError.usage("unknown event status \"\(s)\"\(hint) (one of: \(names.joined(separator: ", ")))")
             }
@@ -25,18 +24,18 @@ extension ConsoleSession {
             var all: [JSONValue] = []
             var after: Int64 = 0
             while true {
-                let page = try store.outboxEvents(directory: id, after: after, status: status, limit: 1000)
+                let page = try outbox.events(directory: id, after: after, status: status, limit: 1000)
                 all += page.map { .object(eventJSON($0)) }
                 guard page.count == 1000, let last = page.last else { break }
                 after = last.seq
             }
-            let counts = try store.outboxCounts(directory: id)
+            let counts = try outbox.counts(directory: id)
             emit([("directory", .string(id)), ("events", .array(all)), ("pending", .int(Int64(counts.pending))),
                   ("delivered", .int(Int64(counts.delivered))), ("failed", .int(Int64(counts.failed))),
                   ("dropped", .int(Int64(counts.dropped)))])
             return
         }
-        let first = try store.outboxEvents(directory: id, status: status, limit: 100)
+        let first = try outbox.events(directory: id, status: status, limit: 100)
         guard !first.isEmpty else {
             if status != nil {
                 say("No \(status!) webhook events for directory \(id) on this replica.")
@@ -51,12 +50,12 @@ extension ConsoleSession {
         try streamTable(headers: ["Seq", "Time", "Event", "Status", "Attempts", "Next retry", "Last error"], statusColumns: [3],
                         first: first.map { eventRow($0, now: now) }) {
             guard more else { return nil }
-            let page = try store.outboxEvents(directory: id, after: after, status: status, limit: 1000)
+            let page = try outbox.events(directory: id, after: after, status: status, limit: 1000)
             more = page.count == 1000
             after = page.last?.seq ?? after
             return page.isEmpty ? nil : page.map { eventRow($0, now: now) }
         }
-        let counts = try store.outboxCounts(directory: id)
+        let counts = try outbox.counts(directory: id)
         say("\(counts.pending) pending, \(counts.delivered) delivered, \(counts.failed) failed, \(counts.dropped) dropped"
             + " (delivered, failed and dropped events are kept 7 days).")
     }
@@ -71,7 +70,7 @@ extension ConsoleSession {
             guard page == nil, case .noDirectory = e else { throw e }
             let prefix = Validation.trimmed(typed).lowercased()
             guard !prefix.isEmpty else { throw e }
-            let found = try store.outboxDirectories(prefix: prefix, limit: 6)
+            let found = try outbox.directories(prefix: prefix, limit: 6)
             if found.contains(prefix) { return prefix }
             switch found.count {
             case 1: return found[0]
@@ -82,7 +81,7 @@ extension ConsoleSession {
     }
 
     /// One event as JSON: times in ISO 8601; never the payload (it holds people's data).
-    func eventJSON(_ e: OutboxEvent) -> [(String, JSONValue)] {
+    func eventJSON(_ e: OutboxService.Event) -> [(String, JSONValue)] {
         func time(_ ms: UInt64?) -> JSONValue { ms.map { .string(Format.iso(Self.date($0))) } ?? .null }
         return [("seq", .int(e.seq)), ("time", time(e.created)), ("event", .string(e.event)),
                 ("status", .string(e.status.description)), ("attempts", .int(Int64(e.attempts))),
@@ -92,7 +91,7 @@ extension ConsoleSession {
     }
 
     /// One event as a table row.
-    func eventRow(_ e: OutboxEvent, now: Date) -> [String] {
+    func eventRow(_ e: OutboxService.Event, now: Date) -> [String] {
         var next = "-"
         if e.status == .pending {
             let wait = Self.date(e.nextAttempt).timeIntervalSince(now)

@@ -3,7 +3,6 @@ import Foundation
 import PeerSync
 import Replica
 import SetupLinks
-import Storage
 
 extension ConsoleSession {
     /// A link as JSON: the SPEC §1 field names; the webhook secret is never included.

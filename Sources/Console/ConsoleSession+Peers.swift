@@ -3,7 +3,6 @@ import Foundation
 import PeerSync
 import Replica
 import SetupLinks
-import Storage
 
 extension ConsoleSession {
     /// Whether `s` can name a peer: 1-64 letters, digits, `-`, `_` or `.`.
@@ -21,13 +20,13 @@ extension ConsoleSession {
         let u = try Self.peerURL(c.arguments[1])
         let token = try PeerCredentials.token(c), cacert = try PeerCredentials.caCertificate(c)
         // The same peer again is no change; a different one under a taken name is refused by the store.
-        if let existing = try store.peer(name: name), existing.url == u, existing.token == token, existing.cacert == cacert {
+        if let existing = try peers.named(name), existing.url == u, existing.token == token, existing.cacert == cacert {
             if json { emit([("result", .string("unchanged")), ("name", .string(name)), ("url", .string(u))]) } else {
                 say("Peer \(name) at \(u) is already known; nothing changed.")
             }
             return
         }
-        try store.addPeer(name: name, url: u, token: token, cacert: cacert)
+        try peers.add(name: name, url: u, token: token, cacert: cacert)
         if json { emit([("result", .string("added")), ("name", .string(name)), ("url", .string(u))]) } else {
             say("Added peer \(name) at \(u). Sync with: sync \(name)")
         }
@@ -42,8 +41,8 @@ extension ConsoleSession {
         guard url != nil || token != nil || cacert != nil else {
             throw ConsoleError.usage("peer update needs --url, --token, --token-file or --cacert")
         }
-        guard try store.updatePeer(name: name, url: url, token: token, cacert: cacert) else {
-            let hint = closestMatch(to: name, in: try store.peers().map(\.name)).map { " — did you mean \"\($0)\"?" } ?? ""
+        guard try peers.update(name: name, url: url, token: token, cacert: cacert) else {
+            let hint = closestMatch(to: name, in: try peers.all().map(\.name)).map { " — did you mean \"\($0)\"?" } ?? ""
             throw ConsoleError.failed("no peer named \"\(name)\"\(hint) (see: peer list)")
         }
         let changed = [url.map { _ in "URL" }, token.map { _ in "token" }, cacert.map { _ in "CA certificate" }].compactMap { $0 }
@@ -65,7 +64,7 @@ extension ConsoleSession {
 
     /// `peer list`: never the tokens, only whether one is set.
     func peerList() throws {
-        let peers = try store.peers()
+        let peers = try self.peers.all()
         if json {
             emit([("peers", .array(peers.map { p in
                 .object([("name", .string(p.name)), ("url", .string(p.url)), ("has_token", .bool(p.token != nil)),
@@ -86,8 +85,8 @@ extension ConsoleSession {
     /// `peer remove NAME`.
     func peerRemove(_ c: ParsedCommand) throws {
         let name = Validation.trimmed(c.arguments[0])
-        guard try store.removePeer(name: name) else {
-            let hint = closestMatch(to: name, in: try store.peers().map(\.name)).map { " — did you mean \"\($0)\"?" } ?? ""
+        guard try peers.remove(name: name) else {
+            let hint = closestMatch(to: name, in: try peers.all().map(\.name)).map { " — did you mean \"\($0)\"?" } ?? ""
             throw ConsoleError.failed("no peer named \"\(name)\"\(hint) (see: peer list)")
         }
         if json { emit([("result", .string("removed")), ("name", .string(name))]) } else { say("Removed peer \(name).") }

@@ -3,22 +3,21 @@ import Foundation
 import PeerSync
 import Replica
 import SetupLinks
-import Storage
 
 extension ConsoleSession {
     /// `status`: replica, counts, digest, and per peer its last sync and unacknowledged changes.
     func status() throws {
-        let counts = try store.counts()
-        let digest = try store.digest()
-        let pending = try store.pendingEventCount()
-        let peers = try store.peers()
-        var peerRows: [(Peer, Int)] = []
-        for p in peers { peerRows.append((p, try store.unacknowledged(by: p.acked))) }
+        let counts = try replica.counts()
+        let digest = try replica.digest()
+        let pending = try outbox.pendingCount()
+        let peers = try self.peers.all()
+        var peerRows: [(PeerService.Peer, Int)] = []
+        for p in peers { peerRows.append((p, try self.peers.unacknowledged(by: p))) }
         if json {
-            emit([("replica", .string(store.replicaID.hex)), ("links", .int(Int64(counts.links))),
+            emit([("replica", .string(replica.id.hex)), ("links", .int(Int64(counts.links))),
                   ("directories", .int(Int64(counts.directories))), ("users", .int(Int64(counts.users))),
                   ("groups", .int(Int64(counts.groups))), ("tombstones", .int(Int64(counts.tombstones))),
-                  ("digest", .string(digest)), ("clock", .string(try store.clock().encoded)),
+                  ("digest", .string(digest)), ("clock", .string(try replica.clock().encoded)),
                   ("events_pending", .int(Int64(pending))),
                   ("peers", .array(peerRows.map { p, n in
                       .object([("name", .string(p.name)), ("url", .string(p.url)),
@@ -29,7 +28,7 @@ extension ConsoleSession {
             return
         }
         var lines = renderSection(title: "", rows: [
-            ("Replica", store.replicaID.hex), ("Database", store.path), ("Links", String(counts.links)),
+            ("Replica", replica.id.hex), ("Database", replica.path), ("Links", String(counts.links)),
             ("Directories", String(counts.directories)), ("Users", String(counts.users)), ("Groups", String(counts.groups)),
             ("Tombstones", String(counts.tombstones)), ("Digest", digest),
             ("Webhook events", pending == 0 ? "none pending" : "\(pending) pending (see: directory events ID)"),
@@ -66,7 +65,7 @@ extension ConsoleSession {
     /// attribute, so only the attribute is listed, by its SCIM name (`emails`, not `a:emails`).
     func conflictRows() throws -> [ConflictRow] {
         var rows: [ConflictRow] = []
-        for r in try store.recordsWithConflicts() {
+        for r in try replica.recordsWithConflicts() {
             for c in r.conflicts {
                 guard let field = Self.conflictField(r.kind, c.field) else { continue }
                 var lost: [String] = []

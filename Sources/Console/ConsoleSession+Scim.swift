@@ -3,14 +3,13 @@ import Foundation
 import Replica
 import Scim
 import SetupLinks
-import Storage
 
 /// The users and groups identity providers provisioned over SCIM, as the replica
 /// holds them: offline, on any replica, streamed from the indexes. On a setup
 /// page only that page's directories (and their users and groups) are reachable.
 extension ConsoleSession {
     /// Reads SCIM users and groups with resources located under the external URL in force.
-    var scimBrowser: ScimBrowser { ScimBrowser(store: store, externalURL: service.externalURL) }
+    var scimBrowser: ScimBrowser { ScimBrowser(store: service.store, externalURL: service.externalURL) }
 
     /// `directory users ID [--filter TEXT]`: ID, User name, Name, Email, Status.
     func directoryUsers(_ c: ParsedCommand) throws {
@@ -23,13 +22,12 @@ extension ConsoleSession {
         }
         let browser = scimBrowser
         if json {
-            var all: [JSONValue] = []
-            var cursor: IndexCursor?
-            repeat {
-                let page = try browser.users(directory: d.id, filter: filter, after: cursor, limit: 1000)
+            var page = try browser.users(directory: d.id, filter: filter, limit: 1000)
+            var all = page.items
+            while let next = page.next {
+                page = try browser.users(directory: d.id, filter: filter, after: next, limit: 1000)
                 all += page.items
-                cursor = page.next
-            } while cursor != nil
+            }
             emit([("directory_id", .string(d.id)), ("users", .array(all))])
             return
         }
@@ -59,13 +57,15 @@ extension ConsoleSession {
         let d = try directoryArgument(c.arguments[0])
         let browser = scimBrowser
         if json {
-            var all: [JSONValue] = []
-            var cursor: IndexCursor?
-            repeat {
-                let page = try browser.groups(directory: d.id, after: cursor, limit: 1000)
-                all += page.items.map { Self.adding(("member_count", .int(Int64($0.members))), to: $0.resource) }
-                cursor = page.next
-            } while cursor != nil
+            func withCounts(_ items: [(resource: JSONValue, members: Int)]) -> [JSONValue] {
+                items.map { Self.adding(("member_count", .int(Int64($0.members))), to: $0.resource) }
+            }
+            var page = try browser.groups(directory: d.id, limit: 1000)
+            var all = withCounts(page.items)
+            while let next = page.next {
+                page = try browser.groups(directory: d.id, after: next, limit: 1000)
+                all += withCounts(page.items)
+            }
             emit([("directory_id", .string(d.id)), ("groups", .array(all))])
             return
         }
@@ -123,13 +123,12 @@ extension ConsoleSession {
         let browser = scimBrowser
         guard let (directory, g) = try browser.group(id) else { throw ConsoleError.failed("no group with id \(c.arguments[0])") }
         if json {
-            var members: [JSONValue] = []
-            var cursor: IndexCursor?
-            repeat {
-                let page = try browser.members(group: id, after: cursor, limit: 1000)
+            var page = try browser.members(group: id, limit: 1000)
+            var members = page.items
+            while let next = page.next {
+                page = try browser.members(group: id, after: next, limit: 1000)
                 members += page.items
-                cursor = page.next
-            } while cursor != nil
+            }
             emit([("directory_id", .string(directory)), ("group", g), ("members", .array(members))])
             return
         }
@@ -167,12 +166,12 @@ extension ConsoleSession {
         guard !t.isEmpty else { throw ConsoleError.usage("\(what) show needs an id") }
         let allowed = try page.map { Set(try $0.directories().map(\.id)) }
         func ok(_ id: String) throws -> Bool {
-            guard let r = try store.record(id: id), r.isLive, r.kind == kind else { return false }
+            guard let r = try replica.record(id: id), r.isLive, r.kind == kind else { return false }
             guard let allowed else { return true }
             return ScimRecords.directory(of: r).map(allowed.contains) ?? false
         }
         if try ok(t) { return t }
-        let ids = try store.ids(kind: kind, prefix: t, limit: 32).filter { try ok($0) }
+        let ids = try replica.ids(kind: kind, prefix: t, limit: 32).filter { try ok($0) }
         switch ids.count {
         case 0: throw ConsoleError.failed("no \(what) with id \(typed)" + (page == nil ? "" : " on this setup page"))
         case 1: return ids[0]
@@ -182,7 +181,7 @@ extension ConsoleSession {
 
     /// `name (id)` of a directory, or the id alone when it is gone.
     private func directoryLabel(_ id: String) -> String {
-        guard let r = try? store.record(id: id), let d = Directory(record: r) else { return id }
+        guard let r = try? replica.record(id: id), let d = Directory(record: r) else { return id }
         return "\(d.name) (\(id))" + (r.isLive ? "" : ", deleted")
     }
 

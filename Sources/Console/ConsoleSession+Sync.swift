@@ -4,7 +4,6 @@ import HTTP
 import PeerSync
 import Replica
 import SetupLinks
-import Storage
 import Synchronization
 
 extension ConsoleSession {
@@ -16,7 +15,7 @@ extension ConsoleSession {
     /// cancels (what was already received is kept).
     func sync(_ c: ParsedCommand) throws {
         guard let target = c.arguments.first.map(Validation.trimmed) else {
-            let peers = try store.peers()
+            let peers = try self.peers.all()
             guard !peers.isEmpty else { throw ConsoleError.failed("no peers to sync with (add one with: peer add NAME URL --token T)") }
             if c["--token"] != nil || c["--token-file"] != nil || c["--cacert"] != nil {
                 throw ConsoleError.usage("--token, --token-file and --cacert need a peer name or URL")
@@ -25,7 +24,7 @@ extension ConsoleSession {
             return
         }
         let t: SyncTarget
-        if let peer = try store.peer(name: target) {
+        if let peer = try peers.named(target) {
             // A token or CA given here wins; then the peer's stored ones; SETUPLINK_TOKEN last.
             t = (peer.name, peer.url, try PeerCredentials.token(c) ?? peer.token ?? PeerCredentials.environmentToken,
                  try PeerCredentials.caCertificate(c) ?? peer.cacert)
@@ -45,7 +44,7 @@ extension ConsoleSession {
 
     /// Why `target` is neither a peer nor a URL, with the fix that fits what was typed.
     func unknownPeerMessage(_ target: String) throws -> String {
-        let names = try store.peers().map(\.name)
+        let names = try peers.all().map(\.name)
         if let near = closestMatch(to: target, in: names) {
             return "no peer named \"\(target)\" — did you mean \"\(near)\"? (see: peer list)"
         }
@@ -120,7 +119,7 @@ extension ConsoleSession {
             return true
         }
         defer { show?("") }
-        return try SyncClient(http: http).sync(store: store, url: t.url, token: t.token, peerName: t.name,
+        return try SyncClient(http: http).sync(store: service.store, url: t.url, token: t.token, peerName: t.name,
                                                progress: show.map { show in
             { (p: SyncProgress) in
                 show("\(label): \(p.phase == .pull ? "pulled" : "pushed") page \(p.pages), \(p.records) records…")

@@ -3,7 +3,6 @@ import Foundation
 import PeerSync
 import Replica
 import SetupLinks
-import Storage
 
 /// How a session prints and asks.
 public struct ConsoleIO: Sendable {
@@ -61,10 +60,14 @@ public final class ConsoleSession: @unchecked Sendable {
     // @unchecked Sendable: a session is driven by one thread (the REPL loop); it is only
     // marked Sendable so it can be handed to that thread.
 
-    /// The replica.
-    public let store: ReplicaStore
     /// The flows.
     public let service: SetupLinkService
+    /// The replica's identity, counts, digest and conflicts.
+    let replica: ReplicaService
+    /// The peers this replica syncs with.
+    let peers: PeerService
+    /// The webhook events this replica accepted.
+    let outbox: OutboxService
     /// Whether commands print JSON objects instead of tables.
     public let json: Bool
     /// The open setup page, if any.
@@ -81,7 +84,9 @@ public final class ConsoleSession: @unchecked Sendable {
     /// A session on `service`'s replica.
     public init(service: SetupLinkService, json: Bool, io: ConsoleIO) {
         self.service = service
-        self.store = service.store
+        replica = ReplicaService(store: service.store)
+        peers = PeerService(store: service.store)
+        outbox = OutboxService(store: service.store)
         self.json = json
         self.io = io
     }
@@ -128,15 +133,9 @@ public final class ConsoleSession: @unchecked Sendable {
     /// The failure of a line: its one-line message, and in JSON mode its error object
     /// (unless the command already printed its object).
     private func fail(_ error: any Error, command: String?) -> LineOutcome {
-        let message: String
-        switch error {
-        case let e as ConsoleError: message = e.description
-        case let e as SetupLinkError: message = e.description
-        case let e as StoreError: message = e.description
-        case let e as LexError: message = e.description
-        case let e as SyncError: message = e.description
-        default: message = "\(error)"
-        }
+        // Every error a command throws (the console's, the flows', the store's, the lexer's,
+        // sync's) is CustomStringConvertible, and its description is the sentence to show.
+        let message = "\(error)"
         if json && !emitted {
             emit([("error", .string(message)), ("command", command.map(JSONValue.string) ?? .null)])
         }
