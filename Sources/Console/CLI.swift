@@ -113,7 +113,7 @@ public enum SetupLinkCLI {
         case "serve":
             return ServeCommand.run(options: options, arguments: Array(words.dropFirst()))
         default:
-            let firstWords = Set(CommandTable.all.map { $0.words[0] } + ["quit", "exit"])
+            let firstWords = Set(CommandRegistry.firstWords + CommandRegistry.aliases)
             guard firstWords.contains(command) else {
                 let candidates = ["repl", "serve", "help"] + firstWords.sorted()
                 let hint = closestMatch(to: command, in: candidates).map { " — did you mean \"\($0)\"?" } ?? ""
@@ -127,13 +127,13 @@ public enum SetupLinkCLI {
     static func help(_ topic: [String], json: Bool) -> Int32 {
         do {
             if topic.isEmpty && !json {
-                print(usage + "\n\n" + (try ConsoleSession.helpText(topic: nil, json: false)))
+                print(usage + "\n\n" + (try CommandHelp.text(topic: nil, json: false)))
             } else {
-                print(try ConsoleSession.helpText(topic: topic.isEmpty ? nil : topic.joined(separator: " "), json: json))
+                print(try CommandHelp.text(topic: topic.isEmpty ? nil : topic.joined(separator: " "), json: json))
             }
             return 0
         } catch {
-            if json { print(ConsoleSession.line([("error", .string("\(error)")), ("command", .string("help"))])) }
+            if json { print(Format.jsonLine([("error", .string("\(error)")), ("command", .string("help"))])) }
             printError("\(error)")
             return 1
         }

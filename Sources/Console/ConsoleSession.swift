@@ -1,9 +1,7 @@
-import JSON
 import Foundation
-import PeerSync
-import Replica
+import JSON
+import Scim
 import SetupLinks
-import Storage
 
 /// How a session prints and asks.
 public struct ConsoleIO: Sendable {
@@ -51,7 +49,12 @@ public enum LineOutcome: Equatable, Sendable {
     case quit
 }
 
-/// One REPL session on a replica: the admin view, or a tenant's setup page once opened.
+/// One REPL session on a replica: the context every command runs in.
+///
+/// It holds the scope (the admin view, or a tenant's setup page once opened), the
+/// output mode (tables or JSON), the services commands reach the replica through,
+/// and how to print and ask. It parses a line and hands it to the command the
+/// registry names; what each command does lives in its own type (`Commands/`).
 ///
 /// With `json`, every command line prints exactly one JSON object on one line:
 /// the command's result, `{"result":"declined",…}` when a question was answered no,
@@ -61,13 +64,17 @@ public final class ConsoleSession: @unchecked Sendable {
     // @unchecked Sendable: a session is driven by one thread (the REPL loop); it is only
     // marked Sendable so it can be handed to that thread.
 
-    /// The replica.
-    public let store: ReplicaStore
-    /// The flows.
+    /// The flows: links, directories, settings.
     public let service: SetupLinkService
+    /// The replica's identity, counts, digest and conflicts.
+    let replica: ReplicaService
+    /// The peers this replica syncs with.
+    let peers: PeerService
+    /// The webhook events this replica accepted.
+    let outbox: OutboxService
     /// Whether commands print JSON objects instead of tables.
     public let json: Bool
-    /// The open setup page, if any.
+    /// The open setup page, if any: commands then act on that page's directories only.
     public internal(set) var page: TenantPage?
     /// How the session prints and asks.
     let io: ConsoleIO
@@ -75,16 +82,23 @@ public final class ConsoleSession: @unchecked Sendable {
     var emitted = false
     /// Set when a question was answered no during the current line (a `$( )` then stops the line).
     var declined = false
+    /// Set by `quit` (or `exit`): the line's outcome is then ``LineOutcome/quit``.
+    var quitRequested = false
     /// Where the external URL in force comes from, for `config`.
     public var externalURLSource = "default"
 
     /// A session on `service`'s replica.
     public init(service: SetupLinkService, json: Bool, io: ConsoleIO) {
         self.service = service
-        self.store = service.store
+        replica = ReplicaService(store: service.store)
+        peers = PeerService(store: service.store)
+        outbox = OutboxService(store: service.store)
         self.json = json
         self.io = io
     }
+
+    /// Reads SCIM users and groups with resources located under the external URL in force.
+    var scim: ScimBrowser { ScimBrowser(store: service.store, externalURL: service.externalURL) }
 
     /// The prompt: where you are.
     public var prompt: String {
@@ -112,14 +126,14 @@ public final class ConsoleSession: @unchecked Sendable {
     /// Parses and runs one command already split into words (a one-shot command line).
     public func run(words: [String]) -> LineOutcome {
         emitted = false
+        quitRequested = false
         guard !words.isEmpty else { return .ok }
-        if words == ["quit"] || words == ["exit"] { return .quit }
         var name: String?
         do {
-            let command = try ParsedCommand.parse(words)
-            name = command.spec.name
-            try execute(command)
-            return .ok
+            let input = try ParsedCommand.parse(words)
+            name = input.configuration.name
+            try input.command.init(input).run(in: self)
+            return quitRequested ? .quit : .ok
         } catch {
             return fail(error, command: name)
         }
@@ -128,15 +142,9 @@ public final class ConsoleSession: @unchecked Sendable {
     /// The failure of a line: its one-line message, and in JSON mode its error object
     /// (unless the command already printed its object).
     private func fail(_ error: any Error, command: String?) -> LineOutcome {
-        let message: String
-        switch error {
-        case let e as ConsoleError: message = e.description
-        case let e as SetupLinkError: message = e.description
-        case let e as StoreError: message = e.description
-        case let e as LexError: message = e.description
-        case let e as SyncError: message = e.description
-        default: message = "\(error)"
-        }
+        // Every error a command throws (the console's, the flows', the store's, the lexer's,
+        // sync's) is CustomStringConvertible, and its description is the sentence to show.
+        let message = "\(error)"
         if json && !emitted {
             emit([("error", .string(message)), ("command", command.map(JSONValue.string) ?? .null)])
         }
@@ -179,67 +187,34 @@ public final class ConsoleSession: @unchecked Sendable {
 
     /// Prints one JSON object on one line.
     func emit(_ object: [(String, JSONValue)]) {
+        emit(line: Format.jsonLine(object))
+    }
+
+    /// Prints a JSON object already written as one line (`help --json`).
+    func emit(line: String) {
         emitted = true
-        io.out(String(decoding: JSONWriter.write(.object(object)), as: UTF8.self))
+        io.out(line)
     }
 
     /// Prints text (one or more lines).
     func say(_ text: String) { io.out(text) }
 
-    /// Asks to confirm unless `--yes` or the input is piped. A no (or Ctrl-C) is reported
-    /// by the caller with ``reportDeclined(_:_:id:)``.
-    func confirmed(_ command: ParsedCommand, _ question: String) -> Bool {
-        if command.has("--yes") { return true }
+    /// Asks to confirm unless `skip` (`--yes`) or the input is piped. A no (or Ctrl-C) is
+    /// reported by the command with ``reportDeclined(_:_:id:)``.
+    func confirmed(skip: Bool, _ question: String) -> Bool {
+        if skip { return true }
         guard let ask = io.confirm else { return true }
         let yes = ask(question)
         if !yes { declined = true }
         return yes
     }
 
-    /// Says that a question was answered no: `Not deleted.`, or a JSON object.
-    func reportDeclined(_ command: ParsedCommand, _ sentence: String, id: String) {
+    /// Says that a question was answered no: `Not deleted.`, or a JSON object naming `command`.
+    func reportDeclined(_ command: CommandConfiguration, _ sentence: String, id: String) {
         if json {
-            emit([("result", .string("declined")), ("command", .string(command.spec.name)), ("id", .string(id))])
+            emit([("result", .string("declined")), ("command", .string(command.name)), ("id", .string(id))])
         } else {
             say(sentence)
-        }
-    }
-
-    /// Runs a parsed command (commands added later get a case here and a spec in `CommandTable`).
-    func execute(_ c: ParsedCommand) throws {
-        switch c.spec.name {
-        case "link create": try linkCreate(c)
-        case "link list": try linkList(c)
-        case "link show": try linkShow(c)
-        case "link copy": try linkCopy(c)
-        case "link update": try linkUpdate(c)
-        case "link regenerate": try linkRegenerate(c)
-        case "link delete": try linkDelete(c)
-        case "directory list": try directoryList(c)
-        case "directory show": try directoryShow(c)
-        case "directory rename": try directoryRename(c)
-        case "directory users": try directoryUsers(c)
-        case "directory groups": try directoryGroups(c)
-        case "user show": try userShow(c)
-        case "group show": try groupShow(c)
-        case "directory events": try directoryEvents(c)
-        case "open": try open(c)
-        case "providers": providers()
-        case "directory new": try directoryNew(c)
-        case "directory activate": try directorySetActive(c, active: true)
-        case "directory deactivate": try directorySetActive(c, active: false)
-        case "directory delete": try directoryDelete(c)
-        case "close": try close()
-        case "peer add": try peerAdd(c)
-        case "peer list": try peerList()
-        case "peer update": try peerUpdate(c)
-        case "peer remove": try peerRemove(c)
-        case "sync": try sync(c)
-        case "status": try status()
-        case "conflicts": try conflicts()
-        case "config": try config(c)
-        case "help": try help(c)
-        default: throw ConsoleError.usage("unknown command \"\(c.spec.name)\"")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// How values are written for people: one date format everywhere, human sizes, masked secrets.
 ///
@@ -25,6 +26,11 @@ public enum Format {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime]
         return f.date(from: s).map(date) ?? s
+    }
+
+    /// One JSON object on one line: what `--json` prints per command.
+    static func jsonLine(_ object: [(String, JSONValue)]) -> String {
+        String(decoding: JSONWriter.write(.object(object)), as: UTF8.self)
     }
 
     /// A byte count for people, in binary units: `812 B`, `1.2 KiB`, `49.9 MiB`, `3.0 GiB`.

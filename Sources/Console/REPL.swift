@@ -41,7 +41,7 @@ enum REPL {
     /// asks before deleting, pages long lists and shows sync progress, like the REPL.
     static func runOne(options: SetupLinkCLI.Options, words: [String]) -> Int32 {
         guard let (service, source) = SetupLinkCLI.openSession(options) else {
-            if options.json { writeLine(ConsoleSession.line([("error", .string("cannot open the replica \(options.db)")), ("command", .null)])) }
+            if options.json { writeLine(Format.jsonLine([("error", .string("cannot open the replica \(options.db)")), ("command", .null)])) }
             return 1
         }
         defer { service.store.close() }

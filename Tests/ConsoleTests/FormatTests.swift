@@ -57,15 +57,15 @@ import Testing
     }
 
     @Test func argumentsAreCountedPastFlagsAndTheirValues() throws {
-        let update = try #require(CommandTable.lookup(["link", "update"]))
-        #expect(ConsoleSession.positionalIndex(["link", "update"], spec: update) == 0)
-        #expect(ConsoleSession.positionalIndex(["link", "update", "--name"], spec: update) == nil, "a flag's value")
-        #expect(ConsoleSession.positionalIndex(["link", "update", "--name", "x"], spec: update) == 0)
-        #expect(ConsoleSession.positionalIndex(["link", "update", "33"], spec: update) == 1)
-        let rename = try #require(CommandTable.lookup(["directory", "rename"]))
-        #expect(CommandTable.argumentKind(rename, 0) == .record(.directory))
-        #expect(CommandTable.argumentKind(rename, 1) == nil)
-        #expect(CommandTable.argumentKind(try #require(CommandTable.lookup(["sync"])), 0) == .peer)
-        #expect(CommandTable.argumentKind(try #require(CommandTable.lookup(["peer", "add"])), 0) == nil)
+        let update = try #require(CommandRegistry.lookup(["link", "update"])).configuration
+        #expect(update.positionalIndex(["link", "update"]) == 0)
+        #expect(update.positionalIndex(["link", "update", "--name"]) == nil, "a flag's value")
+        #expect(update.positionalIndex(["link", "update", "--name", "x"]) == 0)
+        #expect(update.positionalIndex(["link", "update", "33"]) == 1)
+        let rename = try #require(CommandRegistry.lookup(["directory", "rename"])).configuration
+        #expect(rename.argumentKind(at: 0) == .record(.directory))
+        #expect(rename.argumentKind(at: 1) == nil)
+        #expect(try #require(CommandRegistry.lookup(["sync"])).configuration.argumentKind(at: 0) == .peer)
+        #expect(try #require(CommandRegistry.lookup(["peer", "add"])).configuration.argumentKind(at: 0) == nil)
     }
 }

@@ -1,0 +1,40 @@
+import JSON
+import SetupLinks
+
+/// How a directory is shown: one JSON object, an info section, or a table row.
+extension Directory {
+    /// The directory as JSON: the SPEC §1 field names; the webhook secret is never included.
+    func jsonFields(in session: ConsoleSession) -> [(String, JSONValue)] {
+        [("id", .string(id)), ("name", .string(name)), ("tenant", .string(tenant)), ("product", .string(product)),
+         ("type", .string(type.rawValue)), ("status", .string(status)), ("deactivated", .bool(deactivated)),
+         ("scim_endpoint", .string(scimEndpoint(externalURL: session.service.externalURL))), ("scim_token", .string(scimToken)),
+         ("webhook_url", .string(webhookURL))]
+    }
+
+    /// The directory's info section: SCIM endpoint and token (none for Google).
+    func section(in session: ConsoleSession) -> String {
+        var rows: [(String, String)] = [("ID", id), ("Name", name), ("Tenant", tenant), ("Product", product),
+                                        ("Type", "\(type.label) (\(type.rawValue))"), ("Status", session.io.style.status(status))]
+        if type.usesSCIM {
+            rows += [("SCIM Endpoint", scimEndpoint(externalURL: session.service.externalURL)), ("SCIM Token", scimToken)]
+        } else {
+            rows.append(("SCIM", "none: Google directories sync without a SCIM endpoint"))
+        }
+        return renderSection(title: "Directory", rows: rows)
+    }
+
+    /// The directory's table row, with tenant and product in the admin view.
+    func row(withTenant: Bool) -> [String] {
+        withTenant ? [id, name, tenant, product, type.rawValue, status] : [id, name, type.rawValue, status]
+    }
+
+    /// Prints a setup page's directories: a table, or how to create the first one.
+    static func printPageList(_ ds: [Directory], in session: ConsoleSession) throws {
+        if ds.isEmpty {
+            session.say("No directories yet. Create the first one with: directory new --type TYPE (see: providers)")
+        } else {
+            try session.streamTable(headers: ["ID", "Name", "Type", "Status"], statusColumns: [3],
+                                    first: ds.map { $0.row(withTenant: false) }) { nil }
+        }
+    }
+}

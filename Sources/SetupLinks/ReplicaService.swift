@@ -1,0 +1,42 @@
+import Replica
+import Storage
+
+/// What the replica says about itself: its identity, record counts, digest,
+/// clock and the records whose concurrent writes lost.
+///
+/// A thin door onto ``ReplicaStore`` for the console, so that commands name
+/// what they ask for and not where it is kept.
+public struct ReplicaService: Sendable {
+    private let store: ReplicaStore
+
+    /// A door onto `store`.
+    public init(store: ReplicaStore) { self.store = store }
+
+    /// This replica's id.
+    public var id: ReplicaID { store.replicaID }
+
+    /// The replica file.
+    public var path: String { store.path }
+
+    /// Live records per kind (memberships not counted) and tombstones.
+    public func counts() throws -> (links: Int, directories: Int, users: Int, groups: Int, tombstones: Int) {
+        try store.counts()
+    }
+
+    /// The state digest: equal on two replicas that hold the same live records and clock.
+    public func digest() throws -> String { try store.digest() }
+
+    /// The replica clock.
+    public func clock() throws -> VectorClock { try store.clock() }
+
+    /// Every live record that holds conflicts (concurrent values that lost), sorted by id.
+    public func recordsWithConflicts() throws -> [Record] { try store.recordsWithConflicts() }
+
+    /// One record by id, tombstones included.
+    public func record(id: String) throws -> Record? { try store.record(id: id) }
+
+    /// Ids of live records of `kind` starting with `prefix`, in id order, at most `limit`.
+    public func ids(kind: RecordKind, prefix: String, limit: Int) throws -> [String] {
+        try store.ids(kind: kind, prefix: prefix, limit: limit)
+    }
+}
