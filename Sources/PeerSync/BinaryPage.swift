@@ -46,7 +46,7 @@ public enum PageEncoding: String, Sendable, CaseIterable {
 /// and a push is a check (`walkEncodedRecord`) plus an insert.
 ///
 /// ```
-/// "SLPG"  u8 version (1)  u8 flags (1: more, 2: clock present, 4: purge floor present, 8: corrections, 16: forgot)
+/// "SLPG"  u8 version (1)  u8 flags (1: more, 2: clock present, 4: purge floor present, 8: corrections, 16: forgot, 32: partial)
 /// 16 bytes   sender replica id
 /// [clock]    the sender's replica clock        (flag 2)
 /// [clock]    the sender's purge floor          (flag 4)
@@ -54,6 +54,7 @@ public enum PageEncoding: String, Sendable, CaseIterable {
 /// [forgot]   varint n, n × 16-byte replica id   (flag 16)
 /// clock      base
 /// clock      coverage
+/// [partial]  16-byte replica id, varint counter, varint records, varint after (flag 32: the page ends inside a change)
 /// varint n, n × (varint id length, id UTF-8, varint body length, body)
 /// clock = varint n, n × (16-byte replica id, varint counter), sorted by replica
 /// ```
@@ -76,6 +77,7 @@ public enum BinaryPage {
         out.append(contentsOf: magic)
         out.append(version)
         var flags: UInt8 = m.page.more ? 1 : 0
+        if m.page.partial != nil { flags |= 32 }
         if m.clock != nil { flags |= 2 }
         if m.purgeFloor != nil { flags |= 4 }
         if !m.corrections.isEmpty { flags |= 8 }
@@ -103,6 +105,13 @@ public enum BinaryPage {
         }
         putClock(m.page.base, &out)
         putClock(m.page.coverage, &out)
+        if let p = m.page.partial {
+            putUInt64(p.replica.high, &out)
+            putUInt64(p.replica.low, &out)
+            putVarint(p.counter, &out)
+            putVarint(UInt64(p.records), &out)
+            putVarint(UInt64(bitPattern: p.after), &out)
+        }
         putVarint(UInt64(m.page.records.count), &out)
         for r in m.page.records {
             putString(r.id, &out)
@@ -139,7 +148,7 @@ public enum BinaryPage {
         guard Array(head[0..<4]) == magic else { throw WireFormatError(field: "header", reason: "not a setuplink page (no SLPG magic)") }
         guard head[4] == version else { throw WireFormatError(field: "header", reason: "page format version \(head[4]) is not supported (this build reads \(version))") }
         let flags = head[5]
-        guard flags & ~31 == 0 else { throw WireFormatError(field: "header", reason: "unknown flags \(flags)") }
+        guard flags & ~63 == 0 else { throw WireFormatError(field: "header", reason: "unknown flags \(flags)") }
         let sender = try read("replica") { (r: inout ByteReader) throws(RecordDecodingError) in ReplicaID(high: try r.uint64(), low: try r.uint64()) }
         let clock = flags & 2 != 0 ? try self.clock(&r, "clock") : nil
         let floor = flags & 4 != 0 ? try self.clock(&r, "purge_floor") : nil
@@ -156,6 +165,12 @@ public enum BinaryPage {
         }
         let base = try self.clock(&r, "page.base")
         let coverage = try self.clock(&r, "page.coverage")
+        var partial: (ReplicaID, UInt64, UInt64, Int64)?
+        if flags & 32 != 0 {
+            partial = try read("page.partial") { (r: inout ByteReader) throws(RecordDecodingError) in
+                (ReplicaID(high: try r.uint64(), low: try r.uint64()), try r.varint(), try r.varint(), Int64(bitPattern: try r.varint()))
+            }
+        }
         // Each record takes at least 4 bytes (two lengths, a 1-byte id and a body byte).
         let n = try read("page.records") { (r: inout ByteReader) throws(RecordDecodingError) in try r.count(minimumSize: 4) }
         var records: [EncodedRecord] = []
@@ -172,8 +187,19 @@ public enum BinaryPage {
                 bytes: Array(body)))
         }
         guard r.isAtEnd else { throw WireFormatError(field: "page", reason: "\(r.remaining) bytes after the last record") }
+        var part: PartialChange?
+        if let (replica, counter, count, after) = partial {
+            guard counter >= 1, counter <= PeerInput.maxCounter else {
+                throw WireFormatError(field: "page.partial.counter", reason: "must be 1 to \(PeerInput.maxCounter)")
+            }
+            guard count >= 1, count <= UInt64(records.count) else {
+                throw WireFormatError(field: "page.partial.records", reason: "must be 1 to the number of records in the page")
+            }
+            guard flags & 1 != 0 else { throw WireFormatError(field: "page.partial", reason: "a page that ends inside a change must say more follow") }
+            part = PartialChange(replica: replica, counter: counter, records: Int(count), after: after)
+        }
         return PageMessage(sender: sender, clock: clock, purgeFloor: floor,
-                           page: ChangePage(records: records, coverage: coverage, more: flags & 1 != 0, base: base),
+                           page: ChangePage(records: records, coverage: coverage, more: flags & 1 != 0, base: base, partial: part),
                            corrections: corrections, forgot: forgot)
     }
 

@@ -210,6 +210,8 @@ public struct SyncClient: Sendable {
         var serverClock = exchange.peerApplied
         var pulledRecords = 0
         // A resync pages from nothing: the peer's whole state, then what it purged is dropped here.
+        // The parts of a change an earlier, cut-off pull kept aside: the change comes again whole.
+        try local { try store.dropStaged(session: ReplicaStore.pullSession(exchange.peer)) }
         let resyncDue = try local { try store.resyncDue() }
         let resync = exchange.peer != store.replicaID && resyncDue
         if resync {
@@ -296,15 +298,17 @@ public struct SyncClient: Sendable {
                       report: inout SyncReport, progress: ((SyncProgress) -> Void)?) throws(SyncError) -> VectorClock {
         let me = store.replicaID
         var since = start
+        var cursor: PageCursor?
         var pages = 0, records = 0
         while true {
             // The message's clock is what this replica has committed: its acknowledgement.
             let (page, mine, floor, corrections, forgot) = try local {
-                (try store.changes(since: since, limit: pageLimit), try store.clock(), try store.purgeFloor(), try store.corrections(),
-                 try store.forgotten())
+                (try store.changes(since: since, limit: pageLimit, cursor: cursor), try store.clock(), try store.purgeFloor(),
+                 try store.corrections(), try store.forgotten())
             }
             let reached = page.advance(since)
             if page.records.isEmpty && reached == since { break }
+            cursor = page.partial?.cursor
             let message = PageMessage(sender: me, clock: mine, purgeFloor: floor, page: page, corrections: corrections, forgot: forgot)
             let body: [UInt8]
             switch exchange.pushEncoding {
@@ -411,6 +415,7 @@ final class PullPipeline: @unchecked Sendable {
     private func run(me: ReplicaID, peerReplica: ReplicaID, pageLimit: Int, encoding: PageEncoding, start: VectorClock,
                      floor: VectorClock, corrections: Corrections, forgot: [ReplicaID], resync: Bool, preparer: MergePreparer) {
         var clock = start
+        var cursor: PageCursor?
         var local = session
         defer {
             condition.lock()
@@ -435,6 +440,7 @@ final class PullPipeline: @unchecked Sendable {
                 w.key("limit"); w.int(Int64(pageLimit))
                 if !corrections.isEmpty { w.key("corrections"); WireFormat.writeCorrections(corrections, into: &w) }
                 if !forgot.isEmpty { w.key("forgot"); WireFormat.writeReplicas(forgot, into: &w) }
+                if let cursor { w.key("cursor"); WireFormat.writeCursor(cursor, into: &w) }
                 if resync { w.key("resync"); w.bool(true) }
                 w.endObject()
                 // Binary preferred, JSON accepted (an older peer answers JSON).
@@ -455,7 +461,9 @@ final class PullPipeline: @unchecked Sendable {
             condition.unlock()
             guard case .success(let item) = result, item.page.more else { return }
             let next = item.page.advance(clock)
-            if next == clock {
+            // A page that ends inside a change moves the cursor even when its coverage does not move.
+            let nextCursor = item.page.partial?.cursor
+            if next == clock && (nextCursor == nil || nextCursor == cursor) {
                 condition.lock()
                 queue.append(.failure(local.invalid("a page marked \"more\" brought no progress")))
                 condition.broadcast()
@@ -463,6 +471,7 @@ final class PullPipeline: @unchecked Sendable {
                 return
             }
             clock = next
+            cursor = nextCursor
         }
     }
 

@@ -191,7 +191,9 @@ public struct SyncRoutes: HTTPRoutes {
         // Read before the page is cut: the client judges the page by it (never newer than the page).
         let clock = try store.clock()
         let message = PageMessage(sender: store.replicaID, clock: clock, purgeFloor: try store.purgeFloor(),
-                                  page: try store.changes(since: clientClock, limit: limit), corrections: try store.corrections())
+                                  page: try store.changes(since: clientClock, limit: limit,
+                                                          cursor: try WireFormat.cursor(body["cursor"], "cursor")),
+                                  corrections: try store.corrections())
         switch PageEncoding.accepted(request.header("Accept")) {
         case .binary:
             return .json(BinaryPage.encode(message), contentType: BinaryPage.mediaType)

@@ -165,7 +165,41 @@ public enum WireFormat {
         writeClock(page.base, into: &w)
         w.key("more")
         w.bool(page.more)
+        if let p = page.partial {
+            w.key("partial")
+            w.beginObject()
+            w.key("replica"); w.string(p.replica.hex)
+            w.key("counter"); w.uint(p.counter)
+            w.key("records"); w.int(Int64(p.records))
+            w.key("after"); w.int(p.after)
+            w.endObject()
+        }
         w.endObject()
+    }
+
+    /// Writes a cursor (`PageCursor`) as `{"replica":…,"counter":…,"after":…}`.
+    public static func writeCursor(_ c: PageCursor, into w: inout JSONWriter) {
+        w.beginObject()
+        w.key("replica"); w.string(c.replica.hex)
+        w.key("counter"); w.uint(c.counter)
+        w.key("after"); w.int(c.after)
+        w.endObject()
+    }
+
+    /// A cursor (absent: none).
+    public static func cursor(_ value: JSONValue?, _ field: @autoclosure () -> String) throws(WireFormatError) -> PageCursor? {
+        guard let value else { return nil }
+        let members = try object(value, field())
+        func member(_ name: String) throws(WireFormatError) -> JSONValue {
+            guard let v = members.first(where: { $0.0 == name })?.1 else { throw WireFormatError(field: "\(field()).\(name)", reason: "missing") }
+            return v
+        }
+        let replica = try replicaID(try member("replica"), "\(field()).replica")
+        let counter = try self.counter(try member("counter"), "\(field()).counter")
+        guard case .int(let after) = try member("after") else {
+            throw WireFormatError(field: "\(field()).after", reason: "must be an integer")
+        }
+        return PageCursor(replica: replica, counter: counter, after: after)
     }
 
     /// Collects the replica ids a page's records name, in first-seen order.
@@ -354,7 +388,7 @@ public enum WireFormat {
     public static func page(_ value: JSONValue?, _ field: @autoclosure () -> String = "page") throws(WireFormatError) -> ChangePage {
         let members = try object(value, field())
         var replicasValue: JSONValue?, recordsValue: JSONValue?, coverageValue: JSONValue?
-        var baseValue: JSONValue?, moreValue: JSONValue?
+        var baseValue: JSONValue?, moreValue: JSONValue?, partialValue: JSONValue?
         for (key, v) in members {
             switch key {
             case "replicas": replicasValue = v
@@ -362,6 +396,7 @@ public enum WireFormat {
             case "coverage": coverageValue = v
             case "base": baseValue = v
             case "more": moreValue = v
+            case "partial": partialValue = v
             default: break
             }
         }
@@ -394,7 +429,17 @@ public enum WireFormat {
         guard case .bool(let more) = moreValue else {
             throw WireFormatError(field: "\(field()).more", reason: "must be true or false, not \(typeName(moreValue))")
         }
-        return ChangePage(records: records, coverage: coverage, more: more, base: base)
+        var partial: PartialChange?
+        if let partialValue {
+            guard let c = try cursor(partialValue, "\(field()).partial") else { throw WireFormatError(field: "\(field()).partial", reason: "missing") }
+            guard case .object(let pm) = partialValue, let rv = pm.first(where: { $0.0 == "records" })?.1, case .int(let n) = rv,
+                  n >= 1, n <= Int64(records.count) else {
+                throw WireFormatError(field: "\(field()).partial.records", reason: "must be 1 to the number of records in the page")
+            }
+            guard more else { throw WireFormatError(field: "\(field()).partial", reason: "a page that ends inside a change must say more follow") }
+            partial = PartialChange(replica: c.replica, counter: c.counter, records: Int(n), after: c.after)
+        }
+        return ChangePage(records: records, coverage: coverage, more: more, base: base, partial: partial)
     }
 
     /// Decodes one record whose dots index into `table`.

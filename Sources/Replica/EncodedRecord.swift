@@ -60,6 +60,8 @@ public struct RecordFacts: Sendable {
     public var isLive: Bool
     /// The largest timestamp held.
     public var maxHLC: HLC
+    /// Whether some field holds more than one version (concurrent writes, maybe a conflict).
+    public var hasConcurrentVersions: Bool
     /// Where the visible values of the fields asked for lie in the encoding read
     /// (`nil` where never written), in the order asked: byte ranges, so reading
     /// them costs no allocation (`winner(_:in:)` makes one a `String`).
@@ -74,6 +76,7 @@ public struct RecordFacts: Sendable {
         dots = c.dots
         isLive = c.written && !c.deleted
         maxHLC = HLC(rawValue: c.maxHLC)
+        hasConcurrentVersions = c.concurrent
         winnerRanges = c.winners.map { w in w.map { $0.offset..<($0.offset + $0.count) } }
     }
 
@@ -96,6 +99,8 @@ private struct FactsCollector: EncodedRecordVisitor {
     var written = false
     var maxHLC: UInt64 = 0
     var current = -1
+    var versionsInField = 0
+    var concurrent = false
     var winners: [(offset: Int, count: Int, version: Version<Bool>)?]
 
     init(wanted: [[UInt8]], base: UnsafeRawPointer?) {
@@ -125,6 +130,7 @@ private struct FactsCollector: EncodedRecordVisitor {
     mutating func field(_ name: UnsafeRawBufferPointer) {
         written = true
         current = -1
+        versionsInField = 0
         for (i, w) in wanted.enumerated() where w.count == name.count {
             if w.withUnsafeBytes({ memcmp($0.baseAddress!, name.baseAddress!, name.count) == 0 }) {
                 current = i
@@ -136,6 +142,8 @@ private struct FactsCollector: EncodedRecordVisitor {
     mutating func version(_ value: UnsafeRawBufferPointer, _ hlc: UInt64, _ clockIndex: Int, _ counter: UInt64) {
         let dot = Dot(replica: entries[clockIndex].replica, counter: counter)
         note(hlc, dot)
+        versionsInField += 1
+        if versionsInField > 1 { concurrent = true }
         guard current >= 0 else { return }
         // The value type does not take part in the rule: compare as flags.
         let candidate = Version(value: false, hlc: HLC(rawValue: hlc), dot: dot)

@@ -111,16 +111,22 @@ public struct MemoryReplica: Sendable {
 
     /// The changes a peer whose replica clock is `peer` lacks, one page of at most `limit` records.
     public func changes(since peer: VectorClock, limit: Int) -> ChangePage {
-        var index: [ReplicaID: [(UInt64, String)]] = [:]
+        // Positions order the records of one dot: their order by id, numbered.
+        var index: [ReplicaID: [(counter: UInt64, position: Int64, id: String)]] = [:]
         for r in records.values {
-            for d in r.dots where d.counter > peer[d.replica] { index[d.replica, default: []].append((d.counter, r.id)) }
+            for d in r.dots where d.counter > peer[d.replica] { index[d.replica, default: []].append((d.counter, 0, r.id)) }
         }
-        for k in index.keys { index[k]!.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 } }
-        let (items, coverage, more) = cutPage(
+        for k in index.keys {
+            index[k]!.sort { $0.counter != $1.counter ? $0.counter < $1.counter : $0.id < $1.id }
+            for i in index[k]!.indices { index[k]![i].position = Int64(i) }
+        }
+        let (items, coverage, more, partial) = cutPage(
             replicaClock: clock, peerClock: peer, limit: limit,
-            dots: { o, after, upTo, n in Array((index[o] ?? []).lazy.filter { $0.0 > after && $0.0 <= upTo }.prefix(n)) },
+            dots: { o, after, position, upTo, n in
+                Array((index[o] ?? []).lazy.filter { ($0.counter > after || ($0.counter == after && $0.position > position)) && $0.counter <= upTo }.prefix(n))
+            },
             item: { records[$0].map(EncodedRecord.init) })
-        return ChangePage(records: items, coverage: coverage, more: more, base: peer)
+        return ChangePage(records: items, coverage: coverage, more: more, base: peer, partial: partial)
     }
 
     /// Merges remote records (all or none), without touching the replica clock.

@@ -156,6 +156,12 @@ public struct PeerInput: Sendable {
     public func check(page: ChangePage, field: String = "page") throws(PeerInputError) {
         try check(clock: page.base, field: "\(field).base")
         try check(clock: page.coverage, field: "\(field).coverage")
+        if let p = page.partial {
+            try check(clock: VectorClock([(p.replica, p.counter)]), field: "\(field).partial")
+            guard p.counter > page.coverage[p.replica], p.records <= page.records.count else {
+                throw PeerInputError(field: "\(field).partial", reason: "the change it ends inside is already covered, or longer than the page")
+            }
+        }
         var seen = Set<String>(minimumCapacity: page.records.count)
         for (i, r) in page.records.enumerated() where !seen.insert(r.id).inserted {
             throw PeerInputError(field: "\(field).records[\(i)].id", reason: "duplicate id \(r.id) in one page")
@@ -172,8 +178,9 @@ public struct PeerInput: Sendable {
             throw PeerInputError(field: f(), reason: "a timestamp is \(Self.describe(ms - now)) ahead of this replica's clock "
                                  + "(at most \(Self.describe(Self.maxSkew)) is accepted); check the clock of the replica that wrote it")
         }
+        let partial = page.partial.flatMap { index >= page.records.count - $0.records ? $0.dot : nil }
         let covered = facts.dots.contains { d in
-            d.counter > page.base[d.replica] && d.counter <= page.coverage[d.replica]
+            (d.counter > page.base[d.replica] && d.counter <= page.coverage[d.replica]) || d == partial
         }
         if !covered {
             throw PeerInputError(field: f(), reason: "holds no change inside what the page covers (base to coverage), "

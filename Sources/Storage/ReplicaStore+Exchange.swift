@@ -66,7 +66,10 @@ extension ReplicaStore {
             try checkNotRetired(client)
             // No introduction here: a push gives this replica state, it gives the client none.
             try checkNotBehindAcknowledgement(client, holds: applied ?? VectorClock(), side: .sender, excused: try excused(forgot))
-            let summary = try applyInTransaction(page, from: PeerSender(replica: client, clock: applied), prepared: prepared)
+            try dropStaleStaged()
+            var seen: [Int64]?
+            let summary = try applyStaging(page, from: PeerSender(replica: client, clock: applied), prepared: prepared, seen: &seen,
+                                           session: Self.pushSession(client))
             if client != replicaID, let applied { try recordAck(client, applied) }
             if !page.more, let clientFloor {
                 try adoptFloor(clientFloor)

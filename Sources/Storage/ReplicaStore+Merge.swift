@@ -21,31 +21,41 @@ extension ReplicaStore {
     ///
     /// Costs one indexed range query per replica the peer is behind on (each reads the
     /// dots and the bodies together): proportional to the answer, not the replica.
-    public func changes(since peer: VectorClock, limit: Int) throws -> ChangePage {
+    ///
+    /// A page holds at most `maxBytes` of records past its first one; a change larger than
+    /// a page crosses in parts (`ChangePage.partial`), the next part asked for with `cursor`.
+    public func changes(since peer: VectorClock, limit: Int, maxBytes: Int = ChangePage.maxBytes,
+                        wholeChange: Int = ChangePage.wholeChange, cursor: PageCursor? = nil) throws -> ChangePage {
         try wrap {
             try db.transaction(immediate: false) {
                 let mine = try loadClock()
+                // Row values: a dot's records in row order, resumable after any of them (a cursor).
                 let q = try db.prepare("""
-                    SELECT d.counter, r.id, r.body FROM dots d JOIN records r ON r.rid = d.rid
-                    WHERE d.rix=?1 AND d.counter>?2 AND d.counter<=?3 ORDER BY d.counter, d.rid LIMIT ?4
+                    SELECT d.counter, d.rid, r.id, r.body FROM dots d JOIN records r ON r.rid = d.rid
+                    WHERE d.rix=?1 AND (d.counter, d.rid) > (?2, ?3) AND d.counter<=?4 ORDER BY d.counter, d.rid LIMIT ?5
                     """)
                 var bodies: [String: [UInt8]] = [:]
-                let (items, coverage, more) = try cutPage(replicaClock: mine, peerClock: peer, limit: limit, dots: { o, after, upTo, n in
-                    guard let r = try rix(o, create: false) else { return [] }
-                    q.reset()
-                    q.bind(int: r, at: 1)
-                    q.bind(int: Int64(bitPattern: after), at: 2)
-                    q.bind(int: Int64(bitPattern: upTo), at: 3)
-                    q.bind(int: Int64(min(n, Int(Int64.max))), at: 4)
-                    var out: [(UInt64, String)] = []
-                    while try q.step() {
-                        let id = q.text(1)
-                        if bodies[id] == nil { bodies[id] = q.withBlob(2) { Array($0) } }
-                        out.append((UInt64(q.int(0)), id))
-                    }
-                    return out
-                }, item: { id -> EncodedRecord? in bodies[id].map { EncodedRecord(id: id, bytes: $0) } })
-                return ChangePage(records: items, coverage: coverage, more: more, base: peer)
+                let (items, coverage, more, partial) = try cutPage(
+                    replicaClock: mine, peerClock: peer, limit: limit, maxBytes: maxBytes, wholeChange: wholeChange, cursor: cursor,
+                    dots: { o, after, position, upTo, n in
+                        guard let r = try rix(o, create: false) else { return [] }
+                        q.reset()
+                        q.bind(int: r, at: 1)
+                        q.bind(int: Int64(bitPattern: after), at: 2)
+                        q.bind(int: position, at: 3)
+                        q.bind(int: Int64(bitPattern: upTo), at: 4)
+                        q.bind(int: Int64(min(n, Int(Int64.max))), at: 5)
+                        var out: [(counter: UInt64, position: Int64, id: String)] = []
+                        while try q.step() {
+                            let id = q.text(2)
+                            if bodies[id] == nil { bodies[id] = q.withBlob(3) { Array($0) } }
+                            out.append((UInt64(q.int(0)), q.int(1), id))
+                        }
+                        return out
+                    },
+                    item: { id -> EncodedRecord? in bodies[id].map { EncodedRecord(id: id, bytes: $0) } },
+                    size: { $0.bytes.count + $0.id.utf8.count })
+                return ChangePage(records: items, coverage: coverage, more: more, base: peer, partial: partial)
             }
         }
     }
@@ -74,7 +84,9 @@ extension ReplicaStore {
             do {
                 return try db.transaction {
                     var total = MergeSummary()
-                    for page in pages { total = total + (try applyInTransaction(page, from: sender)) }
+                    var seen: [Int64]?
+                    let session = "from:" + (sender?.replica?.hex ?? "local")
+                    for page in pages { total = total + (try applyStaging(page, from: sender, prepared: nil, seen: &seen, session: session)) }
                     return total
                 }
             } catch {
@@ -120,8 +132,8 @@ extension ReplicaStore {
                     while !group.isEmpty {
                         for (page, peerClock, prepared) in group {
                             try checkNotBehindAcknowledgement(peer, holds: peerClock, side: .peer)
-                            total = total + (try applyInTransaction(page, from: PeerSender(replica: peer, clock: peerClock),
-                                                                    prepared: prepared, seen: &seen))
+                            total = total + (try applyStaging(page, from: PeerSender(replica: peer, clock: peerClock),
+                                                              prepared: prepared, seen: &seen, session: Self.pullSession(peer)))
                             if let s = seen, s.count >= 10_000 {
                                 try noteResyncSeen(s)
                                 seen = []
@@ -211,7 +223,7 @@ extension ReplicaStore {
             var fresh: [Int] = []
             for k in 0..<(end - start) {
                 let r = page.records[start + k], f = pre.facts[at[k]]
-                if !f.isLive { sawTombstone = true }
+                if !f.isLive { sawTombstone = true; tombstoneEpoch &+= 1 }
                 if let rid = existing.first(where: { $0.key == keys[k] && $0.id == r.id })?.rid {
                     seen?.append(rid)
                     if try mergeExisting(r, facts: f, rid: rid, summary: &summary) && f.maxHLC > maxSeen { maxSeen = f.maxHLC }
@@ -263,6 +275,14 @@ extension ReplicaStore {
             throw StoreError.corruptRecord(path: path, id: r.id, reason: e.description)
         }
         if p.covers { return false }
+        // A remote state that follows the stored one replaces it whole (`Record.merged`): with no
+        // concurrent values (no conflict to count), that needs neither state decoded, only what
+        // the index and the dots hold (a sync of updates, a large delete: most merges of existing records).
+        if p.coveredByRemote && !facts.hasConcurrentVersions {
+            try replaceFollowed(rid: rid, with: r, facts: facts, stored: s)
+            summary.changed += 1
+            return true
+        }
         let stored = try decode(id: r.id, s, column: 0)
         s.reset()
         let remote: Record
@@ -270,6 +290,31 @@ extension ReplicaStore {
         guard let m = try mergeRecord(local: stored, remote: remote, summary: &summary) else { return false }
         try store(m, replacing: stored, rid: rid)
         return true
+    }
+
+    /// Replaces the stored state at `rid` (the current row of `stored`) with a remote state
+    /// that follows it, from both encodings: the row, its dots, its index keys.
+    func replaceFollowed(rid: Int64, with r: EncodedRecord, facts: RecordFacts, stored: Statement) throws {
+        let plan = indexPlan
+        let (oldDots, oldKeys): ([Dot], IndexKeys) = try stored.withBlob(0) { bytes in
+            let f: RecordFacts
+            do throws(RecordDecodingError) { f = try RecordFacts(encoded: bytes, winnersOf: plan?.wanted ?? []) } catch {
+                throw StoreError.corruptRecord(path: path, id: r.id, reason: error.description)
+            }
+            return (f.dots, plan?.keys(facts: f, bytes: bytes) ?? .none)
+        }
+        stored.reset()
+        let newKeys = plan.map { p in r.bytes.withUnsafeBytes { p.keys(facts: facts, bytes: $0) } } ?? .none
+        let s = try statement(.updateRecord)
+        s.bind(int: rid, at: 1)
+        s.bind(int: Int64(facts.kind.rawValue), at: 2)
+        s.bind(int: facts.isLive ? 1 : 0, at: 3)
+        r.bytes.withUnsafeBytes { _ = s.bind(blob: $0, at: 4) }
+        while try s.step() {}
+        if !facts.isLive { tombstoneEpoch &+= 1 }
+        for d in oldDots where !facts.dots.contains(d) { try removeDot(d, rid: rid) }
+        for d in facts.dots where !oldDots.contains(d) { try addDot(d, rid: rid) }
+        if plan != nil { try updateKeys(rid: rid, old: oldKeys, new: newKeys) }
     }
 
     /// Inserts new records with row numbers from `firstRid` on, their dots and their index keys,
@@ -350,23 +395,36 @@ extension ReplicaStore {
 }
 
 /// Whether a stored encoding's clock covers a remote clock (equal or later): then
-/// merging the remote state changes nothing. Reads the clock only.
+/// merging the remote state changes nothing; and whether the remote clock covers the
+/// stored one (the remote state follows it). Reads the clock only.
 struct ClockProbe: EncodedRecordVisitor {
+    let remote: VectorClock
     let want: [VectorClock.Entry]
     var j = 0
     var ok = true
+    /// Whether every stored entry is covered by the remote clock.
+    var coveredByRemote = true
 
-    init(remote: VectorClock) { want = remote.entries }
+    init(remote: VectorClock) {
+        self.remote = remote
+        want = remote.entries
+    }
 
     var covers: Bool { ok && j == want.count }
 
     mutating func kind(_ kind: RecordKind) {}
     mutating func clockEntry(_ replica: ReplicaID, _ counter: UInt64) {
         // Entries are sorted by replica on both sides: walk them together.
-        if j < want.count && want[j].replica < replica { ok = false }
+        while j < want.count && want[j].replica < replica {
+            ok = false
+            j += 1
+        }
         if j < want.count && want[j].replica == replica {
             if counter < want[j].counter { ok = false }
+            if counter > want[j].counter { coveredByRemote = false }
             j += 1
+        } else {
+            coveredByRemote = false
         }
     }
     mutating func clockEnd() -> Bool { false }

@@ -249,12 +249,24 @@ extension ReplicaStore {
         let floor = try loadFloor()
         let limit = floor.merged(with: try stablePoint())
         guard !limit.isEmpty else { return 0 }
+        // Every exchange step asks; the scan reads every tombstone. Skip it while neither the
+        // limit nor the tombstones changed since a scan found nothing more to purge (a pull of
+        // a 100,000-record delete asks a hundred times).
+        let fileVersion = try db.scalar("PRAGMA data_version")?.int ?? 0
+        if let memo = purgeMemo, memo.limit == limit, memo.epoch == tombstoneEpoch, memo.file == fileVersion { return 0 }
         let s = try db.prepare("SELECT id, body, rid FROM records WHERE live=0")
         var doomed: [(Int64, Record)] = []
         while try s.step() {
+            var probe = ClockReader()
+            do { try s.withBlob(1) { try walkEncodedRecord($0, &probe) } } catch let e as RecordDecodingError {
+                throw StoreError.corruptRecord(path: path, id: s.text(0), reason: e.description)
+            }
+            // Only the candidates are decoded whole.
+            guard VectorClock(probe.entries.map { ($0.replica, $0.counter) }).isDominated(by: limit) else { continue }
             let r = try decode(id: s.text(0), s, column: 1)
-            if r.isDeleted && r.kind != .replica && r.clock.isDominated(by: limit) { doomed.append((s.int(2), r)) }
+            if r.isDeleted && r.kind != .replica { doomed.append((s.int(2), r)) }
         }
+        purgeMemo = (limit, tombstoneEpoch, fileVersion)
         guard !doomed.isEmpty else { return 0 }
         for (rid, r) in doomed { try removeRow(rid: rid, r) }
         if limit != floor { try setMeta(Self.floorKey, limit.encoded) }

@@ -88,6 +88,10 @@ public final class ReplicaStore: @unchecked Sendable {
     var keysTouched = false
     /// Counts the changes of the keys table that `dataVersion` has seen.
     var keysVersion = 0
+    /// Counts the tombstones this process stored (any write of a deleted state).
+    var tombstoneEpoch = 0
+    /// The last purge scan that found nothing more: its limit, `tombstoneEpoch` and the file's data version then.
+    var purgeMemo: (limit: VectorClock, epoch: Int, file: Int64)?
 
     /// Opens the replica at `path`, creating it (and its folder) if the file does not exist or is empty.
     ///
@@ -411,6 +415,7 @@ public final class ReplicaStore: @unchecked Sendable {
             while try s.step() {}
             row = db.lastInsertRowID
         }
+        if !new.isLive { tombstoneEpoch &+= 1 }
         let newDots = new.distinctDots
         let oldDots = old?.distinctDots ?? []
         for d in oldDots where !newDots.contains(d) { try removeDot(d, rid: row) }

@@ -156,11 +156,13 @@ enum Schema {
         CREATE TABLE IF NOT EXISTS resync_seen(rid INTEGER PRIMARY KEY);
         CREATE TABLE IF NOT EXISTS staged(
             session TEXT NOT NULL,
-            seq INTEGER NOT NULL,
             id TEXT NOT NULL,
+            replica TEXT NOT NULL,
+            counter INTEGER NOT NULL,
+            at INTEGER NOT NULL,
             body BLOB NOT NULL,
-            PRIMARY KEY(session, seq)
-        ) WITHOUT ROWID;
+            PRIMARY KEY(session, id)
+        );
         """,
     ]
 }

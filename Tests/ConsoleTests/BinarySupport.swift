@@ -1,4 +1,5 @@
 import Foundation
+import Replica
 import HTTPTestSupport
 import Storage
 import Testing
@@ -32,10 +33,12 @@ func status(_ db: String) throws -> [String: Any] {
 func exchange(_ a: ReplicaStore, _ b: ReplicaStore) throws {
     for (from, to) in [(a, b), (b, a)] {
         var since = try to.clock()
+        var cursor: PageCursor?
         while true {
-            let page = try from.changes(since: since, limit: 100)
+            let page = try from.changes(since: since, limit: 100, cursor: cursor)
             _ = try to.apply(page)
             since = page.advance(since)
+            cursor = page.partial?.cursor
             if !page.more { break }
         }
     }

@@ -20,9 +20,11 @@ let tokenIndex = IndexSpec.field("token", kind: .link, field: "token")
 @discardableResult
 func pullAll(from: ReplicaStore, to: ReplicaStore, limit: Int = 50) throws -> MergeSummary {
     var total = MergeSummary()
+    var cursor: PageCursor?
     while true {
-        let page = try from.changes(since: try to.clock(), limit: limit)
+        let page = try from.changes(since: try to.clock(), limit: limit, cursor: cursor)
         total = total + (try to.apply(page))
+        cursor = page.partial?.cursor
         if !page.more { return total }
     }
 }
@@ -34,25 +36,29 @@ func exchange(_ client: ReplicaStore, with server: ReplicaStore, limit: Int = 50
     var position = try client.clock()
     let floor = try client.purgeFloor()
     var serverFloor = VectorClock()
+    var cursor: PageCursor?
     while true {
         try server.servePull(client: client.replicaID, position: position, applied: try client.clock(), clientFloor: floor)
         let serverClock = try server.clock()
-        let page = try server.changes(since: position, limit: limit)
+        let page = try server.changes(since: position, limit: limit, cursor: cursor)
         serverFloor = try server.purgeFloor()
         try client.apply(pulled: [(page, serverClock)], from: server.replicaID)
         position = page.advance(position)
+        cursor = page.partial?.cursor
         if !page.more { break }
     }
     try client.finishPull(from: server.replicaID, peerFloor: serverFloor)
     try client.introduce(peer: server.replicaID)
     var since = try server.clock()
+    cursor = nil
     while true {
         let applied = try client.clock()
-        let page = try client.changes(since: since, limit: limit)
+        let page = try client.changes(since: since, limit: limit, cursor: cursor)
         let reached = page.advance(since)
         if page.records.isEmpty && reached == since { break }
         try server.receivePush(client: client.replicaID, applied: applied, clientFloor: try client.purgeFloor(), page: page)
         since = try server.clock().merged(with: reached)
+        cursor = page.partial?.cursor
         if !page.more { break }
     }
     try client.finishSync(with: server.replicaID, peerApplied: try server.clock())
