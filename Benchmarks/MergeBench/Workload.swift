@@ -1,4 +1,5 @@
 import Foundation
+import SetupLinks
 import Replica
 
 /// Generated setup-link and directory records, about ten fields each, with realistic sizes.
@@ -36,7 +37,8 @@ enum Workload {
             let hlc = HLC(rawValue: (t0 + UInt64(i)) << 16)
             let tenant = "tenant-\(i / 5)", product = ["crm", "hr", "payroll", "erp", "support"][i % 5]
             if i % 5 == 0 {
-                var r = Record(id: hex(&rng, 16), kind: .link)
+                // The id its tenant and product derive (peers check it: RecordRules).
+                var r = Record(id: SetupLinkService.linkID(tenant: tenant, product: product), kind: .link)
                 r.write([
                     "tenant": tenant, "product": product, "name": "Tenant \(i / 5) \(product)",
                     "webhook_url": "https://hooks.example.com/dsync/\(i / 5)", "webhook_secret": hex(&rng, 16),

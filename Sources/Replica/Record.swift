@@ -14,8 +14,11 @@ public enum RecordKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case membership = 5
     /// A replica known to the replicated system (for tombstone purge).
     case replica = 6
+    /// A setup-link token that no longer opens anything (regenerated or deleted): kept for
+    /// ever, so every copy of that token, whatever peers sent, stays dead.
+    case retiredToken = 7
 
-    /// The kind's name: `link`, `directory`, `user`, `group`, `membership`, `replica`.
+    /// The kind's name: `link`, `directory`, `user`, `group`, `membership`, `replica`, `retired-token`.
     public var description: String {
         switch self {
         case .link: "link"
@@ -24,6 +27,7 @@ public enum RecordKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .group: "group"
         case .membership: "membership"
         case .replica: "replica"
+        case .retiredToken: "retired-token"
         }
     }
 

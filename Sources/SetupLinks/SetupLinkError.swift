@@ -16,6 +16,8 @@ public enum SetupLinkError: Error, CustomStringConvertible, Equatable, Sendable 
     case setupLinkNotFound
     /// The link has expired.
     case setupLinkExpired
+    /// Several live links hold the token (copies a peer sent): none of them opens until regenerated.
+    case sharedToken(Int)
     /// A tenant command with no setup page open.
     case noPageOpen
 
@@ -38,6 +40,9 @@ public enum SetupLinkError: Error, CustomStringConvertible, Equatable, Sendable 
             return "\(kind) id \(prefix) is ambiguous: it starts \(shown)\(more) (type more of the id)"
         case .setupLinkNotFound: return "Setup link is not found. " + Self.contactAdmin
         case .setupLinkExpired: return "Setup link is expired. " + Self.contactAdmin
+        case .sharedToken(let n):
+            return "Setup link is not found: its token is held by \(n) setup links (copies a peer sent), so it opens none of them "
+                + "until an administrator regenerates them. " + Self.contactAdmin
         case .noPageOpen: return "no setup page is open (open a setup link first: open URL|TOKEN)"
         }
     }

@@ -74,9 +74,7 @@ extension SetupLinkService {
     /// expired one "Setup link is expired".
     public func open(_ urlOrToken: String) throws -> TenantPage {
         let token = Self.token(fromURLOrToken: urlOrToken).lowercased()
-        guard !token.isEmpty, let r = try store.lookup("link.token", key: token).first, let link = SetupLink(r) else {
-            throw SetupLinkError.setupLinkNotFound
-        }
+        let link = try link(byToken: token)
         guard !link.isExpired(now: now()) else { throw SetupLinkError.setupLinkExpired }
         return TenantPage(service: self, token: token, link: link)
     }
@@ -99,9 +97,7 @@ public struct TenantPage: Sendable {
 
     /// The link, checked again: fails if the token no longer works.
     public func currentLink() throws -> SetupLink {
-        guard let r = try service.store.lookup("link.token", key: token.lowercased()).first, let l = SetupLink(r) else {
-            throw SetupLinkError.setupLinkNotFound
-        }
+        let l = try service.link(byToken: token.lowercased())
         guard !l.isExpired(now: service.now()) else { throw SetupLinkError.setupLinkExpired }
         return l
     }

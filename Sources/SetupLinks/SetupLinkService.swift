@@ -43,9 +43,11 @@ public final class SetupLinkService: @unchecked Sendable {
         IndexSpec(name: "directory.product", kind: .directory, joining: ["product", "tenant", "name"]),
     ] + ScimIndex.specs
 
-    /// Opens (or creates) the replica file at `path` with the flows' indexes installed.
+    /// Opens (or creates) the replica file at `path` with the flows' indexes and rules installed.
     public static func openStore(path: String) throws -> ReplicaStore {
-        try ReplicaStore(path: path, indexes: indexes)
+        let store = try ReplicaStore(path: path, indexes: indexes)
+        store.installRules(RecordRules.all)
+        return store
     }
 
     /// A service over `store`; `externalURL` must be an absolute http(s) URL.
@@ -57,6 +59,7 @@ public final class SetupLinkService: @unchecked Sendable {
             throw SetupLinkError.invalid("external URL \"\(externalURL)\" is not an absolute http(s) URL")
         }
         try store.installIndexes(Self.indexes)
+        store.installRules(RecordRules.all)
         self.store = store
         self.external = Mutex(Self.normalized(externalURL))
         self.now = now
@@ -161,6 +164,7 @@ public final class SetupLinkService: @unchecked Sendable {
                 "expiry_days": String(days), "service": Self.service,
             ]
             if let name { values["name"] = name } else if live == nil { values["name"] = "" }
+            if let live { try Self.retire(live.token, of: id, in: tx) }
             let r = try tx.write(id: id, kind: .link, values, revive: live == nil)
             return (SetupLink(r)!, live == nil ? .created : .regenerated)
         }
@@ -240,6 +244,7 @@ public final class SetupLinkService: @unchecked Sendable {
         let now = self.now()
         return try store.write { tx in
             guard let r = try tx.record(id), r.isLive, let l = SetupLink(r) else { throw SetupLinkError.unknownLink(id) }
+            try Self.retire(l.token, of: id, in: tx)
             let updated = try tx.write(id: id, kind: .link, [
                 "token": Secrets.linkToken(),
                 "valid_till": Timestamps.format(now.addingTimeInterval(Double(l.expiryDays) * 86_400)),
@@ -253,7 +258,29 @@ public final class SetupLinkService: @unchecked Sendable {
         let id = try resolveLinkID(typed)
         try store.write { tx in
             guard let r = try tx.record(id), r.isLive else { throw SetupLinkError.unknownLink(id) }
+            if let l = SetupLink(r) { try Self.retire(l.token, of: id, in: tx) }
             try tx.delete(id: id)
         }
+    }
+
+    /// Retires `token` (and the tokens that lost a concurrent regenerate of the link), in `tx`:
+    /// every copy of them stops working, whatever peers hold or send later.
+    static func retire(_ token: String, of link: String, in tx: LocalTransaction) throws {
+        let r = try tx.record(link)
+        let losers = r?.register("token")?.versions.map(\.value) ?? []
+        for t in Set([token] + losers) where !t.isEmpty {
+            let id = RetiredToken.id(t)
+            if try tx.record(id) == nil { try tx.write(id: id, kind: .retiredToken, ["link": link]) }
+        }
+    }
+
+    /// The live link that `token` opens: none when the token was retired (regenerated or
+    /// deleted), refused when two live links hold it (however they arrived).
+    func link(byToken token: String) throws -> SetupLink {
+        guard !token.isEmpty, try store.record(id: RetiredToken.id(token)) == nil else { throw SetupLinkError.setupLinkNotFound }
+        let links = try store.lookup("link.token", key: token.lowercased()).compactMap(SetupLink.init)
+        guard let first = links.first else { throw SetupLinkError.setupLinkNotFound }
+        guard links.count == 1 else { throw SetupLinkError.sharedToken(links.count) }
+        return first
     }
 }

@@ -109,6 +109,11 @@ final class SetupPageController: Sendable {
         switch error as? SetupLinkError {
         case .setupLinkNotFound?: return Self.notFound()
         case .setupLinkExpired?: return Self.expired()
+        case .sharedToken?:
+            // Two live links hold this token (copies a peer sent): neither is shown, as for an unknown one.
+            return .page(PageRenderer.message(title: "Setup link is not found",
+                                              text: "This link's token is held by more than one setup link, so it opens none of them until "
+                                                + "an administrator regenerates them. " + SetupLinkError.contactAdmin), status: 404)
         default:
             let id = Secrets.randomBytes(3).map { String(format: "%02x", $0) }.joined()
             return .page(PageRenderer.message(title: "Something went wrong",

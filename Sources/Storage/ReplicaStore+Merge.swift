@@ -214,7 +214,10 @@ extension ReplicaStore {
             at.reserveCapacity(end - start)
             for i in start..<end {
                 let k = try pre.index(of: i)
-                try check?.check(record: pre.facts[k], of: page, at: i)
+                if let check {
+                    try check.check(record: pre.facts[k], of: page, at: i)
+                    try checkRules(page.records[i], kind: pre.facts[k].kind, at: i)
+                }
                 at.append(k)
             }
             let keys = at.map { pre.keys[$0] }

@@ -64,6 +64,7 @@ extension ReplicaStore {
                 let facts: RecordFacts
                 do { facts = try r.facts() } catch { throw MergeError.invalidRecord(id: r.id, reason: "not a canonical record encoding: \(error.description)") }
                 try input.check(record: facts, of: page, at: i)
+                try checkRules(r, kind: facts.kind, at: i)
             }
         }
         let head = ChangePage(records: Array(page.completeRecords), coverage: page.coverage, more: true, base: page.base)

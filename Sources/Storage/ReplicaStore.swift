@@ -88,6 +88,8 @@ public final class ReplicaStore: @unchecked Sendable {
     var keysTouched = false
     /// Counts the changes of the keys table that `dataVersion` has seen.
     var keysVersion = 0
+    /// The domain's rules by kind (`installRules`); `nil` for a store opened without them.
+    var recordRules: [UInt8: RecordRule]?
     /// Counts the tombstones this process stored (any write of a deleted state).
     var tombstoneEpoch = 0
     /// The last purge scan that found nothing more: its limit, `tombstoneEpoch` and the file's data version then.

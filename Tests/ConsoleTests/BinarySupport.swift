@@ -1,5 +1,6 @@
 import Foundation
 import Replica
+import SetupLinks
 import HTTPTestSupport
 import Storage
 import Testing
@@ -42,4 +43,14 @@ func exchange(_ a: ReplicaStore, _ b: ReplicaStore) throws {
             if !page.more { break }
         }
     }
+}
+
+/// The id and fields of a link for `tenant` and `product` as the flows write it: what
+/// peers accept (`RecordRules`: the derived id, a 48-hex token, an http(s) webhook).
+func validLink(tenant: String, product: String, token: String? = nil) -> (id: String, values: [String: String]) {
+    (SetupLinkService.linkID(tenant: tenant, product: product), [
+        "tenant": tenant, "product": product, "token": token ?? Secrets.linkToken(),
+        "webhook_url": "https://hooks.example.com/\(tenant)/\(product)", "webhook_secret": "s3cret",
+        "valid_till": "2030-01-01T00:00:00Z", "expiry_days": "3", "service": "dsync", "name": "",
+    ])
 }

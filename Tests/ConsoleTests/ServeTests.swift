@@ -103,11 +103,8 @@ struct BenchError: Error, CustomStringConvertible {
             for batch in 0..<100 {
                 try laptop.write { tx in
                     for i in 0..<100 {
-                        try tx.write(id: "link-\(batch)-\(i)", kind: .link, [
-                            "tenant": "t\(batch)", "product": "p\(i)", "token": String(repeating: "ab", count: 24),
-                            "webhook_url": "https://hooks.example.com/\(batch)/\(i)", "webhook_secret": "s",
-                            "valid_till": "2030-01-01T00:00:00Z",
-                        ], revive: true)
+                        let l = validLink(tenant: "t\(batch)", product: "p\(i)")
+                        try tx.write(id: l.id, kind: .link, l.values, revive: true)
                     }
                 }
             }

@@ -10,9 +10,10 @@ import Testing
     @Test func aSyncKilledMidPullIsNeverCountedForWhatItDidNotApplyAndLosesNoDelete() throws {
         let dir = testFolder("kill")
         let hubDB = dir + "/hub.sqlite", laptopDB = dir + "/laptop.sqlite"
+        let x = validLink(tenant: "acme", product: "crm").id
         do {
             let hub = try ReplicaStore(path: hubDB)
-            try hub.write { _ = try $0.write(id: "x", kind: .link, ["tenant": "acme", "product": "crm", "token": "t"]) }
+            try hub.write { _ = try $0.write(id: x, kind: .link, validLink(tenant: "acme", product: "crm").values) }
             hub.close()
         }
         let token = ["SETUPLINK_TOKEN": "tok"]
@@ -25,15 +26,18 @@ import Testing
         do {
             let laptop = try ReplicaStore(path: laptopDB)
             laptopID = laptop.replicaID
-            try laptop.write { _ = try $0.write(id: "x", kind: .link, ["name": "edited offline"]) }
+            try laptop.write { _ = try $0.write(id: x, kind: .link, ["name": "edited offline"]) }
             laptop.close()
             let hub = try ReplicaStore(path: hubDB)
             for batch in 0..<60 {
                 try hub.write { tx in
-                    for i in 0..<100 { _ = try tx.write(id: "l-\(batch)-\(i)", kind: .link, ["tenant": "t\(batch)", "product": "p\(i)"]) }
+                    for i in 0..<100 {
+                        let l = validLink(tenant: "t\(batch)", product: "p\(i)")
+                        _ = try tx.write(id: l.id, kind: .link, l.values)
+                    }
                 }
             }
-            try hub.write { try $0.delete(id: "x") }
+            try hub.write { try $0.delete(id: x) }
             hub.close()
         }
         let client = Process()
@@ -53,8 +57,8 @@ import Testing
         let committed = try laptop.clock(), acknowledged = try hub.acknowledgement(of: laptopID)
         print("SyncKillTests: killed with \(try laptop.counts().links) of 6,001 links applied")
         #expect(acknowledged.isDominated(by: committed), "the hub counts only what the laptop committed: \(acknowledged) vs \(committed)")
-        if try laptop.record(id: "x")?.isDeleted != true {
-            #expect(try hub.record(id: "x")?.isDeleted == true, "the laptop has not applied the delete: the hub keeps it")
+        if try laptop.record(id: x)?.isDeleted != true {
+            #expect(try hub.record(id: x)?.isDeleted == true, "the laptop has not applied the delete: the hub keeps it")
         }
         laptop.close()
         hub.close()

@@ -9,10 +9,12 @@ import HTTPTestSupport
 /// The bearer token every test server is started with.
 let testToken = "s3cret-token"
 
-/// A fresh replica file in its own temporary folder.
+/// A fresh replica file in its own temporary folder, with the flows' indexes but not their
+/// record rules: these tests exercise the protocol with records of any content (the rules
+/// have tests of their own, `RecordRulesTests`).
 func temporaryReplica() throws -> ReplicaStore {
     let dir = testFolder("sync")
-    return try SetupLinkService.openStore(path: dir + "/replica.sqlite")
+    return try ReplicaStore(path: dir + "/replica.sqlite", indexes: SetupLinkService.indexes)
 }
 
 /// A replica served on a port chosen by the system.

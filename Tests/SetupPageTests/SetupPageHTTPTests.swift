@@ -216,3 +216,27 @@ import Testing
         #expect(try h.get("/nothing-here").status == 404)
     }
 }
+
+/// A token two live links share (copies a peer sent) opens neither page; a regenerated one
+/// opens nothing, even when a copy of the old link arrives later.
+@Suite struct SharedTokenPageTests {
+    @Test func aSharedOrRetiredTokenGetsTheNotFoundPage() throws {
+        let h = try ServedHub()
+        let l = try h.link()
+        #expect(try h.get("/setup/\(l.token)").status == 200)
+        try h.store.write { tx in
+            _ = try tx.write(id: SetupLinkService.linkID(tenant: "globex", product: "crm"), kind: .link, [
+                "tenant": "globex", "product": "crm", "token": l.token, "webhook_url": "https://hooks.example.com/y",
+                "webhook_secret": "s", "valid_till": "2099-01-01T00:00:00Z", "expiry_days": "3", "service": "dsync", "name": "",
+            ], revive: true)
+        }
+        let shared = try h.get("/setup/\(l.token)")
+        #expect(shared.status == 404)
+        #expect(shared.body.contains("Setup link is not found") && shared.body.contains("held by more than one setup link"))
+        #expect(!shared.body.contains("globex") && !shared.body.contains("<dd>acme</dd>"), "neither tenant is shown")
+        let fresh = try h.service.regenerateLink(id: l.id)
+        #expect(try h.get("/setup/\(fresh.token)").status == 200)
+        let old = try h.get("/setup/\(l.token)")
+        #expect(old.status == 404 && old.body.contains("Setup link is not found"))
+    }
+}
