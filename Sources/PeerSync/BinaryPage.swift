@@ -50,7 +50,7 @@ public enum PageEncoding: String, Sendable, CaseIterable {
 /// 16 bytes   sender replica id
 /// [clock]    the sender's replica clock        (flag 2)
 /// [clock]    the sender's purge floor          (flag 4)
-/// [corrections] varint n, n × (16-byte replica id, varint made, varint lie), sorted (flag 8)
+/// [corrections] varint n, n × (16-byte replica id, varint made, varint lie, u8 retired), sorted (flag 8)
 /// [forgot]   varint n, n × 16-byte replica id   (flag 16)
 /// clock      base
 /// clock      coverage
@@ -94,6 +94,7 @@ public enum BinaryPage {
                 putUInt64(r.low, &out)
                 putVarint(c.made, &out)
                 putVarint(c.lie, &out)
+                out.append(c.retired ? 1 : 0)
             }
         }
         if !m.forgot.isEmpty {
@@ -206,8 +207,8 @@ public enum BinaryPage {
     /// Reads corrections: sorted by replica, counters as in a clock (`lie` may be 0), not too many.
     static func corrections(_ r: inout ByteReader, _ field: String) throws(WireFormatError) -> Corrections {
         do {
-            // Each entry takes at least 18 bytes (an id and two varints).
-            let n = try r.count(minimumSize: 18)
+            // Each entry takes at least 19 bytes (an id, two varints and a flag).
+            let n = try r.count(minimumSize: 19)
             guard n <= PeerInput.maxClockEntries else {
                 throw WireFormatError(field: field, reason: "has \(n) entries, more than the \(PeerInput.maxClockEntries) accepted")
             }
@@ -215,13 +216,13 @@ public enum BinaryPage {
             var last: ReplicaID?
             for _ in 0..<n {
                 let id = ReplicaID(high: try r.uint64(), low: try r.uint64())
-                let made = try r.varint(), lie = try r.varint()
-                guard made > 0, made <= PeerInput.maxCounter, lie <= PeerInput.maxCounter else {
-                    throw WireFormatError(field: "\(field).\(id.hex)", reason: "counters must be 1 to \(PeerInput.maxCounter) (lie: 0 for none)")
+                let made = try r.varint(), lie = try r.varint(), flag = try r.byte()
+                guard made > 0, made <= PeerInput.maxCounter, lie <= PeerInput.maxCounter, flag <= 1 else {
+                    throw WireFormatError(field: "\(field).\(id.hex)", reason: "counters must be 1 to \(PeerInput.maxCounter) (lie: 0 for none), the flag 0 or 1")
                 }
                 if let last, !(last < id) { throw WireFormatError(field: field, reason: "entries not sorted by replica") }
                 last = id
-                out.merge(id, Correction(made: made, lie: lie))
+                out.merge(id, Correction(made: made, lie: lie, retired: flag == 1))
             }
             return out
         } catch let e as WireFormatError {

@@ -168,6 +168,12 @@ public struct SyncClient: Sendable {
         var report = SyncReport(peerReplica: summaryReplica)
         // What the peer knows of lies; and a claim of this replica's writes beyond its counter
         // is noted, so the pull request refutes it and the peer drops it before answering.
+        // A peer retired here (`member retire`) is not synced with: it must be rebuilt.
+        do { try store.checkPeerNotRetired(summaryReplica) } catch let e as RetiredReplicaError {
+            throw SyncError.peerError(peer: session.peer, url: session.base, status: 409, message: e.description)
+        } catch {
+            throw SyncError.local("\(error)")
+        }
         try local {
             try store.learn(summaryCorrections)
             let mine = try store.clock()[store.replicaID]

@@ -177,7 +177,8 @@ public struct SyncRoutes: HTTPRoutes {
             resync = b
         }
         // What the client knows of lies first: a correction may void what would refute its clocks.
-        // Not from a client restored from a copy of its file: its word on its own writes is wrong.
+        // Not from a retired client, nor one restored from a copy of its file: its word on its own writes is wrong.
+        try store.checkPeerNotRetired(client)
         try store.checkCounterNotBehind(client, counter: max(clientClock[client], applied?[client] ?? 0))
         try store.learn(try WireFormat.corrections(body["corrections"], "corrections"))
         // The clocks a client sends claim what it holds: none of this replica's writes beyond its counter.
@@ -212,6 +213,7 @@ public struct SyncRoutes: HTTPRoutes {
         }
         // What the client knows of lies first: a correction may void what would refute its page.
         // Not from a client restored from a copy of its file: its word on its own writes is wrong.
+        try store.checkPeerNotRetired(message.sender)
         if let c = message.clock { try store.checkCounterNotBehind(message.sender, counter: c[message.sender]) }
         try store.learn(message.corrections)
         // Read on this request's thread, before the store's lock: the lock is held only for what needs the file.

@@ -90,7 +90,7 @@ public enum WireFormat {
         w.endObject()
     }
 
-    /// Writes corrections as `{"<hex>":[made,lie],...}` (`lie` 0: none known).
+    /// Writes corrections as `{"<hex>":[made,lie],...}` (`lie` 0: none known; `[made,lie,1]` for a retired replica).
     public static func writeCorrections(_ corrections: Corrections, into w: inout JSONWriter) {
         w.beginObject()
         for (r, c) in corrections {
@@ -98,6 +98,7 @@ public enum WireFormat {
             w.beginArray()
             w.uint(c.made)
             w.uint(c.lie)
+            if c.retired { w.int(1) }
             w.endArray()
         }
         w.endObject()
@@ -333,13 +334,18 @@ public enum WireFormat {
                 throw WireFormatError(field: "\(field()).\(key)", reason: "a key must be a replica id of 32 hex digits")
             }
             guard seen.insert(r).inserted else { throw WireFormatError(field: "\(field()).\(key)", reason: "the replica appears twice") }
-            guard case .array(let pair) = v, pair.count == 2 else {
-                throw WireFormatError(field: "\(field()).\(key)", reason: "must be [made, lie]")
+            guard case .array(let pair) = v, pair.count == 2 || pair.count == 3 else {
+                throw WireFormatError(field: "\(field()).\(key)", reason: "must be [made, lie] or [made, lie, 1] (retired)")
             }
             let made = try counter(pair[0], "\(field()).\(key)[0]")
             var lie: UInt64 = 0
             if case .int(0) = pair[1] {} else { lie = try counter(pair[1], "\(field()).\(key)[1]") }
-            out.merge(r, Correction(made: made, lie: lie))
+            var retired = false
+            if pair.count == 3 {
+                guard case .int(1) = pair[2] else { throw WireFormatError(field: "\(field()).\(key)[2]", reason: "must be 1 (retired)") }
+                retired = true
+            }
+            out.merge(r, Correction(made: made, lie: lie, retired: retired))
         }
         return out
     }

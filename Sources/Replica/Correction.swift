@@ -23,11 +23,15 @@ public struct Correction: Hashable, Sendable, CustomStringConvertible {
     public var made: UInt64
     /// The smallest claim known to have been refuted above `made`, or 0.
     public var lie: UInt64
+    /// Whether the replica was retired (`member retire`): then `made` is where its writes
+    /// stop being accepted, and it never rises again.
+    public var retired: Bool
 
     /// A correction.
-    public init(made: UInt64, lie: UInt64) {
+    public init(made: UInt64, lie: UInt64, retired: Bool = false) {
         self.made = made
         self.lie = lie > made ? lie : 0
+        self.retired = retired
     }
 
     /// Whether a claim of `counter` writes is a known lie.
@@ -38,15 +42,21 @@ public struct Correction: Hashable, Sendable, CustomStringConvertible {
     ///
     /// Commutative, associative and idempotent: `made` is the maximum, and `lie`
     /// the smallest of all lies larger than that maximum.
+    ///
+    /// A retirement wins over what the replica said of itself (its later writes are refused
+    /// whatever it says); of two retirements, the one that keeps the most writes wins.
     public func merged(with other: Correction) -> Correction {
+        if retired != other.retired { return retired ? self : other }
         let m = max(made, other.made)
         var l: UInt64 = 0
         for c in [lie, other.lie] where c > m && (l == 0 || c < l) { l = c }
-        return Correction(made: m, lie: l)
+        return Correction(made: m, lie: l, retired: retired)
     }
 
     /// `made 9, refuted 9007199254740991`.
-    public var description: String { lie == 0 ? "made \(made)" : "made \(made), refuted \(lie)" }
+    public var description: String {
+        retired ? "retired at \(made)" : lie == 0 ? "made \(made)" : "made \(made), refuted \(lie)"
+    }
 }
 
 /// The corrections a replica knows, by the replica each is about.

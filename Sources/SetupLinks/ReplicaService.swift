@@ -35,6 +35,16 @@ public struct ReplicaService: Sendable {
     /// One record by id, tombstones included.
     public func record(id: String) throws -> Record? { try store.record(id: id) }
 
+    /// Every member of the replicated system, with what each holds back from purging; this replica first.
+    public func members() throws -> [MemberInfo] { try store.memberInfos() }
+
+    /// The member `typed` (an id or a unique prefix) names.
+    public func member(_ typed: String) throws -> ReplicaID { try store.resolveMember(Validation.trimmed(typed)) }
+
+    /// Retires `member` (README "Retiring a member"); returns the counter its writes are kept up to.
+    @discardableResult
+    public func retire(member: ReplicaID) throws -> UInt64 { try store.retire(member: member) }
+
     /// Ids of live records of `kind` starting with `prefix`, in id order, at most `limit`.
     public func ids(kind: RecordKind, prefix: String, limit: Int) throws -> [String] {
         try store.ids(kind: kind, prefix: prefix, limit: limit)

@@ -78,10 +78,10 @@ extension ReplicaStore {
     /// The corrections about other replicas (the table, without this replica's own row).
     func loadCorrections() throws -> Corrections {
         var out = Corrections()
-        let s = try db.prepare("SELECT rid, made, lie FROM corrections")
+        let s = try db.prepare("SELECT rid, made, lie, retired FROM corrections")
         while try s.step() {
             guard let r = ReplicaID(hex: s.text(0)), r != replicaID else { continue }
-            out.merge(r, Correction(made: UInt64(s.int(1)), lie: UInt64(s.int(2))))
+            out.merge(r, Correction(made: UInt64(s.int(1)), lie: UInt64(s.int(2)), retired: s.int(3) == 1))
         }
         return out
     }
@@ -129,19 +129,22 @@ extension ReplicaStore {
         var changed: [ReplicaID] = []
         for (r, c) in incoming {
             if r == replicaID {
+                // A retired replica is refused wherever it goes; it has nothing to correct.
+                if c.retired { continue }
                 let mine = try counter(of: replicaID)
                 // "This replica made `made`": a lie if beyond its counter; a lie it passed on
                 // is noted too, so the correction it sends keeps refuting it.
                 try noteLieAboutSelfInTransaction(claim: c.made > mine ? c.made : c.lie)
                 continue
             }
-            let known = table[r] != nil
+            let before = table[r]
             guard table.merge(r, c) else { continue }
             let merged = table[r]!
             // A first correction is news: what was acknowledged before may have been said by a
             // replica that believed the lie; claims beyond `made` are refused from then on, so no
-            // later lie about that replica gets in. Its counter rising is not news.
-            let news = !known
+            // later lie about that replica gets in. Its counter rising is not news; its retirement,
+            // which pins `made` where others may already have accepted more, is.
+            let news = before == nil || (merged.retired && before?.retired != true) || (merged.retired && merged.made < before!.made)
             var learned: Int64?
             if news {
                 let h = HLC.next(after: try loadHLC(), nowMilliseconds: now())
@@ -150,10 +153,10 @@ extension ReplicaStore {
                 changed.append(r)
             }
             try db.run("""
-                INSERT INTO corrections(rid, made, lie, learned) VALUES(?, ?, ?, ?)
-                ON CONFLICT(rid) DO UPDATE SET made=excluded.made, lie=excluded.lie,
+                INSERT INTO corrections(rid, made, lie, learned, retired) VALUES(?, ?, ?, ?, ?)
+                ON CONFLICT(rid) DO UPDATE SET made=excluded.made, lie=excluded.lie, retired=excluded.retired,
                     learned=CASE WHEN excluded.learned > 0 THEN excluded.learned ELSE learned END
-                """, .text(r.hex), .int(Int64(merged.made)), .int(Int64(merged.lie)), .int(learned ?? 0))
+                """, .text(r.hex), .int(Int64(merged.made)), .int(Int64(merged.lie)), .int(learned ?? 0), .int(merged.retired ? 1 : 0))
             report.corrected.append(r)
         }
         if !changed.isEmpty { try dropLies(about: Set(changed), table, &report) }

@@ -250,6 +250,11 @@ extension ReplicaStore {
         }
         let after = page.advance(before)
         for e in after.entries where e.counter > before[e.replica] { try raiseClock(e.replica, to: e.counter) }
+        // A member record may have brought a retirement (`member retire`): pin it.
+        if summary.changed > 0, page.records.contains(where: { $0.bytes.count > 1 && $0.bytes[1] == RecordKind.replica.rawValue }) {
+            var report = Repair()
+            try absorbRetirements(&report)
+        }
         if maxSeen > (try loadHLC()) { try setHLC(maxSeen) }
         if sawTombstone { try markAnnouncementDue() }
         return summary

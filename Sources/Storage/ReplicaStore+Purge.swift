@@ -143,6 +143,10 @@ extension ReplicaStore {
         if !ack.meet(floor).isDominated(by: state) { throw StaleReplicaError(replica: replica, side: side) }
     }
 
+    /// Refuses a peer that was retired (`member retire`), as a client does before it gives
+    /// or takes state: its state may hold writes the others purged without waiting for it.
+    public func checkPeerNotRetired(_ replica: ReplicaID) throws { try wrap { try checkNotRetired(replica) } }
+
     /// Refuses a replica that was retired (`member retire`): its state may hold writes
     /// the others purged without waiting for it.
     func checkNotRetired(_ replica: ReplicaID) throws {

@@ -151,7 +151,8 @@ enum Schema {
             made INTEGER NOT NULL,
             lie INTEGER NOT NULL,
             learned INTEGER NOT NULL DEFAULT 0,
-            forgot INTEGER NOT NULL DEFAULT 0
+            forgot INTEGER NOT NULL DEFAULT 0,
+            retired INTEGER NOT NULL DEFAULT 0
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS resync_seen(rid INTEGER PRIMARY KEY);
         CREATE TABLE IF NOT EXISTS staged(

@@ -37,6 +37,8 @@ enum CommandRegistry {
         PeerList.self,
         PeerRemove.self,
         SyncPeers.self,
+        MemberList.self,
+        MemberRetire.self,
         ReplicaStatus.self,
         ConflictList.self,
         ReplicaConfig.self,
