@@ -12,7 +12,7 @@ let package = Package(
         .executable(name: "list-bench", targets: ["ListBench"]),
         .executable(name: "scim-bench", targets: ["ScimBench"]),
         .executable(name: "webhook-bench", targets: ["WebhookBench"]),
-        .library(name: "SetupLinkKit", targets: ["JSON", "Replica", "Storage", "SetupLinks", "HTTP", "SetupPage", "Scim", "PeerSync", "Webhooks", "Hub", "Console"]),
+        .library(name: "SetupLinkKit", targets: ["Bytes", "JSON", "Replica", "Storage", "SetupLinks", "HTTP", "SetupPage", "Scim", "PeerSync", "Webhooks", "Hub", "Console"]),
     ],
     targets: [
         // System libraries: a module map and a shim header each.
@@ -27,15 +27,17 @@ let package = Package(
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd",
                        providers: [.apt(["libmicrohttpd-dev"])]),
 
-        .target(name: "JSON"),
-        .target(name: "Replica", dependencies: ["CCrypto"]),
-        .target(name: "Storage", dependencies: ["Replica", "CSQLite", "CCrypto"]),
-        .target(name: "SetupLinks", dependencies: ["Replica", "Storage", "CCrypto"]),
-        .target(name: "HTTP", dependencies: ["CMicroHTTPD", "CCurl"]),
-        .target(name: "SetupPage", dependencies: ["SetupLinks", "Storage", "HTTP", "CCrypto"]),
-        .target(name: "PeerSync", dependencies: ["JSON", "Replica", "Storage", "HTTP"]),
+        // One helper per concern, below every room that uses it: hex, base64url and UTF-8 checks.
+        .target(name: "Bytes"),
+        .target(name: "JSON", dependencies: ["Bytes"]),
+        .target(name: "Replica", dependencies: ["Bytes", "CCrypto"]),
+        .target(name: "Storage", dependencies: ["Replica", "Bytes", "CSQLite", "CCrypto"]),
+        .target(name: "SetupLinks", dependencies: ["Replica", "Storage", "Bytes", "CCrypto"]),
+        .target(name: "HTTP", dependencies: ["Bytes", "CMicroHTTPD", "CCurl"]),
+        .target(name: "SetupPage", dependencies: ["SetupLinks", "Storage", "HTTP", "Bytes", "CCrypto"]),
+        .target(name: "PeerSync", dependencies: ["JSON", "Replica", "Storage", "HTTP", "Bytes"]),
         .target(name: "Scim", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "HTTP"], exclude: ["NOTES.md"]),
-        .target(name: "Webhooks", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "Scim", "HTTP", "CCrypto"]),
+        .target(name: "Webhooks", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "Scim", "HTTP", "Bytes", "CCrypto"]),
         .target(name: "Hub", dependencies: ["HTTP", "PeerSync", "SetupPage", "Scim", "Storage", "SetupLinks", "Webhooks"]),
         .target(name: "Console", dependencies: ["JSON", "SetupLinks", "Scim", "PeerSync", "Hub", "HTTP", "Storage", "Replica", "Webhooks", "CEditLine"]),
         .executableTarget(name: "setuplink", dependencies: ["Console"]),
@@ -51,6 +53,7 @@ let package = Package(
         .executableTarget(name: "LibraryDemo", dependencies: ["SetupLinks", "Storage"],
                           path: "Samples/LibraryDemo"),
 
+        .testTarget(name: "BytesTests", dependencies: ["Bytes"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "Replica"]),
         .testTarget(name: "ReplicaTests", dependencies: ["Replica"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Replica", "CSQLite", "HTTPTestSupport"]),

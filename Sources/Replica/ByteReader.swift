@@ -1,41 +1,5 @@
 import Foundation
 
-/// Whether bytes are valid UTF-8 (Unicode Table 3-7: no overlongs, surrogates
-/// or values above U+10FFFF). ASCII runs are checked eight bytes at a time.
-public func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
-    guard let base = bytes.baseAddress else { return true }
-    let end = bytes.count
-    var i = 0
-    while i < end {
-        while i + 8 <= end, (base + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i += 8 }
-        guard i < end else { return true }
-        let lead = base.load(fromByteOffset: i, as: UInt8.self)
-        if lead < 0x80 { i += 1; continue }
-        let length: Int
-        var low: UInt8 = 0x80, high: UInt8 = 0xBF
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; low = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; high = 0x9F
-        case 0xF0: length = 4; low = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; high = 0x8F
-        default: return false
-        }
-        guard i + length <= end else { return false }
-        let second = base.load(fromByteOffset: i + 1, as: UInt8.self)
-        guard second >= low && second <= high else { return false }
-        var k = 2
-        while k < length {
-            guard base.load(fromByteOffset: i + k, as: UInt8.self) & 0xC0 == 0x80 else { return false }
-            k += 1
-        }
-        i += length
-    }
-    return true
-}
-
 /// Appends `value` as a little-endian base-128 varint (the shortest form).
 @inline(__always) public func putVarint(_ value: UInt64, _ out: inout [UInt8]) {
     var v = value

@@ -1,3 +1,4 @@
+import Bytes
 import CCrypto
 import Foundation
 
@@ -26,7 +27,7 @@ public struct SHA256Hasher: ~Copyable {
         var out = [UInt8](repeating: 0, count: 32)
         var n: UInt32 = 0
         _ = EVP_DigestFinal_ex(context, &out, &n)
-        return hexString(out)
+        return Hex.encode(out)
     }
 
     /// Finishes and returns the hash's 32 bytes.
@@ -44,17 +45,6 @@ public struct SHA256Hasher: ~Copyable {
         s.withUTF8 { h.update(UnsafeRawBufferPointer($0)) }
         return h.finalizeHex()
     }
-}
-
-/// Lowercase hex of bytes.
-public func hexString(_ bytes: [UInt8]) -> String {
-    var out = [UInt8]()
-    out.reserveCapacity(bytes.count * 2)
-    for b in bytes {
-        out.append(hexDigit(b >> 4))
-        out.append(hexDigit(b & 0xF))
-    }
-    return String(decoding: out, as: UTF8.self)
 }
 
 /// Computes a state digest: SHA-256 over the replica clock, then every live

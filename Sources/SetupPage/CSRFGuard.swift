@@ -1,5 +1,5 @@
+import Bytes
 import CCrypto
-import Foundation
 
 /// The per-page CSRF token of the setup page: HMAC-SHA256 of the link's token
 /// under a secret this replica keeps to itself.
@@ -34,7 +34,7 @@ struct CSRFGuard: Sendable {
             }
         }
         precondition(ok != nil && length == 32, "HMAC-SHA256 failed")
-        return Self.base64url(Array(mac.prefix(32)))
+        return Base64URL.encode(Array(mac.prefix(32)))
     }
 
     /// Whether `candidate` is the token of that page, compared in constant time.
@@ -46,13 +46,5 @@ struct CSRFGuard: Sendable {
         return expected.withUnsafeBufferPointer { a in
             given.withUnsafeBufferPointer { b in CRYPTO_memcmp(a.baseAddress, b.baseAddress, a.count) == 0 }
         }
-    }
-
-    /// Base64url without padding (RFC 4648 §5): safe in a form field and a URL.
-    static func base64url(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
     }
 }

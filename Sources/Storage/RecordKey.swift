@@ -1,3 +1,4 @@
+import Bytes
 import CCrypto
 import CSQLite
 import Foundation
@@ -88,27 +89,11 @@ final class RecordKeyHasher {
                 sqlite3_result_null(ctx)
                 return
             }
-            let salt = hexBytes(String(cString: saltText))
+            // The migration passes `meta.id_key`, which this code wrote as 32 hex digits.
+            let salt = Hex.decode(String(cString: saltText)) ?? []
             let n = Int(sqlite3_value_bytes(argv[1]))
             let hasher = RecordKeyHasher(salt: salt)
             sqlite3_result_int64(ctx, hasher.key(utf8: UnsafeRawBufferPointer(start: idText, count: n)))
         }, nil, nil, nil)
     }
-}
-
-/// Bytes from hex digits (pairs); non-hex input gives fewer bytes.
-func hexBytes(_ hex: String) -> [UInt8] {
-    var out: [UInt8] = []
-    var high: UInt8?
-    for c in hex.utf8 {
-        let v: UInt8
-        switch c {
-        case 48...57: v = c - 48
-        case 97...102: v = c - 87
-        case 65...70: v = c - 55
-        default: continue
-        }
-        if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
-    }
-    return out
 }

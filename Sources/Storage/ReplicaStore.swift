@@ -1,3 +1,4 @@
+import Bytes
 import CSQLite
 import Foundation
 import Glibc
@@ -163,10 +164,10 @@ public final class ReplicaStore: @unchecked Sendable {
                 throw StoreError.notAReplica(path: path, reason: "no replica id")
             }
             replicaID = rid
-            guard let salt = try db.scalar("SELECT value FROM meta WHERE key='id_key'")?.text, hexBytes(salt).count == 16 else {
+            guard let saltHex = try db.scalar("SELECT value FROM meta WHERE key='id_key'")?.text, let salt = Hex.decode(saltHex), salt.count == 16 else {
                 throw StoreError.notAReplica(path: path, reason: "no id key")
             }
-            recordKeys = RecordKeyHasher(salt: hexBytes(salt))
+            recordKeys = RecordKeyHasher(salt: salt)
             ReplicaStore.restrictPermissions(path)
         } catch let e as SQLiteError {
             db.close()

@@ -1,3 +1,4 @@
+import Bytes
 import CCrypto
 
 /// The `BoxyHQ-Signature` header of a webhook request, as Jackson writes it:
@@ -33,13 +34,6 @@ public enum WebhookSignature {
         }
         // libcrypto fails here only when it cannot allocate or has no SHA-256 at all.
         precondition(ok == 1, "libcrypto could not compute HMAC-SHA256")
-        let digits = Array("0123456789abcdef".utf8)
-        var hex = [UInt8]()
-        hex.reserveCapacity(64)
-        for byte in mac {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0xF)])
-        }
-        return String(decoding: hex, as: UTF8.self)
+        return Hex.encode(mac)
     }
 }
