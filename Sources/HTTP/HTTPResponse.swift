@@ -1,3 +1,5 @@
+import Bytes
+import Crypto
 import Foundation
 
 /// A response produced by a route.
@@ -85,13 +87,8 @@ public struct HTTPResponse: Sendable {
         return response
     }
 
-    /// Six hex digits from the system CSPRNG.
-    static func internalErrorID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let value = generator.next() & 0xFF_FFFF
-        let hex = String(value, radix: 16)
-        return String(repeating: "0", count: 6 - hex.count) + hex
-    }
+    /// Six hex digits from the system CSPRNG: the id a 500 shows and the log repeats.
+    public static func internalErrorID() -> String { Hex.encode(SecureRandom.bytes(3)) }
 
     // MARK: Security headers
 

@@ -1,51 +1,5 @@
-import Bytes
-import CCrypto
+import Crypto
 import Foundation
-
-/// An incremental SHA-256 (OpenSSL's libcrypto), for state digests and record ids.
-public struct SHA256Hasher: ~Copyable {
-    private var context: OpaquePointer
-
-    /// Starts a new hash.
-    public init() {
-        context = EVP_MD_CTX_new()
-        EVP_DigestInit_ex(context, EVP_sha256(), nil)
-    }
-
-    deinit { EVP_MD_CTX_free(context) }
-
-    /// Feeds bytes.
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        _ = EVP_DigestUpdate(context, bytes.baseAddress, bytes.count)
-    }
-
-    /// Feeds bytes.
-    public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
-
-    /// Finishes and returns the hash as 64 lowercase hex digits.
-    public consuming func finalizeHex() -> String {
-        var out = [UInt8](repeating: 0, count: 32)
-        var n: UInt32 = 0
-        _ = EVP_DigestFinal_ex(context, &out, &n)
-        return Hex.encode(out)
-    }
-
-    /// Finishes and returns the hash's 32 bytes.
-    public consuming func finalizeBytes() -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        var n: UInt32 = 0
-        _ = EVP_DigestFinal_ex(context, &out, &n)
-        return out
-    }
-
-    /// SHA-256 of a string, as hex.
-    public static func hex(of s: String) -> String {
-        var h = SHA256Hasher()
-        var s = s
-        s.withUTF8 { h.update(UnsafeRawBufferPointer($0)) }
-        return h.finalizeHex()
-    }
-}
 
 /// Computes a state digest: SHA-256 over the replica clock, then every live
 /// record's id and canonical encoding, in id order.

@@ -1,4 +1,5 @@
 import Bytes
+import Crypto
 import Foundation
 
 /// The identity of one replica: 128 random bits, generated once and persisted.
@@ -16,10 +17,10 @@ public struct ReplicaID: Hashable, Comparable, Sendable, CustomStringConvertible
         self.low = low
     }
 
-    /// A fresh id from the system CSPRNG (`getrandom` on Linux).
+    /// A fresh id from the system CSPRNG (`SecureRandom`).
     public static func random() -> ReplicaID {
-        var rng = SystemRandomNumberGenerator()
-        return ReplicaID(high: rng.next(), low: rng.next())
+        let b = SecureRandom.bytes(16)
+        return ReplicaID(high: b[0..<8].reduce(0) { $0 << 8 | UInt64($1) }, low: b[8..<16].reduce(0) { $0 << 8 | UInt64($1) })
     }
 
     /// Parses 32 hex digits; `nil` for anything else.

@@ -1,4 +1,5 @@
 import Bytes
+import Crypto
 import Foundation
 import Replica
 import Storage

@@ -1,5 +1,7 @@
 import Bytes
+import Crypto
 import Foundation
+import HTTP
 import SetupLinks
 import Storage
 
@@ -56,7 +58,7 @@ final class SetupPageController: Sendable {
     /// This replica's CSRF key from its local settings, made from the CSPRNG and stored the first time.
     static func loadOrCreateSecret(_ store: ReplicaStore) throws -> [UInt8] {
         if let hex = try store.setting(secretSetting), let bytes = Hex.decode(hex), bytes.count >= 16 { return bytes }
-        let bytes = Secrets.randomBytes(32)
+        let bytes = SecureRandom.bytes(32)
         try store.setSetting(secretSetting, Hex.encode(bytes))
         return bytes
     }
@@ -99,7 +101,7 @@ final class SetupPageController: Sendable {
         case .setupLinkNotFound?: return Self.notFound()
         case .setupLinkExpired?: return Self.expired()
         default:
-            let id = Hex.encode(Secrets.randomBytes(3))
+            let id = HTTPResponse.internalErrorID()
             return .page(PageRenderer.message(title: "Something went wrong",
                                               text: "The setup page could not be shown (error \(id)). Nothing was changed. Please try again in a moment."),
                          status: 500, logNote: "internal error \(id): \(error)")

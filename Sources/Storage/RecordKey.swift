@@ -1,6 +1,7 @@
 import Bytes
 import CCrypto
 import CSQLite
+import Crypto
 import Foundation
 
 /// The integer key of the record-id index (`records.idk`).
@@ -22,19 +23,28 @@ final class RecordKeyHasher {
     private let salted: OpaquePointer
     private let context: OpaquePointer
 
+    // Raw EVP calls rather than `SHA256Hasher`: a key is computed for every record merged, and
+    // restarting from a copy of the salted state saves hashing the salt each time.
+
     /// A hasher for the per-file key `salt` (bytes from `meta.id_key`).
     init(salt: [UInt8]) {
-        salted = EVP_MD_CTX_new()
-        context = EVP_MD_CTX_new()
-        EVP_DigestInit_ex(salted, EVP_sha256(), nil)
-        salt.withUnsafeBytes { _ = EVP_DigestUpdate(salted, $0.baseAddress, $0.count) }
+        salted = Self.newContext()
+        context = Self.newContext()
+        expectLibcrypto(EVP_DigestInit_ex(salted, EVP_sha256(), nil), "EVP_DigestInit_ex")
+        salt.withUnsafeBytes { expectLibcrypto(EVP_DigestUpdate(salted, $0.baseAddress, $0.count), "EVP_DigestUpdate") }
     }
 
     /// A hasher of the same key with contexts of its own, for another thread.
     private init(copying other: RecordKeyHasher) {
-        salted = EVP_MD_CTX_new()
-        context = EVP_MD_CTX_new()
-        EVP_MD_CTX_copy_ex(salted, other.salted)
+        salted = Self.newContext()
+        context = Self.newContext()
+        expectLibcrypto(EVP_MD_CTX_copy_ex(salted, other.salted), "EVP_MD_CTX_copy_ex")
+    }
+
+    /// A fresh digest context.
+    private static func newContext() -> OpaquePointer {
+        guard let c = EVP_MD_CTX_new() else { libcryptoFailed("EVP_MD_CTX_new") }
+        return c
     }
 
     /// A hasher of the same key with contexts of its own, for another thread.
@@ -55,9 +65,11 @@ final class RecordKeyHasher {
     func key(utf8 id: UnsafeRawBufferPointer) -> Int64 {
         var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         var n: UInt32 = 0
-        EVP_MD_CTX_copy_ex(context, salted)
-        _ = EVP_DigestUpdate(context, id.baseAddress, id.count)
-        withUnsafeMutableBytes(of: &digest) { _ = EVP_DigestFinal_ex(context, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), &n) }
+        expectLibcrypto(EVP_MD_CTX_copy_ex(context, salted), "EVP_MD_CTX_copy_ex")
+        expectLibcrypto(EVP_DigestUpdate(context, id.baseAddress, id.count), "EVP_DigestUpdate")
+        withUnsafeMutableBytes(of: &digest) {
+            expectLibcrypto(EVP_DigestFinal_ex(context, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), &n), "EVP_DigestFinal_ex")
+        }
         let low = UInt64(UInt32(bigEndian: UInt32(truncatingIfNeeded: digest.0))) & 0x7FFF_FFFF
         return Int64(bitPattern: RecordKeyHasher.prefix(id) << 31 | low)
     }
