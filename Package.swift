@@ -12,7 +12,7 @@ let package = Package(
         .executable(name: "list-bench", targets: ["ListBench"]),
         .executable(name: "scim-bench", targets: ["ScimBench"]),
         .executable(name: "webhook-bench", targets: ["WebhookBench"]),
-        .library(name: "SetupLinkKit", targets: ["Bytes", "Crypto", "JSON", "Replica", "Storage", "SetupLinks", "HTTP", "SetupPage", "Scim", "PeerSync", "Webhooks", "Hub", "Console"]),
+        .library(name: "SetupLinkKit", targets: ["Bytes", "Crypto", "Dates", "JSON", "Replica", "Storage", "SetupLinks", "HTTP", "SetupPage", "Scim", "PeerSync", "Webhooks", "Hub", "Console"]),
     ],
     targets: [
         // System libraries: a module map and a shim header each.
@@ -28,21 +28,22 @@ let package = Package(
                        providers: [.apt(["libmicrohttpd-dev"])]),
 
         // One helper per concern, below every room that uses it: hex, base64url and UTF-8 checks;
-        // SHA-256, HMAC, random bytes and constant-time compare over libcrypto.
+        // SHA-256, HMAC, random bytes and constant-time compare over libcrypto; timestamps as text.
         .target(name: "Bytes"),
         .target(name: "Crypto", dependencies: ["Bytes", "CCrypto"]),
+        .target(name: "Dates"),
         .target(name: "JSON", dependencies: ["Bytes"]),
         .target(name: "Replica", dependencies: ["Bytes", "Crypto"]),
         // CCrypto for `RecordKeyHasher`, the one user of raw EVP calls outside Crypto (see why there).
-        .target(name: "Storage", dependencies: ["Replica", "Bytes", "Crypto", "CSQLite", "CCrypto"]),
-        .target(name: "SetupLinks", dependencies: ["Replica", "Storage", "Bytes", "Crypto"]),
-        .target(name: "HTTP", dependencies: ["Bytes", "Crypto", "CMicroHTTPD", "CCurl"]),
-        .target(name: "SetupPage", dependencies: ["SetupLinks", "Storage", "HTTP", "Bytes", "Crypto"]),
+        .target(name: "Storage", dependencies: ["Replica", "Bytes", "Crypto", "Dates", "CSQLite", "CCrypto"]),
+        .target(name: "SetupLinks", dependencies: ["Replica", "Storage", "Bytes", "Crypto", "Dates"]),
+        .target(name: "HTTP", dependencies: ["Bytes", "Crypto", "Dates", "CMicroHTTPD", "CCurl"]),
+        .target(name: "SetupPage", dependencies: ["SetupLinks", "Storage", "HTTP", "Bytes", "Crypto", "Dates"]),
         .target(name: "PeerSync", dependencies: ["JSON", "Replica", "Storage", "HTTP", "Bytes"]),
-        .target(name: "Scim", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "HTTP"], exclude: ["NOTES.md"]),
+        .target(name: "Scim", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "HTTP", "Dates"], exclude: ["NOTES.md"]),
         .target(name: "Webhooks", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "Scim", "HTTP", "Bytes", "Crypto"]),
         .target(name: "Hub", dependencies: ["HTTP", "PeerSync", "SetupPage", "Scim", "Storage", "SetupLinks", "Webhooks"]),
-        .target(name: "Console", dependencies: ["JSON", "SetupLinks", "Scim", "PeerSync", "Hub", "HTTP", "Storage", "Replica", "Webhooks", "CEditLine"]),
+        .target(name: "Console", dependencies: ["JSON", "SetupLinks", "Scim", "PeerSync", "Hub", "HTTP", "Storage", "Replica", "Webhooks", "Dates", "CEditLine"]),
         .executableTarget(name: "setuplink", dependencies: ["Console"]),
 
         .executableTarget(name: "MergeBench", dependencies: ["JSON", "Replica", "Storage", "HTTP", "PeerSync", "SetupLinks"],
@@ -58,6 +59,7 @@ let package = Package(
 
         .testTarget(name: "BytesTests", dependencies: ["Bytes"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto", "Bytes"]),
+        .testTarget(name: "DatesTests", dependencies: ["Dates"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "Replica"]),
         .testTarget(name: "ReplicaTests", dependencies: ["Replica"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Replica", "CSQLite", "HTTPTestSupport"]),
@@ -66,7 +68,7 @@ let package = Package(
         .target(name: "HTTPTestSupport", dependencies: ["HTTP"], path: "Tests/HTTPTestSupport"),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "HTTPTestSupport", "Replica"]),
         .testTarget(name: "PeerSyncTests", dependencies: ["JSON", "HTTP", "HTTPTestSupport", "PeerSync", "Storage", "Replica", "SetupLinks"]),
-        .testTarget(name: "ScimTests", dependencies: ["Scim", "JSON", "SetupLinks", "Replica", "Storage", "HTTP", "HTTPTestSupport", "Hub", "PeerSync"],
+        .testTarget(name: "ScimTests", dependencies: ["Scim", "Dates", "JSON", "SetupLinks", "Replica", "Storage", "HTTP", "HTTPTestSupport", "Hub", "PeerSync"],
                     exclude: ["Conformance"]),
         .testTarget(name: "ConsoleTests", dependencies: ["JSON", "Console", "Scim", "HTTP", "HTTPTestSupport", "PeerSync", "SetupLinks", "Storage", "Replica"]),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Scim", "JSON", "Hub", "HTTP", "HTTPTestSupport", "PeerSync",

@@ -1,4 +1,5 @@
 import Crypto
+import Dates
 import Foundation
 import Synchronization
 import Replica
@@ -158,7 +159,7 @@ public final class SetupLinkService: @unchecked Sendable {
             }
             var values = [
                 "tenant": tenant, "product": product, "webhook_url": webhookURL, "webhook_secret": webhookSecret,
-                "token": Secrets.linkToken(), "valid_till": Timestamps.format(now.addingTimeInterval(Double(days) * 86_400)),
+                "token": Secrets.linkToken(), "valid_till": DateTime.format(now.addingTimeInterval(Double(days) * 86_400), .seconds),
                 "expiry_days": String(days), "service": Self.service,
             ]
             if let name { values["name"] = name } else if live == nil { values["name"] = "" }
@@ -243,7 +244,7 @@ public final class SetupLinkService: @unchecked Sendable {
             guard let r = try tx.record(id), r.isLive, let l = SetupLink(r) else { throw SetupLinkError.unknownLink(id) }
             let updated = try tx.write(id: id, kind: .link, [
                 "token": Secrets.linkToken(),
-                "valid_till": Timestamps.format(now.addingTimeInterval(Double(l.expiryDays) * 86_400)),
+                "valid_till": DateTime.format(now.addingTimeInterval(Double(l.expiryDays) * 86_400), .seconds),
             ])
             return SetupLink(updated)!
         }

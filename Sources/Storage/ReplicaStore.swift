@@ -1,5 +1,6 @@
 import Bytes
 import CSQLite
+import Dates
 import Foundation
 import Glibc
 import Replica
@@ -231,7 +232,7 @@ public final class ReplicaStore: @unchecked Sendable {
             try db.exec("PRAGMA application_id=\(Schema.applicationID)")
             try migrate(db, from: 0, inTransaction: true)
             try db.run("INSERT INTO meta(key, value) VALUES('replica_id', ?)", .text(ReplicaID.random().hex))
-            try db.run("INSERT INTO meta(key, value) VALUES('created', ?)", .text(ISO8601DateFormatter().string(from: Date())))
+            try db.run("INSERT INTO meta(key, value) VALUES('created', ?)", .text(DateTime.format(Date(), .seconds)))
         }
     }
 
