@@ -37,7 +37,7 @@ let package = Package(
         // CCrypto for `RecordKeyHasher`, the one user of raw EVP calls outside Crypto (see why there).
         .target(name: "Storage", dependencies: ["Replica", "Bytes", "Crypto", "Dates", "CSQLite", "CCrypto"]),
         .target(name: "SetupLinks", dependencies: ["Replica", "Storage", "Bytes", "Crypto", "Dates"]),
-        .target(name: "HTTP", dependencies: ["Bytes", "Crypto", "Dates", "CMicroHTTPD", "CCurl"]),
+        .target(name: "HTTP", dependencies: ["JSON", "Bytes", "Crypto", "Dates", "CMicroHTTPD", "CCurl"]),
         .target(name: "SetupPage", dependencies: ["SetupLinks", "Storage", "HTTP", "Bytes", "Crypto", "Dates"]),
         .target(name: "PeerSync", dependencies: ["JSON", "Replica", "Storage", "HTTP", "Bytes"]),
         .target(name: "Scim", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "HTTP", "Dates"], exclude: ["NOTES.md"]),

@@ -157,12 +157,12 @@ public struct HTTPClient: Sendable {
     public func send(method: String, url: String, headers: [String: String] = [:],
                      body: [UInt8]? = nil) throws(HTTPClientError) -> HTTPClientResponse {
         let host = try validate(url: url)
-        guard !method.isEmpty, method.utf8.allSatisfy(isMethodByte) else {
+        guard !method.isEmpty, method.utf8.allSatisfy(isTokenByte) else {
             throw .invalidRequest("invalid method \"\(method)\"")
         }
         var lines: [String] = []
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
-            guard !name.isEmpty, name.utf8.allSatisfy(isMethodByte) else {
+            guard !name.isEmpty, name.utf8.allSatisfy(isTokenByte) else {
                 throw .invalidRequest("invalid header name \"\(name)\"")
             }
             guard !value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
@@ -427,16 +427,6 @@ private final class TransferState {
         let name = line[..<colon].lowercased()
         let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         headers[name] = headers[name].map { "\($0), \(value)" } ?? value
-    }
-}
-
-/// Whether a byte may appear in a method or header name (RFC 9110 `tchar`).
-private func isMethodByte(_ b: UInt8) -> Bool {
-    switch b {
-    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-        true
-    default:
-        Array("!#$%&'*+-.^_`|~".utf8).contains(b)
     }
 }
 
