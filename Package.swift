@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "SetupLinksTests", dependencies: ["SetupLinks", "Storage", "Replica", "HTTPTestSupport"]),
         // Raw sockets, closure routes and child processes for tests; never in the library product.
         .target(name: "HTTPTestSupport", dependencies: ["HTTP"], path: "Tests/HTTPTestSupport"),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "HTTPTestSupport", "Replica"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "HTTPTestSupport", "Replica", "CCurl"]),
         .testTarget(name: "PeerSyncTests", dependencies: ["JSON", "HTTP", "HTTPTestSupport", "PeerSync", "Storage", "Replica", "SetupLinks"]),
         .testTarget(name: "ScimTests", dependencies: ["Scim", "Dates", "JSON", "SetupLinks", "Replica", "Storage", "HTTP", "HTTPTestSupport", "Hub", "PeerSync"],
                     exclude: ["Conformance"]),
