@@ -1,3 +1,4 @@
+import Fixtures
 import Foundation
 import HTTPTestSupport
 import Glibc

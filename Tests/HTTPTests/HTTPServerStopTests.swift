@@ -3,7 +3,7 @@ import Synchronization
 import Testing
 @testable import HTTP
 import HTTPTestSupport
-import Replica
+import Fixtures
 
 /// Stopping a server while clients keep sending: nothing crashes.
 @Suite struct HTTPServerStopTests {

@@ -1,4 +1,5 @@
 import Foundation
+import Replica
 
 /// A replica held in memory: the reference model of the CRDT, used by tests and
 /// the in-memory benchmark.
