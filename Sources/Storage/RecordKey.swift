@@ -18,7 +18,7 @@ import Foundation
 /// low 31 bits are SHA-256 of the id under a random per-file key, so a peer
 /// cannot pick ids that share a key. Keys are not unique: an exact lookup is
 /// `idk = ? AND id = ?`, and a collision costs one more row read.
-final class RecordKeyHasher {
+package final class RecordKeyHasher {
     /// SHA-256 with the salt absorbed: each key starts from a copy of it.
     private let salted: OpaquePointer
     private let context: OpaquePointer
@@ -27,7 +27,7 @@ final class RecordKeyHasher {
     // restarting from a copy of the salted state saves hashing the salt each time.
 
     /// A hasher for the per-file key `salt` (bytes from `meta.id_key`).
-    init(salt: [UInt8]) {
+    package init(salt: [UInt8]) {
         salted = Self.newContext()
         context = Self.newContext()
         expectLibcrypto(EVP_DigestInit_ex(salted, EVP_sha256(), nil), "EVP_DigestInit_ex")
@@ -56,7 +56,7 @@ final class RecordKeyHasher {
     }
 
     /// The key of an id.
-    func key(_ id: String) -> Int64 {
+    package func key(_ id: String) -> Int64 {
         var id = id
         return id.withUTF8 { key(utf8: UnsafeRawBufferPointer($0)) }
     }

@@ -192,7 +192,7 @@ public final class ReplicaStore: @unchecked Sendable {
     }
 
     /// The per-connection settings every replica file is used with (the benchmark's floor uses them too).
-    static func tune(_ db: SQLiteConnection) throws {
+    package static func tune(_ db: SQLiteConnection) throws {
         _ = try db.scalar("PRAGMA journal_mode=WAL")
         // Durable against process crashes (kill -9); a power cut may lose the last commits, never corrupt.
         try db.exec("PRAGMA synchronous=NORMAL")
