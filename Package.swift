@@ -62,21 +62,22 @@ let package = Package(
         .testTarget(name: "DatesTests", dependencies: ["Dates"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "Fixtures"]),
         .testTarget(name: "ReplicaTests", dependencies: ["Replica", "Fixtures"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "Replica", "Fixtures", "CSQLite", "HTTPTestSupport"]),
-        .testTarget(name: "SetupLinksTests", dependencies: ["SetupLinks", "Storage", "Replica", "HTTPTestSupport"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Replica", "Fixtures", "CSQLite", "TestSupport"]),
+        .testTarget(name: "SetupLinksTests", dependencies: ["SetupLinks", "Storage", "Replica", "TestSupport"]),
         // The in-memory reference replica and the seeded generator, for tests and benchmarks; never in the library product.
         .target(name: "Fixtures", dependencies: ["Replica"], path: "Tests/Fixtures"),
-        // Raw sockets, closure routes and child processes for tests; never in the library product.
-        .target(name: "HTTPTestSupport", dependencies: ["HTTP"], path: "Tests/HTTPTestSupport"),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "HTTPTestSupport", "Fixtures", "CCurl"]),
-        .testTarget(name: "PeerSyncTests", dependencies: ["JSON", "HTTP", "HTTPTestSupport", "PeerSync", "Storage", "Replica", "Fixtures", "SetupLinks"]),
-        .testTarget(name: "ScimTests", dependencies: ["Scim", "Dates", "JSON", "SetupLinks", "Replica", "Fixtures", "Storage", "HTTP", "HTTPTestSupport", "Hub", "PeerSync"],
+        // The one test-support surface: the package root and built products, child processes,
+        // raw sockets and closure routes; never in the library product.
+        .target(name: "TestSupport", dependencies: ["HTTP"], path: "Tests/TestSupport"),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport", "Fixtures", "CCurl"]),
+        .testTarget(name: "PeerSyncTests", dependencies: ["JSON", "HTTP", "TestSupport", "PeerSync", "Storage", "Replica", "Fixtures", "SetupLinks"]),
+        .testTarget(name: "ScimTests", dependencies: ["Scim", "Dates", "JSON", "SetupLinks", "Replica", "Fixtures", "Storage", "HTTP", "TestSupport", "Hub", "PeerSync"],
                     exclude: ["Conformance"]),
-        .testTarget(name: "ConsoleTests", dependencies: ["JSON", "Console", "Scim", "HTTP", "HTTPTestSupport", "PeerSync", "SetupLinks", "Storage", "Replica", "Fixtures"]),
-        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Scim", "JSON", "Hub", "HTTP", "HTTPTestSupport", "PeerSync",
+        .testTarget(name: "ConsoleTests", dependencies: ["JSON", "Console", "Scim", "HTTP", "TestSupport", "PeerSync", "SetupLinks", "Storage", "Replica", "Fixtures"]),
+        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Scim", "JSON", "Hub", "HTTP", "TestSupport", "PeerSync",
                                                           "SetupLinks", "Storage", "Replica", "Fixtures", "Console"],
                     exclude: ["Receiver"]),
-        .testTarget(name: "SetupPageTests", dependencies: ["SetupPage", "Hub", "HTTP", "HTTPTestSupport", "SetupLinks", "Storage", "Replica"],
+        .testTarget(name: "SetupPageTests", dependencies: ["SetupPage", "Hub", "HTTP", "TestSupport", "SetupLinks", "Storage", "Replica"],
                     exclude: ["Browser"]),
     ]
 )

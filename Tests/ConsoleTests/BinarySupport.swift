@@ -1,7 +1,7 @@
 import Foundation
-import HTTPTestSupport
 import Storage
 import Testing
+import TestSupport
 
 /// What a run of a program printed and returned.
 typealias RunResult = ChildRun

@@ -1,6 +1,6 @@
 import Fixtures
 import Foundation
-import HTTPTestSupport
+import TestSupport
 import Glibc
 import Synchronization
 import Replica

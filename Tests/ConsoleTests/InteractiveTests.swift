@@ -1,6 +1,6 @@
 import Foundation
-import HTTPTestSupport
 import Testing
+import TestSupport
 
 /// Issue 12 at a real terminal: the binary driven through a pseudo-terminal (Python's `pty`).
 @Suite struct InteractiveTests {

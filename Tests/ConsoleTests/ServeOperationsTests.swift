@@ -1,8 +1,8 @@
 import Foundation
 import Glibc
 import HTTP
-import HTTPTestSupport
 import Testing
+import TestSupport
 
 /// Writes `text` to a new private file and returns its path.
 private func privateFile(_ text: String, name: String = "token") -> String {

@@ -1,11 +1,11 @@
 import Foundation
 import Glibc
 import HTTP
-import HTTPTestSupport
 import PeerSync
 import Replica
 import Storage
 import Testing
+import TestSupport
 
 /// `setuplink --db DB serve --port 0 EXTRA…` as a child process, `environment` added
 /// to this process's (less SETUPLINK_*), once it listens (see `ServedSetuplink`).

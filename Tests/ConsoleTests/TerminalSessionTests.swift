@@ -1,6 +1,6 @@
 import Foundation
-import HTTPTestSupport
 import Testing
+import TestSupport
 
 /// Drives the real binary through a pseudo-terminal (Python's standard `pty` module).
 @Suite struct TerminalSessionTests {

@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import HTTP
-import HTTPTestSupport
+import TestSupport
 
 /// The libcurl client against a real local server: results and actionable errors.
 @Suite struct HTTPClientTests {

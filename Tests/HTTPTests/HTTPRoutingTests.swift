@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import HTTP
-import HTTPTestSupport
+import TestSupport
 
 /// The two-phase contract routes rely on: head first, body only when admitted.
 @Suite struct HTTPRoutingTests {

@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import HTTP
-import HTTPTestSupport
+import TestSupport
 import Fixtures
 
 /// Stopping a server while clients keep sending: nothing crashes.

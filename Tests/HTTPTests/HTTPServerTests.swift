@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import HTTP
-import HTTPTestSupport
+import TestSupport
 
 /// The server over real sockets: framing, limits, errors, stop, and real clients.
 @Suite struct HTTPServerTests {

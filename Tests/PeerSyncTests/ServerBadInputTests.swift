@@ -6,7 +6,7 @@ import Storage
 import Synchronization
 import Testing
 import HTTP
-import HTTPTestSupport
+import TestSupport
 @testable import PeerSync
 
 /// The error text of a JSON error body.

@@ -7,7 +7,7 @@ import Storage
 import Synchronization
 import Testing
 import HTTP
-import HTTPTestSupport
+import TestSupport
 @testable import PeerSync
 
 /// Replicas syncing through real servers on port 0 and the real libcurl client.

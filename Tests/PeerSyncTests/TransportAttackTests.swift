@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 import HTTP
-import HTTPTestSupport
+import TestSupport
 import Replica
 import Storage
 import Synchronization

@@ -1,6 +1,6 @@
 import Foundation
-import HTTPTestSupport
 import Testing
+import TestSupport
 
 /// The public SCIM conformance suite (`scim2 test`, PyPI `scim2-cli` with
 /// `scim2-tester`) against a directory on a replica served by the real

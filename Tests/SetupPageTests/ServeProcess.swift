@@ -1,5 +1,5 @@
 import Foundation
-import HTTPTestSupport
+import TestSupport
 
 /// A fresh folder for one test.
 func temporaryFolder() -> String {

@@ -1,6 +1,6 @@
 import Foundation
-import HTTPTestSupport
 import Testing
+import TestSupport
 
 /// The page in a real browser: headless Chromium driven through the Chrome
 /// DevTools Protocol by `Browser/setup_page_browser.py`, against a replica

@@ -1,8 +1,8 @@
 import Foundation
 import HTTP
-import HTTPTestSupport
 import SetupLinks
 import Testing
+import TestSupport
 
 /// The setup page over HTTP, served by a real hub.
 @Suite struct SetupPageHTTPTests {

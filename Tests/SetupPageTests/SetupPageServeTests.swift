@@ -1,7 +1,7 @@
 import Foundation
 import HTTP
-import HTTPTestSupport
 import Testing
+import TestSupport
 
 /// The page served by the real `setuplink serve`, end to end: a directory made
 /// in the page is a replica write like the REPL's, and syncs.

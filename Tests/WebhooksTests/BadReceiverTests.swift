@@ -1,12 +1,12 @@
 import Foundation
 import Glibc
 import HTTP
-import HTTPTestSupport
 import JSON
 import Scim
 import SetupLinks
 import Storage
 import Testing
+import TestSupport
 import Webhooks
 
 /// Webhooks that cannot take an event: each attempt is logged as failed, the

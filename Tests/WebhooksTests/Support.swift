@@ -1,13 +1,13 @@
 import Foundation
 import Glibc
 import HTTP
-import HTTPTestSupport
 import Hub
 import JSON
 import Scim
 import SetupLinks
 import Storage
 import Testing
+import TestSupport
 import Webhooks
 
 /// A fresh folder for one test.
