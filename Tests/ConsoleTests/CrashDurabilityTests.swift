@@ -18,7 +18,7 @@ import Testing
         let killAfter = Int.random(in: 20...400, using: &rng)
         let db = temporaryReplica()
         let p = Process()
-        p.executableURL = productsDirectory().appendingPathComponent("setuplink")
+        p.executableURL = setuplinkBinary()
         p.arguments = ["--db", db, "--json"]
         let inPipe = Pipe(), outPipe = Pipe()
         p.standardInput = inPipe

@@ -70,18 +70,10 @@ private func summaryStatus(_ url: String, token: String, caCertificate: String? 
     }
 
     @Test func theHTTPSSampleRuns() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [packageRoot().appendingPathComponent("Samples/https-peers.sh").path,
-                       productsDirectory().appendingPathComponent("setuplink").path]
-        p.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SETUPLINK_") }
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(text)")
+        let run = try runChild(URL(fileURLWithPath: "/bin/bash"),
+                               [packageRoot().appendingPathComponent("Samples/https-peers.sh").path, setuplinkBinary().path])
+        let text = run.stdout + run.stderr
+        #expect(run.status == 0, "\(text)")
         #expect(text.contains("converged over HTTPS"))
     }
 

@@ -37,7 +37,7 @@ import Testing
             hub.close()
         }
         let client = Process()
-        client.executableURL = productsDirectory().appendingPathComponent("setuplink")
+        client.executableURL = setuplinkBinary()
         client.arguments = ["--db", laptopDB, "sync", server.url]
         client.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SETUPLINK_") }.merging(token) { $1 }
         client.standardOutput = FileHandle.nullDevice

@@ -86,6 +86,12 @@ public func runChild(_ executable: URL, _ arguments: [String], input: String = "
     return ChildRun(status: p.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: err.text())
 }
 
+/// Runs the program at `executable` (`curl`, `openssl`, a Python) with
+/// `arguments` and nothing on its stdin; waits for it.
+public func run(_ executable: String, _ arguments: [String]) throws -> ChildRun {
+    try runChild(URL(fileURLWithPath: executable), arguments)
+}
+
 /// Reads a pipe to its end on a thread of its own, so two pipes cannot deadlock.
 public final class PipeDrain: Sendable {
     private let data = Locked(Data())

@@ -4,27 +4,17 @@ import JSON
 import Scim
 import SetupLinks
 import Storage
+import TestSupport
 import Testing
 import Webhooks
 
 /// `kill -9` of a serving hub between a SCIM write and its delivery: after the
 /// restart every event is delivered and none is lost.
 @Suite struct CrashTests {
-    /// The built `setuplink` executable.
-    static func binary() -> URL {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("setuplink")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return packageRoot().appendingPathComponent(".build/debug/setuplink")
-    }
-
     /// `setuplink --db path serve --port 0`, its output in files of `folder`.
     static func serve(_ path: String, folder: String, run: Int) throws -> Process {
         let p = Process()
-        p.executableURL = binary()
+        p.executableURL = setuplinkBinary()
         p.arguments = ["--db", path, "serve", "--port", "0"]
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SETUPLINK_") }
         env["SETUPLINK_TOKEN"] = "crash-test-token"

@@ -15,11 +15,6 @@ func temporaryFolder() -> String {
     testFolder("webhooks")
 }
 
-/// The package's root folder.
-func packageRoot() -> URL {
-    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-}
-
 /// Short times, so retries and timeouts fit in a test.
 func testConfiguration(batch: Int? = nil) -> WebhookConfiguration {
     WebhookConfiguration(batchSize: batch, senders: 3, connectTimeout: .seconds(2), timeout: .seconds(2),
