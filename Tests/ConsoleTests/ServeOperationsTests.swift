@@ -149,7 +149,7 @@ private func summaryStatus(_ url: String, token: String, caCertificate: String? 
         let second = try #require(json(rotated.stdout)["token"] as? String)
         #expect(second.count == 48 && second != first)
         // The running hub picks the new token up (it re-reads the stored token every second).
-        #expect(eventually(timeout: .seconds(5)) { (try? summaryStatus(hub.url, token: first)) == 401 })
+        #expect(poll(until: { (try? summaryStatus(hub.url, token: first)) == 401 }, deadline: .seconds(5)))
         #expect(try summaryStatus(hub.url, token: second) == 200)
         #expect(try runTool(["--db", db, "serve", "token", "show"]).stdout == "token: \(second)\n")
     }

@@ -44,8 +44,7 @@ import Testing
         client.standardError = FileHandle.nullDevice
         try client.run()
         // Killed once the hub has answered a few pulls (the fetcher runs pages ahead of the applier).
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline && server.accessLog.components(separatedBy: "POST /sync/v1/pull 200").count < 4 + 1 { usleep(2_000) }
+        poll(until: { server.accessLog.components(separatedBy: "POST /sync/v1/pull 200").count >= 4 + 1 }, deadline: .seconds(60))
         kill(client.processIdentifier, SIGKILL)
         client.waitUntilExit()
 

@@ -198,7 +198,7 @@ import TestSupport
         _ = try h.request("DELETE", page)
         _ = try h.service.regenerateLink(id: l.id)
         _ = try h.get(page)
-        #expect(eventually { h.log.withLock { $0.count } >= 6 })
+        #expect(poll { h.log.withLock { $0.count } >= 6 })
         let lines = h.log.withLock { $0 }
         for line in lines {
             #expect(!line.contains(l.token) && !line.contains(String(l.token.prefix(7))), "\(line)")

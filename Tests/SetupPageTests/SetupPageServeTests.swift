@@ -45,7 +45,7 @@ import TestSupport
         #expect(onLaptop.map { $0["id"] as? String } == [id])
 
         // The server's access log (its stderr) never holds the link token.
-        #expect(eventually(timeout: .seconds(10)) { serve.accessLog.contains("POST /setup/\(token.prefix(6))… 303") })
+        #expect(poll(until: { serve.accessLog.contains("POST /setup/\(token.prefix(6))… 303") }, deadline: .seconds(10)))
         #expect(!serve.accessLog.contains(token) && !serve.accessLog.contains(csrf))
     }
 

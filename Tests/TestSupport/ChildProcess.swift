@@ -177,7 +177,7 @@ public final class ServedSetuplink: Sendable {
             }.start()
         }
         var found: (url: String, token: String)?
-        _ = eventually(timeout: .seconds(30)) {
+        poll(until: {
             let lines = stdoutText.withLock { $0 }.split(separator: "\n")
             guard let listening = lines.first(where: { $0.hasPrefix("listening on ") }) else { return !p.isRunning }
             let token = lines.first { $0.hasPrefix("token: ") }.map { String($0.dropFirst(7)) } ?? ""
@@ -185,7 +185,7 @@ public final class ServedSetuplink: Sendable {
             guard !token.isEmpty || lines.contains(where: { $0.contains("using the") }) else { return !p.isRunning }
             found = (String(listening.dropFirst("listening on ".count)), token)
             return true
-        }
+        }, deadline: .seconds(30))
         guard let found, p.isRunning else {
             if p.isRunning { kill(p.processIdentifier, SIGKILL) }
             p.waitUntilExit()
@@ -201,7 +201,7 @@ public final class ServedSetuplink: Sendable {
 
     /// Waits until the access log contains `text`, up to `seconds`.
     public func waitForLog(_ text: String, seconds: Double = 60) -> Bool {
-        eventually(timeout: .milliseconds(Int(seconds * 1000))) { accessLog.contains(text) }
+        poll(until: { accessLog.contains(text) }, deadline: .milliseconds(Int(seconds * 1000)))
     }
 
     /// Stops it with SIGTERM and waits for it, and for its log to be read to the end.

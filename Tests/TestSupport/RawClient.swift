@@ -128,16 +128,6 @@ public enum RawClientError: Error {
     case failed(String)
 }
 
-/// Polls `condition` until it holds or `timeout` passes.
-public func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) -> Bool {
-    let deadline = ContinuousClock.now.advanced(by: timeout)
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        usleep(2_000)
-    }
-    return condition()
-}
-
 /// Routes made of closures, for tests: everything under `prefix`.
 public struct ClosureRoutes: HTTPRoutes {
     /// The path prefix served.

@@ -25,9 +25,9 @@ import Webhooks
         p.standardOutput = FileHandle(forWritingAtPath: out)
         p.standardError = FileHandle(forWritingAtPath: err)
         try p.run()
-        try waitFor("serve to listen") {
+        try #require(poll(until: {
             ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").contains("listening on ") || !p.isRunning
-        }
+        }, deadline: .seconds(15)), "timed out waiting for serve to listen")
         #expect(p.isRunning, "serve ended: \((try? String(contentsOfFile: err, encoding: .utf8)) ?? "")")
         return p
     }
@@ -50,7 +50,7 @@ import Webhooks
             for i in 0..<3 { expected += try scim.createUser("before\(i)@acme.test").events }
         }
         let first = try Self.serve(path, folder: folder, run: 1)
-        try waitFor("the first event in flight") { receiver.received("/crash").count == 1 }
+        try #require(poll(until: { receiver.received("/crash").count == 1 }, deadline: .seconds(15)), "timed out waiting for the first event in flight")
         // A change written while the hub is busy (by another process on the same file).
         do {
             let service = try SetupLinkService(store: try SetupLinkService.openStore(path: path))
@@ -68,11 +68,11 @@ import Webhooks
             kill(second.processIdentifier, SIGTERM)
             second.waitUntilExit()
         }
-        try waitFor("every event delivered after the restart") {
+        try #require(try poll(until: {
             let store = try ReplicaStore(path: path)
             defer { store.close() }
             return try store.outboxCounts(directory: d.id).delivered == expected.count
-        }
+        }, deadline: .seconds(15)), "timed out waiting for every event delivered after the restart")
         let got = receiver.received("/crash")
         let delivered = got.filter { $0.status == 200 }
         // At least once: the event in flight at the kill came again; each arrived exactly once with a 200.

@@ -21,20 +21,6 @@ func testConfiguration(batch: Int? = nil) -> WebhookConfiguration {
                          retryBase: .milliseconds(40), retryCap: .milliseconds(300), pollInterval: .milliseconds(200))
 }
 
-/// Polls `condition` until it holds or `timeout` passes.
-func waitFor(_ what: String, timeout: Duration = .seconds(15), _ condition: () throws -> Bool) throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try condition() { return }
-        usleep(20_000)
-    }
-    Issue.record("timed out waiting for \(what)")
-    throw WaitError.timedOut(what)
-}
-
-/// A wait that ran out.
-enum WaitError: Error { case timedOut(String) }
-
 /// One request the receiver got.
 struct Received: Sendable {
     var path: String
@@ -87,14 +73,14 @@ final class WebhookReceiver: @unchecked Sendable {
         p.standardOutput = FileHandle.nullDevice
         try p.run()
         process = p
-        try waitFor("the receiver to listen", timeout: .seconds(10)) {
+        try #require(poll(until: {
             guard let text = try? String(contentsOfFile: portFile, encoding: .utf8), let n = UInt16(text) else {
                 #expect(p.isRunning, "the receiver process ended")
                 return !p.isRunning
             }
             self.port = n
             return true
-        }
+        }, deadline: .seconds(10)), "timed out waiting for the receiver to listen")
         #expect(p.isRunning)
     }
 
