@@ -156,7 +156,7 @@ import TestSupport
     }
 
     @Test func pythonHTTPClientTalksToTheServer() throws {
-        let python = try #require(python3Path(), "python3 not found on PATH")
+        let python = try requires(.python3)
         let (server, port) = try startServer()
         defer { server.stop() }
         let script = """

@@ -367,7 +367,7 @@ import TestSupport
     }
 
     @Test func pythonHTTPClientReadsHealthAndSummary() throws {
-        let python = try #require(python3Path(), "python3 not found on PATH")
+        let python = try requires(.python3)
         let hub = try ServedReplica()
         let script = """
         import http.client, json

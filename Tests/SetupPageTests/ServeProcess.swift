@@ -15,9 +15,3 @@ func setuplink(db: String, _ commands: String, externalURL: String = "https://hu
 func serveProcess(db: String) throws -> ServedSetuplink {
     try ServedSetuplink(db: db, externalURL: "https://hub.example.test")
 }
-
-/// A child process failed in a way the test cannot go on from.
-struct ServeError: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
-}

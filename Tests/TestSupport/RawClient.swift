@@ -175,16 +175,6 @@ public let echo: @Sendable (HTTPRequest) -> HTTPResponse = { request in
     return HTTPResponse(status: 200, headers: [("Content-Type", "text/plain")], body: Array(text.utf8))
 }
 
-/// Finds `python3` on PATH (it may live under pyenv).
-public func python3Path() -> String? {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"
-    for dir in path.split(separator: ":") {
-        let candidate = "\(dir)/python3"
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-    }
-    return nil
-}
-
 /// A port nothing listens on: bound, then closed.
 public func freePort() throws -> UInt16 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -62,7 +62,7 @@ final class WebhookReceiver: @unchecked Sendable {
 
     /// Starts the receiver process (again, on the same port after `stop()`).
     func start(port: UInt16? = nil) throws {
-        let python = try #require(python3Path(), "python3 not found on PATH")
+        let python = try requires(.python3)
         let portFile = folder + "/port"
         try? FileManager.default.removeItem(atPath: portFile)
         writeConfig()
