@@ -66,8 +66,8 @@ let package = Package(
         .testTarget(name: "SetupLinksTests", dependencies: ["SetupLinks", "Storage", "Replica", "TestSupport"]),
         // The in-memory reference replica and the seeded generator, for tests and benchmarks; never in the library product.
         .target(name: "Fixtures", dependencies: ["Replica"], path: "Tests/Fixtures"),
-        // The one test-support surface: the package root and built products, child processes,
-        // raw sockets and closure routes; never in the library product.
+        // The one test-support surface: the package root and built products, child processes, polling,
+        // the tools a test requires, a pseudo-terminal driver, raw sockets and closure routes; never in the library product.
         .target(name: "TestSupport", dependencies: ["HTTP"], path: "Tests/TestSupport"),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport", "Fixtures", "CCurl"]),
         .testTarget(name: "PeerSyncTests", dependencies: ["JSON", "HTTP", "TestSupport", "PeerSync", "Storage", "Replica", "Fixtures", "SetupLinks"]),
