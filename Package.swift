@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "Console", dependencies: ["JSON", "SetupLinks", "Scim", "PeerSync", "Hub", "HTTP", "Storage", "Replica", "Webhooks", "Dates", "CEditLine"]),
         .executableTarget(name: "setuplink", dependencies: ["Console"]),
 
-        .executableTarget(name: "MergeBench", dependencies: ["JSON", "Replica", "Storage", "HTTP", "PeerSync", "SetupLinks", "Fixtures"],
+        .executableTarget(name: "MergeBench", dependencies: ["JSON", "Replica", "Storage", "HTTP", "PeerSync", "SetupLinks", "Fixtures", "Bytes"],
                           path: "Benchmarks/MergeBench"),
         .executableTarget(name: "ListBench", dependencies: ["Console", "SetupLinks", "Storage", "Replica"],
                           path: "Benchmarks/ListBench"),

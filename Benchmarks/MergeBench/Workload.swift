@@ -1,3 +1,4 @@
+import Bytes
 import Fixtures
 import Foundation
 import Replica
@@ -9,21 +10,16 @@ enum Workload {
     /// The replica that writes concurrently in the conflict figure.
     static let rival = ReplicaID(high: 0xB0B0_0000_0000_0002, low: 0x0000_0000_0000_0002)
 
-    static func hex(_ rng: inout SeededGenerator, _ bytes: Int) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes * 2)
-        for _ in 0..<(bytes / 8) {
-            let v = rng.next()
-            for k in stride(from: 60, through: 0, by: -4) { out.append(digits[Int((v >> UInt64(k)) & 0xF)]) }
-        }
-        return String(decoding: out, as: UTF8.self)
+    /// `bytes` (a multiple of 8) seeded random bytes: each 64-bit draw, big-endian.
+    static func bytes(_ rng: inout SeededGenerator, _ bytes: Int) -> [UInt8] {
+        (0..<(bytes / 8)).flatMap { _ in withUnsafeBytes(of: rng.next().bigEndian) { Array($0) } }
     }
 
-    static func uuid(_ rng: inout SeededGenerator) -> String {
-        let h = Array(hex(&rng, 16))
-        return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-" + String(h[20..<32])
-    }
+    /// `bytes` seeded random bytes as lowercase hex (a token).
+    static func hex(_ rng: inout SeededGenerator, _ bytes: Int) -> String { Hex.encode(Self.bytes(&rng, bytes)) }
+
+    /// Sixteen seeded random bytes as a UUID's text (a directory id).
+    static func uuid(_ rng: inout SeededGenerator) -> String { Hex.uuid(bytes(&rng, 16)) }
 
     /// `n` records, one write each by `origin` (counters offset+1…offset+n); one in five is a link.
     static func records(_ n: Int, seed: UInt64 = 42, offset: Int = 0) -> [Record] {

@@ -97,8 +97,13 @@ public struct MemoryReplica: Sendable {
     /// A slot's marker for "no record here yet" (its id is empty, which no real record has).
     static let vacant = Record(id: "", kind: .link)
 
+    /// What merging one record did to its slot, for the undo log.
     enum Absorbed {
-        case unchanged, inserted
+        /// The slot already held the remote state.
+        case unchanged
+        /// The slot was vacant.
+        case inserted
+        /// The slot held this record before.
         case replaced(Record)
     }
 
