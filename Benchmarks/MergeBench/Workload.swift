@@ -10,16 +10,25 @@ enum Workload {
     /// The replica that writes concurrently in the conflict figure.
     static let rival = ReplicaID(high: 0xB0B0_0000_0000_0002, low: 0x0000_0000_0000_0002)
 
-    /// `bytes` (a multiple of 8) seeded random bytes: each 64-bit draw, big-endian.
-    static func bytes(_ rng: inout SeededGenerator, _ bytes: Int) -> [UInt8] {
-        (0..<(bytes / 8)).flatMap { _ in withUnsafeBytes(of: rng.next().bigEndian) { Array($0) } }
+    // Built as they always were (one buffer, then a string; the UUID cut from 32 digits): the
+    // figures depend on where the records' strings land in memory, and must stay comparable.
+
+    /// `bytes` (a multiple of 8) seeded random bytes as lowercase hex (a token).
+    static func hex(_ rng: inout SeededGenerator, _ bytes: Int) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(bytes * 2)
+        for _ in 0..<(bytes / 8) {
+            let v = rng.next()
+            for k in stride(from: 60, through: 0, by: -4) { out.append(Hex.digit(UInt8(truncatingIfNeeded: v >> UInt64(k)) & 0xF)) }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
-    /// `bytes` seeded random bytes as lowercase hex (a token).
-    static func hex(_ rng: inout SeededGenerator, _ bytes: Int) -> String { Hex.encode(Self.bytes(&rng, bytes)) }
-
     /// Sixteen seeded random bytes as a UUID's text (a directory id).
-    static func uuid(_ rng: inout SeededGenerator) -> String { Hex.uuid(bytes(&rng, 16)) }
+    static func uuid(_ rng: inout SeededGenerator) -> String {
+        let h = Array(hex(&rng, 16))
+        return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-" + String(h[20..<32])
+    }
 
     /// `n` records, one write each by `origin` (counters offset+1…offset+n); one in five is a link.
     static func records(_ n: Int, seed: UInt64 = 42, offset: Int = 0) -> [Record] {

@@ -1,5 +1,4 @@
 import Bytes
-import Crypto
 import Foundation
 
 /// The identity of one replica: 128 random bits, generated once and persisted.
@@ -17,10 +16,10 @@ public struct ReplicaID: Hashable, Comparable, Sendable, CustomStringConvertible
         self.low = low
     }
 
-    /// A fresh id from the system CSPRNG (`SecureRandom`).
+    /// A fresh id from the system CSPRNG (`getrandom` on Linux).
     public static func random() -> ReplicaID {
-        let b = SecureRandom.bytes(16)
-        return ReplicaID(high: b[0..<8].reduce(0) { $0 << 8 | UInt64($1) }, low: b[8..<16].reduce(0) { $0 << 8 | UInt64($1) })
+        var rng = SystemRandomNumberGenerator()
+        return ReplicaID(high: rng.next(), low: rng.next())
     }
 
     /// Parses 32 hex digits; `nil` for anything else.
