@@ -1,3 +1,5 @@
+import Bytes
+import Fixtures
 import Foundation
 import SetupLinks
 import Replica
@@ -9,17 +11,21 @@ enum Workload {
     /// The replica that writes concurrently in the conflict figure.
     static let rival = ReplicaID(high: 0xB0B0_0000_0000_0002, low: 0x0000_0000_0000_0002)
 
+    // Built as they always were (one buffer, then a string; the UUID cut from 32 digits): the
+    // figures depend on where the records' strings land in memory, and must stay comparable.
+
+    /// `bytes` (a multiple of 8) seeded random bytes as lowercase hex (a token).
     static func hex(_ rng: inout SeededGenerator, _ bytes: Int) -> String {
-        let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(bytes * 2)
         for _ in 0..<(bytes / 8) {
             let v = rng.next()
-            for k in stride(from: 60, through: 0, by: -4) { out.append(digits[Int((v >> UInt64(k)) & 0xF)]) }
+            for k in stride(from: 60, through: 0, by: -4) { out.append(Hex.digit(UInt8(truncatingIfNeeded: v >> UInt64(k)) & 0xF)) }
         }
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Sixteen seeded random bytes as a UUID's text (a directory id).
     static func uuid(_ rng: inout SeededGenerator) -> String {
         let h = Array(hex(&rng, 16))
         return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-" + String(h[20..<32])

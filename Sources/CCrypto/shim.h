@@ -1,4 +1,4 @@
-// The parts of OpenSSL's libcrypto setuplink uses: SHA-256, HMAC and RAND_bytes.
+// The parts of OpenSSL's libcrypto setuplink uses: SHA-256, HMAC, RAND_bytes, CRYPTO_memcmp and error strings.
 #ifndef SETUPLINK_CCRYPTO_SHIM_H
 #define SETUPLINK_CCRYPTO_SHIM_H
 #include <openssl/sha.h>
@@ -6,6 +6,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/core_names.h>
 #include <openssl/params.h>
 

@@ -157,12 +157,12 @@ public struct HTTPClient: Sendable {
     public func send(method: String, url: String, headers: [String: String] = [:],
                      body: [UInt8]? = nil) throws(HTTPClientError) -> HTTPClientResponse {
         let host = try validate(url: url)
-        guard !method.isEmpty, method.utf8.allSatisfy(isMethodByte) else {
+        guard !method.isEmpty, method.utf8.allSatisfy(isTokenByte) else {
             throw .invalidRequest("invalid method \"\(method)\"")
         }
         var lines: [String] = []
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
-            guard !name.isEmpty, name.utf8.allSatisfy(isMethodByte) else {
+            guard !name.isEmpty, name.utf8.allSatisfy(isTokenByte) else {
                 throw .invalidRequest("invalid header name \"\(name)\"")
             }
             guard !value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
@@ -191,18 +191,19 @@ public struct HTTPClient: Sendable {
         state.monitor = monitor
         state.method = method
         state.url = url
-        let code: CURLcode = withExtendedLifetime(state) {
+        let options = CurlOptions(handle: handle)
+        let code: CURLcode = try withExtendedLifetime(state) { () throws(HTTPClientError) -> CURLcode in
             let user = Unmanaged.passUnretained(state).toOpaque()
-            _ = setuplink_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
-            _ = setuplink_curl_setopt_string(handle, CURLOPT_URL, url)
-            _ = setuplink_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-            _ = setuplink_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
-            _ = setuplink_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, milliseconds(connectTimeout))
-            _ = setuplink_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, milliseconds(timeout))
+            try options.set(CURLOPT_ERRORBUFFER, pointer: errorBuffer)
+            try options.set(CURLOPT_URL, url)
+            try options.set(CURLOPT_NOSIGNAL, 1)
+            try options.set(CURLOPT_FOLLOWLOCATION, 0)
+            try options.set(CURLOPT_CONNECTTIMEOUT_MS, milliseconds(connectTimeout))
+            try options.set(CURLOPT_TIMEOUT_MS, milliseconds(timeout))
             // Lets curl refuse early when Content-Length already exceeds the limit;
             // the write callback covers responses without one.
-            _ = setuplink_curl_setopt_off(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(maxResponseBytes))
-            _ = setuplink_curl_setopt_writefn(handle, CURLOPT_WRITEFUNCTION) { data, size, count, user in
+            try options.set(CURLOPT_MAXFILESIZE_LARGE, offset: curl_off_t(maxResponseBytes))
+            try options.set(CURLOPT_WRITEFUNCTION, writer: { data, size, count, user in
                 guard let user else { return 0 }
                 let state = Unmanaged<TransferState>.fromOpaque(user).takeUnretainedValue()
                 let n = size * count
@@ -216,9 +217,9 @@ public struct HTTPClient: Sendable {
                     }
                 }
                 return n
-            }
-            _ = setuplink_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, user)
-            _ = setuplink_curl_setopt_writefn(handle, CURLOPT_HEADERFUNCTION) { data, size, count, user in
+            })
+            try options.set(CURLOPT_WRITEDATA, pointer: user)
+            try options.set(CURLOPT_HEADERFUNCTION, writer: { data, size, count, user in
                 let n = size * count
                 guard let user, let data else { return n }
                 let state = Unmanaged<TransferState>.fromOpaque(user).takeUnretainedValue()
@@ -227,20 +228,21 @@ public struct HTTPClient: Sendable {
                 }
                 state.addHeaderLine(line)
                 return n
-            }
-            _ = setuplink_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, user)
+            })
+            try options.set(CURLOPT_HEADERDATA, pointer: user)
             if let pem = caCertificatePEM {
                 // CURL_BLOB_COPY: libcurl copies the PEM now, so the buffer need not outlive this call.
                 var bytes = Array(pem.utf8)
-                bytes.withUnsafeMutableBytes { raw in
+                let set = bytes.withUnsafeMutableBytes { raw in
                     var blob = curl_blob(data: raw.baseAddress, len: raw.count, flags: UInt32(CURL_BLOB_COPY))
-                    _ = setuplink_curl_setopt_pointer(handle, CURLOPT_CAINFO_BLOB, &blob)
+                    return setuplink_curl_setopt_pointer(handle, CURLOPT_CAINFO_BLOB, &blob)
                 }
+                try options.check(set, CURLOPT_CAINFO_BLOB)
             }
             if monitor != nil {
-                _ = setuplink_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
-                _ = setuplink_curl_setopt_pointer(handle, CURLOPT_XFERINFODATA, user)
-                _ = setuplink_curl_setopt_xferinfofn(handle) { user, _, downloaded, _, uploaded in
+                try options.set(CURLOPT_NOPROGRESS, 0)
+                try options.set(CURLOPT_XFERINFODATA, pointer: user)
+                try options.check(setuplink_curl_setopt_xferinfofn(handle) { user, _, downloaded, _, uploaded in
                     guard let user else { return 0 }
                     let state = Unmanaged<TransferState>.fromOpaque(user).takeUnretainedValue()
                     guard let monitor = state.monitor else { return 0 }
@@ -248,31 +250,31 @@ public struct HTTPClient: Sendable {
                                                 seconds: Date().timeIntervalSince(state.started),
                                                 bytesSent: Int(uploaded), bytesReceived: Int(downloaded))
                     return monitor(transfer) ? 0 : 1   // non-zero: CURLE_ABORTED_BY_CALLBACK
-                }
+                }, CURLOPT_XFERINFOFUNCTION)
             }
 
             switch method {
             case "GET" where body == nil:
-                _ = setuplink_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
+                try options.set(CURLOPT_HTTPGET, 1)
             case "HEAD":
-                _ = setuplink_curl_setopt_long(handle, CURLOPT_NOBODY, 1)
+                try options.set(CURLOPT_NOBODY, 1)
             default:
-                _ = setuplink_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method)
+                try options.set(CURLOPT_CUSTOMREQUEST, method)
             }
             if let body, method != "HEAD" {
-                _ = setuplink_curl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
-                body.withUnsafeBytes { raw in
+                try options.set(CURLOPT_POSTFIELDSIZE_LARGE, offset: curl_off_t(body.count))
+                let copied = body.withUnsafeBytes { raw in
                     // COPYPOSTFIELDS copies POSTFIELDSIZE bytes now, so the buffer
                     // need not outlive this call.
                     if let base = raw.baseAddress {
-                        _ = setuplink_curl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: base))
-                    } else {
-                        _ = setuplink_curl_setopt_string(handle, CURLOPT_COPYPOSTFIELDS, "")
+                        return setuplink_curl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: base))
                     }
+                    return setuplink_curl_setopt_string(handle, CURLOPT_COPYPOSTFIELDS, "")
                 }
+                try options.check(copied, CURLOPT_COPYPOSTFIELDS)
             }
             for line in lines { headerList = curl_slist_append(headerList, line) }
-            if headerList != nil { _ = setuplink_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList) }
+            if headerList != nil { try options.set(CURLOPT_HTTPHEADER, list: headerList) }
 
             return curl_easy_perform(handle)
         }
@@ -353,12 +355,17 @@ extension HTTPClient {
     static func speaksTLS(_ url: String) -> Bool {
         guard CurlGlobal.initialized, let handle = curl_easy_init() else { return false }
         defer { curl_easy_cleanup(handle) }
-        _ = setuplink_curl_setopt_string(handle, CURLOPT_URL, HTTPClientError.httpsVersion(of: url))
-        _ = setuplink_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-        _ = setuplink_curl_setopt_long(handle, CURLOPT_CONNECT_ONLY, 1)
-        _ = setuplink_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 0)
-        _ = setuplink_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 0)
-        _ = setuplink_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, 2000)
+        let options = CurlOptions(handle: handle)
+        do {
+            try options.set(CURLOPT_URL, HTTPClientError.httpsVersion(of: url))
+            try options.set(CURLOPT_NOSIGNAL, 1)
+            try options.set(CURLOPT_CONNECT_ONLY, 1)
+            try options.set(CURLOPT_SSL_VERIFYPEER, 0)
+            try options.set(CURLOPT_SSL_VERIFYHOST, 0)
+            try options.set(CURLOPT_TIMEOUT_MS, 2000)
+        } catch {
+            return false
+        }
         return curl_easy_perform(handle) == CURLE_OK
     }
 
@@ -387,13 +394,66 @@ extension HTTPClient {
         guard CurlGlobal.initialized, let handle = curl_easy_init() else { return false }
         defer { curl_easy_cleanup(handle) }
         let plain = url.lowercased().hasPrefix("https:") ? "http" + url.dropFirst(5) : Substring(url)
-        _ = setuplink_curl_setopt_string(handle, CURLOPT_URL, String(plain))
-        _ = setuplink_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-        _ = setuplink_curl_setopt_long(handle, CURLOPT_NOBODY, 1)
-        _ = setuplink_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, 2000)
+        let options = CurlOptions(handle: handle)
+        do {
+            try options.set(CURLOPT_URL, String(plain))
+            try options.set(CURLOPT_NOSIGNAL, 1)
+            try options.set(CURLOPT_NOBODY, 1)
+            try options.set(CURLOPT_TIMEOUT_MS, 2000)
+        } catch {
+            return false
+        }
         var status = 0
         return curl_easy_perform(handle) == CURLE_OK
             && setuplink_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status >= 100
+    }
+}
+
+/// Sets the options of one easy handle, checking each result: libcurl refuses
+/// an option it was built without (`CURLOPT_CAINFO_BLOB` before 7.77, or
+/// without TLS), a value out of range, or when memory runs out. A request
+/// whose options were not all taken is never sent: it would go out without a
+/// timeout, a size limit or the CA it was told to trust.
+struct CurlOptions {
+    /// The easy handle.
+    let handle: UnsafeMutableRawPointer
+
+    /// Sets a `long` option.
+    func set(_ option: CURLoption, _ value: Int) throws(HTTPClientError) {
+        try check(setuplink_curl_setopt_long(handle, option, value), option)
+    }
+
+    /// Sets a string option (libcurl copies it).
+    func set(_ option: CURLoption, _ value: String) throws(HTTPClientError) {
+        try check(setuplink_curl_setopt_string(handle, option, value), option)
+    }
+
+    /// Sets a pointer option.
+    func set(_ option: CURLoption, pointer value: UnsafeMutableRawPointer?) throws(HTTPClientError) {
+        try check(setuplink_curl_setopt_pointer(handle, option, value), option)
+    }
+
+    /// Sets a `curl_off_t` option.
+    func set(_ option: CURLoption, offset value: curl_off_t) throws(HTTPClientError) {
+        try check(setuplink_curl_setopt_off(handle, option, value), option)
+    }
+
+    /// Sets a header list option.
+    func set(_ option: CURLoption, list value: UnsafeMutablePointer<curl_slist>?) throws(HTTPClientError) {
+        try check(setuplink_curl_setopt_slist(handle, option, value), option)
+    }
+
+    /// Sets a write or header callback.
+    func set(_ option: CURLoption, writer value: setuplink_curl_write_fn) throws(HTTPClientError) {
+        try check(setuplink_curl_setopt_writefn(handle, option, value), option)
+    }
+
+    /// Throws `invalidRequest` naming the option when libcurl did not take it.
+    func check(_ code: CURLcode, _ option: CURLoption) throws(HTTPClientError) {
+        guard code != CURLE_OK else { return }
+        let name = curl_easy_option_by_id(option).flatMap { $0.pointee.name.map { "CURLOPT_" + String(cString: $0) } }
+            ?? "option \(option.rawValue)"
+        throw .invalidRequest("libcurl refused \(name): \(String(cString: curl_easy_strerror(code)))")
     }
 }
 
@@ -427,16 +487,6 @@ private final class TransferState {
         let name = line[..<colon].lowercased()
         let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         headers[name] = headers[name].map { "\($0), \(value)" } ?? value
-    }
-}
-
-/// Whether a byte may appear in a method or header name (RFC 9110 `tchar`).
-private func isMethodByte(_ b: UInt8) -> Bool {
-    switch b {
-    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-        true
-    default:
-        Array("!#$%&'*+-.^_`|~".utf8).contains(b)
     }
 }
 

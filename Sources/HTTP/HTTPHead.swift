@@ -1,3 +1,5 @@
+import Bytes
+
 /// The request line and headers of one request: all a route sees before it
 /// decides whether the body may be read (`HTTPRoutes.admit`).
 ///
@@ -116,7 +118,7 @@ public enum PercentDecoding {
         while let byte = iterator.next() {
             switch byte {
             case UInt8(ascii: "%"):
-                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+                guard let high = iterator.next().flatMap(Hex.value), let low = iterator.next().flatMap(Hex.value) else {
                     return nil
                 }
                 bytes.append(high << 4 | low)
@@ -139,14 +141,5 @@ public enum PercentDecoding {
             pairs.append((name, value))
         }
         return pairs
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }

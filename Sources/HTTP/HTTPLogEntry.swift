@@ -1,5 +1,5 @@
+import Dates
 import Foundation
-import Glibc
 
 /// One line of the server log: an answered request, or something the server
 /// did on its own (a connection cut off at a deadline).
@@ -56,20 +56,7 @@ public struct HTTPLogEntry: Sendable, CustomStringConvertible {
         return String(String.UnicodeScalarView(line.unicodeScalars.map { $0 == "\n" || $0 == "\r" ? " " : $0 }))
     }
 
-    /// ISO 8601 UTC with milliseconds, formatted without a shared formatter (thread-safe);
-    /// other lines of the server log (webhook attempts) use it too.
-    public static func timestamp(_ date: Date) -> String {
-        let interval = date.timeIntervalSince1970
-        var seconds = time_t(interval.rounded(.down))
-        let millis = Int((interval - Double(seconds)) * 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ n: Int, _ width: Int) -> String {
-            let digits = String(n)
-            return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
-        }
-        return pad(Int(parts.tm_year) + 1900, 4) + "-" + pad(Int(parts.tm_mon) + 1, 2) + "-" + pad(Int(parts.tm_mday), 2)
-            + "T" + pad(Int(parts.tm_hour), 2) + ":" + pad(Int(parts.tm_min), 2) + ":" + pad(Int(parts.tm_sec), 2)
-            + "." + pad(millis, 3) + "Z"
-    }
+    /// ISO 8601 UTC with milliseconds (`DateTime`, thread-safe); other lines of
+    /// the server log (webhook attempts) use it too.
+    public static func timestamp(_ date: Date) -> String { DateTime.format(date, .milliseconds) }
 }

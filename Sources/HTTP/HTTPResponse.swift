@@ -1,4 +1,7 @@
+import Bytes
+import Crypto
 import Foundation
+import JSON
 
 /// A response produced by a route.
 ///
@@ -55,7 +58,7 @@ public struct HTTPResponse: Sendable {
     }
 
     /// An HTML page, `Content-Type: text/html; charset=utf-8`. The caller
-    /// escapes every value it puts in (see `HTMLEscaping`).
+    /// escapes every value it puts in (the setup page's `HTML` does).
     public static func html(_ text: String, status: Int = 200) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", "text/html; charset=utf-8")], body: Array(text.utf8))
     }
@@ -72,7 +75,12 @@ public struct HTTPResponse: Sendable {
 
     /// An error in the JSON shape every peer route uses: `{"error":"<message>"}`.
     public static func error(status: Int, message: String) -> HTTPResponse {
-        .json(Array("{\"error\":\(jsonStringLiteral(message))}".utf8), status: status)
+        var body = JSONWriter(capacity: message.utf8.count + 16)
+        body.beginObject()
+        body.key("error")
+        body.string(message)
+        body.endObject()
+        return .json(body.bytes, status: status)
     }
 
     /// A 500 that tells the client only a short random id,
@@ -85,13 +93,8 @@ public struct HTTPResponse: Sendable {
         return response
     }
 
-    /// Six hex digits from the system CSPRNG.
-    static func internalErrorID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let value = generator.next() & 0xFF_FFFF
-        let hex = String(value, radix: 16)
-        return String(repeating: "0", count: 6 - hex.count) + hex
-    }
+    /// Six hex digits from the system CSPRNG: the id a 500 shows and the log repeats.
+    public static func internalErrorID() -> String { Hex.encode(SecureRandom.bytes(3)) }
 
     // MARK: Security headers
 
@@ -114,29 +117,7 @@ public struct HTTPResponse: Sendable {
         return copy
     }
 
-    // MARK: Escaping
-
-    /// `text` as a quoted JSON string literal, escaping quotes, backslashes and
-    /// control characters.
-    public static func jsonStringLiteral(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    // MARK: Checks
 
     /// Whether the server sends this header field as given (see the type's note).
     static func isSendable(name: String, value: String) -> Bool {
@@ -146,26 +127,6 @@ public struct HTTPResponse: Sendable {
             && lowered != "date"
             // Unicode scalars, not Characters: "\r\n" is one Character.
             && !value.unicodeScalars.contains { $0 == "\r" || $0 == "\n" || $0 == "\0" }
-    }
-}
-
-/// HTML escaping for values put into pages.
-public enum HTMLEscaping {
-    /// `text` with `& < > " '` replaced by entities, safe in element content and quoted attributes.
-    public static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 }
 

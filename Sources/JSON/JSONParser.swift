@@ -1,3 +1,5 @@
+import Bytes
+
 /// Why a document is not valid JSON, and where.
 public struct JSONError: Error, CustomStringConvertible, Equatable {
     /// Zero-based byte offset of the problem in the input.
@@ -327,13 +329,7 @@ public struct JSONParser {
             guard p < end else {
                 throw JSONError(offset: escapeAt, message: "unexpected end of input in \\u escape")
             }
-            let c = base[p]
-            let digit: UInt8
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = c &- 0x30
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = c &- 0x57
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = c &- 0x37
-            default:
+            guard let digit = Hex.value(base[p]) else {
                 throw JSONError(offset: escapeAt, message: "invalid \\u escape, expected four hex digits")
             }
             value = value << 4 | UInt32(digit)
@@ -360,38 +356,18 @@ public struct JSONParser {
     }
 
     /// Validates the multi-byte UTF-8 sequence whose lead byte is at `index`
-    /// (per Unicode Table 3-7: no overlongs, surrogates or values above
-    /// U+10FFFF) and moves past it.
+    /// (Unicode Table 3-7, as `UTF8Validation` checks it) and moves past it.
     private mutating func skipUTF8Sequence() throws(JSONError) {
-        let lead = base[index]
-        let length: Int
-        var low: UInt8 = 0x80
-        var high: UInt8 = 0xBF
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; low = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; high = 0x9F
-        case 0xF0: length = 4; low = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; high = 0x8F
-        default:
-            throw JSONError(offset: index, message: "invalid UTF-8 byte 0x\(hex(lead))")
-        }
-        guard index &+ length <= end else {
+        switch UTF8Validation.sequence(base, at: index, end: end) {
+        case .valid(let length):
+            index &+= length
+        case .invalidLead:
+            throw JSONError(offset: index, message: "invalid UTF-8 byte 0x\(hex(base[index]))")
+        case .truncated:
             throw JSONError(offset: index, message: "truncated UTF-8 sequence")
-        }
-        let second = base[index &+ 1]
-        var valid = second >= low && second <= high
-        var k = 2
-        while k < length {
-            valid = valid && base[index &+ k] & 0xC0 == 0x80
-            k &+= 1
-        }
-        guard valid else {
+        case .invalid:
             throw JSONError(offset: index, message: "invalid UTF-8 sequence")
         }
-        index &+= length
     }
 
     private func controlCharacter(_ c: UInt8) -> JSONError {
@@ -520,7 +496,6 @@ public struct JSONParser {
     }
 
     private func hex(_ c: UInt8) -> String {
-        let digits = Array("0123456789ABCDEF".utf8)
-        return String(decoding: [digits[Int(c >> 4)], digits[Int(c & 0xF)]], as: UTF8.self)
+        withUnsafeBytes(of: c) { Hex.encode($0, uppercase: true) }
     }
 }

@@ -1,3 +1,5 @@
+import Bytes
+
 /// A streaming writer of compact JSON into a byte buffer.
 ///
 /// Commas are inserted automatically: call `beginObject()`, then `key(_:)`
@@ -252,14 +254,11 @@ public struct JSONWriter {
         case 0x0D: bytes.append(UInt8(ascii: "r"))
         case 0x09: bytes.append(UInt8(ascii: "t"))
         default:
-            let hex: StaticString = "0123456789abcdef"
             bytes.append(UInt8(ascii: "u"))
             bytes.append(UInt8(ascii: "0"))
             bytes.append(UInt8(ascii: "0"))
-            hex.withUTF8Buffer { digits in
-                bytes.append(digits[Int(c >> 4)])
-                bytes.append(digits[Int(c & 0xF)])
-            }
+            bytes.append(Hex.digit(c >> 4))
+            bytes.append(Hex.digit(c & 0xF))
         }
     }
 }

@@ -1,3 +1,4 @@
+import Bytes
 import Foundation
 import Replica
 
@@ -181,7 +182,7 @@ public enum BinaryPage {
             guard !id.isEmpty, id.count <= WireFormat.maxIDBytes else {
                 throw WireFormatError(field: "page.records[\(i)].id", reason: "must be 1 to \(WireFormat.maxIDBytes) bytes, not \(id.count)")
             }
-            guard isValidUTF8(id) else { throw WireFormatError(field: "page.records[\(i)].id", reason: "not valid UTF-8") }
+            guard UTF8Validation.isValid(id) else { throw WireFormatError(field: "page.records[\(i)].id", reason: "not valid UTF-8") }
             let body = try read("page.records[\(i)].body") { (r: inout ByteReader) throws(RecordDecodingError) in try r.slice() }
             records.append(EncodedRecord(
                 id: String(decoding: UnsafeBufferPointer(start: id.baseAddress?.assumingMemoryBound(to: UInt8.self), count: id.count), as: UTF8.self),

@@ -1,41 +1,5 @@
 import Foundation
 
-/// Whether bytes are valid UTF-8 (Unicode Table 3-7: no overlongs, surrogates
-/// or values above U+10FFFF). ASCII runs are checked eight bytes at a time.
-public func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
-    guard let base = bytes.baseAddress else { return true }
-    let end = bytes.count
-    var i = 0
-    while i < end {
-        while i + 8 <= end, (base + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i += 8 }
-        guard i < end else { return true }
-        let lead = base.load(fromByteOffset: i, as: UInt8.self)
-        if lead < 0x80 { i += 1; continue }
-        let length: Int
-        var low: UInt8 = 0x80, high: UInt8 = 0xBF
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; low = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; high = 0x9F
-        case 0xF0: length = 4; low = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; high = 0x8F
-        default: return false
-        }
-        guard i + length <= end else { return false }
-        let second = base.load(fromByteOffset: i + 1, as: UInt8.self)
-        guard second >= low && second <= high else { return false }
-        var k = 2
-        while k < length {
-            guard base.load(fromByteOffset: i + k, as: UInt8.self) & 0xC0 == 0x80 else { return false }
-            k += 1
-        }
-        i += length
-    }
-    return true
-}
-
 /// Appends `value` as a little-endian base-128 varint (the shortest form).
 @inline(__always) public func putVarint(_ value: UInt64, _ out: inout [UInt8]) {
     var v = value
@@ -62,24 +26,29 @@ public func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
 
 /// A bounds-checked cursor over bytes, shared by the record and page codecs:
 /// every length and count is checked against the bytes that remain.
-public struct ByteReader {
+///
+/// It borrows the bytes it reads (and the slices it returns point into them),
+/// so it is valid only inside the `withUnsafeBytes` that lent them. That is
+/// why it is `package`, not public: the codecs of this package use it that
+/// way; nothing outside can keep one past its buffer.
+package struct ByteReader {
     /// The bytes read.
-    public let bytes: UnsafeRawBufferPointer
+    package let bytes: UnsafeRawBufferPointer
     /// The offset of the next byte.
-    public private(set) var at = 0
+    package private(set) var at = 0
 
     /// A reader at the start of `bytes`.
-    public init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    package init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
     /// Whether every byte has been read.
-    public var isAtEnd: Bool { at == bytes.count }
+    package var isAtEnd: Bool { at == bytes.count }
 
     /// Bytes not yet read.
-    public var remaining: Int { bytes.count - at }
+    package var remaining: Int { bytes.count - at }
 
     /// One byte.
     @inline(__always)
-    public mutating func byte() throws(RecordDecodingError) -> UInt8 {
+    package mutating func byte() throws(RecordDecodingError) -> UInt8 {
         guard at < bytes.count else { throw RecordDecodingError("truncated") }
         defer { at += 1 }
         return bytes[at]
@@ -87,7 +56,7 @@ public struct ByteReader {
 
     /// A varint in its shortest form (a longer one would give two encodings of one value).
     @inline(__always)
-    public mutating func varint() throws(RecordDecodingError) -> UInt64 {
+    package mutating func varint() throws(RecordDecodingError) -> UInt64 {
         let first = try byte()
         if first < 0x80 { return UInt64(first) }
         var v = UInt64(first & 0x7F)
@@ -106,7 +75,7 @@ public struct ByteReader {
 
     /// A count of items each at least `minimumSize` bytes long, checked against what remains.
     @inline(__always)
-    public mutating func count(minimumSize: Int) throws(RecordDecodingError) -> Int {
+    package mutating func count(minimumSize: Int) throws(RecordDecodingError) -> Int {
         let v = try varint()
         guard v <= UInt64(remaining / max(1, minimumSize)) else { throw RecordDecodingError("count beyond the end") }
         return Int(v)
@@ -114,7 +83,7 @@ public struct ByteReader {
 
     /// 8 big-endian bytes.
     @inline(__always)
-    public mutating func uint64() throws(RecordDecodingError) -> UInt64 {
+    package mutating func uint64() throws(RecordDecodingError) -> UInt64 {
         guard remaining >= 8 else { throw RecordDecodingError("truncated") }
         let v = UInt64(bigEndian: (bytes.baseAddress! + at).loadUnaligned(as: UInt64.self))
         at += 8
@@ -123,14 +92,14 @@ public struct ByteReader {
 
     /// A varint length and that many bytes, as a slice of the input.
     @inline(__always)
-    public mutating func slice() throws(RecordDecodingError) -> UnsafeRawBufferPointer {
+    package mutating func slice() throws(RecordDecodingError) -> UnsafeRawBufferPointer {
         let n = try count(minimumSize: 1)
         defer { at += n }
         return UnsafeRawBufferPointer(rebasing: bytes[at..<(at + n)])
     }
 
     /// Exactly `n` bytes, as a slice of the input.
-    public mutating func bytes(_ n: Int) throws(RecordDecodingError) -> UnsafeRawBufferPointer {
+    package mutating func bytes(_ n: Int) throws(RecordDecodingError) -> UnsafeRawBufferPointer {
         guard n >= 0, n <= remaining else { throw RecordDecodingError("truncated") }
         defer { at += n }
         return UnsafeRawBufferPointer(rebasing: bytes[at..<(at + n)])

@@ -1,3 +1,4 @@
+import Bytes
 import Foundation
 
 /// Why bytes are not a record's canonical encoding.
@@ -235,7 +236,7 @@ private func walkRest<V: EncodedRecordVisitor>(_ r: inout ByteReader, _ v: inout
     for _ in 0..<nf {
         let name = try r.slice()
         guard !name.isEmpty else { throw RecordDecodingError("empty field name") }
-        guard isValidUTF8(name) else { throw RecordDecodingError("field name is not valid UTF-8") }
+        guard UTF8Validation.isValid(name) else { throw RecordDecodingError("field name is not valid UTF-8") }
         if let p = previousName, !bytesLess(p, name) { throw RecordDecodingError("fields not sorted") }
         previousName = name
         try v.field(name)
@@ -244,7 +245,7 @@ private func walkRest<V: EncodedRecordVisitor>(_ r: inout ByteReader, _ v: inout
         var previousDot = (-1, UInt64(0))
         for _ in 0..<nv {
             let value = try r.slice()
-            guard isValidUTF8(value) else { throw RecordDecodingError("value is not valid UTF-8") }
+            guard UTF8Validation.isValid(value) else { throw RecordDecodingError("value is not valid UTF-8") }
             let hlc = try r.varint()
             let d = try dot(&r)
             if !less(previousDot, d) { throw RecordDecodingError("register not sorted") }

@@ -1,3 +1,4 @@
+import Bytes
 import Foundation
 
 /// The identity of one replica: 128 random bits, generated once and persisted.
@@ -27,7 +28,7 @@ public struct ReplicaID: Hashable, Comparable, Sendable, CustomStringConvertible
         guard utf8.count == 32 else { return nil }
         var h: UInt64 = 0, l: UInt64 = 0
         for (i, c) in utf8.enumerated() {
-            guard let v = hexValue(c) else { return nil }
+            guard let v = Hex.value(c) else { return nil }
             if i < 16 { h = h << 4 | UInt64(v) } else { l = l << 4 | UInt64(v) }
         }
         self.init(high: h, low: l)
@@ -37,8 +38,8 @@ public struct ReplicaID: Hashable, Comparable, Sendable, CustomStringConvertible
     public var hex: String {
         var bytes = [UInt8](repeating: 0, count: 32)
         for i in 0..<16 {
-            bytes[i] = hexDigit(UInt8((high >> (60 - 4 * UInt64(i))) & 0xF))
-            bytes[16 + i] = hexDigit(UInt8((low >> (60 - 4 * UInt64(i))) & 0xF))
+            bytes[i] = Hex.digit(UInt8((high >> (60 - 4 * UInt64(i))) & 0xF))
+            bytes[16 + i] = Hex.digit(UInt8((low >> (60 - 4 * UInt64(i))) & 0xF))
         }
         return String(decoding: bytes, as: UTF8.self)
     }
@@ -49,16 +50,6 @@ public struct ReplicaID: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Orders ids as unsigned 128-bit numbers.
     public static func < (a: ReplicaID, b: ReplicaID) -> Bool {
         a.high != b.high ? a.high < b.high : a.low < b.low
-    }
-}
-
-@inline(__always) public func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 48 + v : 87 + v }
-@inline(__always) func hexValue(_ c: UInt8) -> UInt8? {
-    switch c {
-    case 48...57: return c - 48
-    case 97...102: return c - 87
-    case 65...70: return c - 55
-    default: return nil
     }
 }
 

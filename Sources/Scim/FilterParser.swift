@@ -1,3 +1,4 @@
+import Dates
 import JSON
 
 /// A recursive-descent parser for SCIM filters and PATCH paths (RFC 7644 §3.4.2.2, §3.5.2).
@@ -166,7 +167,7 @@ struct FilterParser {
             return literal
         case .dateTime:
             guard ![.co, .sw, .ew].contains(op) else { throw reject("co, sw and ew compare strings") }
-            guard case .string(let s) = literal, ScimDate.milliseconds(s) != nil else {
+            guard case .string(let s) = literal, DateTime.milliseconds(s) != nil else {
                 throw reject("\(path) is a date; compare it with a quoted xsd:dateTime")
             }
             return literal

@@ -1,3 +1,4 @@
+import Dates
 import JSON
 
 /// Validation of incoming SCIM values against the schema, and their
@@ -89,7 +90,7 @@ enum Normalizer {
             guard v.doubleValue != nil else { throw ScimError.invalidValue("\(path) must be a number, not \(v.typeName)") }
             return v
         case .dateTime:
-            guard case .string(let s) = v, ScimDate.milliseconds(s) != nil else {
+            guard case .string(let s) = v, DateTime.milliseconds(s) != nil else {
                 throw ScimError.invalidValue("\(path) must be an xsd:dateTime string such as 2024-05-01T12:00:00Z")
             }
             return v

@@ -1,3 +1,4 @@
+import Dates
 import JSON
 import Replica
 import SetupLinks
@@ -71,8 +72,8 @@ public enum ResourceMapping {
         var out: [(String, JSONValue)] = [("schemas", .array(schemas)), ("id", .string(r.id))]
         out += attrs
         var meta: [(String, JSONValue)] = [("resourceType", .string(schema.name))]
-        if let c = ScimRecords.createdMilliseconds(r) { meta.append(("created", .string(ScimDate.format(milliseconds: Int64(c))))) }
-        meta.append(("lastModified", .string(ScimDate.format(milliseconds: Int64(ScimRecords.lastModifiedMilliseconds(r))))))
+        if let c = ScimRecords.createdMilliseconds(r) { meta.append(("created", .string(DateTime.format(milliseconds: Int64(c))))) }
+        meta.append(("lastModified", .string(DateTime.format(milliseconds: Int64(ScimRecords.lastModifiedMilliseconds(r))))))
         meta.append(("location", .string(location(baseURL: baseURL, schema: schema, id: r.id))))
         meta.append(("version", .string(ScimRecords.etag(r))))
         out.append(("meta", .object(meta)))

@@ -1,3 +1,4 @@
+import Dates
 import JSON
 import SetupLinks
 
@@ -115,8 +116,8 @@ public indirect enum ScimFilter: Sendable, Equatable {
         case .integer, .decimal:
             return ordered(numberOrder(value, literal), op)
         case .dateTime:
-            guard case .string(let s) = value, let a = ScimDate.milliseconds(s),
-                  case .string(let l) = literal, let b = ScimDate.milliseconds(l) else { return false }
+            guard case .string(let s) = value, let a = DateTime.milliseconds(s),
+                  case .string(let l) = literal, let b = DateTime.milliseconds(l) else { return false }
             return ordered(a < b ? -1 : (a == b ? 0 : 1), op)
         case .string, .reference, .binary, .complex:
             guard case .string(var a) = value, case .string(var b) = literal else { return false }

@@ -1,3 +1,4 @@
+import Dates
 import Foundation
 import Replica
 
@@ -66,7 +67,7 @@ public struct SetupLink: Sendable, Equatable {
 
     init?(_ r: Record) {
         guard r.kind == .link, let tenant = r["tenant"], let product = r["product"], let token = r["token"],
-              let till = r["valid_till"].flatMap(Timestamps.parse) else { return nil }
+              let till = r["valid_till"].flatMap(DateTime.date) else { return nil }
         id = r.id
         self.tenant = tenant
         self.product = product
@@ -128,47 +129,6 @@ public struct Directory: Sendable, Equatable {
         scimPath = r["scim_path"] ?? ""
         scimToken = r["scim_token"] ?? ""
         deactivated = r["deactivated"] == "true"
-        created = r["created"].flatMap(Timestamps.parse)
-    }
-}
-
-/// Timestamps as stored in records: ISO 8601 in UTC with seconds (`2026-12-02T19:44:05Z`).
-enum Timestamps {
-    static func format(_ d: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.string(from: d)
-    }
-
-    /// Parses the stored form by hand (a list of 100,000 links parses 100,000 of them,
-    /// and an `ISO8601DateFormatter` per call costs more than the rest of the row);
-    /// any other ISO 8601 form goes through the formatter.
-    static func parse(_ s: String) -> Date? {
-        let b = Array(s.utf8)
-        func digits(_ from: Int, _ count: Int) -> Int? {
-            var n = 0
-            for i in from..<(from + count) {
-                let c = b[i]
-                guard c >= 48, c <= 57 else { return nil }
-                n = n * 10 + Int(c - 48)
-            }
-            return n
-        }
-        if b.count == 20, b[4] == 45, b[7] == 45, b[10] == 84, b[13] == 58, b[16] == 58, b[19] == 90,
-           let y = digits(0, 4), let mo = digits(5, 2), let d = digits(8, 2),
-           let h = digits(11, 2), let mi = digits(14, 2), let sec = digits(17, 2),
-           (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, sec < 61 {
-            var t = tm()
-            t.tm_year = Int32(y - 1900)
-            t.tm_mon = Int32(mo - 1)
-            t.tm_mday = Int32(d)
-            t.tm_hour = Int32(h)
-            t.tm_min = Int32(mi)
-            t.tm_sec = Int32(sec)
-            return Date(timeIntervalSince1970: TimeInterval(timegm(&t)))
-        }
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.date(from: s)
+        created = r["created"].flatMap(DateTime.date)
     }
 }

@@ -1,3 +1,5 @@
+import Crypto
+import Dates
 import Foundation
 import Replica
 import Storage
@@ -100,7 +102,7 @@ public enum RecordRules {
             ?? each(r, "webhook_url", "must be an absolute http(s) URL") { Validation.isHTTPURL($0) && !hasControl($0) }
             ?? each(r, "webhook_secret", "must be 1 to 1024 characters without control characters", isSecret)
             ?? each(r, "name", "must be at most 256 characters without control characters") { isName($0, emptyAllowed: true) }
-            ?? each(r, "valid_till", "must be an ISO 8601 time") { Timestamps.parse($0) != nil }
+            ?? each(r, "valid_till", "must be an ISO 8601 time") { DateTime.date($0) != nil }
             ?? each(r, "expiry_days", "must be a whole number of days from 1 to 3650") { Int($0).map { (1...3650).contains($0) } ?? false }
             ?? each(r, "service", "must be \(SetupLinkService.service)") { $0 == SetupLinkService.service }
     }

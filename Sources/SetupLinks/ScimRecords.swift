@@ -1,3 +1,5 @@
+import Bytes
+import Crypto
 import Foundation
 import Replica
 import Storage
@@ -107,14 +109,7 @@ public enum ScimRecords {
         var d = h.finalizeBytes()
         d[6] = d[6] & 0x0F | 0x80  // version 8: the 13th hex digit is 8
         d[8] = d[8] & 0x3F | 0x80  // variant 10xx: the 17th hex digit is 8, 9, a or b
-        var out: [UInt8] = []
-        out.reserveCapacity(36)
-        for i in 0..<16 {
-            if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
-            out.append(hexDigit(d[i] >> 4))
-            out.append(hexDigit(d[i] & 0xF))
-        }
-        return String(decoding: out, as: UTF8.self)
+        return Hex.uuid(Array(d.prefix(16)))
     }
 
     // MARK: Reading records

@@ -1,44 +1,19 @@
-import CCrypto
-import Foundation
+import Bytes
+import Crypto
 
-/// Random tokens and ids from the system CSPRNG (OpenSSL's `RAND_bytes`, seeded by the kernel).
+/// Random tokens and ids from the system CSPRNG (`SecureRandom`).
 public enum Secrets {
-    /// `count` random bytes; traps if the CSPRNG fails, which never happens on a working system.
-    public static func randomBytes(_ count: Int) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: count)
-        precondition(RAND_bytes(&out, Int32(count)) == 1, "the system CSPRNG failed")
-        return out
-    }
-
     /// A setup link token: 24 random bytes as 48 lowercase hex characters.
-    public static func linkToken() -> String { hex(randomBytes(24)) }
+    public static func linkToken() -> String { Hex.encode(SecureRandom.bytes(24)) }
 
     /// A SCIM bearer token: 16 random bytes, base64url without padding (22 characters).
-    public static func scimToken() -> String {
-        Data(randomBytes(16)).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
+    public static func scimToken() -> String { Base64URL.encode(SecureRandom.bytes(16)) }
 
     /// A random (version 4) UUID in lowercase.
     public static func uuid() -> String {
-        var b = randomBytes(16)
+        var b = SecureRandom.bytes(16)
         b[6] = (b[6] & 0x0F) | 0x40
         b[8] = (b[8] & 0x3F) | 0x80
-        let h = hex(b)
-        let c = Array(h)
-        return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-" + String(c[20..<32])
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        return Hex.uuid(b)
     }
 }

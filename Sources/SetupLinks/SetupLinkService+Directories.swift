@@ -1,3 +1,4 @@
+import Dates
 import Foundation
 import Replica
 import Storage
@@ -142,7 +143,7 @@ public struct TenantPage: Sendable {
         let l = try currentLink()
         let id = Secrets.uuid()
         let name = chosen ?? l.name ?? "scim-\(l.tenant)-\(l.product)"
-        let created = Timestamps.format(service.now())
+        let created = DateTime.format(service.now(), .seconds)
         return try service.store.write { tx in
             let r = try tx.write(id: id, kind: .directory, [
                 "name": name, "tenant": l.tenant, "product": l.product,

@@ -1,3 +1,5 @@
+import Crypto
+import Dates
 import Foundation
 import Synchronization
 import Replica
@@ -160,7 +162,7 @@ public final class SetupLinkService: @unchecked Sendable {
             }
             var values = [
                 "tenant": tenant, "product": product, "webhook_url": webhookURL, "webhook_secret": webhookSecret,
-                "token": Secrets.linkToken(), "valid_till": Timestamps.format(now.addingTimeInterval(Double(days) * 86_400)),
+                "token": Secrets.linkToken(), "valid_till": DateTime.format(now.addingTimeInterval(Double(days) * 86_400), .seconds),
                 "expiry_days": String(days), "service": Self.service,
             ]
             if let name { values["name"] = name } else if live == nil { values["name"] = "" }
@@ -247,7 +249,7 @@ public final class SetupLinkService: @unchecked Sendable {
             try Self.retire(l.token, of: id, in: tx)
             let updated = try tx.write(id: id, kind: .link, [
                 "token": Secrets.linkToken(),
-                "valid_till": Timestamps.format(now.addingTimeInterval(Double(l.expiryDays) * 86_400)),
+                "valid_till": DateTime.format(now.addingTimeInterval(Double(l.expiryDays) * 86_400), .seconds),
             ])
             return SetupLink(updated)!
         }

@@ -1,5 +1,5 @@
-import CCrypto
-import Foundation
+import Bytes
+import Crypto
 
 /// The per-page CSRF token of the setup page: HMAC-SHA256 of the link's token
 /// under a secret this replica keeps to itself.
@@ -26,33 +26,12 @@ struct CSRFGuard: Sendable {
     /// 32 bytes of HMAC as base64url without padding (43 characters).
     func token(forLinkToken linkToken: String) -> String {
         let message = Array(("setuplink setup page csrf v1\u{0}" + linkToken.lowercased()).utf8)
-        var mac = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let ok = secret.withUnsafeBufferPointer { key in
-            message.withUnsafeBufferPointer { data in
-                HMAC(EVP_sha256(), key.baseAddress, Int32(key.count), data.baseAddress, data.count, &mac, &length)
-            }
-        }
-        precondition(ok != nil && length == 32, "HMAC-SHA256 failed")
-        return Self.base64url(Array(mac.prefix(32)))
+        return Base64URL.encode(HMACSHA256.mac(key: secret, message))
     }
 
     /// Whether `candidate` is the token of that page, compared in constant time.
     func verify(_ candidate: String?, forLinkToken linkToken: String) -> Bool {
         guard let candidate else { return false }
-        let expected = Array(token(forLinkToken: linkToken).utf8)
-        let given = Array(candidate.utf8)
-        guard given.count == expected.count else { return false }
-        return expected.withUnsafeBufferPointer { a in
-            given.withUnsafeBufferPointer { b in CRYPTO_memcmp(a.baseAddress, b.baseAddress, a.count) == 0 }
-        }
-    }
-
-    /// Base64url without padding (RFC 4648 §5): safe in a form field and a URL.
-    static func base64url(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return constantTimeEquals(Array(candidate.utf8), Array(token(forLinkToken: linkToken).utf8))
     }
 }

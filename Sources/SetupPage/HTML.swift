@@ -1,5 +1,3 @@
-import HTTP
-
 /// A fragment of HTML in which every interpolated `String` is escaped.
 ///
 /// Pages are written as string literals with interpolations; a `String`
@@ -55,6 +53,20 @@ struct HTML: ExpressibleByStringInterpolation, Sendable, CustomStringConvertible
     }
 
     /// `text` with `& < > " '` replaced by entities: safe in element content
-    /// and in attribute values quoted with `"` or `'` (the HTTP target's one escaper).
-    static func escape(_ text: String) -> String { HTMLEscaping.escape(text) }
+    /// and in attribute values quoted with `"` or `'` (the package's one HTML escaper).
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
 }

@@ -1,4 +1,4 @@
-import CCrypto
+import Crypto
 import Foundation
 
 /// The page's only style sheet and script, inlined, and the
@@ -114,9 +114,8 @@ enum PageAssets {
 
     /// `sha256-<base64>` of `text`'s UTF-8 bytes, the CSP source expression for an inline block.
     static func hash(_ text: String) -> String {
-        let bytes = Array(text.utf8)
-        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        _ = bytes.withUnsafeBufferPointer { SHA256($0.baseAddress, $0.count, &digest) }
-        return "sha256-" + Data(digest).base64EncodedString()
+        var digest = SHA256Hasher()
+        digest.update(Array(text.utf8))
+        return "sha256-" + Data(digest.finalizeBytes()).base64EncodedString()
     }
 }

@@ -1,3 +1,4 @@
+import Dates
 import Foundation
 import SetupLinks
 
@@ -244,16 +245,8 @@ enum PageRenderer {
     }
 
     /// `2026-05-04 14:03 UTC`, the format the REPL's tables use.
-    static func display(_ date: Date) -> String {
-        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
-        func two(_ n: Int?) -> String { let v = n ?? 0; return v < 10 ? "0\(v)" : "\(v)" }
-        return "\(c.year ?? 0)-\(two(c.month))-\(two(c.day)) \(two(c.hour)):\(two(c.minute)) UTC"
-    }
+    static func display(_ date: Date) -> String { DateTime.format(date, .display) }
 
     /// ISO 8601 UTC with seconds, for `<time datetime>`.
-    static func iso(_ date: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.string(from: date)
-    }
+    static func iso(_ date: Date) -> String { DateTime.format(date, .seconds) }
 }

@@ -1,4 +1,7 @@
+import Bytes
+import Crypto
 import Foundation
+import HTTP
 import SetupLinks
 import Storage
 
@@ -54,22 +57,10 @@ final class SetupPageController: Sendable {
 
     /// This replica's CSRF key from its local settings, made from the CSPRNG and stored the first time.
     static func loadOrCreateSecret(_ store: ReplicaStore) throws -> [UInt8] {
-        if let hex = try store.setting(secretSetting), let bytes = decodeHex(hex), bytes.count >= 16 { return bytes }
-        let bytes = Secrets.randomBytes(32)
-        try store.setSetting(secretSetting, bytes.map { String(format: "%02x", $0) }.joined())
+        if let hex = try store.setting(secretSetting), let bytes = Hex.decode(hex), bytes.count >= 16 { return bytes }
+        let bytes = SecureRandom.bytes(32)
+        try store.setSetting(secretSetting, Hex.encode(bytes))
         return bytes
-    }
-
-    /// The bytes of a hex string, or `nil` if it is not one.
-    static func decodeHex(_ s: String) -> [UInt8]? {
-        let u = Array(s.utf8)
-        guard u.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        for i in stride(from: 0, to: u.count, by: 2) {
-            guard let b = UInt8(String(decoding: u[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
-            out.append(b)
-        }
-        return out
     }
 
     // MARK: Opening the link
@@ -115,7 +106,7 @@ final class SetupPageController: Sendable {
                                               text: "This link's token is held by more than one setup link, so it opens none of them until "
                                                 + "an administrator regenerates them. " + SetupLinkError.contactAdmin), status: 404)
         default:
-            let id = Secrets.randomBytes(3).map { String(format: "%02x", $0) }.joined()
+            let id = HTTPResponse.internalErrorID()
             return .page(PageRenderer.message(title: "Something went wrong",
                                               text: "The setup page could not be shown (error \(id)). Nothing was changed. Please try again in a moment."),
                          status: 500, logNote: "internal error \(id): \(error)")

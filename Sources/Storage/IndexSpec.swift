@@ -150,11 +150,12 @@ public struct JoinedKey: Sendable {
 }
 
 /// The keys of every index of one record, computed from its visible values.
-struct IndexKeys: Equatable {
+package struct IndexKeys: Equatable {
     /// (index number, key bytes).
-    var entries: [(Int, [UInt8])]
+    package var entries: [(Int, [UInt8])]
 
-    static func == (a: IndexKeys, b: IndexKeys) -> Bool {
+    /// Whether both hold the same keys in the same order.
+    package static func == (a: IndexKeys, b: IndexKeys) -> Bool {
         a.entries.count == b.entries.count && zip(a.entries, b.entries).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
     }
 
@@ -179,10 +180,10 @@ struct IndexKeys: Equatable {
 
 /// An installed spec set, prepared for reading keys straight from encodings: the
 /// fields to collect while a record is read, and where each index finds its own.
-struct IndexPlan: Sendable {
+package struct IndexPlan: Sendable {
     let specs: [IndexSpec]
     /// Every field any index reads, as UTF-8: what `RecordFacts` collects.
-    let wanted: [[UInt8]]
+    package let wanted: [[UInt8]]
     /// For each spec, the position in `wanted` of each of its fields.
     private let positions: [[Int]]
     /// For each spec, its rule when it was declared by joining its fields.
@@ -190,7 +191,8 @@ struct IndexPlan: Sendable {
     /// For each kind (by raw value), the specs over it.
     private let specsOfKind: [[Int]]
 
-    init(_ specs: [IndexSpec]) {
+    /// The plan for `specs`, in their order (an index's number is its position).
+    package init(_ specs: [IndexSpec]) {
         self.specs = specs
         var names: [String] = []
         for s in specs { for f in s.fields where !names.contains(f) { names.append(f) } }
@@ -206,7 +208,7 @@ struct IndexPlan: Sendable {
     func indexes(_ kind: RecordKind) -> Bool { !specsOfKind[Int(kind.rawValue)].isEmpty }
 
     /// The keys of a record from its encoding `bytes` and the facts read from it with `wanted`.
-    func keys(facts: RecordFacts, bytes: UnsafeRawBufferPointer) -> IndexKeys {
+    package func keys(facts: RecordFacts, bytes: UnsafeRawBufferPointer) -> IndexKeys {
         var flat: [UInt8] = []
         var entries: [(ix: Int, range: Range<Int>)] = []
         append(facts: facts, bytes: bytes, to: &flat, entries: &entries)

@@ -1,5 +1,7 @@
+import Bytes
 import CCrypto
 import CSQLite
+import Crypto
 import Foundation
 
 /// The integer key of the record-id index (`records.idk`).
@@ -16,24 +18,33 @@ import Foundation
 /// low 31 bits are SHA-256 of the id under a random per-file key, so a peer
 /// cannot pick ids that share a key. Keys are not unique: an exact lookup is
 /// `idk = ? AND id = ?`, and a collision costs one more row read.
-final class RecordKeyHasher {
+package final class RecordKeyHasher {
     /// SHA-256 with the salt absorbed: each key starts from a copy of it.
     private let salted: OpaquePointer
     private let context: OpaquePointer
 
+    // Raw EVP calls rather than `SHA256Hasher`: a key is computed for every record merged, and
+    // restarting from a copy of the salted state saves hashing the salt each time.
+
     /// A hasher for the per-file key `salt` (bytes from `meta.id_key`).
-    init(salt: [UInt8]) {
-        salted = EVP_MD_CTX_new()
-        context = EVP_MD_CTX_new()
-        EVP_DigestInit_ex(salted, EVP_sha256(), nil)
-        salt.withUnsafeBytes { _ = EVP_DigestUpdate(salted, $0.baseAddress, $0.count) }
+    package init(salt: [UInt8]) {
+        salted = Self.newContext()
+        context = Self.newContext()
+        expectLibcrypto(EVP_DigestInit_ex(salted, EVP_sha256(), nil), "EVP_DigestInit_ex")
+        salt.withUnsafeBytes { expectLibcrypto(EVP_DigestUpdate(salted, $0.baseAddress, $0.count), "EVP_DigestUpdate") }
     }
 
     /// A hasher of the same key with contexts of its own, for another thread.
     private init(copying other: RecordKeyHasher) {
-        salted = EVP_MD_CTX_new()
-        context = EVP_MD_CTX_new()
-        EVP_MD_CTX_copy_ex(salted, other.salted)
+        salted = Self.newContext()
+        context = Self.newContext()
+        expectLibcrypto(EVP_MD_CTX_copy_ex(salted, other.salted), "EVP_MD_CTX_copy_ex")
+    }
+
+    /// A fresh digest context.
+    private static func newContext() -> OpaquePointer {
+        guard let c = EVP_MD_CTX_new() else { libcryptoFailed("EVP_MD_CTX_new") }
+        return c
     }
 
     /// A hasher of the same key with contexts of its own, for another thread.
@@ -45,7 +56,7 @@ final class RecordKeyHasher {
     }
 
     /// The key of an id.
-    func key(_ id: String) -> Int64 {
+    package func key(_ id: String) -> Int64 {
         var id = id
         return id.withUTF8 { key(utf8: UnsafeRawBufferPointer($0)) }
     }
@@ -54,9 +65,11 @@ final class RecordKeyHasher {
     func key(utf8 id: UnsafeRawBufferPointer) -> Int64 {
         var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         var n: UInt32 = 0
-        EVP_MD_CTX_copy_ex(context, salted)
-        _ = EVP_DigestUpdate(context, id.baseAddress, id.count)
-        withUnsafeMutableBytes(of: &digest) { _ = EVP_DigestFinal_ex(context, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), &n) }
+        expectLibcrypto(EVP_MD_CTX_copy_ex(context, salted), "EVP_MD_CTX_copy_ex")
+        expectLibcrypto(EVP_DigestUpdate(context, id.baseAddress, id.count), "EVP_DigestUpdate")
+        withUnsafeMutableBytes(of: &digest) {
+            expectLibcrypto(EVP_DigestFinal_ex(context, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), &n), "EVP_DigestFinal_ex")
+        }
         let low = UInt64(UInt32(bigEndian: UInt32(truncatingIfNeeded: digest.0))) & 0x7FFF_FFFF
         return Int64(bitPattern: RecordKeyHasher.prefix(id) << 31 | low)
     }
@@ -88,27 +101,11 @@ final class RecordKeyHasher {
                 sqlite3_result_null(ctx)
                 return
             }
-            let salt = hexBytes(String(cString: saltText))
+            // The migration passes `meta.id_key`, which this code wrote as 32 hex digits.
+            let salt = Hex.decode(String(cString: saltText)) ?? []
             let n = Int(sqlite3_value_bytes(argv[1]))
             let hasher = RecordKeyHasher(salt: salt)
             sqlite3_result_int64(ctx, hasher.key(utf8: UnsafeRawBufferPointer(start: idText, count: n)))
         }, nil, nil, nil)
     }
-}
-
-/// Bytes from hex digits (pairs); non-hex input gives fewer bytes.
-func hexBytes(_ hex: String) -> [UInt8] {
-    var out: [UInt8] = []
-    var high: UInt8?
-    for c in hex.utf8 {
-        let v: UInt8
-        switch c {
-        case 48...57: v = c - 48
-        case 97...102: v = c - 87
-        case 65...70: v = c - 55
-        default: continue
-        }
-        if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
-    }
-    return out
 }

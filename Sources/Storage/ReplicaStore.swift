@@ -1,4 +1,6 @@
+import Bytes
 import CSQLite
+import Dates
 import Foundation
 import Glibc
 import Replica
@@ -169,10 +171,10 @@ public final class ReplicaStore: @unchecked Sendable {
                 throw StoreError.notAReplica(path: path, reason: "no replica id")
             }
             replicaID = rid
-            guard let salt = try db.scalar("SELECT value FROM meta WHERE key='id_key'")?.text, hexBytes(salt).count == 16 else {
+            guard let saltHex = try db.scalar("SELECT value FROM meta WHERE key='id_key'")?.text, let salt = Hex.decode(saltHex), salt.count == 16 else {
                 throw StoreError.notAReplica(path: path, reason: "no id key")
             }
-            recordKeys = RecordKeyHasher(salt: hexBytes(salt))
+            recordKeys = RecordKeyHasher(salt: salt)
             ReplicaStore.restrictPermissions(path)
         } catch let e as SQLiteError {
             db.close()
@@ -196,7 +198,7 @@ public final class ReplicaStore: @unchecked Sendable {
     }
 
     /// The per-connection settings every replica file is used with (the benchmark's floor uses them too).
-    static func tune(_ db: SQLiteConnection) throws {
+    package static func tune(_ db: SQLiteConnection) throws {
         _ = try db.scalar("PRAGMA journal_mode=WAL")
         // Durable against process crashes (kill -9); a power cut may lose the last commits, never corrupt.
         try db.exec("PRAGMA synchronous=NORMAL")
@@ -236,7 +238,7 @@ public final class ReplicaStore: @unchecked Sendable {
             try db.exec("PRAGMA application_id=\(Schema.applicationID)")
             try migrate(db, from: 0, inTransaction: true)
             try db.run("INSERT INTO meta(key, value) VALUES('replica_id', ?)", .text(ReplicaID.random().hex))
-            try db.run("INSERT INTO meta(key, value) VALUES('created', ?)", .text(ISO8601DateFormatter().string(from: Date())))
+            try db.run("INSERT INTO meta(key, value) VALUES('created', ?)", .text(DateTime.format(Date(), .seconds)))
         }
     }
 

@@ -24,13 +24,14 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
 ///
 /// Not thread-safe: one connection belongs to one thread at a time (the store
 /// makes one per thread that needs it). Statements are prepared once and cached.
-final class SQLiteConnection {
+/// `package`: merge-bench's SQLite floor writes the replica's tables through it.
+package final class SQLiteConnection {
     private(set) var handle: OpaquePointer?
     private var cache: [String: Statement] = [:]
     let path: String
 
     /// Opens a database file; `create` allows creating it.
-    init(path: String, readOnly: Bool = false, create: Bool = false) throws {
+    package init(path: String, readOnly: Bool = false, create: Bool = false) throws {
         self.path = path
         var flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
         if create && !readOnly { flags |= SQLITE_OPEN_CREATE }
@@ -63,7 +64,7 @@ final class SQLiteConnection {
     func setBusyTimeout(_ milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
 
     /// Runs one or more statements without results.
-    func exec(_ sql: String) throws {
+    package func exec(_ sql: String) throws {
         var err: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(handle, sql, nil, nil, &err)
         if rc != SQLITE_OK {
@@ -74,7 +75,7 @@ final class SQLiteConnection {
     }
 
     /// A cached prepared statement, reset and with bindings cleared.
-    func prepare(_ sql: String) throws -> Statement {
+    package func prepare(_ sql: String) throws -> Statement {
         if let s = cache[sql] {
             s.reset()
             return s
@@ -95,7 +96,7 @@ final class SQLiteConnection {
     }
 
     /// The first column of the first row, if any.
-    func scalar(_ sql: String, _ values: SQLValue...) throws -> SQLValue? {
+    package func scalar(_ sql: String, _ values: SQLValue...) throws -> SQLValue? {
         let s = try prepare(sql)
         try s.bind(values)
         // Reset at once: a statement left on a row holds a read transaction open.
@@ -104,7 +105,7 @@ final class SQLiteConnection {
     }
 
     /// The rowid of the last row inserted.
-    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    package var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
     /// Rows changed by the last statement.
     var changes: Int { Int(sqlite3_changes(handle)) }
@@ -118,7 +119,7 @@ final class SQLiteConnection {
     ///
     /// `immediate` takes the write lock at once, so two processes writing the
     /// same file wait for each other (busy timeout) instead of failing mid-way.
-    func transaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {
+    package func transaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {
         // Cached statements: parsing BEGIN and COMMIT anew was a measurable part of a small write.
         try run(immediate ? "BEGIN IMMEDIATE" : "BEGIN")
         do {
@@ -133,18 +134,19 @@ final class SQLiteConnection {
 }
 
 /// A value bound to or read from a statement.
-enum SQLValue: Equatable {
+package enum SQLValue: Equatable {
     case null
     case int(Int64)
     case text(String)
     case blob([UInt8])
 
-    var int: Int64? { if case .int(let v) = self { return v }; return nil }
+    /// The integer, if this is one.
+    package var int: Int64? { if case .int(let v) = self { return v }; return nil }
     var text: String? { if case .text(let v) = self { return v }; return nil }
 }
 
 /// A prepared statement owned by its connection's cache.
-final class Statement {
+package final class Statement {
     private let stmt: OpaquePointer
     private unowned let connection: SQLiteConnection
     let sql: String
@@ -157,7 +159,8 @@ final class Statement {
 
     func finalize() { sqlite3_finalize(stmt) }
 
-    func reset() {
+    /// Resets the statement and clears its bindings.
+    package func reset() {
         sqlite3_reset(stmt)
         sqlite3_clear_bindings(stmt)
     }
@@ -177,11 +180,13 @@ final class Statement {
         if rc != SQLITE_OK { throw connection.error(rc, sql) }
     }
 
+    /// Binds an integer to parameter `i`; returns SQLite's result code.
     @discardableResult
-    func bind(int v: Int64, at i: Int32) -> Int32 { sqlite3_bind_int64(stmt, i, v) }
+    package func bind(int v: Int64, at i: Int32) -> Int32 { sqlite3_bind_int64(stmt, i, v) }
 
+    /// Binds text to parameter `i` (SQLite copies it); returns SQLite's result code.
     @discardableResult
-    func bind(text s: String, at i: Int32) -> Int32 {
+    package func bind(text s: String, at i: Int32) -> Int32 {
         var s = s
         return s.withUTF8 { u in
             u.withMemoryRebound(to: CChar.self) { c in
@@ -191,8 +196,9 @@ final class Statement {
         }
     }
 
+    /// Binds bytes to parameter `i` (SQLite copies them); returns SQLite's result code.
     @discardableResult
-    func bind(blob b: UnsafeRawBufferPointer, at i: Int32) -> Int32 {
+    package func bind(blob b: UnsafeRawBufferPointer, at i: Int32) -> Int32 {
         setuplink_sqlite3_bind_blob_transient(stmt, i, b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, Int32(b.count))
     }
 
@@ -216,7 +222,7 @@ final class Statement {
     }
 
     /// Steps once: `true` when a row is available, `false` when done.
-    func step() throws -> Bool {
+    package func step() throws -> Bool {
         let rc = sqlite3_step(stmt)
         if rc == SQLITE_ROW { return true }
         if rc == SQLITE_DONE { return false }

@@ -1,4 +1,5 @@
-import CCrypto
+import Bytes
+import Crypto
 
 /// The `BoxyHQ-Signature` header of a webhook request, as Jackson writes it:
 /// `t=<unix milliseconds>,s=<hex HMAC-SHA256(secret, "<t>.<body>")>`, over the
@@ -16,30 +17,8 @@ public enum WebhookSignature {
         "t=\(timestamp),s=\(hexHMAC(secret: secret, timestamp: timestamp, body: body))"
     }
 
-    /// Lowercase hex of HMAC-SHA256(secret, "<timestamp>." + body), computed by libcrypto.
+    /// Lowercase hex of HMAC-SHA256(secret, "<timestamp>." + body), computed by libcrypto (`HMACSHA256`).
     public static func hexHMAC(secret: String, timestamp: UInt64, body: [UInt8]) -> String {
-        let key = Array(secret.utf8)
-        let prefix = Array("\(timestamp).".utf8)
-        var mac = [UInt8](repeating: 0, count: 32)
-        let ok = key.withUnsafeBytes { k in
-            prefix.withUnsafeBytes { p in
-                body.withUnsafeBytes { b in
-                    mac.withUnsafeMutableBufferPointer { out in
-                        setuplink_hmac_sha256_2(k.baseAddress, k.count, p.baseAddress, p.count, b.baseAddress, b.count,
-                                                out.baseAddress)
-                    }
-                }
-            }
-        }
-        // libcrypto fails here only when it cannot allocate or has no SHA-256 at all.
-        precondition(ok == 1, "libcrypto could not compute HMAC-SHA256")
-        let digits = Array("0123456789abcdef".utf8)
-        var hex = [UInt8]()
-        hex.reserveCapacity(64)
-        for byte in mac {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0xF)])
-        }
-        return String(decoding: hex, as: UTF8.self)
+        Hex.encode(HMACSHA256.mac(key: Array(secret.utf8), Array("\(timestamp).".utf8), body))
     }
 }

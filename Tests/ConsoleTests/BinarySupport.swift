@@ -1,9 +1,9 @@
 import Foundation
 import Replica
 import SetupLinks
-import HTTPTestSupport
 import Storage
 import Testing
+import TestSupport
 
 /// What a run of a program printed and returned.
 typealias RunResult = ChildRun

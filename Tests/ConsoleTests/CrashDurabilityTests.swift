@@ -1,5 +1,6 @@
+import Fixtures
 import Foundation
-import HTTPTestSupport
+import TestSupport
 import Glibc
 import Synchronization
 import Replica
@@ -17,7 +18,7 @@ import Testing
         let killAfter = Int.random(in: 20...400, using: &rng)
         let db = temporaryReplica()
         let p = Process()
-        p.executableURL = productsDirectory().appendingPathComponent("setuplink")
+        p.executableURL = setuplinkBinary()
         p.arguments = ["--db", db, "--json"]
         let inPipe = Pipe(), outPipe = Pipe()
         p.standardInput = inPipe

@@ -1,7 +1,7 @@
 import Foundation
-import HTTPTestSupport
 import SetupLinks
 import Testing
+import TestSupport
 
 @Suite struct EndToEndTests {
     @Test func statusPrintsOneJSONObjectAndNewReplicasDiffer() throws {

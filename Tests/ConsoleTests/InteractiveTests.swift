@@ -1,54 +1,10 @@
 import Foundation
-import HTTPTestSupport
 import Testing
+import TestSupport
 
 /// Issue 12 at a real terminal: the binary driven through a pseudo-terminal (Python's `pty`).
 @Suite struct InteractiveTests {
-    /// Shared by the drivers: start the binary on a pty, `expect` text, `send` keys.
-    static let prelude = #"""
-    import os, pty, sys, time, select, socket, threading, termios
-    binary, db, home = sys.argv[1:4]
-    args = sys.argv[4:]
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.environ['HOME'] = home
-        os.environ.pop('XDG_STATE_HOME', None)
-        os.environ.pop('PAGER', None)
-        os.environ['TERM'] = 'xterm'
-        os.environ['NO_COLOR'] = '1'
-        os.execv(binary, [binary, '--db', db])
-    buf = b''
-    def expect(s, timeout=30):
-        global buf
-        end = time.time() + timeout
-        while s.encode() not in buf:
-            r, _, _ = select.select([fd], [], [], max(0, end - time.time()))
-            if not r:
-                print('TIMEOUT waiting for %r; screen tail: %r' % (s, buf[-600:])); sys.exit(3)
-            try:
-                data = os.read(fd, 4096)
-            except OSError:
-                print('EOF waiting for %r; screen tail: %r' % (s, buf[-600:])); sys.exit(4)
-            buf += data
-        seen = buf[:buf.index(s.encode()) + len(s)]
-        buf = buf[buf.index(s.encode()) + len(s):]
-        return seen.decode('utf-8', 'replace')
-    def send(s):
-        os.write(fd, s.encode())
-    def editing(timeout=30):
-        # libedit prints the prompt before it switches the terminal to raw mode: keys sent
-        # in between are read by the terminal driver, as typeahead. Wait until the editor reads.
-        end = time.time() + timeout
-        while termios.tcgetattr(fd)[3] & termios.ICANON:
-            if time.time() > end:
-                print('TIMEOUT waiting for the line editor'); sys.exit(3)
-            time.sleep(0.005)
-    def finish():
-        _, status = os.waitpid(pid, 0)
-        print('EXIT', os.waitstatus_to_exitcode(status))
-    """#
-
-    static let promptDriver = prelude + "\n" + #"""
+    static let promptDriver = #"""
     link_id, dir_id = args
     P = 'setuplink(admin)> '
     expect(P)
@@ -102,18 +58,10 @@ import Testing
     finish()
     """#
 
-    /// Runs a driver against the binary; returns what it printed.
+    /// Runs a driver (`PseudoTerminal` steps) against the binary, `HOME` beside the replica; returns what it printed.
     func drive(_ driver: String, db: String, _ args: [String]) throws -> String {
         let home = (db as NSString).deletingLastPathComponent + "/home"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", driver, productsDirectory().appendingPathComponent("setuplink").path, db, home] + args
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return text
+        return try PseudoTerminal.run(driver, db: db, home: home, arguments: args).stdout
     }
 
     @Test func ctrlCCancelsTheLineOrTheQuestionAndTheSessionEndsZero() throws {
@@ -139,7 +87,7 @@ import Testing
         #expect(!history.contains("hunter2"), "history: \(history)")
     }
 
-    static let syncDriver = prelude + "\n" + #"""
+    static let syncDriver = #"""
     # A peer that accepts connections and never answers.
     srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(16)
     held = []

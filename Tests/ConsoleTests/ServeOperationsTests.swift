@@ -1,8 +1,8 @@
 import Foundation
 import Glibc
 import HTTP
-import HTTPTestSupport
 import Testing
+import TestSupport
 
 /// Writes `text` to a new private file and returns its path.
 private func privateFile(_ text: String, name: String = "token") -> String {
@@ -70,18 +70,10 @@ private func summaryStatus(_ url: String, token: String, caCertificate: String? 
     }
 
     @Test func theHTTPSSampleRuns() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [packageRoot().appendingPathComponent("Samples/https-peers.sh").path,
-                       productsDirectory().appendingPathComponent("setuplink").path]
-        p.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SETUPLINK_") }
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(text)")
+        let run = try runChild(URL(fileURLWithPath: "/bin/bash"),
+                               [packageRoot().appendingPathComponent("Samples/https-peers.sh").path, setuplinkBinary().path])
+        let text = run.stdout + run.stderr
+        #expect(run.status == 0, "\(text)")
         #expect(text.contains("converged over HTTPS"))
     }
 
@@ -157,7 +149,7 @@ private func summaryStatus(_ url: String, token: String, caCertificate: String? 
         let second = try #require(json(rotated.stdout)["token"] as? String)
         #expect(second.count == 48 && second != first)
         // The running hub picks the new token up (it re-reads the stored token every second).
-        #expect(eventually(timeout: .seconds(5)) { (try? summaryStatus(hub.url, token: first)) == 401 })
+        #expect(poll(until: { (try? summaryStatus(hub.url, token: first)) == 401 }, deadline: .seconds(5)))
         #expect(try summaryStatus(hub.url, token: second) == 200)
         #expect(try runTool(["--db", db, "serve", "token", "show"]).stdout == "token: \(second)\n")
     }

@@ -1,11 +1,11 @@
 import Foundation
 import Glibc
 import HTTP
-import HTTPTestSupport
 import PeerSync
 import Replica
 import Storage
 import Testing
+import TestSupport
 
 /// `setuplink --db DB serve --port 0 EXTRA…` as a child process, `environment` added
 /// to this process's (less SETUPLINK_*), once it listens (see `ServedSetuplink`).
@@ -20,17 +20,10 @@ struct BenchError: Error, CustomStringConvertible {
 
 @Suite struct ServeTests {
     @Test func theTwoPeersSampleRuns() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [packageRoot().appendingPathComponent("Samples/two-peers.sh").path,
-                       productsDirectory().appendingPathComponent("setuplink").path]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(text)")
+        let run = try runChild(URL(fileURLWithPath: "/bin/bash"),
+                               [packageRoot().appendingPathComponent("Samples/two-peers.sh").path, setuplinkBinary().path])
+        let text = run.stdout + run.stderr
+        #expect(run.status == 0, "\(text)")
         #expect(text.contains("converged"))
         #expect(text.contains("acme"))
     }
@@ -112,7 +105,7 @@ struct BenchError: Error, CustomStringConvertible {
         }
         var hub = try serverProcess(db: hubDB, environment: ["SETUPLINK_TOKEN": "tok"])
         let client = Process()
-        client.executableURL = productsDirectory().appendingPathComponent("setuplink")
+        client.executableURL = setuplinkBinary()
         client.arguments = ["--db", laptopDB, "sync", hub.url]
         client.environment = ProcessInfo.processInfo.environment.merging(["SETUPLINK_TOKEN": "tok"]) { $1 }
         client.standardOutput = FileHandle.nullDevice

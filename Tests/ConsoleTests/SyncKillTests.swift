@@ -1,5 +1,5 @@
 import Foundation
-import HTTPTestSupport
+import TestSupport
 import Glibc
 import Replica
 import Storage
@@ -41,15 +41,14 @@ import Testing
             hub.close()
         }
         let client = Process()
-        client.executableURL = productsDirectory().appendingPathComponent("setuplink")
+        client.executableURL = setuplinkBinary()
         client.arguments = ["--db", laptopDB, "sync", server.url]
         client.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SETUPLINK_") }.merging(token) { $1 }
         client.standardOutput = FileHandle.nullDevice
         client.standardError = FileHandle.nullDevice
         try client.run()
         // Killed once the hub has answered a few pulls (the fetcher runs pages ahead of the applier).
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline && server.accessLog.components(separatedBy: "POST /sync/v1/pull 200").count < 4 + 1 { usleep(2_000) }
+        poll(until: { server.accessLog.components(separatedBy: "POST /sync/v1/pull 200").count >= 4 + 1 }, deadline: .seconds(60))
         kill(client.processIdentifier, SIGKILL)
         client.waitUntilExit()
 

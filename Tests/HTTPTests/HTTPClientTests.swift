@@ -1,11 +1,22 @@
+import CCurl
 import Foundation
 import Synchronization
 import Testing
 @testable import HTTP
-import HTTPTestSupport
+import TestSupport
 
 /// The libcurl client against a real local server: results and actionable errors.
 @Suite struct HTTPClientTests {
+    @Test func anOptionLibcurlRefusesIsAnInvalidRequestNamingIt() throws {
+        let handle = try #require(curl_easy_init())
+        defer { curl_easy_cleanup(handle) }
+        let options = CurlOptions(handle: handle)
+        #expect(throws: HTTPClientError.invalidRequest("libcurl refused CURLOPT_MAXREDIRS: A libcurl function was given a bad argument")) {
+            try options.set(CURLOPT_MAXREDIRS, -2)
+        }
+        try options.set(CURLOPT_MAXREDIRS, 0)
+    }
+
     @Test func getReturnsStatusBodyHeadersAndWireByteCounts() throws {
         let (server, port) = try startServer()
         defer { server.stop() }

@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import HTTP
-import HTTPTestSupport
+import TestSupport
 
 /// The two-phase contract routes rely on: head first, body only when admitted.
 @Suite struct HTTPRoutingTests {
@@ -129,6 +129,5 @@ import HTTPTestSupport
         let form = PercentDecoding.query("name=Acme+EU&type=azure-scim-v2&csrf=a%2Bb&empty")
         #expect(form?.map(\.name) == ["name", "type", "csrf", "empty"])
         #expect(form?.map(\.value) == ["Acme EU", "azure-scim-v2", "a+b", ""])
-        #expect(HTMLEscaping.escape("<a href=\"x\">'&'</a>") == "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;")
     }
 }

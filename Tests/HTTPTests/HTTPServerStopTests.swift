@@ -2,8 +2,8 @@ import Foundation
 import Synchronization
 import Testing
 @testable import HTTP
-import HTTPTestSupport
-import Replica
+import TestSupport
+import Fixtures
 
 /// Stopping a server while clients keep sending: nothing crashes.
 @Suite struct HTTPServerStopTests {

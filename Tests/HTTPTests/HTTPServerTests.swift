@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import HTTP
-import HTTPTestSupport
+import TestSupport
 
 /// The server over real sockets: framing, limits, errors, stop, and real clients.
 @Suite struct HTTPServerTests {
@@ -49,7 +49,7 @@ import HTTPTestSupport
         let over = try RawClient(port: port)
         over.send("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n")
         #expect(over.isClosed(within: .seconds(3)))
-        #expect(eventually { server.bufferedBodyBytes == 0 })
+        #expect(poll { server.bufferedBodyBytes == 0 })
     }
 
     @Test func connectionCloseAndHTTP10CloseAfterTheAnswer() throws {
@@ -134,7 +134,7 @@ import HTTPTestSupport
 
         let busy = try RawClient(port: port)
         busy.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-        #expect(eventually { started.withLock { $0 } })
+        #expect(poll { started.withLock { $0 } })
         server.stop()
 
         let response = try #require(busy.readResponse(timeout: .seconds(1)))
@@ -156,7 +156,7 @@ import HTTPTestSupport
     }
 
     @Test func pythonHTTPClientTalksToTheServer() throws {
-        let python = try #require(python3Path(), "python3 not found on PATH")
+        let python = try requires(.python3)
         let (server, port) = try startServer()
         defer { server.stop() }
         let script = """
@@ -188,7 +188,7 @@ import HTTPTestSupport
         #expect(client.readResponse()?.status == 200)
         client.send("GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(client.readResponse()?.status == 404)
-        #expect(eventually { entries.withLock { $0.count } == 2 })
+        #expect(poll { entries.withLock { $0.count } == 2 })
         let lines = entries.withLock { $0.map(\.description) }
         let pattern = #/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z 127\.0\.0\.1:\d+ GET /setup/… 200 4B \d+\.\dms$/#
         #expect(lines.first?.wholeMatch(of: pattern) != nil, "\(lines)")
@@ -208,7 +208,7 @@ import HTTPTestSupport
         let response = try #require(client.readResponse())
         #expect(response.status == 500)
         let id = try #require(response.body.wholeMatch(of: #/\{"error":"internal error ([0-9a-f]{6})"\}/#)?.1)
-        #expect(eventually { entries.withLock { $0.count } == 1 })
+        #expect(poll { entries.withLock { $0.count } == 1 })
         let line = entries.withLock { $0[0] }
         #expect(line.contains(" 500 ") && line.contains("internal error \(id): SQLite error 1: no such table"))
     }
@@ -235,16 +235,8 @@ import HTTPTestSupport
     }
 }
 
-/// Secret comparison for bearer tokens.
-@Suite struct ConstantTimeTests {
-    @Test func equalsComparesContentAndLength() {
-        #expect(constantTimeEquals(Array("secret".utf8), Array("secret".utf8)))
-        #expect(!constantTimeEquals(Array("secret".utf8), Array("secreT".utf8)))
-        #expect(!constantTimeEquals(Array("secret".utf8), Array("secret2".utf8)))
-        #expect(!constantTimeEquals([], [0]))
-        #expect(constantTimeEquals([], []))
-    }
-
+/// Bearer tokens, compared in constant time.
+@Suite struct BearerTokenTests {
     @Test func bearerTokenMatchesOnlyTheSecret() {
         #expect(bearerTokenMatches(authorization: "Bearer s3cret", secret: "s3cret"))
         #expect(bearerTokenMatches(authorization: "bearer  s3cret ", secret: "s3cret"))
@@ -290,7 +282,7 @@ import HTTPTestSupport
         let liar = try RawClient(port: port)
         liar.send("POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten b")
         #expect(liar.isClosed(within: .seconds(3)))
-        #expect(eventually { server.connectionCount == 0 && server.bufferedBodyBytes == 0 })
+        #expect(poll { server.connectionCount == 0 && server.bufferedBodyBytes == 0 })
         let after = try RawClient(port: port)
         after.send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(after.readResponse()?.status == 200)

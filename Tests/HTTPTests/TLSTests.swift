@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import HTTP
-import HTTPTestSupport
+import TestSupport
 
 /// HTTPS through libmicrohttpd's GnuTLS, against libcurl and the curl command line.
 @Suite struct TLSTests {

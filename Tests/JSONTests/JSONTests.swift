@@ -1,6 +1,6 @@
 import Foundation
 import JSON
-import Replica
+import Fixtures
 import Testing
 
 

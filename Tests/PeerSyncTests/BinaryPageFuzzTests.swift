@@ -1,9 +1,10 @@
+import Fixtures
 import Foundation
 import Replica
 import Storage
 import Testing
 import HTTP
-import HTTPTestSupport
+import TestSupport
 @testable import PeerSync
 
 /// Random mutations of real binary pages: the decoder and the store refuse them

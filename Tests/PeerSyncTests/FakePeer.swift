@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import Synchronization
 import HTTP
-import HTTPTestSupport
+import TestSupport
 @testable import PeerSync
 
 /// A hostile peer on a raw socket: answers each request with whatever the test

@@ -1,5 +1,5 @@
 import Foundation
-import HTTPTestSupport
+import TestSupport
 @testable import HTTP
 import Replica
 import Storage

@@ -4,7 +4,7 @@ import Replica
 import Storage
 import Testing
 import HTTP
-import HTTPTestSupport
+import TestSupport
 @testable import PeerSync
 
 /// A request with a body of any type, as raw HTTP/1.1.

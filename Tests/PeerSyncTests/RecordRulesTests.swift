@@ -1,6 +1,6 @@
 import Foundation
 import HTTP
-import HTTPTestSupport
+import TestSupport
 import Replica
 import SetupLinks
 import Storage

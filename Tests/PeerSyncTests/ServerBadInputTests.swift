@@ -6,7 +6,7 @@ import Storage
 import Synchronization
 import Testing
 import HTTP
-import HTTPTestSupport
+import TestSupport
 @testable import PeerSync
 
 /// The error text of a JSON error body.
@@ -146,7 +146,7 @@ private func expectRefused(_ served: ServedReplica, _ request: String, status: I
         _ = client.readResponse()
         client.send(rawRequest("GET", "/sync/v1/summary", token: "guess"))
         _ = client.readResponse()
-        #expect(eventually { lines.withLock { $0.count } == 2 })
+        #expect(poll { lines.withLock { $0.count } == 2 })
         let logged = lines.withLock { $0 }
         #expect(logged.first?.contains(" 127.0.0.1:") == true, "the client address")
         #expect(logged.first?.contains(" GET /sync/v1/summary 200 ") == true)

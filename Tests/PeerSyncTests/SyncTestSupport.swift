@@ -3,7 +3,7 @@ import Replica
 import SetupLinks
 import Storage
 import HTTP
-import HTTPTestSupport
+import TestSupport
 @testable import PeerSync
 
 /// The bearer token every test server is started with.

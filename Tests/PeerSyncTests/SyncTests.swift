@@ -1,3 +1,4 @@
+import Fixtures
 import JSON
 import Dispatch
 import Foundation
@@ -6,7 +7,7 @@ import Storage
 import Synchronization
 import Testing
 import HTTP
-import HTTPTestSupport
+import TestSupport
 @testable import PeerSync
 
 /// Replicas syncing through real servers on port 0 and the real libcurl client.
@@ -366,7 +367,7 @@ import HTTPTestSupport
     }
 
     @Test func pythonHTTPClientReadsHealthAndSummary() throws {
-        let python = try #require(python3Path(), "python3 not found on PATH")
+        let python = try requires(.python3)
         let hub = try ServedReplica()
         let script = """
         import http.client, json

@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 import HTTP
-import HTTPTestSupport
+import TestSupport
 import Replica
 import Storage
 import Synchronization
@@ -83,7 +83,7 @@ private final class LogLines: Sendable {
                 #expect(client.isClosed(within: .seconds(3)))
             }
             #expect(served.server.http.bufferedBodyBytes == 0, "no body byte was kept")
-            #expect(eventually { served.server.http.connectionCount == 0 }, "no slot is held")
+            #expect(poll { served.server.http.connectionCount == 0 }, "no slot is held")
         }
         try expectSurvived(served, digest: before)
     }
@@ -92,7 +92,7 @@ private final class LogLines: Sendable {
         let served = try servedWithOneLink()
         let before = try served.store.digest()
         let idle = try (0..<500).map { _ in try RawClient(port: served.port) }
-        #expect(eventually { served.server.http.connectionCount >= 500 })
+        #expect(poll { served.server.http.connectionCount >= 500 })
         // A bound, not a benchmark: the old server stalled 10 s and more here.
         let health = try HTTPClient(timeout: .seconds(5)).send(method: "GET", url: served.url + "/healthz")
         #expect(health.status == 200)
@@ -180,13 +180,13 @@ private final class LogLines: Sendable {
         let slowHead = try RawClient(port: served.port)
         let head = Array(("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + String(repeating: "s", count: 100)).utf8)
         #expect(trickle(slowHead, head), "cut off while still sending its headers")
-        #expect(eventually { log.contains("closed: request headers not complete within the deadline") })
+        #expect(poll { log.contains("closed: request headers not complete within the deadline") })
 
         let slowBody = try RawClient(port: served.port)
         slowBody.send("POST /sync/v1/push HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(testToken)\r\nContent-Length: 1000\r\n\r\n")
         #expect(trickle(slowBody, Array(repeating: UInt8(ascii: " "), count: 100)), "cut off while still sending its body")
-        #expect(eventually { log.contains("closed: request body not complete within the deadline") })
-        #expect(eventually { served.server.http.bufferedBodyBytes == 0 })
+        #expect(poll { log.contains("closed: request body not complete within the deadline") })
+        #expect(poll { served.server.http.bufferedBodyBytes == 0 })
         try expectSurvived(served, digest: before)
     }
 
@@ -200,7 +200,7 @@ private final class LogLines: Sendable {
         #expect(response.status == 500)
         let id = try #require(response.body.wholeMatch(of: #/\{"error":"internal error ([0-9a-f]{6})"\}/#)?.1)
         #expect(!response.body.contains("SQL") && !response.body.contains(served.store.path))
-        #expect(eventually { log.contains("internal error \(id): GET /sync/v1/summary: ") })
+        #expect(poll { log.contains("internal error \(id): GET /sync/v1/summary: ") })
         #expect(log.lines.withLock { $0.joined() }.contains(served.store.path), "the log has the detail")
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import HTTP
-import HTTPTestSupport
+import TestSupport
 import PeerSync
 import Replica
 import SetupLinks

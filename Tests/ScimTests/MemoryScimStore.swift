@@ -1,3 +1,4 @@
+import Fixtures
 import Replica
 import Scim
 import SetupLinks

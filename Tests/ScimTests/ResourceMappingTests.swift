@@ -1,3 +1,4 @@
+import Dates
 import JSON
 import Replica
 import SetupLinks
@@ -58,7 +59,7 @@ import Testing
         #expect(meta.member("location") == .string("https://hub.example/api/scim/v2.0/\(Fixture.directoryID)/Users/\(id)"))
         let version = meta.member("version")?.stringValue ?? ""
         #expect(version.hasPrefix("W/\"") && version.count == 20)
-        #expect(ScimDate.milliseconds(meta.member("created")!.stringValue!) != nil)
+        #expect(DateTime.milliseconds(meta.member("created")!.stringValue!) != nil)
         let v2 = try f.patchUser(id, #"[{"op":"add","path":"title","value":"T"}]"#).resource.member("meta")?.member("version")
         #expect(v2 != .string(version))
         // If-Match: the current version passes, an old one is 412.

@@ -1,6 +1,6 @@
 import Foundation
-import HTTPTestSupport
 import Testing
+import TestSupport
 
 /// The public SCIM conformance suite (`scim2 test`, PyPI `scim2-cli` with
 /// `scim2-tester`) against a directory on a replica served by the real
@@ -9,17 +9,13 @@ import Testing
 /// `scim2` comes from `SETUPLINK_SCIM2`, else the package's `.venv/bin/scim2`
 /// (`Tests/requirements.txt`, installed by `.ci/run` and the README's install
 /// command). Without it the test is skipped and says why, except under CI
-/// (`CI` set), where it fails. `scim2 test` exits 0 even when checks fail, so
+/// (`CI` set), where it fails (`requires`). `scim2 test` exits 0 even when checks fail, so
 /// every result line is read: each must be `SUCCESS`, and there must be at
 /// least as many as the reference server `scim2-server` produced
 /// (`Conformance/scim2-reference-run.txt`).
 @Suite struct ScimConformanceTests {
     /// The statuses scim2-tester prints at the start of a result line.
     static let statuses = ["SUCCESS", "COMPLIANT", "ACCEPTABLE", "DEVIATION", "ERROR", "CRITICAL", "SKIPPED"]
-
-    static var scim2: String {
-        ProcessInfo.processInfo.environment["SETUPLINK_SCIM2"] ?? packageRoot().appendingPathComponent(".venv/bin/scim2").path
-    }
 
     /// The result lines (`STATUS check_name`) of a `scim2 test` output.
     static func results(_ output: String) -> [(status: String, check: String)] {
@@ -32,15 +28,7 @@ import Testing
     }
 
     @Test func scim2TestPassesEveryCheckAgainstAServedDirectory() throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.scim2) else {
-            let reason = "no scim2 at \(Self.scim2) (install Tests/requirements.txt into .venv as .ci/run does, or set SETUPLINK_SCIM2)"
-            if let ci = ProcessInfo.processInfo.environment["CI"], !ci.isEmpty, ci != "false" {
-                Issue.record("the conformance suite cannot run under CI: \(reason)")
-                return
-            }
-            print("ScimConformanceTests skipped: \(reason)")
-            try Test.cancel("skipped: \(reason)")
-        }
+        let scim2 = try requires(.scim2)
         let reference = try String(contentsOf: packageRoot().appendingPathComponent("Tests/ScimTests/Conformance/scim2-reference-run.txt"),
                                    encoding: .utf8)
         let floor = Self.results(reference).count
@@ -55,7 +43,7 @@ import Testing
         let token = try #require(made["scim_token"] as? String)
         let endpoint = serve.url + "/api/scim/v2.0/" + id
         // The token goes in the environment, not on a command line `ps` shows.
-        let run = try runChild(URL(fileURLWithPath: Self.scim2), ["--url", endpoint, "test"],
+        let run = try runChild(URL(fileURLWithPath: scim2), ["--url", endpoint, "test"],
                                environment: ["SCIM_CLI_HEADERS": "Authorization: Bearer \(token)"])
         #expect(run.status == 0, "scim2 test: \(run.stderr)")
         let results = Self.results(run.stdout)

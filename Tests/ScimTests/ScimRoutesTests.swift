@@ -1,12 +1,12 @@
 import Foundation
 import HTTP
-import HTTPTestSupport
 import Hub
 import JSON
 @testable import Scim
 import SetupLinks
 import Storage
 import Testing
+import TestSupport
 
 /// The SCIM routes over real HTTP: errors, authentication, tenant isolation,
 /// deactivated, deleted and Google directories, hostile input. Every refusal

@@ -1,6 +1,5 @@
 import Foundation
 import HTTP
-import HTTPTestSupport
 import JSON
 import PeerSync
 @testable import Scim
@@ -8,6 +7,7 @@ import SetupLinks
 import Storage
 import Synchronization
 import Testing
+import TestSupport
 
 /// A replica served over real HTTP (libmicrohttpd on port 0) with the SCIM
 /// routes and the peer routes, as `serve` mounts them, and a SCIM event sink

@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import HTTPTestSupport
+import TestSupport
 
 /// A fresh folder for one test.
 func temporaryFolder(_ label: String) -> String {

@@ -18,6 +18,7 @@ import Testing
     @Test func textWithoutSpecialCharactersIsUnchanged() {
         #expect(HTML.escape("Entra ID SCIM v2.0 – ünïcode 🙂") == "Entra ID SCIM v2.0 – ünïcode 🙂")
         #expect(HTML.escape("") == "")
+        #expect(HTML.escape("<a href=\"x\">'&'</a>") == "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;")
     }
 }
 

@@ -1,5 +1,5 @@
 import Foundation
-import HTTPTestSupport
+import TestSupport
 
 /// A fresh folder for one test.
 func temporaryFolder() -> String {
@@ -14,10 +14,4 @@ func setuplink(db: String, _ commands: String, externalURL: String = "https://hu
 /// `setuplink serve` on `db` as the hub a tenant's browser reaches (its external URL is `https://hub.example.test`).
 func serveProcess(db: String) throws -> ServedSetuplink {
     try ServedSetuplink(db: db, externalURL: "https://hub.example.test")
-}
-
-/// A child process failed in a way the test cannot go on from.
-struct ServeError: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
 }

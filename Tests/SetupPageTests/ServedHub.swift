@@ -1,11 +1,11 @@
 import Foundation
 import HTTP
-import HTTPTestSupport
 import Hub
 import SetupLinks
 import Storage
 import Synchronization
 import Testing
+import TestSupport
 
 /// A replica served by a real `Hub` (libmicrohttpd on port 0), as `serve`
 /// runs it, with the access log kept for the test and a clock it can move.

@@ -1,38 +1,22 @@
 import Foundation
-import HTTPTestSupport
 import Testing
+import TestSupport
 
 /// The page in a real browser: headless Chromium driven through the Chrome
 /// DevTools Protocol by `Browser/setup_page_browser.py`, against a replica
 /// served by `setuplink serve`.
 ///
 /// Python comes from `SETUPLINK_PYTHON`, else the package's `.venv/bin/python3`
-/// (made by `.ci/run` with the PyPI package `websocket-client`); Chromium from
+/// (with the PyPI package `websocket-client`); Chromium from
 /// `SETUPLINK_CHROMIUM`, else `chromium` on the PATH. Screenshots go to
 /// `.build/test-output/setup-page/`. Where either is missing or Chromium cannot
 /// start, the test is skipped and says why — except under CI (`CI` set),
-/// which installs both, so there it fails instead.
+/// which installs both, so there it fails instead (`requires`, `unavailable`).
 @Suite struct SetupPageBrowserTests {
     static let outputFolder = packageRoot().appendingPathComponent(".build/test-output/setup-page").path
 
-    static var python: String {
-        ProcessInfo.processInfo.environment["SETUPLINK_PYTHON"] ?? packageRoot().appendingPathComponent(".venv/bin/python3").path
-    }
-
-    /// Skips the test with `reason`, or fails it under CI.
-    static func unavailable(_ reason: String) throws -> Never {
-        if let ci = ProcessInfo.processInfo.environment["CI"], !ci.isEmpty, ci != "false" {
-            Issue.record("the browser test cannot run under CI: \(reason)")
-            throw ServeError(reason)
-        }
-        print("SetupPageBrowserTests skipped: \(reason)")
-        try Test.cancel("skipped: \(reason)")
-    }
-
     @Test func aTenantCreatesADirectoryInChromium() throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.python) else {
-            try Self.unavailable("no Python at \(Self.python) (run .ci/run's venv step, or set SETUPLINK_PYTHON)")
-        }
+        let python = try requires(.venvPython)
         let dir = temporaryFolder()
         let db = dir + "/hub.sqlite"
         let made = try setuplink(db: db, "link create --tenant \"Acme Corporation\" --product CRM"
@@ -42,7 +26,7 @@ import Testing
         defer { serve.stop() }
         try? FileManager.default.removeItem(atPath: Self.outputFolder)
         let script = packageRoot().appendingPathComponent("Tests/SetupPageTests/Browser/setup_page_browser.py").path
-        let run = try runChild(URL(fileURLWithPath: Self.python),
+        let run = try runChild(URL(fileURLWithPath: python),
                                  [script, "--url", "\(serve.url)/setup/\(token)", "--out", Self.outputFolder,
                                   "--external-url", "https://hub.example.test"],
                                  // Chromium's profile and its own temporary files go in the test's folder
@@ -52,7 +36,7 @@ import Testing
         if run.status == 77 {
             let last = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
             let reason = last.hasPrefix("SKIP: ") ? String(last.dropFirst(6)) : "Chromium could not start"
-            try Self.unavailable(reason)
+            try unavailable("Chromium: \(reason)")
         }
         #expect(run.status == 0, "browser checks:\n\(run.stdout)\n\(run.stderr)")
         for shot in ["desktop.png", "phone.png", "desktop-created.png", "confirm-delete.png", "not-found.png"] {

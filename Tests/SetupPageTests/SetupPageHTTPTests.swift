@@ -1,8 +1,8 @@
 import Foundation
 import HTTP
-import HTTPTestSupport
 import SetupLinks
 import Testing
+import TestSupport
 
 /// The setup page over HTTP, served by a real hub.
 @Suite struct SetupPageHTTPTests {
@@ -198,7 +198,7 @@ import Testing
         _ = try h.request("DELETE", page)
         _ = try h.service.regenerateLink(id: l.id)
         _ = try h.get(page)
-        #expect(eventually { h.log.withLock { $0.count } >= 6 })
+        #expect(poll { h.log.withLock { $0.count } >= 6 })
         let lines = h.log.withLock { $0 }
         for line in lines {
             #expect(!line.contains(l.token) && !line.contains(String(l.token.prefix(7))), "\(line)")

@@ -1,7 +1,7 @@
 import Foundation
 import HTTP
-import HTTPTestSupport
 import Testing
+import TestSupport
 
 /// The page served by the real `setuplink serve`, end to end: a directory made
 /// in the page is a replica write like the REPL's, and syncs.
@@ -45,7 +45,7 @@ import Testing
         #expect(onLaptop.map { $0["id"] as? String } == [id])
 
         // The server's access log (its stderr) never holds the link token.
-        #expect(eventually(timeout: .seconds(10)) { serve.accessLog.contains("POST /setup/\(token.prefix(6))… 303") })
+        #expect(poll(until: { serve.accessLog.contains("POST /setup/\(token.prefix(6))… 303") }, deadline: .seconds(10)))
         #expect(!serve.accessLog.contains(token) && !serve.accessLog.contains(csrf))
     }
 

@@ -1,7 +1,7 @@
 import Foundation
-import HTTPTestSupport
 import Replica
 @testable import Storage
+import TestSupport
 
 /// A fresh temporary folder for one test.
 func temporaryDirectory() -> String {

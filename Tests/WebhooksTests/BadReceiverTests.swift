@@ -1,12 +1,12 @@
 import Foundation
 import Glibc
 import HTTP
-import HTTPTestSupport
 import JSON
 import Scim
 import SetupLinks
 import Storage
 import Testing
+import TestSupport
 import Webhooks
 
 /// Webhooks that cannot take an event: each attempt is logged as failed, the
@@ -32,12 +32,12 @@ import Webhooks
         for (name, d) in bad { try hub.scim(d).createUser("\(name)@example.test") }
         for i in 0..<6 { try hub.scim(good).createUser("good\(i)@example.test") }
 
-        try waitFor("the good directory's events delivered", timeout: .seconds(20)) {
+        try #require(try poll(until: {
             try hub.store.outboxCounts(directory: good.id).delivered == 6
-        }
-        try waitFor("a failed attempt for every bad webhook", timeout: .seconds(20)) {
+        }, deadline: .seconds(20)), "timed out waiting for the good directory's events delivered")
+        try #require(try poll(until: {
             try bad.values.allSatisfy { try hub.events($0.id).first?.attempts ?? 0 >= 1 }
-        }
+        }, deadline: .seconds(20)), "timed out waiting for a failed attempt for every bad webhook")
         var errors: [String: String] = [:]
         for (name, d) in bad {
             let e = try #require(try hub.events(d.id).first)
@@ -67,12 +67,12 @@ import Webhooks
         let d = try hub.directory(url: receiver.url("/no"), secret: "s")
         try hub.scim(d).createUser("old@acme.test")
         try hub.start()
-        try waitFor("the first event given up") { try hub.events(d.id).first?.status == .failed }
+        try #require(try poll(until: { try hub.events(d.id).first?.status == .failed }, deadline: .seconds(15)), "timed out waiting for the first event given up")
         let first = try hub.events(d.id)[0]
         #expect(first.attempts >= 2 && first.lastError?.hasPrefix("given up after \(first.attempts) attempts: HTTP 500") == true)
         receiver.route("/no", secret: "s")
         try hub.scim(d).createUser("new@acme.test")
-        try waitFor("the next event delivered") { try hub.events(d.id).last?.status == .delivered }
+        try #require(try poll(until: { try hub.events(d.id).last?.status == .delivered }, deadline: .seconds(15)), "timed out waiting for the next event delivered")
         #expect(receiver.received("/no").filter { $0.status == 200 }.count == 1)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import TestSupport
 import Testing
 
 /// Keeps `webhook-bench` building and honest: a quick run succeeds (it checks
@@ -8,7 +9,7 @@ import Testing
 @Suite struct WebhookBenchSmokeTests {
     @Test func quickBenchmarkRunsAndReportsEveryFigure() throws {
         let p = Process()
-        p.executableURL = CrashTests.binary().deletingLastPathComponent().appendingPathComponent("webhook-bench")
+        p.executableURL = productsDirectory().appendingPathComponent("webhook-bench")
         p.arguments = ["--quick", "--json"]
         let out = Pipe(), err = Pipe()
         p.standardOutput = out

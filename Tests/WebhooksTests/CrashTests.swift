@@ -4,27 +4,17 @@ import JSON
 import Scim
 import SetupLinks
 import Storage
+import TestSupport
 import Testing
 import Webhooks
 
 /// `kill -9` of a serving hub between a SCIM write and its delivery: after the
 /// restart every event is delivered and none is lost.
 @Suite struct CrashTests {
-    /// The built `setuplink` executable.
-    static func binary() -> URL {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("setuplink")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return packageRoot().appendingPathComponent(".build/debug/setuplink")
-    }
-
     /// `setuplink --db path serve --port 0`, its output in files of `folder`.
     static func serve(_ path: String, folder: String, run: Int) throws -> Process {
         let p = Process()
-        p.executableURL = binary()
+        p.executableURL = setuplinkBinary()
         p.arguments = ["--db", path, "serve", "--port", "0"]
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SETUPLINK_") }
         env["SETUPLINK_TOKEN"] = "crash-test-token"
@@ -35,9 +25,9 @@ import Webhooks
         p.standardOutput = FileHandle(forWritingAtPath: out)
         p.standardError = FileHandle(forWritingAtPath: err)
         try p.run()
-        try waitFor("serve to listen") {
+        try #require(poll(until: {
             ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").contains("listening on ") || !p.isRunning
-        }
+        }, deadline: .seconds(15)), "timed out waiting for serve to listen")
         #expect(p.isRunning, "serve ended: \((try? String(contentsOfFile: err, encoding: .utf8)) ?? "")")
         return p
     }
@@ -60,7 +50,7 @@ import Webhooks
             for i in 0..<3 { expected += try scim.createUser("before\(i)@acme.test").events }
         }
         let first = try Self.serve(path, folder: folder, run: 1)
-        try waitFor("the first event in flight") { receiver.received("/crash").count == 1 }
+        try #require(poll(until: { receiver.received("/crash").count == 1 }, deadline: .seconds(15)), "timed out waiting for the first event in flight")
         // A change written while the hub is busy (by another process on the same file).
         do {
             let service = try SetupLinkService(store: try SetupLinkService.openStore(path: path))
@@ -78,11 +68,11 @@ import Webhooks
             kill(second.processIdentifier, SIGTERM)
             second.waitUntilExit()
         }
-        try waitFor("every event delivered after the restart") {
+        try #require(try poll(until: {
             let store = try ReplicaStore(path: path)
             defer { store.close() }
             return try store.outboxCounts(directory: d.id).delivered == expected.count
-        }
+        }, deadline: .seconds(15)), "timed out waiting for every event delivered after the restart")
         let got = receiver.received("/crash")
         let delivered = got.filter { $0.status == 200 }
         // At least once: the event in flight at the kill came again; each arrived exactly once with a 200.

@@ -4,6 +4,7 @@ import Scim
 import SetupLinks
 import Storage
 import Testing
+import TestSupport
 import Webhooks
 
 /// A SCIM sequence written in process on a served hub (over HTTP: `ScimOverHTTPTests`),
@@ -61,7 +62,7 @@ import Webhooks
         let expected = try Self.provision(hub.scim(d))
         #expect(expected.map(\.type) == ["user.created", "user.created", "group.created", "group.user_added", "group.user_added",
                                          "user.updated", "group.user_removed", "group.updated", "user.deleted", "group.deleted"])
-        try waitFor("every event delivered") { try hub.store.outboxCounts(directory: d.id).delivered == expected.count }
+        try #require(try poll(until: { try hub.store.outboxCounts(directory: d.id).delivered == expected.count }, deadline: .seconds(15)), "timed out waiting for every event delivered")
         let got = receiver.received("/hooks/acme")
         #expect(got.count == expected.count, "one request per event, none repeated")
         #expect(got.allSatisfy { $0.rawOK && $0.restringifiedOK && $0.status == 200 })
@@ -85,9 +86,9 @@ import Webhooks
         // Held back by 500s, ten events pile up, then leave four at a time.
         var expected: [ScimEvent] = []
         for i in 0..<10 { expected += try hub.scim(d).createUser("user\(i)@acme.test").events }
-        try waitFor("a failed attempt") { try hub.events(d.id).first?.attempts ?? 0 >= 1 }
+        try #require(try poll(until: { try hub.events(d.id).first?.attempts ?? 0 >= 1 }, deadline: .seconds(15)), "timed out waiting for a failed attempt")
         receiver.route("/batch", secret: "batch-secret")
-        try waitFor("every event delivered") { try hub.store.outboxCounts(directory: d.id).delivered == 10 }
+        try #require(try poll(until: { try hub.store.outboxCounts(directory: d.id).delivered == 10 }, deadline: .seconds(15)), "timed out waiting for every event delivered")
         let ok = receiver.received("/batch").filter { $0.status == 200 }
         #expect(ok.allSatisfy { $0.rawOK && $0.restringifiedOK && $0.body.arrayValue != nil && $0.bodyText.hasPrefix("[") })
         #expect(ok.map(\.events.count) == [4, 4, 2])
@@ -104,14 +105,14 @@ import Webhooks
         receiver.stop()
         var expected: [ScimEvent] = []
         for i in 0..<5 { expected += try hub.scim(d).createUser("down\(i)@acme.test").events }
-        try waitFor("several refused attempts") { try hub.events(d.id).first?.attempts ?? 0 >= 3 }
+        try #require(try poll(until: { try hub.events(d.id).first?.attempts ?? 0 >= 3 }, deadline: .seconds(15)), "timed out waiting for several refused attempts")
         let waiting = try hub.events(d.id)
         #expect(waiting.allSatisfy { $0.status == .pending })
         #expect(waiting[0].lastError?.contains("connection refused") == true)
         // Only the head is tried while the receiver is down: order holds.
         #expect(waiting.dropFirst().allSatisfy { $0.attempts == 0 })
         try receiver.start()
-        try waitFor("every event delivered") { try hub.store.outboxCounts(directory: d.id).delivered == 5 }
+        try #require(try poll(until: { try hub.store.outboxCounts(directory: d.id).delivered == 5 }, deadline: .seconds(15)), "timed out waiting for every event delivered")
         let got = receiver.received("/down")
         #expect(got.count == 5 && got.allSatisfy { $0.rawOK })
         Self.expectPayloads(got.map(\.body), expected, d)
@@ -124,12 +125,12 @@ import Webhooks
         try hub.start()
         let d = try hub.directory(url: receiver.url("/flaky"), secret: "s")
         let expected = try hub.scim(d).createUser("flaky@acme.test").events + hub.scim(d).createUser("second@acme.test").events
-        try waitFor("four failed attempts") { try hub.events(d.id).first?.attempts ?? 0 >= 4 }
+        try #require(try poll(until: { try hub.events(d.id).first?.attempts ?? 0 >= 4 }, deadline: .seconds(15)), "timed out waiting for four failed attempts")
         let head = try hub.events(d.id)[0]
         #expect(head.status == .pending && head.lastStatus == 500 && head.lastError == "HTTP 500: receiver says no")
         #expect(head.nextAttempt > head.lastAttempt!, "a retry is scheduled after the failure")
         receiver.route("/flaky", secret: "s")
-        try waitFor("both delivered") { try hub.store.outboxCounts(directory: d.id).delivered == 2 }
+        try #require(try poll(until: { try hub.store.outboxCounts(directory: d.id).delivered == 2 }, deadline: .seconds(15)), "timed out waiting for both delivered")
         let got = receiver.received("/flaky")
         let attempts = try hub.events(d.id).map(\.attempts)
         // Every attempt reached the receiver; the first event took them all, the second one.
@@ -155,22 +156,22 @@ import Webhooks
         let a = try hub.directory(tenant: "a", url: receiver.url("/a"), secret: "s")
         let b = try hub.directory(tenant: "b", url: receiver.url("/b"), secret: "s")
         var expectedA = try hub.scim(a).createUser("first@a.test").events
-        try waitFor("the first event, well before a poll", timeout: .seconds(10)) {
+        try #require(try poll(until: {
             try hub.store.outboxCounts(directory: a.id).delivered == 1
-        }
+        }, deadline: .seconds(10)), "timed out waiting for the first event, well before a poll")
         receiver.route("/a", secret: "s", mode: "500")
         expectedA += try hub.scim(a).createUser("failing@a.test").events
-        try waitFor("the head failing") { try hub.events(a.id).last?.attempts ?? 0 >= 2 }
+        try #require(try poll(until: { try hub.events(a.id).last?.attempts ?? 0 >= 2 }, deadline: .seconds(15)), "timed out waiting for the head failing")
         for i in 0..<3 { expectedA += try hub.scim(a).createUser("queued\(i)@a.test").events }
         let expectedB = try hub.scim(b).createUser("other@b.test").events
-        try waitFor("the other directory's event, while /a is failing", timeout: .seconds(10)) {
+        try #require(try poll(until: {
             try hub.store.outboxCounts(directory: b.id).delivered == 1
-        }
+        }, deadline: .seconds(10)), "timed out waiting for the other directory's event, while /a is failing")
         #expect(try hub.events(a.id).dropFirst(2).allSatisfy { $0.attempts == 0 }, "only the head is tried")
         receiver.route("/a", secret: "s")
-        try waitFor("the queued events, after the head", timeout: .seconds(10)) {
+        try #require(try poll(until: {
             try hub.store.outboxCounts(directory: a.id).delivered == 5
-        }
+        }, deadline: .seconds(10)), "timed out waiting for the queued events, after the head")
         Self.expectPayloads(receiver.received("/a").filter { $0.status == 200 }.map(\.body), expectedA, a)
         Self.expectPayloads(receiver.received("/b").map(\.body), expectedB, b)
     }
@@ -194,7 +195,7 @@ import Webhooks
             }
         }
         for t in writers { t.start() }
-        try waitFor("every event delivered", timeout: .seconds(40)) { try hub.store.outboxCounts().delivered == 180 }
+        try #require(try poll(until: { try hub.store.outboxCounts().delivered == 180 }, deadline: .seconds(40)), "timed out waiting for every event delivered")
         for (i, d) in directories.enumerated() {
             let enqueued = try hub.events(d.id)
             #expect(enqueued.count == 30)
@@ -223,10 +224,10 @@ import Webhooks
         try hub.start()
         let d = try hub.directory(url: receiver.url("/strict"), secret: "not-the-receivers-secret")
         try hub.scim(d).createUser("x@acme.test")
-        try waitFor("a refused attempt") { !receiver.received("/strict").isEmpty }
+        try #require(poll(until: { !receiver.received("/strict").isEmpty }, deadline: .seconds(15)), "timed out waiting for a refused attempt")
         let got = receiver.received("/strict")
         #expect(got.allSatisfy { !$0.rawOK && !$0.restringifiedOK && $0.status == 401 })
-        try waitFor("the attempt recorded") { try hub.events(d.id).first?.lastStatus == 401 }
+        try #require(try poll(until: { try hub.events(d.id).first?.lastStatus == 401 }, deadline: .seconds(15)), "timed out waiting for the attempt recorded")
         #expect(try hub.events(d.id)[0].status == .pending)
     }
     @Test func stoppingCutsARequestInFlightShortAndKeepsItsEvent() throws {
@@ -239,7 +240,7 @@ import Webhooks
         try hub.start()
         let d = try hub.directory(url: receiver.url("/slow"), secret: "s")
         try hub.scim(d).createUser("slow@acme.test")
-        try waitFor("the request in flight") { receiver.received("/slow").count == 1 }
+        try #require(poll(until: { receiver.received("/slow").count == 1 }, deadline: .seconds(15)), "timed out waiting for the request in flight")
         hub.hub.stop()
         // Cut off by the stop, not by the 60 s timeout: no attempt recorded, still pending.
         let e = try #require(try hub.events(d.id).first)
@@ -260,7 +261,7 @@ import Webhooks
         let waiting = try hub.directory(tenant: "waiting", url: receiver.url("/waiting"), secret: "s")
         try hub.scim(done).createUser("a@acme.test")
         try hub.scim(waiting).createUser("b@acme.test")
-        try waitFor("the delivered event purged") { try receiver.received("/kept").count == 1 && hub.events(done.id).isEmpty }
+        try #require(try poll(until: { try receiver.received("/kept").count == 1 && hub.events(done.id).isEmpty }, deadline: .seconds(15)), "timed out waiting for the delivered event purged")
         #expect(try hub.events(waiting.id).map(\.status) == [.pending])
     }
 }

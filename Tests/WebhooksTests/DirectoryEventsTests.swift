@@ -4,6 +4,7 @@ import JSON
 import Scim
 import SetupLinks
 import Storage
+import TestSupport
 import Testing
 import Webhooks
 
@@ -115,7 +116,7 @@ import Webhooks
     /// Runs the built `setuplink` and waits for it.
     func runSetuplink(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let p = Process()
-        p.executableURL = CrashTests.binary()
+        p.executableURL = setuplinkBinary()
         p.arguments = arguments
         p.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SETUPLINK_") }
         let out = Pipe(), err = Pipe()

@@ -5,6 +5,7 @@ import Scim
 import SetupLinks
 import Storage
 import Testing
+import TestSupport
 import Webhooks
 
 /// Who sends what: only the hub that accepted a change, never a replica that
@@ -23,7 +24,7 @@ import Webhooks
         _ = try SyncClient().sync(store: b.store, url: "http://127.0.0.1:\(a.port)", token: "peer-token-for-tests")
         #expect(try b.store.digest() == a.store.digest())
         #expect(try b.service.directory(id: d.id).id == d.id, "B holds the directory and its users")
-        try waitFor("A's events delivered") { try a.store.outboxCounts(directory: d.id).delivered == 2 }
+        try #require(try poll(until: { try a.store.outboxCounts(directory: d.id).delivered == 2 }, deadline: .seconds(15)), "timed out waiting for A's events delivered")
         // A change accepted on B is B's to send, and syncing it to A makes A send nothing.
         let user = try #require(try a.store.lookup(ScimIndex.userByName.rawValue, key: ScimIndex.key(d.id, "one@acme.test")).first)
         let onB = try b.scim(d).write { f, s in
@@ -31,7 +32,7 @@ import Webhooks
         }.events
         _ = try SyncClient().sync(store: b.store, url: "http://127.0.0.1:\(a.port)", token: "peer-token-for-tests")
         #expect(try b.store.digest() == a.store.digest())
-        try waitFor("B's event delivered") { try b.store.outboxCounts(directory: d.id).delivered == 1 }
+        try #require(try poll(until: { try b.store.outboxCounts(directory: d.id).delivered == 1 }, deadline: .seconds(15)), "timed out waiting for B's event delivered")
         // Each hub's outbox holds only what it accepted: nothing else can leave from it.
         #expect(try a.events(d.id).map(\.event) == onA.map(\.type))
         #expect(try b.events(d.id).map(\.event) == onB.map(\.type))
@@ -57,13 +58,13 @@ import Webhooks
         try hub.scim(off).createUser("after@acme.test")
         #expect(try hub.events(d.id).count == 1)
         try hub.start()
-        try waitFor("the waiting event dropped") { try hub.events(d.id).first?.status == .dropped }
+        try #require(try poll(until: { try hub.events(d.id).first?.status == .dropped }, deadline: .seconds(15)), "timed out waiting for the waiting event dropped")
         #expect(try hub.events(d.id)[0].lastError == "not sent: the directory is deactivated")
         #expect(try hub.events(d.id)[0].attempts == 0)
         // Activated again: new changes are sent, the dropped one is not.
         _ = try hub.service.setDirectoryDeactivated(false, id: d.id)
         try hub.scim(d).createUser("back@acme.test")
-        try waitFor("the new event delivered") { try hub.store.outboxCounts(directory: d.id).delivered == 1 }
+        try #require(try poll(until: { try hub.store.outboxCounts(directory: d.id).delivered == 1 }, deadline: .seconds(15)), "timed out waiting for the new event delivered")
         let got = receiver.received("/off")
         #expect(got.count == 1)
         #expect(got.first?.body["data"]?["email"]?.stringValue == "back@acme.test")
@@ -77,7 +78,7 @@ import Webhooks
         try hub.scim(d).createUser("gone@acme.test")
         try hub.service.deleteDirectory(id: d.id)
         try hub.start()
-        try waitFor("the event dropped") { try hub.events(d.id).first?.status == .dropped }
+        try #require(try poll(until: { try hub.events(d.id).first?.status == .dropped }, deadline: .seconds(15)), "timed out waiting for the event dropped")
         #expect(try hub.events(d.id)[0].lastError == "not sent: the directory was deleted")
         #expect(receiver.received().isEmpty)
     }
@@ -90,14 +91,14 @@ import Webhooks
         try hub.start()
         let d = try hub.directory(url: receiver.url("/old"), secret: "old-secret")
         let expected = try hub.scim(d).createUser("moved@acme.test").events + hub.scim(d).createUser("moved2@acme.test").events
-        try waitFor("a failed attempt at the old URL") { try hub.events(d.id).first?.attempts ?? 0 >= 1 }
+        try #require(try poll(until: { try hub.events(d.id).first?.attempts ?? 0 >= 1 }, deadline: .seconds(15)), "timed out waiting for a failed attempt at the old URL")
         let link = try #require(try hub.service.links(tenant: "acme").first)
         let (_, changed, directories) = try hub.service.updateLink(id: link.id, webhookURL: receiver.url("/new"),
                                                                    webhookSecret: "new-secret")
         #expect(changed == ["webhook_secret", "webhook_url"] && directories == [d.id])
         let moved = try hub.service.directory(id: d.id)
         #expect(moved.webhookURL == receiver.url("/new") && moved.webhookSecret == "new-secret")
-        try waitFor("both delivered") { try hub.store.outboxCounts(directory: d.id).delivered == 2 }
+        try #require(try poll(until: { try hub.store.outboxCounts(directory: d.id).delivered == 2 }, deadline: .seconds(15)), "timed out waiting for both delivered")
         let got = receiver.received("/new")
         #expect(got.count == 2 && got.allSatisfy { $0.rawOK && $0.status == 200 })
         DeliveryTests.expectPayloads(got.map(\.body), expected, d)

@@ -5,6 +5,7 @@ import Scim
 import SetupLinks
 import Storage
 import Testing
+import TestSupport
 import Webhooks
 
 /// The whole chain over real HTTP: an identity provider's SCIM requests to the
@@ -124,10 +125,10 @@ import Webhooks
         #expect(expected.map(\.type) == ["user.created", "user.created", "user.updated", "group.created", "group.user_added",
                                          "group.user_added", "user.updated", "group.user_removed", "group.updated",
                                          "group.user_removed", "user.deleted", "group.deleted"])
-        try waitFor("every event delivered") {
+        try #require(try poll(until: {
             try hub.store.outboxCounts(directory: d.id).delivered == expected.count
                 && hub.store.outboxCounts(directory: other.id).delivered == 1
-        }
+        }, deadline: .seconds(15)), "timed out waiting for every event delivered")
 
         // One request per event, each verified by the receiver with the directory's secret.
         let got = receiver.received("/hooks/acme")
@@ -183,13 +184,13 @@ import Webhooks
         try hub.start()
         let d = try hub.directory(url: receiver.url("/strict"), secret: "the-directorys-secret")
         _ = try Client(hub, d).createUser("eve@acme.test", given: "Eve", family: "Moneypenny")
-        try waitFor("a refused attempt") { try hub.events(d.id).first?.lastStatus == 401 }
+        try #require(try poll(until: { try hub.events(d.id).first?.lastStatus == 401 }, deadline: .seconds(15)), "timed out waiting for a refused attempt")
         let refused = receiver.received("/strict")
         #expect(!refused.isEmpty && refused.allSatisfy { !$0.rawOK && !$0.restringifiedOK && $0.status == 401 })
         #expect(try hub.events(d.id).map(\.status) == [.pending])
         // With the right secret, the retry verifies.
         receiver.route("/strict", secret: "the-directorys-secret")
-        try waitFor("the event delivered") { try hub.store.outboxCounts(directory: d.id).delivered == 1 }
+        try #require(try poll(until: { try hub.store.outboxCounts(directory: d.id).delivered == 1 }, deadline: .seconds(15)), "timed out waiting for the event delivered")
         #expect(receiver.received("/strict").last.map { $0.rawOK && $0.status == 200 } == true)
     }
 }

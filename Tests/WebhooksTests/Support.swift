@@ -1,13 +1,13 @@
 import Foundation
 import Glibc
 import HTTP
-import HTTPTestSupport
 import Hub
 import JSON
 import Scim
 import SetupLinks
 import Storage
 import Testing
+import TestSupport
 import Webhooks
 
 /// A fresh folder for one test.
@@ -15,30 +15,11 @@ func temporaryFolder() -> String {
     testFolder("webhooks")
 }
 
-/// The package's root folder.
-func packageRoot() -> URL {
-    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-}
-
 /// Short times, so retries and timeouts fit in a test.
 func testConfiguration(batch: Int? = nil) -> WebhookConfiguration {
     WebhookConfiguration(batchSize: batch, senders: 3, connectTimeout: .seconds(2), timeout: .seconds(2),
                          retryBase: .milliseconds(40), retryCap: .milliseconds(300), pollInterval: .milliseconds(200))
 }
-
-/// Polls `condition` until it holds or `timeout` passes.
-func waitFor(_ what: String, timeout: Duration = .seconds(15), _ condition: () throws -> Bool) throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try condition() { return }
-        usleep(20_000)
-    }
-    Issue.record("timed out waiting for \(what)")
-    throw WaitError.timedOut(what)
-}
-
-/// A wait that ran out.
-enum WaitError: Error { case timedOut(String) }
 
 /// One request the receiver got.
 struct Received: Sendable {
@@ -81,7 +62,7 @@ final class WebhookReceiver: @unchecked Sendable {
 
     /// Starts the receiver process (again, on the same port after `stop()`).
     func start(port: UInt16? = nil) throws {
-        let python = try #require(python3Path(), "python3 not found on PATH")
+        let python = try requires(.python3)
         let portFile = folder + "/port"
         try? FileManager.default.removeItem(atPath: portFile)
         writeConfig()
@@ -92,14 +73,14 @@ final class WebhookReceiver: @unchecked Sendable {
         p.standardOutput = FileHandle.nullDevice
         try p.run()
         process = p
-        try waitFor("the receiver to listen", timeout: .seconds(10)) {
+        try #require(poll(until: {
             guard let text = try? String(contentsOfFile: portFile, encoding: .utf8), let n = UInt16(text) else {
                 #expect(p.isRunning, "the receiver process ended")
                 return !p.isRunning
             }
             self.port = n
             return true
-        }
+        }, deadline: .seconds(10)), "timed out waiting for the receiver to listen")
         #expect(p.isRunning)
     }
 

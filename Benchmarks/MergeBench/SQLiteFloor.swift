@@ -1,5 +1,6 @@
 import Foundation
 import Replica
+import Storage
 
 /// The floor the merge benchmark compares persisted merges and syncs against:
 /// a plain SQLite insert of the same rows into a `records` table of the
@@ -17,12 +18,14 @@ import Replica
 /// the replica's schema. It still does no lookup and no merging: what SQLite
 /// alone costs for the B-tree entries a replica must hold, which is what a
 /// merge's speed is bounded by.
-public final class SQLiteFloor {
+final class SQLiteFloor {
+    /// The floor's database.
     let db: SQLiteConnection
+    /// Which tables it writes.
     let layout: Layout
 
     /// Which tables the floor writes.
-    public enum Layout: Sendable {
+    enum Layout: Sendable {
         /// The `records` table only (figure 3's floor).
         case records
         /// `records`, `dots` and `keys`, as a replica stores a new record.
@@ -32,19 +35,26 @@ public final class SQLiteFloor {
     /// One prepared row: the id index key, id, kind, live flag and canonical body;
     /// with the replica layout, also its dots (interned replica number, counter)
     /// and its index keys (index number, key bytes).
-    public struct Row: Sendable {
-        public var key: Int64
-        public var id: String
-        public var kind: Int64
-        public var live: Int64
-        public var body: [UInt8]
-        public var dots: [(rix: Int64, counter: Int64)]
-        public var keys: [(ix: Int64, key: [UInt8])]
+    struct Row: Sendable {
+        /// The id index key (`RecordKeyHasher`).
+        var key: Int64
+        /// The record id.
+        var id: String
+        /// The record kind's raw value.
+        var kind: Int64
+        /// 1 when live, 0 for a tombstone.
+        var live: Int64
+        /// The canonical encoding.
+        var body: [UInt8]
+        /// The dots, by interned replica number.
+        var dots: [(rix: Int64, counter: Int64)]
+        /// The index keys, by index number.
+        var keys: [(ix: Int64, key: [UInt8])]
     }
 
     /// Creates a fresh database at `path` with the `records` table of the replica
     /// schema, and with `.replica` its dots and keys tables.
-    public init(path: String, layout: Layout = .records) throws {
+    init(path: String, layout: Layout = .records) throws {
         db = try SQLiteConnection(path: path, create: true)
         self.layout = layout
         try ReplicaStore.tune(db)
@@ -68,7 +78,7 @@ public final class SQLiteFloor {
     ///
     /// The rows are encoded and keyed before the clock starts by the caller
     /// (`rows(of:)`), so the floor measures SQLite alone.
-    public func insert(_ rows: [Row]) throws {
+    func insert(_ rows: [Row]) throws {
         try db.transaction {
             let s = try db.prepare("INSERT INTO records(idk, id, kind, live, body) VALUES(?, ?, ?, ?, ?)")
             let dot = layout == .replica ? try db.prepare("INSERT INTO dots(rix, counter, rid) VALUES(?, ?, ?)") : nil
@@ -102,7 +112,7 @@ public final class SQLiteFloor {
     }
 
     /// The rows a replica stores for `records`, with the index keys of `indexes`.
-    public static func rows(of records: [EncodedRecord], indexes: [IndexSpec] = []) throws -> [Row] {
+    static func rows(of records: [EncodedRecord], indexes: [IndexSpec] = []) throws -> [Row] {
         let keys = RecordKeyHasher(salt: Array(repeating: 7, count: 16))
         let plan = IndexPlan(indexes)
         var rix: [ReplicaID: Int64] = [:]
@@ -120,7 +130,7 @@ public final class SQLiteFloor {
     }
 
     /// Seconds to compute the id index keys of `ids` (a benchmark diagnostic).
-    package static func keyTime(_ ids: [String]) -> Double {
+    static func keyTime(_ ids: [String]) -> Double {
         let keys = RecordKeyHasher(salt: Array(repeating: 7, count: 16))
         var sink: Int64 = 0
         let start = DispatchTime.now().uptimeNanoseconds
@@ -130,10 +140,10 @@ public final class SQLiteFloor {
     }
 
     /// How many rows the records table holds.
-    public func count() throws -> Int { Int(try db.scalar("SELECT count(*) FROM records")?.int ?? 0) }
+    func count() throws -> Int { Int(try db.scalar("SELECT count(*) FROM records")?.int ?? 0) }
 
     /// How many rows the keys table holds (0 with the records layout).
-    public func keyCount() throws -> Int {
+    func keyCount() throws -> Int {
         layout == .replica ? Int(try db.scalar("SELECT count(*) FROM keys")?.int ?? 0) : 0
     }
 }

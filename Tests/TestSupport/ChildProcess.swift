@@ -86,6 +86,12 @@ public func runChild(_ executable: URL, _ arguments: [String], input: String = "
     return ChildRun(status: p.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: err.text())
 }
 
+/// Runs the program at `executable` (`curl`, `openssl`, a Python) with
+/// `arguments` and nothing on its stdin; waits for it.
+public func run(_ executable: String, _ arguments: [String]) throws -> ChildRun {
+    try runChild(URL(fileURLWithPath: executable), arguments)
+}
+
 /// Reads a pipe to its end on a thread of its own, so two pipes cannot deadlock.
 public final class PipeDrain: Sendable {
     private let data = Locked(Data())
@@ -171,7 +177,7 @@ public final class ServedSetuplink: Sendable {
             }.start()
         }
         var found: (url: String, token: String)?
-        _ = eventually(timeout: .seconds(30)) {
+        poll(until: {
             let lines = stdoutText.withLock { $0 }.split(separator: "\n")
             guard let listening = lines.first(where: { $0.hasPrefix("listening on ") }) else { return !p.isRunning }
             let token = lines.first { $0.hasPrefix("token: ") }.map { String($0.dropFirst(7)) } ?? ""
@@ -179,7 +185,7 @@ public final class ServedSetuplink: Sendable {
             guard !token.isEmpty || lines.contains(where: { $0.contains("using the") }) else { return !p.isRunning }
             found = (String(listening.dropFirst("listening on ".count)), token)
             return true
-        }
+        }, deadline: .seconds(30))
         guard let found, p.isRunning else {
             if p.isRunning { kill(p.processIdentifier, SIGKILL) }
             p.waitUntilExit()
@@ -195,7 +201,7 @@ public final class ServedSetuplink: Sendable {
 
     /// Waits until the access log contains `text`, up to `seconds`.
     public func waitForLog(_ text: String, seconds: Double = 60) -> Bool {
-        eventually(timeout: .milliseconds(Int(seconds * 1000))) { accessLog.contains(text) }
+        poll(until: { accessLog.contains(text) }, deadline: .milliseconds(Int(seconds * 1000)))
     }
 
     /// Stops it with SIGTERM and waits for it, and for its log to be read to the end.

@@ -1,26 +1,4 @@
-/// Compares two byte strings in time that depends only on their lengths,
-/// never on where they first differ.
-///
-/// Every position up to the longer length is visited and differences are
-/// OR-ed together, so a wrong guess that shares a long prefix with the secret
-/// takes as long as one that shares nothing. A length mismatch is folded into
-/// the same accumulator instead of returning early; the loop length reveals
-/// only the longer of the two lengths, never any content.
-public func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    let count = max(a.count, b.count)
-    var difference: UInt = UInt(bitPattern: a.count ^ b.count)
-    a.withUnsafeBufferPointer { x in
-        b.withUnsafeBufferPointer { y in
-            for i in 0..<count {
-                // Missing bytes read as 0; the length check above already failed.
-                let left: UInt8 = i < x.count ? x[i] : 0
-                let right: UInt8 = i < y.count ? y[i] : 0
-                difference |= UInt(left ^ right)
-            }
-        }
-    }
-    return difference == 0
-}
+import Crypto
 
 /// Whether an `Authorization` header value is `Bearer <secret>`.
 ///

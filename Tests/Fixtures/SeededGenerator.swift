@@ -1,3 +1,4 @@
+import Fixtures
 import Foundation
 
 /// SplitMix64: a small, fast, seedable generator for randomized tests and benchmark data.

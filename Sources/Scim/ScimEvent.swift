@@ -1,6 +1,4 @@
 import JSON
-import Replica
-import SetupLinks
 
 /// A webhook event implied by an accepted SCIM change (SPEC §6).
 ///
@@ -18,16 +16,4 @@ public struct ScimEvent: Sendable, Equatable {
         self.type = type
         self.data = data
     }
-}
-
-/// What a write flow did: the record as stored, the resource to answer with, and the events.
-public struct ScimOutcome: Sendable {
-    /// The user or group record after the change.
-    public var record: Record
-    /// The resource (full; the handler applies the projection with `Projection.apply`).
-    public var resource: JSONValue
-    /// The events to send, in order.
-    public var events: [ScimEvent]
-    /// Whether anything was written (a no-op PATCH or PUT writes nothing and emits nothing).
-    public var changed: Bool
 }

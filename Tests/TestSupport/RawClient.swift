@@ -128,16 +128,6 @@ public enum RawClientError: Error {
     case failed(String)
 }
 
-/// Polls `condition` until it holds or `timeout` passes.
-public func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) -> Bool {
-    let deadline = ContinuousClock.now.advanced(by: timeout)
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        usleep(2_000)
-    }
-    return condition()
-}
-
 /// Routes made of closures, for tests: everything under `prefix`.
 public struct ClosureRoutes: HTTPRoutes {
     /// The path prefix served.
@@ -183,43 +173,6 @@ public let echo: @Sendable (HTTPRequest) -> HTTPResponse = { request in
     let query = request.head.query.map { "\($0.name)=\($0.value)" }.joined(separator: "&")
     let text = "\(request.method) \(request.path)?\(query) \(String(decoding: request.body, as: UTF8.self))"
     return HTTPResponse(status: 200, headers: [("Content-Type", "text/plain")], body: Array(text.utf8))
-}
-
-/// The output of a finished child process.
-public struct ProcessResult {
-    /// The exit status.
-    public var status: Int32
-    /// Everything written to standard output.
-    public var stdout: String
-    /// Everything written to standard error.
-    public var stderr: String
-}
-
-/// Runs `executable` with `arguments` and waits for it to exit.
-public func run(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return ProcessResult(status: process.terminationStatus,
-                         stdout: String(decoding: stdout, as: UTF8.self),
-                         stderr: String(decoding: stderr, as: UTF8.self))
-}
-
-/// Finds `python3` on PATH (it may live under pyenv).
-public func python3Path() -> String? {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"
-    for dir in path.split(separator: ":") {
-        let candidate = "\(dir)/python3"
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-    }
-    return nil
 }
 
 /// A port nothing listens on: bound, then closed.
