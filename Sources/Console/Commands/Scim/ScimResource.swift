@@ -24,7 +24,7 @@ enum ScimResource {
     /// Created, Last modified (table date format) and Version, from `meta`.
     static func metaRows(_ v: JSONValue) -> [(String, String)] {
         func date(_ s: String?) -> String {
-            // ScimDate's form, 2026-12-02T19:44:05.123Z, shown like every table date.
+            // The SCIM meta form (DateTime, milliseconds), 2026-12-02T19:44:05.123Z, shown like every table date.
             guard let s, s.count >= 16 else { return "-" }
             return s.prefix(10) + " " + s.dropFirst(11).prefix(5) + " UTC"
         }
