@@ -70,6 +70,8 @@ final class Bench {
         if options.figures.contains(6) || options.figures.contains(7) { try syncFigures() }
         if options.figures.contains(8) { try pageBreakdown() }
         if options.figures.contains(9) { try codecCosts() }
+        if options.figures.contains(10) { try largeChanges() }
+        if options.figures.contains(11) { try ruleCosts() }
         if options.json { print(headlineJSON()) }
     }
 

@@ -62,14 +62,21 @@ public struct RecordFacts: Sendable {
     public var maxHLC: HLC
     /// Whether some field holds more than one version (concurrent writes, maybe a conflict).
     public var hasConcurrentVersions: Bool
+    /// Where the name and the value of every version of every field lie in the encoding read,
+    /// when the record's kind was among those asked for (`valuesOf`); else `nil`.
+    public var values: [(name: Range<Int>, value: Range<Int>)]?
     /// Where the visible values of the fields asked for lie in the encoding read
     /// (`nil` where never written), in the order asked: byte ranges, so reading
     /// them costs no allocation (`winner(_:in:)` makes one a `String`).
     public var winnerRanges: [Range<Int>?]
 
     /// Reads `bytes` (see `walkEncodedRecord`).
-    public init(encoded bytes: UnsafeRawBufferPointer, winnersOf wanted: [[UInt8]] = []) throws(RecordDecodingError) {
-        var c = FactsCollector(wanted: wanted, base: bytes.baseAddress)
+    ///
+    /// `valuesOf` is a set of kinds, as a bit mask of their codes (`1 << kind.rawValue`): for a
+    /// record of one of them, `values` is collected in the same walk (what a check of its
+    /// meaning reads).
+    public init(encoded bytes: UnsafeRawBufferPointer, winnersOf wanted: [[UInt8]] = [], valuesOf kinds: UInt64 = 0) throws(RecordDecodingError) {
+        var c = FactsCollector(wanted: wanted, base: bytes.baseAddress, valueKinds: kinds)
         try walkEncodedRecord(bytes, &c)
         kind = c.kind
         clock = VectorClock(sortedEntries: c.entries)
@@ -77,6 +84,7 @@ public struct RecordFacts: Sendable {
         isLive = c.written && !c.deleted
         maxHLC = HLC(rawValue: c.maxHLC)
         hasConcurrentVersions = c.concurrent
+        values = c.collecting ? c.values : nil
         winnerRanges = c.winners.map { w in w.map { $0.offset..<($0.offset + $0.count) } }
     }
 
@@ -102,16 +110,24 @@ private struct FactsCollector: EncodedRecordVisitor {
     var versionsInField = 0
     var concurrent = false
     var winners: [(offset: Int, count: Int, version: Version<Bool>)?]
+    let valueKinds: UInt64
+    var collecting = false
+    var values: [(name: Range<Int>, value: Range<Int>)] = []
+    var name: Range<Int> = 0..<0
 
-    init(wanted: [[UInt8]], base: UnsafeRawPointer?) {
+    init(wanted: [[UInt8]], base: UnsafeRawPointer?, valueKinds: UInt64 = 0) {
         self.wanted = wanted
         self.base = base
+        self.valueKinds = valueKinds
         winners = Array(repeating: nil, count: wanted.count)
         entries.reserveCapacity(2)
         dots.reserveCapacity(2)
     }
 
-    mutating func kind(_ kind: RecordKind) { self.kind = kind }
+    mutating func kind(_ kind: RecordKind) {
+        self.kind = kind
+        collecting = valueKinds & (1 << UInt64(kind.rawValue)) != 0
+    }
     mutating func clockEntry(_ replica: ReplicaID, _ counter: UInt64) {
         entries.append(.init(replica: replica, counter: counter))
     }
@@ -131,6 +147,10 @@ private struct FactsCollector: EncodedRecordVisitor {
         written = true
         current = -1
         versionsInField = 0
+        if collecting {
+            let at = name.baseAddress.map { $0 - base! } ?? 0
+            self.name = at..<(at + name.count)
+        }
         for (i, w) in wanted.enumerated() where w.count == name.count {
             if w.withUnsafeBytes({ memcmp($0.baseAddress!, name.baseAddress!, name.count) == 0 }) {
                 current = i
@@ -144,6 +164,10 @@ private struct FactsCollector: EncodedRecordVisitor {
         note(hlc, dot)
         versionsInField += 1
         if versionsInField > 1 { concurrent = true }
+        if collecting {
+            let at = value.baseAddress.map { $0 - base! } ?? 0
+            values.append((name, at..<(at + value.count)))
+        }
         guard current >= 0 else { return }
         // The value type does not take part in the rule: compare as flags.
         let candidate = Version(value: false, hlc: HLC(rawValue: hlc), dot: dot)

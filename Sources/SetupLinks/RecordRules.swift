@@ -31,10 +31,10 @@ public enum RecordRules {
 
     /// An id of `count` lowercase hex digits.
     static func hex(_ count: Int) -> @Sendable (String) -> Violation? {
-        { id in isHex(id, count) ? nil : Violation(field: "id", reason: "must be \(count) lowercase hex digits") }
+        { id in isHexString(id, count) ? nil : Violation(field: "id", reason: "must be \(count) lowercase hex digits") }
     }
 
-    static func isHex(_ s: String, _ count: Int) -> Bool {
+    static func isHexString(_ s: String, _ count: Int) -> Bool {
         s.utf8.count == count && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 
@@ -56,83 +56,145 @@ public enum RecordRules {
         isUUID(id) ? nil : Violation(field: "id", reason: "must be a lowercase UUID")
     }
 
-    /// Every version of `name` in `r`.
-    static func values(_ r: Record, _ name: String) -> [String] { r.register(name)?.versions.map(\.value) ?? [] }
+    // The checks below run on every record a peer sends (a sync of 100,000 links checks
+    // 100,000), on the bytes of its encoding: ASCII, the common case, is read byte by byte;
+    // anything else is made a `String` and goes through the same Unicode rules as `Validation`.
 
-    /// The first version of `name` that `ok` refuses, as a violation.
-    static func each(_ r: Record, _ name: String, _ reason: String, _ ok: (String) -> Bool) -> Violation? {
-        values(r, name).contains { !ok($0) } ? Violation(field: name, reason: reason) : nil
+    typealias Bytes = UnsafeRawBufferPointer
+
+    static func isASCII(_ b: Bytes) -> Bool { b.allSatisfy { $0 < 0x80 } }
+    static func string(_ b: Bytes) -> String { String(decoding: b, as: UTF8.self) }
+
+    static func hasControl(_ b: Bytes) -> Bool {
+        if isASCII(b) { return b.contains { $0 < 0x20 || $0 == 0x7F } }
+        return string(b).unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 
-    static func hasControl(_ s: String) -> Bool {
-        s.unicodeScalars.contains { $0.properties.generalCategory == .control }
+    /// At most `n` characters (`Character`s, as `Validation` counts them).
+    static func atMost(_ b: Bytes, _ n: Int) -> Bool { b.count <= n || string(b).count <= n }
+
+    /// No blank or line break at either end (as `Validation.trimmed` would leave it).
+    static func isTrimmed(_ b: Bytes) -> Bool {
+        if isASCII(b) {
+            func blank(_ c: UInt8?) -> Bool { c.map { $0 == 0x20 || (0x09...0x0D).contains($0) } ?? false }
+            return !blank(b.first) && !blank(b.last)
+        }
+        let s = string(b)
+        return s == Validation.trimmed(s)
+    }
+
+    static func isHex(_ b: Bytes, _ count: Int) -> Bool {
+        b.count == count && b.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 
     /// Tenant and product as the flows store them: trimmed, 1–256 characters, no `:`, no control characters.
-    static func isTenantOrProduct(_ s: String) -> Bool {
-        !s.isEmpty && s.count <= 256 && s == Validation.trimmed(s) && !s.contains(":") && !hasControl(s)
+    static func isTenantOrProduct(_ b: Bytes) -> Bool {
+        !b.isEmpty && atMost(b, 256) && isTrimmed(b) && !b.contains(UInt8(ascii: ":")) && !hasControl(b)
     }
 
     /// A stored name: empty (none given) or 1–256 characters without control characters.
-    static func isName(_ s: String, emptyAllowed: Bool) -> Bool {
-        (s.isEmpty && emptyAllowed) || (!s.isEmpty && s.count <= 256 && !hasControl(s))
+    static func isName(_ b: Bytes, emptyAllowed: Bool) -> Bool {
+        (b.isEmpty && emptyAllowed) || (!b.isEmpty && atMost(b, 256) && !hasControl(b))
     }
 
-    static func isSecret(_ s: String) -> Bool { !s.isEmpty && s.count <= 1024 && !hasControl(s) }
+    static func isSecret(_ b: Bytes) -> Bool { !b.isEmpty && atMost(b, 1024) && !hasControl(b) }
 
-    /// Tenant and product: one value each, valid, and the id they derive is the record's.
-    static func tenantAndProduct(_ r: Record, derive: ((String, String) -> String)?) -> Violation? {
-        for f in ["tenant", "product"] {
-            let v = values(r, f)
-            guard let first = v.first else { return Violation(field: f, reason: "is missing") }
-            guard isTenantOrProduct(first) else { return Violation(field: f, reason: "must be 1 to 256 characters, with no ':' and no control characters") }
-            // A link's tenant and product never change: its id is derived from them.
-            guard v.allSatisfy({ $0 == first }) else { return Violation(field: f, reason: "holds two different values") }
+    /// An absolute http(s) URL with a host and no blank or control character: every URL
+    /// `Validation.isHTTPURL` accepts passes (`URLComponents` per record cost more than the merge).
+    static func isHTTPURL(_ b: Bytes) -> Bool {
+        for scheme in ["https://", "http://"] where b.count > scheme.utf8.count {
+            guard zip(b, scheme.utf8).allSatisfy({ $0 | 0x20 == $1 || $0 == $1 }) else { continue }
+            let first = b[scheme.utf8.count]
+            guard first != UInt8(ascii: "/"), first != UInt8(ascii: "?"), first != UInt8(ascii: "#") else { return false }
+            return b.allSatisfy { $0 > 0x20 && $0 != 0x7F } && (isASCII(b) || !hasControl(b))
         }
-        if let derive, derive(r["tenant"]!, r["product"]!) != r.id {
+        return false
+    }
+
+    /// Whether `b` is the bytes of `s`.
+    @inline(__always) static func `is`(_ b: Bytes, _ s: StaticString) -> Bool {
+        b.count == s.utf8CodeUnitCount && (b.isEmpty || memcmp(b.baseAddress!, s.utf8Start, b.count) == 0)
+    }
+
+    /// One rule per field name: the reason a value is refused, or `nil` when it passes.
+    typealias FieldCheck = (name: StaticString, reason: String, ok: @Sendable (Bytes) -> Bool)
+
+    /// Checks every version of every field in one pass: tenant and product (one value each,
+    /// valid; with `derive`, the id they derive must be the record's), then `checks` by name.
+    static func check(_ r: borrowing RecordView, derive: ((String, String) -> String)?, _ checks: [FieldCheck]) -> Violation? {
+        guard r.hasFields else { return nil }
+        var tenant: Bytes?, product: Bytes?
+        let found: Violation? = r.first { name, value in
+            for (field, slot) in [("tenant", 0), ("product", 1)] as [(StaticString, Int)] where Self.is(name, field) {
+                let seen = slot == 0 ? tenant : product
+                if let seen {
+                    return seen.elementsEqual(value) ? nil : Violation(field: "\(field)", reason: "holds two different values")
+                }
+                guard isTenantOrProduct(value) else {
+                    return Violation(field: "\(field)", reason: "must be 1 to 256 characters, with no ':' and no control characters")
+                }
+                if slot == 0 { tenant = value } else { product = value }
+                return nil
+            }
+            for c in checks where Self.is(name, c.name) { return c.ok(value) ? nil : Violation(field: "\(c.name)", reason: c.reason) }
+            return nil
+        }
+        if let found { return found }
+        guard let tenant else { return Violation(field: "tenant", reason: "is missing") }
+        guard let product else { return Violation(field: "product", reason: "is missing") }
+        // A link's tenant and product never change: its id is derived from them.
+        if let derive, derive(string(tenant), string(product)) != r.id {
             return Violation(field: "id", reason: "is not the id its tenant and product derive")
         }
         return nil
     }
 
-    static let link: @Sendable (Record) -> Violation? = { r in
-        if r.fields.isEmpty { return nil }
-        if let v = tenantAndProduct(r, derive: SetupLinkService.linkID) { return v }
-        return each(r, "token", "must be 48 lowercase hex digits") { isHex($0, 48) }
-            ?? each(r, "webhook_url", "must be an absolute http(s) URL") { Validation.isHTTPURL($0) && !hasControl($0) }
-            ?? each(r, "webhook_secret", "must be 1 to 1024 characters without control characters", isSecret)
-            ?? each(r, "name", "must be at most 256 characters without control characters") { isName($0, emptyAllowed: true) }
-            ?? each(r, "valid_till", "must be an ISO 8601 time") { DateTime.date($0) != nil }
-            ?? each(r, "expiry_days", "must be a whole number of days from 1 to 3650") { Int($0).map { (1...3650).contains($0) } ?? false }
-            ?? each(r, "service", "must be \(SetupLinkService.service)") { $0 == SetupLinkService.service }
+    static let linkChecks: [FieldCheck] = [
+        ("token", "must be 48 lowercase hex digits", { isHex($0, 48) }),
+        ("webhook_url", "must be an absolute http(s) URL", isHTTPURL),
+        ("webhook_secret", "must be 1 to 1024 characters without control characters", isSecret),
+        ("name", "must be at most 256 characters without control characters", { isName($0, emptyAllowed: true) }),
+        ("valid_till", "must be an ISO 8601 time", { DateTime.date(string($0)) != nil }),
+        ("expiry_days", "must be a whole number of days from 1 to 3650", { Int(string($0)).map { (1...3650).contains($0) } ?? false }),
+        ("service", "must be dsync", { Self.is($0, "dsync") }),
+    ]
+
+    static let link: @Sendable (borrowing RecordView) -> Violation? = { r in check(r, derive: SetupLinkService.linkID, linkChecks) }
+
+    static let types = DirectoryType.allCases.map { Array($0.rawValue.utf8) }
+
+    static let directoryChecks: [FieldCheck] = [
+        ("name", "must be 1 to 256 characters without control characters", { isName($0, emptyAllowed: false) }),
+        ("type", "must be one of \(DirectoryType.allCases.map(\.rawValue).joined(separator: ", "))", { t in types.contains { t.elementsEqual($0) } }),
+        ("scim_token", "must be 22 base64url characters, or empty", { t in
+            t.isEmpty || (t.count == 22 && t.allSatisfy { c in
+                (48...57).contains(c) || (65...90).contains(c) || (97...122).contains(c) || c == 45 || c == 95
+            })
+        }),
+        ("webhook_url", "must be an absolute http(s) URL", isHTTPURL),
+        ("webhook_secret", "must be 1 to 1024 characters without control characters", isSecret),
+        ("deactivated", "must be true or false", { Self.is($0, "true") || Self.is($0, "false") }),
+        ("link_id", "must be 32 lowercase hex digits", { isHex($0, 32) }),
+    ]
+
+    static let directory: @Sendable (borrowing RecordView) -> Violation? = { r in
+        if let v = check(r, derive: nil, directoryChecks) { return v }
+        // The SCIM path names the directory itself.
+        let path = "/api/scim/v2.0/" + r.id
+        return r.first { name, value in
+            Self.is(name, "scim_path") && !value.isEmpty && !value.elementsEqual(path.utf8)
+                ? Violation(field: "scim_path", reason: "must be /api/scim/v2.0/<the directory's id>, or empty") : nil
+        }
     }
 
-    static let directory: @Sendable (Record) -> Violation? = { r in
-        if r.fields.isEmpty { return nil }
-        if let v = tenantAndProduct(r, derive: nil) { return v }
-        let types = Set(DirectoryType.allCases.map(\.rawValue))
-        return each(r, "name", "must be 1 to 256 characters without control characters") { isName($0, emptyAllowed: false) }
-            ?? each(r, "type", "must be one of \(DirectoryType.allCases.map(\.rawValue).joined(separator: ", "))") { types.contains($0) }
-            ?? each(r, "scim_path", "must be /api/scim/v2.0/<the directory's id>, or empty") { $0.isEmpty || $0 == "/api/scim/v2.0/" + r.id }
-            ?? each(r, "scim_token", "must be 22 base64url characters, or empty") { t in
-                t.isEmpty || (t.utf8.count == 22 && t.utf8.allSatisfy { c in
-                    (48...57).contains(c) || (65...90).contains(c) || (97...122).contains(c) || c == 45 || c == 95
-                })
-            }
-            ?? each(r, "webhook_url", "must be an absolute http(s) URL") { Validation.isHTTPURL($0) && !hasControl($0) }
-            ?? each(r, "webhook_secret", "must be 1 to 1024 characters without control characters", isSecret)
-            ?? each(r, "deactivated", "must be true or false") { $0 == "true" || $0 == "false" }
-            ?? each(r, "link_id", "must be 32 lowercase hex digits") { isHex($0, 32) }
-    }
-
-    static let member: @Sendable (Record) -> Violation? = { r in
-        for f in r.fields {
-            if f.name.hasPrefix("intro.") {
-                guard isHex(String(f.name.dropFirst(6)), 32) else { return Violation(field: f.name, reason: "must name a replica id") }
-            } else if f.name == "acked" {
-                if let v = each(r, "acked", "must be a clock", { VectorClock(encoded: $0) != nil }) { return v }
-            } else if f.name == "retired" {
-                if let v = each(r, "retired", "must be a counter", { UInt64($0) != nil }) { return v }
+    static let member: @Sendable (borrowing RecordView) -> Violation? = { r in
+        for name in r.fieldNames {
+            if name.hasPrefix("intro.") {
+                guard isHexString(String(name.dropFirst(6)), 32) else { return Violation(field: name, reason: "must name a replica id") }
+            } else if name == "acked" {
+                if r.values(named: name).contains(where: { VectorClock(encoded: string($0)) == nil }) { return Violation(field: name, reason: "must be a clock") }
+            } else if name == "retired" {
+                if r.values(named: name).contains(where: { UInt64(string($0)) == nil }) { return Violation(field: name, reason: "must be a counter") }
             }
         }
         return nil
@@ -147,5 +209,5 @@ public enum RetiredToken {
     public static func id(_ token: String) -> String { "token:" + SHA256Hasher.hex(of: token.lowercased()) }
 
     /// Whether `s` is such an id.
-    static func isID(_ s: String) -> Bool { s.hasPrefix("token:") && RecordRules.isHex(String(s.dropFirst(6)), 64) }
+    static func isID(_ s: String) -> Bool { s.hasPrefix("token:") && RecordRules.isHexString(String(s.dropFirst(6)), 64) }
 }

@@ -20,25 +20,32 @@ public final class MergePreparer: @unchecked Sendable {
     let hasher: RecordKeyHasher
     let store: Int
     let generation: Int
+    let rules: [UInt8: RecordRule]?
 
-    init(plan: IndexPlan?, hasher: RecordKeyHasher, store: Int, generation: Int) {
+    init(plan: IndexPlan?, hasher: RecordKeyHasher, store: Int, generation: Int, rules: [UInt8: RecordRule]?) {
         self.plan = plan
         self.hasher = hasher
         self.store = store
         self.generation = generation
+        self.rules = rules
     }
 
-    /// Every record of `page`, prepared: call it on any one thread at a time.
+    /// Every record of `page`, prepared: call it on any one thread at a time. The records a
+    /// peer sends are also checked against the domain's rules here (`RecordRule`), off the
+    /// merge's thread: the merge only reads the verdict.
     public func prepare(_ page: ChangePage) -> PreparedRecords {
-        Self.prepare(page, 0..<page.records.count, plan: plan, hasher: hasher, store: store, generation: generation)
+        Self.prepare(page, 0..<page.records.count, plan: plan, hasher: hasher, store: store, generation: generation, rules: rules)
     }
 
     /// The records of `page` in `range`, prepared, up to the first that cannot be read
     /// (its error is kept: the merge refuses the page when it reaches that record).
+    /// With `rules`, each record's verdict is kept too (`violations`).
     static func prepare(_ page: ChangePage, _ range: Range<Int>, plan: IndexPlan?, hasher: RecordKeyHasher,
-                        store: Int, generation: Int) -> PreparedRecords {
+                        store: Int, generation: Int, rules: [UInt8: RecordRule]? = nil) -> PreparedRecords {
         var out = PreparedRecords(range: range, store: store, generation: generation)
+        out.rulesChecked = rules != nil
         let wanted = plan?.wanted ?? []
+        let kinds = valueKinds(rules)
         out.facts.reserveCapacity(range.count)
         out.keys.reserveCapacity(range.count)
         out.keyStarts.reserveCapacity(range.count + 1)
@@ -51,7 +58,7 @@ public final class MergePreparer: @unchecked Sendable {
             }
             let readable: Bool = r.bytes.withUnsafeBytes { raw in
                 let f: RecordFacts
-                do throws(RecordDecodingError) { f = try RecordFacts(encoded: raw, winnersOf: wanted) } catch {
+                do throws(RecordDecodingError) { f = try RecordFacts(encoded: raw, winnersOf: wanted, valuesOf: kinds) } catch {
                     out.failure = MergeError.invalidRecord(id: r.id, reason: "not a canonical record encoding: \(error.description)")
                     return false
                 }
@@ -60,6 +67,12 @@ public final class MergePreparer: @unchecked Sendable {
                 return true
             }
             guard readable else { break }
+            if let rules {
+                let f = out.facts[out.facts.count - 1]
+                out.violations.append(RecordRule.violation(of: r, kind: f.kind, rules: rules, values: f.values))
+                // Only the verdict is kept: the ranges served the check.
+                out.facts[out.facts.count - 1].values = nil
+            }
             out.keys.append(hasher.key(r.id))
             out.ids.append(r.id)
             out.keyStarts.append(out.keyEntries.count)
@@ -88,6 +101,10 @@ public struct PreparedRecords: Sendable {
     var keyStarts: [Int] = []
     /// Why the record after the last prepared one cannot be merged, if one cannot.
     var failure: MergeError?
+    /// Whether the records were checked against the domain's rules (`violations` then holds each verdict).
+    var rulesChecked = false
+    /// Each record's verdict under the rules (`nil`: it follows them), in page order.
+    var violations: [RecordRule.Violation?] = []
 
     /// Whether these are the records of all of `page`, read for store `store` with indexes `generation`.
     func fit(_ page: ChangePage, store: Int, generation: Int) -> Bool {

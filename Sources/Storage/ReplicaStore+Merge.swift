@@ -155,7 +155,7 @@ extension ReplicaStore {
     /// Records prepared before indexes are installed again are prepared again by the merge.
     public func mergePreparer() -> MergePreparer {
         lock.withLock {
-            MergePreparer(plan: indexPlan, hasher: recordKeys.copy(), store: instance, generation: indexGeneration)
+            MergePreparer(plan: indexPlan, hasher: recordKeys.copy(), store: instance, generation: indexGeneration, rules: recordRules)
         }
     }
 
@@ -208,7 +208,8 @@ extension ReplicaStore {
         while start < page.records.count {
             let end = min(page.records.count, start + chunk)
             let pre = given ?? MergePreparer.prepare(page, start..<end, plan: plan, hasher: recordKeys,
-                                                     store: instance, generation: indexGeneration)
+                                                     store: instance, generation: indexGeneration,
+                                                     rules: check != nil ? recordRules : nil)
             // Check each record of the chunk, in order; the first that cannot be read refuses the page.
             var at: [Int] = []
             at.reserveCapacity(end - start)
@@ -216,7 +217,11 @@ extension ReplicaStore {
                 let k = try pre.index(of: i)
                 if let check {
                     try check.check(record: pre.facts[k], of: page, at: i)
-                    try checkRules(page.records[i], kind: pre.facts[k].kind, at: i)
+                    if pre.rulesChecked {
+                        if let v = pre.violations[k] { throw RecordRule.refusal(v, at: i) }
+                    } else if recordRules != nil {
+                        try checkRules(page.records[i], kind: pre.facts[k].kind, at: i)
+                    }
                 }
                 at.append(k)
             }

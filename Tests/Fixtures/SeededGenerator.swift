@@ -1,4 +1,3 @@
-import Fixtures
 import Foundation
 
 /// SplitMix64: a small, fast, seedable generator for randomized tests and benchmark data.
