@@ -98,7 +98,7 @@ enum Workloads {
             done += chunk
         }
         for (v, expected) in [(0, 0), (1, n)] {
-            let pending = try replicas[v].0.store.pendingEventCount()
+            let pending = try replicas[v].0.store.outbox.pendingCount()
             guard pending == expected else { fail("expected \(expected) events in the outbox, found \(pending)") }
         }
         return (Double(n) / elapsed[0], Double(n) / elapsed[1])
@@ -126,10 +126,10 @@ enum Workloads {
         let delivery = WebhookDelivery(store: store, configuration: WebhookConfiguration(batchSize: batch))
         let start = seconds()
         delivery.start()
-        while try store.pendingEventCount() > 0 { usleep(5_000) }
+        while try store.outbox.pendingCount() > 0 { usleep(5_000) }
         let elapsed = seconds() - start
         delivery.stop()
-        let counts = try store.outboxCounts()
+        let counts = try store.outbox.counts()
         guard counts.delivered == n else { fail("expected \(n) delivered events, found \(counts)") }
         return (Double(n) / elapsed, receiver.count - before)
     }

@@ -71,7 +71,7 @@ import Webhooks
         try #require(try poll(until: {
             let store = try ReplicaStore(path: path)
             defer { store.close() }
-            return try store.outboxCounts(directory: d.id).delivered == expected.count
+            return try store.outbox.counts(directory: d.id).delivered == expected.count
         }, deadline: .seconds(15)), "timed out waiting for every event delivered after the restart")
         let got = receiver.received("/crash")
         let delivered = got.filter { $0.status == 200 }

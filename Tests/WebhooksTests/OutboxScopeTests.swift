@@ -24,7 +24,7 @@ import Webhooks
         _ = try SyncClient().sync(store: b.store, url: "http://127.0.0.1:\(a.port)", token: "peer-token-for-tests")
         #expect(try b.store.digest() == a.store.digest())
         #expect(try b.service.directory(id: d.id).id == d.id, "B holds the directory and its users")
-        try #require(try poll(until: { try a.store.outboxCounts(directory: d.id).delivered == 2 }, deadline: .seconds(15)), "timed out waiting for A's events delivered")
+        try #require(try poll(until: { try a.store.outbox.counts(directory: d.id).delivered == 2 }, deadline: .seconds(15)), "timed out waiting for A's events delivered")
         // A change accepted on B is B's to send, and syncing it to A makes A send nothing.
         let user = try #require(try a.store.lookup(ScimIndex.userByName.rawValue, key: ScimIndex.key(d.id, "one@acme.test")).first)
         let onB = try b.scim(d).write { f, s in
@@ -32,7 +32,7 @@ import Webhooks
         }.events
         _ = try SyncClient().sync(store: b.store, url: "http://127.0.0.1:\(a.port)", token: "peer-token-for-tests")
         #expect(try b.store.digest() == a.store.digest())
-        try #require(try poll(until: { try b.store.outboxCounts(directory: d.id).delivered == 1 }, deadline: .seconds(15)), "timed out waiting for B's event delivered")
+        try #require(try poll(until: { try b.store.outbox.counts(directory: d.id).delivered == 1 }, deadline: .seconds(15)), "timed out waiting for B's event delivered")
         // Each hub's outbox holds only what it accepted: nothing else can leave from it.
         #expect(try a.events(d.id).map(\.event) == onA.map(\.type))
         #expect(try b.events(d.id).map(\.event) == onB.map(\.type))
@@ -64,7 +64,7 @@ import Webhooks
         // Activated again: new changes are sent, the dropped one is not.
         _ = try hub.service.setDirectoryDeactivated(false, id: d.id)
         try hub.scim(d).createUser("back@acme.test")
-        try #require(try poll(until: { try hub.store.outboxCounts(directory: d.id).delivered == 1 }, deadline: .seconds(15)), "timed out waiting for the new event delivered")
+        try #require(try poll(until: { try hub.store.outbox.counts(directory: d.id).delivered == 1 }, deadline: .seconds(15)), "timed out waiting for the new event delivered")
         let got = receiver.received("/off")
         #expect(got.count == 1)
         #expect(got.first?.body["data"]?["email"]?.stringValue == "back@acme.test")
@@ -98,7 +98,7 @@ import Webhooks
         #expect(changed == ["webhook_secret", "webhook_url"] && directories == [d.id])
         let moved = try hub.service.directory(id: d.id)
         #expect(moved.webhookURL == receiver.url("/new") && moved.webhookSecret == "new-secret")
-        try #require(try poll(until: { try hub.store.outboxCounts(directory: d.id).delivered == 2 }, deadline: .seconds(15)), "timed out waiting for both delivered")
+        try #require(try poll(until: { try hub.store.outbox.counts(directory: d.id).delivered == 2 }, deadline: .seconds(15)), "timed out waiting for both delivered")
         let got = receiver.received("/new")
         #expect(got.count == 2 && got.allSatisfy { $0.rawOK && $0.status == 200 })
         DeliveryTests.expectPayloads(got.map(\.body), expected, d)

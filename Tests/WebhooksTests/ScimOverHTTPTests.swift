@@ -126,8 +126,8 @@ import Webhooks
                                          "group.user_added", "user.updated", "group.user_removed", "group.updated",
                                          "group.user_removed", "user.deleted", "group.deleted"])
         try #require(try poll(until: {
-            try hub.store.outboxCounts(directory: d.id).delivered == expected.count
-                && hub.store.outboxCounts(directory: other.id).delivered == 1
+            try hub.store.outbox.counts(directory: d.id).delivered == expected.count
+                && hub.store.outbox.counts(directory: other.id).delivered == 1
         }, deadline: .seconds(15)), "timed out waiting for every event delivered")
 
         // One request per event, each verified by the receiver with the directory's secret.
@@ -174,7 +174,7 @@ import Webhooks
         #expect(theirs.first?.body["tenant"]?.stringValue == "globex" && theirs.first?.body["product"]?.stringValue == "hr")
         #expect(theirs.first?.body["directory_id"]?.stringValue == other.id)
         #expect(theirs.first?.body["data"] == Self.eventUser(carol))
-        #expect(try hub.store.pendingEventCount() == 0)
+        #expect(try hub.store.outbox.pendingCount() == 0)
     }
 
     @Test func aReceiverWithAnotherSecretRefusesEventsSentOverHTTP() throws {
@@ -190,7 +190,7 @@ import Webhooks
         #expect(try hub.events(d.id).map(\.status) == [.pending])
         // With the right secret, the retry verifies.
         receiver.route("/strict", secret: "the-directorys-secret")
-        try #require(try poll(until: { try hub.store.outboxCounts(directory: d.id).delivered == 1 }, deadline: .seconds(15)), "timed out waiting for the event delivered")
+        try #require(try poll(until: { try hub.store.outbox.counts(directory: d.id).delivered == 1 }, deadline: .seconds(15)), "timed out waiting for the event delivered")
         #expect(receiver.received("/strict").last.map { $0.rawOK && $0.status == 200 } == true)
     }
 }

@@ -180,7 +180,7 @@ final class WebhookHub: @unchecked Sendable {
     }
 
     /// The outbox of one directory, in order.
-    func events(_ directory: String) throws -> [OutboxEvent] { try store.outboxEvents(directory: directory, limit: 10_000) }
+    func events(_ directory: String) throws -> [OutboxEvent] { try store.outbox.events(directory: directory, limit: 10_000) }
 }
 
 /// SCIM writes on one directory, each one transaction with its events sent to the sink.
