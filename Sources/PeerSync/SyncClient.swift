@@ -53,10 +53,10 @@ public struct SyncClient: Sendable {
                      progress: ((SyncProgress) -> Void)? = nil) throws(SyncError) -> SyncReport {
         do throws(SyncError) {
             let report = try run(store: store, url: url, token: token, peerName: peerName, progress: progress)
-            if let peerName { try local { try store.recordSync(peer: peerName, acked: report.peerClock) } }
+            if let peerName { try local { try store.peers.recordSync(peer: peerName, acked: report.peerClock) } }
             return report
         } catch {
-            if let peerName { try? store.recordSyncFailure(peer: peerName, error: error.description) }
+            if let peerName { try? store.peers.recordSyncFailure(peer: peerName, error: error.description) }
             throw error
         }
     }

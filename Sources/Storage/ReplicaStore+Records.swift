@@ -187,6 +187,20 @@ extension ReplicaStore {
     /// The replica clock: for each replica, the counter up to which this replica has all its changes.
     public func clock() throws -> VectorClock { try wrap { try loadClock() } }
 
+    /// How many entries of the dots index a replica with clock `acked` lacks: the changes it has not acknowledged.
+    public func unacknowledged(by acked: VectorClock) throws -> Int {
+        try wrap {
+            var n = 0
+            let mine = try loadClock()
+            for e in mine.entries where e.counter > acked[e.replica] {
+                guard let r = try rix(e.replica, create: false) else { continue }
+                n += Int(try db.scalar("SELECT count(*) FROM dots WHERE rix=? AND counter>?",
+                                       .int(r), .int(Int64(acked[e.replica])))?.int ?? 0)
+            }
+            return n
+        }
+    }
+
     /// A local setting (not replicated), or `nil`.
     public func setting(_ name: String) throws -> String? { try wrap { try meta("setting." + name) } }
 
