@@ -201,18 +201,6 @@ extension ReplicaStore {
         }
     }
 
-    /// A local setting (not replicated), or `nil`.
-    public func setting(_ name: String) throws -> String? { try wrap { try meta("setting." + name) } }
-
-    /// Sets a local setting (not replicated); `nil` removes it.
-    public func setSetting(_ name: String, _ value: String?) throws {
-        try wrap {
-            if let value { try setMeta("setting." + name, value) } else {
-                try db.run("DELETE FROM meta WHERE key=?", .text("setting." + name))
-            }
-        }
-    }
-
     /// Runs `PRAGMA integrity_check`; returns "ok" or SQLite's findings.
     public func integrityCheck() throws -> String {
         try wrap { try db.scalar("PRAGMA integrity_check")?.text ?? "no answer" }
