@@ -29,6 +29,29 @@ public final class ReplicaStore: @unchecked Sendable {
     }
 
     let db: SQLiteConnection
+    /// Serializes every use of `db` and of the caches, a whole transaction at a time.
+    ///
+    /// Recursive, because it is taken again by the thread that holds it
+    /// (`Synchronization.Mutex` would trap there):
+    /// - `now`'s getter takes it, and locked code reads `now`: `localWrite` (every
+    ///   `write`, every body of `writeBatch`, every exchange step that writes),
+    ///   `applyInTransaction`, `applyStaging`, `dropStaleStaged`, `learnInTransaction`,
+    ///   `dropLies`, `forgotten()`, `peerInput(sender:senderClock:)`, and
+    ///   `LocalTransaction.enqueueEvent` (the webhook outbox's sink, inside a SCIM change).
+    /// - A body given to `write` or `writeBatch` may read through the store's public
+    ///   methods, which see its uncommitted writes (one connection): `SetupLinkService.updateLink`
+    ///   scans the link's directories inside its write; SCIM flows read through
+    ///   `ScimReplicaTransaction`, whose `scan`, `scanAll` and `count` go to the store
+    ///   (a group's members, a group's delete), inside a change's `writeBatch`.
+    /// - `more`, given to `apply(pulled:from:resync:more:)`, runs under it and may call the
+    ///   store (`MergePreparerTests` takes `mergePreparer()` there; `SyncClient` does not).
+    ///
+    /// Nothing else nests: `exchange` is one `wrap` whose steps call unlocked helpers and
+    /// `localWrite`, never `write`; `writeBatch` runs each body with `localWrite`; the
+    /// outbox, the peer registry and the settings take it once per call; `SyncClient`
+    /// takes `mergePreparer()` before its pull, outside any transaction. (Found by logging
+    /// every nested acquisition over the whole test suite, and by reading the callers of
+    /// `write`, `writeBatch` and `more`.)
     let lock = NSRecursiveLock()
     private var _now: @Sendable () -> UInt64 = { HLC.wallMilliseconds() }
     private var rixByID: [ReplicaID: Int64] = [:]
