@@ -1,3 +1,4 @@
+import Events
 import Foundation
 import Replica
 import Storage
@@ -77,7 +78,7 @@ public final class WebhookDelivery: @unchecked Sendable {
 
     /// The sink `ScimRoutes` is given: it enqueues each accepted change's events
     /// in the change's transaction and wakes this sender.
-    public var eventSink: Outbox.Sink { Outbox.sink(waking: self) }
+    public var eventSink: DirectoryEventSink { Outbox.sink(waking: self) }
 
     /// Starts the sender threads (once).
     public func start() {

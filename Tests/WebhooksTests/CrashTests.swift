@@ -1,3 +1,4 @@
+import Events
 import Foundation
 import Glibc
 import JSON
@@ -38,7 +39,7 @@ import Webhooks
         receiver.route("/crash", secret: "crash-secret", mode: "hang")
         let folder = temporaryFolder()
         let path = folder + "/hub.sqlite"
-        var expected: [ScimEvent] = []
+        var expected: [DirectoryEvent] = []
         let d: Directory
         do {
             let service = try SetupLinkService(store: try SetupLinkService.openStore(path: path))

@@ -1,3 +1,4 @@
+import Events
 import Foundation
 import JSON
 import Scim
@@ -13,8 +14,8 @@ import Webhooks
 /// with the SPEC §6 payload; through outages and 500s.
 @Suite struct DeliveryTests {
     /// An Okta-shaped provisioning run: users, a group, members, a deactivation, deletes.
-    static func provision(_ scim: ScimWriter) throws -> [ScimEvent] {
-        var events: [ScimEvent] = []
+    static func provision(_ scim: ScimWriter) throws -> [DirectoryEvent] {
+        var events: [DirectoryEvent] = []
         let alice = try scim.createUser("alice@acme.test", given: "Alice", family: "Liddell")
         let bob = try scim.createUser("bob@acme.test", given: "Bob", family: "Builder")
         events += alice.events + bob.events
@@ -33,10 +34,10 @@ import Webhooks
     }
 
     /// Checks that `got` are `expected`'s events, in order, as SPEC §6 payloads of `directory`.
-    static func expectPayloads(_ got: [JSONValue], _ expected: [ScimEvent], _ directory: Directory) {
+    static func expectPayloads(_ got: [JSONValue], _ expected: [DirectoryEvent], _ directory: Directory) {
         #expect(got.count == expected.count)
         for (body, event) in zip(got, expected) {
-            #expect(body["event"]?.stringValue == event.type)
+            #expect(body["event"]?.stringValue == event.name)
             #expect(body["tenant"]?.stringValue == directory.tenant)
             #expect(body["product"]?.stringValue == directory.product)
             #expect(body["directory_id"]?.stringValue == directory.id)
@@ -44,11 +45,11 @@ import Webhooks
             guard case .object(let members) = body else { Issue.record("not an object: \(body)"); continue }
             #expect(members.map(\.0) == ["event", "tenant", "product", "directory_id", "data"])
             let data = body["data"]
-            if event.type.hasPrefix("user.") {
+            if event.name.hasPrefix("user.") {
                 for field in ["id", "email", "first_name", "last_name", "active", "raw"] { #expect(data?[field] != nil, "\(field)") }
             } else {
                 for field in ["id", "name", "raw"] { #expect(data?[field] != nil, "\(field)") }
-                if event.type.hasPrefix("group.user_") { #expect(data?["user"]?["id"] != nil) }
+                if event.name.hasPrefix("group.user_") { #expect(data?["user"]?["id"] != nil) }
             }
         }
     }
@@ -60,7 +61,7 @@ import Webhooks
         try hub.start()
         let d = try hub.directory(url: receiver.url("/hooks/acme"), secret: "whsec-acme")
         let expected = try Self.provision(hub.scim(d))
-        #expect(expected.map(\.type) == ["user.created", "user.created", "group.created", "group.user_added", "group.user_added",
+        #expect(expected.map(\.name) == ["user.created", "user.created", "group.created", "group.user_added", "group.user_added",
                                          "user.updated", "group.user_removed", "group.updated", "user.deleted", "group.deleted"])
         try #require(try poll(until: { try hub.store.outbox.counts(directory: d.id).delivered == expected.count }, deadline: .seconds(15)), "timed out waiting for every event delivered")
         let got = receiver.received("/hooks/acme")
@@ -72,7 +73,7 @@ import Webhooks
         Self.expectPayloads(got.map(\.body), expected, d)
         // The event log says so.
         let log = try hub.events(d.id)
-        #expect(log.map(\.event) == expected.map(\.type))
+        #expect(log.map(\.event) == expected.map(\.name))
         #expect(log.allSatisfy { $0.status == .delivered && $0.attempts == 1 && $0.lastStatus == 200 && $0.lastError == nil })
         #expect(try hub.store.outbox.pendingCount() == 0)
     }
@@ -84,7 +85,7 @@ import Webhooks
         try hub.start()
         let d = try hub.directory(url: receiver.url("/batch"), secret: "batch-secret")
         // Held back by 500s, ten events pile up, then leave four at a time.
-        var expected: [ScimEvent] = []
+        var expected: [DirectoryEvent] = []
         for i in 0..<10 { expected += try hub.scim(d).createUser("user\(i)@acme.test").events }
         try #require(try poll(until: { try hub.events(d.id).first?.attempts ?? 0 >= 1 }, deadline: .seconds(15)), "timed out waiting for a failed attempt")
         receiver.route("/batch", secret: "batch-secret")
@@ -103,7 +104,7 @@ import Webhooks
         try hub.start()
         let d = try hub.directory(url: receiver.url("/down"), secret: "s")
         receiver.stop()
-        var expected: [ScimEvent] = []
+        var expected: [DirectoryEvent] = []
         for i in 0..<5 { expected += try hub.scim(d).createUser("down\(i)@acme.test").events }
         try #require(try poll(until: { try hub.events(d.id).first?.attempts ?? 0 >= 3 }, deadline: .seconds(15)), "timed out waiting for several refused attempts")
         let waiting = try hub.events(d.id)

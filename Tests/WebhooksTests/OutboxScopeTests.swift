@@ -34,11 +34,11 @@ import Webhooks
         #expect(try b.store.digest() == a.store.digest())
         try #require(try poll(until: { try b.store.outbox.counts(directory: d.id).delivered == 1 }, deadline: .seconds(15)), "timed out waiting for B's event delivered")
         // Each hub's outbox holds only what it accepted: nothing else can leave from it.
-        #expect(try a.events(d.id).map(\.event) == onA.map(\.type))
-        #expect(try b.events(d.id).map(\.event) == onB.map(\.type))
+        #expect(try a.events(d.id).map(\.event) == onA.map(\.name))
+        #expect(try b.events(d.id).map(\.event) == onB.map(\.name))
         let got = receiver.received("/two")
         #expect(got.count == 3 && got.allSatisfy { $0.rawOK && $0.status == 200 })
-        #expect(got.map { $0.body["event"]?.stringValue } == (onA + onB).map(\.type))
+        #expect(got.map { $0.body["event"]?.stringValue } == (onA + onB).map(\.name))
         #expect(got.prefix(2).allSatisfy { $0.ids.allSatisfy { $0.hasPrefix(a.store.replicaID.hex) } })
         #expect(got.last!.ids.allSatisfy { $0.hasPrefix(b.store.replicaID.hex) })
     }
@@ -116,8 +116,8 @@ import Webhooks
         let digest = try hub.store.digest()
         // A sink that fails after enqueueing rolls the change back with its events.
         struct SinkFailed: Error {}
-        let failing = ScimWriter(store: hub.store, directory: d, sink: { tx, dir, events in
-            try Outbox.enqueue(events, of: dir, in: tx)
+        let failing = ScimWriter(store: hub.store, directory: d, sink: { tx, events in
+            try Outbox.enqueue(events, in: tx)
             throw SinkFailed()
         })
         #expect(throws: SinkFailed.self) { try failing.createUser("rolled@acme.test") }
@@ -127,7 +127,7 @@ import Webhooks
         #expect(throws: ScimError.self) {
             try hub.store.write { tx in
                 let out = try hub.scim(d).flows.createUser(json(#"{"userName":"half@acme.test"}"#), in: ScimReplicaTransaction(store: hub.store, tx: tx))
-                try Outbox.enqueue(out.events, of: d, in: tx)
+                try Outbox.enqueue(out.events, in: tx)
                 _ = try hub.scim(d).flows.createUser(json(#"{"userName":"half@acme.test"}"#), in: ScimReplicaTransaction(store: hub.store, tx: tx))
             }
         }
