@@ -17,7 +17,7 @@ let package = Package(
         .executable(name: "list-bench", targets: ["ListBench"]),
         .executable(name: "scim-bench", targets: ["ScimBench"]),
         .executable(name: "webhook-bench", targets: ["WebhookBench"]),
-        .library(name: "SetupLinkKit", targets: ["Bytes", "Crypto", "Dates", "JSON", "Replica", "Storage", "SetupLinks", "HTTP", "SetupPage", "Scim", "PeerSync", "Webhooks", "Hub", "Console"]),
+        .library(name: "SetupLinkKit", targets: ["Bytes", "Crypto", "Dates", "JSON", "Replica", "Storage", "SetupLinks", "Events", "HTTP", "SetupPage", "Scim", "PeerSync", "Webhooks", "Hub", "Console"]),
     ],
     targets: [
         // System libraries: a module map and a shim header each.
@@ -42,12 +42,15 @@ let package = Package(
         // CCrypto for `RecordKeyHasher`, the one user of raw EVP calls outside Crypto (see why there).
         .target(name: "Storage", dependencies: ["Replica", "Bytes", "Crypto", "Dates", "CSQLite", "CCrypto"], swiftSettings: optimized),
         .target(name: "SetupLinks", dependencies: ["Replica", "Storage", "Bytes", "Crypto", "Dates"], swiftSettings: optimized),
+        // The one directory event (kind, directory, data) and its sink, below the protocols:
+        // Scim emits it, Webhooks consumes it, and neither imports the other.
+        .target(name: "Events", dependencies: ["JSON", "Storage"], swiftSettings: optimized),
         .target(name: "HTTP", dependencies: ["JSON", "Bytes", "Crypto", "Dates", "CMicroHTTPD", "CCurl"]),
         .target(name: "SetupPage", dependencies: ["SetupLinks", "Storage", "HTTP", "Bytes", "Crypto", "Dates"]),
         .target(name: "PeerSync", dependencies: ["JSON", "Replica", "Storage", "HTTP", "Bytes"], swiftSettings: optimized),
-        .target(name: "Scim", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "HTTP", "Dates"], exclude: ["NOTES.md"],
+        .target(name: "Scim", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "Events", "HTTP", "Dates"], exclude: ["NOTES.md"],
                 swiftSettings: optimized),
-        .target(name: "Webhooks", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "Scim", "HTTP", "Bytes", "Crypto"]),
+        .target(name: "Webhooks", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "Events", "HTTP", "Bytes", "Crypto"]),
         .target(name: "Hub", dependencies: ["HTTP", "PeerSync", "SetupPage", "Scim", "Storage", "SetupLinks", "Webhooks"]),
         .target(name: "Console", dependencies: ["JSON", "SetupLinks", "Scim", "PeerSync", "Hub", "HTTP", "Storage", "Replica", "Webhooks", "Dates", "CEditLine"]),
         .executableTarget(name: "setuplink", dependencies: ["Console"]),
@@ -58,7 +61,7 @@ let package = Package(
                           path: "Benchmarks/ListBench"),
         .executableTarget(name: "ScimBench", dependencies: ["JSON"],
                           path: "Benchmarks/ScimBench"),
-        .executableTarget(name: "WebhookBench", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "Scim", "HTTP", "Webhooks"],
+        .executableTarget(name: "WebhookBench", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "Events", "Scim", "HTTP", "Webhooks"],
                           path: "Benchmarks/WebhookBench"),
         .executableTarget(name: "LibraryDemo", dependencies: ["SetupLinks", "Storage"],
                           path: "Samples/LibraryDemo"),
@@ -77,10 +80,10 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["HTTP"], path: "Tests/TestSupport"),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport", "Fixtures", "CCurl"]),
         .testTarget(name: "PeerSyncTests", dependencies: ["JSON", "HTTP", "TestSupport", "PeerSync", "Storage", "Replica", "Fixtures", "SetupLinks"]),
-        .testTarget(name: "ScimTests", dependencies: ["Scim", "Dates", "JSON", "SetupLinks", "Replica", "Fixtures", "Storage", "HTTP", "TestSupport", "Hub", "PeerSync"],
+        .testTarget(name: "ScimTests", dependencies: ["Scim", "Events", "Dates", "JSON", "SetupLinks", "Replica", "Fixtures", "Storage", "HTTP", "TestSupport", "Hub", "PeerSync"],
                     exclude: ["Conformance"]),
         .testTarget(name: "ConsoleTests", dependencies: ["JSON", "Console", "Scim", "HTTP", "TestSupport", "PeerSync", "SetupLinks", "Storage", "Replica", "Fixtures"]),
-        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Scim", "JSON", "Hub", "HTTP", "TestSupport", "PeerSync",
+        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Events", "Scim", "JSON", "Hub", "HTTP", "TestSupport", "PeerSync",
                                                           "SetupLinks", "Storage", "Replica", "Fixtures", "Console"],
                     exclude: ["Receiver"]),
         .testTarget(name: "SetupPageTests", dependencies: ["SetupPage", "Hub", "HTTP", "TestSupport", "SetupLinks", "Storage", "Replica"],

@@ -1,5 +1,6 @@
 import Foundation
 import HTTP
+import Events
 import JSON
 import Replica
 import Scim
@@ -90,7 +91,7 @@ enum Workloads {
                     try store.write { tx in
                         guard let r = try tx.record(d.id), r.isLive else { fail("the directory is gone") }
                         let out = try flows.createUser(body, in: ScimReplicaTransaction(store: store, tx: tx))
-                        if v == 1 { try sink(tx, d, out.events) }
+                        if v == 1 { try sink(tx, out.events) }
                     }
                 }
                 elapsed[v] += seconds() - start
@@ -98,7 +99,7 @@ enum Workloads {
             done += chunk
         }
         for (v, expected) in [(0, 0), (1, n)] {
-            let pending = try replicas[v].0.store.pendingEventCount()
+            let pending = try replicas[v].0.store.outbox.pendingCount()
             guard pending == expected else { fail("expected \(expected) events in the outbox, found \(pending)") }
         }
         return (Double(n) / elapsed[0], Double(n) / elapsed[1])
@@ -115,7 +116,7 @@ enum Workloads {
             try store.write { tx in
                 for _ in 0..<min(500, n - i) {
                     let d = ds[i % ds.count]
-                    let data = WebhookData.user(user(i))
+                    let data = EventData.user(user(i))
                     let body = WebhookPayload.event("user.created", tenant: d.tenant, product: d.product, directoryID: d.id, data: data)
                     try tx.enqueueEvent(directory: d.id, event: "user.created", body: body)
                     i += 1
@@ -126,10 +127,10 @@ enum Workloads {
         let delivery = WebhookDelivery(store: store, configuration: WebhookConfiguration(batchSize: batch))
         let start = seconds()
         delivery.start()
-        while try store.pendingEventCount() > 0 { usleep(5_000) }
+        while try store.outbox.pendingCount() > 0 { usleep(5_000) }
         let elapsed = seconds() - start
         delivery.stop()
-        let counts = try store.outboxCounts()
+        let counts = try store.outbox.counts()
         guard counts.delivered == n else { fail("expected \(n) delivered events, found \(counts)") }
         return (Double(n) / elapsed, receiver.count - before)
     }
@@ -151,7 +152,7 @@ enum Workloads {
             func create(_ i: Int) throws {
                 try store.write { tx in
                     let o = try flows.createUser(user(i), in: ScimReplicaTransaction(store: store, tx: tx))
-                    if variant { try sink(tx, d, o.events) }
+                    if variant { try sink(tx, o.events) }
                 }
             }
             func walBytes() -> Int {

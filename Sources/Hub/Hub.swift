@@ -111,7 +111,7 @@ public enum StoredPeerToken {
 
     /// The stored token, or `nil` if none was ever generated.
     public static func current(_ store: ReplicaStore) throws -> String? {
-        try store.setting(key)
+        try store.settings.value(key)
     }
 
     /// The stored token, generating and storing one first if there is none;
@@ -125,7 +125,7 @@ public enum StoredPeerToken {
     /// The old token stops working (a running hub notices within a second).
     public static func rotate(_ store: ReplicaStore) throws -> String {
         let token = Secrets.linkToken()
-        try store.setSetting(key, token)
+        try store.settings.set(key, to: token)
         return token
     }
 }

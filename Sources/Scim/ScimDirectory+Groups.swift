@@ -1,3 +1,4 @@
+import Events
 import JSON
 import Replica
 import SetupLinks
@@ -14,7 +15,7 @@ extension ScimDirectory {
         values[ScimRecords.directoryField] = id
         let r = try store.write(id: gid, kind: .group, values, revive: true)
         let group = ResourceMapping.resource(r, schema: schema, baseURL: baseURL)
-        var events = [ScimEvent(type: "group.created", data: WebhookData.group(group))]
+        var events = [DirectoryEvent(.groupCreated, directory: id, data: EventData.group(group))]
         let changes = try applyMemberOps(members.isEmpty ? [] : [.add(members)], group: gid, store)
         events += try memberEvents(changes, group: group, store)
         return ScimOutcome(record: r, resource: try groupResource(r, withMembers: true, store), events: events, changed: true)
@@ -61,11 +62,11 @@ extension ScimDirectory {
                            _ store: ScimStore) throws -> ScimOutcome {
         let values = ResourceMapping.writes(to: attrs, from: r, schema: schema)
         var current = r
-        var events: [ScimEvent] = []
+        var events: [DirectoryEvent] = []
         if !values.isEmpty {
             current = try store.write(id: r.id, kind: .group, values, revive: false)
-            events.append(ScimEvent(type: "group.updated",
-                                    data: WebhookData.group(ResourceMapping.resource(current, schema: schema, baseURL: baseURL))))
+            events.append(DirectoryEvent(.groupUpdated, directory: id,
+                                         data: EventData.group(ResourceMapping.resource(current, schema: schema, baseURL: baseURL))))
         }
         let changes = try applyMemberOps(ops, group: r.id, store)
         events += try memberEvents(changes, group: ResourceMapping.resource(current, schema: schema, baseURL: baseURL), store)
@@ -74,7 +75,7 @@ extension ScimDirectory {
     }
 
     /// `DELETE /Groups/<id>`: the group and its present memberships become tombstones (`group.deleted`).
-    public func deleteGroup(_ gid: String, ifMatch: String? = nil, in store: ScimStore) throws -> [ScimEvent] {
+    public func deleteGroup(_ gid: String, ifMatch: String? = nil, in store: ScimStore) throws -> [DirectoryEvent] {
         let r = try requireLive(gid, schema, store)
         try checkIfMatch(ifMatch, r)
         let group = ResourceMapping.resource(r, schema: schema, baseURL: baseURL)
@@ -83,7 +84,7 @@ extension ScimDirectory {
         try store.scanAll(.membersOfGroup, prefix: ScimIndex.prefix(gid)) { memberships.append($0.id) }
         for mid in memberships { try store.delete(id: mid) }
         try store.delete(id: gid)
-        return [ScimEvent(type: "group.deleted", data: WebhookData.group(group))]
+        return [DirectoryEvent(.groupDeleted, directory: id, data: EventData.group(group))]
     }
 
     // MARK: Members
@@ -178,14 +179,14 @@ extension ScimDirectory {
         return changes
     }
 
-    private func memberEvents(_ changes: MemberChanges, group: JSONValue, _ store: ScimStore) throws -> [ScimEvent] {
-        var events: [ScimEvent] = []
-        for (type, values) in [("group.user_added", changes.added), ("group.user_removed", changes.removed)] {
+    private func memberEvents(_ changes: MemberChanges, group: JSONValue, _ store: ScimStore) throws -> [DirectoryEvent] {
+        var events: [DirectoryEvent] = []
+        for (kind, values) in [(DirectoryEvent.Kind.groupUserAdded, changes.added), (.groupUserRemoved, changes.removed)] {
             for v in values {
                 let user = try liveRecord(v, .user, store).map {
-                    WebhookData.user(ResourceMapping.resource($0, schema: ScimSchemas.userResource, baseURL: baseURL))
+                    EventData.user(ResourceMapping.resource($0, schema: ScimSchemas.userResource, baseURL: baseURL))
                 } ?? .object([("id", .string(v))])
-                events.append(ScimEvent(type: type, data: WebhookData.membership(group: group, user: user)))
+                events.append(DirectoryEvent(kind, directory: id, data: EventData.membership(groupResource: group, user: user)))
             }
         }
         return events

@@ -1,3 +1,4 @@
+import Events
 import JSON
 import Replica
 import SetupLinks
@@ -74,7 +75,7 @@ extension ScimDirectory {
         let resource = ResourceMapping.resource(r, schema: schema, baseURL: baseURL,
                                                 attributes: old == nil ? prepared.freshAttributes : nil)
         return ScimOutcome(record: r, resource: resource,
-                           events: [ScimEvent(type: "user.created", data: WebhookData.user(resource))], changed: true)
+                           events: [DirectoryEvent(.userCreated, directory: id, data: EventData.user(resource))], changed: true)
     }
 
     /// `GET /Users/<id>`: the user, projected (with `groups` when the projection keeps them).
@@ -123,26 +124,26 @@ extension ScimDirectory {
         // The event's raw resource is what the provider wrote; the answer also has the user's groups.
         let resource = try userResource(updated, groups: nil, store)
         return ScimOutcome(record: updated, resource: try userResource(updated, groups: try userGroups(r.id, store), store),
-                           events: [ScimEvent(type: "user.updated", data: WebhookData.user(resource))], changed: true)
+                           events: [DirectoryEvent(.userUpdated, directory: id, data: EventData.user(resource))], changed: true)
     }
 
     /// `DELETE /Users/<id>`: the user leaves every group (`group.user_removed`), then is deleted (`user.deleted`).
-    public func deleteUser(_ uid: String, ifMatch: String? = nil, in store: ScimStore) throws -> [ScimEvent] {
+    public func deleteUser(_ uid: String, ifMatch: String? = nil, in store: ScimStore) throws -> [DirectoryEvent] {
         let r = try requireLive(uid, schema, store)
         try checkIfMatch(ifMatch, r)
         let resource = try userResource(r, groups: nil, store)
-        let userData = WebhookData.user(resource)
-        var events: [ScimEvent] = []
+        let userData = EventData.user(resource)
+        var events: [DirectoryEvent] = []
         for m in try store.lookup(.groupsOfMember, key: ScimIndex.key(id, uid)) {
             guard ScimRecords.isPresent(m), let gid = m[ScimRecords.groupField] else { continue }
             try store.write(id: m.id, kind: .membership, [ScimRecords.presentField: "0"], revive: false)
             if let g = try liveRecord(gid, .group, store) {
                 let group = ResourceMapping.resource(g, schema: ScimSchemas.groupResource, baseURL: baseURL)
-                events.append(ScimEvent(type: "group.user_removed", data: WebhookData.membership(group: group, user: userData)))
+                events.append(DirectoryEvent(.groupUserRemoved, directory: id, data: EventData.membership(groupResource: group, user: userData)))
             }
         }
         try store.delete(id: uid)
-        events.append(ScimEvent(type: "user.deleted", data: userData))
+        events.append(DirectoryEvent(.userDeleted, directory: id, data: userData))
         return events
     }
 

@@ -1,3 +1,4 @@
+import Events
 import JSON
 import Replica
 
@@ -8,7 +9,7 @@ public struct ScimOutcome: Sendable {
     /// The resource (full; the handler applies the projection with `Projection.apply`).
     public var resource: JSONValue
     /// The events to send, in order.
-    public var events: [ScimEvent]
+    public var events: [DirectoryEvent]
     /// Whether anything was written (a no-op PATCH or PUT writes nothing and emits nothing).
     public var changed: Bool
 }

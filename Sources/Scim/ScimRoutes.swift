@@ -1,16 +1,9 @@
+import Events
 import HTTP
 import JSON
 import Replica
 import SetupLinks
 import Storage
-
-/// Receives the events of one accepted SCIM change inside the change's transaction.
-///
-/// `ScimRoutes` calls it once per change that emitted events (never for a
-/// no-op PUT or PATCH, never for a deactivated or deleted directory), inside
-/// the `ReplicaStore.write` that made the change. A sink that throws rolls the
-/// change back and the client gets a 500: a change never exists without its events.
-public typealias ScimEventSink = @Sendable (_ tx: LocalTransaction, _ directory: Directory, _ events: [ScimEvent]) throws -> Void
 
 /// The SCIM 2.0 service (SPEC §5) of every directory of a replica, as routes the
 /// hub mounts beside the peer protocol and the setup page:
@@ -40,8 +33,9 @@ public struct ScimRoutes: HTTPRoutes {
 
     /// The flows' service: its replica and its external URL (for `meta.location`).
     let service: SetupLinkService
-    /// Where accepted changes' events go, inside their transaction.
-    let eventSink: ScimEventSink
+    /// Where accepted changes' events go, inside their transaction (a sink that
+    /// throws rolls the change back and the client gets a 500).
+    let eventSink: DirectoryEventSink
     /// Concurrent changes commit together, each its own local transaction.
     let commits: GroupCommit
     /// What admission read of directories in the last second.
@@ -51,7 +45,7 @@ public struct ScimRoutes: HTTPRoutes {
 
     /// The routes of every directory of `service`'s replica; `eventSink` receives
     /// each change's events in the change's transaction.
-    public init(service: SetupLinkService, eventSink: @escaping ScimEventSink) {
+    public init(service: SetupLinkService, eventSink: @escaping DirectoryEventSink) {
         self.service = service
         self.eventSink = eventSink
         commits = GroupCommit(store: service.store)
@@ -217,7 +211,7 @@ public struct ScimRoutes: HTTPRoutes {
         let projection = try Self.projection(kind, request.head.query.map { ($0.name, $0.value) })
         // What needs no store is done before the write lock, so concurrent creates overlap it.
         let user = kind == .user ? try scim.prepareUser(body) : nil
-        guard let outcome = try change(scim, { store -> (ScimOutcome, [ScimEvent]) in
+        guard let outcome = try change(scim, { store -> (ScimOutcome, [DirectoryEvent]) in
             let o = try user.map { try scim.createUser($0, in: store) } ?? (try scim.createGroup(body, in: store))
             return (o, o.events)
         }) else { return Self.ignored() }
@@ -238,7 +232,7 @@ public struct ScimRoutes: HTTPRoutes {
         let wantsGroupBack = kind == .group && !replace && query.contains {
             ["attributes", "excludedattributes"].contains($0.0.lowercased())
         }
-        guard let (outcome, resource) = try change(scim, { store -> ((ScimOutcome, JSONValue?), [ScimEvent]) in
+        guard let (outcome, resource) = try change(scim, { store -> ((ScimOutcome, JSONValue?), [DirectoryEvent]) in
             let o: ScimOutcome
             switch (kind, replace) {
             case (.user, true): o = try scim.replaceUser(id, body, ifMatch: ifMatch, in: store)
@@ -267,13 +261,13 @@ public struct ScimRoutes: HTTPRoutes {
     /// concurrent requests: `GroupCommit`), with its events handed to the sink
     /// inside it; `nil` (nothing done) when the directory is no longer live and
     /// active once the write lock is held.
-    private func change<T>(_ scim: ScimDirectory, _ flow: @escaping (ScimReplicaTransaction) throws -> (T, [ScimEvent])) throws -> T? {
+    private func change<T>(_ scim: ScimDirectory, _ flow: @escaping (ScimReplicaTransaction) throws -> (T, [DirectoryEvent])) throws -> T? {
         let store = self.store, eventSink = self.eventSink
         return try commits.write { tx -> T? in
             guard let r = try tx.record(scim.id), r.isLive, let directory = Directory(record: r),
                   !directory.deactivated, directory.type.usesSCIM else { return nil }
             let (result, events) = try flow(ScimReplicaTransaction(store: store, tx: tx))
-            if !events.isEmpty { try eventSink(tx, directory, events) }
+            if !events.isEmpty { try eventSink(tx, events) }
             return result
         }
     }

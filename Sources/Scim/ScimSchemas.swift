@@ -112,7 +112,7 @@ public enum ScimSchemas {
         ])
 
     /// The Group schema (RFC 7643 §4.2). `displayName` is required here:
-    /// every provisioning client sends it and webhook events name groups by it.
+    /// every provisioning client sends it and directory events name groups by it.
     public static let group = SchemaDefinition(id: groupURN, name: "Group", description: "Group", attributes: [
         A("displayName", .string, description: "A human-readable name for the Group.", required: true),
         A("members", .complex, multiValued: true, description: "The members of the Group.", subAttributes: [

@@ -3,7 +3,7 @@ import Storage
 /// The webhook events this replica accepted and how their delivery went, read
 /// from the replica file alone (so it works offline, also while a hub serves it).
 ///
-/// A thin, read-only door onto ``ReplicaStore``'s outbox for the console.
+/// A thin, read-only door onto ``OutboxStore`` for the console.
 public struct OutboxService: Sendable {
     /// One event in the outbox.
     public typealias Event = OutboxEvent
@@ -19,17 +19,17 @@ public struct OutboxService: Sendable {
 
     /// A directory's events in delivery order after `seq` (a cursor), at most `limit`.
     public func events(directory: String, after seq: Int64 = 0, status: Status? = nil, limit: Int) throws -> [Event] {
-        try store.outboxEvents(directory: directory, after: seq, status: status, limit: limit)
+        try store.outbox.events(directory: directory, after: seq, status: status, limit: limit)
     }
 
     /// How many events of `directory` are in each state.
-    public func counts(directory: String) throws -> Counts { try store.outboxCounts(directory: directory) }
+    public func counts(directory: String) throws -> Counts { try store.outbox.counts(directory: directory) }
 
     /// How many events wait to be delivered, over every directory.
-    public func pendingCount() throws -> Int { try store.pendingEventCount() }
+    public func pendingCount() throws -> Int { try store.outbox.pendingCount() }
 
     /// The directory ids the outbox holds events of that start with `prefix`, sorted, at most `limit`.
     public func directories(prefix: String, limit: Int) throws -> [String] {
-        try store.outboxDirectories(prefix: prefix, limit: limit)
+        try store.outbox.directories(prefix: prefix, limit: limit)
     }
 }

@@ -3,7 +3,7 @@ import Storage
 /// The peers this replica syncs with: name, URL, credentials, and how far each
 /// has caught up. A local registry, never replicated.
 ///
-/// A thin door onto ``ReplicaStore``'s peer registry for the console.
+/// A thin door onto ``PeerRegistry`` for the console.
 public struct PeerService: Sendable {
     /// A known peer and what it last acknowledged.
     public typealias Peer = Storage.Peer
@@ -14,23 +14,23 @@ public struct PeerService: Sendable {
     public init(store: ReplicaStore) { self.store = store }
 
     /// Every known peer, by name.
-    public func all() throws -> [Peer] { try store.peers() }
+    public func all() throws -> [Peer] { try store.peers.all() }
 
     /// The peer named `name`, if known.
-    public func named(_ name: String) throws -> Peer? { try store.peer(name: name) }
+    public func named(_ name: String) throws -> Peer? { try store.peers.named(name) }
 
     /// Remembers a peer; fails if the name is taken.
     public func add(name: String, url: String, token: String?, cacert: String?) throws {
-        try store.addPeer(name: name, url: url, token: token, cacert: cacert)
+        try store.peers.add(name: name, url: url, token: token, cacert: cacert)
     }
 
     /// Changes what is given (`nil` keeps a value); returns whether the peer exists.
     public func update(name: String, url: String?, token: String?, cacert: String?) throws -> Bool {
-        try store.updatePeer(name: name, url: url, token: token, cacert: cacert)
+        try store.peers.update(name: name, url: url, token: token, cacert: cacert)
     }
 
     /// Forgets a peer; returns whether it existed.
-    public func remove(name: String) throws -> Bool { try store.removePeer(name: name) }
+    public func remove(name: String) throws -> Bool { try store.peers.remove(name: name) }
 
     /// How many changes of this replica `peer` has not acknowledged yet.
     public func unacknowledged(by peer: Peer) throws -> Int { try store.unacknowledged(by: peer.acked) }

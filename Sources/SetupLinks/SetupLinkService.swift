@@ -85,7 +85,7 @@ public final class SetupLinkService: @unchecked Sendable {
     /// The external URL stored with this replica (`config external-url`), if any: a local
     /// setting, used when neither `--external-url` nor `SETUPLINK_EXTERNAL_URL` is given.
     public func storedExternalURL() throws -> String? {
-        try store.setting("external-url").flatMap { $0.isEmpty ? nil : $0 }
+        try store.settings.value("external-url").flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// Stores (or, with `nil`, removes) this replica's external URL setting.
@@ -100,7 +100,7 @@ public final class SetupLinkService: @unchecked Sendable {
             return u
         }
         guard try storedExternalURL() != value else { return false }
-        try store.setSetting("external-url", value)
+        try store.settings.set("external-url", to: value)
         return true
     }
 
@@ -111,7 +111,7 @@ public final class SetupLinkService: @unchecked Sendable {
 
     /// The replica's default expiry in days (setting `default-expiry-days`, else 3).
     public func replicaExpiryDays() throws -> Int {
-        try store.setting("default-expiry-days").flatMap { Int($0) } ?? Self.defaultExpiryDays
+        try store.settings.value("default-expiry-days").flatMap { Int($0) } ?? Self.defaultExpiryDays
     }
 
     /// Sets the replica's default expiry in days.
@@ -119,8 +119,8 @@ public final class SetupLinkService: @unchecked Sendable {
     @discardableResult
     public func setReplicaExpiryDays(_ days: Int) throws -> Bool {
         try Validation.expiryDays(String(days))
-        guard try store.setting("default-expiry-days") != String(days) else { return false }
-        try store.setSetting("default-expiry-days", String(days))
+        guard try store.settings.value("default-expiry-days") != String(days) else { return false }
+        try store.settings.set("default-expiry-days", to: String(days))
         return true
     }
 

@@ -57,9 +57,9 @@ final class SetupPageController: Sendable {
 
     /// This replica's CSRF key from its local settings, made from the CSPRNG and stored the first time.
     static func loadOrCreateSecret(_ store: ReplicaStore) throws -> [UInt8] {
-        if let hex = try store.setting(secretSetting), let bytes = Hex.decode(hex), bytes.count >= 16 { return bytes }
+        if let hex = try store.settings.value(secretSetting), let bytes = Hex.decode(hex), bytes.count >= 16 { return bytes }
         let bytes = SecureRandom.bytes(32)
-        try store.setSetting(secretSetting, Hex.encode(bytes))
+        try store.settings.set(secretSetting, to: Hex.encode(bytes))
         return bytes
     }
 

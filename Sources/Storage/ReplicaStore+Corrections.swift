@@ -204,14 +204,7 @@ extension ReplicaStore {
                 try db.run("UPDATE clients SET acked=? WHERE rid=?", .text(c.encoded), .text(rid))
             }
         }
-        var peerAcks: [(String, String)] = []
-        let p = try db.prepare("SELECT name, acked FROM peers")
-        while try p.step() { peerAcks.append((p.text(0), p.text(1))) }
-        for (name, text) in peerAcks {
-            if let c = without(VectorClock(encoded: text) ?? VectorClock(), replicas) {
-                try db.run("UPDATE peers SET acked=? WHERE name=?", .text(c.encoded), .text(name))
-            }
-        }
+        try peers.rewriteAcknowledgements { without($0, replicas) }
         // Which of them this replica's own state believed.
         var believed = Set<ReplicaID>()
         for e in try loadClock().entries where refuted(e.replica, e.counter) { believed.insert(e.replica) }

@@ -187,15 +187,17 @@ extension ReplicaStore {
     /// The replica clock: for each replica, the counter up to which this replica has all its changes.
     public func clock() throws -> VectorClock { try wrap { try loadClock() } }
 
-    /// A local setting (not replicated), or `nil`.
-    public func setting(_ name: String) throws -> String? { try wrap { try meta("setting." + name) } }
-
-    /// Sets a local setting (not replicated); `nil` removes it.
-    public func setSetting(_ name: String, _ value: String?) throws {
+    /// How many entries of the dots index a replica with clock `acked` lacks: the changes it has not acknowledged.
+    public func unacknowledged(by acked: VectorClock) throws -> Int {
         try wrap {
-            if let value { try setMeta("setting." + name, value) } else {
-                try db.run("DELETE FROM meta WHERE key=?", .text("setting." + name))
+            var n = 0
+            let mine = try loadClock()
+            for e in mine.entries where e.counter > acked[e.replica] {
+                guard let r = try rix(e.replica, create: false) else { continue }
+                n += Int(try db.scalar("SELECT count(*) FROM dots WHERE rix=? AND counter>?",
+                                       .int(r), .int(Int64(acked[e.replica])))?.int ?? 0)
             }
+            return n
         }
     }
 

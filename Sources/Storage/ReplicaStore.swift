@@ -1,6 +1,5 @@
 import Bytes
 import CSQLite
-import Dates
 import Foundation
 import Glibc
 import Replica
@@ -29,6 +28,29 @@ public final class ReplicaStore: @unchecked Sendable {
     }
 
     let db: SQLiteConnection
+    /// Serializes every use of `db` and of the caches, a whole transaction at a time.
+    ///
+    /// Recursive, because it is taken again by the thread that holds it
+    /// (`Synchronization.Mutex` would trap there):
+    /// - `now`'s getter takes it, and locked code reads `now`: `localWrite` (every
+    ///   `write`, every body of `writeBatch`, every exchange step that writes),
+    ///   `applyInTransaction`, `applyStaging`, `dropStaleStaged`, `learnInTransaction`,
+    ///   `dropLies`, `forgotten()`, `peerInput(sender:senderClock:)`, and
+    ///   `LocalTransaction.enqueueEvent` (the webhook outbox's sink, inside a SCIM change).
+    /// - A body given to `write` or `writeBatch` may read through the store's public
+    ///   methods, which see its uncommitted writes (one connection): `SetupLinkService.updateLink`
+    ///   scans the link's directories inside its write; SCIM flows read through
+    ///   `ScimReplicaTransaction`, whose `scan`, `scanAll` and `count` go to the store
+    ///   (a group's members, a group's delete), inside a change's `writeBatch`.
+    /// - `more`, given to `apply(pulled:from:resync:more:)`, runs under it and may call the
+    ///   store (`MergePreparerTests` takes `mergePreparer()` there; `SyncClient` does not).
+    ///
+    /// Nothing else nests: `exchange` is one `wrap` whose steps call unlocked helpers and
+    /// `localWrite`, never `write`; `writeBatch` runs each body with `localWrite`; the
+    /// outbox, the peer registry and the settings take it once per call; `SyncClient`
+    /// takes `mergePreparer()` before its pull, outside any transaction. (Found by logging
+    /// every nested acquisition over the whole test suite, and by reading the callers of
+    /// `write`, `writeBatch` and `more`.)
     let lock = NSRecursiveLock()
     private var _now: @Sendable () -> UInt64 = { HLC.wallMilliseconds() }
     private var rixByID: [ReplicaID: Int64] = [:]
@@ -183,72 +205,6 @@ public final class ReplicaStore: @unchecked Sendable {
         } catch {
             db.close()
             throw error
-        }
-    }
-
-    /// Takes group and other permissions off the replica file and its -wal and
-    /// -shm (files made by older versions were 0644). Best effort: a file
-    /// owned by someone else stays as it is.
-    static func restrictPermissions(_ path: String) {
-        for file in [path, path + "-wal", path + "-shm"] {
-            var info = stat()
-            guard stat(file, &info) == 0, info.st_mode & 0o077 != 0 else { continue }
-            _ = chmod(file, info.st_mode & 0o700)
-        }
-    }
-
-    /// The per-connection settings every replica file is used with (the benchmark's floor uses them too).
-    package static func tune(_ db: SQLiteConnection) throws {
-        _ = try db.scalar("PRAGMA journal_mode=WAL")
-        // Durable against process crashes (kill -9); a power cut may lose the last commits, never corrupt.
-        try db.exec("PRAGMA synchronous=NORMAL")
-        // 32 MiB of page cache: merges of large pages touch many B-tree pages. Chosen by
-        // measurement (Benchmarks/README.md, "Page cache and transaction size");
-        // SETUPLINK_CACHE_KIB overrides it so the benchmark can measure others.
-        try db.exec("PRAGMA cache_size=-\(ProcessInfo.processInfo.environment["SETUPLINK_CACHE_KIB"] ?? "32768")")
-        // Checkpoint the WAL every ~40 MB rather than every 4 MB: each checkpoint syncs
-        // the file, and at the default a sync of 1,000-record pages spent three
-        // quarters of its time checkpointing. The WAL is truncated back afterwards.
-        try db.exec("PRAGMA wal_autocheckpoint=10000")
-        _ = try db.scalar("PRAGMA journal_size_limit=67108864")
-    }
-
-    /// Reads the 100-byte SQLite header without SQLite, so a foreign file is refused before anything could write to it.
-    static func checkHeader(path: String) throws {
-        guard let h = FileHandle(forReadingAtPath: path) else {
-            throw StoreError.invalid("cannot read \(path): permission denied")
-        }
-        defer { try? h.close() }
-        let header = [UInt8]((try? h.read(upToCount: 100)) ?? Data())
-        let magic = Array("SQLite format 3\0".utf8)
-        guard header.count == 100, Array(header[0..<16]) == magic else {
-            throw StoreError.notAReplica(path: path, reason: "not an SQLite database")
-        }
-        let appID = header[68..<72].reduce(Int32(0)) { $0 << 8 | Int32($1) }
-        guard appID == Schema.applicationID else {
-            throw StoreError.notAReplica(path: path, reason: "another application's SQLite database")
-        }
-    }
-
-    /// Creates the schema in a new file, in rollback-journal mode so the header is on disk before WAL is enabled.
-    static func initialize(_ db: SQLiteConnection) throws {
-        try db.transaction {
-            // Another process may have initialized the file between our check and our lock.
-            if try db.scalar("PRAGMA user_version")?.int ?? 0 > 0 { return }
-            try db.exec("PRAGMA application_id=\(Schema.applicationID)")
-            try migrate(db, from: 0, inTransaction: true)
-            try db.run("INSERT INTO meta(key, value) VALUES('replica_id', ?)", .text(ReplicaID.random().hex))
-            try db.run("INSERT INTO meta(key, value) VALUES('created', ?)", .text(DateTime.format(Date(), .seconds)))
-        }
-    }
-
-    static func migrate(_ db: SQLiteConnection, from version: Int, inTransaction: Bool = false) throws {
-        for v in version..<Int(Schema.version) {
-            let step = {
-                try db.exec(Schema.migrations[v])
-                try db.exec("PRAGMA user_version=\(v + 1)")
-            }
-            if inTransaction { try step() } else { try db.transaction(step) }
         }
     }
 

@@ -1,6 +1,4 @@
-import JSON
-import Replica
-import Scim
+import Events
 import SetupLinks
 import Storage
 
@@ -12,36 +10,44 @@ import Storage
 /// together, and are never synced: a replica that receives the change from a
 /// peer has no outbox entry for it, and each event leaves from exactly one hub.
 public enum Outbox {
-    /// The type of `ScimRoutes`' event sink: called in the change's transaction
-    /// with the directory and the change's events; throwing rolls the change back.
-    public typealias Sink = @Sendable (_ tx: LocalTransaction, _ directory: Directory, _ events: [ScimEvent]) throws -> Void
-
-    /// Writes `events` of `directory` to the outbox in `tx`, as SPEC §6 payloads.
+    /// Writes `events` to the outbox in `tx`, as SPEC §6 payloads.
     ///
-    /// The directory is read again inside the transaction: a directory that is
-    /// deleted or deactivated (whatever the caller saw) enqueues nothing, since a
-    /// deactivated directory emits nothing. `tenant`, `product` and
+    /// Each event's directory is read again inside the transaction: a directory
+    /// that is deleted or deactivated (whatever the caller saw) enqueues nothing,
+    /// since a deactivated directory emits nothing. `tenant`, `product` and
     /// `directory_id` come from the directory; the webhook URL and secret do
     /// not (they are read when the event is sent, so a changed webhook gets the
     /// events still waiting).
     /// - Returns: How many events were enqueued.
     @discardableResult
-    public static func enqueue(_ events: [ScimEvent], of directory: Directory, in tx: LocalTransaction) throws -> Int {
-        guard !events.isEmpty else { return 0 }
-        guard let r = try tx.record(directory.id), let current = Directory.eventScope(of: r) else { return 0 }
+    public static func enqueue(_ events: [DirectoryEvent], in tx: LocalTransaction) throws -> Int {
+        // A change's events are all of one directory: it is read once.
+        var scopes: [String: (tenant: String, product: String)?] = [:]
+        var enqueued = 0
         for e in events {
-            let body = WebhookPayload.event(e.type, tenant: current.tenant, product: current.product,
-                                            directoryID: directory.id, data: e.data)
-            try tx.enqueueEvent(directory: directory.id, event: e.type, body: body)
+            let scope: (tenant: String, product: String)?
+            if let known = scopes[e.directory] {
+                scope = known
+            } else {
+                scope = try tx.record(e.directory).flatMap { Directory.eventScope(of: $0) }
+                scopes[e.directory] = scope
+            }
+            guard let scope else { continue }
+            let body = WebhookPayload.event(e.name, tenant: scope.tenant, product: scope.product,
+                                            directoryID: e.directory, data: e.data)
+            try tx.enqueueEvent(directory: e.directory, event: e.name, body: body)
+            enqueued += 1
         }
-        return events.count
+        return enqueued
     }
 
     /// A sink for `ScimRoutes` that enqueues (see `enqueue`) and then wakes
     /// `delivery`, whose senders find the events once the transaction commits.
-    public static func sink(waking delivery: WebhookDelivery?) -> Sink {
-        { tx, directory, events in
-            if try enqueue(events, of: directory, in: tx) > 0 { delivery?.wake(directory: directory.id) }
+    public static func sink(waking delivery: WebhookDelivery?) -> DirectoryEventSink {
+        { tx, events in
+            guard try enqueue(events, in: tx) > 0 else { return }
+            var woken = Set<String>()
+            for e in events where woken.insert(e.directory).inserted { delivery?.wake(directory: e.directory) }
         }
     }
 }

@@ -41,7 +41,7 @@ extension WebhookDelivery {
             // one has no webhook left to send to. Kept, as `dropped`, for the log.
             let reason = current == nil ? "not sent: the directory was deleted" : "not sent: the directory is deactivated"
             do {
-                let n = try store.finishPending(directory: directory, from: head.seq, status: .dropped, reason: reason, at: t)
+                let n = try store.outbox.finishPending(directory: directory, from: head.seq, status: .dropped, reason: reason, at: t)
                 log?("webhooks: directory \(directory): dropped \(n) waiting event(s) (\(reason.dropFirst(10)))")
             } catch {
                 log?("webhooks: cannot drop the events of directory \(directory): \(error)")
@@ -65,7 +65,7 @@ extension WebhookDelivery {
         do {
             switch outcome {
             case .delivered(let status):
-                try store.recordDelivered(seqs, status: status, at: t)
+                try store.outbox.recordDelivered(seqs, status: status, at: t)
                 log?("webhook \(what): delivered, HTTP \(status) in \(ms) ms")
                 return true
             case .interrupted:
@@ -75,14 +75,14 @@ extension WebhookDelivery {
                 let failures = head.attempts + 1
                 let age = t >= head.created ? t - head.created : 0
                 if age >= WebhookConfiguration.milliseconds(configuration.giveUpAfter) {
-                    try store.recordGivenUp(seqs, status: status, error: "given up after \(failures) attempts: \(reason)", at: t)
+                    try store.outbox.recordGivenUp(seqs, status: status, error: "given up after \(failures) attempts: \(reason)", at: t)
                     log?("webhook \(what): failed (\(reason)); given up after \(failures) attempts")
                     return true
                 }
                 var random = SystemRandomNumberGenerator()
                 let delay = configuration.retryDelay(afterFailures: failures, using: &random)
                 let next = t + WebhookConfiguration.milliseconds(delay)
-                try store.recordFailedAttempt(seqs, status: status, error: reason, at: t, nextAttempt: next)
+                try store.outbox.recordFailedAttempt(seqs, status: status, error: reason, at: t, nextAttempt: next)
                 log?("webhook \(what): attempt \(failures) failed (\(reason)); next in \(Self.seconds(delay))")
                 return false
             }

@@ -1,3 +1,4 @@
+import Events
 import Foundation
 import Replica
 import Storage
@@ -77,7 +78,7 @@ public final class WebhookDelivery: @unchecked Sendable {
 
     /// The sink `ScimRoutes` is given: it enqueues each accepted change's events
     /// in the change's transaction and wakes this sender.
-    public var eventSink: Outbox.Sink { Outbox.sink(waking: self) }
+    public var eventSink: DirectoryEventSink { Outbox.sink(waking: self) }
 
     /// Starts the sender threads (once).
     public func start() {
@@ -158,8 +159,8 @@ public final class WebhookDelivery: @unchecked Sendable {
             var fresh: [OutboxRef] = []
             var upTo = from
             do {
-                upTo = max(from, try store.outboxLastSeq())
-                if upTo > from { fresh = try store.pendingEventRefs(after: from, upTo: upTo, limit: Self.scanPage) }
+                upTo = max(from, try store.outbox.lastSeq())
+                if upTo > from { fresh = try store.outbox.pendingRefs(after: from, upTo: upTo, limit: Self.scanPage) }
             } catch {
                 log?("webhooks: cannot read the outbox: \(error)")
             }
@@ -214,7 +215,7 @@ public final class WebhookDelivery: @unchecked Sendable {
         while true {
             var next: Queue?
             do {
-                next = try store.pendingEvents(directory: directory, from: seq, limit: 1).first.map {
+                next = try store.outbox.pending(directory: directory, from: seq, limit: 1).first.map {
                     Queue(seq: $0.seq, due: $0.nextAttempt)
                 }
             } catch {
@@ -243,7 +244,7 @@ public final class WebhookDelivery: @unchecked Sendable {
         let batch = max(1, configuration.batchSize ?? 1)
         while requests < max(1, configuration.burst) && !isStopping {
             let events: [OutboxEvent]
-            do { events = try store.pendingEvents(directory: directory, from: from, limit: batch) } catch {
+            do { events = try store.outbox.pending(directory: directory, from: from, limit: batch) } catch {
                 log?("webhooks: cannot read the outbox of directory \(directory): \(error)")
                 return
             }
@@ -259,7 +260,7 @@ public final class WebhookDelivery: @unchecked Sendable {
         let keep = WebhookConfiguration.milliseconds(configuration.keepFinished)
         guard time > keep else { return }
         do {
-            let n = try store.purgeOutbox(finishedBefore: time - keep)
+            let n = try store.outbox.purge(finishedBefore: time - keep)
             if n > 0 { log?("webhooks: housekeeping deleted \(n) event(s) delivered, failed or dropped more than \(keep / 1000) s ago") }
         } catch {
             log?("webhooks: housekeeping failed: \(error)")

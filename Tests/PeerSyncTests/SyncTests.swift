@@ -181,7 +181,7 @@ import TestSupport
     @Test func cutOffSyncResumesAndLosesNothing() throws {
         let laptop = try temporaryReplica()
         let hub = try ServedReplica()
-        try laptop.addPeer(name: "hub", url: hub.url, token: testToken)
+        try laptop.peers.add(name: "hub", url: hub.url, token: testToken)
         try writeLinks(laptop, prefix: "mine", count: 6)
         try writeLinks(hub.store, prefix: "hubs", count: 6)
 
@@ -197,7 +197,7 @@ import TestSupport
         // (how many depends on the server's speed); they stay applied.
         let applied = try laptop.counts().links
         #expect((7...12).contains(applied), "the applied pages stay applied: \(applied)")
-        let lastError = try laptop.peer(name: "hub")?.lastError ?? ""
+        let lastError = try laptop.peers.named("hub")?.lastError ?? ""
         #expect(lastError.contains("unreachable") || lastError.contains("did not answer") || lastError.contains("server is stopping"),
                 "\(lastError)")
 
@@ -220,7 +220,7 @@ import TestSupport
         #expect(report.pushed == 4 + 2, "the links left, and the laptop's two member records")
         #expect(try laptop.digest() == hub.store.digest())
         #expect(try hub.store.counts().links == 12)
-        let peer = try #require(try laptop.peer(name: "hub"))
+        let peer = try #require(try laptop.peers.named("hub"))
         #expect(peer.lastError == nil)
         #expect(peer.lastSync != nil)
         #expect(peer.acked == (try hub.store.clock()))
@@ -229,7 +229,7 @@ import TestSupport
     @Test func successfulNamedSyncPurgesTombstonesThePeerAcknowledged() throws {
         let laptop = try temporaryReplica()
         let hub = try ServedReplica()
-        try laptop.addPeer(name: "hub", url: hub.url, token: testToken)
+        try laptop.peers.add(name: "hub", url: hub.url, token: testToken)
         try writeLinks(laptop, prefix: "l", count: 3)
         try sync(laptop, with: hub, peerName: "hub")
         try laptop.write { tx in try tx.delete(id: "l1") }
@@ -256,7 +256,7 @@ import TestSupport
 
     @Test func refusedConnectionNamesThePeerAndTheURL() throws {
         let store = try temporaryReplica()
-        try store.addPeer(name: "hub", url: "", token: nil)
+        try store.peers.add(name: "hub", url: "", token: nil)
         let closed = try ServedReplica()
         let url = closed.url
         closed.server.stop()
@@ -266,7 +266,7 @@ import TestSupport
         } catch {
             #expect(error.description == "peer \"hub\" unreachable at \(url): connection refused")
         }
-        #expect(try store.peer(name: "hub")?.lastError == "peer \"hub\" unreachable at \(url): connection refused")
+        #expect(try store.peers.named("hub")?.lastError == "peer \"hub\" unreachable at \(url): connection refused")
         do {
             _ = try SyncClient().sync(store: store, url: url + "/", token: testToken, peerName: nil, progress: nil)
         } catch {

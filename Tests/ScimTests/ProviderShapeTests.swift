@@ -47,7 +47,7 @@ import Testing
         #expect(u.member("groups") == nil)  // read-only in a request: ignored
         #expect(u.member("locale") == .string("en-US"))
         #expect(u.member("meta")?.member("location") == .string(f.dir.baseURL + "/Users/" + outcome.record.id))
-        #expect(outcome.events.map(\.type) == ["user.created"])
+        #expect(outcome.events.map(\.name) == ["user.created"])
         #expect(outcome.events[0].data.member("email") == .string("test.user@okta.local"))
         #expect(outcome.events[0].data.member("first_name") == .string("Test"))
     }
@@ -61,7 +61,7 @@ import Testing
         let outcome = try f.dir.replaceUser(id, .object(body), in: f.store)
         #expect(outcome.changed)
         #expect(outcome.resource.member("active") == .bool(false))
-        #expect(outcome.events.map(\.type) == ["user.updated"])
+        #expect(outcome.events.map(\.name) == ["user.updated"])
         #expect(outcome.events[0].data.member("active") == .bool(false))
         // Only the changed attribute was written.
         #expect(outcome.record.register("a:active")?.winner?.dot != outcome.record.register("a:userName")?.winner?.dot)
@@ -82,14 +82,14 @@ import Testing
         let f = Fixture()
         let created = try f.dir.createGroup(json(#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Test SCIMv2","members":[]}"#), in: f.store)
         let gid = created.record.id
-        #expect(created.events.map(\.type) == ["group.created"])
+        #expect(created.events.map(\.name) == ["group.created"])
         #expect(created.events[0].data.member("name") == .string("Test SCIMv2"))
         let found = try f.listGroups(filter: #"displayName eq "Test SCIMv2""#)
         #expect(found.member("totalResults") == .int(1))
         // Okta renames with a path-less replace whose value repeats the id.
         let renamed = try f.patchGroup(gid, #"[{"op":"replace","value":{"id":"\#(gid)","displayName":"Test SCIMv2 renamed"}}]"#)
         #expect(renamed.resource.member("displayName") == .string("Test SCIMv2 renamed"))
-        #expect(renamed.events.map(\.type) == ["group.updated"])
+        #expect(renamed.events.map(\.name) == ["group.updated"])
         // An id that is not the group's is refused.
         let e = scimError { _ = try f.patchGroup(gid, #"[{"op":"replace","value":{"id":"other","displayName":"x"}}]"#) }
         #expect(e?.kind == .mutability)
@@ -103,11 +103,11 @@ import Testing
         let added = try f.patchGroup(gid, #"""
             [{"op":"add","path":"members","value":[{"value":"\#(u1)","display":"one@okta.local"},{"value":"\#(u2)","display":"two@okta.local"}]}]
             """#)
-        #expect(added.events.map(\.type) == ["group.user_added", "group.user_added"])
+        #expect(added.events.map(\.name) == ["group.user_added", "group.user_added"])
         #expect(added.events[0].data.member("user")?.member("id") != nil)
         #expect(try f.memberValues(gid) == [u1, u2].sorted())
         let removed = try f.patchGroup(gid, #"[{"op":"remove","path":"members[value eq \"\#(u1)\"]"}]"#)
-        #expect(removed.events.map(\.type) == ["group.user_removed"])
+        #expect(removed.events.map(\.name) == ["group.user_removed"])
         #expect(try f.memberValues(gid) == [u2])
         #expect(try f.group(gid).member("members")?.arrayValue?.first?.member("display") == .string("two@okta.local"))
         // Adding a member already there changes nothing visible and emits nothing.
@@ -121,10 +121,10 @@ import Testing
         let uid = try f.createUser(named: "gone@okta.local")
         let gid = try f.createGroup("Gone", members: [uid])
         let events = try f.dir.deleteUser(uid, in: f.store)
-        #expect(events.map(\.type) == ["group.user_removed", "user.deleted"])
+        #expect(events.map(\.name) == ["group.user_removed", "user.deleted"])
         #expect(scimError { _ = try f.user(uid) }?.status == 404)
         #expect(try f.memberValues(gid) == [])
-        #expect(try f.dir.deleteGroup(gid, in: f.store).map(\.type) == ["group.deleted"])
+        #expect(try f.dir.deleteGroup(gid, in: f.store).map(\.name) == ["group.deleted"])
         #expect(scimError { _ = try f.group(gid) }?.status == 404)
     }
 
@@ -256,7 +256,7 @@ import Testing
         #expect(try f.memberValues(gid) == [u1, u2].sorted())
         #expect(try f.group(gid).member("members")?.arrayValue?.first?.member("$ref") == nil)
         let o = try f.patchGroup(gid, #"[{"op":"Remove","path":"members","value":[{"$ref":null,"value":"\#(u1)"}]}]"#)
-        #expect(o.events.map(\.type) == ["group.user_removed"])
+        #expect(o.events.map(\.name) == ["group.user_removed"])
         #expect(try f.memberValues(gid) == [u2])
         // A user's groups attribute follows.
         #expect(try f.user(u2).member("groups")?.arrayValue?.first?.member("value") == .string(gid))

@@ -63,7 +63,7 @@ import Testing
             try hub.dir.createGroup(json(#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Eng"}"#), in: $0)
         }.record.id
         let added = try hub.write { try hub.dir.patchGroup(gid, hub.patch(#"[{"op":"add","path":"members","value":[{"value":"\#(uid)"}]}]"#), in: $0) }
-        #expect(added.events.map(\.type) == ["group.user_added"])
+        #expect(added.events.map(\.name) == ["group.user_added"])
         #expect(try hub.total(#"members[value eq "\#(uid)"]"#, groups: true) == 1)
         #expect(try hub.read { try hub.dir.getUser(uid, projection: Projection(schema: ScimSchemas.userResource), in: $0) }
             .member("groups")?.arrayValue?.count == 1)

@@ -84,7 +84,7 @@ import Testing
         _ = try f.dir.deleteUser(id, in: f.store)
         let again = try f.dir.createUser(json(#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"Dave","nickName":"D"}"#), in: f.store)
         #expect(again.record.id == id)
-        #expect(again.events.map(\.type) == ["user.created"])
+        #expect(again.events.map(\.name) == ["user.created"])
         let u = try f.user(id)
         #expect(u.member("title") == nil)
         #expect(u.member("urn:example:x:1.0:User") == nil)

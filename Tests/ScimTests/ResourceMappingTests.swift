@@ -1,4 +1,5 @@
 import Dates
+import Events
 import JSON
 import Replica
 import SetupLinks
@@ -122,7 +123,7 @@ import Testing
     @Test func webhookDataHasTheSpecFields() throws {
         let f = Fixture()
         let o = try f.dir.createUser(json(Self.rich), in: f.store)
-        let d = WebhookData.user(o.resource)
+        let d = EventData.user(o.resource)
         #expect(d.objectValue?.map(\.0) == ["id", "email", "first_name", "last_name", "active", "raw"])
         #expect(d.member("email") == .string("r@t.example"))
         #expect(d.member("first_name") == .string("Ro"))
@@ -130,7 +131,7 @@ import Testing
         #expect(d.member("active") == .bool(true))
         #expect(d.member("raw") == o.resource)
         let g = try f.dir.createGroup(json(#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Ops","members":[{"value":"\#(o.record.id)"}]}"#), in: f.store)
-        #expect(g.events.map(\.type) == ["group.created", "group.user_added"])
+        #expect(g.events.map(\.name) == ["group.created", "group.user_added"])
         let gd = g.events[1].data
         #expect(gd.objectValue?.map(\.0) == ["id", "name", "raw", "user"])
         #expect(gd.member("name") == .string("Ops"))

@@ -345,10 +345,10 @@ import TestSupport
         #expect(try scim.post("/Users", Self.user).status == 201)
         #expect(try scim.get("/Users").total == 1)
         // The hub's sink is the webhook outbox: the change's event was enqueued with it.
-        #expect(try store.outboxEvents(directory: d.id, limit: 100).map(\.event) == ["user.created"])
+        #expect(try store.outbox.events(directory: d.id, limit: 100).map(\.event) == ["user.created"])
         try service.setDirectoryDeactivated(true, id: d.id)
         #expect(try scim.post("/Users", Self.user.replacingOccurrences(of: "ann@", with: "bob@")).status == 200)
-        #expect(try store.outboxEvents(directory: d.id, limit: 100).count == 1)
+        #expect(try store.outbox.events(directory: d.id, limit: 100).count == 1)
         let client = HTTPClient()
         #expect(try client.send(method: "GET", url: "http://127.0.0.1:\(port)/healthz").status == 200)
         #expect(try client.send(method: "GET", url: "http://127.0.0.1:\(port)/setup/\(link.token)").status == 200)

@@ -1,3 +1,4 @@
+import Events
 import Foundation
 import HTTP
 import JSON
@@ -22,7 +23,7 @@ final class ScimServer: Sendable {
     /// `https://hub.example.test`: what `meta.location` starts with.
     static let externalURL = "https://hub.example.test"
     /// Every event the sink received: (directory id, event).
-    let events = Locked<[(String, ScimEvent)]>([])
+    let events = Locked<[(String, DirectoryEvent)]>([])
     /// When set, the sink throws (to check that the change is rolled back).
     let sinkFails = Locked(false)
     /// The access log's lines.
@@ -36,13 +37,13 @@ final class ScimServer: Sendable {
         let events = self.events, sinkFails = self.sinkFails, log = self.log
         let routes: [any HTTPRoutes] = [
             SyncRoutes(store: store, token: Self.peerToken),
-            ScimRoutes(service: service, eventSink: { tx, directory, batch in
+            ScimRoutes(service: service, eventSink: { tx, batch in
                 // The sink runs inside the change's transaction: what the change wrote is visible to it.
-                if let first = batch.first, let id = first.data.member("id")?.stringValue, first.type.hasPrefix("user.") {
+                if let first = batch.first, let id = first.data.member("id")?.stringValue, first.name.hasPrefix("user.") {
                     #expect(try tx.record(id) != nil)
                 }
                 if sinkFails.withLock({ $0 }) { throw StoreError.invalid("the test's event sink refused the events") }
-                events.withLock { $0 += batch.map { (directory.id, $0) } }
+                events.withLock { $0 += batch.map { ($0.directory, $0) } }
             }),
         ]
         server = HTTPServer(configuration: HTTPServerConfiguration(port: 0), routes: routes,
@@ -68,7 +69,7 @@ final class ScimServer: Sendable {
     /// The event types received for `directory`, in order, and forgets them.
     func takeEvents(_ directory: String) -> [String] {
         events.withLock { all in
-            let mine = all.filter { $0.0 == directory }.map(\.1.type)
+            let mine = all.filter { $0.0 == directory }.map(\.1.name)
             all.removeAll { $0.0 == directory }
             return mine
         }

@@ -204,7 +204,7 @@ final class PageFixture: @unchecked Sendable {
         let l = try f.link()
         let again = try SetupPageController(service: f.service)
         #expect(again.csrf.token(forLinkToken: l.token) == f.csrf(l))
-        let hex = try #require(try f.store.setting(SetupPageController.secretSetting))
+        let hex = try #require(try f.store.settings.value(SetupPageController.secretSetting))
         #expect(hex.count == 64)
     }
 

@@ -43,24 +43,24 @@ private func mode(_ path: String) -> mode_t? {
 
     @Test func peersKeepACACertificateAndCanBeUpdatedInPlace() throws {
         let store = try temporaryStore()
-        try store.addPeer(name: "hub", url: "https://hub:8080", token: "t1", cacert: "-----BEGIN CERTIFICATE-----\nA\n")
-        try store.recordSync(peer: "hub", acked: VectorClock([(ReplicaID.random(), UInt64(5))]))
-        let acked = try #require(try store.peer(name: "hub")).acked
-        #expect(try store.updatePeer(name: "hub", token: "t2"))
-        var peer = try #require(try store.peer(name: "hub"))
+        try store.peers.add(name: "hub", url: "https://hub:8080", token: "t1", cacert: "-----BEGIN CERTIFICATE-----\nA\n")
+        try store.peers.recordSync(peer: "hub", acked: VectorClock([(ReplicaID.random(), UInt64(5))]))
+        let acked = try #require(try store.peers.named("hub")).acked
+        #expect(try store.peers.update(name: "hub", token: "t2"))
+        var peer = try #require(try store.peers.named("hub"))
         #expect(peer.url == "https://hub:8080" && peer.token == "t2" && peer.cacert == "-----BEGIN CERTIFICATE-----\nA\n")
         #expect(peer.acked == acked, "the same replica: what it acknowledged is kept")
-        #expect(try store.updatePeer(name: "hub", url: "https://hub2:8443", cacert: "-----BEGIN CERTIFICATE-----\nB\n"))
-        peer = try #require(try store.peer(name: "hub"))
+        #expect(try store.peers.update(name: "hub", url: "https://hub2:8443", cacert: "-----BEGIN CERTIFICATE-----\nB\n"))
+        peer = try #require(try store.peers.named("hub"))
         #expect(peer.url == "https://hub2:8443" && peer.token == "t2" && peer.cacert == "-----BEGIN CERTIFICATE-----\nB\n")
-        #expect(try store.updatePeer(name: "nobody", token: "x") == false)
+        #expect(try store.peers.update(name: "nobody", token: "x") == false)
     }
 
     @Test func aFileFromBeforeTheCACertificateColumnGainsIt() throws {
         let path = temporaryDirectory() + "/replica.sqlite"
         do {
             let store = try ReplicaStore(path: path)
-            try store.addPeer(name: "hub", url: "http://hub:8080", token: "t")
+            try store.peers.add(name: "hub", url: "http://hub:8080", token: "t")
             // Back to what the version before it wrote.
             // Schema 3 added the column (later migrations, such as 4, the integer id key, are re-run harmlessly).
             try store.db.exec("ALTER TABLE peers DROP COLUMN cacert; PRAGMA user_version=2")
@@ -68,8 +68,8 @@ private func mode(_ path: String) -> mode_t? {
         }
         let store = try ReplicaStore(path: path)
         #expect(try store.db.scalar("PRAGMA user_version")?.int == Int64(Schema.version))
-        #expect(try store.peer(name: "hub")?.cacert == nil)
-        #expect(try store.updatePeer(name: "hub", cacert: "-----BEGIN CERTIFICATE-----\n"))
-        #expect(try store.peer(name: "hub")?.token == "t")
+        #expect(try store.peers.named("hub")?.cacert == nil)
+        #expect(try store.peers.update(name: "hub", cacert: "-----BEGIN CERTIFICATE-----\n"))
+        #expect(try store.peers.named("hub")?.token == "t")
     }
 }

@@ -33,7 +33,7 @@ import Webhooks
         for i in 0..<6 { try hub.scim(good).createUser("good\(i)@example.test") }
 
         try #require(try poll(until: {
-            try hub.store.outboxCounts(directory: good.id).delivered == 6
+            try hub.store.outbox.counts(directory: good.id).delivered == 6
         }, deadline: .seconds(20)), "timed out waiting for the good directory's events delivered")
         try #require(try poll(until: {
             try bad.values.allSatisfy { try hub.events($0.id).first?.attempts ?? 0 >= 1 }

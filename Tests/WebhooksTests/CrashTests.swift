@@ -1,3 +1,4 @@
+import Events
 import Foundation
 import Glibc
 import JSON
@@ -38,7 +39,7 @@ import Webhooks
         receiver.route("/crash", secret: "crash-secret", mode: "hang")
         let folder = temporaryFolder()
         let path = folder + "/hub.sqlite"
-        var expected: [ScimEvent] = []
+        var expected: [DirectoryEvent] = []
         let d: Directory
         do {
             let service = try SetupLinkService(store: try SetupLinkService.openStore(path: path))
@@ -71,7 +72,7 @@ import Webhooks
         try #require(try poll(until: {
             let store = try ReplicaStore(path: path)
             defer { store.close() }
-            return try store.outboxCounts(directory: d.id).delivered == expected.count
+            return try store.outbox.counts(directory: d.id).delivered == expected.count
         }, deadline: .seconds(15)), "timed out waiting for every event delivered after the restart")
         let got = receiver.received("/crash")
         let delivered = got.filter { $0.status == 200 }

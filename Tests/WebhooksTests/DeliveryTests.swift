@@ -1,3 +1,4 @@
+import Events
 import Foundation
 import JSON
 import Scim
@@ -13,8 +14,8 @@ import Webhooks
 /// with the SPEC §6 payload; through outages and 500s.
 @Suite struct DeliveryTests {
     /// An Okta-shaped provisioning run: users, a group, members, a deactivation, deletes.
-    static func provision(_ scim: ScimWriter) throws -> [ScimEvent] {
-        var events: [ScimEvent] = []
+    static func provision(_ scim: ScimWriter) throws -> [DirectoryEvent] {
+        var events: [DirectoryEvent] = []
         let alice = try scim.createUser("alice@acme.test", given: "Alice", family: "Liddell")
         let bob = try scim.createUser("bob@acme.test", given: "Bob", family: "Builder")
         events += alice.events + bob.events
@@ -33,10 +34,10 @@ import Webhooks
     }
 
     /// Checks that `got` are `expected`'s events, in order, as SPEC §6 payloads of `directory`.
-    static func expectPayloads(_ got: [JSONValue], _ expected: [ScimEvent], _ directory: Directory) {
+    static func expectPayloads(_ got: [JSONValue], _ expected: [DirectoryEvent], _ directory: Directory) {
         #expect(got.count == expected.count)
         for (body, event) in zip(got, expected) {
-            #expect(body["event"]?.stringValue == event.type)
+            #expect(body["event"]?.stringValue == event.name)
             #expect(body["tenant"]?.stringValue == directory.tenant)
             #expect(body["product"]?.stringValue == directory.product)
             #expect(body["directory_id"]?.stringValue == directory.id)
@@ -44,11 +45,11 @@ import Webhooks
             guard case .object(let members) = body else { Issue.record("not an object: \(body)"); continue }
             #expect(members.map(\.0) == ["event", "tenant", "product", "directory_id", "data"])
             let data = body["data"]
-            if event.type.hasPrefix("user.") {
+            if event.name.hasPrefix("user.") {
                 for field in ["id", "email", "first_name", "last_name", "active", "raw"] { #expect(data?[field] != nil, "\(field)") }
             } else {
                 for field in ["id", "name", "raw"] { #expect(data?[field] != nil, "\(field)") }
-                if event.type.hasPrefix("group.user_") { #expect(data?["user"]?["id"] != nil) }
+                if event.name.hasPrefix("group.user_") { #expect(data?["user"]?["id"] != nil) }
             }
         }
     }
@@ -60,9 +61,9 @@ import Webhooks
         try hub.start()
         let d = try hub.directory(url: receiver.url("/hooks/acme"), secret: "whsec-acme")
         let expected = try Self.provision(hub.scim(d))
-        #expect(expected.map(\.type) == ["user.created", "user.created", "group.created", "group.user_added", "group.user_added",
+        #expect(expected.map(\.name) == ["user.created", "user.created", "group.created", "group.user_added", "group.user_added",
                                          "user.updated", "group.user_removed", "group.updated", "user.deleted", "group.deleted"])
-        try #require(try poll(until: { try hub.store.outboxCounts(directory: d.id).delivered == expected.count }, deadline: .seconds(15)), "timed out waiting for every event delivered")
+        try #require(try poll(until: { try hub.store.outbox.counts(directory: d.id).delivered == expected.count }, deadline: .seconds(15)), "timed out waiting for every event delivered")
         let got = receiver.received("/hooks/acme")
         #expect(got.count == expected.count, "one request per event, none repeated")
         #expect(got.allSatisfy { $0.rawOK && $0.restringifiedOK && $0.status == 200 })
@@ -72,9 +73,9 @@ import Webhooks
         Self.expectPayloads(got.map(\.body), expected, d)
         // The event log says so.
         let log = try hub.events(d.id)
-        #expect(log.map(\.event) == expected.map(\.type))
+        #expect(log.map(\.event) == expected.map(\.name))
         #expect(log.allSatisfy { $0.status == .delivered && $0.attempts == 1 && $0.lastStatus == 200 && $0.lastError == nil })
-        #expect(try hub.store.pendingEventCount() == 0)
+        #expect(try hub.store.outbox.pendingCount() == 0)
     }
 
     @Test func batchesAreSignedArraysInOrder() throws {
@@ -84,11 +85,11 @@ import Webhooks
         try hub.start()
         let d = try hub.directory(url: receiver.url("/batch"), secret: "batch-secret")
         // Held back by 500s, ten events pile up, then leave four at a time.
-        var expected: [ScimEvent] = []
+        var expected: [DirectoryEvent] = []
         for i in 0..<10 { expected += try hub.scim(d).createUser("user\(i)@acme.test").events }
         try #require(try poll(until: { try hub.events(d.id).first?.attempts ?? 0 >= 1 }, deadline: .seconds(15)), "timed out waiting for a failed attempt")
         receiver.route("/batch", secret: "batch-secret")
-        try #require(try poll(until: { try hub.store.outboxCounts(directory: d.id).delivered == 10 }, deadline: .seconds(15)), "timed out waiting for every event delivered")
+        try #require(try poll(until: { try hub.store.outbox.counts(directory: d.id).delivered == 10 }, deadline: .seconds(15)), "timed out waiting for every event delivered")
         let ok = receiver.received("/batch").filter { $0.status == 200 }
         #expect(ok.allSatisfy { $0.rawOK && $0.restringifiedOK && $0.body.arrayValue != nil && $0.bodyText.hasPrefix("[") })
         #expect(ok.map(\.events.count) == [4, 4, 2])
@@ -103,7 +104,7 @@ import Webhooks
         try hub.start()
         let d = try hub.directory(url: receiver.url("/down"), secret: "s")
         receiver.stop()
-        var expected: [ScimEvent] = []
+        var expected: [DirectoryEvent] = []
         for i in 0..<5 { expected += try hub.scim(d).createUser("down\(i)@acme.test").events }
         try #require(try poll(until: { try hub.events(d.id).first?.attempts ?? 0 >= 3 }, deadline: .seconds(15)), "timed out waiting for several refused attempts")
         let waiting = try hub.events(d.id)
@@ -112,7 +113,7 @@ import Webhooks
         // Only the head is tried while the receiver is down: order holds.
         #expect(waiting.dropFirst().allSatisfy { $0.attempts == 0 })
         try receiver.start()
-        try #require(try poll(until: { try hub.store.outboxCounts(directory: d.id).delivered == 5 }, deadline: .seconds(15)), "timed out waiting for every event delivered")
+        try #require(try poll(until: { try hub.store.outbox.counts(directory: d.id).delivered == 5 }, deadline: .seconds(15)), "timed out waiting for every event delivered")
         let got = receiver.received("/down")
         #expect(got.count == 5 && got.allSatisfy { $0.rawOK })
         Self.expectPayloads(got.map(\.body), expected, d)
@@ -130,7 +131,7 @@ import Webhooks
         #expect(head.status == .pending && head.lastStatus == 500 && head.lastError == "HTTP 500: receiver says no")
         #expect(head.nextAttempt > head.lastAttempt!, "a retry is scheduled after the failure")
         receiver.route("/flaky", secret: "s")
-        try #require(try poll(until: { try hub.store.outboxCounts(directory: d.id).delivered == 2 }, deadline: .seconds(15)), "timed out waiting for both delivered")
+        try #require(try poll(until: { try hub.store.outbox.counts(directory: d.id).delivered == 2 }, deadline: .seconds(15)), "timed out waiting for both delivered")
         let got = receiver.received("/flaky")
         let attempts = try hub.events(d.id).map(\.attempts)
         // Every attempt reached the receiver; the first event took them all, the second one.
@@ -157,7 +158,7 @@ import Webhooks
         let b = try hub.directory(tenant: "b", url: receiver.url("/b"), secret: "s")
         var expectedA = try hub.scim(a).createUser("first@a.test").events
         try #require(try poll(until: {
-            try hub.store.outboxCounts(directory: a.id).delivered == 1
+            try hub.store.outbox.counts(directory: a.id).delivered == 1
         }, deadline: .seconds(10)), "timed out waiting for the first event, well before a poll")
         receiver.route("/a", secret: "s", mode: "500")
         expectedA += try hub.scim(a).createUser("failing@a.test").events
@@ -165,12 +166,12 @@ import Webhooks
         for i in 0..<3 { expectedA += try hub.scim(a).createUser("queued\(i)@a.test").events }
         let expectedB = try hub.scim(b).createUser("other@b.test").events
         try #require(try poll(until: {
-            try hub.store.outboxCounts(directory: b.id).delivered == 1
+            try hub.store.outbox.counts(directory: b.id).delivered == 1
         }, deadline: .seconds(10)), "timed out waiting for the other directory's event, while /a is failing")
         #expect(try hub.events(a.id).dropFirst(2).allSatisfy { $0.attempts == 0 }, "only the head is tried")
         receiver.route("/a", secret: "s")
         try #require(try poll(until: {
-            try hub.store.outboxCounts(directory: a.id).delivered == 5
+            try hub.store.outbox.counts(directory: a.id).delivered == 5
         }, deadline: .seconds(10)), "timed out waiting for the queued events, after the head")
         Self.expectPayloads(receiver.received("/a").filter { $0.status == 200 }.map(\.body), expectedA, a)
         Self.expectPayloads(receiver.received("/b").map(\.body), expectedB, b)
@@ -195,7 +196,7 @@ import Webhooks
             }
         }
         for t in writers { t.start() }
-        try #require(try poll(until: { try hub.store.outboxCounts().delivered == 180 }, deadline: .seconds(40)), "timed out waiting for every event delivered")
+        try #require(try poll(until: { try hub.store.outbox.counts().delivered == 180 }, deadline: .seconds(40)), "timed out waiting for every event delivered")
         for (i, d) in directories.enumerated() {
             let enqueued = try hub.events(d.id)
             #expect(enqueued.count == 30)

@@ -30,8 +30,8 @@ import Webhooks
         for i in 0..<3 { try hub.scim(d).createUser("u\(i)@acme.test") }
         let seqs = try hub.events(d.id).map(\.seq)
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
-        try hub.store.recordDelivered([seqs[0]], status: 204, at: now)
-        try hub.store.recordFailedAttempt([seqs[1]], status: 500, error: "HTTP 500: no", at: now, nextAttempt: now + 90_000)
+        try hub.store.outbox.recordDelivered([seqs[0]], status: 204, at: now)
+        try hub.store.outbox.recordFailedAttempt([seqs[1]], status: 500, error: "HTTP 500: no", at: now, nextAttempt: now + 90_000)
         return (hub, d)
     }
 
@@ -89,7 +89,7 @@ import Webhooks
         let (session, out) = Self.session(other.service)
         #expect(session.run(line: "directory events \(d.id)") == .ok)
         #expect(out.text.hasPrefix("No webhook events for directory \(d.id) on this replica."))
-        #expect(try other.store.pendingEventCount() == 0)
+        #expect(try other.store.outbox.pendingCount() == 0)
         #expect(session.run(line: "directory events ffffffff") == .failed("no directory with id ffffffff (see: directory list)"))
     }
 

@@ -24,7 +24,7 @@ import Webhooks
         _ = try SyncClient().sync(store: b.store, url: "http://127.0.0.1:\(a.port)", token: "peer-token-for-tests")
         #expect(try b.store.digest() == a.store.digest())
         #expect(try b.service.directory(id: d.id).id == d.id, "B holds the directory and its users")
-        try #require(try poll(until: { try a.store.outboxCounts(directory: d.id).delivered == 2 }, deadline: .seconds(15)), "timed out waiting for A's events delivered")
+        try #require(try poll(until: { try a.store.outbox.counts(directory: d.id).delivered == 2 }, deadline: .seconds(15)), "timed out waiting for A's events delivered")
         // A change accepted on B is B's to send, and syncing it to A makes A send nothing.
         let user = try #require(try a.store.lookup(ScimIndex.userByName.rawValue, key: ScimIndex.key(d.id, "one@acme.test")).first)
         let onB = try b.scim(d).write { f, s in
@@ -32,13 +32,13 @@ import Webhooks
         }.events
         _ = try SyncClient().sync(store: b.store, url: "http://127.0.0.1:\(a.port)", token: "peer-token-for-tests")
         #expect(try b.store.digest() == a.store.digest())
-        try #require(try poll(until: { try b.store.outboxCounts(directory: d.id).delivered == 1 }, deadline: .seconds(15)), "timed out waiting for B's event delivered")
+        try #require(try poll(until: { try b.store.outbox.counts(directory: d.id).delivered == 1 }, deadline: .seconds(15)), "timed out waiting for B's event delivered")
         // Each hub's outbox holds only what it accepted: nothing else can leave from it.
-        #expect(try a.events(d.id).map(\.event) == onA.map(\.type))
-        #expect(try b.events(d.id).map(\.event) == onB.map(\.type))
+        #expect(try a.events(d.id).map(\.event) == onA.map(\.name))
+        #expect(try b.events(d.id).map(\.event) == onB.map(\.name))
         let got = receiver.received("/two")
         #expect(got.count == 3 && got.allSatisfy { $0.rawOK && $0.status == 200 })
-        #expect(got.map { $0.body["event"]?.stringValue } == (onA + onB).map(\.type))
+        #expect(got.map { $0.body["event"]?.stringValue } == (onA + onB).map(\.name))
         #expect(got.prefix(2).allSatisfy { $0.ids.allSatisfy { $0.hasPrefix(a.store.replicaID.hex) } })
         #expect(got.last!.ids.allSatisfy { $0.hasPrefix(b.store.replicaID.hex) })
     }
@@ -64,7 +64,7 @@ import Webhooks
         // Activated again: new changes are sent, the dropped one is not.
         _ = try hub.service.setDirectoryDeactivated(false, id: d.id)
         try hub.scim(d).createUser("back@acme.test")
-        try #require(try poll(until: { try hub.store.outboxCounts(directory: d.id).delivered == 1 }, deadline: .seconds(15)), "timed out waiting for the new event delivered")
+        try #require(try poll(until: { try hub.store.outbox.counts(directory: d.id).delivered == 1 }, deadline: .seconds(15)), "timed out waiting for the new event delivered")
         let got = receiver.received("/off")
         #expect(got.count == 1)
         #expect(got.first?.body["data"]?["email"]?.stringValue == "back@acme.test")
@@ -98,7 +98,7 @@ import Webhooks
         #expect(changed == ["webhook_secret", "webhook_url"] && directories == [d.id])
         let moved = try hub.service.directory(id: d.id)
         #expect(moved.webhookURL == receiver.url("/new") && moved.webhookSecret == "new-secret")
-        try #require(try poll(until: { try hub.store.outboxCounts(directory: d.id).delivered == 2 }, deadline: .seconds(15)), "timed out waiting for both delivered")
+        try #require(try poll(until: { try hub.store.outbox.counts(directory: d.id).delivered == 2 }, deadline: .seconds(15)), "timed out waiting for both delivered")
         let got = receiver.received("/new")
         #expect(got.count == 2 && got.allSatisfy { $0.rawOK && $0.status == 200 })
         DeliveryTests.expectPayloads(got.map(\.body), expected, d)
@@ -116,8 +116,8 @@ import Webhooks
         let digest = try hub.store.digest()
         // A sink that fails after enqueueing rolls the change back with its events.
         struct SinkFailed: Error {}
-        let failing = ScimWriter(store: hub.store, directory: d, sink: { tx, dir, events in
-            try Outbox.enqueue(events, of: dir, in: tx)
+        let failing = ScimWriter(store: hub.store, directory: d, sink: { tx, events in
+            try Outbox.enqueue(events, in: tx)
             throw SinkFailed()
         })
         #expect(throws: SinkFailed.self) { try failing.createUser("rolled@acme.test") }
@@ -127,7 +127,7 @@ import Webhooks
         #expect(throws: ScimError.self) {
             try hub.store.write { tx in
                 let out = try hub.scim(d).flows.createUser(json(#"{"userName":"half@acme.test"}"#), in: ScimReplicaTransaction(store: hub.store, tx: tx))
-                try Outbox.enqueue(out.events, of: d, in: tx)
+                try Outbox.enqueue(out.events, in: tx)
                 _ = try hub.scim(d).flows.createUser(json(#"{"userName":"half@acme.test"}"#), in: ScimReplicaTransaction(store: hub.store, tx: tx))
             }
         }

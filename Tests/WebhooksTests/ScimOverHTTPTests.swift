@@ -1,3 +1,4 @@
+import Events
 import Foundation
 import HTTP
 import JSON
@@ -53,8 +54,8 @@ import Webhooks
 
     /// A user resource as an event carries it: as answered, without `groups`.
     static func eventUser(_ resource: JSONValue) -> JSONValue {
-        guard case .object(let members) = resource else { return WebhookData.user(resource) }
-        return WebhookData.user(.object(members.filter { $0.0 != "groups" }))
+        guard case .object(let members) = resource else { return EventData.user(resource) }
+        return EventData.user(.object(members.filter { $0.0 != "groups" }))
     }
 
     @Test func aScimSequenceOverHTTPArrivesSignedOnceAndInOrder() throws {
@@ -90,11 +91,11 @@ import Webhooks
         #expect(created.status == 201)
         var group = created.json
         let gid = try #require(group["id"]?.stringValue)
-        expected += [("group.created", WebhookData.group(group)),
-                     ("group.user_added", WebhookData.membership(group: group, user: Self.eventUser(alice)))]
+        expected += [("group.created", EventData.group(group)),
+                     ("group.user_added", EventData.membership(groupResource: group, user: Self.eventUser(alice)))]
         let added = try scim.patch("/Groups/\(gid)", #"[{"op":"add","path":"members","value":[{"value":"\#(bid)"}]}]"#)
         #expect(added.status == 204)
-        expected.append(("group.user_added", WebhookData.membership(group: group, user: Self.eventUser(bob))))
+        expected.append(("group.user_added", EventData.membership(groupResource: group, user: Self.eventUser(bob))))
 
         // Okta's deactivation (a path-less replace); sent again, it changes nothing and emits nothing.
         let deactivated = try scim.patch("/Users/\(aid)", #"[{"op":"replace","value":{"active":false}}]"#)
@@ -107,27 +108,27 @@ import Webhooks
         // Okta's member remove by filter, then Entra ID's rename of the group.
         let removed = try scim.patch("/Groups/\(gid)", #"[{"op":"remove","path":"members[value eq \"\#(bid)\"]"}]"#)
         #expect(removed.status == 204)
-        expected.append(("group.user_removed", WebhookData.membership(group: group, user: Self.eventUser(bob))))
+        expected.append(("group.user_removed", EventData.membership(groupResource: group, user: Self.eventUser(bob))))
         let renamedGroup = try scim.patch("/Groups/\(gid)", #"[{"op":"Replace","path":"displayName","value":"Eng (EU)"}]"#)
         #expect(renamedGroup.status == 204)
         let fetched = try scim.send("GET", "/Groups/\(gid)")
         #expect(fetched.status == 200 && fetched.json["displayName"]?.stringValue == "Eng (EU)")
         group = fetched.json
-        expected.append(("group.updated", WebhookData.group(group)))
+        expected.append(("group.updated", EventData.group(group)))
 
         // Deleting a member leaves her group first; then the group goes.
         #expect(try scim.send("DELETE", "/Users/\(aid)").status == 204)
-        expected += [("group.user_removed", WebhookData.membership(group: group, user: Self.eventUser(alice))),
+        expected += [("group.user_removed", EventData.membership(groupResource: group, user: Self.eventUser(alice))),
                      ("user.deleted", Self.eventUser(alice))]
         #expect(try scim.send("DELETE", "/Groups/\(gid)").status == 204)
-        expected.append(("group.deleted", WebhookData.group(group)))
+        expected.append(("group.deleted", EventData.group(group)))
 
         #expect(expected.map(\.type) == ["user.created", "user.created", "user.updated", "group.created", "group.user_added",
                                          "group.user_added", "user.updated", "group.user_removed", "group.updated",
                                          "group.user_removed", "user.deleted", "group.deleted"])
         try #require(try poll(until: {
-            try hub.store.outboxCounts(directory: d.id).delivered == expected.count
-                && hub.store.outboxCounts(directory: other.id).delivered == 1
+            try hub.store.outbox.counts(directory: d.id).delivered == expected.count
+                && hub.store.outbox.counts(directory: other.id).delivered == 1
         }, deadline: .seconds(15)), "timed out waiting for every event delivered")
 
         // One request per event, each verified by the receiver with the directory's secret.
@@ -174,7 +175,7 @@ import Webhooks
         #expect(theirs.first?.body["tenant"]?.stringValue == "globex" && theirs.first?.body["product"]?.stringValue == "hr")
         #expect(theirs.first?.body["directory_id"]?.stringValue == other.id)
         #expect(theirs.first?.body["data"] == Self.eventUser(carol))
-        #expect(try hub.store.pendingEventCount() == 0)
+        #expect(try hub.store.outbox.pendingCount() == 0)
     }
 
     @Test func aReceiverWithAnotherSecretRefusesEventsSentOverHTTP() throws {
@@ -190,7 +191,7 @@ import Webhooks
         #expect(try hub.events(d.id).map(\.status) == [.pending])
         // With the right secret, the retry verifies.
         receiver.route("/strict", secret: "the-directorys-secret")
-        try #require(try poll(until: { try hub.store.outboxCounts(directory: d.id).delivered == 1 }, deadline: .seconds(15)), "timed out waiting for the event delivered")
+        try #require(try poll(until: { try hub.store.outbox.counts(directory: d.id).delivered == 1 }, deadline: .seconds(15)), "timed out waiting for the event delivered")
         #expect(receiver.received("/strict").last.map { $0.rawOK && $0.status == 200 } == true)
     }
 }

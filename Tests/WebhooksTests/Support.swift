@@ -1,3 +1,4 @@
+import Events
 import Foundation
 import Glibc
 import HTTP
@@ -180,14 +181,14 @@ final class WebhookHub: @unchecked Sendable {
     }
 
     /// The outbox of one directory, in order.
-    func events(_ directory: String) throws -> [OutboxEvent] { try store.outboxEvents(directory: directory, limit: 10_000) }
+    func events(_ directory: String) throws -> [OutboxEvent] { try store.outbox.events(directory: directory, limit: 10_000) }
 }
 
 /// SCIM writes on one directory, each one transaction with its events sent to the sink.
 struct ScimWriter {
     let store: ReplicaStore
     let directory: Directory
-    let sink: Outbox.Sink
+    let sink: DirectoryEventSink
     var flows: ScimDirectory { ScimDirectory(id: directory.id, baseURL: "https://hub.example.test/api/scim/v2.0/\(directory.id)") }
 
     /// Runs a flow that returns an outcome; returns it.
@@ -195,17 +196,17 @@ struct ScimWriter {
     func write(_ flow: (ScimDirectory, ScimStore) throws -> ScimOutcome) throws -> ScimOutcome {
         try store.write { tx in
             let outcome = try flow(flows, ScimReplicaTransaction(store: store, tx: tx))
-            if !outcome.events.isEmpty { try sink(tx, directory, outcome.events) }
+            if !outcome.events.isEmpty { try sink(tx, outcome.events) }
             return outcome
         }
     }
 
     /// Runs a flow that returns events (deletes); returns them.
     @discardableResult
-    func delete(_ flow: (ScimDirectory, ScimStore) throws -> [ScimEvent]) throws -> [ScimEvent] {
+    func delete(_ flow: (ScimDirectory, ScimStore) throws -> [DirectoryEvent]) throws -> [DirectoryEvent] {
         try store.write { tx in
             let events = try flow(flows, ScimReplicaTransaction(store: store, tx: tx))
-            if !events.isEmpty { try sink(tx, directory, events) }
+            if !events.isEmpty { try sink(tx, events) }
             return events
         }
     }

@@ -1,101 +1,18 @@
-import Foundation
-import Replica
-
-/// Where an outbox event stands.
-public enum OutboxStatus: Int, Sendable, CaseIterable, CustomStringConvertible {
-    /// Not delivered yet: waiting for its turn or for its next retry.
-    case pending = 0
-    /// The receiver answered 2xx.
-    case delivered = 1
-    /// Given up: it kept failing for longer than the delivery worker retries.
-    case failed = 2
-    /// Not sent, and never will be: its directory was deactivated or deleted while it waited.
-    case dropped = 3
-
-    /// `pending`, `delivered`, `failed`, `dropped`.
-    public var description: String {
-        switch self {
-        case .pending: return "pending"
-        case .delivered: return "delivered"
-        case .failed: return "failed"
-        case .dropped: return "dropped"
-        }
-    }
-
-    /// The status named `name`, if any.
-    public init?(name: String) {
-        guard let s = Self.allCases.first(where: { $0.description == name }) else { return nil }
-        self = s
-    }
-}
-
-/// One event of this replica's webhook outbox and its delivery state.
+/// The webhook outbox of a replica file: a local table beside the replica (never a
+/// record, never synced), over the store's connection and lock.
 ///
-/// The outbox is local: it is a table of the replica file, never a record, so
-/// it is not synced and each event leaves from the replica that accepted its
-/// change. Times are Unix milliseconds.
-public struct OutboxEvent: Sendable, Equatable {
-    /// The delivery order: increasing, never reused.
-    public var seq: Int64
-    /// The directory id.
-    public var directory: String
-    /// The event type (`user.created`, …).
-    public var event: String
-    /// The event's JSON, exactly as it is sent (unsigned); emptied once delivered
-    /// (the log keeps what happened, not people's data).
-    public var body: [UInt8]
-    /// When the change was accepted.
-    public var created: UInt64
-    /// Where it stands.
-    public var status: OutboxStatus
-    /// Delivery attempts made (failed ones, and the one that succeeded).
-    public var attempts: Int
-    /// For a pending event: when it may be tried next.
-    public var nextAttempt: UInt64
-    /// When it was last tried.
-    public var lastAttempt: UInt64?
-    /// The HTTP status of the last attempt, if the receiver answered.
-    public var lastStatus: Int?
-    /// Why the last attempt failed (or why it was dropped), if it did.
-    public var lastError: String?
-    /// When it was delivered, given up or dropped.
-    public var finished: UInt64?
-}
+/// Events join the outbox inside the local transaction of the change that caused
+/// them (`LocalTransaction.enqueueEvent`); this type holds the delivery worker's
+/// queries and updates and the listings of `directory events`.
+public struct OutboxStore: Sendable {
+    /// The replica file whose connection and lock the outbox uses.
+    let store: ReplicaStore
 
-/// A pending event as the sender first learns of it: where, and when it is due.
-public struct OutboxRef: Sendable, Equatable {
-    /// The event's seq.
-    public var seq: Int64
-    /// Its directory.
-    public var directory: String
-    /// When it may be tried (Unix milliseconds).
-    public var nextAttempt: UInt64
-}
+    /// The columns `event(_:)` reads, in its order.
+    static let columns = "seq, directory, event, body, created, status, attempts, next_attempt, last_attempt, last_status, last_error, finished"
 
-/// How many outbox events are in each state.
-public struct OutboxCounts: Sendable, Equatable {
-    /// Waiting to be delivered.
-    public var pending = 0
-    /// Delivered (and not yet purged by housekeeping).
-    public var delivered = 0
-    /// Given up.
-    public var failed = 0
-    /// Dropped (directory deactivated or deleted).
-    public var dropped = 0
-
-    /// An empty count.
-    public init() {}
-}
-
-extension LocalTransaction {
-    /// Adds an event to this replica's webhook outbox, in this transaction: it
-    /// commits with the change that caused it, or neither does.
-    ///
-    /// The event is due at once (`nextAttempt` = now). Not a record write: it
-    /// takes no dot and is never synced.
-    /// - Returns: The event's sequence number.
-    @discardableResult
-    public func enqueueEvent(directory: String, event: String, body: [UInt8]) throws -> Int64 {
+    /// Adds an event, due at once, in the caller's transaction; returns its seq.
+    func insert(directory: String, event: String, body: [UInt8]) throws -> Int64 {
         let now = Int64(clamping: store.now())
         let s = try store.db.prepare("""
             INSERT INTO outbox(directory, event, body, created, next_attempt) VALUES(?, ?, ?, ?, ?)
@@ -108,14 +25,8 @@ extension LocalTransaction {
         while try s.step() {}
         return store.db.lastInsertRowID
     }
-}
 
-/// The webhook outbox: the delivery worker's queries and the listings of `directory events`.
-extension ReplicaStore {
-    /// The columns `outboxEvent` reads, in its order.
-    static let outboxColumns = "seq, directory, event, body, created, status, attempts, next_attempt, last_attempt, last_status, last_error, finished"
-
-    private func outboxEvent(_ s: Statement) -> OutboxEvent {
+    private static func event(_ s: Statement) -> OutboxEvent {
         OutboxEvent(seq: s.int(0), directory: s.text(1), event: s.text(2), body: s.withBlob(3) { Array($0) },
                     created: UInt64(max(0, s.int(4))), status: OutboxStatus(rawValue: Int(s.int(5))) ?? .pending,
                     attempts: Int(s.int(6)), nextAttempt: UInt64(max(0, s.int(7))),
@@ -127,15 +38,15 @@ extension ReplicaStore {
 
     /// The highest seq in the outbox (0 when it is empty): pending events
     /// discovered later are above it.
-    public func outboxLastSeq() throws -> Int64 {
-        try wrap { try db.scalar("SELECT max(seq) FROM outbox")?.int ?? 0 }
+    public func lastSeq() throws -> Int64 {
+        try store.wrap { try store.db.scalar("SELECT max(seq) FROM outbox")?.int ?? 0 }
     }
 
     /// Pending events with `after < seq <= upTo`, in seq order, at most `limit`,
     /// without their bodies: how the sender learns which directories have work.
-    public func pendingEventRefs(after: Int64, upTo: Int64, limit: Int) throws -> [OutboxRef] {
-        try wrap {
-            let s = try db.prepare("""
+    public func pendingRefs(after: Int64, upTo: Int64, limit: Int) throws -> [OutboxRef] {
+        try store.wrap {
+            let s = try store.db.prepare("""
                 SELECT seq, directory, next_attempt FROM outbox WHERE seq>? AND seq<=? AND status=0 ORDER BY seq LIMIT ?
                 """)
             s.bind(int: after, at: 1)
@@ -151,17 +62,17 @@ extension ReplicaStore {
     }
 
     /// A directory's pending events from `seq` on, in delivery order, at most `limit`.
-    public func pendingEvents(directory: String, from seq: Int64 = 0, limit: Int) throws -> [OutboxEvent] {
-        try wrap {
-            let s = try db.prepare("""
-                SELECT \(Self.outboxColumns) FROM outbox WHERE seq>=? AND directory=? AND status=0 ORDER BY seq LIMIT ?
+    public func pending(directory: String, from seq: Int64 = 0, limit: Int) throws -> [OutboxEvent] {
+        try store.wrap {
+            let s = try store.db.prepare("""
+                SELECT \(Self.columns) FROM outbox WHERE seq>=? AND directory=? AND status=0 ORDER BY seq LIMIT ?
                 """)
             s.bind(int: seq, at: 1)
             s.bind(text: directory, at: 2)
             s.bind(int: Int64(max(0, limit)), at: 3)
             defer { s.reset() }
             var out: [OutboxEvent] = []
-            while try s.step() { out.append(outboxEvent(s)) }
+            while try s.step() { out.append(Self.event(s)) }
             return out
         }
     }
@@ -205,9 +116,9 @@ extension ReplicaStore {
     /// Runs `sql` once per event (`?3` is its seq) in one transaction; `bind` binds the rest.
     private func updateEvents(_ seqs: [Int64], _ sql: String, bind: (Statement) -> Void) throws {
         guard !seqs.isEmpty else { return }
-        try wrap {
-            try db.transaction {
-                let s = try db.prepare(sql)
+        try store.wrap {
+            try store.db.transaction {
+                let s = try store.db.prepare(sql)
                 defer { s.reset() }
                 for seq in seqs {
                     s.reset()
@@ -220,8 +131,8 @@ extension ReplicaStore {
     }
 
     /// How many events wait to be delivered (a scan of the outbox).
-    public func pendingEventCount() throws -> Int {
-        try wrap { Int(try db.scalar("SELECT count(*) FROM outbox WHERE status=0")?.int ?? 0) }
+    public func pendingCount() throws -> Int {
+        try store.wrap { Int(try store.db.scalar("SELECT count(*) FROM outbox WHERE status=0")?.int ?? 0) }
     }
 
     /// Finishes every pending event of `directory` (from `seq` on) without sending it, with
@@ -231,12 +142,12 @@ extension ReplicaStore {
     @discardableResult
     public func finishPending(directory: String, from seq: Int64 = 0, status: OutboxStatus, reason: String, at time: UInt64,
                               createdBefore: UInt64? = nil) throws -> Int {
-        try wrap {
-            try db.run("""
+        try store.wrap {
+            try store.db.run("""
                 UPDATE outbox SET status=?, last_error=?, finished=? WHERE seq>=? AND directory=? AND status=0 AND created<?
                 """, .int(Int64(status.rawValue)), .text(reason), .int(Int64(clamping: time)), .int(seq), .text(directory),
                 .int(createdBefore.map { Int64(clamping: $0) } ?? Int64.max))
-            return db.changes
+            return store.db.changes
         }
     }
 
@@ -244,12 +155,12 @@ extension ReplicaStore {
     ///
     /// Walks the table in seq order from the cursor (there is no index by directory,
     /// to keep SCIM writes cheap): a listing reads the outbox once, page by page.
-    public func outboxEvents(directory: String, after seq: Int64 = 0, status: OutboxStatus? = nil,
-                             limit: Int) throws -> [OutboxEvent] {
-        try wrap {
-            let s = try db.prepare(status == nil
-                ? "SELECT \(Self.outboxColumns) FROM outbox WHERE directory=? AND seq>? ORDER BY seq LIMIT ?"
-                : "SELECT \(Self.outboxColumns) FROM outbox WHERE directory=? AND seq>? AND status=? ORDER BY seq LIMIT ?")
+    public func events(directory: String, after seq: Int64 = 0, status: OutboxStatus? = nil,
+                       limit: Int) throws -> [OutboxEvent] {
+        try store.wrap {
+            let s = try store.db.prepare(status == nil
+                ? "SELECT \(Self.columns) FROM outbox WHERE directory=? AND seq>? ORDER BY seq LIMIT ?"
+                : "SELECT \(Self.columns) FROM outbox WHERE directory=? AND seq>? AND status=? ORDER BY seq LIMIT ?")
             s.bind(text: directory, at: 1)
             s.bind(int: seq, at: 2)
             if let status {
@@ -260,15 +171,15 @@ extension ReplicaStore {
             }
             defer { s.reset() }
             var out: [OutboxEvent] = []
-            while try s.step() { out.append(outboxEvent(s)) }
+            while try s.step() { out.append(Self.event(s)) }
             return out
         }
     }
 
     /// How many events are in each state, for the whole outbox or one directory.
-    public func outboxCounts(directory: String? = nil) throws -> OutboxCounts {
-        try wrap {
-            let s = try db.prepare(directory == nil
+    public func counts(directory: String? = nil) throws -> OutboxCounts {
+        try store.wrap {
+            let s = try store.db.prepare(directory == nil
                 ? "SELECT status, count(*) FROM outbox GROUP BY status"
                 : "SELECT status, count(*) FROM outbox WHERE directory=? GROUP BY status")
             if let directory { s.bind(text: directory, at: 1) }
@@ -290,9 +201,9 @@ extension ReplicaStore {
 
     /// The directory ids in the outbox that start with `prefix` (lowercased), at most `limit`,
     /// sorted: `directory events` of a directory that was deleted since (a scan of the outbox).
-    public func outboxDirectories(prefix: String, limit: Int = 10) throws -> [String] {
-        try wrap {
-            let s = try db.prepare("""
+    public func directories(prefix: String, limit: Int = 10) throws -> [String] {
+        try store.wrap {
+            let s = try store.db.prepare("""
                 SELECT DISTINCT directory FROM outbox WHERE substr(directory, 1, length(?1))=?1 ORDER BY directory LIMIT ?2
                 """)
             s.bind(text: prefix, at: 1)
@@ -309,11 +220,29 @@ extension ReplicaStore {
     /// next one from reusing a number a receiver may have seen).
     /// - Returns: How many were deleted.
     @discardableResult
-    public func purgeOutbox(finishedBefore time: UInt64) throws -> Int {
-        try wrap {
-            try db.run("DELETE FROM outbox WHERE status<>0 AND finished<? AND seq<(SELECT max(seq) FROM outbox)",
-                       .int(Int64(clamping: time)))
-            return db.changes
+    public func purge(finishedBefore time: UInt64) throws -> Int {
+        try store.wrap {
+            try store.db.run("DELETE FROM outbox WHERE status<>0 AND finished<? AND seq<(SELECT max(seq) FROM outbox)",
+                             .int(Int64(clamping: time)))
+            return store.db.changes
         }
+    }
+}
+
+extension ReplicaStore {
+    /// This replica's webhook outbox (a local table of the file, never synced).
+    public var outbox: OutboxStore { OutboxStore(store: self) }
+}
+
+extension LocalTransaction {
+    /// Adds an event to this replica's webhook outbox, in this transaction: it
+    /// commits with the change that caused it, or neither does.
+    ///
+    /// The event is due at once (`nextAttempt` = now). Not a record write: it
+    /// takes no dot and is never synced.
+    /// - Returns: The event's sequence number.
+    @discardableResult
+    public func enqueueEvent(directory: String, event: String, body: [UInt8]) throws -> Int64 {
+        try store.outbox.insert(directory: directory, event: event, body: body)
     }
 }

@@ -1,0 +1,41 @@
+import Events
+import JSON
+
+/// The `data` of directory events read from SCIM resources (SPEC §6), by SCIM's
+/// case-insensitive attribute names.
+extension EventData {
+    /// A user's data from its resource: `id`, `email`, `first_name`, `last_name`, `active`, `raw`.
+    ///
+    /// `email` is the primary email's value, else the first email's, else the
+    /// `userName` when it looks like an address, else null. `active` is true
+    /// unless the resource says `false`. `raw` is the resource as stored
+    /// (never a password: none is stored).
+    public static func user(_ resource: JSONValue) -> JSONValue {
+        let emails = resource.member("emails")?.arrayValue ?? []
+        let primary = emails.first { $0.member("primary") == .bool(true) } ?? emails.first
+        var email: JSONValue = .null
+        if let v = primary?.member("value"), case .string = v {
+            email = v
+        } else if let u = resource.member("userName")?.stringValue, u.contains("@") {
+            email = .string(u)
+        }
+        let name = resource.member("name")
+        return user(id: resource.member("id") ?? .null, email: email,
+                    firstName: name?.member("givenName") ?? .null, lastName: name?.member("familyName") ?? .null,
+                    active: resource.member("active") != .bool(false), raw: resource)
+    }
+
+    /// A group's data from its resource: `id`, `name` (its displayName), `raw` (without
+    /// members: a group of 100,000 members is not sent whole with every event).
+    public static func group(_ resource: JSONValue) -> JSONValue {
+        var raw = ObjectMembers(resource)
+        raw["members"] = nil
+        return group(id: resource.member("id") ?? .null, name: resource.member("displayName") ?? .null, raw: raw.value)
+    }
+
+    /// A membership event's data from the group's resource: the group's data plus `user`,
+    /// the member's user data (just `{"id": …}` when the member is not a user this replica holds).
+    public static func membership(groupResource: JSONValue, user: JSONValue) -> JSONValue {
+        membership(group: group(groupResource), user: user)
+    }
+}
