@@ -17,7 +17,7 @@ let package = Package(
         .executable(name: "list-bench", targets: ["ListBench"]),
         .executable(name: "scim-bench", targets: ["ScimBench"]),
         .executable(name: "webhook-bench", targets: ["WebhookBench"]),
-        .library(name: "SetupLinkKit", targets: ["Bytes", "Crypto", "Dates", "JSON", "Replica", "Storage", "SetupLinks", "Events", "HTTP", "SetupPage", "Scim", "PeerSync", "Webhooks", "Hub", "Console"]),
+        .library(name: "SetupLinkKit", targets: ["Bytes", "Crypto", "Dates", "JSON", "Replica", "Storage", "SetupLinks", "Events", "HTTP", "SetupPage", "Scim", "PeerSync", "Webhooks", "AppAPI", "Hub", "Console"]),
     ],
     targets: [
         // System libraries: a module map and a shim header each.
@@ -41,17 +41,19 @@ let package = Package(
         .target(name: "Replica", dependencies: ["Bytes", "Crypto"], swiftSettings: optimized),
         // CCrypto for `RecordKeyHasher`, the one user of raw EVP calls outside Crypto (see why there).
         .target(name: "Storage", dependencies: ["Replica", "Bytes", "Crypto", "Dates", "CSQLite", "CCrypto"], swiftSettings: optimized),
-        .target(name: "SetupLinks", dependencies: ["Replica", "Storage", "Bytes", "Crypto", "Dates"], swiftSettings: optimized),
+        .target(name: "SetupLinks", dependencies: ["JSON", "Replica", "Storage", "Bytes", "Crypto", "Dates"], swiftSettings: optimized),
         // The one directory event (kind, directory, data) and its sink, below the protocols:
         // Scim emits it, Webhooks consumes it, and neither imports the other.
-        .target(name: "Events", dependencies: ["JSON", "Storage"], swiftSettings: optimized),
+        .target(name: "Events", dependencies: ["JSON", "Replica", "Storage", "SetupLinks"], swiftSettings: optimized),
         .target(name: "HTTP", dependencies: ["JSON", "Bytes", "Crypto", "Dates", "CMicroHTTPD", "CCurl"]),
         .target(name: "SetupPage", dependencies: ["SetupLinks", "Storage", "HTTP", "Bytes", "Crypto", "Dates"]),
         .target(name: "PeerSync", dependencies: ["JSON", "Replica", "Storage", "HTTP", "Bytes"], swiftSettings: optimized),
         .target(name: "Scim", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "Events", "HTTP", "Dates"], exclude: ["NOTES.md"],
                 swiftSettings: optimized),
         .target(name: "Webhooks", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "Events", "HTTP", "Bytes", "Crypto"]),
-        .target(name: "Hub", dependencies: ["HTTP", "PeerSync", "SetupPage", "Scim", "Storage", "SetupLinks", "Webhooks"]),
+        // The app API (Jackson's /api/v1/dsync and the change feed): over the same service as the REPL.
+        .target(name: "AppAPI", dependencies: ["HTTP", "JSON", "Bytes", "Replica", "Storage", "SetupLinks", "Events", "Scim", "Dates"]),
+        .target(name: "Hub", dependencies: ["HTTP", "PeerSync", "SetupPage", "Scim", "Storage", "SetupLinks", "Webhooks", "AppAPI", "Events"]),
         .target(name: "Console", dependencies: ["JSON", "SetupLinks", "Scim", "PeerSync", "Hub", "HTTP", "Storage", "Replica", "Webhooks", "Dates", "CEditLine"]),
         .executableTarget(name: "setuplink", dependencies: ["Console"]),
 

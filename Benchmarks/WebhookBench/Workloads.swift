@@ -117,7 +117,7 @@ enum Workloads {
                 for _ in 0..<min(500, n - i) {
                     let d = ds[i % ds.count]
                     let data = EventData.user(user(i))
-                    let body = WebhookPayload.event("user.created", tenant: d.tenant, product: d.product, directoryID: d.id, data: data)
+                    let body = EventPayload.event("user.created", tenant: d.tenant, product: d.product, directoryID: d.id, data: data)
                     try tx.enqueueEvent(directory: d.id, event: "user.created", body: body)
                     i += 1
                 }

@@ -32,4 +32,43 @@ public enum Base64URL {
             return k
         }
     }
+
+    /// The bytes of base64url text without padding, or `nil` when it is not that (a
+    /// character outside the alphabet, padding, a length no encoding has, stray bits).
+    public static func decode(_ text: String) -> [UInt8]? {
+        var values: [UInt8] = []
+        values.reserveCapacity(text.utf8.count)
+        for c in text.utf8 {
+            switch c {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): values.append(c - UInt8(ascii: "A"))
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): values.append(c - UInt8(ascii: "a") + 26)
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): values.append(c - UInt8(ascii: "0") + 52)
+            case UInt8(ascii: "-"): values.append(62)
+            case UInt8(ascii: "_"): values.append(63)
+            default: return nil
+            }
+        }
+        guard values.count % 4 != 1 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(values.count * 3 / 4)
+        var i = 0
+        while i + 4 <= values.count {
+            let n = UInt32(values[i]) << 18 | UInt32(values[i + 1]) << 12 | UInt32(values[i + 2]) << 6 | UInt32(values[i + 3])
+            out += [UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)]
+            i += 4
+        }
+        switch values.count - i {
+        case 2:
+            let n = UInt32(values[i]) << 18 | UInt32(values[i + 1]) << 12
+            guard n & 0xFFFF == 0 else { return nil }
+            out.append(UInt8(n >> 16 & 0xFF))
+        case 3:
+            let n = UInt32(values[i]) << 18 | UInt32(values[i + 1]) << 12 | UInt32(values[i + 2]) << 6
+            guard n & 0xFF == 0 else { return nil }
+            out += [UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF)]
+        default:
+            break
+        }
+        return out
+    }
 }

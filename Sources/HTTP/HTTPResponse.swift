@@ -18,6 +18,8 @@ public struct HTTPResponse: Sendable {
     /// A line for the server log only, never sent to the client: the detail
     /// behind an internal error (SQL, paths), or why a request was refused.
     public var logNote: String?
+    /// Set by `waiting(_:)`: the answer comes later (a long poll).
+    public var longPoll: LongPoll?
 
     /// Creates a response.
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = [], logNote: String? = nil) {

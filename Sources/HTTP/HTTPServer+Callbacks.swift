@@ -17,6 +17,10 @@ final class RequestState {
     var expectedLength: Int?
     var body: [UInt8] = []
     var answered = false
+    /// The answer to a parked request (`LongPoll`), set by the waiting room before it resumes the connection.
+    var parkedAnswer: HTTPResponse?
+    /// The route's logged path of a parked request.
+    var parkedPath = ""
 
     init(connection: UInt) { self.connection = connection }
 }
@@ -36,6 +40,11 @@ func httpAccessHandler(_ cls: UnsafeMutableRawPointer?, _ connection: OpaquePoin
     }
     let state = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
     let size = uploadDataSize.pointee
+    if let parked = state.parkedAnswer {
+        // A parked request, resumed with its answer.
+        state.parkedAnswer = nil
+        return answer(core, connection, state, parked, path: state.parkedPath, closing: core.stopping.load(ordering: .relaxed))
+    }
     if state.answered {
         // Refused at the head: whatever body arrives is not ours to keep.
         uploadDataSize.pointee = 0
@@ -64,6 +73,15 @@ func httpAccessHandler(_ cls: UnsafeMutableRawPointer?, _ connection: OpaquePoin
     state.body = []
     core.bufferedBodyBytes.subtract(body.count, ordering: .relaxed)
     var response = route.respond(HTTPRequest(head: head, body: body))
+    if let poll = response.longPoll {
+        state.parkedPath = route.loggedPath(head)
+        // Suspended first, then parked: the room may resume it at once.
+        MHD_suspend_connection(connection)
+        let parked = WaitingRoom.Parked(connection: UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection))), state: state, poll: poll)
+        if core.waiting.park(parked) { return MHD_YES_RESULT }
+        MHD_resume_connection(connection)
+        response = poll.check(true) ?? .error(status: 503, message: "the server is stopping; retry later")
+    }
     if !(100...599).contains(response.status) {
         response = .internalError("route returned status \(response.status) for \(route.loggedPath(head))")
     }

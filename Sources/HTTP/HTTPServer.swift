@@ -63,6 +63,14 @@ public final class HTTPServer: Sendable {
     /// Open client connections (any phase).
     public var connectionCount: Int { core.registry.count }
 
+    /// Requests waiting for their answer (`LongPoll`) right now.
+    public var waitingCount: Int { core.waiting.count }
+
+    /// Checks every waiting request (`LongPoll`) again now: call it when something
+    /// they wait for may have happened (a hub calls it after each commit to its replica).
+    /// Cheap and non-blocking: safe to call with a store's lock held.
+    public func wakeWaiting() { core.waiting.wake() }
+
     /// Bytes of request bodies received and not yet handed to a route, across all connections.
     public var bufferedBodyBytes: Int { core.bufferedBodyBytes.load(ordering: .relaxed) }
 
@@ -121,13 +129,16 @@ public final class HTTPServer: Sendable {
         // accept on their own, the workers take new connections in series: one
         // worker took 7 of 8 clients that connected at once, and a route that
         // waits (a SCIM change in the group commit) held the other 6 behind it.
+        // Suspend and resume: a long poll (`LongPoll`) waits parked, not on a worker.
         var flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue | MHD_USE_ITC.rawValue
-            | MHD_USE_NO_LISTEN_SOCKET.rawValue
+            | MHD_USE_NO_LISTEN_SOCKET.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
         if c.tls != nil { flags |= MHD_USE_TLS.rawValue }
         if listener.ipv6 { flags |= MHD_USE_IPv6.rawValue }
         core.registry.startSweeper()
+        core.waiting.start()
         guard let daemon = setuplink_mhd_start(UInt32(flags), listener.port, httpAccessHandler, cls, options) else {
             core.registry.stopSweeper()
+            core.waiting.close()
             Unmanaged<ServerCore>.fromOpaque(cls).release()
             options.deallocate()
             pems.forEach { free($0) }
@@ -161,6 +172,9 @@ public final class HTTPServer: Sendable {
         // workers' own removal of the listening socket from their epoll sets, and
         // the loser's epoll_ctl failure aborts the process (MHD_PANIC).
         core.stopping.store(true, ordering: .relaxed)
+        // Parked long polls are answered now (and none is parked from now on): libmicrohttpd
+        // must not be stopped with a suspended connection.
+        core.waiting.close()
         let deadline = ContinuousClock.now + core.configuration.stopGracePeriod
         while core.registry.busy > 0 && ContinuousClock.now < deadline { usleep(2_000) }
         // Then no new connection (the acceptor's accept fails once the socket is shut
@@ -204,6 +218,8 @@ final class ServerCore: Sendable {
     let stopping = Atomic(false)
     /// Request body bytes held in memory right now.
     let bufferedBodyBytes = Atomic(0)
+    /// Parked long polls.
+    let waiting = WaitingRoom()
 
     init(configuration: HTTPServerConfiguration, routes: [any HTTPRoutes], log: @escaping @Sendable (HTTPLogEntry) -> Void) {
         self.configuration = configuration

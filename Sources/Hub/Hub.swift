@@ -1,3 +1,4 @@
+import AppAPI
 import Foundation
 import Glibc
 import HTTP
@@ -10,8 +11,8 @@ import Synchronization
 import Webhooks
 
 /// `setuplink serve`: one HTTP(S) server for a replica, with every protocol's
-/// routes mounted on it (the peer protocol, every directory's SCIM service and
-/// the tenant setup page), the webhook sender, their start and graceful stop,
+/// routes mounted on it (the peer protocol, every directory's SCIM service, the
+/// tenant setup page and the app API), the webhook sender, their start and graceful stop,
 /// and the stop signals.
 ///
 /// Usage from a `main`: `Hub.blockStopSignals()` first, before any thread
@@ -41,11 +42,16 @@ public final class Hub: Sendable {
         let source = TokenSource(token, store: store)
         let routes: [any HTTPRoutes] = [
             SyncRoutes(store: store, maxBodyBytes: configuration.maxBodyBytes, token: { source.current() }),
-            // Each accepted change's events go to the webhook outbox, in the change's transaction.
+            // Each accepted change's events are logged as records (the change feed) and go to
+            // the webhook outbox, in the change's transaction.
             ScimRoutes(service: service, eventSink: delivery.eventSink),
             try SetupPageRoutes(service: service),
+            AppAPIRoutes(service: service),
         ]
-        server = HTTPServer(configuration: configuration, routes: routes, log: log)
+        let server = HTTPServer(configuration: configuration, routes: routes, log: log)
+        self.server = server
+        // Change feed requests that wait are checked again after every commit to the replica.
+        store.addCommitObserver { server.wakeWaiting() }
     }
 
     /// Binds and starts serving, then starts the webhook sender; returns the bound port.

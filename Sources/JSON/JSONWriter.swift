@@ -137,6 +137,15 @@ public struct JSONWriter {
         bytes.append(contentsOf: json)
     }
 
+    /// Writes the members of an already-encoded JSON object (`{…}`, not checked) into the
+    /// object being written, as if each had been written with `key` and a value.
+    public mutating func rawMembers(of object: [UInt8]) {
+        guard object.count > 2, object.first == UInt8(ascii: "{"), object.last == UInt8(ascii: "}") else { return }
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        needsComma = true
+        bytes.append(contentsOf: object[1..<(object.count - 1)])
+    }
+
     /// Writes a whole `JSONValue` (non-finite doubles as `null`).
     public mutating func value(_ value: JSONValue) {
         switch value {

@@ -17,8 +17,13 @@ public enum RecordKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// A setup-link token that no longer opens anything (regenerated or deleted): kept for
     /// ever, so every copy of that token, whatever peers sent, stays dead.
     case retiredToken = 7
+    /// One directory event (`user.created`, …) as the hub that accepted its change sent it:
+    /// written once, so every hub's change feed and event list can serve it.
+    case event = 8
+    /// An app API key (stored as the SHA-256 of the key, never the key).
+    case apiKey = 9
 
-    /// The kind's name: `link`, `directory`, `user`, `group`, `membership`, `replica`, `retired-token`.
+    /// The kind's name: `link`, `directory`, `user`, `group`, `membership`, `replica`, `retired-token`, `event`, `api-key`.
     public var description: String {
         switch self {
         case .link: "link"
@@ -28,6 +33,8 @@ public enum RecordKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .membership: "membership"
         case .replica: "replica"
         case .retiredToken: "retired-token"
+        case .event: "event"
+        case .apiKey: "api-key"
         }
     }
 

@@ -82,6 +82,16 @@ public struct ScimBrowser: Sendable {
         return .object(out)
     }
 
+    /// The resource of a live user record (without its groups), as SCIM's GET answers it.
+    public func userResource(_ r: Record) throws -> JSONValue {
+        try flows(ScimRecords.directory(of: r) ?? "").userResource(r, groups: nil, reader)
+    }
+
+    /// The resource of a live group record, without its members.
+    public func groupResource(_ r: Record) throws -> JSONValue {
+        try flows(ScimRecords.directory(of: r) ?? "").groupResource(r, withMembers: false, reader)
+    }
+
     /// How many users `directory` has.
     public func userCount(directory: String) throws -> Int {
         try store.count(ScimIndex.usersOfDirectory.rawValue, prefix: ScimIndex.prefix(directory))

@@ -65,6 +65,12 @@ public struct SetupLink: Sendable, Equatable {
     /// Whether the link has expired.
     public func isExpired(now: Date) -> Bool { validTill <= now }
 
+    /// The link a live link record holds, or `nil`.
+    public init?(record r: Record) {
+        guard r.isLive else { return nil }
+        self.init(r)
+    }
+
     init?(_ r: Record) {
         guard r.kind == .link, let tenant = r["tenant"], let product = r["product"], let token = r["token"],
               let till = r["valid_till"].flatMap(DateTime.date) else { return nil }
@@ -106,6 +112,9 @@ public struct Directory: Sendable, Equatable {
     public var deactivated: Bool
     /// When it was created (the `created` field); `nil` for directories written before the field existed.
     public var created: Date?
+    /// Whether the hub that sends a webhook records its outcome in the event (Jackson's
+    /// `log_webhook_events`; the app API's event list shows it).
+    public var logWebhookEvents: Bool
 
     /// `active` or `inactive`.
     public var status: String { deactivated ? "inactive" : "active" }
@@ -130,5 +139,6 @@ public struct Directory: Sendable, Equatable {
         scimToken = r["scim_token"] ?? ""
         deactivated = r["deactivated"] == "true"
         created = r["created"].flatMap(DateTime.date)
+        logWebhookEvents = r["log_webhook_events"] == "true"
     }
 }

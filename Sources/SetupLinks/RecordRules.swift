@@ -1,6 +1,7 @@
 import Crypto
 import Dates
 import Foundation
+import JSON
 import Replica
 import Storage
 
@@ -25,6 +26,10 @@ public enum RecordRules {
         RecordRule(kind: .replica, id: hex(32), record: member),
         RecordRule(kind: .retiredToken, id: { RetiredToken.isID($0) ? nil : .init(field: "id", reason: "must be token: and 64 hex digits") },
                    record: nil),
+        RecordRule(kind: .event, id: { EventRecords.isID($0) ? nil : .init(field: "id", reason: "must be <replica>-<counter>-<n> in hex (32-16-8 digits)") },
+                   record: event),
+        RecordRule(kind: .apiKey, id: { ApiKeys.isID($0) ? nil : .init(field: "id", reason: "must be apikey: and 64 hex digits") },
+                   record: apiKey),
     ]
 
     typealias Violation = RecordRule.Violation
@@ -171,10 +176,14 @@ public enum RecordRules {
                 (48...57).contains(c) || (65...90).contains(c) || (97...122).contains(c) || c == 45 || c == 95
             })
         }),
-        ("webhook_url", "must be an absolute http(s) URL", isHTTPURL),
-        ("webhook_secret", "must be 1 to 1024 characters without control characters", isSecret),
+        // Empty: a directory made through the app API without a webhook (its events are in the feed only).
+        ("webhook_url", "must be an absolute http(s) URL, or empty", { $0.isEmpty || isHTTPURL($0) }),
+        ("webhook_secret", "must be 1 to 1024 characters without control characters, or empty", { $0.isEmpty || isSecret($0) }),
         ("deactivated", "must be true or false", { Self.is($0, "true") || Self.is($0, "false") }),
-        ("link_id", "must be 32 lowercase hex digits", { isHex($0, 32) }),
+        ("log_webhook_events", "must be true or false", { Self.is($0, "true") || Self.is($0, "false") }),
+        // Empty: made through the app API, not through a setup link.
+        ("link_id", "must be 32 lowercase hex digits, or empty", { $0.isEmpty || isHex($0, 32) }),
+        ("created", "must be an ISO 8601 time", { DateTime.date(string($0)) != nil }),
     ]
 
     static let directory: @Sendable (borrowing RecordView) -> Violation? = { r in
@@ -184,6 +193,67 @@ public enum RecordRules {
         return r.first { name, value in
             Self.is(name, "scim_path") && !value.isEmpty && !value.elementsEqual(path.utf8)
                 ? Violation(field: "scim_path", reason: "must be /api/scim/v2.0/<the directory's id>, or empty") : nil
+        }
+    }
+
+    static let eventNames = EventRecords.names.map { Array($0.utf8) }
+
+    /// An event: its directory a UUID, its name one of the eight, its payload a JSON object
+    /// (the feed hands it out as it is) naming that event and directory, its numbers digits.
+    static let event: @Sendable (borrowing RecordView) -> Violation? = { r in
+        var directory: String?, name: String?
+        let found: Violation? = r.first { field, value in
+            if Self.is(field, "directory") {
+                guard isUUID(string(value)) else { return Violation(field: "directory", reason: "must be a lowercase UUID") }
+                if let d = directory, d != string(value) { return Violation(field: "directory", reason: "holds two different values") }
+                directory = string(value)
+            } else if Self.is(field, "event") {
+                guard eventNames.contains(where: { value.elementsEqual($0) }) else {
+                    return Violation(field: "event", reason: "must be one of \(EventRecords.names.joined(separator: ", "))")
+                }
+                if let n = name, n != string(value) { return Violation(field: "event", reason: "holds two different values") }
+                name = string(value)
+            } else if Self.is(field, "created") || Self.is(field, "status_code") {
+                guard !value.isEmpty, value.count <= 19, value.allSatisfy({ (48...57).contains($0) }) else {
+                    return Violation(field: string(field), reason: "must be a whole number")
+                }
+            } else if Self.is(field, "delivered") {
+                guard Self.is(value, "true") || Self.is(value, "false") else { return Violation(field: "delivered", reason: "must be true or false") }
+            } else if Self.is(field, "webhook_endpoint") {
+                guard value.isEmpty || isHTTPURL(value) else { return Violation(field: "webhook_endpoint", reason: "must be an absolute http(s) URL") }
+            }
+            return nil
+        }
+        if let found { return found }
+        guard let directory, let name else { return r.hasFields ? Violation(field: "directory", reason: "is missing") : nil }
+        for payload in r.values("payload") {
+            guard payload.count <= EventRecords.maxPayloadBytes,
+                  case .object(let members)? = try? JSONParser.parse(Array(payload), maxDepth: 256) else {
+                return Violation(field: "payload", reason: "must be a JSON object of at most \(EventRecords.maxPayloadBytes) bytes")
+            }
+            func text(_ key: String) -> String? { members.first { $0.0 == key }?.1.stringValue }
+            guard text("event") == name, text("directory_id") == directory else {
+                return Violation(field: "payload", reason: "must name the record's event and directory")
+            }
+        }
+        return nil
+    }
+
+    /// An API key: a name, an optional product, when it was made.
+    static let apiKey: @Sendable (borrowing RecordView) -> Violation? = { r in
+        r.first { field, value in
+            if Self.is(field, "name") {
+                return isName(value, emptyAllowed: false) && isTrimmed(value) ? nil
+                    : Violation(field: "name", reason: "must be 1 to 256 characters without control characters")
+            }
+            if Self.is(field, "product") {
+                return value.isEmpty || isTenantOrProduct(value) ? nil
+                    : Violation(field: "product", reason: "must be empty, or 1 to 256 characters with no ':' and no control characters")
+            }
+            if Self.is(field, "created") {
+                return DateTime.date(string(value)) != nil ? nil : Violation(field: "created", reason: "must be an ISO 8601 time")
+            }
+            return nil
         }
     }
 

@@ -48,6 +48,68 @@ extension SetupLinkService {
         }
     }
 
+    /// Creates a directory for a tenant and product without a setup link (the app API's
+    /// `POST /api/v1/dsync`, as Jackson allows): of `type`, named `name` (else
+    /// `scim-<tenant>-<product>`), with a fresh SCIM token (none for Google). Its webhook is
+    /// `webhookURL` and `webhookSecret` when both are given, else none: its events are then
+    /// in the change feed only.
+    public func createDirectory(tenant rawTenant: String, product rawProduct: String, type: DirectoryType,
+                                name rawName: String? = nil, webhookURL rawURL: String? = nil,
+                                webhookSecret rawSecret: String? = nil) throws -> Directory {
+        let tenant = try Validation.tenantOrProduct(rawTenant, what: "tenant")
+        let product = try Validation.tenantOrProduct(rawProduct, what: "product")
+        let name = try rawName.map { try Validation.name($0) } ?? "scim-\(tenant)-\(product)"
+        var url = "", secret = ""
+        if let rawURL, let rawSecret, !Validation.trimmed(rawURL).isEmpty, !Validation.trimmed(rawSecret).isEmpty {
+            url = try Validation.webhookURL(rawURL)
+            secret = try Validation.secret(rawSecret)
+        }
+        let id = Secrets.uuid()
+        let created = DateTime.format(now(), .seconds)
+        return try store.write { tx in
+            let r = try tx.write(id: id, kind: .directory, [
+                "name": name, "tenant": tenant, "product": product,
+                "webhook_url": url, "webhook_secret": secret,
+                "type": type.rawValue,
+                "scim_path": type.usesSCIM ? "/api/scim/v2.0/\(id)" : "",
+                "scim_token": type.usesSCIM ? Secrets.scimToken() : "",
+                "deactivated": "false",
+                "log_webhook_events": "false",
+                "link_id": "",
+                "created": created,
+            ], revive: true)
+            return Directory(r)!
+        }
+    }
+
+    /// Changes a live directory (the app API's `PATCH /api/v1/dsync/<id>`): each value given
+    /// is set; `webhookURL` or `webhookSecret` `""` removes the webhook (events then go to the
+    /// change feed only). Values equal to the current ones are not written.
+    /// - Returns: The directory, and whether it changed.
+    @discardableResult
+    public func updateDirectory(id: String, name rawName: String? = nil, deactivated: Bool? = nil,
+                                logWebhookEvents: Bool? = nil, webhookURL rawURL: String? = nil,
+                                webhookSecret rawSecret: String? = nil) throws -> (Directory, changed: Bool) {
+        let name = try rawName.map { try Validation.name($0) }
+        let url = try rawURL.map { Validation.trimmed($0).isEmpty ? "" : try Validation.webhookURL($0) }
+        let secret = try rawSecret.map { Validation.trimmed($0).isEmpty ? "" : try Validation.secret($0) }
+        return try writeDirectory(id: id, missing: .noDirectory(id)) { d in
+            var values: [String: String] = [:]
+            if let name, name != d.name { values["name"] = name }
+            if let deactivated, deactivated != d.deactivated { values["deactivated"] = deactivated ? "true" : "false" }
+            if let logWebhookEvents, logWebhookEvents != d.logWebhookEvents { values["log_webhook_events"] = logWebhookEvents ? "true" : "false" }
+            if let url, url != d.webhookURL { values["webhook_url"] = url }
+            if let secret, secret != d.webhookSecret { values["webhook_secret"] = secret }
+            return values.isEmpty ? nil : values
+        }
+    }
+
+    /// The live directory whose id is exactly `id` (no abbreviation: what an API names), or `nil`.
+    public func directory(exactID id: String) throws -> Directory? {
+        guard id.utf8.count <= 128, let r = try store.record(id: id), r.isLive else { return nil }
+        return Directory(r)
+    }
+
     /// Reads the live directory `id` in a transaction and writes what `change` asks, if anything.
     func writeDirectory(id: String, missing: SetupLinkError, allowed: (Directory) -> Bool = { _ in true },
                         _ change: (Directory) -> [String: String]?) throws -> (Directory, changed: Bool) {

@@ -43,6 +43,10 @@ public final class SetupLinkService: @unchecked Sendable {
         IndexSpec(name: "link.product", kind: .link, joining: ["product", "tenant"]),
         // Directories in product, tenant, name order: `directory list --product P` without a tenant.
         IndexSpec(name: "directory.product", kind: .directory, joining: ["product", "tenant", "name"]),
+        // A directory's events in the order this replica stored them (the change feed).
+        EventRecords.index,
+        // API keys by name (`api-key revoke NAME`).
+        ApiKeys.index,
     ] + ScimIndex.specs
 
     /// Opens (or creates) the replica file at `path` with the flows' indexes and rules installed.
@@ -219,6 +223,7 @@ public final class SetupLinkService: @unchecked Sendable {
             let page = try store.scan("directory.tenant", prefix: l.tenant + sep + l.product + sep, after: cursor, limit: 500)
             for e in page {
                 let d = e.record
+                // `link_id` empty: made through the app API, with a webhook of its own.
                 guard d.kind == .directory, d.isLive, d["link_id"] == nil || d["link_id"] == l.id,
                       d["tenant"] == l.tenant, d["product"] == l.product else { continue }
                 var values: [String: String] = [:]
@@ -280,7 +285,7 @@ public final class SetupLinkService: @unchecked Sendable {
     /// deleted), refused when two live links hold it (however they arrived).
     func link(byToken token: String) throws -> SetupLink {
         guard !token.isEmpty, try store.record(id: RetiredToken.id(token)) == nil else { throw SetupLinkError.setupLinkNotFound }
-        let links = try store.lookup("link.token", key: token.lowercased()).compactMap(SetupLink.init)
+        let links = try store.lookup("link.token", key: token.lowercased()).compactMap { SetupLink($0) }
         guard let first = links.first else { throw SetupLinkError.setupLinkNotFound }
         guard links.count == 1 else { throw SetupLinkError.sharedToken(links.count) }
         return first

@@ -87,6 +87,25 @@ public struct IndexEntry: Sendable {
 public struct IndexCursor: Sendable, Hashable {
     let key: [UInt8]
     let rid: Int64
+
+    /// The position after the entry of `key` for row `row` (`IndexEntry.row`): how a reader
+    /// that kept only the row number continues a scan under one key (a change feed).
+    public init(key: String, row: Int64) {
+        self.key = Array(key.utf8)
+        rid = row
+    }
+
+    init(key: [UInt8], rid: Int64) {
+        self.key = key
+        self.rid = rid
+    }
+
+    /// The row number of the entry: the order in which this replica first stored its record
+    /// (never given to another record, see `ReplicaStore+RowNumbers.swift`).
+    public var row: Int64 { rid }
+
+    /// The key of the entry, as text.
+    public var keyText: String { String(decoding: key, as: UTF8.self) }
 }
 
 /// The rule of an index declared by joining its fields (`IndexSpec.init(name:version:kind:joining:missing:lowercased:trailingSeparator:)`).

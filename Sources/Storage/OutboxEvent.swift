@@ -57,6 +57,8 @@ public struct OutboxEvent: Sendable, Equatable {
     public var lastError: String?
     /// When it was delivered, given up or dropped.
     public var finished: UInt64?
+    /// The id of the event's replicated record (kind `event`), when it has one.
+    public var eventID: String? = nil
 }
 
 /// A pending event as the sender first learns of it: where, and when it is due.

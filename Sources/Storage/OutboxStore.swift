@@ -9,14 +9,15 @@ public struct OutboxStore: Sendable {
     let store: ReplicaStore
 
     /// The columns `event(_:)` reads, in its order.
-    static let columns = "seq, directory, event, body, created, status, attempts, next_attempt, last_attempt, last_status, last_error, finished"
+    static let columns = "seq, directory, event, body, created, status, attempts, next_attempt, last_attempt, last_status, last_error, finished, event_id"
 
     /// Adds an event, due at once, in the caller's transaction; returns its seq.
-    func insert(directory: String, event: String, body: [UInt8]) throws -> Int64 {
+    func insert(directory: String, event: String, body: [UInt8], eventID: String?) throws -> Int64 {
         let now = Int64(clamping: store.now())
         let s = try store.db.prepare("""
-            INSERT INTO outbox(directory, event, body, created, next_attempt) VALUES(?, ?, ?, ?, ?)
+            INSERT INTO outbox(directory, event, body, created, next_attempt, event_id) VALUES(?, ?, ?, ?, ?, ?)
             """)
+        if let eventID { s.bind(text: eventID, at: 6) } else { _ = s.bindNull(at: 6) }
         s.bind(text: directory, at: 1)
         s.bind(text: event, at: 2)
         body.withUnsafeBytes { _ = s.bind(blob: $0, at: 3) }
@@ -33,7 +34,8 @@ public struct OutboxStore: Sendable {
                     lastAttempt: s.isNull(8) ? nil : UInt64(max(0, s.int(8))),
                     lastStatus: s.isNull(9) ? nil : Int(s.int(9)),
                     lastError: s.isNull(10) ? nil : s.text(10),
-                    finished: s.isNull(11) ? nil : UInt64(max(0, s.int(11))))
+                    finished: s.isNull(11) ? nil : UInt64(max(0, s.int(11))),
+                    eventID: s.isNull(12) ? nil : s.text(12))
     }
 
     /// The highest seq in the outbox (0 when it is empty): pending events
@@ -240,9 +242,10 @@ extension LocalTransaction {
     ///
     /// The event is due at once (`nextAttempt` = now). Not a record write: it
     /// takes no dot and is never synced.
+    /// `eventID` names the event's replicated record (kind `event`), if it has one.
     /// - Returns: The event's sequence number.
     @discardableResult
-    public func enqueueEvent(directory: String, event: String, body: [UInt8]) throws -> Int64 {
-        try store.outbox.insert(directory: directory, event: event, body: body)
+    public func enqueueEvent(directory: String, event: String, body: [UInt8], eventID: String? = nil) throws -> Int64 {
+        try store.outbox.insert(directory: directory, event: event, body: body, eventID: eventID)
     }
 }

@@ -249,6 +249,7 @@ extension ReplicaStore {
 
     /// Removes a record's row, its dots and its index keys (in the caller's transaction).
     func removeRow(rid: Int64, _ r: Record) throws {
+        try keepRowNumberUnused(rid)
         try db.run("DELETE FROM records WHERE rid=?", .int(rid))
         for d in r.distinctDots { try removeDot(d, rid: rid) }
         if let specs = indexSpecs { try updateKeys(rid: rid, old: IndexKeys.of(r, specs: specs), new: .none) }

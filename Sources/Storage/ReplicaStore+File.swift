@@ -64,9 +64,26 @@ extension ReplicaStore {
 
     /// Runs the migrations from schema `version` up to `Schema.version`, each in a
     /// transaction of its own unless the caller's (`inTransaction`).
+    /// Runs the `-- add column TABLE COLUMN DECLARATION` lines of a migration: SQLite has no
+    /// `ADD COLUMN IF NOT EXISTS`, and a migration must change nothing when run again.
+    static func addMissingColumns(_ sql: String, _ db: SQLiteConnection) throws {
+        for line in sql.split(separator: "\n") {
+            let words = line.trimmingCharacters(in: .whitespaces).split(separator: " ", maxSplits: 4).map(String.init)
+            guard words.count == 5, words[0] == "--", words[1] == "add", words[2] == "column" else { continue }
+            let rest = words[4].split(separator: " ", maxSplits: 1).map(String.init)
+            let table = words[3], column = rest[0], declaration = rest.count > 1 ? rest[1] : ""
+            let s = try db.prepare("SELECT 1 FROM pragma_table_info(?) WHERE name=?")
+            try s.bind([.text(table), .text(column)])
+            let exists = try s.step()
+            s.reset()
+            if !exists { try db.exec("ALTER TABLE \(table) ADD COLUMN \(column) \(declaration)") }
+        }
+    }
+
     static func migrate(_ db: SQLiteConnection, from version: Int, inTransaction: Bool = false) throws {
         for v in version..<Int(Schema.version) {
             let step = {
+                try addMissingColumns(Schema.migrations[v], db)
                 try db.exec(Schema.migrations[v])
                 try db.exec("PRAGMA user_version=\(v + 1)")
             }

@@ -244,7 +244,7 @@ extension ReplicaStore {
                 }
             }
             if !fresh.isEmpty {
-                if nextRid == nil { nextRid = (try db.scalar("SELECT max(rid) FROM records")?.int ?? 0) + 1 }
+                if nextRid == nil { nextRid = try nextRowNumber() }
                 try insertNew(fresh.map { (page.records[start + $0], at[$0]) }, from: pre, firstRid: nextRid!)
                 if seen != nil { seen!.append(contentsOf: nextRid!..<(nextRid! + Int64(fresh.count))) }
                 nextRid! += Int64(fresh.count)

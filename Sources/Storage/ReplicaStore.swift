@@ -73,7 +73,7 @@ public final class ReplicaStore: @unchecked Sendable {
         var sql: String {
             switch self {
             case .selectBody: return "SELECT body, rid FROM records WHERE idk=?1 AND id=?2"
-            case .insertRecord: return "INSERT INTO records(idk, id, kind, live, body) VALUES(?1, ?2, ?3, ?4, ?5)"
+            case .insertRecord: return "INSERT INTO records(rid, idk, id, kind, live, body) VALUES(?6, ?1, ?2, ?3, ?4, ?5)"
             case .updateRecord: return "UPDATE records SET kind=?2, live=?3, body=?4 WHERE rid=?1"
             case .insertDot: return "INSERT OR IGNORE INTO dots(rix, counter, rid) VALUES(?, ?, ?)"
             case .deleteDot: return "DELETE FROM dots WHERE rix=? AND counter=? AND rid=?"
@@ -114,6 +114,11 @@ public final class ReplicaStore: @unchecked Sendable {
     var keysVersion = 0
     /// The domain's rules by kind (`installRules`); `nil` for a store opened without them.
     var recordRules: [UInt8: RecordRule]?
+    /// The highest row number ever removed while it was the last (meta `rid_high`): new rows
+    /// are numbered above it. `nil` until read; 0 when there is none, or when rows above it exist.
+    var removedRowHigh: Int64?
+    /// Observers told after every committed transaction of this store (`addCommitObserver`).
+    var commitObservers: [@Sendable () -> Void] = []
     /// Counts the tombstones this process stored (any write of a deleted state).
     var tombstoneEpoch = 0
     /// The last purge scan that found nothing more: its limit, `tombstoneEpoch` and the file's data version then.
@@ -198,6 +203,8 @@ public final class ReplicaStore: @unchecked Sendable {
             }
             recordKeys = RecordKeyHasher(salt: salt)
             ReplicaStore.restrictPermissions(path)
+            // After every commit, whatever wrote it (the observers are called under the lock).
+            db.afterCommit = { [unowned self] in notifyCommitted() }
         } catch let e as SQLiteError {
             db.close()
             if e.isCorruption { throw StoreError.notAReplica(path: path, reason: e.message) }
@@ -372,6 +379,8 @@ public final class ReplicaStore: @unchecked Sendable {
             s.bind(int: Int64(new.kind.rawValue), at: 3)
             s.bind(int: new.isLive ? 1 : 0, at: 4)
             encodeBuffer.withUnsafeBytes { _ = s.bind(blob: $0, at: 5) }
+            // NULL: SQLite numbers the row (the largest + 1), unless that number was used before.
+            if let floor = try rowNumberFloor() { s.bind(int: floor, at: 6) } else { _ = s.bindNull(at: 6) }
             while try s.step() {}
             row = db.lastInsertRowID
         }

@@ -29,6 +29,8 @@ package final class SQLiteConnection {
     private(set) var handle: OpaquePointer?
     private var cache: [String: Statement] = [:]
     let path: String
+    /// Called after each `transaction` commits (not after a rollback).
+    var afterCommit: (() -> Void)?
 
     /// Opens a database file; `create` allows creating it.
     package init(path: String, readOnly: Bool = false, create: Bool = false) throws {
@@ -125,6 +127,7 @@ package final class SQLiteConnection {
         do {
             let result = try body()
             try run("COMMIT")
+            afterCommit?()
             return result
         } catch {
             try? exec("ROLLBACK")

@@ -165,5 +165,11 @@ enum Schema {
             PRIMARY KEY(session, id)
         );
         """,
+        // 8 → 9: the outbox names the replicated event record (kind `event`) of each event, so
+        // the sender can write the delivery's outcome into it (the app API's event list).
+        // The line below is run by `addMissingColumns` (SQLite has no ADD COLUMN IF NOT EXISTS).
+        """
+        -- add column outbox event_id TEXT
+        """,
     ]
 }

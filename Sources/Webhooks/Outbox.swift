@@ -9,45 +9,57 @@ import Storage
 /// so a change and its events commit together or not at all, survive `kill -9`
 /// together, and are never synced: a replica that receives the change from a
 /// peer has no outbox entry for it, and each event leaves from exactly one hub.
+/// (The events themselves are also replicated records, `EventLog`: the outbox
+/// entry names its record, so the sender can log the delivery in it.)
 public enum Outbox {
-    /// Writes `events` to the outbox in `tx`, as SPEC §6 payloads.
+    /// Writes `events` (already logged by `EventLog`) to the outbox in `tx`.
     ///
-    /// Each event's directory is read again inside the transaction: a directory
-    /// that is deleted or deactivated (whatever the caller saw) enqueues nothing,
-    /// since a deactivated directory emits nothing. `tenant`, `product` and
-    /// `directory_id` come from the directory; the webhook URL and secret do
-    /// not (they are read when the event is sent, so a changed webhook gets the
-    /// events still waiting).
+    /// A directory without a webhook (one made through the app API without
+    /// `webhook_url`) enqueues nothing: its events are in the change feed only. The
+    /// webhook URL and secret are read when an event is sent, so a changed webhook
+    /// gets the events still waiting.
     /// - Returns: How many events were enqueued.
     @discardableResult
-    public static func enqueue(_ events: [DirectoryEvent], in tx: LocalTransaction) throws -> Int {
-        // A change's events are all of one directory: it is read once.
-        var scopes: [String: (tenant: String, product: String)?] = [:]
+    public static func enqueue(_ events: [LoggedEvent], in tx: LocalTransaction) throws -> Int {
+        var hooked: [String: Bool] = [:]
         var enqueued = 0
         for e in events {
-            let scope: (tenant: String, product: String)?
-            if let known = scopes[e.directory] {
-                scope = known
+            let has: Bool
+            if let known = hooked[e.directory] {
+                has = known
             } else {
-                scope = try tx.record(e.directory).flatMap { Directory.eventScope(of: $0) }
-                scopes[e.directory] = scope
+                has = try tx.record(e.directory).flatMap { Directory(record: $0) }.map { !$0.webhookURL.isEmpty } ?? false
+                hooked[e.directory] = has
             }
-            guard let scope else { continue }
-            let body = WebhookPayload.event(e.name, tenant: scope.tenant, product: scope.product,
-                                            directoryID: e.directory, data: e.data)
-            try tx.enqueueEvent(directory: e.directory, event: e.name, body: body)
+            guard has else { continue }
+            try tx.enqueueEvent(directory: e.directory, event: e.name, body: e.payload, eventID: e.id)
             enqueued += 1
         }
         return enqueued
     }
 
-    /// A sink for `ScimRoutes` that enqueues (see `enqueue`) and then wakes
+    /// What the logged events go to: the outbox (see `enqueue`), then a wake-up of
     /// `delivery`, whose senders find the events once the transaction commits.
-    public static func sink(waking delivery: WebhookDelivery?) -> DirectoryEventSink {
+    public static func consumer(waking delivery: WebhookDelivery?) -> LoggedEventSink {
         { tx, events in
             guard try enqueue(events, in: tx) > 0 else { return }
             var woken = Set<String>()
             for e in events where woken.insert(e.directory).inserted { delivery?.wake(directory: e.directory) }
         }
+    }
+
+    /// A sink for `ScimRoutes`: each change's events are logged as records (`EventLog`),
+    /// then enqueued and `delivery` woken.
+    public static func sink(waking delivery: WebhookDelivery?) -> DirectoryEventSink {
+        EventLog.sink(then: [consumer(waking: delivery)])
+    }
+}
+
+extension Outbox {
+    /// Logs `events` (`EventLog.append`) and enqueues them, in `tx`.
+    /// - Returns: How many events were enqueued.
+    @discardableResult
+    public static func enqueue(_ events: [DirectoryEvent], in tx: LocalTransaction) throws -> Int {
+        try enqueue(EventLog.append(events, in: tx), in: tx)
     }
 }

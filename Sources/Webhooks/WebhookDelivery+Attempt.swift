@@ -1,3 +1,4 @@
+import Events
 import Foundation
 import HTTP
 import SetupLinks
@@ -59,6 +60,7 @@ extension WebhookDelivery {
             outcome = send(events, to: d, at: t)
         }
         let ms = Int((ContinuousClock.now - started) / .milliseconds(1))
+        if d.logWebhookEvents { logOutcome(outcome, of: events, to: d) }
         let what = "directory \(d.id) \(events.count == 1 ? head.event : "\(events.count) events") (seq \(head.seq)"
             + (events.count > 1 ? "…\(events.last!.seq))" : ")")
 
@@ -92,9 +94,29 @@ extension WebhookDelivery {
         }
     }
 
+    /// Writes an attempt's outcome into the events' records (the directory logs webhook
+    /// events: Jackson's `log_webhook_events`), so every hub's event list shows it.
+    private func logOutcome(_ outcome: Outcome, of events: [OutboxEvent], to d: Directory) {
+        let (status, delivered): (Int?, Bool)
+        switch outcome {
+        case .delivered(let s): (status, delivered) = (s, true)
+        case .failed(let s, _): (status, delivered) = (s, false)
+        case .interrupted: return
+        }
+        let ids = events.compactMap(\.eventID)
+        guard !ids.isEmpty else { return }
+        do {
+            try store.write { tx in
+                for id in ids { try EventLog.recordDelivery(eventID: id, status: status, delivered: delivered, endpoint: d.webhookURL, in: tx) }
+            }
+        } catch {
+            log?("webhooks: cannot log the outcome in the events of directory \(d.id): \(error)")
+        }
+    }
+
     /// Signs and posts the events; never throws.
     private func send(_ events: [OutboxEvent], to d: Directory, at t: UInt64) -> Outcome {
-        let body = configuration.batchSize == nil ? events[0].body : WebhookPayload.batch(events.map(\.body))
+        let body = configuration.batchSize == nil ? events[0].body : EventPayload.batch(events.map(\.body))
         let headers = [
             "Content-Type": "application/json",
             WebhookSignature.header: WebhookSignature.value(secret: d.webhookSecret, timestamp: t, body: body),

@@ -238,7 +238,7 @@ struct RecordWorld {
         r.write(["a": "b"], dot: Dot(replica: ReplicaID(high: 1, low: 1), counter: 1), hlc: HLC(rawValue: 7))
         var bytes = r.encoded
         #expect(throws: RecordDecodingError.self) { try Record(id: "x", encoded: Array(bytes.dropLast())) }
-        bytes[1] = 9
+        bytes[1] = 0xEE  // no such kind
         #expect(throws: RecordDecodingError.self) { try Record(id: "x", encoded: bytes) }
         #expect(throws: RecordDecodingError.self) { try Record(id: "x", encoded: [UInt8]()) }
     }

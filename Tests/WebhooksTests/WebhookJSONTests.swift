@@ -4,12 +4,13 @@ import JSON
 import Replica
 import TestSupport
 import Testing
+@testable import Events
 @testable import Webhooks
 
 /// Bodies are written so that `JSON.stringify(JSON.parse(body))` gives the same
 /// bytes, and signed as Jackson signs: a receiver written for Jackson's events
 /// accepts ours whether it hashes the raw body or the re-serialized one.
-@Suite struct WebhookJSONTests {
+@Suite struct EventJSONTests {
     @Test func numbersAreWrittenAsJavaScriptPrintsThem() {
         let cases: [(JSONValue, String)] = [
             (.double(0), "0"), (.double(-0.0), "0"), (.double(1), "1"), (.double(100), "100"), (.double(-2.5), "-2.5"),
@@ -21,17 +22,17 @@ import Testing
             (.int((1 << 53) + 1), "9007199254740992"), (.int(.max), "9223372036854776000"), (.int(.min), "-9223372036854776000"),
         ]
         for (value, text) in cases {
-            #expect(String(decoding: WebhookJSON.write(value), as: UTF8.self) == text, "\(value)")
+            #expect(String(decoding: EventJSON.write(value), as: UTF8.self) == text, "\(value)")
         }
     }
 
     @Test func membersFollowJavaScriptPropertyOrder() {
         let value = json(#"{"b":1,"2":2,"a":3,"1":4,"b":5,"4294967295":6,"4294967294":7,"01":8}"#)
-        #expect(String(decoding: WebhookJSON.write(value), as: UTF8.self)
+        #expect(String(decoding: EventJSON.write(value), as: UTF8.self)
             == #"{"1":4,"2":2,"4294967294":7,"b":5,"a":3,"4294967295":6,"01":8}"#)
         // Plain objects keep their order untouched.
         let plain = json(#"{"event":"user.created","tenant":"acme","data":{"z":1,"a":[true,null,"\u0001\"/é"]}}"#)
-        #expect(String(decoding: WebhookJSON.write(plain), as: UTF8.self)
+        #expect(String(decoding: EventJSON.write(plain), as: UTF8.self)
             == #"{"event":"user.created","tenant":"acme","data":{"z":1,"a":[true,null,"\u0001\"/é"]}}"#)
     }
 
@@ -73,10 +74,10 @@ import Testing
         // Without Node the test is cancelled (failed under CI), never passed.
         let node = try requires(.node)
         let seed = SeededGenerator.seed()
-        print("WebhookJSONTests: seed \(seed) (replay with SETUPLINK_SEED=\(seed))")
+        print("EventJSONTests: seed \(seed) (replay with SETUPLINK_SEED=\(seed))")
         var rng = SeededGenerator(seed: seed)
-        var bodies: [[UInt8]] = (0..<1000).map { _ in WebhookJSON.write(Self.randomValue(&rng)) }
-        bodies.append(WebhookPayload.event("user.created", tenant: "ácme", product: "crm", directoryID: "d1",
+        var bodies: [[UInt8]] = (0..<1000).map { _ in EventJSON.write(Self.randomValue(&rng)) }
+        bodies.append(EventPayload.event("user.created", tenant: "ácme", product: "crm", directoryID: "d1",
                                            data: json(#"{"id":"u1","raw":{"schemas":["urn:x"],"1":0.5,"name":{"givenName":"Zoë"}}}"#)))
         let file = temporaryFolder() + "/bodies.txt"
         // One body per line: the writer escapes every control character, so no body holds a newline.

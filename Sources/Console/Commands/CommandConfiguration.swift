@@ -6,6 +6,8 @@ enum HelpSection: CaseIterable, Sendable {
     case directories
     /// `open`, `providers`, `close`.
     case tenantPage
+    /// `api-key …`.
+    case appAPI
     /// Peers, sync, status, settings, help, quit.
     case housekeeping
 
@@ -15,6 +17,7 @@ enum HelpSection: CaseIterable, Sendable {
         case .links: "Setup links (admin)"
         case .directories: "Directories (admin: any tenant; on a setup page: that page's only)"
         case .tenantPage: "Tenant setup page"
+        case .appAPI: "App API keys (the product's backend: /api/v1/dsync on every hub)"
         case .housekeeping: "Sync and housekeeping"
         }
     }

@@ -31,6 +31,10 @@ enum CommandRegistry {
         DirectoryDeactivate.self,
         DirectoryDelete.self,
         ClosePage.self,
+        // App API keys
+        ApiKeyCreate.self,
+        ApiKeyList.self,
+        ApiKeyRevoke.self,
         // Sync and housekeeping
         PeerAdd.self,
         PeerUpdate.self,

@@ -1,12 +1,12 @@
 import JSON
 
 /// The body of a webhook request (SPEC §6): one event, or with batching an
-/// array of events, in `JSON.stringify` form (see `WebhookJSON`).
-public enum WebhookPayload {
+/// array of events, in `JSON.stringify` form (see `EventJSON`).
+public enum EventPayload {
     /// One event: `{"event","tenant","product","directory_id","data"}`.
     public static func event(_ type: String, tenant: String, product: String, directoryID: String,
                              data: JSONValue) -> [UInt8] {
-        WebhookJSON.write(.object([
+        EventJSON.write(.object([
             ("event", .string(type)),
             ("tenant", .string(tenant)),
             ("product", .string(product)),

@@ -18,16 +18,16 @@ import JSON
 ///   document order; a repeated key keeps its first place and its last value;
 /// - strings as JSONWriter escapes them, which is what `JSON.stringify` does
 ///   (`"`, `\`, and control characters; nothing else, not even `/`).
-enum WebhookJSON {
+public enum EventJSON {
     /// The bytes of `value` in `JSON.stringify` form.
-    static func write(_ value: JSONValue) -> [UInt8] {
+    public static func write(_ value: JSONValue) -> [UInt8] {
         var w = JSONWriter(capacity: 512)
         write(value, into: &w)
         return w.bytes
     }
 
     /// Appends `value` to a writer, in `JSON.stringify` form.
-    static func write(_ value: JSONValue, into w: inout JSONWriter) {
+    public static func write(_ value: JSONValue, into w: inout JSONWriter) {
         switch value {
         case .null: w.null()
         case .bool(let b): w.bool(b)
