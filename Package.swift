@@ -88,6 +88,9 @@ let package = Package(
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Events", "Scim", "JSON", "Hub", "HTTP", "TestSupport", "PeerSync",
                                                           "SetupLinks", "Storage", "Replica", "Fixtures", "Console"],
                     exclude: ["Receiver"]),
+        .testTarget(name: "AppAPITests", dependencies: ["AppAPI", "Events", "Scim", "SetupLinks", "Storage", "Replica", "JSON", "HTTP",
+                                                        "Hub", "PeerSync", "Webhooks", "TestSupport", "Fixtures", "Bytes"],
+                    exclude: ["Jackson"]),
         .testTarget(name: "SetupPageTests", dependencies: ["SetupPage", "Hub", "HTTP", "TestSupport", "SetupLinks", "Storage", "Replica"],
                     exclude: ["Browser"]),
     ]
