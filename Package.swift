@@ -90,7 +90,7 @@ let package = Package(
                     exclude: ["Receiver"]),
         .testTarget(name: "AppAPITests", dependencies: ["AppAPI", "Events", "Scim", "SetupLinks", "Storage", "Replica", "JSON", "HTTP",
                                                         "Hub", "PeerSync", "Webhooks", "TestSupport", "Fixtures", "Bytes"],
-                    exclude: ["Jackson"]),
+                    exclude: ["Jackson", "FeedApp"]),
         .testTarget(name: "SetupPageTests", dependencies: ["SetupPage", "Hub", "HTTP", "TestSupport", "SetupLinks", "Storage", "Replica"],
                     exclude: ["Browser"]),
     ]
