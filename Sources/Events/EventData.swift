@@ -30,11 +30,27 @@ public enum EventData {
         ])
     }
 
-    /// A membership event's data: the group's data (`group(id:name:raw:)`) plus `user`,
-    /// the member's user data.
-    public static func membership(group: JSONValue, user: JSONValue) -> JSONValue {
-        guard case .object(var members) = group else { return .object([("user", user)]) }
-        if let i = members.firstIndex(where: { $0.0 == "user" }) { members[i].1 = user } else { members.append(("user", user)) }
+    /// A membership event's data (`group.user_added`, `group.user_removed`): the
+    /// member's user data (`user(…)`) with the group's data (`group(id:name:raw:)`)
+    /// added last under `group`, as Jackson's membership events carry them: a
+    /// receiver reads `data.id` as the user and `data.group.id` as the group.
+    ///
+    /// A member that is not a user the emitter holds is `{"id": <member value>}`
+    /// (see `unknownMember(_:)`), so the data is `{"id": …, "group": {…}}`.
+    public static func membership(user: JSONValue, group: JSONValue) -> JSONValue {
+        var members = user.objectValue ?? []
+        members.removeAll { $0.0 == "group" }
+        members.append(("group", group))
         return .object(members)
+    }
+
+    /// The user data of a member that is not a user the emitter holds (a user
+    /// created on another hub and not synced yet, or a group's id): just its
+    /// member value as `id`.
+    ///
+    /// Jackson sends such a `group.user_added` without `data`; keeping the id
+    /// lets a receiver fetch the user later instead of dropping the event.
+    public static func unknownMember(_ value: String) -> JSONValue {
+        .object([("id", .string(value))])
     }
 }

@@ -33,9 +33,10 @@ extension EventData {
         return group(id: resource.member("id") ?? .null, name: resource.member("displayName") ?? .null, raw: raw.value)
     }
 
-    /// A membership event's data from the group's resource: the group's data plus `user`,
-    /// the member's user data (just `{"id": …}` when the member is not a user this replica holds).
-    public static func membership(groupResource: JSONValue, user: JSONValue) -> JSONValue {
-        membership(group: group(groupResource), user: user)
+    /// A membership event's data from the group's resource: the member's user data
+    /// (`user(_:)`, or `unknownMember(_:)` when the member is not a user this replica
+    /// holds) with the group's data (`group(_:)`) under `group`, last.
+    public static func membership(user: JSONValue, groupResource: JSONValue) -> JSONValue {
+        membership(user: user, group: group(groupResource))
     }
 }
