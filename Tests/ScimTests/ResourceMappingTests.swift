@@ -89,7 +89,8 @@ import Testing
         func e(_ body: String) -> ScimError? { scimError { try f.createUser(body) } }
         let core = #""schemas":["urn:ietf:params:scim:schemas:core:2.0:User"]"#
         #expect(e("[]")?.kind == .invalidSyntax)
-        #expect(e(#"{"userName":"x"}"#)?.kind == .invalidSyntax)
+        #expect(e(#"{"schemas":[],"userName":"x"}"#)?.kind == .invalidSyntax)
+        #expect(e(#"{"schemas":null,"userName":"x"}"#)?.kind == .invalidSyntax)
         #expect(e(#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"userName":"x"}"#)?.kind == .invalidSyntax)
         #expect(e(#"{"schemas":"urn:ietf:params:scim:schemas:core:2.0:User","userName":"x"}"#)?.kind == .invalidSyntax)
         #expect(e("{\(core)}")?.kind == .invalidValue)
