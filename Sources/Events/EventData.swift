@@ -7,18 +7,21 @@ import JSON
 /// The emitter fills the fields from its resources (Scim: `EventData+Scim.swift`,
 /// which reads SCIM attributes by their case-insensitive names).
 public enum EventData {
-    /// A user's data: `id`, `email`, `first_name`, `last_name`, `active`, `raw`
-    /// (the resource as stored).
+    /// A user's data: `id`, `email`, `first_name`, `last_name`, `active`, `roles`
+    /// when `roles` is given and not empty (the role names, as Jackson sends them:
+    /// an array of strings; no `roles` key otherwise), `raw` (the resource as stored).
     public static func user(id: JSONValue, email: JSONValue, firstName: JSONValue, lastName: JSONValue, active: Bool,
-                            raw: JSONValue) -> JSONValue {
-        .object([
+                            roles: [String]? = nil, raw: JSONValue) -> JSONValue {
+        var members: [(String, JSONValue)] = [
             ("id", id),
             ("email", email),
             ("first_name", firstName),
             ("last_name", lastName),
             ("active", .bool(active)),
-            ("raw", raw),
-        ])
+        ]
+        if let roles, !roles.isEmpty { members.append(("roles", .array(roles.map(JSONValue.string)))) }
+        members.append(("raw", raw))
+        return .object(members)
     }
 
     /// A group's data: `id`, `name`, `raw` (the resource as stored, without its members).
