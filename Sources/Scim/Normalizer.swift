@@ -3,9 +3,10 @@ import JSON
 
 /// Validation of incoming SCIM values against the schema, and their
 /// normalization: known attribute and sub-attribute names take their canonical
-/// case, Entra ID's string booleans (`"False"`) become booleans, `null` and
-/// empty values are dropped (unassigned), read-only values are ignored.
-/// Unknown attributes and sub-attributes are kept exactly as sent.
+/// case, Entra ID's string booleans (`"False"`) become booleans, a user's
+/// `roles` sent as Jackson takes them (`"a,b"`, `["a"]`) become role objects,
+/// `null` and empty values are dropped (unassigned), read-only values are
+/// ignored. Unknown attributes and sub-attributes are kept exactly as sent.
 enum Normalizer {
     /// `true` / `false` in any case (Entra ID sends `"True"` and `"False"`), else `nil`.
     static func booleanString(_ s: String) -> Bool? {
@@ -97,17 +98,66 @@ enum Normalizer {
         }
     }
 
+    /// The User schema's `roles`: the one attribute that also takes Jackson's shorthand forms (`roles(_:path:allowsOne:)`).
+    static let userRoles = ScimSchemas.user.attribute("roles")!
+
+    /// Whether `def` (of the core schema when `urn` is nil, else of extension `urn`) is the User's `roles`.
+    static func isUserRoles(_ def: AttributeDefinition, urn: String?) -> Bool {
+        urn == nil && def.name == userRoles.name && def == userRoles
+    }
+
+    /// A user's `roles` in any form a client written for Jackson sends, as SCIM's
+    /// canonical form (an array of role objects), before the usual checks of
+    /// `value(_:for:path:)`:
+    /// - a string is a comma-separated list (`"viewer, editor"`): each part trimmed,
+    ///   empty parts dropped, each part `{"value": part}`;
+    /// - in an array, a string element is `{"value": element}` (trimmed; an empty
+    ///   one is dropped), other elements (SCIM's role objects) are checked as usual;
+    /// - `null` stays unassigned; with `allowsOne` (a PATCH value) one role object
+    ///   stands for itself, as for every multi-valued attribute.
+    ///
+    /// Anything else (a number, a boolean, an object in a POST or PUT) is 400
+    /// `invalidValue`. Jackson splits without trimming and stores strings as sent;
+    /// we store role objects, so `raw.roles` and `GET /Users` show the SCIM form
+    /// and events list the values (`EventData.user(_:)`).
+    static func roles(_ v: JSONValue, path: String, allowsOne: Bool) throws(ScimError) -> JSONValue {
+        func role(_ s: Substring) -> JSONValue {
+            var name = s.drop(while: \.isWhitespace)
+            while name.last?.isWhitespace == true { name = name.dropLast() }
+            return name.isEmpty ? .null : .object([("value", .string(String(name)))])
+        }
+        switch v {
+        case .null:
+            return v
+        case .string(let s):
+            return .array(s.split(separator: ",", omittingEmptySubsequences: false).map(role).filter { $0 != .null })
+        case .array(let elements):
+            // An empty string element becomes null, which `value(_:for:path:)` drops: later indexes stay as sent.
+            return .array(elements.map { e in e.stringValue.map { role(Substring($0)) } ?? e })
+        case .object where allowsOne:
+            return v
+        default:
+            throw ScimError.invalidValue(
+                "\(path) must be an array of roles (objects with a \"value\", or strings) or a comma-separated string, not \(v.typeName)")
+        }
+    }
+
     /// "The primary attribute value true MUST appear no more than once" (RFC 7643 §2.4).
     static func checkPrimary(_ elements: [JSONValue], path: String) throws(ScimError) {
         let primaries = elements.filter { $0.member("primary") == .bool(true) }.count
         guard primaries <= 1 else { throw ScimError.invalidValue("\(path) has \(primaries) values marked primary") }
     }
 
-    /// Checks a request's `schemas`: an array of strings that holds `required` (compared without case).
+    /// Checks a request's `schemas`: when present, an array of strings that holds
+    /// `required` (compared without case), else 400 `invalidSyntax`.
+    ///
+    /// A body without `schemas` is accepted: every caller serves one endpoint whose
+    /// message type is `required` and nothing else (POST/PUT `/Users` a User,
+    /// POST/PUT `/Groups` a Group, PATCH a PatchOp, `/.search` a SearchRequest), so
+    /// the key adds nothing. Jackson never reads it, and clients written for
+    /// Jackson (its own tests, its Google sync) leave it out.
     static func checkSchemas(_ body: JSONValue, required: String) throws(ScimError) {
-        guard let s = body.member("schemas") else {
-            throw ScimError.invalidSyntax("the request has no \"schemas\"; expected [\"\(required)\"]")
-        }
+        guard let s = body.member("schemas") else { return }
         guard case .array(let list) = s, list.allSatisfy({ $0.stringValue != nil }) else {
             throw ScimError.invalidSyntax("\"schemas\" must be an array of schema URNs")
         }
@@ -119,8 +169,8 @@ enum Normalizer {
     /// The attributes of a resource sent in a POST or PUT body, as an "attribute
     /// object": canonical top-level members, known extensions as objects under
     /// their URN, unknown members as sent; no `schemas`, `id`, `meta`, read-only
-    /// or write-only (password) attributes. Checks `schemas`, types, duplicates
-    /// and required attributes.
+    /// or write-only (password) attributes. Checks `schemas` (when present), types,
+    /// duplicates and required attributes.
     static func resource(_ body: JSONValue, schema: ResourceSchema) throws(ScimError) -> JSONValue {
         guard case .object(let members) = body else {
             throw ScimError.invalidSyntax("the request body must be a JSON object, not \(body.typeName)")
@@ -165,7 +215,7 @@ enum Normalizer {
         // id, meta and other read-only attributes in a request are ignored (RFC 7643 §2.2);
         // a password is checked, then dropped: it is never stored.
         guard def.isWritable else { return }
-        let normalized = try value(v, for: def, path: label)
+        let normalized = try value(isUserRoles(def, urn: urn) ? roles(v, path: label, allowsOne: false) : v, for: def, path: label)
         if def.mutability == .writeOnly { return }
         if let urn {
             var ext = ObjectMembers(out[urn])

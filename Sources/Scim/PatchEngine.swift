@@ -151,6 +151,11 @@ public struct PatchEngine {
             container.set(def.name, parent.value)
             return
         }
+        var value = value
+        if let v = value, Normalizer.isUserRoles(def, urn: ap.extensionURN) {
+            // `"viewer,editor"` and `["viewer"]` are roles here too, for add, replace and remove alike.
+            value = try Normalizer.roles(v, path: label, allowsOne: true)
+        }
         switch op {
         case .remove:
             if def.multiValued, let value, value != .null {

@@ -32,7 +32,7 @@ public struct PatchOperation: Sendable, Equatable {
     /// The most operations one request may carry.
     public static let maxOperations = 10_000
 
-    /// The operations of a PATCH request body, checked: `schemas`, `Operations`,
+    /// The operations of a PATCH request body, checked: `schemas` (when present), `Operations`,
     /// each `op`, each `path` (400 `invalidPath`), `value` where required,
     /// `path` for `remove` (400 `noTarget`).
     public static func parseRequest(_ body: JSONValue, for schema: ResourceSchema) throws(ScimError) -> [PatchOperation] {

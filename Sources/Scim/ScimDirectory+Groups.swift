@@ -185,8 +185,8 @@ extension ScimDirectory {
             for v in values {
                 let user = try liveRecord(v, .user, store).map {
                     EventData.user(ResourceMapping.resource($0, schema: ScimSchemas.userResource, baseURL: baseURL))
-                } ?? .object([("id", .string(v))])
-                events.append(DirectoryEvent(kind, directory: id, data: EventData.membership(groupResource: group, user: user)))
+                } ?? EventData.unknownMember(v)
+                events.append(DirectoryEvent(kind, directory: id, data: EventData.membership(user: user, groupResource: group)))
             }
         }
         return events

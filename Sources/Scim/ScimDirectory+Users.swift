@@ -139,7 +139,7 @@ extension ScimDirectory {
             try store.write(id: m.id, kind: .membership, [ScimRecords.presentField: "0"], revive: false)
             if let g = try liveRecord(gid, .group, store) {
                 let group = ResourceMapping.resource(g, schema: ScimSchemas.groupResource, baseURL: baseURL)
-                events.append(DirectoryEvent(.groupUserRemoved, directory: id, data: EventData.membership(groupResource: group, user: userData)))
+                events.append(DirectoryEvent(.groupUserRemoved, directory: id, data: EventData.membership(user: userData, groupResource: group)))
             }
         }
         try store.delete(id: uid)

@@ -140,8 +140,20 @@ import Testing
             _ = try PatchOperation.parseRequest(json(#"{"schemas":["urn:x"],"Operations":[]}"#), for: ScimSchemas.userResource)
         }?.kind == .invalidSyntax)
         #expect(scimError {
-            _ = try PatchOperation.parseRequest(json(#"{"Operations":[{"op":"add","value":{}}]}"#), for: ScimSchemas.userResource)
+            _ = try PatchOperation.parseRequest(json(#"{"schemas":"urn:ietf:params:scim:api:messages:2.0:PatchOp","Operations":[{"op":"add","value":{}}]}"#),
+                                                for: ScimSchemas.userResource)
         }?.kind == .invalidSyntax)
+    }
+
+    @Test func aBodyWithoutSchemasIsAPatchOpAndExtraOperationKeysAreIgnored() throws {
+        // Jackson's own shapes: no "schemas", and an "action" key beside op/path/value.
+        let ops = try PatchOperation.parseRequest(json(#"""
+            {"Operations":[{"action":"addGroupMember","op":"add","path":"members","value":[{"value":"u1"}]},
+                           {"op":"replace","path":"displayName","value":"New name"}]}
+            """#), for: ScimSchemas.groupResource)
+        #expect(ops.map(\.op) == [.add, .replace])
+        #expect(ops.map { $0.path?.description } == ["members", "displayName"])
+        #expect(ops[0].value == json(#"[{"value":"u1"}]"#))
     }
 
     @Test func aFailedOperationLeavesNothingHalfApplied() {

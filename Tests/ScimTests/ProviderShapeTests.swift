@@ -104,7 +104,11 @@ import Testing
             [{"op":"add","path":"members","value":[{"value":"\#(u1)","display":"one@okta.local"},{"value":"\#(u2)","display":"two@okta.local"}]}]
             """#)
         #expect(added.events.map(\.name) == ["group.user_added", "group.user_added"])
-        #expect(added.events[0].data.member("user")?.member("id") != nil)
+        // Each is the user's data with the group under `group`.
+        #expect(added.events.map { $0.data.member("id")?.stringValue } == [u1, u2])
+        #expect(added.events[1].data.member("email") == .string("two@okta.local"))
+        #expect(added.events.allSatisfy { $0.data.member("group")?.member("id") == .string(gid) })
+        #expect(added.events.allSatisfy { $0.data.member("group")?.member("name") == .string("Engineering") })
         #expect(try f.memberValues(gid) == [u1, u2].sorted())
         let removed = try f.patchGroup(gid, #"[{"op":"remove","path":"members[value eq \"\#(u1)\"]"}]"#)
         #expect(removed.events.map(\.name) == ["group.user_removed"])

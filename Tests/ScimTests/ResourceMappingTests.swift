@@ -89,7 +89,8 @@ import Testing
         func e(_ body: String) -> ScimError? { scimError { try f.createUser(body) } }
         let core = #""schemas":["urn:ietf:params:scim:schemas:core:2.0:User"]"#
         #expect(e("[]")?.kind == .invalidSyntax)
-        #expect(e(#"{"userName":"x"}"#)?.kind == .invalidSyntax)
+        #expect(e(#"{"schemas":[],"userName":"x"}"#)?.kind == .invalidSyntax)
+        #expect(e(#"{"schemas":null,"userName":"x"}"#)?.kind == .invalidSyntax)
         #expect(e(#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"userName":"x"}"#)?.kind == .invalidSyntax)
         #expect(e(#"{"schemas":"urn:ietf:params:scim:schemas:core:2.0:User","userName":"x"}"#)?.kind == .invalidSyntax)
         #expect(e("{\(core)}")?.kind == .invalidValue)
@@ -132,10 +133,30 @@ import Testing
         #expect(d.member("raw") == o.resource)
         let g = try f.dir.createGroup(json(#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Ops","members":[{"value":"\#(o.record.id)"}]}"#), in: f.store)
         #expect(g.events.map(\.name) == ["group.created", "group.user_added"])
+        // A membership event is the user's data with the group under `group`, last (Jackson's shape).
         let gd = g.events[1].data
-        #expect(gd.objectValue?.map(\.0) == ["id", "name", "raw", "user"])
-        #expect(gd.member("name") == .string("Ops"))
-        #expect(gd.member("raw")?.member("members") == nil)
-        #expect(gd.member("user")?.member("email") == .string("r@t.example"))
+        #expect(gd.objectValue?.map(\.0) == ["id", "email", "first_name", "last_name", "active", "raw", "group"])
+        #expect(gd.member("id") == .string(o.record.id))
+        #expect(gd.member("email") == .string("r@t.example"))
+        #expect(gd.member("raw") == o.resource)
+        let group = try #require(gd.member("group"))
+        #expect(group.objectValue?.map(\.0) == ["id", "name", "raw"])
+        #expect(group.member("id") == .string(g.record.id))
+        #expect(group.member("name") == .string("Ops"))
+        #expect(group.member("raw")?.member("members") == nil)
+        #expect(group == g.events[0].data, "the group as group.created sent it")
+    }
+
+    @Test func aMembershipEventOfAMemberThatIsNoUserHereCarriesItsIdAndTheGroup() throws {
+        let f = Fixture()
+        let gid = try f.createGroup("Ops")
+        let groupData = EventData.group(try f.group(gid))
+        // A member value no user of this replica has (a user created on another hub, not synced yet).
+        let added = try f.patchGroup(gid, #"[{"op":"add","path":"members","value":[{"value":"elsewhere-1"}]}]"#)
+        #expect(added.events.map(\.name) == ["group.user_added"])
+        #expect(added.events[0].data == .object([("id", .string("elsewhere-1")), ("group", groupData)]))
+        let removed = try f.patchGroup(gid, #"[{"op":"remove","path":"members[value eq \"elsewhere-1\"]"}]"#)
+        #expect(removed.events.map(\.name) == ["group.user_removed"])
+        #expect(removed.events[0].data == .object([("id", .string("elsewhere-1")), ("group", groupData)]))
     }
 }

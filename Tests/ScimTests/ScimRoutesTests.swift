@@ -19,6 +19,7 @@ import TestSupport
         let d = try server.directory()
         let scim = ScimClient(server, d)
         let uid = try scim.createUser("ann@example.com")
+        let gid = try scim.createGroup("Ops")
         _ = server.takeEvents(d.id)
         let before = try server.digest()
         let cases: [(String, () throws -> ScimReply, Int, String?)] = [
@@ -26,7 +27,11 @@ import TestSupport
             ("empty body", { try scim.post("/Users", "") }, 400, "invalidSyntax"),
             ("a body that is not an object", { try scim.post("/Users", "[1,2]") }, 400, "invalidSyntax"),
             ("wrong schemas", { try scim.post("/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"userName":"bob"}"#) }, 400, "invalidSyntax"),
-            ("no schemas", { try scim.post("/Users", #"{"userName":"bob"}"#) }, 400, "invalidSyntax"),
+            ("schemas that is not an array", { try scim.post("/Users", #"{"schemas":"urn:ietf:params:scim:schemas:core:2.0:User","userName":"bob"}"#) }, 400, "invalidSyntax"),
+            ("empty schemas", { try scim.post("/Users", #"{"schemas":[],"userName":"bob"}"#) }, 400, "invalidSyntax"),
+            ("a group PUT with the User schema", {
+                try scim.put("/Groups/\(gid)", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"displayName":"Renamed"}"#)
+            }, 400, "invalidSyntax"),
             ("missing userName", { try scim.post("/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"active":true}"#) }, 400, "invalidValue"),
             ("userName of the wrong type", { try scim.post("/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":5}"#) }, 400, "invalidValue"),
             ("active of the wrong type", { try scim.post("/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bob","active":"maybe"}"#) }, 400, "invalidValue"),
@@ -43,7 +48,10 @@ import TestSupport
             ("a PATCH with a bad path", { try scim.patch("/Users/\(uid)", #"[{"op":"replace","path":"name..givenName","value":"x"}]"#) }, 400, "invalidPath"),
             ("a PATCH of an unknown attribute path", { try scim.patch("/Users/\(uid)", #"[{"op":"remove","path":"emails[type eq ]"}]"#) }, 400, "invalidPath"),
             ("a PATCH with an unknown op", { try scim.patch("/Users/\(uid)", #"[{"op":"move","path":"active","value":false}]"#) }, 400, "invalidSyntax"),
-            ("a PATCH without the PatchOp schema", { try scim.send("PATCH", "/Users/\(uid)", #"{"Operations":[]}"#) }, 400, "invalidSyntax"),
+            ("a PATCH with no operations", { try scim.send("PATCH", "/Users/\(uid)", #"{"Operations":[]}"#) }, 400, "invalidSyntax"),
+            ("a PATCH with the User schema", {
+                try scim.send("PATCH", "/Users/\(uid)", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"Operations":[{"op":"replace","path":"active","value":false}]}"#)
+            }, 400, "invalidSyntax"),
             ("a PATCH of the id", { try scim.patch("/Users/\(uid)", #"[{"op":"replace","path":"id","value":"x"}]"#) }, 400, "mutability"),
             ("startIndex that is not a number", { try scim.get("/Users?startIndex=one") }, 400, "invalidValue"),
             ("attributes with excludedAttributes", { try scim.get("/Users?attributes=userName&excludedAttributes=emails") }, 400, "invalidSyntax"),
@@ -54,7 +62,9 @@ import TestSupport
             ("an unknown endpoint", { try scim.get("/Widgets") }, 404, nil),
             ("an unknown schema", { try scim.get("/Schemas/urn:example:nothing") }, 404, nil),
             ("an unknown resource type", { try scim.get("/ResourceTypes/Widget") }, 404, nil),
-            ("a search body without its schema", { try scim.post("/Users/.search", #"{"filter":"userName eq \"ann@example.com\""}"#) }, 400, "invalidSyntax"),
+            ("a search body with the PatchOp schema", {
+                try scim.post("/Users/.search", #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"filter":"userName eq \"ann@example.com\""}"#)
+            }, 400, "invalidSyntax"),
             ("a form body", { try scim.send("POST", "/Users", "userName=bob", headers: ["Content-Type": "application/x-www-form-urlencoded"]) }, 415, nil),
             ("a wrong token", { try ScimClient(base: scim.base, token: "not-the-token").get("/Users") }, 401, nil),
             ("no token", { try ScimClient(base: scim.base, token: nil).get("/Users") }, 401, nil),
@@ -74,6 +84,7 @@ import TestSupport
         // Only the user made by the rename case was written; nothing emitted for any refusal.
         #expect(server.takeEvents(d.id) == ["user.created"])
         #expect(try scim.get("/Users").total == 2)
+        #expect(try scim.get("/Groups").resources.map { $0.member("displayName") } == [.string("Ops")])
         _ = before
     }
 

@@ -75,6 +75,15 @@ final class ScimServer: Sendable {
         }
     }
 
+    /// The events received for `directory`, in order (kind and data), and forgets them.
+    func takeDirectoryEvents(_ directory: String) -> [DirectoryEvent] {
+        events.withLock { all in
+            let mine = all.filter { $0.0 == directory }.map(\.1)
+            all.removeAll { $0.0 == directory }
+            return mine
+        }
+    }
+
     /// The replica's digest.
     func digest() throws -> String { try store.digest() }
 }

@@ -45,11 +45,14 @@ import Webhooks
             guard case .object(let members) = body else { Issue.record("not an object: \(body)"); continue }
             #expect(members.map(\.0) == ["event", "tenant", "product", "directory_id", "data"])
             let data = body["data"]
-            if event.name.hasPrefix("user.") {
+            if event.name.hasPrefix("user.") || event.name.hasPrefix("group.user_") {
+                // Membership events carry the user's data too, with the group under `group`.
                 for field in ["id", "email", "first_name", "last_name", "active", "raw"] { #expect(data?[field] != nil, "\(field)") }
+                if event.name.hasPrefix("group.user_") {
+                    for field in ["id", "name", "raw"] { #expect(data?["group"]?[field] != nil, "group.\(field)") }
+                }
             } else {
                 for field in ["id", "name", "raw"] { #expect(data?[field] != nil, "\(field)") }
-                if event.name.hasPrefix("group.user_") { #expect(data?["user"]?["id"] != nil) }
             }
         }
     }

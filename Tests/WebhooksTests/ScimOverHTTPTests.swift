@@ -92,10 +92,10 @@ import Webhooks
         var group = created.json
         let gid = try #require(group["id"]?.stringValue)
         expected += [("group.created", EventData.group(group)),
-                     ("group.user_added", EventData.membership(groupResource: group, user: Self.eventUser(alice)))]
+                     ("group.user_added", EventData.membership(user: Self.eventUser(alice), groupResource: group))]
         let added = try scim.patch("/Groups/\(gid)", #"[{"op":"add","path":"members","value":[{"value":"\#(bid)"}]}]"#)
         #expect(added.status == 204)
-        expected.append(("group.user_added", EventData.membership(groupResource: group, user: Self.eventUser(bob))))
+        expected.append(("group.user_added", EventData.membership(user: Self.eventUser(bob), groupResource: group)))
 
         // Okta's deactivation (a path-less replace); sent again, it changes nothing and emits nothing.
         let deactivated = try scim.patch("/Users/\(aid)", #"[{"op":"replace","value":{"active":false}}]"#)
@@ -108,7 +108,7 @@ import Webhooks
         // Okta's member remove by filter, then Entra ID's rename of the group.
         let removed = try scim.patch("/Groups/\(gid)", #"[{"op":"remove","path":"members[value eq \"\#(bid)\"]"}]"#)
         #expect(removed.status == 204)
-        expected.append(("group.user_removed", EventData.membership(groupResource: group, user: Self.eventUser(bob))))
+        expected.append(("group.user_removed", EventData.membership(user: Self.eventUser(bob), groupResource: group)))
         let renamedGroup = try scim.patch("/Groups/\(gid)", #"[{"op":"Replace","path":"displayName","value":"Eng (EU)"}]"#)
         #expect(renamedGroup.status == 204)
         let fetched = try scim.send("GET", "/Groups/\(gid)")
@@ -118,7 +118,7 @@ import Webhooks
 
         // Deleting a member leaves her group first; then the group goes.
         #expect(try scim.send("DELETE", "/Users/\(aid)").status == 204)
-        expected += [("group.user_removed", EventData.membership(groupResource: group, user: Self.eventUser(alice))),
+        expected += [("group.user_removed", EventData.membership(user: Self.eventUser(alice), groupResource: group)),
                      ("user.deleted", Self.eventUser(alice))]
         #expect(try scim.send("DELETE", "/Groups/\(gid)").status == 204)
         expected.append(("group.deleted", EventData.group(group)))
@@ -156,12 +156,17 @@ import Webhooks
         #expect(data[2]["first_name"]?.stringValue == "Alicia" && data[2]["active"] == .bool(true))
         #expect(data[3]["id"]?.stringValue == gid && data[3]["name"]?.stringValue == "Engineering")
         #expect(data[3]["raw"]?["members"] == nil, "a group's raw has no members")
-        #expect(data[4]["id"]?.stringValue == gid && data[4]["user"]?["id"]?.stringValue == aid)
-        #expect(data[5]["user"]?["id"]?.stringValue == bid && data[5]["user"]?["email"]?.stringValue == "bob@acme.test")
+        // Membership events: the user's data, the group under `group` (as Jackson sends them).
+        #expect(data[4]["id"]?.stringValue == aid && data[4]["group"]?["id"]?.stringValue == gid)
+        #expect(data[4]["email"]?.stringValue == "alice@acme.test" && data[4]["group"]?["name"]?.stringValue == "Engineering")
+        #expect(data[4]["group"]?["raw"]?["members"] == nil, "a group's raw has no members")
+        #expect(data[5]["id"]?.stringValue == bid && data[5]["email"]?.stringValue == "bob@acme.test")
+        #expect(data[5]["first_name"]?.stringValue == "Bob" && data[5]["group"]?["id"]?.stringValue == gid)
         #expect(data[6]["id"]?.stringValue == aid && data[6]["active"] == .bool(false) && data[6]["raw"]?["groups"] == nil)
-        #expect(data[7]["name"]?.stringValue == "Engineering" && data[7]["user"]?["id"]?.stringValue == bid)
+        #expect(data[7]["group"]?["name"]?.stringValue == "Engineering" && data[7]["id"]?.stringValue == bid)
         #expect(data[8]["id"]?.stringValue == gid && data[8]["name"]?.stringValue == "Eng (EU)")
-        #expect(data[9]["name"]?.stringValue == "Eng (EU)" && data[9]["user"]?["id"]?.stringValue == aid)
+        #expect(data[9]["group"]?["name"]?.stringValue == "Eng (EU)" && data[9]["id"]?.stringValue == aid)
+        #expect(data[9]["active"] == .bool(false), "the user as she was when she left the group")
         #expect(data[10]["id"]?.stringValue == aid && data[10]["active"] == .bool(false))
         #expect(data[11]["id"]?.stringValue == gid)
         for d in data where d["raw"]?["meta"] != nil {
