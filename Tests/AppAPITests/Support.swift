@@ -11,10 +11,12 @@ final class APIHub: @unchecked Sendable {
     let keys: [String: String]
 
     /// Makes `keys` (name → product, `nil` for every product) on a fresh replica, then serves it.
-    init(keys wanted: [(name: String, product: String?)] = [("app", nil)], db: String? = nil) throws {
+    /// `known`: keys this replica already holds (made on another replica and synced here).
+    init(keys wanted: [(name: String, product: String?)] = [("app", nil)], db: String? = nil,
+         known: [String: String] = [:]) throws {
         let db = db ?? testFolder("app-api") + "/hub.sqlite"
         self.db = db
-        var made: [String: String] = [:]
+        var made = known
         for k in wanted {
             let run = try runChild(setuplinkBinary(), ["--db", db, "--json", "api-key", "create", k.name] + (k.product.map { ["--product", $0] } ?? []))
             guard run.status == 0, let key = (try? JSONParser.parse(Array(run.stdout.utf8)))?.field("key")?.stringValue else {
@@ -28,8 +30,9 @@ final class APIHub: @unchecked Sendable {
 
     var url: String { served.url }
 
-    /// The key named `name` (the first made when not named).
-    func key(_ name: String = "app") -> String { keys[name]! }
+    /// The key named `name` ("app" when not named). A name never made gives a key no hub
+    /// holds, so a test that asks for one fails on its 401 instead of crashing the run.
+    func key(_ name: String = "app") -> String { keys[name] ?? "slk_never-made-\(name)" }
 
     /// One request to the API with `key` (none: no Authorization header).
     func call(_ method: String, _ path: String, json body: String? = nil, key: String?? = .none,
