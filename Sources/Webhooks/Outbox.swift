@@ -10,7 +10,7 @@ import Storage
 /// together, and are never synced: a replica that receives the change from a
 /// peer has no outbox entry for it, and each event leaves from exactly one hub.
 public enum Outbox {
-    /// Writes `events` to the outbox in `tx`, as SPEC §6 payloads.
+    /// Writes `events` to the outbox in `tx`, as webhook payloads (Webhooks.docc/ReceivingWebhooks.md).
     ///
     /// Each event's directory is read again inside the transaction: a directory
     /// that is deleted or deactivated (whatever the caller saw) enqueues nothing,
