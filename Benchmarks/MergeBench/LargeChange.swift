@@ -6,7 +6,7 @@ import SetupLinks
 import Storage
 
 extension Bench {
-    // 10. A change larger than a page (README "Changes larger than a page"): a group of N
+    // 10. A change larger than a page (Storage.docc/LargeChanges.md): a group of N
     // members created in one transaction and deleted in one, each synced to an empty
     // replica over loopback; against the other way to keep changes small, one transaction
     // (one change) per membership. Times the local writes and the syncs.

@@ -6,7 +6,7 @@ import Scim
 import SetupLinks
 import Storage
 
-/// The app API (SPEC §9): Jackson's `/api/v1/dsync` on every hub, for the product's own
+/// The app API (AppAPI.docc/AppAPI.md): Jackson's `/api/v1/dsync` on every hub, for the product's own
 /// backend, plus a change feed (`/api/v1/dsync/changes`).
 ///
 /// Decided from the head (`admit`), before a byte of the body is read: the API key

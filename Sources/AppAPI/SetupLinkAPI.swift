@@ -5,7 +5,7 @@ import Storage
 
 /// `/api/v1/dsync/setuplinks` and `/api/v1/dsync/setuplinks/product` (Jackson's
 /// `pages/api/v1/dsync/setuplinks/*`). One link per tenant and product, its `setupID`
-/// derived from them (SPEC §1), so a regenerated link keeps its id.
+/// derived from them (SetupLinks.docc/LinksAndDirectories.md), so a regenerated link keeps its id.
 extension Call {
     /// `POST {tenant, product, webhook_url, webhook_secret, name?, expiryDays?, regenerate?}`:
     /// 201 with the link: a new one, or the live one that exists (unchanged, as Jackson does),

@@ -4,7 +4,7 @@ import JSON
 /// (`directory`) and the resource as it was then (`data`).
 ///
 /// The one event type of the house. Scim emits one per accepted change it
-/// implies (SPEC §6), inside the change's transaction; consumers receive them
+/// implies (Webhooks.docc/ReceivingWebhooks.md), inside the change's transaction; consumers receive them
 /// there through a `DirectoryEventSink` (the webhook outbox today; the app API's
 /// change feed and metrics later). No protocol module imports another to share it.
 ///

@@ -1,6 +1,6 @@
 import JSON
 
-/// The `data` object of directory events (SPEC §6): its fields, in the order they
+/// The `data` object of directory events (Webhooks.docc/ReceivingWebhooks.md): its fields, in the order they
 /// are sent. What a webhook receiver reads, and what any other consumer of
 /// `DirectoryEvent` reads.
 ///

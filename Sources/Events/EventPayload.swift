@@ -1,6 +1,6 @@
 import JSON
 
-/// The body of a webhook request (SPEC §6): one event, or with batching an
+/// The body of a webhook request (Webhooks.docc/ReceivingWebhooks.md): one event, or with batching an
 /// array of events, in `JSON.stringify` form (see `EventJSON`).
 public enum EventPayload {
     /// One event: `{"event","tenant","product","directory_id","data"}`.

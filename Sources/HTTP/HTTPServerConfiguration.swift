@@ -41,7 +41,7 @@ public struct TLSIdentity: Sendable, Equatable {
 /// How an `HTTPServer` listens and what it tolerates from clients.
 ///
 /// The defaults are for a hub facing the internet; tests shorten the deadlines.
-/// What each limit protects against is in the README ("Running a hub safely").
+/// What each limit protects against is in HTTP.docc/Transport.md ("Limits, and what they stop").
 public struct HTTPServerConfiguration: Sendable {
     /// The address to bind: `127.0.0.1` (the default), `0.0.0.0`, `::`.
     public var bindAddress: String

@@ -13,7 +13,7 @@ final class PullPipeline: @unchecked Sendable {
     /// How many decoded pages may wait for the applier (about 1 MB each with their
     /// prepared records). A transaction is not bounded by it (it keeps taking pages as
     /// they arrive), so six are enough: at 1M the client's peak was 125–126 MiB with
-    /// six, 137–147 MiB with ten (Benchmarks/README.md, "What a replica must store, and
+    /// six, 137–147 MiB with ten (Benchmarks/HISTORY.md, "What a replica must store, and
     /// larger pull transactions").
     static let depth = 6
 

@@ -18,7 +18,7 @@ public typealias SyncTransport = @Sendable (_ method: String, _ url: String, _ h
 /// the next sync starts from the clocks both sides hold. A sync with nothing
 /// to do is two small requests.
 ///
-/// Purging (README "Tombstones"): every pull request carries the clock this
+/// Purging (Storage.docc/Tombstones.md): every pull request carries the clock this
 /// replica has *applied* (its acknowledgement) apart from the clock it pages
 /// from; the pull ends with `finishPull` (adopt the peer's floor, join,
 /// announce), the sync with `finishSync` (record the peer's applied clock,
@@ -288,7 +288,7 @@ public struct SyncClient: Sendable {
     static let applyBudget = 10_000
 
     /// A pull's transaction keeps taking pages that are already received until it
-    /// holds this many records (Benchmarks/README.md, "What a replica must store, and
+    /// holds this many records (Benchmarks/HISTORY.md, "What a replica must store, and
     /// larger pull transactions": at 1M each transaction rewrites every index leaf it
     /// touches, and 50,000 records per transaction wrote 2.2 KB per record against
     /// 3.6 KB with 10,000)…

@@ -48,7 +48,7 @@ public struct SyncReport: Sendable, Equatable {
     public var peerPurgeFloor = VectorClock()
     /// Tombstones this replica purged at the end of the sync.
     public var purged = 0
-    /// Rounds the sync ran again after a correction (README "Lies about a third replica").
+    /// Rounds the sync ran again after a correction (Replica.docc/Corrections.md).
     public var correctionRounds = 0
     /// Whether this sync was a resync (a full pull after dropping a lie), and the records
     /// it removed because the peer had purged them.

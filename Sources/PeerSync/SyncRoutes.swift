@@ -4,7 +4,7 @@ import HTTP
 import Replica
 import Storage
 
-/// The peer protocol's routes (SPEC §4), for `HTTPServer` (the hub mounts
+/// The peer protocol's routes (PeerSync.docc/PeerProtocol.md), for `HTTPServer` (the hub mounts
 /// them beside SCIM and the setup page).
 ///
 /// Routes:
@@ -15,7 +15,7 @@ import Storage
 ///   client lacks, or the same message in the binary page encoding when `Accept`
 ///   names `application/vnd.setuplink.page`. `clock` is what the client pages
 ///   from; `applied` what it has applied and committed: only that counts as its
-///   acknowledgement (README "Tombstones");
+///   acknowledgement (Storage.docc/Tombstones.md);
 /// - `POST /sync/v1/push`, body `{"replica":"<client>","clock":{…},"purge_floor":{…},"page":{…}}` (JSON)
 ///   or a binary page message (`Content-Type: application/vnd.setuplink.page`),
 ///   checked as peer input and applied in one transaction →

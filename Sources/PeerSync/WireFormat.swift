@@ -32,7 +32,7 @@ public struct PageMessage: Sendable {
     public var purgeFloor: VectorClock?
     /// The page.
     public var page: ChangePage
-    /// What the sender knows of lies told about replicas' writes (README "Lies about a third replica").
+    /// What the sender knows of lies told about replicas' writes (Replica.docc/Corrections.md).
     public var corrections: Corrections
     /// The replicas whose writes the sender forgot after believing a lie about them (a push says so).
     public var forgot: [ReplicaID]

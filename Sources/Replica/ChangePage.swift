@@ -111,7 +111,7 @@ public struct PageCursor: Sendable, Equatable {
 
 /// The part of a change (one dot's records) that a page carries when the change is
 /// larger than a page: the page's last `records` records are of the change, which
-/// goes on in the next page (README "Changes larger than a page").
+/// goes on in the next page (Storage.docc/LargeChanges.md).
 ///
 /// The receiver keeps those records aside and applies them, with the rest of the
 /// change, in the transaction that applies the page that completes it (the first

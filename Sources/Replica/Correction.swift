@@ -9,7 +9,7 @@ import Foundation
 /// such a claim it says so with a correction; the correction then travels from
 /// replica to replica beside the pages, so that replicas that never meet X
 /// still drop the lie, and one that dropped it refuses it when a peer that
-/// still carries it offers it again (README "Lies about a third replica").
+/// still carries it offers it again (Replica.docc/Corrections.md).
 ///
 /// Once X has refuted a lie, a claim `c` about X is a **known lie** when
 /// `c > made`: X keeps sending its correction, with its current counter as

@@ -10,7 +10,7 @@ public struct PeerInputError: Error, CustomStringConvertible, Equatable, Sendabl
     /// When the refusal is a claim about a replica's writes that is a lie (about
     /// the receiver itself, or a known lie after a correction): whose writes, and
     /// the counter claimed. The protocol answers it with a correction instead
-    /// of a dead end (README "Lies about a third replica").
+    /// of a dead end (Replica.docc/Corrections.md).
     public var lie: ClaimedCounter?
 
     /// Creates an error about `field`.
@@ -39,7 +39,7 @@ public struct ClaimedCounter: Equatable, Sendable {
 }
 
 /// The checks every replica makes on what a peer sends, before storing it
-/// (SPEC §2: a peer's input never poisons the others). Pure: the receiver's
+/// (Contract.md §2: a peer's input never poisons the others). Pure: the receiver's
 /// state comes in as values, so the server (pushes, pull clocks) and the
 /// client (pull answers) apply the same rules whatever the encoding.
 ///

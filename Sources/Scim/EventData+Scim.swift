@@ -1,7 +1,7 @@
 import Events
 import JSON
 
-/// The `data` of directory events read from SCIM resources (SPEC §6), by SCIM's
+/// The `data` of directory events read from SCIM resources (Webhooks.docc/ReceivingWebhooks.md), by SCIM's
 /// case-insensitive attribute names.
 extension EventData {
     /// A user's data from its resource: `id`, `email`, `first_name`, `last_name`, `active`,

@@ -18,7 +18,7 @@ extension ScimDirectory {
     /// renamed since (the same folded name would have been refused above), so
     /// the next attempt is tried. Every replica walks the same sequence, so two
     /// replicas creating one `userName` apart pick the same id when they agree
-    /// on which ids are held (see README "User ids").
+    /// on which ids are held (see Scim.docc/UsersAndGroups.md, "User ids").
     public func createUser(_ body: JSONValue, in store: ScimStore) throws -> ScimOutcome {
         try createUser(try prepareUser(body), in: store)
     }

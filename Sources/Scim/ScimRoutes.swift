@@ -5,7 +5,7 @@ import Replica
 import SetupLinks
 import Storage
 
-/// The SCIM 2.0 service (SPEC §5) of every directory of a replica, as routes the
+/// The SCIM 2.0 service (Scim.docc/ScimService.md) of every directory of a replica, as routes the
 /// hub mounts beside the peer protocol and the setup page:
 /// `/api/scim/v2.0/<directory id>/…` (see `ScimEndpoint` for the paths).
 ///

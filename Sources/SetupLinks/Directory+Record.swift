@@ -5,7 +5,7 @@ extension Directory {
     /// fields), or `nil` when the record is not a directory.
     ///
     /// The SCIM service authenticates against it: a deleted directory's token
-    /// still identifies the caller, who is answered as SPEC §5 says for
+    /// still identifies the caller, who is answered as Scim.docc/ScimService.md says for
     /// deleted directories rather than as a stranger.
     public init?(record r: Record) {
         self.init(r)

@@ -2,7 +2,7 @@ import Dates
 import Foundation
 import Replica
 
-/// The directory types a tenant can create, with their labels (SPEC §1).
+/// The directory types a tenant can create, with their labels (SetupLinks.docc/LinksAndDirectories.md).
 public enum DirectoryType: String, CaseIterable, Sendable {
     /// Entra ID SCIM v2.0, the default.
     case azure = "azure-scim-v2"

@@ -5,7 +5,7 @@ import JSON
 import Replica
 import Storage
 
-/// What each kind of record must be (SPEC §1), checked on every record a peer sends
+/// What each kind of record must be (SetupLinks.docc/RecordRules.md), checked on every record a peer sends
 /// (`ReplicaStore.installRules`): a link's id is the one its tenant and product
 /// derive, its token 48 hex digits, its URLs absolute http(s); a directory's id a
 /// UUID, its type one of the six; SCIM records' ids UUIDs; member records' ids
@@ -273,7 +273,7 @@ public enum RecordRules {
 
 /// A setup-link token that was regenerated or deleted (record kind `retiredToken`):
 /// kept for ever, so no copy of it opens a setup page again, whatever peers sent
-/// (SPEC §2: a regenerate or delete kills every copy of the old token).
+/// (Contract.md §2: a regenerate or delete kills every copy of the old token).
 public enum RetiredToken {
     /// The record id of a retired token: `token:` and the SHA-256 of the lowercased token (the token itself is not stored).
     public static func id(_ token: String) -> String { "token:" + SHA256Hasher.hex(of: token.lowercased()) }

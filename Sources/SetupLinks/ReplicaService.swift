@@ -41,7 +41,7 @@ public struct ReplicaService: Sendable {
     /// The member `typed` (an id or a unique prefix) names.
     public func member(_ typed: String) throws -> ReplicaID { try store.resolveMember(Validation.trimmed(typed)) }
 
-    /// Retires `member` (README "Retiring a member"); returns the counter its writes are kept up to.
+    /// Retires `member` (Storage.docc/RetiringAMember.md); returns the counter its writes are kept up to.
     @discardableResult
     public func retire(member: ReplicaID) throws -> UInt64 { try store.retire(member: member) }
 

@@ -81,7 +81,7 @@ public enum ScimRecords {
     // MARK: Ids
 
     /// The id of the user created in `directory` with folded userName `key`,
-    /// attempt 0, 1, 2… (see the README: "User ids").
+    /// attempt 0, 1, 2… (see Scim.docc/UsersAndGroups.md, "User ids").
     ///
     /// A name-based UUID (version 8, RFC 9562) over SHA-256 of the framed
     /// inputs, so two replicas that create the same user while apart pick the

@@ -5,7 +5,7 @@ import Synchronization
 import Replica
 import Storage
 
-/// The admin and tenant flows of SPEC §1 and §3 on one local replica, with no network.
+/// The admin and tenant flows (SetupLinks.docc/LinksAndDirectories.md) on one local replica, with no network.
 ///
 /// Every change is one local transaction of the replica, so it is durable when
 /// the call returns and replicates to peers on the next sync. `url` and

@@ -27,7 +27,7 @@ struct PageReply: Sendable {
     }
 }
 
-/// The tenant setup page of SPEC §7: what each GET and POST does, independent
+/// The tenant setup page (SetupPage.docc/TenantSetupPage.md): what each GET and POST does, independent
 /// of the HTTP server.
 ///
 /// Every request opens the link again by its token, so a link regenerated,

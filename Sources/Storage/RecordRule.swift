@@ -1,7 +1,7 @@
 import Foundation
 import Replica
 
-/// What the domain says a record of one kind must be (SPEC §1: ids, tokens, names,
+/// What the domain says a record of one kind must be (SetupLinks.docc/RecordRules.md: ids, tokens, names,
 /// URLs), checked on every record a peer sends, in both directions, before anything
 /// is stored. Storage knows no field by name: the domain installs its rules
 /// (`ReplicaStore.installRules`), as it installs its indexes.

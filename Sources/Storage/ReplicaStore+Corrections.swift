@@ -21,8 +21,8 @@ public struct Repair: Sendable, Equatable {
     public var repaired: Bool { records > 0 || removed > 0 || clocks }
 }
 
-/// Lies about a replica's writes, and how a replica drops them (README "Lies about a
-/// third replica").
+/// Lies about a replica's writes, and how a replica drops them
+/// (Replica.docc/Corrections.md).
 ///
 /// - A replica that meets a claim about its own writes beyond its counter keeps
 ///   a correction about itself (`noteLieAboutSelf`), and sends it, with its
@@ -52,7 +52,7 @@ extension ReplicaStore {
     /// The replicas whose writes this replica forgot, in the last 30 days, because it had
     /// believed a lie about them: it may now hold less of them than it acknowledged to a
     /// peer (it asks for them all again), and says so in every request, so that peer does
-    /// not take it for a replica restored from a backup (README "Lies about a third replica").
+    /// not take it for a replica restored from a backup (Replica.docc/Corrections.md).
     public func forgotten() throws -> [ReplicaID] {
         try wrap {
             let since = Int64(now()) - Int64(Self.forgetfulness)

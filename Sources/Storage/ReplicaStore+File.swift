@@ -23,7 +23,7 @@ extension ReplicaStore {
         // Durable against process crashes (kill -9); a power cut may lose the last commits, never corrupt.
         try db.exec("PRAGMA synchronous=NORMAL")
         // 32 MiB of page cache: merges of large pages touch many B-tree pages. Chosen by
-        // measurement (Benchmarks/README.md, "Page cache and transaction size");
+        // measurement (Benchmarks/HISTORY.md, "Page cache and transaction size");
         // SETUPLINK_CACHE_KIB overrides it so the benchmark can measure others.
         try db.exec("PRAGMA cache_size=-\(ProcessInfo.processInfo.environment["SETUPLINK_CACHE_KIB"] ?? "32768")")
         // Checkpoint the WAL every ~40 MB rather than every 4 MB: each checkpoint syncs

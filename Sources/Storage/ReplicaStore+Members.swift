@@ -15,7 +15,7 @@ public struct MemberInfo: Sendable, Equatable {
     public var holdsBack: Int
 }
 
-/// Members that are gone for good (a lost laptop): `member retire` (README "Retiring a member").
+/// Members that are gone for good (a lost laptop): `member retire` (Storage.docc/RetiringAMember.md).
 ///
 /// Purging waits for every member's acknowledgement, so a member that never comes back
 /// would keep every tombstone for ever. Retiring it writes `retired = <counter>` to its

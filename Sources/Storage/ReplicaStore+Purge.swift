@@ -3,7 +3,7 @@ import Replica
 
 /// Tombstone purge by replicated membership and applied acknowledgements.
 ///
-/// The argument is in the README ("Tombstones"); in short:
+/// The argument is in Storage.docc/Tombstones.md; in short:
 /// - Every replica that holds state is a *member*: whoever first gives state
 ///   to a replica (or takes it from one) writes a field `intro.<its id>` in
 ///   that replica's member record (kind `replica`, id = replica hex) before
@@ -233,7 +233,7 @@ extension ReplicaStore {
             // Usable only once this replica holds everything the acknowledgement claims: then
             // it holds m's own writes up to it, so it knows every replica m had introduced by
             // then; and a claim this replica cannot check against its own state (one that may
-            // be a lie m was told about a third replica, README "Lies about a third replica")
+            // be a lie m was told about a third replica, Replica.docc/Corrections.md)
             // never lets it purge what m may lack. One with a known lie is never usable.
             for case let a? in candidates where a.isDominated(by: mine) && corrections.firstLie(in: a) == nil {
                 best = best.map { $0.merged(with: a) } ?? a

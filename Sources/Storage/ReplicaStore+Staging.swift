@@ -1,7 +1,7 @@
 import Foundation
 import Replica
 
-/// Changes larger than a page (README "Changes larger than a page").
+/// Changes larger than a page (Storage.docc/LargeChanges.md).
 ///
 /// A page that ends inside a change (`ChangePage.partial`) carries the change's
 /// first records last; the receiver checks them like any record and keeps them

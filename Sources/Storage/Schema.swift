@@ -119,7 +119,7 @@ enum Schema {
             finished INTEGER
         );
         """,
-        // 5 → 6: tombstone purge by replicated membership (README "Tombstones").
+        // 5 → 6: tombstone purge by replicated membership (Storage.docc/Tombstones.md).
         """
         -- Member records (kind 6, one per replica that exists), read whenever the stable point is computed.
         CREATE INDEX IF NOT EXISTS records_members ON records(rid) WHERE kind=6;
@@ -140,11 +140,11 @@ enum Schema {
             ON CONFLICT(rix) DO UPDATE SET counter=max(counter, excluded.counter);
         DELETE FROM meta WHERE key='hlc';
         """,
-        // 7 → 8: what replicas said of lies about their writes (README "Lies about a third
-        // replica"), local and small (one row per replica ever lied about); the records a
+        // 7 → 8: what replicas said of lies about their writes (Replica.docc/Corrections.md),
+        // local and small (one row per replica ever lied about); the records a
         // resync has received, to tell what the peer no longer holds; and the parts of a
-        // change too large for one page, kept until its last part arrives (README
-        // "Changes larger than a page"). `IF NOT EXISTS`: re-running it changes nothing.
+        // change too large for one page, kept until its last part arrives
+        // (Storage.docc/LargeChanges.md). `IF NOT EXISTS`: re-running it changes nothing.
         """
         CREATE TABLE IF NOT EXISTS corrections(
             rid TEXT PRIMARY KEY,

@@ -3,7 +3,7 @@ import JSON
 import TestSupport
 import Testing
 
-/// The change feed (SPEC §9): every event once, in order, after an app restart and on every hub.
+/// The change feed (AppAPI.docc/AppAPI.md): every event once, in order, after an app restart and on every hub.
 @Suite(.serialized) struct ChangeFeedTests {
     /// A directory made through the API on `hub`, with its SCIM endpoint and token.
     struct MadeDirectory {

@@ -32,7 +32,7 @@ private func summaryStatus(_ url: String, token: String, caCertificate: String? 
         #expect(created.status == 0, "\(created.stderr)")
         let synced = try runTool(["--db", laptopDB, "--json", "sync", hub.url, "--cacert", tls.caCertificateFile], environment: token)
         #expect(synced.status == 0, "\(synced.stderr)")
-        #expect(json(synced.stdout)["pushed"] as? Int == 1 + 2, "the link and the laptop's two member records (README \"Tombstones\")")
+        #expect(json(synced.stdout)["pushed"] as? Int == 1 + 2, "the link and the laptop's two member records (Storage.docc/Tombstones.md)")
 
         // Without the CA: refused, in one line of words.
         let refused = try runTool(["--db", laptopDB, "sync", hub.url], environment: token)

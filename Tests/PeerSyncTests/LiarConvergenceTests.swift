@@ -27,7 +27,7 @@ final class Lies: Sendable {
     }
 
     /// A claim far beyond anything an honest replica here will write, so that the replica
-    /// lied about can tell (README "Lies about a third replica": a smaller lie that the
+    /// lied about can tell (Replica.docc/Corrections.md: a smaller lie that the
     /// replica's own writes overtake before it sees it is not told from the truth).
     private func roll(_ rng: inout SeededGenerator) -> (victim: ReplicaID, claim: UInt64)? {
         guard rng.next() % 100 < rate else { return nil }
@@ -99,7 +99,7 @@ final class Lies: Sendable {
     }
 }
 
-/// The randomized proof that no liar partitions the honest replicas (SPEC §2, issue 22).
+/// The randomized proof that no liar partitions the honest replicas (Contract.md §2, issue 22).
 @Suite struct LiarConvergenceTests {
     @Test func honestReplicasConvergeWhateverALiarSays() throws {
         let seed = SeededGenerator.seed()

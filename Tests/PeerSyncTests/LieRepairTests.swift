@@ -4,8 +4,8 @@ import Storage
 import Testing
 @testable import PeerSync
 
-/// A lie about a replica's writes never stops replication for good (SPEC §2, README
-/// "Lies about a third replica"): the replica lied about refutes it with a correction,
+/// A lie about a replica's writes never stops replication for good (Contract.md §2,
+/// Replica.docc/Corrections.md): the replica lied about refutes it with a correction,
 /// the correction travels, every replica that believed the lie drops it, and syncs
 /// go on, over real sockets.
 @Suite struct LieRepairTests {

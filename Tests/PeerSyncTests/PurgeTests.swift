@@ -5,7 +5,7 @@ import Storage
 import Testing
 @testable import PeerSync
 
-/// Tombstone purge never loses a delete (SPEC §2, README "Tombstones").
+/// Tombstone purge never loses a delete (Contract.md §2, Storage.docc/Tombstones.md).
 @Suite struct PurgeTests {
     static let ids = (0..<60).map { "rec\($0)" }
 
@@ -133,7 +133,7 @@ import Testing
                     if kill || Int.random(in: 0..<4, using: &rng) == 0 { try r[c].reopen(); crashes += 1 }
                     if Int.random(in: 0..<4, using: &rng) == 0 { try r[s].reopen(); crashes += 1 }
                 }
-                // A replica joining for the first time rewrites its own records (README "Tombstones"):
+                // A replica joining for the first time rewrites its own records (Storage.docc/Tombstones.md):
                 // those are local writes too.
                 try oracle.note(Self.ids, in: r[c].store)
                 try oracle.note(Self.ids, in: r[s].store)

@@ -7,7 +7,7 @@ import Storage
 import Testing
 @testable import PeerSync
 
-/// The meaning of a record is checked on merge, not only its clocks (SPEC §2, §1): a
+/// The meaning of a record is checked on merge, not only its clocks (Contract.md §1, §2): a
 /// peer's record whose id, tenant, token, URL or type breaks the rules is refused with
 /// 422 naming the field, in both directions and both encodings, and nothing changes.
 @Suite struct RecordRulesTests {

@@ -6,7 +6,7 @@ import Testing
 
 /// A member that is gone for good no longer blocks purging once retired, anywhere; if it
 /// comes back it is refused with "rebuild this replica", and its later writes are dropped
-/// wherever they travel (SPEC §10, README "Retiring a member").
+/// wherever they travel (Contract.md §2, Storage.docc/RetiringAMember.md).
 @Suite struct RetireTests {
     @Test func aRetiredLaptopStopsBlockingPurgeEverywhereAndIsRefusedWhenItComesBack() throws {
         let hub = try ServedReplica(), hub2 = try ServedReplica()

@@ -121,7 +121,7 @@ private func expectRefused(_ served: ServedReplica, _ request: String, status: I
         #expect(value["replica"]?.stringValue == served.store.replicaID.hex)
         #expect(value["page"]?["records"]?.arrayValue?.count == 1)
         #expect(value["page"]?["more"] == .bool(true))
-        // Three links, and the server's introduction of the client (README "Tombstones").
+        // Three links, and the server's introduction of the client (Storage.docc/Tombstones.md).
         #expect(value["clock"]?[served.store.replicaID.hex]?.int64Value == 4)
     }
 

@@ -147,7 +147,7 @@ import TestSupport
         try writeLinks(c, prefix: "c", count: 3)
         try sync(a, with: b, pageLimit: 2)
         let report = try sync(c, with: b, pageLimit: 2)
-        // Besides the links, the member records (README "Tombstones"): b's records of a, b and c
+        // Besides the links, the member records (Storage.docc/Tombstones.md): b's records of a, b and c
         // come down; c's introductions of b and itself go up.
         #expect(report.pulled == 5 + 3)
         #expect(report.pushed == 3 + 2)
@@ -166,7 +166,7 @@ import TestSupport
         }
         try writeLinks(hub.store, prefix: "h", count: 50)
         let first = try sync(a, with: hub, pageLimit: 100)
-        // Plus the two member records each side writes on first contact (README "Tombstones").
+        // Plus the two member records each side writes on first contact (Storage.docc/Tombstones.md).
         #expect(first.pulled == 50 + 2)
         #expect(first.pushed == 400 + 2)
         #expect(first.pushedPages == 4 + 1)

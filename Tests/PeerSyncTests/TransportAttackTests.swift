@@ -18,7 +18,7 @@ private func expectSurvived(_ served: ServedReplica, digest before: String,
     let laptop = try temporaryReplica()
     try writeLink(laptop, "after-" + UUID().uuidString, ["tenant": "later", "product": "p", "token": "t"])
     let report = try sync(laptop, with: served)
-    // The link, and the laptop's two member records of its first contact (README "Tombstones").
+    // The link, and the laptop's two member records of its first contact (Storage.docc/Tombstones.md).
     #expect(report.pushed == 1 + 2, sourceLocation: sourceLocation)
     #expect(try laptop.digest() == served.store.digest(), "a sync after the attack converged", sourceLocation: sourceLocation)
 }

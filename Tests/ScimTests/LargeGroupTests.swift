@@ -9,7 +9,7 @@ import Testing
 
 /// A group of 100,000 members is created, synced, deleted and synced again, hub to
 /// laptop, laptop to hub and hub to hub, over real sockets in both page encodings
-/// (SPEC §2: no change is too big to sync). Its delete is one change of 100,001
+/// (Contract.md §2: no change is too big to sync). Its delete is one change of 100,001
 /// records (about 30 MB): far over any page or body limit.
 @Suite struct LargeGroupTests {
     static let members = 100_000

@@ -4,7 +4,7 @@ import Replica
 import Storage
 @testable import SetupLinks
 
-/// A token opens at most one live link, whatever peers sent (SPEC §2): a regenerate or
+/// A token opens at most one live link, whatever peers sent (Contract.md §2): a regenerate or
 /// delete kills every copy of the old token, and two live links that share a token are
 /// both refused until one is regenerated.
 @Suite struct TokenTests {

@@ -79,7 +79,7 @@ final class ServedHub: Sendable {
 }
 
 
-/// The headers SPEC §7 asks of every answer of the setup page.
+/// The headers of every answer of the setup page (SetupPage.docc/TenantSetupPage.md, "Safety").
 func expectSecurityHeaders(_ r: RawResponse, sourceLocation: SourceLocation = #_sourceLocation) {
     let csp = r.headers["content-security-policy"] ?? ""
     #expect(csp.hasPrefix("default-src 'none'; style-src 'sha256-"), "CSP: \(csp)", sourceLocation: sourceLocation)

@@ -3,8 +3,8 @@ import Replica
 import Testing
 @testable import Storage
 
-/// No change is too big to sync (SPEC §2): a change larger than a page crosses in as
-/// many pages as it needs, and lands all or nothing (README "Changes larger than a page").
+/// No change is too big to sync (Contract.md §2): a change larger than a page crosses in as
+/// many pages as it needs, and lands all or nothing (Storage.docc/LargeChanges.md).
 @Suite struct LargeChangeTests {
     /// A store whose one local transaction wrote `count` records, then one more transaction.
     static func storeWithOneLargeChange(_ count: Int, value: String = "1") throws -> ReplicaStore {

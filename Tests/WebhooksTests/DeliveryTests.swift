@@ -11,7 +11,7 @@ import Webhooks
 /// A SCIM sequence written in process on a served hub (over HTTP: `ScimOverHTTPTests`),
 /// delivered to a receiver (Python, checking
 /// every signature as a receiver of Jackson's events does): once, in order,
-/// with the SPEC §6 payload; through outages and 500s.
+/// with the webhook payload; through outages and 500s.
 @Suite struct DeliveryTests {
     /// An Okta-shaped provisioning run: users, a group, members, a deactivation, deletes.
     static func provision(_ scim: ScimWriter) throws -> [DirectoryEvent] {
@@ -33,7 +33,7 @@ import Webhooks
         return events
     }
 
-    /// Checks that `got` are `expected`'s events, in order, as SPEC §6 payloads of `directory`.
+    /// Checks that `got` are `expected`'s events, in order, as webhook payloads of `directory`.
     static func expectPayloads(_ got: [JSONValue], _ expected: [DirectoryEvent], _ directory: Directory) {
         #expect(got.count == expected.count)
         for (body, event) in zip(got, expected) {

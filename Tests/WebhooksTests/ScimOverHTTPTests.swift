@@ -13,7 +13,7 @@ import Webhooks
 /// hub's served SCIM routes (`Hub` in process, its real sender threads), the
 /// events they emit leaving through the outbox, and the Python receiver checking
 /// every signature with its secret. Each event arrives once, in the order the
-/// requests were answered, with the SPEC §6 payload of what the client was answered.
+/// requests were answered, with the webhook payload of what the client was answered.
 @Suite struct ScimOverHTTPTests {
     /// A SCIM client of one directory on a served hub.
     struct Client {
@@ -137,7 +137,7 @@ import Webhooks
         #expect(got.allSatisfy { $0.rawOK && $0.restringifiedOK && $0.status == 200 && $0.contentType == "application/json" })
         let ids = got.flatMap(\.ids)
         #expect(ids == (try hub.events(d.id)).map { "\(hub.store.replicaID.hex):\($0.seq)" }, "each event once, in commit order")
-        // In order, with SPEC §6's fields, in SPEC §6's order, for this directory.
+        // In order, with the payload's fields, in their order, for this directory.
         #expect(got.map { $0.body["event"]?.stringValue } == expected.map(\.type))
         for (r, e) in zip(got, expected) {
             let body = r.body

@@ -1,7 +1,7 @@
-/// Keeping secrets out of the REPL history file (SPEC §8).
+/// Keeping secrets out of the REPL history file (Console.docc/REPL.md, "At a terminal").
 public enum SecretRedaction {
     /// The flags whose values are secrets: those commands mark secret, and `--scim-token`,
-    /// which no command takes today but the README promises never to keep (a line typed
+    /// which no command takes today but Console.docc/REPL.md promises never to keep (a line typed
     /// with it, by mistake or for an older version, still stays out of the file).
     public static let secretFlags: Set<String> = CommandRegistry.secretFlags.union(["--scim-token"])
 

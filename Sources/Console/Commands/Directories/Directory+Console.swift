@@ -3,7 +3,7 @@ import SetupLinks
 
 /// How a directory is shown: one JSON object, an info section, or a table row.
 extension Directory {
-    /// The directory as JSON: the SPEC §1 field names; the webhook secret is never included.
+    /// The directory as JSON: the record's field names (SetupLinks.docc/LinksAndDirectories.md); the webhook secret is never included.
     func jsonFields(in session: ConsoleSession) -> [(String, JSONValue)] {
         [("id", .string(id)), ("name", .string(name)), ("tenant", .string(tenant)), ("product", .string(product)),
          ("type", .string(type.rawValue)), ("status", .string(status)), ("deactivated", .bool(deactivated)),

@@ -3,7 +3,7 @@ import SetupLinks
 
 /// How a setup link is shown: one JSON object, or an info section.
 extension SetupLink {
-    /// The link as JSON: the SPEC §1 field names; the webhook secret is never included.
+    /// The link as JSON: the record's field names (SetupLinks.docc/LinksAndDirectories.md); the webhook secret is never included.
     func jsonFields(in session: ConsoleSession) -> [(String, JSONValue)] {
         let service = session.service
         var o: [(String, JSONValue)] = [("id", .string(id)), ("tenant", .string(tenant)), ("product", .string(product))]
