@@ -22,7 +22,11 @@ extension Call {
         if dirs.count == 1 {
             page = try EventLog.newestFirst(store, directory: dirs[0].id, offset: paging.offset, limit: paging.limit)
         } else {
-            // Several directories: the newest of each, merged.
+            // Several directories: the newest of each, merged; each directory's first
+            // offset + limit events are read, so that window is bounded.
+            guard paging.offset + paging.limit <= Self.maxMergedEventWindow else {
+                throw APIError.badRequest("pageOffset + pageLimit must be at most \(Self.maxMergedEventWindow) when the events of several directories are listed; page one directory with directoryId to go further")
+            }
             var all: [LoggedEvent] = []
             for d in dirs { all += try EventLog.newestFirst(store, directory: d.id, offset: 0, limit: paging.offset + paging.limit) }
             all.sort { ($0.created, $0.row) > ($1.created, $1.row) }
@@ -62,6 +66,9 @@ extension Call {
         try EventLog.deleteAll(store, directory: d.id)
         return data(.null)
     }
+
+    /// How deep the event log of several directories at once may be paged.
+    static let maxMergedEventWindow = 10_000
 
     /// The most events one feed answer carries, and how many when `limit` is not given.
     static let maxFeedLimit = 1000

@@ -26,6 +26,8 @@ import Testing
         let crm = try #require(try hub.call("POST", "/api/v1/dsync", json: #"{"tenant":"acme","product":"crm"}"#, key: .some(admin)).data)
         let erp = try #require(try hub.call("POST", "/api/v1/dsync", json: #"{"tenant":"acme","product":"erp"}"#, key: .some(admin)).data)
         let d = try #require(crm["id"]?.string), e = try #require(erp["id"]?.string)
+        // A second directory of acme/crm: lists by tenant and product cover both.
+        #expect(try hub.call("POST", "/api/v1/dsync", json: #"{"tenant":"acme","product":"crm","name":"Second"}"#, key: .some(admin)).status == 201)
         let endpoint = try #require(crm["scim"]?["endpoint"]?.string), token = try #require(crm["scim"]?["secret"]?.string)
         let user = try HTTPClientFixture.scimCreateUser(endpoint: endpoint, token: token, userName: "ann@acme.test")
         let group = try HTTPClientFixture.scimCreateGroup(endpoint: endpoint, token: token, name: "Eng")
@@ -106,6 +108,7 @@ import Testing
             ("POST", "/api/v1/dsync/users?directoryId=\(d)", "{}", "admin", 405, "not allowed"),
             // Events and the feed.
             ("GET", "/api/v1/dsync/events?directoryId=nope", nil, "admin", 404, "Directory not found."),
+            ("GET", "/api/v1/dsync/events?tenant=acme&product=crm&pageOffset=99999999", nil, "admin", 400, "page one directory with directoryId"),
             ("GET", "/api/v1/dsync/events/nope?directoryId=\(d)", nil, "admin", 404, "Event not found"),
             ("GET", "/api/v1/dsync/events/\(eventID)?directoryId=\(e)", nil, "admin", 404, "Event not found"),
             ("DELETE", "/api/v1/dsync/events", nil, "admin", 400, "Missing required parameters."),
