@@ -72,7 +72,7 @@ describe('events', () => {
       response = await waitFor(async () => {
         const r = await read();
         return r.json().data?.status_code === 200 ? r : null;
-      });
+      }, 30);
       assert.ok(response, `the event never showed status_code 200: ${(await read()).text}`);
       expectStatus(response, 200);
       assert.equal(response.json().data.status_code, 200);
