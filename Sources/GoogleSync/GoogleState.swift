@@ -125,8 +125,8 @@ public enum GoogleCredentials {
     }
 
     /// The sentence that says why Google is not offered on this replica.
-    public static let notOffered = "google is not offered on this replica: Google Workspace directories are authorized and synced by a hub"
-        + " started with serve --google-client-id ID --google-client-secret-file FILE, and this replica's file was not served so"
+    public static let notOffered = "google (Google Workspace) is not offered here: it needs this replica file served by a hub with a Google OAuth"
+        + " client (serve --google-client-id ID --google-client-secret-file FILE)"
 }
 
 /// The outcome of a directory's last sync on the hub that syncs it.
