@@ -172,6 +172,7 @@ enum PageRenderer {
         let last: HTML = card.lastSync.map { "<p class=\"hint\">\($0)</p>" } ?? ""
         return """
         <div class="info">
+        <p class="note">Google directories have no SCIM endpoint or token: this service reads users and groups from Google Workspace.</p>
         \(status)
         \(last)
         <div class="actions"><a class="button\(label == "Re-authorize" ? "" : " primary" as HTML)" href="\(href)" aria-label="\(label) \(d.name)">\(label)</a></div>
