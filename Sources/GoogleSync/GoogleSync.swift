@@ -136,7 +136,15 @@ public final class GoogleSync: GoogleAuthorizer, Sendable {
                 let now = ContinuousClock.now
                 let next = due.withLock { $0[d] } ?? now
                 guard requested || now >= next else { continue }
-                _ = try? syncNow(d)
+                do { try syncNow(d) } catch {
+                    switch error {
+                    case .notGoogle, .notHeldHere:
+                        // Deleted, or authorized again on another hub (which holds a newer token): this one is of no use.
+                        try? GoogleCredentials.setRefreshToken(store, d, nil)
+                        log("google: directory \(d) is no longer synced here (\(error)); its refresh token is forgotten")
+                    default: break
+                    }
+                }
                 due.withLock { $0[d] = ContinuousClock.now + configuration.pollInterval }
             }
             _ = pause(tick)
