@@ -1,6 +1,7 @@
 import JSON
 import Foundation
 import Glibc
+import GoogleSync
 import HTTP
 import Hub
 import PeerSync
@@ -19,9 +20,12 @@ import Webhooks
 /// finish, closes the replica, exits 0.
 enum ServeCommand {
     static let usage = "usage: setuplink serve [--port 8080] [--bind ADDR] [--token-file FILE] [--tls-cert PEM --tls-key PEM] [--webhook-batch N] [--db FILE]"
+        + " [--google-client-id ID --google-client-secret-file FILE [--google-poll-seconds 600]]"
         + " | setuplink serve token show|rotate"
     static let defaultPort: UInt16 = 8080
-    static let flags = ["--port", "--bind", "--token-file", "--tls-cert", "--tls-key", "--webhook-batch", "--db"]
+    static let flags = ["--port", "--bind", "--token-file", "--tls-cert", "--tls-key", "--webhook-batch", "--db",
+                        "--google-client-id", "--google-client-secret-file", "--google-poll-seconds",
+                        "--google-auth-url", "--google-token-url", "--google-api-url"]
     /// The largest `--webhook-batch`.
     static let maxWebhookBatch = 1000
 
@@ -35,6 +39,7 @@ enum ServeCommand {
         var tokenFile: String?
         var certificate: String?, key: String?
         var webhooks = WebhookConfiguration()
+        var googleFlags: [String: String] = [:]
         var args = arguments[...]
         while let a = args.popFirst() {
             let parts = a.split(separator: "=", maxSplits: 1).map(String.init)
@@ -69,6 +74,12 @@ enum ServeCommand {
             case "--db":
                 guard let v = value(), !v.isEmpty else { return SetupLinkCLI.usageError("--db needs a file path") }
                 options.db = v
+            case "--google-client-secret":
+                return SetupLinkCLI.usageError("--google-client-secret on the command line is visible to every user of this machine (ps);"
+                                               + " put the secret in a file and give --google-client-secret-file FILE, or set \(GoogleConfiguration.Environment.clientSecret)")
+            case "--google-client-id", "--google-client-secret-file", "--google-poll-seconds", "--google-auth-url", "--google-token-url", "--google-api-url":
+                guard let v = value(), !v.isEmpty else { return SetupLinkCLI.usageError("\(name) needs a value") }
+                googleFlags[name] = v
             default:
                 let hint = closestMatch(to: name, in: flags).map { " — did you mean \($0)?" } ?? ""
                 return SetupLinkCLI.usageError("unknown flag \(name) for serve\(hint); \(usage)")
@@ -86,6 +97,13 @@ enum ServeCommand {
         }
         let fixedToken: (token: String, from: String)?
         do { fixedToken = try tokenFromFileOrEnvironment(tokenFile) } catch {
+            SetupLinkCLI.printError("\(error)")
+            return 1
+        }
+
+        let google: GoogleConfiguration?
+        do { google = try googleConfiguration(googleFlags) } catch {
+            if case .usage(let m) = error { return SetupLinkCLI.usageError(m) }
             SetupLinkCLI.printError("\(error)")
             return 1
         }
@@ -111,13 +129,19 @@ enum ServeCommand {
         let hub: Hub
         do {
             hub = try Hub(service: service, token: fixedToken.map { .fixed($0.token) } ?? .stored, configuration: configuration,
-                          webhooks: webhooks,
+                          webhooks: webhooks, google: google,
                           log: { entry in FileHandle.standardError.write(Data("\(entry)\n".utf8)) },
                           webhookLog: { line in
                               let text = "\(HTTPLogEntry.timestamp(Date())) \(line)".replacingOccurrences(of: "\n", with: " ")
                               FileHandle.standardError.write(Data((text + "\n").utf8))
                           })
         } catch {
+            SetupLinkCLI.printError("\(error)")
+            store.close()
+            return 1
+        }
+        // Whether this file's hub offers Google (`providers`, `directory new` read it).
+        do { try GoogleCredentials.setOfferedClientID(store, google?.clientID) } catch {
             SetupLinkCLI.printError("\(error)")
             store.close()
             return 1
@@ -140,6 +164,12 @@ enum ServeCommand {
             REPL.writeLine("setuplink serving replica \(store.replicaID.hex) (\(store.path))")
             REPL.writeLine("listening on \(url)")
             REPL.writeLine("webhooks: sending the outbox's events " + (webhooks.batchSize.map { "in batches of up to \($0) (JSON arrays)" } ?? "one per request"))
+            if let google {
+                REPL.writeLine("google: Google Workspace directories offered; authorized ones synced every \(google.pollInterval.components.seconds) s;"
+                               + " redirect URI \(service.externalURL)\(GoogleConfiguration.callbackPath)")
+            } else {
+                REPL.writeLine("google: not offered (no --google-client-id)")
+            }
             if let generated {
                 REPL.writeLine("token: \(generated)")
                 REPL.writeLine("(generated and stored with the replica; show it again with: setuplink serve token show;"
@@ -178,6 +208,48 @@ enum ServeCommand {
             return nil
         }
         return fd
+    }
+
+    /// The Google configuration of `serve`'s flags, else the environment; `nil` without a client id.
+    static func googleConfiguration(_ flags: [String: String],
+                                    environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConsoleError) -> GoogleConfiguration? {
+        typealias Env = GoogleConfiguration.Environment
+        let id = flags["--google-client-id"] ?? environment[Env.clientID].flatMap { $0.isEmpty ? nil : $0 }
+        var secret: String?
+        if let file = flags["--google-client-secret-file"] {
+            guard let data = FileManager.default.contents(atPath: file) else { throw .failed("cannot read the Google client secret file \(file)") }
+            secret = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard secret?.isEmpty == false, secret?.contains(where: \.isNewline) == false else {
+                throw .failed("the Google client secret file \(file) must hold one line")
+            }
+        } else if let env = environment[Env.clientSecret], !env.isEmpty {
+            secret = env.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard let id else {
+            if let given = flags.keys.sorted().first { throw .usage("\(given) needs --google-client-id ID (or \(Env.clientID)): the OAuth client of a web application") }
+            return nil
+        }
+        guard id.utf8.count <= 512, !id.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+            throw .usage("--google-client-id must be one word (the OAuth client id, like 1234-abc.apps.googleusercontent.com)")
+        }
+        guard let secret else {
+            throw .usage("--google-client-id needs the client secret: --google-client-secret-file FILE or \(Env.clientSecret)")
+        }
+        var c = GoogleConfiguration(clientID: id, clientSecret: secret)
+        for (flag, env, path) in [("--google-auth-url", Env.authorizationURL, \GoogleConfiguration.authorizationURL),
+                                  ("--google-token-url", Env.tokenURL, \GoogleConfiguration.tokenURL),
+                                  ("--google-api-url", Env.apiBaseURL, \GoogleConfiguration.apiBaseURL)] {
+            guard let v = flags[flag] ?? environment[env].flatMap({ $0.isEmpty ? nil : $0 }) else { continue }
+            guard Validation.isHTTPURL(v) else { throw .usage("\(flag) must be an absolute http(s) URL, not \(v.prefix(100))") }
+            c[keyPath: path] = v
+        }
+        if let v = flags["--google-poll-seconds"] {
+            guard let n = Int(v), (1...86_400).contains(n) else {
+                throw .usage("--google-poll-seconds needs a number of seconds from 1 to 86400 (default 600)")
+            }
+            c.pollInterval = .seconds(n)
+        }
+        return c
     }
 
     static let tokenOnCommandLine = "--token on the command line is visible to every user of this machine (ps);"

@@ -40,6 +40,8 @@ final class SetupPageController: Sendable {
     let service: SetupLinkService
     /// Makes and checks the per-page CSRF tokens.
     let csrf: CSRFGuard
+    /// Google Workspace authorization, when this hub has a Google OAuth client; `nil`: not offered.
+    let google: (any GoogleAuthorizer)?
 
     /// The local setting that holds this replica's CSRF key (hex).
     static let secretSetting = "setup-page-csrf-secret"
@@ -50,8 +52,9 @@ final class SetupPageController: Sendable {
 
     /// A controller over `service`, with the CSRF key stored in the replica
     /// (made from the CSPRNG the first time).
-    init(service: SetupLinkService) throws {
+    init(service: SetupLinkService, google: (any GoogleAuthorizer)? = nil) throws {
         self.service = service
+        self.google = google
         csrf = CSRFGuard(secret: try Self.loadOrCreateSecret(service.store))
     }
 
@@ -132,6 +135,9 @@ final class SetupPageController: Sendable {
                 return .page(PageRenderer.confirmDelete(link: try page.currentLink(), directory: d,
                                                         csrf: csrf.token(forLinkToken: page.token)))
             }
+            if value("google") == "authorize" {
+                return try authorizeGoogle(page, directory: value("directory"))
+            }
             var notice: Notice?
             var highlight: String?
             if let done = value("done") {
@@ -155,6 +161,8 @@ final class SetupPageController: Sendable {
         case ("activated", let d?): return Notice(kind: .info, text: "“\(d.name)” is now active.")
         case ("unchanged", let d?): return Notice(kind: .info, text: "“\(d.name)” was already \(d.status); nothing changed.")
         case ("deleted", _): return Notice(kind: .info, text: "Directory deleted.")
+        case ("google-authorized", let d?):
+            return Notice(kind: .info, text: "“\(d.name)” is authorized with Google: its users and groups arrive with the first sync, in a moment.")
         default: return nil
         }
     }
@@ -173,9 +181,14 @@ final class SetupPageController: Sendable {
     func main(_ page: TenantPage, notice: Notice? = nil, highlight: String? = nil, status: Int = 200,
               formName: String = "", formType: DirectoryType = .azure, formError: String? = nil) throws -> PageReply {
         let link = try page.currentLink()
-        let view = SetupPageView(link: link, directories: try page.directories(), externalURL: service.externalURL,
+        let directories = try page.directories()
+        var view = SetupPageView(link: link, directories: directories, externalURL: service.externalURL,
                                  csrf: csrf.token(forLinkToken: page.token), notice: notice, highlight: highlight,
                                  formName: formName, formType: formType, formError: formError)
+        view.googleOffered = google != nil
+        if let google {
+            for d in directories where d.type == .google { view.googleCards[d.id] = google.card(for: d) }
+        }
         return .page(PageRenderer.setupPage(view), status: status)
     }
 
@@ -236,6 +249,9 @@ final class SetupPageController: Sendable {
             return try main(page, status: 400, formName: name,
                             formError: "Choose an identity provider from the list; nothing was created.")
         }
+        if t == .google, google == nil {
+            return try main(page, status: 400, formName: name, formError: SetupPageRoutes.googleNotOffered + " Nothing was created.")
+        }
         do {
             // A blank name field means "name it after the link", as the form says.
             let given = name.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -243,6 +259,27 @@ final class SetupPageController: Sendable {
             return .seeOther("?done=created&directory=\(Self.queryValue(d.id))#dir-\(Self.queryValue(d.id))")
         } catch SetupLinkError.invalid(let why) {
             return try main(page, status: 400, formName: name, formType: t, formError: "The directory was not created: \(why).")
+        }
+    }
+
+    /// "Authorize with Google" (`?google=authorize&directory=ID`, a link: the consent page is
+    /// another site, which the page's `form-action 'self'` keeps forms from reaching): 303 to
+    /// Google's consent. Nothing is stored until Google sends the browser back.
+    func authorizeGoogle(_ page: TenantPage, directory id: String?) throws -> PageReply {
+        guard let id, let d = try ownDirectory(page, id), d.type == .google else {
+            return try main(page, notice: Notice(kind: .error, text: "That Google directory is not on this setup page."), status: 404)
+        }
+        guard let google else {
+            return try main(page, notice: Notice(kind: .error, text: SetupPageRoutes.googleNotOffered), status: 409)
+        }
+        if d.deactivated {
+            return try main(page, notice: Notice(kind: .error, text: "“\(d.name)” is inactive: activate it before authorizing it with Google."),
+                            status: 409)
+        }
+        do {
+            return .seeOther(try google.authorizationURL(for: d, linkToken: page.token))
+        } catch {
+            return try main(page, notice: Notice(kind: .error, text: "Google authorization could not start: \(error)"), status: 503)
         }
     }
 
