@@ -21,7 +21,7 @@ enum ServeCommand {
     static let usage = "usage: setuplink serve [--port 8080] [--bind ADDR] [--token-file FILE] [--tls-cert PEM --tls-key PEM] [--webhook-batch N] [--db FILE]"
         + " | setuplink serve token show|rotate"
     static let defaultPort: UInt16 = 8080
-    static let flags = ["--port", "--bind", "--token-file", "--tls-cert", "--tls-key", "--webhook-batch", "--db"]
+    static let flags = ["--port", "--bind", "--token-file", "--tls-cert", "--tls-key", "--webhook-batch", "--db", "--json", "--external-url"]
     /// The largest `--webhook-batch`.
     static let maxWebhookBatch = 1000
 
@@ -66,9 +66,11 @@ enum ServeCommand {
                                                    + " (each request then carries a JSON array of up to that many)")
                 }
                 webhooks.batchSize = n
-            case "--db":
-                guard let v = value(), !v.isEmpty else { return SetupLinkCLI.usageError("--db needs a file path") }
-                options.db = v
+            case "--db", "--external-url":
+                // Global flags are read after the command too (`serve --external-url https://hub.example.com`).
+                if let error = SetupLinkCLI.applyGlobal(name, value: value(), to: &options) { return SetupLinkCLI.usageError(error) }
+            case "--json":
+                options.json = true
             default:
                 let hint = closestMatch(to: name, in: flags).map { " — did you mean \($0)?" } ?? ""
                 return SetupLinkCLI.usageError("unknown flag \(name) for serve\(hint); \(usage)")
@@ -90,8 +92,10 @@ enum ServeCommand {
             return 1
         }
 
-        guard let service = SetupLinkCLI.openService(options) else { return 1 }
+        let isNew = !FileManager.default.fileExists(atPath: options.db)
+        guard let (service, urlSource) = SetupLinkCLI.openSession(options) else { return 1 }
         let store = service.store
+        if isNew { REPL.sayNewReplica(service) }
         guard let servingLock = lockForServing(store.path) else {
             store.close()
             return 1
@@ -130,8 +134,14 @@ enum ServeCommand {
         }
         let host = bind.contains(":") ? "[\(bind)]" : bind
         let url = "\(configuration.tls == nil ? "http" : "https")://\(host):\(bound)"
+        // Links and SCIM endpoints are built from the external URL: without one configured, the
+        // address this server listens on (never a port it does not serve).
+        let external = externalURL(configured: urlSource == "default" ? nil : service.externalURL, source: urlSource,
+                                   listening: url, bind: bind, scheme: configuration.tls == nil ? "http" : "https", port: bound)
+        if urlSource == "default" { try? service.useExternalURL(external.url) }
         if options.json {
             var o: [(String, JSONValue)] = [("listening", .string(url)), ("port", .int(Int64(bound))),
+                                            ("external_url", .string(external.url)), ("external_url_from", .string(external.from)),
                                             ("replica", .string(store.replicaID.hex)),
                                             ("webhook_batch", webhooks.batchSize.map { .int(Int64($0)) } ?? .null)]
             if let generated { o.append(("token", .string(generated))) }
@@ -139,22 +149,91 @@ enum ServeCommand {
         } else {
             REPL.writeLine("setuplink serving replica \(store.replicaID.hex) (\(store.path))")
             REPL.writeLine("listening on \(url)")
+            REPL.writeLine("external URL \(external.url) (\(external.from)): setup links and SCIM endpoints use it")
             REPL.writeLine("webhooks: sending the outbox's events " + (webhooks.batchSize.map { "in batches of up to \($0) (JSON arrays)" } ?? "one per request"))
             if let generated {
                 REPL.writeLine("token: \(generated)")
                 REPL.writeLine("(generated and stored with the replica; show it again with: setuplink serve token show;"
-                               + " peers use: peer add NAME URL --token TOKEN)")
+                               + " a peer puts it in a file and runs: setuplink peer add NAME URL --token-file FILE,"
+                               + " or in its REPL: peer add NAME URL --token TOKEN)")
             } else if let fixedToken {
                 REPL.writeLine("using the peer token from \(fixedToken.from)")
             } else {
                 REPL.writeLine("using the token stored with this replica (show it with: setuplink serve token show)")
             }
         }
+        if urlSource != "default" {
+            checkExternalURL(service.externalURL, replica: store.replicaID.hex, source: external.from,
+                             caCertificate: certificate.flatMap { FileManager.default.contents(atPath: $0) }.map { String(decoding: $0, as: UTF8.self) })
+        } else if bind == "0.0.0.0" || bind == "::" {
+            warn("no external URL is configured and this server listens on every address: links use \(external.url);"
+                 + " give the address tenants and identity providers reach with --external-url URL (or config external-url URL)")
+        }
         let signal = Hub.waitForStopSignal()
         FileHandle.standardError.write(Data("stopping (\(signal == SIGINT ? "SIGINT" : "SIGTERM")): finishing requests in flight\n".utf8))
         hub.stop()
         store.close()
         return 0
+    }
+
+    /// The external URL in force and where it came from, in words: the one configured, or
+    /// (none configured) the address this server listens on (the host name for every address).
+    static func externalURL(configured: String?, source: String, listening: String, bind: String, scheme: String,
+                            port: UInt16) -> (url: String, from: String) {
+        if let configured {
+            let from = switch source {
+            case "--external-url": "from --external-url"
+            case "SETUPLINK_EXTERNAL_URL": "from SETUPLINK_EXTERNAL_URL"
+            default: "from this replica's config external-url"
+            }
+            return (configured, from)
+        }
+        if bind == "0.0.0.0" || bind == "::" {
+            var name = [CChar](repeating: 0, count: 256)
+            let host = gethostname(&name, name.count) == 0
+                ? String(decoding: name.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self) : "localhost"
+            return ("\(scheme)://\(host.isEmpty ? "localhost" : host):\(port)",
+                    "none configured: this machine's name and the port served; set one with --external-url")
+        }
+        return (listening, "none configured: the address this server listens on; set one with --external-url")
+    }
+
+    /// Checks in the background that `url` reaches this server: its `/healthz` must answer with
+    /// this replica's id. Warns on standard error when it answers another id, or nothing.
+    static func checkExternalURL(_ url: String, replica: String, source: String, caCertificate: String?) {
+        let thread = Thread {
+            var client = HTTPClient(connectTimeout: .seconds(3), timeout: .seconds(5), maxResponseBytes: 64 * 1024)
+            var problem: String?
+            do {
+                var response = try? client.send(method: "GET", url: url + "/healthz")
+                if response == nil, let caCertificate {
+                    // A self-signed or private-CA certificate: trust this server's own.
+                    client.caCertificatePEM = caCertificate
+                }
+                if response == nil { response = try client.send(method: "GET", url: url + "/healthz") }
+                let body = response.flatMap { try? JSONParser.parse($0.body) }
+                let answered = body?["replica"]?.stringValue
+                if response?.status != 200 || answered == nil {
+                    problem = "\(url)/healthz answered \(response.map { "HTTP \($0.status)" } ?? "nothing"), not a setuplink hub"
+                } else if answered != replica {
+                    problem = "\(url)/healthz answers replica \(answered!), not this one (\(replica)): it reaches another server"
+                }
+            } catch {
+                problem = "\(url)/healthz did not answer: \(error)"
+            }
+            if let problem {
+                warn("the external URL (\(source)) does not reach this server: \(problem);"
+                     + " links and SCIM endpoints built from it will not work")
+            } else {
+                FileHandle.standardError.write(Data("external URL checked: \(url) reaches this server\n".utf8))
+            }
+        }
+        thread.start()
+    }
+
+    /// `warning: …` on standard error.
+    static func warn(_ message: String) {
+        FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
     }
 
     /// One `serve` per replica file: an exclusive `flock` on the replica file itself,

@@ -26,6 +26,16 @@ public final class SetupLinkService: @unchecked Sendable {
     public let store: ReplicaStore
     /// The base URL used in setup links and SCIM endpoints (no trailing slash).
     public var externalURL: String { external.withLock { $0 } }
+
+    /// Whether this hub can connect Google Workspace directories. Google is connected
+    /// through its own flow (an OAuth client the hub holds and the tenant's consent), not
+    /// SCIM, and that flow is not built yet: no hub can have Google configured, so this is
+    /// `false`, and the setup page, `providers` and `directory new` do not offer Google
+    /// (a Google directory that already exists is still shown). The Google flow sets it.
+    public var googleConfigured: Bool { false }
+
+    /// The directory types a tenant may choose on this hub, the default first.
+    public var offeredTypes: [DirectoryType] { DirectoryType.allCases.filter { $0.usesSCIM || googleConfigured } }
     private let external: Mutex<String>
     /// The clock used for expiry; tests may pin it.
     public var now: @Sendable () -> Date

@@ -22,6 +22,8 @@ struct SetupPageView: Sendable {
     var formType: DirectoryType = .azure
     /// Why the New Directory form was refused, shown in the form.
     var formError: String?
+    /// The types the New Directory form offers (Google only once the hub has it configured).
+    var offeredTypes: [DirectoryType] = DirectoryType.allCases.filter(\.usesSCIM)
 }
 
 /// A message shown at the top of the page.
@@ -117,12 +119,13 @@ enum PageRenderer {
             \(copyField(id: key + "-endpoint", label: "SCIM endpoint", value: d.scimEndpoint(externalURL: view.externalURL)))
             \(copyField(id: key + "-token", label: "SCIM token", value: d.scimToken))
             \(d.deactivated ? "<p class=\"note\">This directory is inactive: your identity provider's requests change nothing until you activate it.</p>" as HTML : "")
+            \(d.type.guide.map { guide($0, key: key) } ?? "")
             </div>
             """
         } else {
             info = """
             <div class="info">
-            <p class="note">Google directories have no SCIM endpoint or token: Google Workspace is connected without SCIM.</p>
+            <p class="note">Google directories have no SCIM endpoint or token, and this hub has no Google connection configured yet: ask your administrator before using this directory.</p>
             </div>
             """
         }
@@ -142,6 +145,19 @@ enum PageRenderer {
         <a class="button danger" href="?confirm=delete&amp;directory=\(SetupPageController.queryValue(d.id))" aria-label="Delete \(d.name)…">Delete…</a>
         </div>
         </article>
+        """
+    }
+
+    /// Where to paste the endpoint and token in the directory's identity provider, in the
+    /// provider's own words, and a link to the provider's documentation.
+    static func guide(_ g: ProviderGuide, key: String) -> HTML {
+        let steps = g.steps.map { "<li>\($0)</li>" as HTML }
+        return """
+        <details class="guide" id="\(key)-guide" open>
+        <summary>Connect \(g.provider)</summary>
+        <ol>\(steps)</ol>
+        <p class="note"><a href="\(g.documentation)" target="_blank" rel="noopener noreferrer">\(g.provider == "your identity provider" ? "The SCIM 2.0 protocol (RFC 7644)" : g.provider + "’s documentation")</a></p>
+        </details>
         """
     }
 
@@ -178,7 +194,7 @@ enum PageRenderer {
         let defaultName = view.link.name ?? "scim-\(view.link.tenant)-\(view.link.product)"
         // The form posts to its own heading, so a refused form comes back scrolled to its message.
         let error: HTML = view.formError.map { "<div class=\"notice error\" id=\"new-error\" role=\"alert\"><p>\($0)</p></div>" } ?? ""
-        let options = DirectoryType.allCases.map { t -> HTML in
+        let options = view.offeredTypes.map { t -> HTML in
             "<option value=\"\(t.rawValue)\"\(t == view.formType ? " selected" : "" as HTML)>\(t.label)</option>"
         }
         return """
@@ -227,12 +243,15 @@ enum PageRenderer {
         return document(title: "Delete \(d.name)? – Directory Sync setup", body: body)
     }
 
-    /// A page with one message: the 404 and 401 of a link, a refused form.
-    static func message(title: String, text: String, back: Bool = false) -> HTML {
+    /// A page with one message: the 404 and 401 of a link, a refused form; `more` adds
+    /// paragraphs after the message (what still works).
+    static func message(title: String, text: String, more: [String] = [], back: Bool = false) -> HTML {
+        let extra = more.map { "<p class=\"note\">\($0)</p>" as HTML }
         let body: HTML = """
         <div class="card center">
         <h1>\(title)</h1>
         <p>\(text)</p>
+        \(extra)
         \(back ? "<div class=\"actions\"><a class=\"button\" href=\"?\">Back to the setup page</a></div>" as HTML : "")
         </div>
         """

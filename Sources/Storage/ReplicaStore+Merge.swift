@@ -234,12 +234,16 @@ extension ReplicaStore {
                 if !f.isLive { sawTombstone = true; tombstoneEpoch &+= 1 }
                 if let rid = existing.first(where: { $0.key == keys[k] && $0.id == r.id })?.rid {
                     seen?.append(rid)
-                    if try mergeExisting(r, facts: f, rid: rid, summary: &summary) && f.maxHLC > maxSeen { maxSeen = f.maxHLC }
+                    if try mergeExisting(r, facts: f, rid: rid, summary: &summary) {
+                        summary.changedByKind[f.kind.rawValue, default: 0] += 1
+                        if f.maxHLC > maxSeen { maxSeen = f.maxHLC }
+                    }
                 } else if !floor.isEmpty && f.clock.isDominated(by: floor) {
                     // Under the purge floor, unknown here: a stale copy of a purged tombstone.
                     summary.dropped += 1
                 } else {
                     fresh.append(k)
+                    summary.changedByKind[f.kind.rawValue, default: 0] += 1
                     if f.maxHLC > maxSeen { maxSeen = f.maxHLC }
                 }
             }
@@ -262,6 +266,7 @@ extension ReplicaStore {
         }
         if maxSeen > (try loadHLC()) { try setHLC(maxSeen) }
         if sawTombstone { try markAnnouncementDue() }
+        if !summary.discarded.isEmpty { try recordDiscarded(summary.discarded) }
         return summary
     }
 

@@ -29,6 +29,9 @@ struct DirectoryNew: ConsoleCommand {
             }
             kind = parsed
         }
+        guard session.service.offeredTypes.contains(kind) else {
+            throw ConsoleError.failed("Google directories are not offered: this hub has no Google connection configured (see: providers)")
+        }
         let d = try page.createDirectory(type: kind, name: name)
         if session.json { session.emit([("result", .string("created"))] + d.jsonFields(in: session)) } else {
             if d.type.usesSCIM {
@@ -37,6 +40,10 @@ struct DirectoryNew: ConsoleCommand {
                 session.say("Created a Google directory. It has no SCIM endpoint: Google sync is set up on the Google side.")
             }
             session.say(d.section(in: session))
+            if let guide = d.type.guide {
+                session.say("\nIn \(guide.provider): the SCIM endpoint goes in “\(guide.endpointField)”, the SCIM token in “\(guide.tokenField)”"
+                            + " (steps: \(guide.documentation)).")
+            }
         }
     }
 }

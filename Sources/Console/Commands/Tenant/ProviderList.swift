@@ -1,3 +1,4 @@
+import JSON
 import SetupLinks
 
 /// `providers`: the directory types a tenant can create, id and label.
@@ -13,11 +14,17 @@ struct ProviderList: ConsoleCommand {
     /// Prints the types, the default marked.
     func run(in session: ConsoleSession) throws {
         if session.json {
-            session.emit([("providers", .array(DirectoryType.allCases.map { .object([("id", .string($0.rawValue)), ("label", .string($0.label))]) }))])
+            session.emit([("providers", .array(session.service.offeredTypes.map {
+                .object([("id", .string($0.rawValue)), ("label", .string($0.label)),
+                         ("documentation", $0.guide.map { .string($0.documentation) } ?? .null)])
+            }))])
             return
         }
         var t = TextTable(headers: ["ID", "Label"])
-        for p in DirectoryType.allCases { t.append([p.rawValue + (p == .azure ? " (default)" : ""), p.label]) }
+        for p in session.service.offeredTypes { t.append([p.rawValue + (p == .azure ? " (default)" : ""), p.label]) }
         session.say(t.render())
+        if !session.service.googleConfigured {
+            session.say("Google Workspace is not offered: this hub has no Google connection configured.")
+        }
     }
 }
