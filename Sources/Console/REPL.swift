@@ -24,14 +24,10 @@ enum REPL {
         guard let (service, source) = SetupLinkCLI.openSession(options) else { return 1 }
         defer { service.store.close() }
         if Terminal.stdinIsTTY { return interactive(service, options, source, isNew: isNew) }
-        if isNew { sayNewReplica(service) }
         return piped(service, options, source)
     }
 
-    /// `new replica ID at PATH` on standard error: a replica file was just created (perhaps from a mistyped `--db`).
-    static func sayNewReplica(_ service: SetupLinkService) {
-        FileHandle.standardError.write(Data("new replica \(service.store.replicaID.hex) at \(service.store.path)\n".utf8))
-    }
+
 
     /// What a terminal user gets: questions, colour, paging, progress; plain on pipes.
     static func io(interactive: Bool) -> ConsoleIO {
@@ -63,7 +59,6 @@ enum REPL {
         let session = ConsoleSession(service: service, json: options.json, io: io(interactive: Terminal.stdinIsTTY))
         session.externalURLSource = source
         session.oneShot = true
-        if isNew { sayNewReplica(service) }
         if case .failed(let message) = session.run(words: words) {
             SetupLinkCLI.printError(message)
             // A malformed command (unknown command or flag, a missing argument) is a malformed command line.
@@ -87,8 +82,7 @@ enum REPL {
             case .quit: return failed
             case .failed(let message):
                 failed = true
-                if let remaining, isOpen(line) {
-                    let n = remaining()
+                if let remaining, isOpen(line), case let n = remaining(), n > 0 {
                     let sentence = message.hasSuffix(".") ? String(message.dropLast()) : message
                     SetupLinkCLI.printError(sentence + " — the script stops here: the remaining \(n) line\(n == 1 ? " was" : "s were") not run")
                     return true

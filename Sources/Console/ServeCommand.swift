@@ -95,7 +95,6 @@ enum ServeCommand {
         let isNew = !FileManager.default.fileExists(atPath: options.db)
         guard let (service, urlSource) = SetupLinkCLI.openSession(options) else { return 1 }
         let store = service.store
-        if isNew { REPL.sayNewReplica(service) }
         guard let servingLock = lockForServing(store.path) else {
             store.close()
             return 1
@@ -142,12 +141,12 @@ enum ServeCommand {
         if options.json {
             var o: [(String, JSONValue)] = [("listening", .string(url)), ("port", .int(Int64(bound))),
                                             ("external_url", .string(external.url)), ("external_url_from", .string(external.from)),
-                                            ("replica", .string(store.replicaID.hex)),
+                                            ("replica", .string(store.replicaID.hex)), ("new_replica", .bool(isNew)),
                                             ("webhook_batch", webhooks.batchSize.map { .int(Int64($0)) } ?? .null)]
             if let generated { o.append(("token", .string(generated))) }
             REPL.writeLine(String(decoding: JSONWriter.write(.object(o)), as: UTF8.self))
         } else {
-            REPL.writeLine("setuplink serving replica \(store.replicaID.hex) (\(store.path))")
+            REPL.writeLine("setuplink serving \(isNew ? "new replica" : "replica") \(store.replicaID.hex) (\(store.path)\(isNew ? ", created now" : ""))")
             REPL.writeLine("listening on \(url)")
             REPL.writeLine("external URL \(external.url) (\(external.from)): setup links and SCIM endpoints use it")
             REPL.writeLine("webhooks: sending the outbox's events " + (webhooks.batchSize.map { "in batches of up to \($0) (JSON arrays)" } ?? "one per request"))

@@ -37,7 +37,7 @@ final class PageFixture: @unchecked Sendable {
 }
 
 @Suite struct SetupPageControllerTests {
-    @Test func thePageShowsTheLinkAndAFormWithSixProvidersEntraFirst() throws {
+    @Test func thePageShowsTheLinkAndAFormWithFiveSCIMProvidersEntraFirst() throws {
         let f = try PageFixture()
         let l = try f.link()
         let r = f.controller.get(token: l.token, query: [])
@@ -45,7 +45,10 @@ final class PageFixture: @unchecked Sendable {
         #expect(r.status == 200)
         #expect(page.contains("<dd>acme</dd>") && page.contains("<dd>crm</dd>"))
         #expect(page.contains(PageRenderer.display(l.validTill)) && page.contains("2027-01-18 08:00 UTC"))
-        for t in DirectoryType.allCases { #expect(page.contains(">\(t.label)</option>")) }
+        for t in DirectoryType.allCases where t.usesSCIM { #expect(page.contains(">\(t.label)</option>")) }
+        // Google is offered only once the hub has a Google connection configured (none can yet).
+        #expect(!f.service.googleConfigured)
+        #expect(!page.contains("value=\"google\""))
         #expect(page.contains("<option value=\"azure-scim-v2\" selected>Entra ID SCIM v2.0</option>"))
         #expect(page.components(separatedBy: " selected>").count == 2, "one option preselected")
         #expect(page.contains("<label for=\"new-name\">") && page.contains("<label for=\"new-type\">"))
@@ -78,12 +81,18 @@ final class PageFixture: @unchecked Sendable {
         _ = f.post(l, [("action", "create"), ("name", "   "), ("type", "azure-scim-v2")])
         #expect(try f.service.directories().map(\.name) == ["scim-acme-crm"])
         let named = try f.link("globex", "hr", name: "Globex HR")
-        _ = f.post(named, [("action", "create"), ("name", ""), ("type", "google")])
-        let g = try #require(try f.service.directories(tenant: "globex").first)
-        #expect(g.name == "Globex HR" && g.type == .google && g.scimToken.isEmpty)
+        // A Google form is refused (not offered by a hub without Google configured) and creates nothing.
+        let refused = f.post(named, [("action", "create"), ("name", ""), ("type", "google")])
+        #expect(refused.status == 400 && f.html(refused).contains("Choose an identity provider from the list"))
+        #expect(try f.service.directories(tenant: "globex").isEmpty)
+        _ = f.post(named, [("action", "create"), ("name", ""), ("type", "okta-scim-v2")])
+        #expect(try f.service.directories(tenant: "globex").first?.name == "Globex HR")
+        // A Google directory that exists (made through the library) is still shown, without SCIM fields.
+        let g = try f.service.open(named.token).createDirectory(type: .google, name: "Globex Google")
+        #expect(g.type == .google && g.scimToken.isEmpty)
         let page = f.html(f.controller.get(token: named.token, query: []))
         #expect(page.contains("Google directories have no SCIM endpoint"))
-        #expect(!page.contains("SCIM endpoint</label>"))
+        #expect(page.components(separatedBy: "SCIM endpoint</label>").count == 2, "the Okta directory's only")
     }
 
     @Test func refusedFormsChangeNothing() throws {
@@ -131,8 +140,9 @@ final class PageFixture: @unchecked Sendable {
         #expect(confirm.status == 200 && f.html(confirm).contains("Delete To go?"))
         #expect(f.html(confirm).contains("name=\"confirm\" value=\"yes\""))
         let done = f.post(l, [("action", "delete"), ("directory", d.id), ("confirm", "yes")])
-        #expect(done.location == "?done=deleted")
+        #expect(done.location == "?done=deleted&name=To%20go")
         #expect(try f.service.directories().isEmpty)
+        #expect(f.html(f.controller.get(token: l.token, query: [("done", "deleted"), ("name", "To go")])).contains("Directory “To go” deleted."))
         #expect(f.html(f.controller.get(token: l.token, query: [("done", "deleted")])).contains("Directory deleted."))
     }
 

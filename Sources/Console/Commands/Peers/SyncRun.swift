@@ -53,8 +53,11 @@ enum SyncRun {
     /// `pulled 1 link, 2 users; pushed nothing; conflicts 0 (2 requests, 1.2 KiB)`: records counted
     /// by kind, the replicas' own bookkeeping (members, retired tokens) apart.
     static func summary(_ r: SyncReport) -> String {
-        "pulled \(byKind(r.pulledByKind, total: r.pulled)); pushed \(byKind(r.pushedByKind, total: r.pushed)); conflicts \(r.conflicts)"
-            + " (\(Format.count(r.requests, "request")), \(Format.bytes(r.bytesSent + r.bytesReceived)))"
+        let pulled = byKind(r.pulledByKind), pushed = byKind(r.pushedByKind)
+        let bookkeeping = max(0, r.pulled - pulled.told) + max(0, r.pushed - pushed.told)
+        return "pulled \(pulled.text); pushed \(pushed.text); conflicts \(r.conflicts)"
+            + " (\(Format.count(r.requests, "request")), \(Format.bytes(r.bytesSent + r.bytesReceived))"
+            + (bookkeeping > 0 ? "; \(Format.count(bookkeeping, "bookkeeping record"))" : "") + ")"
     }
 
     /// The kinds people know, in the order they are told, with their nouns.
@@ -64,8 +67,8 @@ enum SyncRun {
         (.event, "event", "events"), (.apiKey, "API key", "API keys"),
     ]
 
-    /// `1 link, 2 users (+3 bookkeeping records)`, or `nothing`.
-    static func byKind(_ counts: [RecordKind: Int], total: Int) -> String {
+    /// `1 link, 2 users`, or `nothing`, and how many records that tells.
+    static func byKind(_ counts: [RecordKind: Int]) -> (text: String, told: Int) {
         var parts: [String] = []
         var told = 0
         for (kind, one, many) in nouns {
@@ -73,10 +76,7 @@ enum SyncRun {
             parts.append("\(n) \(n == 1 ? one : many)")
             told += n
         }
-        let rest = max(0, total - told)
-        var text = parts.isEmpty ? "nothing" : parts.joined(separator: ", ")
-        if rest > 0 { text += " (+\(rest) bookkeeping record\(rest == 1 ? "" : "s"): replicas, retired tokens)" }
-        return text
+        return (parts.isEmpty ? "nothing" : parts.joined(separator: ", "), told)
     }
 
     /// Says each change a concurrent delete discarded in this sync (on standard output, after
