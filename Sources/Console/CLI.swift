@@ -134,10 +134,10 @@ public enum SetupLinkCLI {
                 let hint = closestMatch(to: command, in: candidates).map { " — did you mean \"\($0)\"?" } ?? ""
                 return usageError("unknown command \"\(command)\"\(hint) (see: setuplink help)")
             }
-            if let spec = CommandRegistry.lookup(words)?.configuration {
-                if let error = takeTrailingGlobals(&words, from: spec.words.count, keeping: spec.flags, options: &options) {
-                    return usageError(error)
-                }
+            // An unknown second word (`link lsit --json`) still gets its global flags read, so it fails in JSON.
+            let spec = CommandRegistry.lookup(words)?.configuration
+            if let error = takeTrailingGlobals(&words, from: spec?.words.count ?? 1, keeping: spec?.flags ?? [], options: &options) {
+                return usageError(error)
             }
             return REPL.runOne(options: options, words: words)
         }
