@@ -18,7 +18,7 @@ import Webhooks
 /// with `ps`. SIGINT or SIGTERM refuses new requests (503), lets requests in flight
 /// finish, closes the replica, exits 0.
 enum ServeCommand {
-    static let usage = "usage: setuplink serve [--port 8080] [--bind ADDR] [--token-file FILE] [--tls-cert PEM --tls-key PEM] [--webhook-batch N] [--db FILE]"
+    static let usage = "usage: setuplink serve [--port 8080] [--bind ADDR] [--token-file FILE] [--tls-cert PEM --tls-key PEM] [--webhook-batch N] [--external-url URL] [--db FILE] [--json]"
         + " | setuplink serve token show|rotate"
     static let defaultPort: UInt16 = 8080
     static let flags = ["--port", "--bind", "--token-file", "--tls-cert", "--tls-key", "--webhook-batch", "--db", "--json", "--external-url"]

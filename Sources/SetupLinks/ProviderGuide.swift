@@ -21,11 +21,11 @@ extension DirectoryType {
         switch self {
         case .okta:
             return ProviderGuide(
-                provider: "Okta", endpointField: "SCIM connector base URL", tokenField: "Bearer Token",
+                provider: "Okta", endpointField: "SCIM connector base URL", tokenField: "Authorization",
                 steps: [
                     "In the Okta Admin Console, open your app integration; on its General tab, enable SCIM provisioning.",
                     "On the Provisioning tab, paste the SCIM endpoint into “SCIM connector base URL” and enter userName as the “Unique identifier field for users”.",
-                    "Choose “HTTP Header” as the authentication mode and paste the SCIM token as the “Bearer Token”.",
+                    "Choose “HTTP Header” as the Authentication Mode and paste the SCIM token into “Authorization” (a Bearer token).",
                     "Turn on Push New Users, Push Profile Updates and Push Groups, then Test Connector Configuration and Save.",
                 ],
                 documentation: "https://help.okta.com/en-us/content/topics/apps/apps_app_integration_wizard_scim.htm")
