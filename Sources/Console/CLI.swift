@@ -268,6 +268,10 @@ public enum SetupLinkCLI {
                 if source == "default", let stored = try SetupLinkService(store: store).storedExternalURL() {
                     url = stored
                     source = "config"
+                } else if source == "default", let served = try store.settings.value(ServeCommand.servedURLSetting), !served.isEmpty {
+                    // Nothing configured, but this file was served: its links point where it was served, not localhost:8080.
+                    url = served
+                    source = "serve"
                 }
                 return (try SetupLinkService(store: store, externalURL: url), source)
             } catch {

@@ -135,9 +135,14 @@ enum ServeCommand {
         let url = "\(configuration.tls == nil ? "http" : "https")://\(host):\(bound)"
         // Links and SCIM endpoints are built from the external URL: without one configured, the
         // address this server listens on (never a port it does not serve).
-        let external = externalURL(configured: urlSource == "default" ? nil : service.externalURL, source: urlSource,
+        let configured = urlSource != "default" && urlSource != "serve"
+        let external = externalURL(configured: configured ? service.externalURL : nil, source: urlSource,
                                    listening: url, bind: bind, scheme: configuration.tls == nil ? "http" : "https", port: bound)
-        if urlSource == "default" { try? service.useExternalURL(external.url) }
+        if !configured {
+            try? service.useExternalURL(external.url)
+            // A REPL or one-shot on this file then builds links from it too (until one is configured).
+            try? store.settings.set(servedURLSetting, to: external.url)
+        }
         if options.json {
             var o: [(String, JSONValue)] = [("listening", .string(url)), ("port", .int(Int64(bound))),
                                             ("external_url", .string(external.url)), ("external_url_from", .string(external.from)),
@@ -161,7 +166,7 @@ enum ServeCommand {
                 REPL.writeLine("using the token stored with this replica (show it with: setuplink serve token show)")
             }
         }
-        if urlSource != "default" {
+        if configured {
             checkExternalURL(service.externalURL, replica: store.replicaID.hex, source: external.from,
                              caCertificate: certificate.flatMap { FileManager.default.contents(atPath: $0) }.map { String(decoding: $0, as: UTF8.self) })
         } else if bind == "0.0.0.0" || bind == "::" {
@@ -174,6 +179,10 @@ enum ServeCommand {
         store.close()
         return 0
     }
+
+    /// The local setting that remembers where `serve` served this file without a configured
+    /// external URL: the REPL and one-shot commands on the file use it when nothing else is set.
+    static let servedURLSetting = "served-external-url"
 
     /// The external URL in force and where it came from, in words: the one configured, or
     /// (none configured) the address this server listens on (the host name for every address).

@@ -43,6 +43,11 @@ import TestSupport
         let body = String(decoding: try HTTPClient().send(method: "GET", url: "\(hub.url)/setup/\(token)").body, as: UTF8.self)
         #expect(body.contains("\(hub.url)/api/scim/v2.0/"), "the SCIM endpoint is on the address served")
         #expect(!body.contains("localhost:8080"))
+        // `link copy` beside the hub gives the address served too, until one is configured.
+        let copied = try runTool(["--db", db, "link", "copy", linkID("acme", "crm")])
+        #expect(copied.stdout == "\(hub.url)/setup/\(token)\n", "\(copied.stdout)")
+        #expect(try runTool(["--db", db, "config", "external-url", "https://hub.example.com"]).status == 0)
+        #expect(try runTool(["--db", db, "link", "copy", linkID("acme", "crm")]).stdout.hasPrefix("https://hub.example.com/setup/"))
     }
 
     @Test func serveWarnsWhenTheConfiguredExternalURLReachesAnotherServerOrNothing() throws {
