@@ -194,10 +194,7 @@ public enum SetupLinkCLI {
     /// `setuplink --db PATH init`: creates the replica file, or says it exists (exit 0 both ways).
     static func initReplica(_ options: Options) -> Int32 {
         let existed = FileManager.default.fileExists(atPath: options.db)
-        guard let service = openService(options) else {
-            if options.json { REPL.writeLine(Format.jsonLine([("error", .string("cannot open the replica \(options.db)")), ("command", .string("init"))])) }
-            return 1
-        }
+        guard let service = openService(options) else { return 1 }
         defer { service.store.close() }
         let id = service.store.replicaID.hex
         if options.json {
@@ -239,9 +236,15 @@ public enum SetupLinkCLI {
 
     /// Prints a malformed-command-line error (also as JSON with `--json`); returns exit status 2.
     static func usageError(_ message: String, command: String? = nil) -> Int32 {
+        commandLineError(message, command: command)
+        return 2
+    }
+
+    /// An error of the command line itself (not of a REPL line, whose session prints its own
+    /// JSON): `error: message` on stderr, and with `--json` anywhere also `{"error":…}` on stdout.
+    static func commandLineError(_ message: String, command: String? = nil) {
         if jsonErrors { REPL.writeLine(Format.jsonLine([("error", .string(message)), ("command", command.map(JSONValue.string) ?? .null)])) }
         printError(message)
-        return 2
     }
 
     /// Prints `error: message` to standard error (`error:` in red on a terminal).
@@ -279,7 +282,7 @@ public enum SetupLinkCLI {
                 throw error
             }
         } catch {
-            printError("\(error)")
+            commandLineError("\(error)")
             return nil
         }
     }

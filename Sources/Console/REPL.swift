@@ -51,10 +51,7 @@ enum REPL {
             SetupLinkCLI.printError(message)
             return 1
         }
-        guard let (service, source) = SetupLinkCLI.openSession(options) else {
-            if options.json { writeLine(Format.jsonLine([("error", .string("cannot open the replica \(options.db)")), ("command", .null)])) }
-            return 1
-        }
+        guard let (service, source) = SetupLinkCLI.openSession(options) else { return 1 }
         defer { service.store.close() }
         let session = ConsoleSession(service: service, json: options.json, io: io(interactive: Terminal.stdinIsTTY))
         session.externalURLSource = source

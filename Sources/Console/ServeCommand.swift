@@ -82,13 +82,13 @@ enum ServeCommand {
         var configuration = HTTPServerConfiguration(bindAddress: bind, port: port)
         if let certificate, let key {
             do { configuration.tls = try TLSIdentity(certificateFile: certificate, keyFile: key) } catch {
-                SetupLinkCLI.printError(error.description)
+                SetupLinkCLI.commandLineError(error.description)
                 return 1
             }
         }
         let fixedToken: (token: String, from: String)?
         do { fixedToken = try tokenFromFileOrEnvironment(tokenFile) } catch {
-            SetupLinkCLI.printError("\(error)")
+            SetupLinkCLI.commandLineError("\(error)")
             return 1
         }
 
@@ -106,7 +106,7 @@ enum ServeCommand {
                 let stored = try StoredPeerToken.ensure(store)
                 if stored.generated { generated = stored.token }
             } catch {
-                SetupLinkCLI.printError("\(error)")
+                SetupLinkCLI.commandLineError("\(error)")
                 store.close()
                 return 1
             }
@@ -121,13 +121,13 @@ enum ServeCommand {
                               FileHandle.standardError.write(Data((text + "\n").utf8))
                           })
         } catch {
-            SetupLinkCLI.printError("\(error)")
+            SetupLinkCLI.commandLineError("\(error)")
             store.close()
             return 1
         }
         let bound: UInt16
         do { bound = try hub.start() } catch {
-            SetupLinkCLI.printError("\(error)")
+            SetupLinkCLI.commandLineError("\(error)")
             store.close()
             return 1
         }
@@ -253,13 +253,13 @@ enum ServeCommand {
     static func lockForServing(_ path: String) -> Int32? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            SetupLinkCLI.printError("cannot open \(path) to serve it: \(String(cString: strerror(errno)))")
+            SetupLinkCLI.commandLineError("cannot open \(path) to serve it: \(String(cString: strerror(errno)))")
             return nil
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let e = errno
             close(fd)
-            SetupLinkCLI.printError(e == EWOULDBLOCK
+            SetupLinkCLI.commandLineError(e == EWOULDBLOCK
                 ? "another setuplink serve is already serving \(path): one server per replica file (a second would send its webhook events twice)"
                 : "cannot lock \(path) for serving: \(String(cString: strerror(e)))")
             return nil
@@ -326,7 +326,7 @@ enum ServeCommand {
             let token: String
             if action == "show" {
                 guard let stored = try StoredPeerToken.current(service.store) else {
-                    SetupLinkCLI.printError("no peer token is stored with this replica yet: serve generates one when it first starts,"
+                    SetupLinkCLI.commandLineError("no peer token is stored with this replica yet: serve generates one when it first starts,"
                                             + " or run: setuplink serve token rotate")
                     return 1
                 }
@@ -345,7 +345,7 @@ enum ServeCommand {
             }
             return 0
         } catch {
-            SetupLinkCLI.printError("\(error)")
+            SetupLinkCLI.commandLineError("\(error)")
             return 1
         }
     }

@@ -269,6 +269,15 @@ import TestSupport
         // A command that ran and failed: 1.
         let missing = try runTool(["--db", db, "--json", "link", "show", "ffff"])
         #expect(missing.status == 1 && json(missing.stdout)["error"] != nil)
+        // Errors of the command line itself are JSON too: a file that is not a replica, serve's own.
+        let notReplica = testFolder("json") + "/notes.txt"
+        try "not a replica".write(toFile: notReplica, atomically: true, encoding: .utf8)
+        for args in [["--db", notReplica, "--json"], ["--db", notReplica, "status", "--json"], ["--db", notReplica, "serve", "--json"]] {
+            let r = try runTool(args, input: "status\n")
+            #expect(r.status == 1 && json(r.lines.first ?? "")["error"] != nil && r.lines.count == 1, "\(args): \(r.stdout) \(r.stderr)")
+        }
+        let badPort = try runTool(["--db", db, "serve", "--port", "x", "--json"])
+        #expect(badPort.status == 2 && (json(badPort.stdout)["error"] as? String)?.contains("--port") == true, "\(badPort.stdout)")
     }
 
     // MARK: 10. Whole errors in status and peer list
