@@ -56,7 +56,8 @@ public enum SetupLinkCLI {
           --db PATH            the replica file (env SETUPLINK_DB; default ~/.local/share/setuplink/replica.sqlite)
           --json               print one JSON object per command
           --external-url URL   base of setup links and SCIM endpoints (env SETUPLINK_EXTERNAL_URL;
-                               else the replica's config external-url; else serve uses the address it serves)
+                               else the replica's config external-url; else where serve last served
+                               this file; else http://localhost:8080; serve itself uses the address it serves)
           --version            print the version
 
         Exit status: 0 done; 1 a command failed (a piped script: any line; a failed open stops it);
@@ -256,7 +257,8 @@ public enum SetupLinkCLI {
     /// Opens the replica and the flows, or prints why not.
     ///
     /// The external URL is `--external-url`, else `SETUPLINK_EXTERNAL_URL`, else the
-    /// replica's `config external-url` setting, else `http://localhost:8080`.
+    /// replica's `config external-url` setting, else where `serve` last served the file,
+    /// else `http://localhost:8080`.
     static func openService(_ options: Options) -> SetupLinkService? {
         openSession(options)?.service
     }
