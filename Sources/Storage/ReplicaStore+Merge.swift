@@ -201,6 +201,9 @@ extension ReplicaStore {
         // Records prepared from this page, for this store and these indexes; otherwise each chunk is prepared here.
         let given = prepared.flatMap { p in p.fit(page, store: instance, generation: indexGeneration) ? p : nil }
         var summary = MergeSummary()
+        // Records changed per kind (by raw code), folded into the summary at the end: an array
+        // increment per record rather than a dictionary's.
+        var kinds = [Int](repeating: 0, count: 256)
         var maxSeen = HLC.zero
         let chunk = 100
         var start = 0
@@ -235,7 +238,7 @@ extension ReplicaStore {
                 if let rid = existing.first(where: { $0.key == keys[k] && $0.id == r.id })?.rid {
                     seen?.append(rid)
                     if try mergeExisting(r, facts: f, rid: rid, summary: &summary) {
-                        summary.changedByKind[f.kind.rawValue, default: 0] += 1
+                        kinds[Int(f.kind.rawValue)] += 1
                         if f.maxHLC > maxSeen { maxSeen = f.maxHLC }
                     }
                 } else if !floor.isEmpty && f.clock.isDominated(by: floor) {
@@ -243,7 +246,7 @@ extension ReplicaStore {
                     summary.dropped += 1
                 } else {
                     fresh.append(k)
-                    summary.changedByKind[f.kind.rawValue, default: 0] += 1
+                    kinds[Int(f.kind.rawValue)] += 1
                     if f.maxHLC > maxSeen { maxSeen = f.maxHLC }
                 }
             }
@@ -267,6 +270,7 @@ extension ReplicaStore {
         if maxSeen > (try loadHLC()) { try setHLC(maxSeen) }
         if sawTombstone { try markAnnouncementDue() }
         if !summary.discarded.isEmpty { try recordDiscarded(summary.discarded) }
+        for (raw, n) in kinds.enumerated() where n > 0 { summary.changedByKind[UInt8(raw)] = n }
         return summary
     }
 
