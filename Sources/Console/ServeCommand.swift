@@ -312,6 +312,8 @@ enum ServeCommand {
                     return SetupLinkCLI.usageError("--db needs a file path")
                 }
                 options.db = v
+            } else if a == "--json" {
+                options.json = true
             } else if action == nil, a == "show" || a == "rotate" {
                 action = a
             } else {
