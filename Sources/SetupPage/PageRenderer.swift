@@ -121,6 +121,7 @@ enum PageRenderer {
             \(copyField(id: key + "-endpoint", label: "SCIM endpoint", value: d.scimEndpoint(externalURL: view.externalURL)))
             \(copyField(id: key + "-token", label: "SCIM token", value: d.scimToken))
             \(d.deactivated ? "<p class=\"note\">This directory is inactive: your identity provider's requests change nothing until you activate it.</p>" as HTML : "")
+            \(d.type.guide.map { guide($0, key: key) } ?? "")
             </div>
             """
         } else {
@@ -177,6 +178,19 @@ enum PageRenderer {
         \(last)
         <div class="actions"><a class="button\(label == "Re-authorize" ? "" : " primary" as HTML)" href="\(href)" aria-label="\(label) \(d.name)">\(label)</a></div>
         </div>
+        """
+    }
+
+    /// Where to paste the endpoint and token in the directory's identity provider, in the
+    /// provider's own words, and a link to the provider's documentation.
+    static func guide(_ g: ProviderGuide, key: String) -> HTML {
+        let steps = g.steps.map { "<li>\($0)</li>" as HTML }
+        return """
+        <details class="guide" id="\(key)-guide" open>
+        <summary>Connect \(g.provider)</summary>
+        <ol>\(steps)</ol>
+        <p class="note"><a href="\(g.documentation)" target="_blank" rel="noopener noreferrer">\(g.provider == "your identity provider" ? "The SCIM 2.0 protocol (RFC 7644)" : g.provider + "’s documentation")</a></p>
+        </details>
         """
     }
 
@@ -263,12 +277,15 @@ enum PageRenderer {
         return document(title: "Delete \(d.name)? – Directory Sync setup", body: body)
     }
 
-    /// A page with one message: the 404 and 401 of a link, a refused form.
-    static func message(title: String, text: String, back: Bool = false) -> HTML {
+    /// A page with one message: the 404 and 401 of a link, a refused form; `more` adds
+    /// paragraphs after the message (what still works).
+    static func message(title: String, text: String, more: [String] = [], back: Bool = false) -> HTML {
+        let extra = more.map { "<p class=\"note\">\($0)</p>" as HTML }
         let body: HTML = """
         <div class="card center">
         <h1>\(title)</h1>
         <p>\(text)</p>
+        \(extra)
         \(back ? "<div class=\"actions\"><a class=\"button\" href=\"?\">Back to the setup page</a></div>" as HTML : "")
         </div>
         """

@@ -87,14 +87,22 @@ final class SetupPageController: Sendable {
         init(_ reply: PageReply) { self.reply = reply }
     }
 
+    /// What still works when a link does not open: said under Jackson's sentences on the 404 and 401 pages.
+    static let stillWorks = [
+        "Directories you already created keep working: your identity provider keeps syncing users and groups to their SCIM endpoints with their tokens. Only this page is closed.",
+        "Ask the administrator who sent you this link for a new one: it opens the same directories, where you can see, deactivate or delete them.",
+    ]
+
     /// The 404 page of an unknown, regenerated or deleted link.
     static func notFound() -> PageReply {
-        .page(PageRenderer.message(title: "Setup link is not found", text: SetupLinkError.contactAdmin), status: 404)
+        .page(PageRenderer.message(title: "Setup link is not found", text: SetupLinkError.contactAdmin,
+                                   more: ["If the link was regenerated, the address changed and the old one stopped working at once."] + stillWorks),
+              status: 404)
     }
 
     /// The 401 page of an expired link.
     static func expired() -> PageReply {
-        .page(PageRenderer.message(title: "Setup link is expired", text: SetupLinkError.contactAdmin), status: 401)
+        .page(PageRenderer.message(title: "Setup link is expired", text: SetupLinkError.contactAdmin, more: stillWorks), status: 401)
     }
 
     /// The reply for an error thrown by the flows: the link's own refusals as
@@ -142,7 +150,9 @@ final class SetupPageController: Sendable {
             var highlight: String?
             if let done = value("done") {
                 let d = try value("directory").flatMap { try ownDirectory(page, $0) }
-                notice = Self.doneNotice(done, directory: d)
+                // The deleted directory's name comes back in the query (it is gone from the replica), capped and escaped.
+                let name = value("name").map { String($0.prefix(256)) }.flatMap { $0.isEmpty ? nil : $0 }
+                notice = Self.doneNotice(done, directory: d, name: name)
                 if done == "created" { highlight = d?.id }
             }
             return try main(page, notice: notice, highlight: highlight)
@@ -152,7 +162,7 @@ final class SetupPageController: Sendable {
     }
 
     /// The sentence shown after a change; `nil` for an unknown one (a hand-made URL).
-    static func doneNotice(_ done: String, directory d: Directory?) -> Notice? {
+    static func doneNotice(_ done: String, directory d: Directory?, name: String? = nil) -> Notice? {
         switch (done, d) {
         case ("created", let d?):
             return Notice(kind: .info, text: "Directory “\(d.name)” created."
@@ -160,7 +170,7 @@ final class SetupPageController: Sendable {
         case ("deactivated", let d?): return Notice(kind: .info, text: "“\(d.name)” is now inactive.")
         case ("activated", let d?): return Notice(kind: .info, text: "“\(d.name)” is now active.")
         case ("unchanged", let d?): return Notice(kind: .info, text: "“\(d.name)” was already \(d.status); nothing changed.")
-        case ("deleted", _): return Notice(kind: .info, text: "Directory deleted.")
+        case ("deleted", _): return Notice(kind: .info, text: name.map { "Directory “\($0)” deleted." } ?? "Directory deleted.")
         case ("google-authorized", let d?):
             return Notice(kind: .info, text: "“\(d.name)” is authorized with Google: its users and groups arrive with the first sync, in a moment.")
         default: return nil
@@ -224,7 +234,7 @@ final class SetupPageController: Sendable {
                 guard let d = try value("directory").flatMap({ try ownDirectory(page, $0) }) else { return try notOnPage(page) }
                 guard value("confirm") == "yes" else { return .seeOther("?confirm=delete&directory=\(Self.queryValue(d.id))") }
                 try page.deleteDirectory(id: d.id)
-                return .seeOther("?done=deleted")
+                return .seeOther("?done=deleted&name=\(Self.queryValue(d.name))")
             default:
                 return try main(page, notice: Notice(kind: .error, text: "The form asked for an unknown action; nothing was changed."),
                                 status: 400)

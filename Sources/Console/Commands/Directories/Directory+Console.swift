@@ -9,7 +9,7 @@ extension Directory {
         [("id", .string(id)), ("name", .string(name)), ("tenant", .string(tenant)), ("product", .string(product)),
          ("type", .string(type.rawValue)), ("status", .string(status)), ("deactivated", .bool(deactivated)),
          ("scim_endpoint", .string(scimEndpoint(externalURL: session.service.externalURL))), ("scim_token", .string(scimToken)),
-         ("webhook_url", .string(webhookURL))] + googleFields(in: session)
+         ("webhook_url", .string(webhookURL)), ("created", created.map { .string(Format.iso($0)) } ?? .null)] + googleFields(in: session)
     }
 
     /// A Google directory's authorization (replicated) and, on the hub that syncs it, its last sync.
@@ -31,7 +31,8 @@ extension Directory {
     /// The directory's info section: SCIM endpoint and token (none for Google).
     func section(in session: ConsoleSession) -> String {
         var rows: [(String, String)] = [("ID", id), ("Name", name), ("Tenant", tenant), ("Product", product),
-                                        ("Type", "\(type.label) (\(type.rawValue))"), ("Status", session.io.style.status(status))]
+                                        ("Type", "\(type.label) (\(type.rawValue))"), ("Status", session.io.style.status(status)),
+                                        ("Created", created.map(Format.date) ?? "unknown")]
         if type.usesSCIM {
             rows += [("SCIM Endpoint", scimEndpoint(externalURL: session.service.externalURL)), ("SCIM Token", scimToken)]
         } else {

@@ -42,6 +42,10 @@ struct DirectoryNew: ConsoleCommand {
                 }
             }
             session.say(d.section(in: session))
+            if let guide = d.type.guide {
+                session.say("\nIn \(guide.provider): the SCIM endpoint goes in “\(guide.endpointField)”, the SCIM token in “\(guide.tokenField)”"
+                            + " (steps: \(guide.documentation)).")
+            }
         }
     }
 }

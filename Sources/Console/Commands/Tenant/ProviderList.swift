@@ -18,7 +18,10 @@ struct ProviderList: ConsoleCommand {
         let google = try GoogleCredentials.offeredClientID(session.service.store) != nil
         let types = DirectoryType.allCases.filter { $0 != .google || google }
         if session.json {
-            var o: [(String, JSONValue)] = [("providers", .array(types.map { .object([("id", .string($0.rawValue)), ("label", .string($0.label))]) }))]
+            var o: [(String, JSONValue)] = [("providers", .array(types.map {
+                .object([("id", .string($0.rawValue)), ("label", .string($0.label)),
+                         ("documentation", $0.guide.map { .string($0.documentation) } ?? .null)])
+            }))]
             if !google { o.append(("google", .string(GoogleCredentials.notOffered))) }
             session.emit(o)
             return
