@@ -270,20 +270,61 @@ public final class GoogleSync: GoogleAuthorizer, Sendable {
     }
 
     /// Starts a consent: a fresh `state` (32 CSPRNG bytes) and PKCE verifier, kept in memory
-    /// for `stateLifetime`, single use; returns Google's consent URL.
-    public func authorizationURL(for directory: Directory, linkToken: String) throws -> String {
+    /// for `stateLifetime`, single use; returns Google's consent URL and the cookie that binds
+    /// the consent to the browser that started it (`stateCookie`).
+    ///
+    /// At most `maxPendingPerDirectory` consents wait per directory (a new one replaces the
+    /// oldest), so one tenant reloading "Authorize" cannot use up the hub-wide bound for the
+    /// others.
+    public func authorizationURL(for directory: Directory, linkToken: String) throws -> (url: String, cookie: String) {
         let state = Base64URL.encode(SecureRandom.bytes(32))
         let pkce = PKCE()
         let now = ContinuousClock.now
         let accepted = pending.withLock { p -> Bool in
             p = p.filter { $0.value.expires > now }
+            let mine = p.filter { $0.value.directory == directory.id }.sorted { $0.value.expires < $1.value.expires }
+            for old in mine.prefix(max(0, mine.count - Self.maxPendingPerDirectory + 1)) { p[old.key] = nil }
             guard p.count < Self.maxPending else { return false }
             p[state] = Pending(directory: directory.id, linkToken: linkToken, verifier: pkce.verifier,
                                expires: now + configuration.stateLifetime)
             return true
         }
-        guard accepted else { throw GoogleError.badAnswer("too many authorizations are in progress; try again in a few minutes") }
-        return client().consentURL(state: state, challenge: pkce.challenge, redirectURI: redirectURI)
+        guard accepted else {
+            throw AuthorizationBusy()
+        }
+        return (client().consentURL(state: state, challenge: pkce.challenge, redirectURI: redirectURI), stateCookie(state))
+    }
+
+    /// How many consents wait now (of every directory), expired ones not counted.
+    public var waitingConsents: Int {
+        let now = ContinuousClock.now
+        return pending.withLock { $0.values.filter { $0.expires > now }.count }
+    }
+
+    /// The most consents waiting for one directory.
+    static let maxPendingPerDirectory = 5
+
+    /// The cookie that ties `state` to a browser: named after the first half of the state's
+    /// SHA-256 (several consents may wait in one browser), valued with the second half; only
+    /// sent back to the callback path, never readable by scripts, gone with the state.
+    func stateCookie(_ state: String) -> String {
+        let h = SHA256Hasher.hex(of: state)
+        let secure = service.externalURL.lowercased().hasPrefix("https://") ? "; Secure" : ""
+        return "\(Self.cookiePrefix)\(h.prefix(32))=\(h.dropFirst(32)); Path=\(GoogleConfiguration.callbackPath); Max-Age=\(Int(configuration.stateLifetime.seconds)); HttpOnly; SameSite=Lax\(secure)"
+    }
+
+    static let cookiePrefix = "slk_google_"
+
+    /// Whether the request's `Cookie` header holds `state`'s cookie.
+    static func holdsStateCookie(_ cookieHeader: String?, state: String) -> Bool {
+        guard let cookieHeader, cookieHeader.utf8.count <= 8192 else { return false }
+        let h = SHA256Hasher.hex(of: state)
+        let name = cookiePrefix + h.prefix(32)
+        for pair in cookieHeader.split(separator: ";") {
+            let kv = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if kv.count == 2, kv[0] == name, constantTimeEquals(Array(kv[1].utf8), Array(h.dropFirst(32).utf8)) { return true }
+        }
+        return false
     }
 
     // MARK: Callback
@@ -292,7 +333,7 @@ public final class GoogleSync: GoogleAuthorizer, Sendable {
     /// exchanges the code with its PKCE verifier, checks the account's Workspace domain, stores
     /// the refresh token locally, records who authorized (replicated), asks for a sync at once,
     /// and sends the browser back to the setup page. Every refusal is a page saying why.
-    public func callback(_ query: [(name: String, value: String)]) -> HTTPResponse {
+    public func callback(_ query: [(name: String, value: String)], cookie: String? = nil) -> HTTPResponse {
         func value(_ n: String) -> String? { query.first { $0.name == n }?.value }
         let now = ContinuousClock.now
         guard let state = value("state"), let p = pending.withLock({ $0.removeValue(forKey: state) }), p.expires > now else {
@@ -300,6 +341,15 @@ public final class GoogleSync: GoogleAuthorizer, Sendable {
                 title: "This authorization has expired",
                 text: "Google sent back an authorization this service no longer waits for (it expired after \(Int(configuration.stateLifetime.seconds / 60)) minutes, was already used, or the service restarted). Nothing was changed. Go back to the setup page and choose Authorize with Google again.",
                 status: 400)
+        }
+        // Only the browser that chose "Authorize with Google" may finish it: a consent URL
+        // someone else started and sent to a Workspace administrator stores nothing.
+        guard Self.holdsStateCookie(cookie, state: state) else {
+            log("google: authorization of directory \(p.directory) refused: the callback came from another browser than the one that started it")
+            return SetupPageRoutes.messagePage(
+                title: "This authorization was started in another browser",
+                text: "Google sent back an authorization that this browser did not start (it has no cookie for it). Nothing was stored. Open the setup page in this browser and choose Authorize with Google there; never finish an authorization someone else sent you.",
+                status: 403)
         }
         let back = service.externalURL + "/setup/" + p.linkToken + "?"
         if let error = value("error") {
@@ -334,9 +384,10 @@ public final class GoogleSync: GoogleAuthorizer, Sendable {
             }
             refreshToken = r
         } catch {
-            log("google: authorization of directory \(p.directory) failed: \(error)")
+            let id = HTTPResponse.internalErrorID()
+            log("google: authorization of directory \(p.directory) failed (error \(id)): \(error)")
             return SetupPageRoutes.messagePage(title: "Google authorization failed",
-                                               text: "\(error). Nothing was stored. Try again from the setup page.",
+                                               text: "Google's answer to this authorization could not be used (error \(id), in the service's log). Nothing was stored. Try again from the setup page.",
                                                status: 502, backTo: back)
         }
         guard let domain = identity.hostedDomain else {
@@ -404,8 +455,15 @@ public struct GoogleCallbackRoutes: HTTPRoutes {
         return .accept(maxBodyBytes: 0)
     }
 
-    public func respond(_ request: HTTPRequest) -> HTTPResponse { google.callback(request.head.query) }
+    public func respond(_ request: HTTPRequest) -> HTTPResponse {
+        google.callback(request.head.query, cookie: request.head.header("cookie"))
+    }
 
     /// The path only: the query holds the authorization code and state.
     public func loggedPath(_ head: HTTPHead) -> String { head.path }
+}
+
+/// Too many consents wait on this hub at once (each expires after a few minutes).
+struct AuthorizationBusy: Error, CustomStringConvertible {
+    var description: String { "too many Google authorizations are in progress on this service; try again in a few minutes" }
 }

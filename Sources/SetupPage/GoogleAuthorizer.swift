@@ -32,8 +32,9 @@ public protocol GoogleAuthorizer: Sendable {
     /// The Google section of directory `directory`'s card.
     func card(for directory: Directory) -> GoogleCard
     /// Google's consent URL for `directory`, opened from the page of `linkToken` (where the
-    /// browser comes back to). Throws when the consent cannot be started (a clear sentence).
-    func authorizationURL(for directory: Directory, linkToken: String) throws -> String
+    /// browser comes back to), and the `Set-Cookie` value that ties the consent to the
+    /// browser that started it. Throws when the consent cannot be started (a clear sentence).
+    func authorizationURL(for directory: Directory, linkToken: String) throws -> (url: String, cookie: String)
 }
 
 extension SetupPageRoutes {

@@ -15,6 +15,8 @@ struct PageReply: Sendable {
     var location: String?
     /// A line for the server log only (the detail behind a 500, why a form was refused).
     var logNote: String?
+    /// Extra header fields (the Google consent's browser cookie).
+    var headers: [(String, String)] = []
 
     /// A page.
     static func page(_ html: HTML, status: Int = 200, logNote: String? = nil) -> PageReply {
@@ -287,7 +289,12 @@ final class SetupPageController: Sendable {
                             status: 409)
         }
         do {
-            return .seeOther(try google.authorizationURL(for: d, linkToken: page.token))
+            let consent = try google.authorizationURL(for: d, linkToken: page.token)
+            var reply = PageReply.seeOther(consent.url)
+            // Binds the consent to this browser: the callback refuses a state whose cookie
+            // it does not get (an authorization started by someone else and sent to a victim).
+            reply.headers = [("Set-Cookie", consent.cookie)]
+            return reply
         } catch {
             return try main(page, notice: Notice(kind: .error, text: "Google authorization could not start: \(error)"), status: 503)
         }

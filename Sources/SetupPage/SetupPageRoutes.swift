@@ -105,6 +105,7 @@ public struct SetupPageRoutes: HTTPRoutes {
             r = .html(reply.html?.markup ?? "", status: reply.status)
         }
         r.logNote = reply.logNote
+        for (n, v) in reply.headers { r.setHeader(n, v) }
         return r.withSecurityHeaders(contentSecurityPolicy: PageAssets.contentSecurityPolicy)
     }
 }

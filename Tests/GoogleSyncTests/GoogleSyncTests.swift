@@ -229,6 +229,19 @@ import TestSupport
         let denied = try browser.authorize(hub: hub, link: link, directory: d.id)
         #expect(denied.status == 400 && String(decoding: denied.body, as: UTF8.self).contains("Google authorization was denied"))
 
+        // A consent started by one browser (an attacker's, on their own setup page) and finished
+        // by another (the victim administrator's, sent the consent URL): refused, nothing stored.
+        try google.control("{\"deny\":false}")
+        let started = try browser.get(hub.url + "/setup/" + link.token + "?google=authorize&directory=" + d.id)
+        #expect(started.headers["set-cookie"]?.contains("HttpOnly; SameSite=Lax") == true)
+        let sentToVictim = try #require(started.headers["location"])
+        let atGoogle = try browser.get(sentToVictim)
+        let victims = try browser.get(try #require(atGoogle.headers["location"]))  // no cookie
+        #expect(victims.status == 403 && String(decoding: victims.body, as: UTF8.self).contains("started in another browser"),
+                "\(String(decoding: victims.body, as: UTF8.self))")
+        #expect(try hub.store.digest() == digest)
+        #expect(try GoogleCredentials.holds(hub.store, d.id) == false)
+
         // A personal account (no hosted domain).
         try google.control("{\"deny\":false,\"account\":{\"email\":\"someone@gmail.com\"}}")
         let personal = try browser.authorize(hub: hub, link: link, directory: d.id)
@@ -253,6 +266,13 @@ import TestSupport
         #expect(throws: GoogleSyncError.self) { try hub.hub.google!.syncNow(d.id) }
         // The callback answers GET only.
         #expect(try HTTPClient().send(method: "POST", url: hub.url + GoogleConfiguration.callbackPath, body: []).status == 405)
+        // Reloading "Authorize" keeps at most a few consents of one directory waiting: many
+        // reloads on one tenant's page do not stop another tenant's authorization.
+        for _ in 0..<40 { _ = try browser.get(hub.url + "/setup/" + link.token + "?google=authorize&directory=" + d.id) }
+        #expect(hub.hub.google!.waitingConsents <= 5)
+        _ = try hub.service.open(link.token).setDeactivated(false, id: d.id)
+        let (otherLink, other) = try hub.googleDirectory(webhook: receiver.hookURL, tenant: "globex")
+        #expect(try browser.get(hub.url + "/setup/" + otherLink.token + "?google=authorize&directory=" + other.id).status == 303)
     }
 
     @Test func withoutGoogleConfiguredGoogleIsNotOffered() throws {

@@ -265,11 +265,13 @@ struct Browser {
         let start = try get(hubURL + "/setup/" + linkToken + "?google=authorize&directory=" + directory)
         #expect(start.status == 303)
         let consent = try #require(start.headers["location"])
+        // The browser keeps the cookie that ties the consent to it, and sends it back to the callback.
+        let cookie = try #require(start.headers["set-cookie"]?.split(separator: ";").first.map(String.init))
         let back = try get(consent)
         #expect(back.status == 302, "the fake consent screen redirects back")
         let callback = try #require(back.headers["location"])
         #expect(callback.hasPrefix(hubURL + GoogleConfiguration.callbackPath + "?"))
-        return try get(callback)
+        return try http.send(method: "GET", url: callback, headers: ["Cookie": cookie])
     }
 }
 
