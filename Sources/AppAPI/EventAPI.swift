@@ -67,6 +67,9 @@ extension Call {
         return data(.null)
     }
 
+    /// How long a partial page of the feed waits, with `wait`, for the events that follow.
+    static let gather: Duration = .milliseconds(25)
+
     /// How deep the event log of several directories at once may be paged.
     static let maxMergedEventWindow = 10_000
 
@@ -108,10 +111,15 @@ extension Call {
             wait = s
         }
         let events = try EventLog.feed(store, directory: d.id, after: row, limit: limit)
-        if !events.isEmpty || wait == 0 { return Self.feedAnswer(events, after: row, replica: store.replicaID, directory: d.id) }
+        // A full page, or no waiting asked: the answer now. A partial page with `wait` waits
+        // `gather` for the events that follow it closely (an app following a busy directory
+        // then makes a few requests a second, not one per commit); nothing at all waits for
+        // the next event, answered as soon as it commits.
+        if events.count == limit || wait == 0 { return Self.feedAnswer(events, after: row, replica: store.replicaID, directory: d.id) }
         let store = self.store, directory = d.id, after = row, count = limit, keyID = key.id
-        let deadline = ContinuousClock.now + .milliseconds(Int64(wait * 1000))
-        return .waiting(LongPoll(deadline: deadline) { final in
+        let now = ContinuousClock.now
+        let deadline = now + .milliseconds(Int64(wait * 1000))
+        return .waiting(LongPoll(deadline: deadline, earliest: events.isEmpty ? nil : now + Self.gather) { final in
             do {
                 // A key revoked while the request waits gets nothing more.
                 guard try store.record(id: keyID).flatMap(ApiKey.init) != nil else { return APIError.unauthorized.response }

@@ -18,11 +18,23 @@ public struct LongPoll: Sendable {
     /// The answer if there is one now; with `final` true, the answer to give anyway.
     /// Runs on the server's waiting thread: it may read a store, never block for long.
     public let check: @Sendable (_ final: Bool) -> HTTPResponse?
+    /// Not checked before this instant (unless the server stops): lets changes that follow
+    /// each other closely gather into one answer instead of one request each.
+    public let earliest: ContinuousClock.Instant?
 
-    /// A long poll answered by `check`, at the latest at `deadline`.
-    public init(deadline: ContinuousClock.Instant, check: @escaping @Sendable (_ final: Bool) -> HTTPResponse?) {
+    /// A long poll answered by `check`, not before `earliest`, at the latest at `deadline`.
+    public init(deadline: ContinuousClock.Instant, earliest: ContinuousClock.Instant? = nil,
+                check: @escaping @Sendable (_ final: Bool) -> HTTPResponse?) {
         self.deadline = deadline
+        self.earliest = earliest.map { min($0, deadline) }
         self.check = check
+    }
+
+    /// When the waiting room should look at it next: its earliest instant while that is
+    /// ahead, else its deadline.
+    func nextInstant(now: ContinuousClock.Instant) -> ContinuousClock.Instant {
+        if let e = earliest, e > now { return e }
+        return deadline
     }
 }
 
@@ -108,7 +120,7 @@ final class WaitingRoom: @unchecked Sendable {
             condition.lock()
             while !dirty && !closed {
                 let now = ContinuousClock.now
-                let nearest = parked.values.map(\.poll.deadline).min()
+                let nearest = parked.values.map { $0.poll.nextInstant(now: now) }.min()
                 let recheck = lastSweep + Self.recheckInterval
                 let until = min(nearest ?? recheck, recheck)
                 if until <= now { break }
@@ -123,7 +135,9 @@ final class WaitingRoom: @unchecked Sendable {
             lastSweep = ContinuousClock.now
             var ready: [(Parked, HTTPResponse)] = []
             for p in all {
-                let final = stopping || ContinuousClock.now >= p.poll.deadline
+                let now = ContinuousClock.now
+                if !stopping, let e = p.poll.earliest, e > now { continue }
+                let final = stopping || now >= p.poll.deadline
                 if let r = p.poll.check(final) {
                     ready.append((p, r))
                 } else if final {

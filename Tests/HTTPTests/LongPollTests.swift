@@ -67,6 +67,23 @@ import TestSupport
         #expect(c.readResponse(timeout: .seconds(10))?.body == "from elsewhere")
     }
 
+    @Test func aPollIsNotCheckedBeforeItsEarliestInstantEvenWhenWoken() throws {
+        let early = Ready()
+        let (server, port) = try startServer { _ in
+            let earliest = ContinuousClock.now + .milliseconds(300)
+            return .waiting(LongPoll(deadline: .now + .seconds(30), earliest: earliest) { final in
+                if !final && ContinuousClock.now < earliest { early.value = "checked early" }
+                return HTTPResponse(status: 200, body: Array("gathered".utf8))
+            })
+        }
+        defer { server.stop() }
+        let c = try RawClient(port: port)
+        c.send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
+        for _ in 0..<20 { server.wakeWaiting(); usleep(5_000) }
+        #expect(c.readResponse(timeout: .seconds(10))?.body == "gathered")
+        #expect(early.value == nil, "the poll was checked before its earliest instant")
+    }
+
     @Test func stoppingAnswersEveryParkedRequestAtOnce() throws {
         let (server, port) = try Self.server(ready: Ready(), waitFor: .seconds(120))
         let waiters = try (0..<6).map { _ in try RawClient(port: port) }
