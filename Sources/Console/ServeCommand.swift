@@ -18,15 +18,17 @@ import Webhooks
 /// with `ps`. SIGINT or SIGTERM refuses new requests (503), lets requests in flight
 /// finish, closes the replica, exits 0.
 enum ServeCommand {
-    static let usage = "usage: setuplink serve [--port 8080] [--bind ADDR] [--token-file FILE] [--tls-cert PEM --tls-key PEM] [--webhook-batch N] [--db FILE]"
-        + " | setuplink serve token show|rotate"
+    static let usage = "usage: setuplink serve [--port 8080] [--bind ADDR] [--token-file FILE] [--tls-cert PEM --tls-key PEM] [--webhook-batch N]"
+        + " [--follow NAME…] [--metrics-token-file FILE] [--db FILE]"
+        + " | setuplink serve token show|rotate | setuplink serve peer-token create NAME [--read-only]|list|revoke NAME"
     static let defaultPort: UInt16 = 8080
-    static let flags = ["--port", "--bind", "--token-file", "--tls-cert", "--tls-key", "--webhook-batch", "--db"]
+    static let flags = ["--port", "--bind", "--token-file", "--tls-cert", "--tls-key", "--webhook-batch", "--follow", "--metrics-token-file", "--db"]
     /// The largest `--webhook-batch`.
     static let maxWebhookBatch = 1000
 
     static func run(options: SetupLinkCLI.Options, arguments: [String]) -> Int32 {
         if arguments.first == "token" { return token(options: options, arguments: Array(arguments.dropFirst())) }
+        if arguments.first == "peer-token" { return PeerTokenCommand.run(options: options, arguments: Array(arguments.dropFirst())) }
         // Before any thread starts, so every thread (libmicrohttpd's too) leaves them to sigwait.
         Hub.blockStopSignals()
         var options = options
@@ -35,6 +37,8 @@ enum ServeCommand {
         var tokenFile: String?
         var certificate: String?, key: String?
         var webhooks = WebhookConfiguration()
+        var follow: [String] = []
+        var metricsTokenFile: String?
         var args = arguments[...]
         while let a = args.popFirst() {
             let parts = a.split(separator: "=", maxSplits: 1).map(String.init)
@@ -66,6 +70,20 @@ enum ServeCommand {
                                                    + " (each request then carries a JSON array of up to that many)")
                 }
                 webhooks.batchSize = n
+            case "--follow":
+                // `--follow a b`, `--follow a,b` or `--follow a --follow b`.
+                var names: [String] = []
+                if parts.count == 2 { names = [parts[1]] }
+                while parts.count < 2, let next = args.first, !next.hasPrefix("-") { names.append(args.removeFirst()) }
+                let split = names.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
+                guard !split.isEmpty else { return SetupLinkCLI.usageError("--follow needs the names of peers to follow (see: setuplink peer list)") }
+                follow += split
+            case "--metrics-token-file":
+                guard let v = value(), !v.isEmpty else { return SetupLinkCLI.usageError("--metrics-token-file needs a file path") }
+                metricsTokenFile = v
+            case "--metrics-token":
+                return SetupLinkCLI.usageError("--metrics-token on the command line is visible to every user of this machine (ps);"
+                                               + " put it in a file and give --metrics-token-file FILE")
             case "--db":
                 guard let v = value(), !v.isEmpty else { return SetupLinkCLI.usageError("--db needs a file path") }
                 options.db = v
@@ -89,6 +107,17 @@ enum ServeCommand {
             SetupLinkCLI.printError("\(error)")
             return 1
         }
+        var metricsToken: String?
+        if let metricsTokenFile {
+            do { metricsToken = try readTokenFile(metricsTokenFile) } catch {
+                SetupLinkCLI.printError("--metrics-token-file: \(error)")
+                return 1
+            }
+            if metricsToken == fixedToken?.token {
+                SetupLinkCLI.printError("the metrics token must differ from the peer token (whoever reads metrics could then sync)")
+                return 1
+            }
+        }
 
         guard let service = SetupLinkCLI.openService(options) else { return 1 }
         let store = service.store
@@ -97,6 +126,19 @@ enum ServeCommand {
             return 1
         }
         defer { close(servingLock) }
+        do {
+            let known = Set(try store.peers.all().map(\.name))
+            for name in follow where !known.contains(name) {
+                let hint = closestMatch(to: name, in: known.sorted()).map { " — did you mean \($0)?" } ?? ""
+                SetupLinkCLI.printError("--follow \(name): no peer named \"\(name)\"\(hint) (add it first: setuplink peer add \(name) URL --token-file F)")
+                store.close()
+                return 2
+            }
+        } catch {
+            SetupLinkCLI.printError("\(error)")
+            store.close()
+            return 1
+        }
         var generated: String?
         if fixedToken == nil {
             do {
@@ -111,9 +153,13 @@ enum ServeCommand {
         let hub: Hub
         do {
             hub = try Hub(service: service, token: fixedToken.map { .fixed($0.token) } ?? .stored, configuration: configuration,
-                          webhooks: webhooks,
+                          webhooks: webhooks, follow: Set(follow), metricsToken: metricsToken,
                           log: { entry in FileHandle.standardError.write(Data("\(entry)\n".utf8)) },
                           webhookLog: { line in
+                              let text = "\(HTTPLogEntry.timestamp(Date())) \(line)".replacingOccurrences(of: "\n", with: " ")
+                              FileHandle.standardError.write(Data((text + "\n").utf8))
+                          },
+                          followLog: { line in
                               let text = "\(HTTPLogEntry.timestamp(Date())) \(line)".replacingOccurrences(of: "\n", with: " ")
                               FileHandle.standardError.write(Data((text + "\n").utf8))
                           })
@@ -135,11 +181,16 @@ enum ServeCommand {
                                             ("replica", .string(store.replicaID.hex)),
                                             ("webhook_batch", webhooks.batchSize.map { .int(Int64($0)) } ?? .null)]
             if let generated { o.append(("token", .string(generated))) }
+            o.append(("following", .array(hub.follower.following.map(JSONValue.string))))
+            o.append(("metrics", .bool(metricsToken != nil)))
             REPL.writeLine(String(decoding: JSONWriter.write(.object(o)), as: UTF8.self))
         } else {
             REPL.writeLine("setuplink serving replica \(store.replicaID.hex) (\(store.path))")
             REPL.writeLine("listening on \(url)")
             REPL.writeLine("webhooks: sending the outbox's events " + (webhooks.batchSize.map { "in batches of up to \($0) (JSON arrays)" } ?? "one per request"))
+            let following = hub.follower.following
+            REPL.writeLine("following: " + (following.isEmpty ? "no peer (peer update NAME --follow, or serve --follow NAME)" : following.joined(separator: ", ")))
+            if metricsToken != nil { REPL.writeLine("metrics: GET \(url)/metrics with the metrics token") }
             if let generated {
                 REPL.writeLine("token: \(generated)")
                 REPL.writeLine("(generated and stored with the replica; show it again with: setuplink serve token show;"
