@@ -43,6 +43,11 @@ public enum SetupLinkCLI {
           serve [--port 8080] [--bind ADDR] [--token-file F] [--tls-cert PEM --tls-key PEM]
                                             serve this replica to peers over HTTP(S)
           serve token show|rotate           print or replace the stored peer token
+          serve peer-token create NAME [--read-only] | list | revoke NAME
+                                            per-peer credentials of this hub (shown once, stored hashed)
+          serve ... --follow NAME...        keep syncing with these peers while serving
+          serve ... --metrics-token-file F  serve GET /metrics (Prometheus) behind that token
+          backup FILE                       copy this replica, even while it is served, as a new replica
           sync NAME|URL [--token-file F] [--cacert PEM]
                                             pull then push changes with a peer
                                             (the token: --token-file, else env SETUPLINK_TOKEN)
@@ -112,10 +117,12 @@ public enum SetupLinkCLI {
             return help(Array(words.dropFirst()), json: options.json)
         case "serve":
             return ServeCommand.run(options: options, arguments: Array(words.dropFirst()))
+        case "backup":
+            return BackupCommand.run(options: options, arguments: Array(words.dropFirst()))
         default:
             let firstWords = Set(CommandRegistry.firstWords + CommandRegistry.aliases)
             guard firstWords.contains(command) else {
-                let candidates = ["repl", "serve", "help"] + firstWords.sorted()
+                let candidates = ["repl", "serve", "backup", "help"] + firstWords.sorted()
                 let hint = closestMatch(to: command, in: candidates).map { " — did you mean \"\($0)\"?" } ?? ""
                 return usageError("unknown command \"\(command)\"\(hint) (see: setuplink help)")
             }

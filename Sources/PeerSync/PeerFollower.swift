@@ -217,6 +217,7 @@ final class PeerLoop: @unchecked Sendable {
 
     private func run() {
         var failures = 0
+        var readOnlyNoted = false
         var lastIdleSync: ContinuousClock.Instant?
         while !isStopped {
             guard let peer = (try? store.peers.named(name)) ?? nil else {
@@ -227,24 +228,31 @@ final class PeerLoop: @unchecked Sendable {
             http.monitor = { [self] _ in !isStopped }
             let client = SyncClient(http: http)
             // The sync, as `sync NAME` runs it.
-            let report: SyncReport
+            var report: SyncReport?
             do {
                 report = try client.sync(store: store, url: peer.url, token: peer.token, peerName: name)
             } catch {
                 if isStopped { return }
-                failures += 1
-                let delay = backoff(failures)
-                log?("follow \(name): \(error) (attempt \(failures); again in \(String(format: "%.1f", delay.seconds)) s)")
-                sleep(delay)
-                continue
+                if case .peerError(_, _, 403, _) = error {
+                    // A read-only credential: what was pulled is kept; follow it for pulls only.
+                    if !readOnlyNoted { log?("follow \(name): \(error); following it for pulls only") }
+                    readOnlyNoted = true
+                } else {
+                    failures += 1
+                    let delay = backoff(failures)
+                    log?("follow \(name): \(error) (attempt \(failures); again in \(String(format: "%.1f", delay.seconds)) s)")
+                    sleep(delay)
+                    continue
+                }
             }
             if failures > 0 { log?("follow \(name): synced again after \(failures) failed attempt\(failures == 1 ? "" : "s")") }
             failures = 0
-            if report.pulled + report.pushed > 0 {
+            if let report, report.pulled + report.pushed > 0 {
                 log?("follow \(name): pulled \(report.pulled), pushed \(report.pushed)")
             }
+            let pulled = report?.pulled ?? 0
             // Wait for the next change on either side.
-            var peerClock = report.peerClock
+            var peerClock = report?.peerClock ?? ((try? store.clock()) ?? VectorClock())
             let lastLocal = (try? store.clock()) ?? VectorClock()
             waiting: while !isStopped {
                 // Something committed here since the sync that the peer lacks: sync now.
@@ -277,10 +285,10 @@ final class PeerLoop: @unchecked Sendable {
                     peerClock = answer.peerClock
                     if answer.changed {
                         // A sync that found nothing to pull may mean the peer claims what it cannot give: not more than once a second.
-                        if report.pulled == 0, let last = lastIdleSync, ContinuousClock.now - last < options.idleResync {
+                        if pulled == 0, let last = lastIdleSync, ContinuousClock.now - last < options.idleResync {
                             sleep(options.idleResync - (ContinuousClock.now - last))
                         }
-                        lastIdleSync = report.pulled == 0 ? ContinuousClock.now : nil
+                        lastIdleSync = pulled == 0 ? ContinuousClock.now : nil
                         break waiting
                     }
                 } catch {
