@@ -115,6 +115,17 @@ private func tool(_ args: [String], _ environment: [String: String] = [:]) throw
         #expect(!hubs[2].accessLog.contains(" 500 "), "\(hubs[2].accessLog.suffix(2000))")
     }
 
+    /// `Samples/mesh.sh`: three hubs, each following the other two with per-peer tokens,
+    /// converge by themselves, and one restarted catches up.
+    @Test func theMeshSampleRuns() throws {
+        let run = try runChild(URL(fileURLWithPath: "/bin/bash"),
+                               [packageRoot().appendingPathComponent("Samples/mesh.sh").path, setuplinkBinary().path])
+        let text = run.stdout + run.stderr
+        #expect(run.status == 0, "\(text)")
+        #expect(text.contains("three hubs converged by themselves") && text.contains("caught up after a restart"))
+        #expect(text.contains("mesh converged"))
+    }
+
     /// Per-peer tokens: shown once and stored hashed; a revoked one is refused (401) at once
     /// while other peers keep syncing; a read-only one pulls, and its push is 403 and changes nothing.
     @Test func perPeerTokensRevokeAndReadOnly() throws {
