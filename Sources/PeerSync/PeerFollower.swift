@@ -76,10 +76,10 @@ public final class PeerFollower: @unchecked Sendable {
     /// Starts following (a thread that reads the peers table and one per followed peer).
     public func start() {
         store.addCommitObserver { [weak self] in self?.localCommit() }
+        rescan()
         condition.lock()
         defer { condition.unlock() }
         guard thread == nil, !stopped else { return }
-        rescanLocked()
         let t = Thread { [self] in
             supervise()
             done.signal()
@@ -118,19 +118,26 @@ public final class PeerFollower: @unchecked Sendable {
             if stopped { condition.unlock(); return }
             _ = condition.wait(until: Date(timeIntervalSinceNow: options.rescanInterval.seconds))
             if stopped { condition.unlock(); return }
-            rescanLocked()
             condition.unlock()
+            rescan()
         }
     }
 
     /// Starts a loop for each followed peer without one; stops those no longer followed.
-    private func rescanLocked() {
+    ///
+    /// The peers are read before `condition` is taken: a commit calls `localCommit` with the
+    /// store's lock held, which takes `condition`, so `condition` is never held while the
+    /// store is called.
+    private func rescan() {
         let peers: [Peer]
         do { peers = try store.peers.all() } catch {
             log?("follow: cannot read the peers: \(error)")
             return
         }
         let wanted = Set(peers.filter { $0.follow || named.contains($0.name) }.map(\.name))
+        condition.lock()
+        defer { condition.unlock() }
+        if stopped { return }
         for (name, loop) in loops where !wanted.contains(name) {
             loops[name] = nil
             loop.stop()
@@ -227,6 +234,8 @@ final class PeerLoop: @unchecked Sendable {
             var http = HTTPClient(caCertificatePEM: peer.cacert)
             http.monitor = { [self] _ in !isStopped }
             let client = SyncClient(http: http)
+            // What this replica holds before the sync: the push gives the peer at least that.
+            let startClock = (try? store.clock()) ?? VectorClock()
             // The sync, as `sync NAME` runs it.
             var report: SyncReport?
             do {
@@ -254,12 +263,15 @@ final class PeerLoop: @unchecked Sendable {
             // Wait for the next change on either side.
             var peerClock = report?.peerClock ?? ((try? store.clock()) ?? VectorClock())
             let lastLocal = (try? store.clock()) ?? VectorClock()
+            // A peer that did not take what this replica held (a read-only credential, or a peer
+            // that refuses some dots) is pushed to again only when something new is committed here.
+            let stuck = !startClock.isDominated(by: peerClock)
             waiting: while !isStopped {
-                // Something committed here since the sync that the peer lacks: sync now.
+                // Something committed here that the peer lacks: sync now.
                 condition.lock()
                 dirty = false
                 condition.unlock()
-                if let mine = try? store.clock(), mine != lastLocal, !mine.isDominated(by: peerClock) { break waiting }
+                if let mine = try? store.clock(), !mine.isDominated(by: peerClock), !stuck || mine != lastLocal { break waiting }
                 var waitHTTP = http
                 let checked = Mutex<ContinuousClock.Instant>(.now)
                 let knownPeer = peerClock
@@ -276,7 +288,7 @@ final class PeerLoop: @unchecked Sendable {
                         last = now
                         return true
                     }
-                    if due, let mine = try? store.clock(), mine != lastLocal, !mine.isDominated(by: knownPeer) { return false }
+                    if due, let mine = try? store.clock(), !mine.isDominated(by: knownPeer), !stuck || mine != lastLocal { return false }
                     return true
                 }
                 do {

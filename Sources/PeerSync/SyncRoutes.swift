@@ -21,11 +21,14 @@ import Storage
 ///   or a binary page message (`Content-Type: application/vnd.setuplink.page`),
 ///   checked as peer input and applied in one transaction →
 ///   `{"clock":{…},"applied":n,"conflicts":n,"purge_floor":{…}}`. Its `clock` is
-///   the client's committed clock: its acknowledgement.
+///   the client's committed clock: its acknowledgement;
+/// - `POST /sync/v1/wait`, body `{"replica":"<client>","clock":{…},"timeout":S}` → `{"replica":…,"clock":{…},"changed":bool}`,
+///   a long poll answered when this replica holds a change the client's clock lacks, or after S seconds.
 ///
 /// Everything is decided from the head before a body is read: the method
-/// (405 with `Allow`), the bearer token (401, compared in constant time; an
-/// empty token refuses every sync request), the declared size (413). Then
+/// (405 with `Allow`), the bearer token (401: `authenticate` finds no credential for it;
+/// an empty token refuses every sync request), a push with a read-only credential (403),
+/// the declared size (413). Then
 /// 400 malformed, 409 a replica that holds less than it acknowledged after
 /// tombstones were purged on that acknowledgement (it must be rebuilt), 422 peer
 /// input refused by `PeerInput` or records that cannot merge, 500 with a short
