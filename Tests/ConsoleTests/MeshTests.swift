@@ -126,6 +126,40 @@ private func tool(_ args: [String], _ environment: [String: String] = [:]) throw
         #expect(text.contains("mesh converged"))
     }
 
+    /// Bad input to the new commands: one line naming what was wrong, the usual exit
+    /// status, and nothing changed.
+    @Test func badInputIsOneLineAndChangesNothing() throws {
+        let folder = testFolder("mesh-bad")
+        let db = folder + "/hub.sqlite"
+        try tool(["--db", db, "peer", "add", "b", "http://127.0.0.1:9", "--token-file", secretFile("t", in: folder, name: "t")])
+        let before = try status(db)["digest"] as? String
+        let cases: [([String], Int32, String)] = [
+            (["serve", "peer-token"], 2, "needs create, list or revoke"),
+            (["serve", "peer-token", "create"], 2, "needs one NAME"),
+            (["serve", "peer-token", "create", "a b"], 2, "must be 1-64"),
+            (["serve", "peer-token", "create", "default"], 2, "serve token"),
+            (["serve", "peer-token", "list", "--read-only"], 2, "--read-only goes with"),
+            (["serve", "peer-token", "revoke", "nobody"], 1, "no peer token named"),
+            (["serve", "peer-token", "craete", "x"], 2, "did you mean create"),
+            (["serve", "--port", "0", "--follow"], 2, "--follow needs"),
+            (["serve", "--port", "0", "--follow", "c"], 2, "no peer named \"c\""),
+            (["serve", "--port", "0", "--metrics-token", "x"], 2, "--metrics-token-file"),
+            (["serve", "--port", "0", "--metrics-token-file", folder + "/missing"], 1, "cannot read"),
+            (["backup"], 2, "needs the file"),
+            (["backup", folder + "/no/such/folder/x.sqlite"], 1, "does not exist"),
+            (["backup", db], 1, "another file"),
+            (["peer", "update", "b", "--follow", "--no-follow"], 1, "not both"),
+            (["peer", "update", "nobody", "--follow"], 1, "no peer named"),
+        ]
+        for (args, code, text) in cases {
+            let r = try runTool(["--db", db] + args, environment: ["SETUPLINK_TOKEN": "t0"])
+            #expect(r.status == code && r.errorLines.count == 1 && r.stderr.contains(text), "\(args): \(r.status) \(r.stderr)")
+        }
+        #expect(try status(db)["digest"] as? String == before)
+        #expect((try status(db)["peers"] as? [[String: Any]])?.first?["following"] as? Bool == false)
+        #expect(!FileManager.default.fileExists(atPath: folder + "/no"))
+    }
+
     /// Per-peer tokens: shown once and stored hashed; a revoked one is refused (401) at once
     /// while other peers keep syncing; a read-only one pulls, and its push is 403 and changes nothing.
     @Test func perPeerTokensRevokeAndReadOnly() throws {
