@@ -52,6 +52,8 @@ enum ServedReplica {
         guard case .string(let id)? = member(made, "id"), case .string(let scimToken)? = member(made, "scim_token") else {
             throw BenchError("no directory in \(made)")
         }
+        let key = try run(["--db", db, "--json", "api-key", "create", "bench"])
+        guard case .string(let apiKey)? = member(key, "key") else { throw BenchError("no API key in \(key)") }
         // SCIM_BENCH_FOLLOWER=1: a second hub follows this one and this one follows it (a mesh
         // of two), so the creates measured also travel to it as they are made.
         var followerDB: String?
@@ -102,7 +104,7 @@ enum ServedReplica {
             }
         }
         return (p, Target(host: "127.0.0.1", port: UInt16(port), base: "/api/scim/v2.0/" + id, token: scimToken,
-                          pid: p.processIdentifier, folder: dir))
+                          pid: p.processIdentifier, folder: dir, directory: id, apiKey: apiKey))
     }
 
     /// The follower hub (SCIM_BENCH_FOLLOWER=1), stopped at the end.

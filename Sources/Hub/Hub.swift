@@ -1,6 +1,7 @@
 import AppAPI
 import Foundation
 import Glibc
+import GoogleSync
 import HTTP
 import PeerSync
 import Scim
@@ -29,6 +30,8 @@ public final class Hub: Sendable {
     public let follower: PeerFollower
     /// The metrics counted while the hub runs (served at `/metrics` with a metrics token).
     public let metrics: HubMetrics
+    /// Google Workspace directories (authorization and the poller), when the hub has a Google OAuth client.
+    public let google: GoogleSync?
 
     /// Mounts the routes for `service`'s replica on a server configured by `configuration`.
     ///
@@ -40,7 +43,7 @@ public final class Hub: Sendable {
     /// times the follow loops; `followLog` gets their lines. `metricsToken` serves `/metrics`
     /// behind that bearer token (no `/metrics` without it).
     public init(service: SetupLinkService, token: PeerToken, configuration: HTTPServerConfiguration,
-                webhooks: WebhookConfiguration = WebhookConfiguration(),
+                webhooks: WebhookConfiguration = WebhookConfiguration(), google: GoogleConfiguration? = nil,
                 follow: Set<String> = [], followOptions: PeerFollower.Options = PeerFollower.Options(),
                 metricsToken: String? = nil,
                 log: (@Sendable (HTTPLogEntry) -> Void)? = nil, webhookLog: (@Sendable (String) -> Void)? = nil,
@@ -53,14 +56,18 @@ public final class Hub: Sendable {
         let metrics = HubMetrics()
         self.metrics = metrics
         let authenticator = PeerAuthenticator(defaultToken: TokenSource(token, store: store), store: store)
+        // Google directories write their syncs' events through the same sink as SCIM changes.
+        let googleSync = google.map { GoogleSync(service: service, configuration: $0, eventSink: delivery.eventSink, log: webhookLog) }
+        self.google = googleSync
         var routes: [any HTTPRoutes] = [
             SyncRoutes(store: store, maxBodyBytes: configuration.maxBodyBytes, authenticate: { authenticator.authenticate($0) }),
             // Each accepted change's events are logged as records (the change feed) and go to
             // the webhook outbox, in the change's transaction.
             ScimRoutes(service: service, eventSink: metrics.counting(delivery.eventSink)),
-            try SetupPageRoutes(service: service),
+            try SetupPageRoutes(service: service, google: googleSync),
             AppAPIRoutes(service: service),
         ]
+        if let googleSync { routes.append(GoogleCallbackRoutes(google: googleSync)) }
         if let metricsToken { routes.append(MetricsRoutes(metrics: metrics, store: store, token: metricsToken)) }
         let server = HTTPServer(configuration: configuration, routes: routes, log: { entry in
             metrics.observe(entry)
@@ -78,6 +85,7 @@ public final class Hub: Sendable {
         let port = try server.start()
         webhooks.start()
         follower.start()
+        google?.start()
         return port
     }
 
@@ -87,6 +95,7 @@ public final class Hub: Sendable {
     public func stop() {
         follower.stop()
         server.stop()
+        google?.stop()
         webhooks.stop()
     }
 
