@@ -148,7 +148,7 @@ private func tool(_ args: [String], _ environment: [String: String] = [:]) throw
             (["backup"], 2, "needs the file"),
             (["backup", folder + "/no/such/folder/x.sqlite"], 1, "does not exist"),
             (["backup", db], 1, "another file"),
-            (["peer", "update", "b", "--follow", "--no-follow"], 1, "not both"),
+            (["peer", "update", "b", "--follow", "--no-follow"], 2, "not both"),
             (["peer", "update", "nobody", "--follow"], 1, "no peer named"),
         ]
         for (args, code, text) in cases {
