@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "Events", dependencies: ["JSON", "Replica", "Storage", "SetupLinks"], swiftSettings: optimized),
         .target(name: "HTTP", dependencies: ["JSON", "Bytes", "Crypto", "Dates", "CMicroHTTPD", "CCurl"]),
         .target(name: "SetupPage", dependencies: ["SetupLinks", "Storage", "HTTP", "Bytes", "Crypto", "Dates"]),
-        .target(name: "PeerSync", dependencies: ["JSON", "Replica", "Storage", "HTTP", "Bytes"], swiftSettings: optimized),
+        .target(name: "PeerSync", dependencies: ["JSON", "Replica", "Storage", "HTTP", "Bytes", "Crypto"], swiftSettings: optimized),
         .target(name: "Scim", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "Events", "HTTP", "Dates"], exclude: ["NOTES.md"],
                 swiftSettings: optimized),
         .target(name: "Webhooks", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "Events", "HTTP", "Bytes", "Crypto"]),

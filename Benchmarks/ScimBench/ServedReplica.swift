@@ -54,6 +54,19 @@ enum ServedReplica {
         }
         let key = try run(["--db", db, "--json", "api-key", "create", "bench"])
         guard case .string(let apiKey)? = member(key, "key") else { throw BenchError("no API key in \(key)") }
+        // SCIM_BENCH_FOLLOWER=1: a second hub follows this one and this one follows it (a mesh
+        // of two), so the creates measured also travel to it as they are made.
+        var followerDB: String?
+        if ProcessInfo.processInfo.environment["SCIM_BENCH_FOLLOWER"] == "1" {
+            let b = dir + "/follower.sqlite"
+            let tokenFile = dir + "/peer.token"
+            _ = FileManager.default.createFile(atPath: tokenFile, contents: Data("bench-peer-token\n".utf8), attributes: [.posixPermissions: 0o600])
+            let (process, port) = try serve(db: b, stderr: FileHandle.nullDevice)
+            follower.withLock { $0 = process }
+            _ = try run(["--db", db, "peer", "add", "b", "http://127.0.0.1:\(port)", "--token-file", tokenFile, "--follow"])
+            followerDB = b
+            FileHandle.standardError.write(Data("scim-bench: follower hub on port \(port), pid \(process.processIdentifier), following and followed\n".utf8))
+        }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = ["--db", db, "--json", "serve", "--port", "0"]
@@ -81,8 +94,49 @@ enum ServedReplica {
             throw BenchError("serve said: \(String(decoding: line, as: UTF8.self))")
         }
         FileHandle.standardError.write(Data("scim-bench: serving \(db) on port \(port), server pid \(p.processIdentifier)\n".utf8))
+        if let followerDB {
+            let tokenFile = dir + "/peer.token"
+            _ = try run(["--db", followerDB, "peer", "add", "a", "http://127.0.0.1:\(port)", "--token-file", tokenFile, "--follow"])
+            // The follower's serve reads its peers every two seconds: wait until it has synced the directory.
+            for _ in 0..<200 {
+                if try run(["--db", followerDB, "--json", "status"]).contains("\"directories\":1") { break }
+                usleep(100_000)
+            }
+        }
         return (p, Target(host: "127.0.0.1", port: UInt16(port), base: "/api/scim/v2.0/" + id, token: scimToken,
                           pid: p.processIdentifier, folder: dir, directory: id, apiKey: apiKey))
+    }
+
+    /// The follower hub (SCIM_BENCH_FOLLOWER=1), stopped at the end.
+    static let follower = Mutex<Process?>(nil)
+
+    /// Stops the follower hub, if one runs.
+    static func stopFollower() {
+        if let p = follower.withLock({ $0 }), p.isRunning { kill(p.processIdentifier, SIGTERM); p.waitUntilExit() }
+    }
+
+    /// `setuplink --db DB --json serve --port 0`; returns it and its port.
+    static func serve(db: String, stderr: FileHandle) throws -> (Process, Int) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["--db", db, "--json", "serve", "--port", "0"]
+        var env = ProcessInfo.processInfo.environment
+        env["SETUPLINK_TOKEN"] = "bench-peer-token"
+        p.environment = env
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = stderr
+        try p.run()
+        var line = Data()
+        while !line.contains(10) {
+            let d = out.fileHandleForReading.availableData
+            if d.isEmpty { throw BenchError("serve ended before listening") }
+            line.append(d)
+        }
+        guard case .int(let port)? = member(String(decoding: line, as: UTF8.self), "port") else {
+            throw BenchError("serve said: \(String(decoding: line, as: UTF8.self))")
+        }
+        return (p, Int(port))
     }
 
     /// The process's peak resident set (`VmHWM`), KiB.

@@ -26,6 +26,12 @@
 // Every create and patch must answer 201/200 and the directory must hold every user
 // at the end (totalResults), or the bench fails instead of reporting.
 //
+// `--propagation [--rate 100] [--seconds 20]`: hub B follows hub A; creates on A at that rate;
+// the time from each 201 to B answering 200 for the user (p50, p99, max), and both hubs' CPU.
+// `--idle [--seconds 120]`: B follows A through a counting proxy, nothing is written; bytes a
+// minute both ways, and the CPU of A, B and a hub without peers (the follow's share is B's minus it).
+// SCIM_BENCH_FOLLOWER=1: the usual figures with a second hub following the served one and followed by it.
+//
 // `--url BASE [--token T]` runs the create and filter figures against another SCIM
 // server (for scale: the PyPI reference `scim2-server`), without RSS or CPU figures.
 import Foundation
@@ -46,6 +52,10 @@ struct Options: Sendable {
     var feed = false
     /// Skip the app API figures.
     var noAPI = false
+    /// `--propagation` or `--idle`: the figures of following peers instead (Follow.swift).
+    var follow: String?
+    var rate = 100
+    var seconds: Int?
 
     static func parse(_ arguments: [String]) -> Options {
         var o = Options()
@@ -69,10 +79,15 @@ struct Options: Sendable {
             case "--json": o.json = true
             case "--feed": o.feed = true
             case "--no-api": o.noAPI = true
+            case "--propagation": o.follow = "propagation"
+            case "--idle": o.follow = "idle"
+            case "--rate": o.rate = number(a)
+            case "--seconds": o.seconds = number(a)
             case "--url": o.url = args.popFirst()
             case "--token": o.token = args.popFirst()
             case "-h", "--help":
-                print("usage: scim-bench [--users N] [--single N] [--clients C] [--patches N] [--queries N] [--quick] [--json] [--feed] [--no-api] [--url BASE [--token T]]")
+                print("usage: scim-bench [--users N] [--single N] [--clients C] [--patches N] [--queries N] [--quick] [--json] [--feed] [--no-api] [--url BASE [--token T]]"
+                      + " | scim-bench --propagation [--rate 100] [--seconds 20] [--json] | scim-bench --idle [--seconds 120] [--json]")
                 exit(0)
             default:
                 FileHandle.standardError.write(Data("error: unknown option \(a) (see: scim-bench --help)\n".utf8))
@@ -347,6 +362,19 @@ final class Bench: Sendable {
 }
 
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
+if let follow = options.follow {
+    do {
+        if follow == "propagation" {
+            try FollowBench.propagation(rate: options.rate, seconds: options.seconds ?? 20, json: options.json)
+        } else {
+            try FollowBench.idle(seconds: options.seconds ?? 120, json: options.json)
+        }
+        exit(0)
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        exit(1)
+    }
+}
 var server: Process?
 let target: Target
 do {
@@ -367,9 +395,11 @@ do {
 } catch {
     FileHandle.standardError.write(Data("error: \(error)\n".utf8))
     if let server, server.isRunning { kill(server.processIdentifier, SIGTERM); server.waitUntilExit() }
+    ServedReplica.stopFollower()
     exit(1)
 }
 if let server, server.isRunning { kill(server.processIdentifier, SIGTERM); server.waitUntilExit() }
+ServedReplica.stopFollower()
 if let folder = target.folder, ProcessInfo.processInfo.environment["SCIM_BENCH_KEEP"] == nil {
     try? FileManager.default.removeItem(atPath: folder)
 }

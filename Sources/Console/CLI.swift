@@ -45,6 +45,11 @@ public enum SetupLinkCLI {
                 [--webhook-batch N] [--external-url URL]
                                             serve this replica: peers, SCIM, the setup page, webhooks (help serve)
           serve token show|rotate           print or replace the stored peer token
+          serve peer-token create NAME [--read-only] | list | revoke NAME
+                                            per-peer credentials of this hub (shown once, stored hashed)
+          serve ... --follow NAME...        keep syncing with these peers while serving
+          serve ... --metrics-token-file F  serve GET /metrics (Prometheus) behind that token
+          backup FILE                       copy this replica, even while it is served, as a new replica
           sync NAME|URL [--token-file F] [--cacert PEM]
                                             pull then push changes with a peer
                                             (the token: --token-file, else env SETUPLINK_TOKEN)
@@ -128,10 +133,13 @@ public enum SetupLinkCLI {
         case "serve":
             // serve reads its own flags, global ones included.
             return ServeCommand.run(options: options, arguments: Array(words.dropFirst()))
+        case "backup":
+            if let error = takeTrailingGlobals(&words, from: 1, keeping: [], options: &options) { return usageError(error) }
+            return BackupCommand.run(options: options, arguments: Array(words.dropFirst()))
         default:
             let firstWords = Set(CommandRegistry.firstWords + CommandRegistry.aliases)
             guard firstWords.contains(command) else {
-                let candidates = ["repl", "serve", "help", "init"] + firstWords.sorted()
+                let candidates = ["repl", "serve", "backup", "help", "init"] + firstWords.sorted()
                 let hint = closestMatch(to: command, in: candidates).map { " — did you mean \"\($0)\"?" } ?? ""
                 return usageError("unknown command \"\(command)\"\(hint) (see: setuplink help)")
             }

@@ -20,17 +20,18 @@ import Webhooks
 /// finish, closes the replica, exits 0.
 enum ServeCommand {
     static let usage = "usage: setuplink serve [--port 8080] [--bind ADDR] [--token-file FILE] [--tls-cert PEM --tls-key PEM] [--webhook-batch N] [--external-url URL] [--db FILE] [--json]"
-        + " [--google-client-id ID --google-client-secret-file FILE [--google-poll-seconds 600]]"
-        + " | setuplink serve token show|rotate"
+        + " [--google-client-id ID --google-client-secret-file FILE [--google-poll-seconds 600]] [--follow NAME…] [--metrics-token-file FILE]"
+        + " | setuplink serve token show|rotate | setuplink serve peer-token create NAME [--read-only]|list|revoke NAME"
     static let defaultPort: UInt16 = 8080
     static let flags = ["--port", "--bind", "--token-file", "--tls-cert", "--tls-key", "--webhook-batch", "--db", "--json", "--external-url",
                         "--google-client-id", "--google-client-secret-file", "--google-poll-seconds",
-                        "--google-auth-url", "--google-token-url", "--google-api-url"]
+                        "--google-auth-url", "--google-token-url", "--google-api-url", "--follow", "--metrics-token-file"]
     /// The largest `--webhook-batch`.
     static let maxWebhookBatch = 1000
 
     static func run(options: SetupLinkCLI.Options, arguments: [String]) -> Int32 {
         if arguments.first == "token" { return token(options: options, arguments: Array(arguments.dropFirst())) }
+        if arguments.first == "peer-token" { return PeerTokenCommand.run(options: options, arguments: Array(arguments.dropFirst())) }
         // Before any thread starts, so every thread (libmicrohttpd's too) leaves them to sigwait.
         Hub.blockStopSignals()
         var options = options
@@ -40,6 +41,8 @@ enum ServeCommand {
         var certificate: String?, key: String?
         var webhooks = WebhookConfiguration()
         var googleFlags: [String: String] = [:]
+        var follow: [String] = []
+        var metricsTokenFile: String?
         var args = arguments[...]
         while let a = args.popFirst() {
             let parts = a.split(separator: "=", maxSplits: 1).map(String.init)
@@ -71,6 +74,20 @@ enum ServeCommand {
                                                    + " (each request then carries a JSON array of up to that many)")
                 }
                 webhooks.batchSize = n
+            case "--follow":
+                // `--follow a b`, `--follow a,b` or `--follow a --follow b`.
+                var names: [String] = []
+                if parts.count == 2 { names = [parts[1]] }
+                while parts.count < 2, let next = args.first, !next.hasPrefix("-") { names.append(args.removeFirst()) }
+                let split = names.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
+                guard !split.isEmpty else { return SetupLinkCLI.usageError("--follow needs the names of peers to follow (see: setuplink peer list)") }
+                follow += split
+            case "--metrics-token-file":
+                guard let v = value(), !v.isEmpty else { return SetupLinkCLI.usageError("--metrics-token-file needs a file path") }
+                metricsTokenFile = v
+            case "--metrics-token":
+                return SetupLinkCLI.usageError("--metrics-token on the command line is visible to every user of this machine (ps);"
+                                               + " put it in a file and give --metrics-token-file FILE")
             case "--db", "--external-url":
                 // Global flags are read after the command too (`serve --external-url https://hub.example.com`).
                 if let error = SetupLinkCLI.applyGlobal(name, value: value(), to: &options) { return SetupLinkCLI.usageError(error) }
@@ -102,6 +119,17 @@ enum ServeCommand {
             SetupLinkCLI.commandLineError("\(error)")
             return 1
         }
+        var metricsToken: String?
+        if let metricsTokenFile {
+            do { metricsToken = try readTokenFile(metricsTokenFile) } catch {
+                SetupLinkCLI.commandLineError("--metrics-token-file: \(error)")
+                return 1
+            }
+            if metricsToken == fixedToken?.token {
+                SetupLinkCLI.commandLineError("the metrics token must differ from the peer token (whoever reads metrics could then sync)")
+                return 1
+            }
+        }
 
         let google: GoogleConfiguration?
         do { google = try googleConfiguration(googleFlags) } catch {
@@ -118,6 +146,19 @@ enum ServeCommand {
             return 1
         }
         defer { close(servingLock) }
+        do {
+            let known = Set(try store.peers.all().map(\.name))
+            for name in follow where !known.contains(name) {
+                let hint = closestMatch(to: name, in: known.sorted()).map { " — did you mean \($0)?" } ?? ""
+                SetupLinkCLI.commandLineError("--follow \(name): no peer named \"\(name)\"\(hint) (add it first: setuplink peer add \(name) URL --token-file F)")
+                store.close()
+                return 2
+            }
+        } catch {
+            SetupLinkCLI.commandLineError("\(error)")
+            store.close()
+            return 1
+        }
         var generated: String?
         if fixedToken == nil {
             do {
@@ -132,9 +173,13 @@ enum ServeCommand {
         let hub: Hub
         do {
             hub = try Hub(service: service, token: fixedToken.map { .fixed($0.token) } ?? .stored, configuration: configuration,
-                          webhooks: webhooks, google: google,
+                          webhooks: webhooks, google: google, follow: Set(follow), metricsToken: metricsToken,
                           log: { entry in FileHandle.standardError.write(Data("\(entry)\n".utf8)) },
                           webhookLog: { line in
+                              let text = "\(HTTPLogEntry.timestamp(Date())) \(line)".replacingOccurrences(of: "\n", with: " ")
+                              FileHandle.standardError.write(Data((text + "\n").utf8))
+                          },
+                          followLog: { line in
                               let text = "\(HTTPLogEntry.timestamp(Date())) \(line)".replacingOccurrences(of: "\n", with: " ")
                               FileHandle.standardError.write(Data((text + "\n").utf8))
                           })
@@ -173,12 +218,17 @@ enum ServeCommand {
                                             ("replica", .string(store.replicaID.hex)), ("new_replica", .bool(isNew)),
                                             ("webhook_batch", webhooks.batchSize.map { .int(Int64($0)) } ?? .null)]
             if let generated { o.append(("token", .string(generated))) }
+            o.append(("following", .array(hub.follower.following.map(JSONValue.string))))
+            o.append(("metrics", .bool(metricsToken != nil)))
             REPL.writeLine(String(decoding: JSONWriter.write(.object(o)), as: UTF8.self))
         } else {
             REPL.writeLine("setuplink serving \(isNew ? "new replica" : "replica") \(store.replicaID.hex) (\(store.path)\(isNew ? ", created now" : ""))")
             REPL.writeLine("listening on \(url)")
             REPL.writeLine("external URL \(external.url) (\(external.from)): setup links and SCIM endpoints use it")
             REPL.writeLine("webhooks: sending the outbox's events " + (webhooks.batchSize.map { "in batches of up to \($0) (JSON arrays)" } ?? "one per request"))
+            let following = hub.follower.following
+            REPL.writeLine("following: " + (following.isEmpty ? "no peer (peer update NAME --follow, or serve --follow NAME)" : following.joined(separator: ", ")))
+            if metricsToken != nil { REPL.writeLine("metrics: GET \(url)/metrics with the metrics token") }
             if let google {
                 REPL.writeLine("google: Google Workspace directories offered; authorized ones synced every \(google.pollInterval.components.seconds) s;"
                                + " redirect URI \(service.externalURL)\(GoogleConfiguration.callbackPath)")

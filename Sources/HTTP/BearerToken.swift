@@ -16,6 +16,24 @@ public func bearerTokenMatches(authorization: String?, secret: String) -> Bool {
     return constantTimeEquals(token, Array(secret.utf8))
 }
 
+/// The token of an `Authorization: Bearer <token>` header value, or `nil` for a
+/// missing header, another scheme or an empty token.
+public func bearerToken(authorization: String?) -> [UInt8]? {
+    guard let authorization else { return nil }
+    let value = authorization.trimmingASCIIWhitespace()
+    let scheme = "bearer "
+    guard value.utf8.count > scheme.utf8.count,
+          value.utf8.prefix(scheme.utf8.count).map(asciiLowercased).elementsEqual(scheme.utf8)
+    else { return nil }
+    let token = Array(value.utf8.dropFirst(scheme.utf8.count)).trimmingLeadingSpaces()
+    return token.isEmpty ? nil : token
+}
+
+extension HTTPHead {
+    /// The bearer token this request carries, if any (see `bearerToken(authorization:)`).
+    public var bearerToken: [UInt8]? { HTTP.bearerToken(authorization: header("authorization")) }
+}
+
 extension HTTPRequest {
     /// Whether this request carries `Authorization: Bearer <secret>`, compared
     /// in constant time.

@@ -26,6 +26,10 @@ public final class Hub: Sendable {
     /// The webhook sender: delivers the replica's outbox while the hub runs.
     /// `webhooks.eventSink` is the sink SCIM routes give each accepted change's events to.
     public let webhooks: WebhookDelivery
+    /// The loops that keep the followed peers in sync while the hub runs.
+    public let follower: PeerFollower
+    /// The metrics counted while the hub runs (served at `/metrics` with a metrics token).
+    public let metrics: HubMetrics
     /// Google Workspace directories (authorization and the poller), when the hub has a Google OAuth client.
     public let google: GoogleSync?
 
@@ -34,29 +38,43 @@ public final class Hub: Sendable {
     /// `log` receives one entry per request and per connection cut off (for
     /// `serve`, a line on stderr); `webhookLog` one line per webhook attempt.
     /// Throws if the setup page's CSRF key cannot be read or stored in the replica.
+    ///
+    /// `follow` names peers to follow beside those marked (`serve --follow`); `followOptions`
+    /// times the follow loops; `followLog` gets their lines. `metricsToken` serves `/metrics`
+    /// behind that bearer token (no `/metrics` without it).
     public init(service: SetupLinkService, token: PeerToken, configuration: HTTPServerConfiguration,
                 webhooks: WebhookConfiguration = WebhookConfiguration(), google: GoogleConfiguration? = nil,
-                log: (@Sendable (HTTPLogEntry) -> Void)? = nil, webhookLog: (@Sendable (String) -> Void)? = nil) throws {
+                follow: Set<String> = [], followOptions: PeerFollower.Options = PeerFollower.Options(),
+                metricsToken: String? = nil,
+                log: (@Sendable (HTTPLogEntry) -> Void)? = nil, webhookLog: (@Sendable (String) -> Void)? = nil,
+                followLog: (@Sendable (String) -> Void)? = nil) throws {
         let store = service.store
         self.store = store
         // A local first: the SCIM routes take `delivery.eventSink` as their event sink.
         let delivery = WebhookDelivery(store: store, configuration: webhooks, log: webhookLog)
         self.webhooks = delivery
-        let source = TokenSource(token, store: store)
+        let metrics = HubMetrics()
+        self.metrics = metrics
+        let authenticator = PeerAuthenticator(defaultToken: TokenSource(token, store: store), store: store)
         // Google directories write their syncs' events through the same sink as SCIM changes.
         let googleSync = google.map { GoogleSync(service: service, configuration: $0, eventSink: delivery.eventSink, log: webhookLog) }
         self.google = googleSync
         var routes: [any HTTPRoutes] = [
-            SyncRoutes(store: store, maxBodyBytes: configuration.maxBodyBytes, token: { source.current() }),
+            SyncRoutes(store: store, maxBodyBytes: configuration.maxBodyBytes, authenticate: { authenticator.authenticate($0) }),
             // Each accepted change's events are logged as records (the change feed) and go to
             // the webhook outbox, in the change's transaction.
-            ScimRoutes(service: service, eventSink: delivery.eventSink),
+            ScimRoutes(service: service, eventSink: metrics.counting(delivery.eventSink)),
             try SetupPageRoutes(service: service, google: googleSync),
             AppAPIRoutes(service: service),
         ]
         if let googleSync { routes.append(GoogleCallbackRoutes(google: googleSync)) }
-        let server = HTTPServer(configuration: configuration, routes: routes, log: log)
+        if let metricsToken { routes.append(MetricsRoutes(metrics: metrics, store: store, token: metricsToken)) }
+        let server = HTTPServer(configuration: configuration, routes: routes, log: { entry in
+            metrics.observe(entry)
+            log?(entry)
+        })
         self.server = server
+        follower = PeerFollower(store: store, named: follow, options: followOptions, log: followLog)
         // Change feed requests that wait are checked again after every commit to the replica.
         store.addCommitObserver { server.wakeWaiting() }
     }
@@ -66,6 +84,7 @@ public final class Hub: Sendable {
     public func start() throws(HTTPServerError) -> UInt16 {
         let port = try server.start()
         webhooks.start()
+        follower.start()
         google?.start()
         return port
     }
@@ -74,6 +93,7 @@ public final class Hub: Sendable {
     /// connection; then stops the webhook sender (a request it has in flight is
     /// cut off and stays pending for the next start).
     public func stop() {
+        follower.stop()
         server.stop()
         google?.stop()
         webhooks.stop()
@@ -137,12 +157,24 @@ public enum StoredPeerToken {
     }
 
     /// Replaces the stored token with a new one from the CSPRNG and returns it.
-    /// The old token stops working (a running hub notices within a second).
+    /// The old token stops working (a running hub notices within a second); a
+    /// revoked default credential works again, with the new token.
     public static func rotate(_ store: ReplicaStore) throws -> String {
         let token = Secrets.linkToken()
         try store.settings.set(key, to: token)
+        try store.settings.set(revokedKey, to: nil)
         return token
     }
+
+    /// The settings key that marks the default credential revoked.
+    static let revokedKey = "serve-token-revoked"
+
+    /// Whether the default credential is revoked (`serve peer-token revoke default`).
+    public static func isRevoked(_ store: ReplicaStore) throws -> Bool { try store.settings.value(revokedKey) != nil }
+
+    /// Revokes the default credential: the serve token, stored or given in a file, is
+    /// refused until `serve token rotate`.
+    public static func revoke(_ store: ReplicaStore) throws { try store.settings.set(revokedKey, to: "1") }
 }
 
 /// The token the peer routes compare against, cached for a second when it
@@ -157,12 +189,13 @@ final class TokenSource: Sendable {
         self.store = store
     }
 
-    /// The token in force; empty (refusing every sync request) if none can be read.
+    /// The token in force; empty (refusing it) if none can be read or the default
+    /// credential is revoked.
     func current() -> String {
-        if let fixed { return fixed }
         let now = ContinuousClock.now
         if let cached = cache.withLock({ $0 }), now - cached.read < .seconds(1) { return cached.token }
-        let token = (try? StoredPeerToken.current(store)) ?? nil
+        let revoked = (try? StoredPeerToken.isRevoked(store)) ?? false
+        let token = revoked ? nil : (fixed ?? ((try? StoredPeerToken.current(store)) ?? nil))
         cache.withLock { $0 = (token ?? "", now) }
         return token ?? ""
     }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import HTTP
 import Replica
 import Storage
@@ -286,6 +287,41 @@ public struct SyncClient: Sendable {
             guard page.more else { break }
         }
         return since
+    }
+
+    /// What `POST /sync/v1/wait` answered: whether the peer holds a change the clock sent
+    /// lacks, and the peer's clock.
+    public struct WaitAnswer: Sendable {
+        public var changed: Bool
+        public var peerClock: VectorClock
+        public var bytes: Int
+    }
+
+    /// `POST /sync/v1/wait`: waits up to `seconds` for the peer at `url` to hold a change
+    /// `store`'s clock lacks. The HTTP client's timeout is raised above `seconds`.
+    public func wait(store: ReplicaStore, url: String, token: String?, peerName: String? = nil,
+                     seconds: Int) throws(SyncError) -> WaitAnswer {
+        let base = try Self.baseURL(url)
+        var client = http
+        client.timeout = max(client.timeout, .seconds(seconds + 15))
+        var session = Session(http: client, transport: transport, base: base, token: token, peer: peerName)
+        let clock = try local { try store.clock() }
+        var w = JSONWriter(capacity: 256)
+        w.beginObject()
+        w.key("replica"); w.string(store.replicaID.hex)
+        w.key("clock"); WireFormat.writeClock(clock, into: &w)
+        w.key("timeout"); w.int(Int64(seconds))
+        w.endObject()
+        let answer = try session.post("/sync/v1/wait", w.bytes)
+        do throws(WireFormatError) {
+            let peerClock = try WireFormat.clock(answer["clock"], "clock")
+            guard case .bool(let changed)? = answer["changed"] else {
+                throw WireFormatError(field: "changed", reason: "must be true or false")
+            }
+            return WaitAnswer(changed: changed, peerClock: peerClock, bytes: session.bytesSent + session.bytesReceived)
+        } catch {
+            throw session.invalid("/sync/v1/wait: \(error)")
+        }
     }
 
     /// Records taken from the fetcher at once, at most (one page may exceed it); the

@@ -1,5 +1,6 @@
 import JSON
 import Foundation
+import Crypto
 import HTTP
 import Replica
 import Storage
@@ -20,11 +21,14 @@ import Storage
 ///   or a binary page message (`Content-Type: application/vnd.setuplink.page`),
 ///   checked as peer input and applied in one transaction →
 ///   `{"clock":{…},"applied":n,"conflicts":n,"purge_floor":{…}}`. Its `clock` is
-///   the client's committed clock: its acknowledgement.
+///   the client's committed clock: its acknowledgement;
+/// - `POST /sync/v1/wait`, body `{"replica":"<client>","clock":{…},"timeout":S}` → `{"replica":…,"clock":{…},"changed":bool}`,
+///   a long poll answered when this replica holds a change the client's clock lacks, or after S seconds.
 ///
 /// Everything is decided from the head before a body is read: the method
-/// (405 with `Allow`), the bearer token (401, compared in constant time; an
-/// empty token refuses every sync request), the declared size (413). Then
+/// (405 with `Allow`), the bearer token (401: `authenticate` finds no credential for it;
+/// an empty token refuses every sync request), a push with a read-only credential (403),
+/// the declared size (413). Then
 /// 400 malformed, 409 a replica that holds less than it acknowledged after
 /// tombstones were purged on that acknowledgement (it must be rebuilt), 422 peer
 /// input refused by `PeerInput` or records that cannot merge, 500 with a short
@@ -41,8 +45,13 @@ public struct SyncRoutes: HTTPRoutes {
     public let store: ReplicaStore
     /// The limit on a pull or push body.
     public let maxBodyBytes: Int
-    private let token: @Sendable () -> String
+    private let authenticate: @Sendable (_ token: [UInt8]) -> PeerCredential?
     private let replicaHex: String
+
+    /// The longest a `POST /sync/v1/wait` waits (a larger `timeout` is clamped to it).
+    public static let maxWaitSeconds = 120
+    /// How long a wait without `timeout` waits.
+    public static let defaultWaitSeconds = 50
 
     /// Routes for `store`, guarded by a fixed bearer `token`.
     public init(store: ReplicaStore, token: String, maxBodyBytes: Int = SyncRoutes.defaultMaxBodyBytes) {
@@ -52,9 +61,20 @@ public struct SyncRoutes: HTTPRoutes {
     /// Routes for `store` whose bearer token is read from `token` for every
     /// request (so a rotated token takes effect without a restart).
     public init(store: ReplicaStore, maxBodyBytes: Int = SyncRoutes.defaultMaxBodyBytes, token: @escaping @Sendable () -> String) {
+        self.init(store: store, maxBodyBytes: maxBodyBytes, authenticate: { given in
+            let secret = token()
+            guard !secret.isEmpty, constantTimeEquals(given, Array(secret.utf8)) else { return nil }
+            return PeerCredential(name: PeerTokenStore.defaultName, readOnly: false)
+        })
+    }
+
+    /// Routes for `store` whose requests are judged by `authenticate`: the credential a
+    /// bearer token stands for, or `nil` (401). A read-only credential may not push (403).
+    public init(store: ReplicaStore, maxBodyBytes: Int = SyncRoutes.defaultMaxBodyBytes,
+                authenticate: @escaping @Sendable (_ token: [UInt8]) -> PeerCredential?) {
         self.store = store
         self.maxBodyBytes = maxBodyBytes
-        self.token = token
+        self.authenticate = authenticate
         self.replicaHex = store.replicaID.hex
     }
 
@@ -68,7 +88,7 @@ public struct SyncRoutes: HTTPRoutes {
         let allowed: String
         switch head.path {
         case "/healthz", "/sync/v1/summary": allowed = "GET"
-        case "/sync/v1/pull", "/sync/v1/push": allowed = "POST"
+        case "/sync/v1/pull", "/sync/v1/push", "/sync/v1/wait": allowed = "POST"
         default: return .reject(.error(status: 404, message: "no route \(head.path)"))
         }
         guard head.method == allowed else {
@@ -76,11 +96,14 @@ public struct SyncRoutes: HTTPRoutes {
                 .setting("Allow", allowed))
         }
         if head.path == "/healthz" { return .accept(maxBodyBytes: 0) }
-        guard head.hasBearerToken(token()) else {
-            return .reject(HTTPResponse.error(status: 401, message: "missing or wrong bearer token")
+        guard let given = head.bearerToken, let credential = authenticate(given) else {
+            return .reject(HTTPResponse.error(status: 401, message: "missing, wrong or revoked bearer token")
                 .setting("WWW-Authenticate", "Bearer"))
         }
-        return .accept(maxBodyBytes: allowed == "POST" ? maxBodyBytes : 0)
+        if head.path == "/sync/v1/push" && credential.readOnly {
+            return .reject(.error(status: 403, message: "the peer token \"\(credential.name)\" is read-only: it may pull, not push; nothing was applied"))
+        }
+        return .accept(maxBodyBytes: allowed == "POST" ? (head.path == "/sync/v1/wait" ? 64 * 1024 : maxBodyBytes) : 0)
     }
 
     /// The path; peer routes carry no secret in it (the token is a header, never logged).
@@ -93,6 +116,7 @@ public struct SyncRoutes: HTTPRoutes {
             case "/healthz": return healthz()
             case "/sync/v1/summary": return try summary()
             case "/sync/v1/pull": return try pull(request)
+            case "/sync/v1/wait": return try wait(request)
             default: return try push(request)
             }
         } catch let e as WireFormatError {
@@ -152,6 +176,44 @@ public struct SyncRoutes: HTTPRoutes {
         if !corrections.isEmpty { w.key("corrections"); WireFormat.writeCorrections(corrections, into: &w) }
         w.endObject()
         return .json(w.bytes)
+    }
+
+    /// `POST /sync/v1/wait`, body `{"replica":"<client>","clock":{…},"timeout":S}`: answers
+    /// `{"replica":…,"clock":{…},"changed":true}` as soon as this replica holds a change the
+    /// client's clock lacks, else `"changed":false` after S seconds (default 50, at most 120).
+    /// Parked without a thread (`LongPoll`), checked again after every commit to the replica.
+    private func wait(_ request: HTTPRequest) throws -> HTTPResponse {
+        let body = try WireFormat.parse(request.body)
+        _ = try WireFormat.object(body, "body")
+        _ = try WireFormat.replicaID(body["replica"], "replica")
+        let clientClock = try WireFormat.clock(body["clock"], "clock")
+        var seconds = SyncRoutes.defaultWaitSeconds
+        if let t = body["timeout"] {
+            guard case .int(let n) = t, n >= 0 else {
+                throw WireFormatError(field: "timeout", reason: "must be a whole number of seconds from 0 to \(SyncRoutes.maxWaitSeconds)")
+            }
+            seconds = Int(min(n, Int64(SyncRoutes.maxWaitSeconds)))
+        }
+        let store = self.store, replicaHex = self.replicaHex
+        @Sendable func answer(_ final: Bool) -> HTTPResponse? {
+            do {
+                let clock = try store.clock()
+                let changed = !clock.isDominated(by: clientClock)
+                guard changed || final else { return nil }
+                var w = JSONWriter(capacity: 256)
+                w.beginObject()
+                w.key("replica"); w.string(replicaHex)
+                w.key("clock"); WireFormat.writeClock(clock, into: &w)
+                w.key("changed"); w.bool(changed)
+                w.endObject()
+                return .json(w.bytes)
+            } catch {
+                return .internalError("POST /sync/v1/wait: \(error)")
+            }
+        }
+        if seconds == 0 { return answer(true)! }
+        if let now = answer(false) { return now }
+        return .waiting(LongPoll(deadline: ContinuousClock.now + .seconds(seconds), check: answer))
     }
 
     /// `POST /sync/v1/pull`: the body is JSON (`replica`, `clock`, `applied`, `purge_floor`, `limit`); the page

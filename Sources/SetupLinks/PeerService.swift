@@ -20,13 +20,13 @@ public struct PeerService: Sendable {
     public func named(_ name: String) throws -> Peer? { try store.peers.named(name) }
 
     /// Remembers a peer; fails if the name is taken.
-    public func add(name: String, url: String, token: String?, cacert: String?) throws {
-        try store.peers.add(name: name, url: url, token: token, cacert: cacert)
+    public func add(name: String, url: String, token: String?, cacert: String?, follow: Bool = false) throws {
+        try store.peers.add(name: name, url: url, token: token, cacert: cacert, follow: follow)
     }
 
     /// Changes what is given (`nil` keeps a value); returns whether the peer exists.
-    public func update(name: String, url: String?, token: String?, cacert: String?) throws -> Bool {
-        try store.peers.update(name: name, url: url, token: token, cacert: cacert)
+    public func update(name: String, url: String?, token: String?, cacert: String?, follow: Bool? = nil) throws -> Bool {
+        try store.peers.update(name: name, url: url, token: token, cacert: cacert, follow: follow)
     }
 
     /// Forgets a peer; returns whether it existed.

@@ -18,4 +18,6 @@ public struct Peer: Sendable, Equatable {
     public var lastSync: Date?
     /// The last sync's error, if it failed.
     public var lastError: String?
+    /// Whether `serve` keeps syncing with it (`peer add --follow`, `peer update --follow`).
+    public var follow: Bool = false
 }

@@ -13,13 +13,13 @@ public struct PeerRegistry: Sendable {
     let store: ReplicaStore
 
     /// Remembers a peer; fails if the name is taken.
-    public func add(name: String, url: String, token: String?, cacert: String? = nil) throws {
+    public func add(name: String, url: String, token: String?, cacert: String? = nil, follow: Bool = false) throws {
         try store.wrap {
             if try store.db.scalar("SELECT 1 FROM peers WHERE name=?", .text(name)) != nil {
                 throw StoreError.invalid("a peer named \"\(name)\" already exists (change it with: peer update \(name))")
             }
-            try store.db.run("INSERT INTO peers(name, url, token, cacert) VALUES(?, ?, ?, ?)", .text(name), .text(url),
-                             token.map { .text($0) } ?? .null, cacert.map { .text($0) } ?? .null)
+            try store.db.run("INSERT INTO peers(name, url, token, cacert, follow) VALUES(?, ?, ?, ?, ?)", .text(name), .text(url),
+                             token.map { .text($0) } ?? .null, cacert.map { .text($0) } ?? .null, .int(follow ? 1 : 0))
         }
     }
 
@@ -27,13 +27,14 @@ public struct PeerRegistry: Sendable {
     /// leaves a value as it is); returns whether the peer exists. What the peer
     /// acknowledged is kept: it is the same replica at a new address or with a new token.
     @discardableResult
-    public func update(name: String, url: String? = nil, token: String? = nil, cacert: String? = nil) throws -> Bool {
+    public func update(name: String, url: String? = nil, token: String? = nil, cacert: String? = nil, follow: Bool? = nil) throws -> Bool {
         try store.wrap {
             try store.db.transaction {
                 guard try store.db.scalar("SELECT 1 FROM peers WHERE name=?", .text(name)) != nil else { return false }
                 if let url { try store.db.run("UPDATE peers SET url=? WHERE name=?", .text(url), .text(name)) }
                 if let token { try store.db.run("UPDATE peers SET token=? WHERE name=?", .text(token), .text(name)) }
                 if let cacert { try store.db.run("UPDATE peers SET cacert=? WHERE name=?", .text(cacert), .text(name)) }
+                if let follow { try store.db.run("UPDATE peers SET follow=? WHERE name=?", .int(follow ? 1 : 0), .text(name)) }
                 return true
             }
         }
@@ -51,14 +52,14 @@ public struct PeerRegistry: Sendable {
     /// Every known peer, by name.
     public func all() throws -> [Peer] {
         try store.wrap {
-            let s = try store.db.prepare("SELECT name, url, token, acked, last_sync, last_error, cacert FROM peers ORDER BY name")
+            let s = try store.db.prepare("SELECT name, url, token, acked, last_sync, last_error, cacert, follow FROM peers ORDER BY name")
             var out: [Peer] = []
             while try s.step() {
                 out.append(Peer(name: s.text(0), url: s.text(1), token: s.isNull(2) ? nil : s.text(2),
                                 cacert: s.isNull(6) ? nil : s.text(6),
                                 acked: VectorClock(encoded: s.text(3)) ?? VectorClock(),
                                 lastSync: s.isNull(4) ? nil : Date(timeIntervalSince1970: Double(s.text(4)) ?? 0),
-                                lastError: s.isNull(5) ? nil : s.text(5)))
+                                lastError: s.isNull(5) ? nil : s.text(5), follow: s.int(7) != 0))
             }
             return out
         }

@@ -146,6 +146,21 @@ extension ReplicaStore {
     }
 
     /// Live records per kind (SCIM memberships are not counted), and tombstones (member records, kind `replica`, are not counted).
+    /// Stored records by kind: live ones and tombstones (for metrics).
+    public func countsByKind() throws -> [(kind: RecordKind, live: Int, tombstones: Int)] {
+        try wrap {
+            let s = try db.prepare("SELECT kind, live, count(*) FROM records GROUP BY kind, live")
+            var by: [RecordKind: (Int, Int)] = [:]
+            while try s.step() {
+                guard let kind = RecordKind(rawValue: UInt8(truncatingIfNeeded: s.int(0))) else { continue }
+                var c = by[kind] ?? (0, 0)
+                if s.int(1) == 0 { c.1 += Int(s.int(2)) } else { c.0 += Int(s.int(2)) }
+                by[kind] = c
+            }
+            return RecordKind.allCases.map { k in (k, by[k]?.0 ?? 0, by[k]?.1 ?? 0) }
+        }
+    }
+
     public func counts() throws -> (links: Int, directories: Int, users: Int, groups: Int, tombstones: Int) {
         try wrap {
             let s = try db.prepare("SELECT kind, live, count(*) FROM records GROUP BY kind, live")

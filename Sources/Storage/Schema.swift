@@ -171,5 +171,18 @@ enum Schema {
         """
         -- add column outbox event_id TEXT
         """,
+        // 9 → 10: peers this replica follows (`serve` keeps syncing with them), and the
+        // credentials other replicas sync with this one by (`serve peer-token`), local to
+        // this replica: only a SHA-256 of each token is kept.
+        """
+        -- add column peers follow INTEGER NOT NULL DEFAULT 0
+        CREATE TABLE IF NOT EXISTS peer_tokens(
+            name TEXT PRIMARY KEY,
+            hash TEXT NOT NULL UNIQUE,
+            read_only INTEGER NOT NULL DEFAULT 0,
+            created INTEGER NOT NULL,
+            last_used INTEGER
+        ) WITHOUT ROWID;
+        """,
     ]
 }

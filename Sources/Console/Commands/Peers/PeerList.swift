@@ -14,7 +14,7 @@ struct PeerList: ConsoleCommand {
         let peers = try session.peers.all()
         if session.json {
             session.emit([("peers", .array(peers.map { p in
-                .object([("name", .string(p.name)), ("url", .string(p.url)), ("has_token", .bool(p.token != nil)),
+                .object([("name", .string(p.name)), ("url", .string(p.url)), ("has_token", .bool(p.token != nil)), ("following", .bool(p.follow)),
                          ("last_sync", p.lastSync.map { .string(Format.iso($0)) } ?? .null),
                          ("last_error", p.lastError.map(JSONValue.string) ?? .null)])
             }))])
@@ -24,9 +24,11 @@ struct PeerList: ConsoleCommand {
             session.say("No peers yet. Add one with: peer add NAME URL \(session.tokenFlag)")
             return
         }
-        var t = TextTable(headers: ["Name", "URL", "Token", "Last sync", "Last error"], maxCellWidth: ConsoleSession.maxCellWidth)
+        var t = TextTable(headers: ["Name", "URL", "Token", "Following", "Last sync", "Last error"], maxCellWidth: ConsoleSession.maxCellWidth)
         t.wholeLastColumn = true
-        for p in peers { t.append([p.name, p.url, p.token == nil ? "none" : "set", p.lastSync.map(Format.date) ?? "never", p.lastError ?? "-"]) }
+        for p in peers {
+            t.append([p.name, p.url, p.token == nil ? "none" : "set", p.follow ? "yes" : "no", p.lastSync.map(Format.date) ?? "never", p.lastError ?? "-"])
+        }
         session.say(t.render())
     }
 }

@@ -6,7 +6,7 @@ struct ReplicaStatus: ConsoleCommand {
     /// `status`.
     static let configuration = CommandConfiguration(
         "status", section: .housekeeping,
-        summary: "replica id, record counts, digest, webhook events pending, and per peer: last sync and unacknowledged changes",
+        summary: "replica id, record counts, digest, webhook events pending, and per peer: following, last success, last error, changes it lacks",
         example: "status")
 
     /// Takes nothing.
@@ -28,8 +28,10 @@ struct ReplicaStatus: ConsoleCommand {
                           ("events_pending", .int(Int64(pending))),
                           ("peers", .array(peerRows.map { p, n in
                               .object([("name", .string(p.name)), ("url", .string(p.url)),
+                                       ("following", .bool(p.follow)),
                                        ("last_sync", p.lastSync.map { .string(Format.iso($0)) } ?? .null),
-                                       ("unacknowledged", .int(Int64(n))),
+                                       ("last_success", p.lastSync.map { .string(Format.iso($0)) } ?? .null),
+                                       ("unacknowledged", .int(Int64(n))), ("lacks", .int(Int64(n))),
                                        ("last_error", p.lastError.map(JSONValue.string) ?? .null)])
                           }))])
             return
@@ -42,10 +44,10 @@ struct ReplicaStatus: ConsoleCommand {
             ("Peers", peerRows.isEmpty ? "none (add one with: peer add NAME URL \(session.tokenFlag))" : String(peerRows.count)),
         ])
         if !peerRows.isEmpty {
-            var t = TextTable(headers: ["Peer", "URL", "Last sync", "Unacknowledged", "Last error"], maxCellWidth: ConsoleSession.maxCellWidth)
+            var t = TextTable(headers: ["Peer", "URL", "Following", "Last success", "Lacks", "Last error"], maxCellWidth: ConsoleSession.maxCellWidth)
             t.wholeLastColumn = true
             for (p, n) in peerRows {
-                t.append([p.name, p.url, p.lastSync.map(Format.date) ?? "never", String(n), p.lastError ?? "-"])
+                t.append([p.name, p.url, p.follow ? "yes" : "no", p.lastSync.map(Format.date) ?? "never", String(n), p.lastError ?? "-"])
             }
             lines += "\n\n" + t.render()
         }

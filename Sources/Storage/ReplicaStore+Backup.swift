@@ -1,0 +1,149 @@
+import CSQLite
+import Dates
+import Foundation
+import Glibc
+import Replica
+
+/// What `ReplicaStore.backup` made.
+public struct BackupReport: Sendable {
+    /// The file written.
+    public var path: String
+    /// The replica copied.
+    public var source: ReplicaID
+    /// The copy's own, new replica id.
+    public var replica: ReplicaID
+    /// Pages copied (of `pageSize` bytes).
+    public var pages: Int
+    /// The page size of the file.
+    public var pageSize: Int
+    /// How many times the copy started again (a write that changed the pages being read).
+    public var restarts: Int
+}
+
+/// `setuplink backup FILE` (Storage.docc/Backup.md): a copy of a live replica, made with
+/// SQLite's online backup API from one read snapshot, so `serve` and the REPL keep
+/// writing while it runs; the copy is then made a **new** replica.
+extension ReplicaStore {
+    /// The settings (meta keys) a copy does not keep: they belong to the hub the file was.
+    static let backupDropsSettings = ["setting.serve-token", "setting.serve-token-revoked", "setting.setup-page-csrf-secret",
+                                      "announce_due"]
+
+    /// Copies the replica file at `source` to a new file `destination` and makes the copy a new
+    /// replica: a new id, no peers, no peer tokens, no webhook outbox, no clients' acknowledgements,
+    /// no stored serve token; it holds every record and clock entry of the source at the moment
+    /// the copy's read snapshot was taken, and its first pull is a resync (what peers purged
+    /// meanwhile is dropped). `progress(copied, total)` is called after each step, in pages.
+    ///
+    /// Refuses a `destination` that exists. Writes `destination.partial` first and renames it
+    /// once the copy passed `PRAGMA integrity_check`: a backup cut off leaves no replica behind.
+    public static func backup(from source: String, to destination: String,
+                              progress: ((_ copied: Int, _ total: Int) -> Void)? = nil) throws -> BackupReport {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: destination) {
+            throw StoreError.invalid("\(destination) exists: backup writes a new file (remove it or give another name)")
+        }
+        let folder = (destination as NSString).deletingLastPathComponent
+        if !folder.isEmpty, !fm.fileExists(atPath: folder) {
+            throw StoreError.invalid("the folder \(folder) does not exist")
+        }
+        try checkHeader(path: source)
+        let partial = destination + ".partial"
+        for f in [partial, partial + "-wal", partial + "-shm", partial + "-journal"] { unlink(f) }
+        let fd = open(partial, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError.invalid("cannot create \(partial): \(String(cString: strerror(errno)))") }
+        Glibc.close(fd)
+        var done = false
+        defer { if !done { for f in [partial, partial + "-wal", partial + "-shm", partial + "-journal"] { unlink(f) } } }
+
+        let src: SQLiteConnection, dst: SQLiteConnection
+        do {
+            src = try SQLiteConnection(path: source, readOnly: true)
+            dst = try SQLiteConnection(path: partial, create: true)
+        } catch let e as SQLiteError {
+            throw StoreError.sqlite(path: source, e)
+        }
+        defer { src.close(); dst.close() }
+        src.setBusyTimeout(10_000)
+        dst.setBusyTimeout(10_000)
+        var pages = 0, pageSize = 0, restarts = 0
+        let oldID: ReplicaID
+        do {
+            // One read snapshot for the whole copy: steps read from it, so writers (WAL) never
+            // make the copy start again, and it is the state at one instant.
+            try src.exec("BEGIN")
+            defer { try? src.exec("COMMIT") }
+            guard let hex = try src.scalar("SELECT value FROM meta WHERE key='replica_id'")?.text, let id = ReplicaID(hex: hex) else {
+                throw StoreError.notAReplica(path: source, reason: "no replica id")
+            }
+            oldID = id
+            guard let backup = sqlite3_backup_init(dst.handle, "main", src.handle, "main") else {
+                throw SQLiteError(code: sqlite3_errcode(dst.handle), message: String(cString: sqlite3_errmsg(dst.handle)), sql: nil)
+            }
+            var rc: Int32 = SQLITE_OK
+            var lastRemaining = Int32.max
+            while true {
+                rc = sqlite3_backup_step(backup, 512)
+                let total = Int(sqlite3_backup_pagecount(backup)), remaining = sqlite3_backup_remaining(backup)
+                if remaining > lastRemaining { restarts += 1 }
+                lastRemaining = remaining
+                progress?(total - Int(remaining), total)
+                if rc == SQLITE_DONE { pages = total; break }
+                if rc == SQLITE_OK { continue }
+                if rc & 0xFF == SQLITE_BUSY || rc & 0xFF == SQLITE_LOCKED {
+                    usleep(20_000)
+                    continue
+                }
+                break
+            }
+            let finish = sqlite3_backup_finish(backup)
+            guard rc == SQLITE_DONE, finish == SQLITE_OK else {
+                throw SQLiteError(code: rc == SQLITE_DONE ? finish : rc, message: String(cString: sqlite3_errmsg(dst.handle)), sql: nil)
+            }
+            pageSize = Int(try src.scalar("PRAGMA page_size")?.int ?? 0)
+        } catch let e as SQLiteError {
+            throw StoreError.sqlite(path: source, e)
+        }
+
+        // The copy becomes a new replica.
+        let newID = ReplicaID.random()
+        do {
+            try dst.transaction {
+                try dst.run("UPDATE meta SET value=? WHERE key='replica_id'", .text(newID.hex))
+                try dst.run("INSERT INTO meta(key, value) VALUES('created', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                            .text(DateTime.format(Date(), .seconds)))
+                try dst.run("INSERT INTO meta(key, value) VALUES('backup_of', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                            .text(oldID.hex))
+                // Its first pull from a peer is a resync: records its peers purged meanwhile go.
+                try dst.run("INSERT INTO meta(key, value) VALUES('resync', '1') ON CONFLICT(key) DO UPDATE SET value=excluded.value")
+                for key in backupDropsSettings { try dst.run("DELETE FROM meta WHERE key=?", .text(key)) }
+                let tables = Set(try tableNames(dst))
+                for table in ["peers", "clients", "peer_tokens", "outbox", "staged", "resync_seen"] where tables.contains(table) {
+                    try dst.exec("DELETE FROM \(table)")
+                }
+                // What the source noted of lies about its own writes is not a correction about it.
+                if tables.contains("corrections") { try dst.run("DELETE FROM corrections WHERE rid=?", .text(oldID.hex)) }
+            }
+            let check = try dst.scalar("PRAGMA integrity_check")?.text ?? "no answer"
+            guard check == "ok" else { throw StoreError.invalid("the copy failed its integrity check: \(check)") }
+        } catch let e as SQLiteError {
+            throw StoreError.sqlite(path: partial, e)
+        }
+        dst.close()
+        // No clobbering: link fails if the destination appeared meanwhile.
+        guard link(partial, destination) == 0 else {
+            let e = errno
+            throw StoreError.invalid(e == EEXIST ? "\(destination) exists: backup writes a new file (remove it or give another name)"
+                                                 : "cannot create \(destination): \(String(cString: strerror(e)))")
+        }
+        unlink(partial)
+        done = true
+        return BackupReport(path: destination, source: oldID, replica: newID, pages: pages, pageSize: pageSize, restarts: restarts)
+    }
+
+    private static func tableNames(_ db: SQLiteConnection) throws -> [String] {
+        let s = try db.prepare("SELECT name FROM sqlite_master WHERE type='table'")
+        var out: [String] = []
+        while try s.step() { out.append(s.text(0)) }
+        return out
+    }
+}
