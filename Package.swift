@@ -54,7 +54,7 @@ let package = Package(
         // The app API (Jackson's /api/v1/dsync and the change feed): over the same service as the REPL.
         .target(name: "AppAPI", dependencies: ["HTTP", "JSON", "Bytes", "Replica", "Storage", "SetupLinks", "Events", "Scim", "Dates"]),
         .target(name: "Hub", dependencies: ["HTTP", "PeerSync", "SetupPage", "Scim", "Storage", "SetupLinks", "Webhooks", "AppAPI", "Events"]),
-        .target(name: "Console", dependencies: ["JSON", "SetupLinks", "Scim", "PeerSync", "Hub", "HTTP", "Storage", "Replica", "Webhooks", "Dates", "CEditLine"]),
+        .target(name: "Console", dependencies: ["Bytes", "JSON", "SetupLinks", "Scim", "PeerSync", "Hub", "HTTP", "Storage", "Replica", "Webhooks", "Dates", "CEditLine"]),
         .executableTarget(name: "setuplink", dependencies: ["Console"]),
 
         .executableTarget(name: "MergeBench", dependencies: ["JSON", "Replica", "Storage", "HTTP", "PeerSync", "SetupLinks", "Fixtures", "Bytes"],

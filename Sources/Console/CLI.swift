@@ -148,7 +148,7 @@ public enum SetupLinkCLI {
     /// Prints `error: message` to standard error (`error:` in red on a terminal).
     static func printError(_ message: String) {
         let label = Style(enabled: Style.wanted(fd: STDERR_FILENO)).errorLabel
-        FileHandle.standardError.write(Data("\(label) \(message)\n".utf8))
+        FileHandle.standardError.write(Data("\(label) \(TerminalText.safe(message))\n".utf8))
     }
 
     /// Opens the replica and the flows, or prints why not.

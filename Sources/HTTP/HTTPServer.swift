@@ -116,9 +116,13 @@ public final class HTTPServer: Sendable {
         items.append(setuplink_mhd_option_notify_connection(httpConnectionNotified, cls))
         if let tls = c.tls {
             let key = strdup(tls.privateKeyPEM)!, certificate = strdup(tls.certificatePEM)!
-            pems = [key, certificate]
+            let priority = strdup(c.tlsPriority)!
+            pems = [key, certificate, priority]
             items.append(setuplink_mhd_option_pointer(.HTTPS_MEM_KEY, key))
             items.append(setuplink_mhd_option_pointer(.HTTPS_MEM_CERT, certificate))
+            // Which versions and suites GnuTLS accepts (libmicrohttpd's own default, "NORMAL",
+            // accepts TLS 1.0 and 1.1 and, in 1.2, static-RSA and CBC suites).
+            items.append(setuplink_mhd_option_pointer(.HTTPS_PRIORITIES, priority))
         }
         items.append(setuplink_mhd_option_end())
         let options = UnsafeMutablePointer<MHD_OptionItem>.allocate(capacity: items.count)
@@ -144,6 +148,8 @@ public final class HTTPServer: Sendable {
             pems.forEach { free($0) }
             close(listener.fd)
             throw .cannotStart(c.tls == nil ? "libmicrohttpd refused the configuration"
+                               : c.tlsPriority != HTTPServerConfiguration.defaultTLSPriority
+                               ? "libmicrohttpd refused the TLS priority string \(c.tlsPriority) or the certificate or key (is the string valid for GnuTLS, do the certificate and key match?)"
                                : "libmicrohttpd refused the TLS certificate or key (do they match, and is the key unencrypted PEM?)")
         }
         let acceptor = Acceptor(listener: listener.fd, daemon: daemon, core: core)

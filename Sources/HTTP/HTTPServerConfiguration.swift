@@ -49,6 +49,18 @@ public struct HTTPServerConfiguration: Sendable {
     public var port: UInt16
     /// Serve HTTPS with this certificate and key; `nil` serves plain HTTP.
     public var tls: TLSIdentity?
+    /// The GnuTLS priority string of an HTTPS server: which protocol versions,
+    /// key exchanges and ciphers it accepts (`serve --tls-priority`). The
+    /// default, `defaultTLSPriority`, allows TLS 1.3 and 1.2 with forward-secret
+    /// key exchanges and AEAD ciphers only.
+    public var tlsPriority: String = HTTPServerConfiguration.defaultTLSPriority
+
+    /// TLS 1.3 and 1.2 only; in TLS 1.2 only ephemeral (EC)DH key exchanges
+    /// (forward secrecy: no static RSA) and AEAD ciphers (AES-GCM,
+    /// ChaCha20-Poly1305: no CBC, no SHA-1 MACs). Every current browser, curl,
+    /// Okta and Entra ID speak these.
+    public static let defaultTLSPriority = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:+DHE-RSA"
+        + ":-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD"
     /// libmicrohttpd's worker threads (each runs its own epoll loop). New
     /// connections are spread over them evenly. A route that waits (a SCIM
     /// change waits for its group commit) holds its worker's other connections
@@ -110,6 +122,9 @@ public struct HTTPServerConfiguration: Sendable {
         if maxConnectionsPerIP < 0 { return "maxConnectionsPerIP must not be negative (0: no limit)" }
         if connectionMemoryLimit < 4096 { return "connectionMemoryLimit must be at least 4096 bytes" }
         if maxBodyBytes < 0 { return "maxBodyBytes must not be negative" }
+        if tlsPriority.isEmpty || tlsPriority.utf8.count > 1024 || tlsPriority.utf8.contains(where: { $0 < 0x21 || $0 > 0x7E }) {
+            return "the TLS priority string must be 1 to 1024 printable ASCII characters without spaces"
+        }
         for (name, value) in [("idleTimeout", idleTimeout), ("headerDeadline", headerDeadline),
                               ("bodyDeadline", bodyDeadline), ("responseDeadline", responseDeadline)] where value <= .zero {
             return "\(name) must be positive"

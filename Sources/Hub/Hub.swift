@@ -44,9 +44,10 @@ public final class Hub: Sendable {
             SyncRoutes(store: store, maxBodyBytes: configuration.maxBodyBytes, token: { source.current() }),
             // Each accepted change's events are logged as records (the change feed) and go to
             // the webhook outbox, in the change's transaction.
-            ScimRoutes(service: service, eventSink: delivery.eventSink),
+            // SCIM and app API answers hold personal data: `Cache-Control: no-store` on each.
+            ScimRoutes(service: service, eventSink: delivery.eventSink).notStored(),
             try SetupPageRoutes(service: service),
-            AppAPIRoutes(service: service),
+            AppAPIRoutes(service: service).notStored(),
         ]
         let server = HTTPServer(configuration: configuration, routes: routes, log: log)
         self.server = server
