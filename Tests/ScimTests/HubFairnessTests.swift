@@ -1,0 +1,111 @@
+import Foundation
+import Glibc
+import HTTP
+import JSON
+import SetupLinks
+import Storage
+import Synchronization
+import Testing
+import TestSupport
+import Webhooks
+@testable import Scim
+
+/// A TCP server that accepts connections and never answers: a webhook receiver that hangs.
+final class HangingServer: @unchecked Sendable {
+    // @unchecked Sendable: `held` is guarded by its lock; the descriptor is only closed by `close()`.
+    let port: UInt16
+    private let fd: Int32
+    private let held = Locked<[Int32]>([])
+    /// Connections accepted so far.
+    let accepted = Locked(0)
+
+    init() throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let fd = self.fd
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
+                bind(fd, p, length) == 0 && listen(fd, 128) == 0 && getsockname(fd, p, &length) == 0
+            }
+        }
+        guard ok else { throw RawClientError.failed("hanging server: \(String(cString: strerror(errno)))") }
+        port = UInt16(bigEndian: address.sin_port)
+        let held = self.held, accepted = self.accepted
+        Thread {
+            while true {
+                let c = accept(fd, nil, nil)
+                if c < 0 { return }
+                held.withLock { $0.append(c) }
+                accepted.withLock { $0 += 1 }
+            }
+        }.start()
+    }
+
+    /// Connections open right now (the hub has not given up on them yet): what a
+    /// connection sent is read and dropped, and one the hub closed reads as its end.
+    var open: Int {
+        held.withLock { fds in
+            fds.filter { c in
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                while true {
+                    let n = buffer.withUnsafeMutableBytes { recv(c, $0.baseAddress, 4096, Int32(MSG_DONTWAIT)) }
+                    if n > 0 { continue }
+                    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+                }
+            }.count
+        }
+    }
+
+    func close() {
+        shutdown(fd, Int32(SHUT_RDWR))
+        Glibc.close(fd)
+        held.withLock { fds in fds.forEach { Glibc.close($0) }; fds = [] }
+    }
+
+    deinit { close() }
+}
+
+/// Fairness between directories and clients (issue 26), each over real sockets against a
+/// real `Hub` holding 10,000 records, with its other clients served while the attack runs.
+@Suite struct HubFairnessTests {
+    @Test func hangingWebhookReceiversDelayOnlyTheirOwnDirectories() throws {
+        let hanging = try HangingServer()
+        defer { hanging.close() }
+        let received = Locked<[String]>([])
+        let (healthy, healthyPort) = try startServer { request in
+            received.withLock { $0.append(String(decoding: request.body, as: UTF8.self)) }
+            return .text("ok")
+        }
+        defer { healthy.stop() }
+        let configuration = WebhookConfiguration(senders: 16, connectTimeout: .seconds(2), timeout: .seconds(3),
+                                                 retryBase: .milliseconds(40), retryCap: .milliseconds(300), pollInterval: .milliseconds(200))
+        let h = try SafetyHub(webhooks: configuration)
+        // 12 directories whose receiver hangs: more than the half of the senders slow ones may hold.
+        let bad = try (0..<12).map { try h.directory(tenant: "hang\($0)", webhook: "http://127.0.0.1:\(hanging.port)/hook") }
+        let good = try h.directory(tenant: "good", webhook: "http://127.0.0.1:\(healthyPort)/hook")
+        for d in bad { _ = try h.scim(d).createUser("victim@example.com") }
+        #expect(poll(until: { hanging.open == 12 }, deadline: .seconds(30)), "every hanging receiver holds a request")
+
+        // While all twelve hang, the healthy directory's event goes through.
+        _ = try h.scim(good).createUser("first@example.com")
+        #expect(poll(until: { received.withLock { $0.contains { $0.contains("first@example.com") } } }, deadline: .seconds(60)))
+        #expect(hanging.open > 0, "delivered while the hanging receivers still held their requests")
+
+        // Once they have failed (slow), they hold at most half the senders: more events of theirs
+        // and the healthy directory's next event still goes through.
+        #expect(poll(until: { hanging.accepted.withLock { $0 } > 12 }, deadline: .seconds(60)), "the hanging ones were retried")
+        for d in bad { _ = try h.scim(d).createUser("again@example.com") }
+        _ = try h.scim(good).createUser("second@example.com")
+        #expect(poll(until: { received.withLock { $0.contains { $0.contains("second@example.com") } } }, deadline: .seconds(60)))
+        #expect(hanging.open > 0 && hanging.open <= 8, "slow directories hold at most half the senders (\(hanging.open))")
+        h.expectOthersServed()
+
+        // Nothing is lost: pointed at a receiver that answers, every waiting event arrives.
+        for d in bad { try h.service.updateDirectory(id: d.id, webhookURL: "http://127.0.0.1:\(healthyPort)/hook") }
+        #expect(poll(until: { received.withLock { $0.filter { $0.contains("victim@example.com") || $0.contains("again@example.com") }.count } >= 24 },
+                     deadline: .seconds(60)), "every event of the hanging directories arrived once they answered")
+    }
+}
