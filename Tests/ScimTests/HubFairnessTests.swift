@@ -108,4 +108,63 @@ final class HangingServer: @unchecked Sendable {
         #expect(poll(until: { received.withLock { $0.filter { $0.contains("victim@example.com") || $0.contains("again@example.com") }.count } >= 24 },
                      deadline: .seconds(60)), "every event of the hanging directories arrived once they answered")
     }
+
+    @Test func readersOfAHugeGroupCannotStarveOtherTenants() throws {
+        let h = try SafetyHub()
+        let big = try h.directory(tenant: "big")
+        let other = try h.directory(tenant: "other")
+        let bigScim = h.scim(big), otherScim = h.scim(other)
+        let gid = try bigScim.createGroup("Everyone")
+        // 12,000 members (large from 10,000), as an identity provider adds them.
+        for batch in 0..<2 {
+            let values = (0..<6_000).map { #"{"value":"user-\#(batch)-\#($0)"}"# }.joined(separator: ",")
+            let r = try bigScim.patch("/Groups/\(gid)", #"[{"op":"add","path":"members","value":[\#(values)]}]"#)
+            #expect(r.status == 204, "\(r.status) \(r.text.prefix(200))")
+        }
+        let statuses = Locked<[Int: Int]>([:])
+        let retryAfter = Locked<Set<String>>([])
+        try h.whileAttacking(threads: 6, { stop in
+            while !stop() {
+                guard let r = try? bigScim.get("/Groups/\(gid)") else { continue }
+                statuses.withLock { $0[r.status, default: 0] += 1 }
+                if r.status == 429 { retryAfter.withLock { _ = $0.insert(r.headers["retry-after"] ?? "") } }
+            }
+        }) {
+            // Another tenant works normally meanwhile: creates, reads its own group with members.
+            let members = try (0..<5).map { try otherScim.createUser("worker\($0)@example.com") }
+            let small = try otherScim.createGroup("Team", members: members)
+            for _ in 0..<5 {
+                let r = try otherScim.get("/Groups/\(small)")
+                #expect(r.status == 200 && r.json?.member("members")?.arrayValue?.count == 5, "\(r.status)")
+            }
+            // The huge group without its members is cheap, and never refused.
+            let light = try bigScim.get("/Groups/\(gid)?excludedAttributes=members")
+            #expect(light.status == 200 && light.json?.member("members") == nil && light.json?.member("displayName")?.stringValue == "Everyone")
+            h.expectOthersServed()
+        }
+        let seen = statuses.withLock { $0 }
+        #expect((seen[200] ?? 0) > 0, "the huge group is still served: \(seen)")
+        #expect(Set(seen.keys).isSubset(of: [200, 429]), "\(seen)")
+        #expect((seen[429] ?? 0) > 0, "six parallel readers of one directory pass its bound of two: \(seen)")
+        #expect(retryAfter.withLock { $0 } == ["1"])
+
+        // Deleting it while readers go on: refused at most while two reads run, then done; the
+        // other tenant's data is untouched.
+        try h.whileAttacking(threads: 3, { stop in
+            while !stop() { _ = try? bigScim.get("/Groups/\(gid)") }
+        }) {
+            var deleted = false
+            for _ in 0..<600 where !deleted {
+                let r = try bigScim.delete("/Groups/\(gid)")
+                #expect(r.status == 204 || r.status == 429, "\(r.status) \(r.text)")
+                deleted = r.status == 204
+                if !deleted { usleep(50_000) }
+            }
+            #expect(deleted)
+            _ = try otherScim.createUser("after@example.com")
+        }
+        #expect(try bigScim.get("/Groups/\(gid)").status == 404)
+        #expect(try otherScim.get("/Users").total == 6)
+        h.expectOthersServed()
+    }
 }
