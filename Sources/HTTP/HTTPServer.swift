@@ -226,12 +226,16 @@ final class ServerCore: Sendable {
     let bufferedBodyBytes = Atomic(0)
     /// Parked long polls.
     let waiting = WaitingRoom()
+    /// The memory budget for request bodies.
+    let budget: BodyBudget
 
     init(configuration: HTTPServerConfiguration, routes: [any HTTPRoutes], log: @escaping @Sendable (HTTPLogEntry) -> Void) {
         self.configuration = configuration
         self.routes = routes
         self.log = log
         self.registry = ConnectionRegistry(configuration: configuration, log: log)
+        self.budget = BodyBudget(total: configuration.maxBufferedBodyBytes, perAddress: configuration.maxBufferedBodyBytesPerAddress,
+                                 smallBody: configuration.smallBodyBytes)
     }
 }
 

@@ -79,6 +79,15 @@ public struct HTTPServerConfiguration: Sendable {
     public var connectionMemoryLimit: Int
     /// A ceiling on every request body, whatever a route admits.
     public var maxBodyBytes: Int
+    /// Request bodies held in memory at once, over every connection: a body over
+    /// `smallBodyBytes` that would pass it is answered 503 with `Retry-After`
+    /// before it is read (see `BodyBudget`).
+    public var maxBufferedBodyBytes: Int = 256 * 1024 * 1024
+    /// One client address's share of `maxBufferedBodyBytes`.
+    public var maxBufferedBodyBytesPerAddress: Int = 64 * 1024 * 1024
+    /// Bodies up to this size are not counted against the budget (every client's
+    /// ordinary requests always pass; the connection limit bounds them).
+    public var smallBodyBytes: Int = 64 * 1024
     /// A connection silent for this long is closed (libmicrohttpd's timeout,
     /// whole seconds, at least 1).
     public var idleTimeout: Duration
@@ -122,6 +131,9 @@ public struct HTTPServerConfiguration: Sendable {
         if maxConnectionsPerIP < 0 { return "maxConnectionsPerIP must not be negative (0: no limit)" }
         if connectionMemoryLimit < 4096 { return "connectionMemoryLimit must be at least 4096 bytes" }
         if maxBodyBytes < 0 { return "maxBodyBytes must not be negative" }
+        if maxBufferedBodyBytes < 0 || maxBufferedBodyBytesPerAddress < 0 || smallBodyBytes < 0 {
+            return "the buffered body budget must not be negative"
+        }
         if tlsPriority.isEmpty || tlsPriority.utf8.count > 1024 || tlsPriority.utf8.contains(where: { $0 < 0x21 || $0 > 0x7E }) {
             return "the TLS priority string must be 1 to 1024 printable ASCII characters without spaces"
         }

@@ -167,4 +167,50 @@ final class HangingServer: @unchecked Sendable {
         #expect(try otherScim.get("/Users").total == 6)
         h.expectOthersServed()
     }
+
+    @Test func heldBodiesCannotPassTheMemoryBudget() throws {
+        var configuration = HTTPServerConfiguration(port: 0)
+        configuration.maxBufferedBodyBytes = 8 * 1024 * 1024
+        configuration.maxBufferedBodyBytesPerAddress = 8 * 1024 * 1024
+        let h = try SafetyHub(configuration: configuration)
+        let d = try h.directory(tenant: "hoarder")
+        let other = try h.directory(tenant: "other")
+        // 40 SCIM POSTs declaring 1,048,000 bytes, each sending 1,000,000 and then holding.
+        let head = "POST \(d.scimPath)/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(d.scimToken)\r\n"
+            + "Content-Type: application/scim+json\r\nContent-Length: 1048000\r\n\r\n"
+        let chunk = [UInt8](repeating: UInt8(ascii: " "), count: 1_000_000)
+        var held: [RawClient] = []
+        var refused: [RawResponse] = []
+        for _ in 0..<40 {
+            let c = try RawClient(port: h.port)
+            c.send(head)
+            c.send(chunk)
+            held.append(c)
+        }
+        // The refusals come from the heads alone; what is still waiting after they came is held.
+        _ = poll(until: {
+            held.removeAll { c in
+                guard let r = c.readResponse(timeout: .milliseconds(20)) else { return false }
+                refused.append(r)
+                return true
+            }
+            return refused.count >= 32
+        }, deadline: .seconds(20))
+        #expect(held.count == 8, "8 bodies of 1,048,000 bytes fit in 8 MiB (\(held.count) held)")
+        #expect(refused.count == 32 && refused.allSatisfy { $0.status == 503 && $0.headers["retry-after"] == "5" },
+                "\(refused.map(\.status))")
+        #expect(h.hub.server.bufferedBodyBytes <= 8 * 1024 * 1024)
+        // Everyone else is served meanwhile: small bodies are not counted.
+        _ = try h.scim(other).createUser("still@example.com")
+        h.expectOthersServed()
+        // Given up, the held bodies free the budget: a large body is admitted again.
+        held.removeAll()
+        #expect(poll(until: { h.hub.server.bufferedBodyBytes == 0 }, deadline: .seconds(10)))
+        let again = try RawClient(port: h.port)
+        again.send(head.replacingOccurrences(of: "1048000", with: "200000"))
+        again.send([UInt8](repeating: UInt8(ascii: " "), count: 200_000))
+        let answer = try #require(again.readResponse(timeout: .seconds(10)))
+        #expect(answer.status == 400, "admitted and read (a body of spaces is not JSON): \(answer.status) \(answer.body)")
+        #expect(try h.scim(other).get("/Users").total == 1 && (try h.scim(d).get("/Users").total) == 0, "nothing was made or lost")
+    }
 }
