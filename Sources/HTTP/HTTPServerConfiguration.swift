@@ -99,6 +99,16 @@ public struct HTTPServerConfiguration: Sendable {
     public var bodyDeadline: Duration
     /// An answer must be taken by the client within this time of being queued.
     public var responseDeadline: Duration
+    /// A connection whose answers wait in the kernel while nothing could be sent for
+    /// this long (its client reads nothing: a pipeline it never reads) is cut.
+    public var stalledSendTimeout: Duration = .seconds(10)
+    /// Connections kept for addresses holding fewer than `fairShareConnections`: once
+    /// `maxConnections - reservedConnections` are open, an address that already has
+    /// `fairShareConnections` is refused further ones (closed at once), so a new
+    /// client always finds a slot. At most an eighth of `maxConnections` is kept.
+    public var reservedConnections: Int = 256
+    /// See `reservedConnections`.
+    public var fairShareConnections: Int = 64
     /// How long `stop()` lets requests in flight finish before closing them.
     public var stopGracePeriod: Duration
 
@@ -129,6 +139,9 @@ public struct HTTPServerConfiguration: Sendable {
         if threads < 1 || threads > 64 { return "threads must be 1 to 64" }
         if maxConnections < 1 { return "maxConnections must be at least 1" }
         if maxConnectionsPerIP < 0 { return "maxConnectionsPerIP must not be negative (0: no limit)" }
+        if reservedConnections < 0 { return "reservedConnections must not be negative" }
+        if fairShareConnections < 1 { return "fairShareConnections must be at least 1" }
+        if stalledSendTimeout <= .zero { return "stalledSendTimeout must be positive" }
         if connectionMemoryLimit < 4096 { return "connectionMemoryLimit must be at least 4096 bytes" }
         if maxBodyBytes < 0 { return "maxBodyBytes must not be negative" }
         if maxBufferedBodyBytes < 0 || maxBufferedBodyBytesPerAddress < 0 || smallBodyBytes < 0 {

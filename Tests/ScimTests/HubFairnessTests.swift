@@ -213,4 +213,128 @@ final class HangingServer: @unchecked Sendable {
         #expect(answer.status == 400, "admitted and read (a body of spaces is not JSON): \(answer.status) \(answer.body)")
         #expect(try h.scim(other).get("/Users").total == 1 && (try h.scim(d).get("/Users").total) == 0, "nothing was made or lost")
     }
+
+    /// A TCP connection from a chosen loopback address (127.0.0.2, …), with an optional small receive buffer.
+    static func connect(from source: String, port: UInt16, receiveBuffer: Int32? = nil) -> Int32? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        local.sin_addr.s_addr = inet_addr(source)
+        var remote = sockaddr_in()
+        remote.sin_family = sa_family_t(AF_INET)
+        remote.sin_port = port.bigEndian
+        remote.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let ok = withUnsafePointer(to: &local) { l in
+            withUnsafePointer(to: &remote) { r in
+                l.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } == 0
+                    && r.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } == 0
+            }
+        }
+        if !ok { close(fd); return nil }
+        return fd
+    }
+
+    /// Whether the server has closed `fd` (anything it sent is read and dropped).
+    static func isClosed(_ fd: Int32) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 4096, Int32(MSG_DONTWAIT)) }
+            if n > 0 { continue }
+            return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)
+        }
+    }
+
+    /// `GET /healthz` from `source`, answered 200.
+    static func healthz(from source: String, port: UInt16) -> Bool {
+        guard let fd = connect(from: source, port: port) else { return false }
+        defer { close(fd) }
+        let request = Array("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var tv = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 4096, 0) }
+        return n > 0 && String(decoding: buffer[0..<n], as: UTF8.self).hasPrefix("HTTP/1.1 200")
+    }
+
+    /// Opens and holds up to `count` idle connections from `source`, opening again what the server cuts.
+    static func hold(_ count: Int, from source: String, port: UInt16, until stop: () -> Bool) {
+        var held: [Int32] = []
+        while !stop() {
+            held.removeAll { fd in
+                guard isClosed(fd) else { return false }
+                close(fd)
+                return true
+            }
+            if held.count < count, let fd = connect(from: source, port: port) { held.append(fd) } else { usleep(5_000) }
+        }
+        held.forEach { close($0) }
+    }
+
+    @Test func twoAddressesCannotTakeEverySlot() throws {
+        var configuration = HTTPServerConfiguration(port: 0)
+        configuration.maxConnections = 256
+        configuration.fairShareConnections = 64
+        let h = try SafetyHub(configuration: configuration)
+        let sources = ["127.0.0.2", "127.0.0.3"]
+        let index = Locked(0)
+        h.whileAttacking(threads: 2, { stop in
+            let source = index.withLock { i in defer { i += 1 }; return sources[i] }
+            Self.hold(256, from: source, port: h.port, until: stop)
+        }) {
+            // Both addresses are refused once 256 − 32 slots are taken (each holds its fair share of 64 and more).
+            #expect(poll(until: { h.hub.server.connectionCount >= 200 }, deadline: .seconds(30)), "\(h.hub.server.connectionCount)")
+            for source in ["127.0.0.9", "127.0.0.10", "127.0.0.11"] {
+                #expect(Self.healthz(from: source, port: h.port), "a new address is served (\(source))")
+            }
+            h.expectOthersServed()
+            #expect(h.hub.server.connectionCount <= 256)
+        }
+        // The reserve, not closing idle connections, is what kept the room.
+        #expect(!h.log.withLock { $0.contains { $0.contains("closed to make room") } })
+    }
+
+    @Test func aFullServerClosesAnIdleConnectionForANewClient() throws {
+        var configuration = HTTPServerConfiguration(port: 0)
+        configuration.maxConnections = 64
+        configuration.fairShareConnections = 1000
+        let h = try SafetyHub(configuration: configuration)
+        h.whileAttacking(threads: 1, { stop in
+            Self.hold(64, from: "127.0.0.2", port: h.port, until: stop)
+        }) {
+            // The attacker keeps (re)opening: the server stays full, closing his idle ones as new ones come.
+            #expect(poll(until: { h.hub.server.connectionCount >= 60 }, deadline: .seconds(30)), "the attacker filled the slots")
+            #expect(Self.healthz(from: "127.0.0.9", port: h.port), "an idle connection made room")
+            h.expectOthersServed()
+        }
+        #expect(h.log.withLock { $0.contains { $0.contains("idle connection closed to make room") } })
+    }
+
+    @Test func aPipelineThatIsNeverReadIsCut() throws {
+        var configuration = HTTPServerConfiguration(port: 0)
+        configuration.stalledSendTimeout = .seconds(1)
+        let h = try SafetyHub(configuration: configuration)
+        let fd = try #require(Self.connect(from: "127.0.0.4", port: h.port, receiveBuffer: 4096))
+        defer { close(fd) }
+        let sent = DispatchSemaphore(value: 0)
+        Thread {
+            // 20,000 pipelined requests, never reading an answer; the send blocks once the server stops reading.
+            let request = Array("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+            let all = Array((0..<20_000).map { _ in request }.joined())
+            var offset = 0
+            while offset < all.count {
+                let n = all[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if n <= 0 { break }
+                offset += n
+            }
+            sent.signal()
+        }.start()
+        h.expectOthersServed()
+        #expect(poll(until: { h.log.withLock { $0.contains { $0.contains("answers not read") } } }, deadline: .seconds(60)),
+                "the connection was cut")
+        #expect(sent.wait(timeout: .now() + 30) == .success, "the cut ended the sender's blocked send")
+        h.expectOthersServed()
+    }
 }
