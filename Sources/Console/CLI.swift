@@ -40,7 +40,7 @@ public enum SetupLinkCLI {
         With no command, opens the REPL on the replica (type help inside).
         Commands:
           repl                              the REPL (the default)
-          serve [--port 8080] [--bind ADDR] [--token-file F] [--tls-cert PEM --tls-key PEM]
+          serve [--port 8080] [--bind ADDR] [--token-file F] [--tls-cert PEM --tls-key PEM [--tls-priority S]]
                                             serve this replica to peers over HTTP(S)
           serve token show|rotate           print or replace the stored peer token
           sync NAME|URL [--token-file F] [--cacert PEM]
