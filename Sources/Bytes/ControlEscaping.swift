@@ -20,6 +20,8 @@ public enum ControlEscaping {
     /// `text` with every escaped scalar written `\u{…}` (hex, upper case); `text`
     /// itself when there is none (the common case costs one pass and no copy).
     public static func escape(_ text: String) -> String {
+        // Printable ASCII (every log line, nearly every name): one pass over the bytes.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return text }
         guard text.unicodeScalars.contains(where: isEscaped) else { return text }
         var out = ""
         out.reserveCapacity(text.utf8.count + 8)

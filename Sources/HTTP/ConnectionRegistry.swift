@@ -44,6 +44,13 @@ final class ConnectionRegistry: Sendable {
         var since = ContinuousClock.now
         /// Since when nothing could be sent of an answer the client does not read.
         var stalledSince: ContinuousClock.Instant?
+
+        mutating func enter(_ phase: Phase, deadline: ContinuousClock.Instant?, at now: ContinuousClock.Instant) {
+            self.phase = phase
+            self.deadline = deadline
+            since = now
+            stalledSince = nil
+        }
     }
 
     /// Connections cut off and not yet reported closed: their slots are as good as free.
@@ -211,11 +218,8 @@ final class ConnectionRegistry: Sendable {
         case .sending: now + responseDeadline
         }
         shard(connection).entries.withLock { entries in
-            guard entries[connection] != nil else { return }
-            entries[connection]!.phase = phase
-            entries[connection]!.deadline = deadline
-            entries[connection]!.since = now
-            entries[connection]!.stalledSince = nil
+            // One lookup, changed in place (every request passes here several times).
+            entries[connection]?.enter(phase, deadline: deadline, at: now)
         }
     }
 

@@ -65,7 +65,10 @@ public struct NotStoredRoutes<Inner: HTTPRoutes>: HTTPRoutes {
     public func loggedPath(_ head: HTTPHead) -> String { inner.loggedPath(head) }
 
     static func marked(_ response: HTTPResponse) -> HTTPResponse {
-        var r = response.setting("Cache-Control", "no-store")
+        var r = response
+        // Every answer passes here: names compared by length first, not with Foundation's case folding.
+        r.headers.removeAll { $0.name.utf8.count == 13 && $0.name.lowercased() == "cache-control" }
+        r.headers.append(("Cache-Control", "no-store"))
         if let poll = r.longPoll {
             r.longPoll = LongPoll(deadline: poll.deadline) { final in poll.check(final).map(marked) }
         }

@@ -62,6 +62,7 @@ func httpAccessHandler(_ cls: UnsafeMutableRawPointer?, _ connection: OpaquePoin
         let needed = state.body.count + size
         if needed > core.budget.smallBody, needed > state.reserved {
             // A chunked body is reserved as it arrives, once it is no longer small.
+            if state.budgetAddress.isEmpty { state.budgetAddress = BodyBudget.host(state.head?.clientAddress ?? "-") }
             guard core.budget.reserve(needed - state.reserved, address: state.budgetAddress) else {
                 core.log(HTTPLogEntry(clientAddress: state.head?.clientAddress ?? "-",
                                       event: .closed(reason: "request body would pass the server's budget for buffered bodies")))
@@ -149,14 +150,16 @@ private func admit(_ core: ServerCore, _ connection: OpaquePointer, _ state: Req
             }
             state.expectedLength = length
             // Reserved now, before a byte is read: at the budget, the client is told to come back.
-            let host = BodyBudget.host(address)
+            let host = length > core.budget.smallBody ? BodyBudget.host(address) : ""
             guard length <= core.budget.smallBody || core.budget.reserve(length, address: host) else {
                 let response = HTTPResponse.error(status: 503, message: "the server holds as many request bodies as it may; retry in a few seconds")
                     .setting("Retry-After", "5")
                 return answer(core, connection, state, response, path: loggedPath, closing: true)
             }
-            state.reserved = length > core.budget.smallBody ? length : 0
-            state.budgetAddress = host
+            if length > core.budget.smallBody {
+                state.reserved = length
+                state.budgetAddress = host
+            }
         } else if head.isChunked, limit == 0 {
             return answer(core, connection, state, .error(status: 413, message: "\(head.method) \(path) takes no request body"),
                           path: loggedPath, closing: true)
@@ -165,7 +168,6 @@ private func admit(_ core: ServerCore, _ connection: OpaquePointer, _ state: Req
         }
         state.route = route
         state.limit = limit
-        state.budgetAddress = BodyBudget.host(address)
         core.registry.enter(head.hasBody ? .body : .handling, state.connection)
         // Returning without a response lets libmicrohttpd send `100 Continue`
         // if the client asked for it: only now, after the route admitted the head.

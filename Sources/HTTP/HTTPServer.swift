@@ -319,7 +319,8 @@ final class Acceptor: @unchecked Sendable {
             let started = core.registry.startedTotal.load(ordering: .relaxed)
             let now = ContinuousClock.now
             var open = core.registry.live + max(0, handedOver - started) + pending.count
-            if open >= limit, core.registry.evictOne() { open -= 1 }
+            // Full: room is made for a client that is waiting, never ahead of one.
+            if open >= limit, Self.isWaiting(listener), core.registry.evictOne() { open -= 1 }
             let accepting = open < limit
             if accepting {
                 fullSince = nil
@@ -381,6 +382,12 @@ final class Acceptor: @unchecked Sendable {
                 open += 1
             }
         }
+    }
+
+    /// Whether a client waits in the listen backlog.
+    private static func isWaiting(_ listener: Int32) -> Bool {
+        var p = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, 0) > 0 && p.revents & Int16(POLLIN) != 0
     }
 
     /// The host of a client's socket address (no port), as the registry records it.

@@ -57,6 +57,11 @@ import TestSupport
             #expect(r.status == 400, "\(ops): \(r.status) \(r.text)")
             #expect(r.json?.member("scimType")?.stringValue == "mutability", "\(ops): \(r.text)")
         }
+        // PUT: the body may repeat the resource's id, schemas and meta (ignored), never name another id.
+        let otherID = try scim.put("/Users/\(user)", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"someone-else","userName":"ada@example.com"}"#)
+        #expect(otherID.status == 400 && otherID.json?.member("scimType")?.stringValue == "mutability", "\(otherID.text)")
+        let whole = try scim.put("/Users/\(user)", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"\#(user)","meta":{"resourceType":"Group","version":"W/\"x\""},"userName":"ada@example.com"}"#)
+        #expect(whole.status == 200 && whole.json?.member("meta")?.member("resourceType")?.stringValue == "User", "\(whole.text)")
         // A whole resource sent back as a path-less replace (some providers do) still works.
         let ok = try scim.patch("/Users/\(user)", #"[{"op":"replace","value":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"\#(user)","displayName":"Ada"}}]"#)
         #expect(ok.status == 200, "\(ok.text)")
