@@ -7,12 +7,17 @@ import Bytes
 /// screen, set the window title or hide what follows. Everything the console
 /// prints goes through here (`ConsoleSession.say`, errors, progress lines,
 /// questions, table cells): control characters are written `\u{1B}`
-/// (`ControlEscaping`), except line breaks and the colour sequences `Style`
-/// itself writes (`ESC[0m`, `ESC[1;31m`, `ESC[31m`, `ESC[32m`, `ESC[33m`),
-/// which change nothing but colour.
+/// (`ControlEscaping`), except line breaks and the coloured words `Style`
+/// itself writes (a status word such as `active` or `failed`, or `error:`,
+/// between its colour and the reset): a name cannot bring colour, or anything
+/// else, of its own.
 enum TerminalText {
-    /// The SGR sequences `Style` writes, without their ESC.
-    private static let colours: [String] = ["[0m", "[1;31m", "[31m", "[32m", "[33m"]
+    /// Everything `Style` paints, as it paints it, without the leading ESC.
+    private static let colours: [String] = {
+        let style = Style(enabled: true)
+        let words = ["active", "ok", "delivered", "inactive", "never", "pending", "dropped", "expired", "deleted", "failed"]
+        return (words.map { style.status($0) } + [style.errorLabel]).map { String($0.dropFirst()) }
+    }()
 
     /// `text` with every control character escaped except `\n` and `Style`'s colours.
     static func safe(_ text: String) -> String {

@@ -4,6 +4,7 @@ import SetupLinks
 import Storage
 import Testing
 import TestSupport
+@testable import Console
 
 /// Issue 26 at the admin's terminal: names an identity provider sent over a real
 /// socket print with their control characters escaped; misspelt secret flags and
@@ -90,5 +91,28 @@ import TestSupport
         #expect(shown.stdout.contains("max-directories-per-link  3"), "\(shown.stdout)")
         let bad = try runTool(["--db", db, "config", "max-directories-per-link", "lots"])
         #expect(bad.status != 0 && bad.stderr.contains("max-directories-per-link must be a whole number from 1 to 10000, not lots"), "\(bad.stderr)")
+    }
+
+    @Test func misspeltSecretFlagsAndEscapedSpacesAreRedacted() {
+        let r = SecretRedaction.redact
+        #expect(r("link update abc --webhook-secr SUPERSECRET8") == "link update abc --webhook-secr REDACTED")
+        #expect(r("link update abc --webhook-secret\\ SECRET9 --name x") == "link update abc '--webhook-secret REDACTED' --name x")
+        #expect(r("peer add hub http://h --tokn=SECRET7") == "peer add hub http://h --tokn=REDACTED")
+        #expect(r("peer add hub http://h --toke SECRET6") == "peer add hub http://h --toke REDACTED")
+        // Flags some command takes are judged by their own name: nothing to hide.
+        #expect(r("link list --tenant acme --product crm") == "link list --tenant acme --product crm")
+        #expect(r("link create --tenant acme --webhook-url https://h.example.com/x") == "link create --tenant acme --webhook-url https://h.example.com/x")
+        // A misspelt secret flag on a line that cannot be split is not kept at all.
+        #expect(r("link update abc --webhook-secr \"unterminated") == nil)
+    }
+
+    @Test func theConsoleKeepsItsOwnColoursAndEscapesEveryOtherControl() {
+        let style = Style(enabled: true)
+        let line = "Status " + style.status("active") + " name \u{1B}[31mfake\u{1B}]0;title\u{7} \u{85}\u{202E}x\nnext"
+        let shown = TerminalText.safe(line)
+        // The status word keeps its colour; the name's colour and title sequences are shown, escaped.
+        #expect(shown == "Status \u{1B}[32mactive\u{1B}[0m name \\u{1B}[31mfake\\u{1B}]0;title\\u{7} \\u{85}\\u{202E}x\nnext")
+        #expect(TerminalText.safe(style.errorLabel + " bad \u{1B}[0m") == style.errorLabel + " bad \\u{1B}[0m")
+        #expect(TerminalText.jsonSafe(#"{"name":"a\#u{85}b\#u{2028}"}"#) == #"{"name":"a\u0085b\u2028"}"#)
     }
 }
