@@ -12,6 +12,14 @@ public struct PatchEngine {
     /// Top-level members every answer writes itself: never attributes.
     static let serverMembers: Set<String> = ["schemas", "id", "meta"]
 
+    /// Whether `name` is one of `serverMembers`, in any case (cheap for the other names:
+    /// every rendered resource asks it of each of its attributes).
+    static func isServerMember(_ name: String) -> Bool {
+        let n = name.utf8.count
+        guard n == 2 || n == 4 || n == 7 else { return false }
+        return serverMembers.contains(name.lowercased())
+    }
+
     /// The resource type.
     public let schema: ResourceSchema
     /// The resource id: a path-less value may repeat it (Okta does), never change it.
@@ -76,7 +84,7 @@ public struct PatchEngine {
         let ap = path.attribute
         // `schemas`, `id` and `meta` are the server's: a path naming them (or a part of them)
         // is refused, so no stored attribute can shadow them in an answer.
-        if ap.extensionURN == nil, let name = ap.attribute, Self.serverMembers.contains(name.lowercased()) {
+        if ap.extensionURN == nil, let name = ap.attribute, Self.isServerMember(name) {
             throw ScimError.mutability("\(name) is read-only")
         }
         guard let name = ap.attribute else {
