@@ -167,6 +167,14 @@ final class ConnectionRegistry: Sendable {
     /// start, a moment later), so a client opening connections in a burst is counted at once.
     func handedOver(host: String) { hosts.withLock { $0[host, default: 0] += 1 } }
 
+    /// libmicrohttpd refused a connection `handedOver` counted (it never starts).
+    func refused(host: String) {
+        hosts.withLock { h in
+            let n = h[host, default: 1] - 1
+            h[host] = n > 0 ? n : nil
+        }
+    }
+
     /// Open connections from `host` (an address without its port).
     func count(host: String) -> Int { hosts.withLock { $0[host, default: 0] } }
 

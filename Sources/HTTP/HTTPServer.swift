@@ -301,14 +301,13 @@ final class Acceptor: @unchecked Sendable {
             pendingByHost[p.host, default: 1] -= 1
             if pendingByHost[p.host] == 0 { pendingByHost[p.host] = nil }
             if greet(fd, host: p.host, core: core) {
+                // Counted before it is handed over: libmicrohttpd may start and close it at once.
+                core.registry.handedOver(host: p.host)
                 // libmicrohttpd owns the descriptor from here, and closes it if it refuses it.
                 let added = withUnsafePointer(to: &p.address) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { MHD_add_connection(daemon, fd, $0, p.length) }
                 }
-                if added == MHD_YES_RESULT {
-                    handedOver += 1
-                    core.registry.handedOver(host: p.host)
-                }
+                if added == MHD_YES_RESULT { handedOver += 1 } else { core.registry.refused(host: p.host) }
             }
         }
 
