@@ -17,7 +17,7 @@ let package = Package(
         .executable(name: "list-bench", targets: ["ListBench"]),
         .executable(name: "scim-bench", targets: ["ScimBench"]),
         .executable(name: "webhook-bench", targets: ["WebhookBench"]),
-        .library(name: "SetupLinkKit", targets: ["Bytes", "Crypto", "Dates", "JSON", "Replica", "Storage", "SetupLinks", "Events", "HTTP", "SetupPage", "Scim", "PeerSync", "Webhooks", "AppAPI", "Hub", "Console"]),
+        .library(name: "SetupLinkKit", targets: ["Bytes", "Crypto", "Dates", "JSON", "Replica", "Storage", "SetupLinks", "Events", "HTTP", "SetupPage", "Scim", "PeerSync", "Webhooks", "AppAPI", "GoogleSync", "Hub", "Console"]),
     ],
     targets: [
         // System libraries: a module map and a shim header each.
@@ -53,8 +53,13 @@ let package = Package(
         .target(name: "Webhooks", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "Events", "HTTP", "Bytes", "Crypto"]),
         // The app API (Jackson's /api/v1/dsync and the change feed): over the same service as the REPL.
         .target(name: "AppAPI", dependencies: ["HTTP", "JSON", "Bytes", "Replica", "Storage", "SetupLinks", "Events", "Scim", "Dates"]),
-        .target(name: "Hub", dependencies: ["HTTP", "PeerSync", "SetupPage", "Scim", "Storage", "SetupLinks", "Webhooks", "AppAPI", "Events"]),
-        .target(name: "Console", dependencies: ["Bytes", "JSON", "SetupLinks", "Scim", "PeerSync", "Hub", "HTTP", "Storage", "Replica", "Webhooks", "Dates", "CEditLine"]),
+        // Google Workspace directories: OAuth on the setup page, the Directory API poller, written through Scim's flows.
+        .target(name: "GoogleSync", dependencies: ["HTTP", "JSON", "Bytes", "Crypto", "Dates", "Replica", "Storage", "SetupLinks", "Events",
+                                                   "Scim", "SetupPage"]),
+        .target(name: "Hub", dependencies: ["HTTP", "PeerSync", "SetupPage", "Scim", "Storage", "SetupLinks", "Webhooks", "AppAPI", "Events",
+                                            "GoogleSync"]),
+        .target(name: "Console", dependencies: ["Bytes", "JSON", "SetupLinks", "Scim", "PeerSync", "Hub", "HTTP", "Storage", "Replica", "Webhooks", "Dates",
+                                                "GoogleSync", "CEditLine"]),
         .executableTarget(name: "setuplink", dependencies: ["Console"]),
 
         .executableTarget(name: "MergeBench", dependencies: ["JSON", "Replica", "Storage", "HTTP", "PeerSync", "SetupLinks", "Fixtures", "Bytes"],
@@ -91,6 +96,9 @@ let package = Package(
         .testTarget(name: "AppAPITests", dependencies: ["AppAPI", "Events", "Scim", "SetupLinks", "Storage", "Replica", "JSON", "HTTP",
                                                         "Hub", "PeerSync", "Webhooks", "TestSupport", "Fixtures", "Bytes"],
                     exclude: ["Jackson", "FeedApp"]),
+        .testTarget(name: "GoogleSyncTests", dependencies: ["GoogleSync", "Hub", "HTTP", "JSON", "TestSupport", "SetupLinks", "Storage",
+                                                            "Replica", "PeerSync", "Scim", "Webhooks"],
+                    exclude: ["FakeGoogle"]),
         .testTarget(name: "SetupPageTests", dependencies: ["SetupPage", "Hub", "HTTP", "TestSupport", "SetupLinks", "Storage", "Replica"],
                     exclude: ["Browser"]),
     ]

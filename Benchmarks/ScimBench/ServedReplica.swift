@@ -52,6 +52,8 @@ enum ServedReplica {
         guard case .string(let id)? = member(made, "id"), case .string(let scimToken)? = member(made, "scim_token") else {
             throw BenchError("no directory in \(made)")
         }
+        let key = try run(["--db", db, "--json", "api-key", "create", "bench"])
+        guard case .string(let apiKey)? = member(key, "key") else { throw BenchError("no API key in \(key)") }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = ["--db", db, "--json", "serve", "--port", "0"]
@@ -80,7 +82,7 @@ enum ServedReplica {
         }
         FileHandle.standardError.write(Data("scim-bench: serving \(db) on port \(port), server pid \(p.processIdentifier)\n".utf8))
         return (p, Target(host: "127.0.0.1", port: UInt16(port), base: "/api/scim/v2.0/" + id, token: scimToken,
-                          pid: p.processIdentifier, folder: dir))
+                          pid: p.processIdentifier, folder: dir, directory: id, apiKey: apiKey))
     }
 
     /// The process's peak resident set (`VmHWM`), KiB.

@@ -15,6 +15,14 @@
 //   server_peak_rss_mib            the server's VmHWM at the end
 //   server_cpu_us_per_create       the server's CPU time per create (8 clients)
 //   steal_percent_during_creates   CPU time the hypervisor gave to other machines during those creates
+//   with --feed: an app long-polls the change feed during the C-client creates (feed_events_followed)
+// The app API (AppAPIBench.swift; --no-api skips it), at --users users:
+//   api_users_first_page_p50_ms, _p99_ms   GET /api/v1/dsync/users?directoryId=&pageLimit=100
+//   api_users_token_walk_p50_ms, _p99_ms   every page of 100 in turn by pageToken
+//   api_users_last_page_token_ms           the last page by pageToken (median of 20)
+//   api_users_last_page_offset_ms          the last page by pageOffset=N-100 (median of 20)
+//   feed_read_events_per_s                 the whole change feed from the start, 1,000 per request, one client
+//   longpoll_wake_p50_ms, _p99_ms          a waiting /changes?wait=30 answered, after the 201 of the SCIM create that caused it
 // Every create and patch must answer 201/200 and the directory must hold every user
 // at the end (totalResults), or the bench fails instead of reporting.
 //
@@ -34,6 +42,10 @@ struct Options: Sendable {
     var json = false
     var url: String?
     var token: String?
+    /// An app follows the change feed (long polls) while the clients create.
+    var feed = false
+    /// Skip the app API figures.
+    var noAPI = false
 
     static func parse(_ arguments: [String]) -> Options {
         var o = Options()
@@ -55,10 +67,12 @@ struct Options: Sendable {
             case "--quick":
                 o.users = 2_000; o.single = 500; o.patches = 1_000; o.queries = 200
             case "--json": o.json = true
+            case "--feed": o.feed = true
+            case "--no-api": o.noAPI = true
             case "--url": o.url = args.popFirst()
             case "--token": o.token = args.popFirst()
             case "-h", "--help":
-                print("usage: scim-bench [--users N] [--single N] [--clients C] [--patches N] [--queries N] [--quick] [--json] [--url BASE [--token T]]")
+                print("usage: scim-bench [--users N] [--single N] [--clients C] [--patches N] [--queries N] [--quick] [--json] [--feed] [--no-api] [--url BASE [--token T]]")
                 exit(0)
             default:
                 FileHandle.standardError.write(Data("error: unknown option \(a) (see: scim-bench --help)\n".utf8))
@@ -81,6 +95,9 @@ struct Target: Sendable {
     var pid: Int32?
     /// The folder of the replica the bench made (removed at the end unless SCIM_BENCH_KEEP is set).
     var folder: String? = nil
+    /// The directory's id and an app API key, when the bench made the replica.
+    var directory: String? = nil
+    var apiKey: String? = nil
 }
 
 /// Seconds since an arbitrary point, monotonic.
@@ -225,10 +242,12 @@ final class Bench: Sendable {
         let rest = options.users - options.single
         if rest > 0 {
             let single = options.single
+            let follower = options.feed ? try FeedFollower.start(self) : nil
             let ticks0 = machineTicks()
             let t8 = concurrently(rest, clients: options.clients) { c, i in try self.create(c, single + i) }
             let ticks1 = machineTicks()
             report("creates_\(options.clients)_per_s", Double(rest) / t8, "creates/s")
+            if let follower { report("feed_events_followed", Double(try follower.stop()), "events") }
             // A virtual machine's neighbours take CPU from it: the same build varies with this.
             if ticks1.total > ticks0.total {
                 report("steal_percent_during_creates", (ticks1.steal - ticks0.steal) / (ticks1.total - ticks0.total) * 100, "%")
@@ -309,6 +328,9 @@ final class Bench: Sendable {
             return status == 200 || status == 204
         }
         report("patches_\(options.clients)_per_s", Double(options.patches) / t, "patches/s")
+
+        // 6. The app API: pages of users, the change feed, long-poll wake-ups.
+        if target.apiKey != nil && !options.noAPI { try appAPI() }
 
         if let pid = target.pid {
             report("server_peak_rss_mib", ServedReplica.peakRSS(pid) / 1024, "MiB")

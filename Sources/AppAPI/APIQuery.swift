@@ -28,7 +28,7 @@ struct APIQuery {
             let (name, raw): (String, String?) = self[primary] != nil ? (primary, self[primary]) : (alternate, self[alternate])
             guard let raw, !raw.isEmpty else { return nil }
             guard raw.utf8.count <= 12, let n = Int(raw), n >= 0 else {
-                throw .badRequest("\(name) must be a whole number from 0 to 999999999999, not \"\(raw.prefix(40))\"")
+                throw .badRequest("\(name) must be a whole number (0 or more), not \"\(raw.prefix(40))\"")
             }
             return n
         }

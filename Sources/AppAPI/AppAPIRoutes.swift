@@ -65,7 +65,15 @@ public struct AppAPIRoutes: HTTPRoutes {
             }
         }
 
-        init?(path: String) {
+        /// Jackson's older name of the API's paths, which it still serves (a rewrite of
+        /// `/api/v1/directory-sync/*` to `/api/v1/dsync/*`), and so do we.
+        static let legacyPrefix = "/api/v1/directory-sync"
+
+        init?(path given: String) {
+            var path = given
+            if path == Self.legacyPrefix || path.hasPrefix(Self.legacyPrefix + "/") {
+                path = "/api/v1/dsync" + path.dropFirst(Self.legacyPrefix.count)
+            }
             guard path.hasPrefix("/api/v1/dsync") else { return nil }
             var parts = path.dropFirst("/api/v1/dsync".count).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
             // "/api/v1/dsync" → [], "/api/v1/dsync/" → ["", ""], "/api/v1/dsync/x" → ["", "x"].

@@ -22,7 +22,11 @@ extension Call {
         if dirs.count == 1 {
             page = try EventLog.newestFirst(store, directory: dirs[0].id, offset: paging.offset, limit: paging.limit)
         } else {
-            // Several directories: the newest of each, merged.
+            // Several directories: the newest of each, merged; each directory's first
+            // offset + limit events are read, so that window is bounded.
+            guard paging.offset + paging.limit <= Self.maxMergedEventWindow else {
+                throw APIError.badRequest("pageOffset + pageLimit must be at most \(Self.maxMergedEventWindow) when the events of several directories are listed; page one directory with directoryId to go further")
+            }
             var all: [LoggedEvent] = []
             for d in dirs { all += try EventLog.newestFirst(store, directory: d.id, offset: 0, limit: paging.offset + paging.limit) }
             all.sort { ($0.created, $0.row) > ($1.created, $1.row) }
@@ -63,6 +67,9 @@ extension Call {
         return data(.null)
     }
 
+    /// How deep the event log of several directories at once may be paged.
+    static let maxMergedEventWindow = 10_000
+
     /// The most events one feed answer carries, and how many when `limit` is not given.
     static let maxFeedLimit = 1000
     static let defaultFeedLimit = 100
@@ -80,7 +87,12 @@ extension Call {
         guard let id = query.nonEmpty("directoryId") else { throw APIError.badRequest("Please provide directoryId") }
         let d = try visibleDirectory(id, message: "Directory not found.")
         var row: Int64 = 0
-        if let raw = query.nonEmpty("after") { row = try FeedCursor.decode(raw, replica: store.replicaID) }
+        if let raw = query.nonEmpty("after") {
+            row = try FeedCursor.decode(raw, replica: store.replicaID, directory: d.id)
+            guard row <= (try store.highestRowNumber()) else {
+                throw APIError.badRequest("after is a cursor beyond this hub's feed (it was never issued here); pass the cursor of the previous answer, or leave after out to start from the first event")
+            }
+        }
         var limit = Self.defaultFeedLimit
         if let raw = query.nonEmpty("limit") {
             guard let n = Int(raw), n >= 1, n <= Self.maxFeedLimit else {
@@ -96,14 +108,16 @@ extension Call {
             wait = s
         }
         let events = try EventLog.feed(store, directory: d.id, after: row, limit: limit)
-        if !events.isEmpty || wait == 0 { return Self.feedAnswer(events, after: row, replica: store.replicaID) }
-        let store = self.store, directory = d.id, after = row, count = limit
+        if !events.isEmpty || wait == 0 { return Self.feedAnswer(events, after: row, replica: store.replicaID, directory: d.id) }
+        let store = self.store, directory = d.id, after = row, count = limit, keyID = key.id
         let deadline = ContinuousClock.now + .milliseconds(Int64(wait * 1000))
         return .waiting(LongPoll(deadline: deadline) { final in
             do {
+                // A key revoked while the request waits gets nothing more.
+                guard try store.record(id: keyID).flatMap(ApiKey.init) != nil else { return APIError.unauthorized.response }
                 let events = try EventLog.feed(store, directory: directory, after: after, limit: count)
                 guard !events.isEmpty || final else { return nil }
-                return Self.feedAnswer(events, after: after, replica: store.replicaID)
+                return Self.feedAnswer(events, after: after, replica: store.replicaID, directory: directory)
             } catch {
                 return AppAPIRoutes.internalError("reading the change feed of \(directory): \(error)")
             }
@@ -111,7 +125,7 @@ extension Call {
     }
 
     /// `{"data":[…],"cursor":"…"}`: the cursor after the last event (or `after` again when there is none).
-    static func feedAnswer(_ events: [LoggedEvent], after row: Int64, replica: ReplicaID) -> HTTPResponse {
+    static func feedAnswer(_ events: [LoggedEvent], after row: Int64, replica: ReplicaID, directory: String) -> HTTPResponse {
         var w = JSONWriter(capacity: 256 + events.reduce(0) { $0 + $1.payload.count + 160 })
         w.beginObject()
         w.key("data")
@@ -119,29 +133,35 @@ extension Call {
         for e in events { Shapes.writeFeedItem(e, into: &w) }
         w.endArray()
         w.key("cursor")
-        w.string(FeedCursor.encode(row: events.last?.row ?? row, replica: replica))
+        w.string(FeedCursor.encode(row: events.last?.row ?? row, replica: replica, directory: directory))
         w.endObject()
         return .json(w.bytes)
     }
 }
 
-/// The change feed's cursor: base64url of `1.<replica id>.<row>`. Opaque to apps.
+/// The change feed's cursor: base64url of `2.<replica id>.<directory id>.<row>`. Opaque to
+/// apps; it names the hub that issued it (each orders its feed itself) and the directory
+/// it is a position in, so it cannot be carried to another feed by mistake.
 enum FeedCursor {
-    static func encode(row: Int64, replica: ReplicaID) -> String {
-        Base64URL.encode(Array("1.\(replica.hex).\(row)".utf8))
+    static func encode(row: Int64, replica: ReplicaID, directory: String) -> String {
+        Base64URL.encode(Array("2.\(replica.hex).\(directory).\(row)".utf8))
     }
 
-    /// The row a cursor names; refused when it is not one, or when another hub issued it.
-    static func decode(_ s: String, replica: ReplicaID) throws(APIError) -> Int64 {
-        guard s.utf8.count <= 200, let bytes = Base64URL.decode(s) else {
-            throw .badRequest("after is not a cursor of this feed; pass the cursor of the previous answer, or leave after out to start from the first event")
-        }
+    static let notACursor = "after is not a cursor of this feed; pass the cursor of the previous answer, or leave after out to start from the first event"
+
+    /// The row a cursor names; refused when it is not one, or another hub or directory's.
+    static func decode(_ s: String, replica: ReplicaID, directory: String) throws(APIError) -> Int64 {
+        guard s.utf8.count <= 400, let bytes = Base64URL.decode(s) else { throw .badRequest(notACursor) }
         let parts = String(decoding: bytes, as: UTF8.self).split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "1", let r = ReplicaID(hex: parts[1]), let row = Int64(parts[2]), row >= 0 else {
-            throw .badRequest("after is not a cursor of this feed; pass the cursor of the previous answer, or leave after out to start from the first event")
+        guard parts.count == 4, parts[0] == "2", let r = ReplicaID(hex: parts[1]), !parts[2].isEmpty,
+              let row = Int64(parts[3]), row >= 0 else {
+            throw .badRequest(notACursor)
         }
         guard r == replica else {
             throw .badRequest("after is a cursor of another hub (replica \(r.hex)): each hub orders its feed itself, so a cursor works only where it was issued; start again on this hub without after")
+        }
+        guard parts[2] == directory else {
+            throw .badRequest("after is a cursor of another directory's feed; pass a cursor this directory's feed answered, or leave after out")
         }
         return row
     }

@@ -40,8 +40,10 @@ public enum SetupLinkCLI {
         With no command, opens the REPL on the replica (type help inside).
         Commands:
           repl                              the REPL (the default)
+          init                              create the replica file (--db PATH)
           serve [--port 8080] [--bind ADDR] [--token-file F] [--tls-cert PEM --tls-key PEM [--tls-priority S]]
-                                            serve this replica to peers over HTTP(S)
+                [--webhook-batch N] [--external-url URL]
+                                            serve this replica: peers, SCIM, the setup page, webhooks (help serve)
           serve token show|rotate           print or replace the stored peer token
           sync NAME|URL [--token-file F] [--cacert PEM]
                                             pull then push changes with a peer
@@ -50,18 +52,29 @@ public enum SetupLinkCLI {
           any REPL command, run once:       setuplink link list --tenant acme
                                             setuplink --json link show 3309
 
-        Options (before the command):
+        Options (before the command, or after it when the command has no flag of that name):
           --db PATH            the replica file (env SETUPLINK_DB; default ~/.local/share/setuplink/replica.sqlite)
           --json               print one JSON object per command
           --external-url URL   base of setup links and SCIM endpoints (env SETUPLINK_EXTERNAL_URL;
-                               else the replica's config external-url; default http://localhost:8080)
+                               else the replica's config external-url; else where serve last served
+                               this file; else http://localhost:8080; serve itself uses the address it serves)
           --version            print the version
+
+        Exit status: 0 done; 1 a command failed (a piped script: any line; a failed open stops it);
+        2 a malformed command line (unknown command or flag, a missing argument, --token on it).
         """
 
     /// The global flags, for "did you mean".
     static let globalFlags = ["--db", "--json", "--external-url", "--version", "--help"]
 
+    /// The global flags that take a value.
+    static let valueFlags: Set<String> = ["--db", "--external-url"]
+
     /// Runs the program with `arguments` (without the program name); returns the exit status.
+    ///
+    /// Global flags may also come after the command (`setuplink link list --json`) when the
+    /// command has no flag of that name. With `--json` anywhere, every error is also printed
+    /// as one JSON object on standard output.
     public static func main(_ arguments: [String]) -> Int32 {
         let env = ProcessInfo.processInfo.environment
         var options = Options(db: defaultDB(environment: env), externalURL: SetupLinkService.defaultExternalURL)
@@ -69,6 +82,8 @@ public enum SetupLinkCLI {
             options.externalURL = e
             options.externalURLSource = "SETUPLINK_EXTERNAL_URL"
         }
+        // Known before parsing, so even a malformed command line answers in JSON.
+        jsonErrors = arguments.contains("--json")
         var args = arguments[...]
         while let a = args.first, a.hasPrefix("-") {
             args.removeFirst()
@@ -78,14 +93,8 @@ public enum SetupLinkCLI {
             }
             let name = a.split(separator: "=", maxSplits: 1).first.map(String.init) ?? a
             switch name {
-            case "--db":
-                guard let v = value(), !v.isEmpty else { return usageError("--db needs a file path") }
-                options.db = v
-            case "--external-url":
-                guard let v = value(), !v.isEmpty else { return usageError("--external-url needs a URL") }
-                options.externalURL = v
-                options.externalURLSource = "--external-url"
-            case "--json": options.json = true
+            case "--db", "--external-url", "--json":
+                if let error = applyGlobal(name, value: name == "--json" ? nil : value(), to: &options) { return usageError(error) }
             case "--version", "-V":
                 print("setuplink \(version)")
                 return 0
@@ -97,7 +106,7 @@ public enum SetupLinkCLI {
                 return usageError("unknown option \(name)\(hint) (see: setuplink help)")
             }
         }
-        let words = Array(args)
+        var words = Array(args)
         // A token on the process's command line is readable by every user (ps):
         // refused for every one-shot command (serve, sync, peer add, …); the REPL's input is not a command line.
         if words.contains(where: { $0 == "--token" || $0.hasPrefix("--token=") }) {
@@ -106,24 +115,105 @@ public enum SetupLinkCLI {
         let command = words.first ?? "repl"
         switch command {
         case "repl":
+            if let error = takeTrailingGlobals(&words, from: 1, keeping: [], options: &options) { return usageError(error) }
             guard words.count <= 1 else { return usageError("repl takes no arguments") }
             return REPL.run(options: options)
+        case "init":
+            if let error = takeTrailingGlobals(&words, from: 1, keeping: [], options: &options) { return usageError(error) }
+            guard words.count <= 1 else { return usageError("init takes no arguments (the file is --db PATH)") }
+            return initReplica(options)
         case "help":
+            if let error = takeTrailingGlobals(&words, from: 1, keeping: [], options: &options) { return usageError(error) }
             return help(Array(words.dropFirst()), json: options.json)
         case "serve":
+            // serve reads its own flags, global ones included.
             return ServeCommand.run(options: options, arguments: Array(words.dropFirst()))
         default:
             let firstWords = Set(CommandRegistry.firstWords + CommandRegistry.aliases)
             guard firstWords.contains(command) else {
-                let candidates = ["repl", "serve", "help"] + firstWords.sorted()
+                let candidates = ["repl", "serve", "help", "init"] + firstWords.sorted()
                 let hint = closestMatch(to: command, in: candidates).map { " — did you mean \"\($0)\"?" } ?? ""
                 return usageError("unknown command \"\(command)\"\(hint) (see: setuplink help)")
+            }
+            // An unknown second word (`link lsit --json`) still gets its global flags read, so it fails in JSON.
+            let spec = CommandRegistry.lookup(words)?.configuration
+            if let error = takeTrailingGlobals(&words, from: spec?.words.count ?? 1, keeping: spec?.flags ?? [], options: &options) {
+                return usageError(error)
             }
             return REPL.runOne(options: options, words: words)
         }
     }
 
-    /// `setuplink help [COMMAND]`: the command line's usage and the REPL commands, or one command's help.
+    /// Whether errors are also printed as JSON (`--json` was given anywhere).
+    nonisolated(unsafe) static var jsonErrors = false
+
+    /// Sets global flag `name` (`--json`, `--db`, `--external-url`) to `value`; returns what was wrong, if anything.
+    static func applyGlobal(_ name: String, value: String?, to options: inout Options) -> String? {
+        switch name {
+        case "--db":
+            guard let v = value, !v.isEmpty else { return "--db needs a file path" }
+            options.db = v
+        case "--external-url":
+            guard let v = value, !v.isEmpty else { return "--external-url needs a URL" }
+            options.externalURL = v
+            options.externalURLSource = "--external-url"
+        default:
+            options.json = true
+        }
+        return nil
+    }
+
+    /// Takes the global flags (`--json`, `--db PATH`, `--external-url URL`) out of a command's
+    /// words after its name, unless the command has a flag of that name (`keeping`); the values
+    /// of the command's own flags are skipped, so `--name --json` stays a name.
+    static func takeTrailingGlobals(_ words: inout [String], from start: Int, keeping flags: [FlagSpec],
+                                    options: inout Options) -> String? {
+        var i = start
+        while i < words.count {
+            let w = words[i]
+            let name = w.split(separator: "=", maxSplits: 1).first.map(String.init) ?? w
+            if let own = flags.first(where: { $0.name == name }) {
+                i += (own.value != nil && !w.contains("=")) ? 2 : 1
+                continue
+            }
+            guard globalFlags.contains(name), name != "--help", name != "--version" else {
+                i += 1
+                continue
+            }
+            words.remove(at: i)
+            var value: String?
+            if valueFlags.contains(name) {
+                if let eq = w.firstIndex(of: "=") { value = String(w[w.index(after: eq)...]) } else if i < words.count {
+                    value = words.remove(at: i)
+                }
+            }
+            if let error = applyGlobal(name, value: value, to: &options) { return error }
+        }
+        return nil
+    }
+
+    /// `setuplink --db PATH init`: creates the replica file, or says it exists (exit 0 both ways).
+    static func initReplica(_ options: Options) -> Int32 {
+        let existed = FileManager.default.fileExists(atPath: options.db)
+        guard let service = openService(options) else { return 1 }
+        defer { service.store.close() }
+        let id = service.store.replicaID.hex
+        if options.json {
+            REPL.writeLine(Format.jsonLine([("replica", .string(id)), ("path", .string(service.store.path)), ("created", .bool(!existed))]))
+        } else {
+            REPL.writeLine(existed ? "replica \(id) already exists at \(service.store.path); nothing changed"
+                                   : "new replica \(id) at \(service.store.path)")
+        }
+        return 0
+    }
+
+    /// The refusal of a one-shot command on a replica file that does not exist.
+    static func noReplica(_ path: String) -> String {
+        "no replica at \(path); create one with `setuplink --db \(path) init`"
+    }
+
+    /// `setuplink help [COMMAND]`: the command line's usage and the REPL commands, or one command's help
+    /// (`serve`, `init` and `repl` included). An unknown topic is a malformed command line (exit 2).
     static func help(_ topic: [String], json: Bool) -> Int32 {
         do {
             if topic.isEmpty && !json {
@@ -133,16 +223,29 @@ public enum SetupLinkCLI {
             }
             return 0
         } catch {
-            if json { print(Format.jsonLine([("error", .string("\(error)")), ("command", .string("help"))])) }
-            printError("\(error)")
-            return 1
+            return usageError("\(error)", command: "help")
         }
     }
 
-    /// Prints a malformed-command-line error; returns exit status 2.
-    static func usageError(_ message: String) -> Int32 {
-        printError(message)
+    /// The commands that only read: run once on a replica file that does not exist, they
+    /// are refused rather than creating an empty replica (a mistyped `--db`).
+    static let readOnlyCommands: Set<String> = [
+        "link list", "link show", "link copy", "directory list", "directory show", "directory events",
+        "directory users", "directory groups", "user show", "group show", "status", "conflicts", "peer list",
+        "member list", "providers", "api-key list", "open", "close", "quit",
+    ]
+
+    /// Prints a malformed-command-line error (also as JSON with `--json`); returns exit status 2.
+    static func usageError(_ message: String, command: String? = nil) -> Int32 {
+        commandLineError(message, command: command)
         return 2
+    }
+
+    /// An error of the command line itself (not of a REPL line, whose session prints its own
+    /// JSON): `error: message` on stderr, and with `--json` anywhere also `{"error":…}` on stdout.
+    static func commandLineError(_ message: String, command: String? = nil) {
+        if jsonErrors { REPL.writeLine(Format.jsonLine([("error", .string(message)), ("command", command.map(JSONValue.string) ?? .null)])) }
+        printError(message)
     }
 
     /// Prints `error: message` to standard error (`error:` in red on a terminal).
@@ -154,7 +257,8 @@ public enum SetupLinkCLI {
     /// Opens the replica and the flows, or prints why not.
     ///
     /// The external URL is `--external-url`, else `SETUPLINK_EXTERNAL_URL`, else the
-    /// replica's `config external-url` setting, else `http://localhost:8080`.
+    /// replica's `config external-url` setting, else where `serve` last served the file,
+    /// else `http://localhost:8080`.
     static func openService(_ options: Options) -> SetupLinkService? {
         openSession(options)?.service
     }
@@ -169,6 +273,10 @@ public enum SetupLinkCLI {
                 if source == "default", let stored = try SetupLinkService(store: store).storedExternalURL() {
                     url = stored
                     source = "config"
+                } else if source == "default", let served = try store.settings.value(ServeCommand.servedURLSetting), !served.isEmpty {
+                    // Nothing configured, but this file was served: its links point where it was served, not localhost:8080.
+                    url = served
+                    source = "serve"
                 }
                 return (try SetupLinkService(store: store, externalURL: url), source)
             } catch {
@@ -176,7 +284,7 @@ public enum SetupLinkCLI {
                 throw error
             }
         } catch {
-            printError("\(error)")
+            commandLineError("\(error)")
             return nil
         }
     }

@@ -86,6 +86,10 @@ public final class ConsoleSession: @unchecked Sendable {
     var quitRequested = false
     /// Where the external URL in force comes from, for `config`.
     public var externalURLSource = "default"
+    /// Whether the session runs one command from the shell's command line (where `--token` is refused).
+    public var oneShot = false
+    /// Whether the last failed line failed as a malformed command (unknown command or flag, a missing argument).
+    public internal(set) var lastFailureWasUsage = false
 
     /// A session on `service`'s replica.
     public init(service: SetupLinkService, json: Bool, io: ConsoleIO) {
@@ -99,6 +103,10 @@ public final class ConsoleSession: @unchecked Sendable {
 
     /// Reads SCIM users and groups with resources located under the external URL in force.
     var scim: ScimBrowser { ScimBrowser(store: service.store, externalURL: service.externalURL) }
+
+    /// How to give a peer token where this session runs: `--token T` inside the REPL (its own
+    /// input), `--token-file FILE` on the shell's command line (where `--token` is refused).
+    var tokenFlag: String { oneShot ? "--token-file FILE" : "--token T" }
 
     /// The prompt: where you are.
     public var prompt: String {
@@ -145,6 +153,7 @@ public final class ConsoleSession: @unchecked Sendable {
         // Every error a command throws (the console's, the flows', the store's, the lexer's,
         // sync's) is CustomStringConvertible, and its description is the sentence to show.
         let message = "\(error)"
+        if case ConsoleError.usage? = error as? ConsoleError { lastFailureWasUsage = true } else { lastFailureWasUsage = false }
         if json && !emitted {
             emit([("error", .string(message)), ("command", command.map(JSONValue.string) ?? .null)])
         }

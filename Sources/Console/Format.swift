@@ -12,6 +12,9 @@ public enum Format {
     /// `2026-12-02 19:44 UTC`: the date format of tables and sections.
     public static func date(_ d: Date) -> String { DateTime.format(d, .display) }
 
+    /// `1 group`, `2 groups`: a count and its noun, plural when it is not 1.
+    public static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+
     /// `2026-12-02T19:44:05Z`: the date format of JSON.
     public static func iso(_ d: Date) -> String { DateTime.format(d, .seconds) }
 

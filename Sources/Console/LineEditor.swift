@@ -199,7 +199,12 @@ public final class LineEditor {
         // Without libedit's SIGWINCH handler, pick up a window resized since the last line.
         el_resize(editLine)
         let raw = el_gets(editLine, &count)
-        if interrupted { return "" }
+        if interrupted {
+            // The discarded text (and its ^C) stays on its own line; the next prompt starts a new one.
+            fputs("\n", output)
+            fflush(output)
+            return ""
+        }
         if count < 0, errno == EINTR {
             fputs("\n", output)
             return ""

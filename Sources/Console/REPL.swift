@@ -20,11 +20,14 @@ enum REPL {
 
     /// Runs the REPL until `quit` or end of input.
     static func run(options: SetupLinkCLI.Options) -> Int32 {
+        let isNew = !FileManager.default.fileExists(atPath: options.db)
         guard let (service, source) = SetupLinkCLI.openSession(options) else { return 1 }
         defer { service.store.close() }
-        if Terminal.stdinIsTTY { return interactive(service, options, source) }
+        if Terminal.stdinIsTTY { return interactive(service, options, source, isNew: isNew) }
         return piped(service, options, source)
     }
+
+
 
     /// What a terminal user gets: questions, colour, paging, progress; plain on pipes.
     static func io(interactive: Bool) -> ConsoleIO {
@@ -40,23 +43,34 @@ enum REPL {
     /// the same output, JSON and exit status as the same line piped in. On a terminal it
     /// asks before deleting, pages long lists and shows sync progress, like the REPL.
     static func runOne(options: SetupLinkCLI.Options, words: [String]) -> Int32 {
-        guard let (service, source) = SetupLinkCLI.openSession(options) else {
-            if options.json { writeLine(Format.jsonLine([("error", .string("cannot open the replica \(options.db)")), ("command", .null)])) }
+        let isNew = !FileManager.default.fileExists(atPath: options.db)
+        if isNew, let spec = CommandRegistry.lookup(words)?.configuration ?? CommandRegistry.command(aliased: words[0])?.configuration,
+           SetupLinkCLI.readOnlyCommands.contains(spec.name) || (spec.name == "config" && words.count <= 2) {
+            let message = SetupLinkCLI.noReplica(options.db)
+            if options.json { writeLine(Format.jsonLine([("error", .string(message)), ("command", .string(spec.name))])) }
+            SetupLinkCLI.printError(message)
             return 1
         }
+        guard let (service, source) = SetupLinkCLI.openSession(options) else { return 1 }
         defer { service.store.close() }
         let session = ConsoleSession(service: service, json: options.json, io: io(interactive: Terminal.stdinIsTTY))
         session.externalURLSource = source
+        session.oneShot = true
         if case .failed(let message) = session.run(words: words) {
             SetupLinkCLI.printError(message)
-            return 1
+            // A malformed command (unknown command or flag, a missing argument) is a malformed command line.
+            return session.lastFailureWasUsage ? 2 : 1
         }
         return 0
     }
 
     /// Runs lines from `next` until it returns nil or `quit`; failures go to stderr.
     /// Returns whether any line failed (the others still ran).
-    static func loop(_ session: ConsoleSession, next: () -> String?) -> Bool {
+    ///
+    /// With `remaining` (a piped script), a failed `open` ends the script: the lines after it
+    /// were written for that tenant's page and must not run in the admin view (or on the page
+    /// opened before); `remaining` reads and counts them for the message.
+    static func loop(_ session: ConsoleSession, next: () -> String?, remaining: (() -> Int)? = nil) -> Bool {
         var failed = false
         while let line = next() {
             Interrupt.clear()
@@ -65,16 +79,35 @@ enum REPL {
             case .quit: return failed
             case .failed(let message):
                 failed = true
+                if let remaining, isOpen(line), case let n = remaining(), n > 0 {
+                    let sentence = message.hasSuffix(".") ? String(message.dropLast()) : message
+                    SetupLinkCLI.printError(sentence + " — the script stops here: the remaining \(n) line\(n == 1 ? " was" : "s were") not run")
+                    return true
+                }
                 SetupLinkCLI.printError(message)
             }
         }
         return failed
     }
 
+    /// Whether `line` runs `open` (the first word, before any substitution).
+    static func isOpen(_ line: String) -> Bool {
+        line.split(whereSeparator: { $0 == " " || $0 == "\t" }).first == "open"
+    }
+
     static func piped(_ service: SetupLinkService, _ options: SetupLinkCLI.Options, _ source: String) -> Int32 {
         let session = ConsoleSession(service: service, json: options.json, io: io(interactive: false))
         session.externalURLSource = source
-        return loop(session) { readLine(strippingNewline: true) } ? 1 : 0
+        // The lines left in the script: blank lines and comments do not count.
+        let remaining = {
+            var n = 0
+            while let l = readLine(strippingNewline: true) {
+                let t = l.trimmingCharacters(in: .whitespaces)
+                if !t.isEmpty && !t.hasPrefix("#") { n += 1 }
+            }
+            return n
+        }
+        return loop(session, next: { readLine(strippingNewline: true) }, remaining: remaining) ? 1 : 0
     }
 
     static func historyFile() -> String {
@@ -83,7 +116,7 @@ enum REPL {
         return (env["HOME"] ?? NSHomeDirectory()) + "/.local/state/setuplink/history"
     }
 
-    static func interactive(_ service: SetupLinkService, _ options: SetupLinkCLI.Options, _ source: String) -> Int32 {
+    static func interactive(_ service: SetupLinkService, _ options: SetupLinkCLI.Options, _ source: String, isNew: Bool) -> Int32 {
         // Ctrl-C while a command runs cancels that command; at the prompt it discards the line.
         Interrupt.install()
         let session = ConsoleSession(service: service, json: options.json, io: io(interactive: true))
@@ -91,17 +124,18 @@ enum REPL {
         let editor = LineEditor(programName: "setuplink", historyFile: historyFile(), prompt: "setuplink(admin)> ",
                                 completer: { [unowned session] in session.completions(for: $0) })
         editor.historyFilter = SecretRedaction.redact
-        writeLine("setuplink — replica \(service.store.replicaID.hex) at \(service.store.path)")
+        writeLine(isNew ? "setuplink — new replica \(service.store.replicaID.hex) at \(service.store.path) (created now)"
+                        : "setuplink — replica \(service.store.replicaID.hex) at \(service.store.path)")
         writeLine("Type help for commands, quit (or Ctrl-D) to leave; Ctrl-C cancels a line or a command.")
         // A person saw every error as it happened: leaving is not a failure.
-        _ = loop(session) {
+        _ = loop(session, next: {
             editor.prompt = session.prompt
             guard let line = editor.readLine() else {
                 writeLine("")
                 return nil
             }
             return line
-        }
+        })
         return 0
     }
 }

@@ -2,6 +2,7 @@ import Bytes
 import JSON
 import Foundation
 import Glibc
+import GoogleSync
 import HTTP
 import Hub
 import PeerSync
@@ -19,10 +20,13 @@ import Webhooks
 /// with `ps`. SIGINT or SIGTERM refuses new requests (503), lets requests in flight
 /// finish, closes the replica, exits 0.
 enum ServeCommand {
-    static let usage = "usage: setuplink serve [--port 8080] [--bind ADDR] [--token-file FILE] [--tls-cert PEM --tls-key PEM [--tls-priority GNUTLS-PRIORITIES]] [--webhook-batch N] [--db FILE]"
+    static let usage = "usage: setuplink serve [--port 8080] [--bind ADDR] [--token-file FILE] [--tls-cert PEM --tls-key PEM [--tls-priority GNUTLS-PRIORITIES]] [--webhook-batch N] [--external-url URL] [--db FILE] [--json]"
+        + " [--google-client-id ID --google-client-secret-file FILE [--google-poll-seconds 600]]"
         + " | setuplink serve token show|rotate"
     static let defaultPort: UInt16 = 8080
-    static let flags = ["--port", "--bind", "--token-file", "--tls-cert", "--tls-key", "--tls-priority", "--webhook-batch", "--db"]
+    static let flags = ["--port", "--bind", "--token-file", "--tls-cert", "--tls-key", "--tls-priority", "--webhook-batch", "--db", "--json", "--external-url",
+                        "--google-client-id", "--google-client-secret-file", "--google-poll-seconds",
+                        "--google-auth-url", "--google-token-url", "--google-api-url"]
     /// The largest `--webhook-batch`.
     static let maxWebhookBatch = 1000
 
@@ -36,6 +40,7 @@ enum ServeCommand {
         var tokenFile: String?
         var certificate: String?, key: String?, tlsPriority: String?
         var webhooks = WebhookConfiguration()
+        var googleFlags: [String: String] = [:]
         var args = arguments[...]
         while let a = args.popFirst() {
             let parts = a.split(separator: "=", maxSplits: 1).map(String.init)
@@ -72,9 +77,17 @@ enum ServeCommand {
                                                    + " (each request then carries a JSON array of up to that many)")
                 }
                 webhooks.batchSize = n
-            case "--db":
-                guard let v = value(), !v.isEmpty else { return SetupLinkCLI.usageError("--db needs a file path") }
-                options.db = v
+            case "--db", "--external-url":
+                // Global flags are read after the command too (`serve --external-url https://hub.example.com`).
+                if let error = SetupLinkCLI.applyGlobal(name, value: value(), to: &options) { return SetupLinkCLI.usageError(error) }
+            case "--json":
+                options.json = true
+            case "--google-client-secret":
+                return SetupLinkCLI.usageError("--google-client-secret on the command line is visible to every user of this machine (ps);"
+                                               + " put the secret in a file and give --google-client-secret-file FILE, or set \(GoogleConfiguration.Environment.clientSecret)")
+            case "--google-client-id", "--google-client-secret-file", "--google-poll-seconds", "--google-auth-url", "--google-token-url", "--google-api-url":
+                guard let v = value(), !v.isEmpty else { return SetupLinkCLI.usageError("\(name) needs a value") }
+                googleFlags[name] = v
             default:
                 let hint = closestMatch(to: name, in: flags).map { " — did you mean \($0)?" } ?? ""
                 return SetupLinkCLI.usageError("unknown flag \(name) for serve\(hint); \(usage)")
@@ -90,17 +103,25 @@ enum ServeCommand {
         if let tlsPriority { configuration.tlsPriority = tlsPriority }
         if let certificate, let key {
             do { configuration.tls = try TLSIdentity(certificateFile: certificate, keyFile: key) } catch {
-                SetupLinkCLI.printError(error.description)
+                SetupLinkCLI.commandLineError(error.description)
                 return 1
             }
         }
         let fixedToken: (token: String, from: String)?
         do { fixedToken = try tokenFromFileOrEnvironment(tokenFile) } catch {
-            SetupLinkCLI.printError("\(error)")
+            SetupLinkCLI.commandLineError("\(error)")
             return 1
         }
 
-        guard let service = SetupLinkCLI.openService(options) else { return 1 }
+        let google: GoogleConfiguration?
+        do { google = try googleConfiguration(googleFlags) } catch {
+            if case .usage(let m) = error { return SetupLinkCLI.usageError(m) }
+            SetupLinkCLI.commandLineError("\(error)")
+            return 1
+        }
+
+        let isNew = !FileManager.default.fileExists(atPath: options.db)
+        guard let (service, urlSource) = SetupLinkCLI.openSession(options) else { return 1 }
         let store = service.store
         guard let servingLock = lockForServing(store.path) else {
             store.close()
@@ -113,7 +134,7 @@ enum ServeCommand {
                 let stored = try StoredPeerToken.ensure(store)
                 if stored.generated { generated = stored.token }
             } catch {
-                SetupLinkCLI.printError("\(error)")
+                SetupLinkCLI.commandLineError("\(error)")
                 store.close()
                 return 1
             }
@@ -121,7 +142,7 @@ enum ServeCommand {
         let hub: Hub
         do {
             hub = try Hub(service: service, token: fixedToken.map { .fixed($0.token) } ?? .stored, configuration: configuration,
-                          webhooks: webhooks,
+                          webhooks: webhooks, google: google,
                           log: { entry in FileHandle.standardError.write(Data("\(entry)\n".utf8)) },
                           webhookLog: { line in
                               // One line, with no control character (a receiver's error text is remote data).
@@ -129,43 +150,139 @@ enum ServeCommand {
                               FileHandle.standardError.write(Data((text + "\n").utf8))
                           })
         } catch {
-            SetupLinkCLI.printError("\(error)")
+            SetupLinkCLI.commandLineError("\(error)")
+            store.close()
+            return 1
+        }
+        // Whether this file's hub offers Google (`providers`, `directory new` read it).
+        do { try GoogleCredentials.setOfferedClientID(store, google?.clientID) } catch {
+            SetupLinkCLI.commandLineError("\(error)")
             store.close()
             return 1
         }
         let bound: UInt16
         do { bound = try hub.start() } catch {
-            SetupLinkCLI.printError("\(error)")
+            SetupLinkCLI.commandLineError("\(error)")
             store.close()
             return 1
         }
         let host = bind.contains(":") ? "[\(bind)]" : bind
         let url = "\(configuration.tls == nil ? "http" : "https")://\(host):\(bound)"
+        // Links and SCIM endpoints are built from the external URL: without one configured, the
+        // address this server listens on (never a port it does not serve).
+        let configured = urlSource != "default" && urlSource != "serve"
+        let external = externalURL(configured: configured ? service.externalURL : nil, source: urlSource,
+                                   listening: url, bind: bind, scheme: configuration.tls == nil ? "http" : "https", port: bound)
+        if !configured {
+            try? service.useExternalURL(external.url)
+            // A REPL or one-shot on this file then builds links from it too (until one is configured).
+            try? store.settings.set(servedURLSetting, to: external.url)
+        }
         if options.json {
             var o: [(String, JSONValue)] = [("listening", .string(url)), ("port", .int(Int64(bound))),
-                                            ("replica", .string(store.replicaID.hex)),
+                                            ("external_url", .string(external.url)), ("external_url_from", .string(external.from)),
+                                            ("replica", .string(store.replicaID.hex)), ("new_replica", .bool(isNew)),
                                             ("webhook_batch", webhooks.batchSize.map { .int(Int64($0)) } ?? .null)]
             if let generated { o.append(("token", .string(generated))) }
             REPL.writeLine(String(decoding: JSONWriter.write(.object(o)), as: UTF8.self))
         } else {
-            REPL.writeLine("setuplink serving replica \(store.replicaID.hex) (\(store.path))")
+            REPL.writeLine("setuplink serving \(isNew ? "new replica" : "replica") \(store.replicaID.hex) (\(store.path)\(isNew ? ", created now" : ""))")
             REPL.writeLine("listening on \(url)")
+            REPL.writeLine("external URL \(external.url) (\(external.from)): setup links and SCIM endpoints use it")
             REPL.writeLine("webhooks: sending the outbox's events " + (webhooks.batchSize.map { "in batches of up to \($0) (JSON arrays)" } ?? "one per request"))
+            if let google {
+                REPL.writeLine("google: Google Workspace directories offered; authorized ones synced every \(google.pollInterval.components.seconds) s;"
+                               + " redirect URI \(service.externalURL)\(GoogleConfiguration.callbackPath)")
+            } else {
+                REPL.writeLine("google: not offered (no --google-client-id)")
+            }
             if let generated {
                 REPL.writeLine("token: \(generated)")
                 REPL.writeLine("(generated and stored with the replica; show it again with: setuplink serve token show;"
-                               + " peers use: peer add NAME URL --token TOKEN)")
+                               + " a peer puts it in a file and runs: setuplink peer add NAME URL --token-file FILE,"
+                               + " or in its REPL: peer add NAME URL --token TOKEN)")
             } else if let fixedToken {
                 REPL.writeLine("using the peer token from \(fixedToken.from)")
             } else {
                 REPL.writeLine("using the token stored with this replica (show it with: setuplink serve token show)")
             }
         }
+        if configured {
+            checkExternalURL(service.externalURL, replica: store.replicaID.hex, source: external.from,
+                             caCertificate: certificate.flatMap { FileManager.default.contents(atPath: $0) }.map { String(decoding: $0, as: UTF8.self) })
+        } else if bind == "0.0.0.0" || bind == "::" {
+            warn("no external URL is configured and this server listens on every address: links use \(external.url);"
+                 + " give the address tenants and identity providers reach with --external-url URL (or config external-url URL)")
+        }
         let signal = Hub.waitForStopSignal()
         FileHandle.standardError.write(Data("stopping (\(signal == SIGINT ? "SIGINT" : "SIGTERM")): finishing requests in flight\n".utf8))
         hub.stop()
         store.close()
         return 0
+    }
+
+    /// The local setting that remembers where `serve` served this file without a configured
+    /// external URL: the REPL and one-shot commands on the file use it when nothing else is set.
+    static let servedURLSetting = "served-external-url"
+
+    /// The external URL in force and where it came from, in words: the one configured, or
+    /// (none configured) the address this server listens on (the host name for every address).
+    static func externalURL(configured: String?, source: String, listening: String, bind: String, scheme: String,
+                            port: UInt16) -> (url: String, from: String) {
+        if let configured {
+            let from = switch source {
+            case "--external-url": "from --external-url"
+            case "SETUPLINK_EXTERNAL_URL": "from SETUPLINK_EXTERNAL_URL"
+            default: "from this replica's config external-url"
+            }
+            return (configured, from)
+        }
+        if bind == "0.0.0.0" || bind == "::" {
+            var name = [CChar](repeating: 0, count: 256)
+            let host = gethostname(&name, name.count) == 0
+                ? String(decoding: name.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self) : "localhost"
+            return ("\(scheme)://\(host.isEmpty ? "localhost" : host):\(port)",
+                    "none configured: this machine's name and the port served; set one with --external-url")
+        }
+        return (listening, "none configured: the address this server listens on; set one with --external-url")
+    }
+
+    /// Checks in the background that `url` reaches this server: its `/healthz` must answer with
+    /// this replica's id. Warns on standard error when it answers another id, or nothing.
+    static func checkExternalURL(_ url: String, replica: String, source: String, caCertificate: String?) {
+        let thread = Thread {
+            var client = HTTPClient(connectTimeout: .seconds(3), timeout: .seconds(5), maxResponseBytes: 64 * 1024)
+            var problem: String?
+            do {
+                var response = try? client.send(method: "GET", url: url + "/healthz")
+                if response == nil, let caCertificate {
+                    // A self-signed or private-CA certificate: trust this server's own.
+                    client.caCertificatePEM = caCertificate
+                }
+                if response == nil { response = try client.send(method: "GET", url: url + "/healthz") }
+                let body = response.flatMap { try? JSONParser.parse($0.body) }
+                let answered = body?["replica"]?.stringValue
+                if response?.status != 200 || answered == nil {
+                    problem = "\(url)/healthz answered \(response.map { "HTTP \($0.status)" } ?? "nothing"), not a setuplink hub"
+                } else if answered != replica {
+                    problem = "\(url)/healthz answers replica \(answered!), not this one (\(replica)): it reaches another server"
+                }
+            } catch {
+                problem = "\(url)/healthz did not answer: \(error)"
+            }
+            if let problem {
+                warn("the external URL (\(source)) does not reach this server: \(problem);"
+                     + " links and SCIM endpoints built from it will not work")
+            } else {
+                FileHandle.standardError.write(Data("external URL checked: \(url) reaches this server\n".utf8))
+            }
+        }
+        thread.start()
+    }
+
+    /// `warning: …` on standard error.
+    static func warn(_ message: String) {
+        FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
     }
 
     /// One `serve` per replica file: an exclusive `flock` on the replica file itself,
@@ -177,18 +294,60 @@ enum ServeCommand {
     static func lockForServing(_ path: String) -> Int32? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            SetupLinkCLI.printError("cannot open \(path) to serve it: \(String(cString: strerror(errno)))")
+            SetupLinkCLI.commandLineError("cannot open \(path) to serve it: \(String(cString: strerror(errno)))")
             return nil
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let e = errno
             close(fd)
-            SetupLinkCLI.printError(e == EWOULDBLOCK
+            SetupLinkCLI.commandLineError(e == EWOULDBLOCK
                 ? "another setuplink serve is already serving \(path): one server per replica file (a second would send its webhook events twice)"
                 : "cannot lock \(path) for serving: \(String(cString: strerror(e)))")
             return nil
         }
         return fd
+    }
+
+    /// The Google configuration of `serve`'s flags, else the environment; `nil` without a client id.
+    static func googleConfiguration(_ flags: [String: String],
+                                    environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConsoleError) -> GoogleConfiguration? {
+        typealias Env = GoogleConfiguration.Environment
+        let id = flags["--google-client-id"] ?? environment[Env.clientID].flatMap { $0.isEmpty ? nil : $0 }
+        var secret: String?
+        if let file = flags["--google-client-secret-file"] {
+            guard let data = FileManager.default.contents(atPath: file) else { throw .failed("cannot read the Google client secret file \(file)") }
+            secret = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard secret?.isEmpty == false, secret?.contains(where: \.isNewline) == false else {
+                throw .failed("the Google client secret file \(file) must hold one line")
+            }
+        } else if let env = environment[Env.clientSecret], !env.isEmpty {
+            secret = env.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard let id else {
+            if let given = flags.keys.sorted().first { throw .usage("\(given) needs --google-client-id ID (or \(Env.clientID)): the OAuth client of a web application") }
+            return nil
+        }
+        guard id.utf8.count <= 512, !id.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+            throw .usage("--google-client-id must be one word (the OAuth client id, like 1234-abc.apps.googleusercontent.com)")
+        }
+        guard let secret else {
+            throw .usage("--google-client-id needs the client secret: --google-client-secret-file FILE or \(Env.clientSecret)")
+        }
+        var c = GoogleConfiguration(clientID: id, clientSecret: secret)
+        for (flag, env, path) in [("--google-auth-url", Env.authorizationURL, \GoogleConfiguration.authorizationURL),
+                                  ("--google-token-url", Env.tokenURL, \GoogleConfiguration.tokenURL),
+                                  ("--google-api-url", Env.apiBaseURL, \GoogleConfiguration.apiBaseURL)] {
+            guard let v = flags[flag] ?? environment[env].flatMap({ $0.isEmpty ? nil : $0 }) else { continue }
+            guard Validation.isHTTPURL(v) else { throw .usage("\(flag) must be an absolute http(s) URL, not \(v.prefix(100))") }
+            c[keyPath: path] = v
+        }
+        if let v = flags["--google-poll-seconds"] {
+            guard let n = Int(v), (1...86_400).contains(n) else {
+                throw .usage("--google-poll-seconds needs a number of seconds from 1 to 86400 (default 600)")
+            }
+            c.pollInterval = .seconds(n)
+        }
+        return c
     }
 
     static let tokenOnCommandLine = "--token on the command line is visible to every user of this machine (ps);"
@@ -236,6 +395,8 @@ enum ServeCommand {
                     return SetupLinkCLI.usageError("--db needs a file path")
                 }
                 options.db = v
+            } else if a == "--json" {
+                options.json = true
             } else if action == nil, a == "show" || a == "rotate" {
                 action = a
             } else {
@@ -250,7 +411,7 @@ enum ServeCommand {
             let token: String
             if action == "show" {
                 guard let stored = try StoredPeerToken.current(service.store) else {
-                    SetupLinkCLI.printError("no peer token is stored with this replica yet: serve generates one when it first starts,"
+                    SetupLinkCLI.commandLineError("no peer token is stored with this replica yet: serve generates one when it first starts,"
                                             + " or run: setuplink serve token rotate")
                     return 1
                 }
@@ -269,7 +430,7 @@ enum ServeCommand {
             }
             return 0
         } catch {
-            SetupLinkCLI.printError("\(error)")
+            SetupLinkCLI.commandLineError("\(error)")
             return 1
         }
     }

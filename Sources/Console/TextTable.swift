@@ -29,6 +29,9 @@ public struct TextTable: Sendable {
     public var alignments: [Alignment]
     /// The widest a cell may be, in terminal columns; longer cells end in `…`. `nil`: no limit.
     public var maxCellWidth: Int?
+    /// Whether the last column is left whole (an error message at the end of the line: cutting
+    /// it would hide the useful part, and nothing follows it to misalign).
+    public var wholeLastColumn = false
     /// Decorates a data cell's text after the widths are measured (colour), by column.
     public var style: (@Sendable (_ column: Int, _ cell: String) -> String)?
 
@@ -53,7 +56,7 @@ public struct TextTable: Sendable {
     private func cells(_ row: [String], count: Int) -> [String] {
         (0..<count).map { column in
             let cell = column < row.count ? flattened(row[column]) : ""
-            guard let limit = maxCellWidth else { return cell }
+            guard let limit = maxCellWidth, !(wholeLastColumn && column == count - 1) else { return cell }
             return truncated(cell, to: limit)
         }
     }

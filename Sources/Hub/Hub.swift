@@ -1,6 +1,7 @@
 import AppAPI
 import Foundation
 import Glibc
+import GoogleSync
 import HTTP
 import PeerSync
 import Scim
@@ -25,6 +26,8 @@ public final class Hub: Sendable {
     /// The webhook sender: delivers the replica's outbox while the hub runs.
     /// `webhooks.eventSink` is the sink SCIM routes give each accepted change's events to.
     public let webhooks: WebhookDelivery
+    /// Google Workspace directories (authorization and the poller), when the hub has a Google OAuth client.
+    public let google: GoogleSync?
 
     /// Mounts the routes for `service`'s replica on a server configured by `configuration`.
     ///
@@ -32,7 +35,7 @@ public final class Hub: Sendable {
     /// `serve`, a line on stderr); `webhookLog` one line per webhook attempt.
     /// Throws if the setup page's CSRF key cannot be read or stored in the replica.
     public init(service: SetupLinkService, token: PeerToken, configuration: HTTPServerConfiguration,
-                webhooks: WebhookConfiguration = WebhookConfiguration(),
+                webhooks: WebhookConfiguration = WebhookConfiguration(), google: GoogleConfiguration? = nil,
                 log: (@Sendable (HTTPLogEntry) -> Void)? = nil, webhookLog: (@Sendable (String) -> Void)? = nil) throws {
         let store = service.store
         self.store = store
@@ -40,15 +43,19 @@ public final class Hub: Sendable {
         let delivery = WebhookDelivery(store: store, configuration: webhooks, log: webhookLog)
         self.webhooks = delivery
         let source = TokenSource(token, store: store)
-        let routes: [any HTTPRoutes] = [
+        // Google directories write their syncs' events through the same sink as SCIM changes.
+        let googleSync = google.map { GoogleSync(service: service, configuration: $0, eventSink: delivery.eventSink, log: webhookLog) }
+        self.google = googleSync
+        var routes: [any HTTPRoutes] = [
             SyncRoutes(store: store, maxBodyBytes: configuration.maxBodyBytes, token: { source.current() }),
             // Each accepted change's events are logged as records (the change feed) and go to
             // the webhook outbox, in the change's transaction.
             // SCIM and app API answers hold personal data: `Cache-Control: no-store` on each.
             ScimRoutes(service: service, eventSink: delivery.eventSink).notStored(),
-            try SetupPageRoutes(service: service),
+            try SetupPageRoutes(service: service, google: googleSync),
             AppAPIRoutes(service: service).notStored(),
         ]
+        if let googleSync { routes.append(GoogleCallbackRoutes(google: googleSync)) }
         let server = HTTPServer(configuration: configuration, routes: routes, log: log)
         self.server = server
         // Change feed requests that wait are checked again after every commit to the replica.
@@ -60,6 +67,7 @@ public final class Hub: Sendable {
     public func start() throws(HTTPServerError) -> UInt16 {
         let port = try server.start()
         webhooks.start()
+        google?.start()
         return port
     }
 
@@ -68,6 +76,7 @@ public final class Hub: Sendable {
     /// cut off and stays pending for the next start).
     public func stop() {
         server.stop()
+        google?.stop()
         webhooks.stop()
     }
 

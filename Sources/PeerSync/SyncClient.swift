@@ -220,6 +220,8 @@ public struct SyncClient: Sendable {
             }
             report.pulled += summary.changed
             report.conflicts += summary.conflicts
+            report.discarded += summary.discarded
+            for (raw, n) in summary.changedByKind { if let k = RecordKind(rawValue: raw) { report.pulledByKind[k, default: 0] += n } }
             for item in taken {
                 report.pulledPages += 1
                 pulledRecords += item.records
@@ -274,6 +276,9 @@ public struct SyncClient: Sendable {
             // Merging in what the page vouches for guarantees progress even if the peer lags.
             since = after.merged(with: reached)
             report.pushed += page.records.count
+            for r in page.records where r.bytes.count > 1 {
+                if let k = RecordKind(rawValue: r.bytes[1]) { report.pushedByKind[k, default: 0] += 1 }
+            }
             report.pushedPages += 1
             pages += 1
             records += page.records.count

@@ -51,7 +51,7 @@ public enum SyncError: Error, CustomStringConvertible, Equatable, Sendable {
             let who = Self.label(peer, url)
             return tokenGiven
                 ? "\(who) rejected the token (401); check the token it was started with"
-                : "\(who) requires a token (401); give it with --token"
+                : "\(who) requires a token (401); give it with --token-file FILE or SETUPLINK_TOKEN"
         case let .notAPeer(url, reason):
             return "\(url) is not a setuplink peer (\(reason))"
         case let .peerError(peer, url, status, message):

@@ -55,6 +55,12 @@ public struct SyncReport: Sendable, Equatable {
     public var resynced = false
     /// Records a resync removed (the peer had purged them).
     public var resyncRemoved = 0
+    /// Records pulled (that changed the local state) by kind.
+    public var pulledByKind: [RecordKind: Int] = [:]
+    /// Records pushed by kind.
+    public var pushedByKind: [RecordKind: Int] = [:]
+    /// Changes a concurrent delete discarded in what was pulled (on either side): told to the user.
+    public var discarded: [DiscardedChange] = []
 
     /// An empty report for a sync with `peerReplica`.
     public init(peerReplica: ReplicaID) { self.peerReplica = peerReplica }

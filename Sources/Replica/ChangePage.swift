@@ -78,6 +78,10 @@ public struct MergeSummary: Sendable, Equatable {
     public var conflicts = 0
     /// Records dropped because they were purged here (stale copies of stable tombstones).
     public var dropped = 0
+    /// Records whose local state changed, by kind (the kind's raw code), to count them by kind.
+    public var changedByKind: [UInt8: Int] = [:]
+    /// Changes a concurrent delete discarded in this merge (delete wins), to say so.
+    public var discarded: [DiscardedChange] = []
 
     /// An empty summary.
     public init() {}
@@ -86,7 +90,60 @@ public struct MergeSummary: Sendable, Equatable {
     public static func + (a: MergeSummary, b: MergeSummary) -> MergeSummary {
         var s = a
         s.changed += b.changed; s.inserted += b.inserted; s.conflicts += b.conflicts; s.dropped += b.dropped
+        s.discarded += b.discarded
+        s.changedByKind.merge(b.changedByKind, uniquingKeysWith: +)
         return s
+    }
+}
+
+/// A change that a concurrent delete discarded: a record updated on one replica while
+/// another deleted it, without either seeing the other's write. Delete wins (the record
+/// stays deleted everywhere); this says which replicas wrote what, so it can be told.
+public struct DiscardedChange: Sendable, Equatable {
+    /// The record.
+    public var id: String
+    /// Its kind.
+    public var kind: RecordKind
+    /// The replicas whose concurrent delete won.
+    public var deletedBy: [ReplicaID]
+    /// The replicas whose writes were discarded.
+    public var changedBy: [ReplicaID]
+    /// The fields those writes set, sorted (`deleted` for a concurrent re-create).
+    public var fields: [String]
+    /// The record's visible field values (the state before the delete), to name it.
+    public var values: [String: String]
+
+    /// A discarded change.
+    public init(id: String, kind: RecordKind, deletedBy: [ReplicaID], changedBy: [ReplicaID], fields: [String],
+                values: [String: String]) {
+        self.id = id
+        self.kind = kind
+        self.deletedBy = deletedBy
+        self.changedBy = changedBy
+        self.fields = fields
+        self.values = values
+    }
+
+    /// What a concurrent delete discarded when `live` and `deleted` (concurrent states of one
+    /// record) merge into a deleted one: the writes of `live` that `deleted` had not seen.
+    public static func between(live: Record, deleted: Record) -> DiscardedChange? {
+        var fields = Set<String>(), writers = Set<ReplicaID>()
+        for f in live.fields {
+            for v in f.register.versions where !deleted.clock.covers(v.dot) {
+                fields.insert(f.name)
+                writers.insert(v.dot.replica)
+            }
+        }
+        for v in live.deletedRegister.versions where !v.value && !deleted.clock.covers(v.dot) {
+            fields.insert("deleted")
+            writers.insert(v.dot.replica)
+        }
+        guard !writers.isEmpty else { return nil }
+        let deleters = Set(deleted.deletedRegister.versions.filter { $0.value && !live.clock.covers($0.dot) }.map(\.dot.replica))
+        var values: [String: String] = [:]
+        for f in live.fields { if let v = f.register.value { values[f.name] = v } }
+        return DiscardedChange(id: live.id, kind: live.kind, deletedBy: deleters.sorted { $0.hex < $1.hex },
+                               changedBy: writers.sorted { $0.hex < $1.hex }, fields: fields.sorted(), values: values)
     }
 }
 

@@ -55,6 +55,12 @@ public func mergeRecord(local: Record?, remote: Record, summary: inout MergeSumm
         let m = local.fullMerge(with: remote)
         summary.changed += 1
         if m.conflictCount > local.conflictCount || m.isDeleted != local.isDeleted { summary.conflicts += 1 }
+        // A concurrent delete beat an update (on either side): said, not silent.
+        if m.isDeleted, local.isDeleted != remote.isDeleted,
+           let d = DiscardedChange.between(live: local.isDeleted ? remote : local, deleted: local.isDeleted ? local : remote) {
+            if local.isDeleted && m.conflictCount <= local.conflictCount { summary.conflicts += 1 }
+            summary.discarded.append(d)
+        }
         return m
     }
 }

@@ -59,7 +59,7 @@ extension ScimDirectory {
         return try saveGroup(r, engine.attributes, engine.memberOps, withMembers: false, store)
     }
 
-    private func saveGroup(_ r: Record, _ attrs: JSONValue, _ ops: [MemberOp], withMembers: Bool,
+    func saveGroup(_ r: Record, _ attrs: JSONValue, _ ops: [MemberOp], withMembers: Bool,
                            _ store: ScimStore) throws -> ScimOutcome {
         let values = ResourceMapping.writes(to: attrs, from: r, schema: schema)
         var current = r
@@ -202,7 +202,7 @@ extension ScimDirectory {
     }
 
     /// A POST/PUT body split into the group's attributes and its member objects.
-    private func groupBody(_ body: JSONValue) throws -> (JSONValue, [JSONValue]) {
+    func groupBody(_ body: JSONValue) throws -> (JSONValue, [JSONValue]) {
         var attrs = ObjectMembers(try Normalizer.resource(body, schema: schema))
         let members = try PatchEngine.memberObjects(attrs["members"] ?? .null)
         attrs["members"] = nil

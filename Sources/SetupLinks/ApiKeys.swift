@@ -25,7 +25,8 @@ public struct ApiKey: Sendable, Equatable {
     /// Whether the key may see and change `product`'s links, directories and data.
     public func allows(product p: String) -> Bool { product == nil || product == p }
 
-    init?(_ r: Record) {
+    /// The live key a record holds, if it is one.
+    public init?(_ r: Record) {
         guard r.kind == .apiKey, r.isLive, let name = r[ApiKeys.nameField] else { return nil }
         id = r.id
         self.name = name

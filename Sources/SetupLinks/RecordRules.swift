@@ -184,6 +184,12 @@ public enum RecordRules {
         // Empty: made through the app API, not through a setup link.
         ("link_id", "must be 32 lowercase hex digits, or empty", { $0.isEmpty || isHex($0, 32) }),
         ("created", "must be an ISO 8601 time", { DateTime.date(string($0)) != nil }),
+        // A Google directory's authorization (GoogleSync.docc/GoogleWorkspace.md); never its tokens.
+        ("google_status", "must be authorized or reauthorize", { Self.is($0, "authorized") || Self.is($0, "reauthorize") }),
+        ("google_holder", "must be a replica id (32 lowercase hex digits)", { isHex($0, 32) }),
+        ("google_authorized_by", "must be 1 to 256 characters without control characters", { isName($0, emptyAllowed: false) }),
+        ("google_domain", "must be 1 to 256 characters without control characters", { isName($0, emptyAllowed: false) }),
+        ("google_authorized_at", "must be an ISO 8601 time", { DateTime.date(string($0)) != nil }),
     ]
 
     static let directory: @Sendable (borrowing RecordView) -> Violation? = { r in

@@ -32,6 +32,13 @@ public struct ReplicaService: Sendable {
     /// Every live record that holds conflicts (concurrent values that lost), sorted by id.
     public func recordsWithConflicts() throws -> [Record] { try store.recordsWithConflicts() }
 
+    /// The changes concurrent deletes discarded here, until marked seen.
+    public func discardedChanges() throws -> [DiscardedChanges.Entry] { try store.discardedChanges.all() }
+
+    /// Marks every discarded change seen; returns how many there were.
+    @discardableResult
+    public func markDiscardedSeen() throws -> Int { try store.discardedChanges.markSeen() }
+
     /// One record by id, tombstones included.
     public func record(id: String) throws -> Record? { try store.record(id: id) }
 

@@ -26,6 +26,7 @@ public final class SetupLinkService: @unchecked Sendable {
     public let store: ReplicaStore
     /// The base URL used in setup links and SCIM endpoints (no trailing slash).
     public var externalURL: String { external.withLock { $0 } }
+
     private let external: Mutex<String>
     /// The clock used for expiry; tests may pin it.
     public var now: @Sendable () -> Date

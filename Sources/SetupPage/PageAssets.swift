@@ -30,7 +30,12 @@ enum PageAssets {
     h2{font-size:1.25rem;margin:36px 0 12px}
     h3{font-size:1.1rem;margin:0;overflow-wrap:anywhere}
     p{margin:0 0 12px}
+    p,li{overflow-wrap:anywhere}
     .lead{color:var(--muted);margin-bottom:20px}
+    .guide{border-top:1px solid var(--line);padding-top:12px}
+    .guide summary{font-weight:600;cursor:pointer}
+    .guide ol{margin:8px 0 8px;padding-left:1.4em}
+    .guide li{margin:0 0 4px}
     .card{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:20px;box-shadow:0 1px 2px rgba(16,24,40,.05)}
     .facts{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:14px 24px;margin:0}
     .facts div,.meta div{min-width:0}

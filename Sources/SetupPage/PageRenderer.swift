@@ -22,6 +22,10 @@ struct SetupPageView: Sendable {
     var formType: DirectoryType = .azure
     /// Why the New Directory form was refused, shown in the form.
     var formError: String?
+    /// Whether Google directories can be created and authorized here.
+    var googleOffered = false
+    /// The Google section of each Google directory's card, by directory id.
+    var googleCards: [String: GoogleCard] = [:]
 }
 
 /// A message shown at the top of the page.
@@ -117,14 +121,11 @@ enum PageRenderer {
             \(copyField(id: key + "-endpoint", label: "SCIM endpoint", value: d.scimEndpoint(externalURL: view.externalURL)))
             \(copyField(id: key + "-token", label: "SCIM token", value: d.scimToken))
             \(d.deactivated ? "<p class=\"note\">This directory is inactive: your identity provider's requests change nothing until you activate it.</p>" as HTML : "")
+            \(d.type.guide.map { guide($0, key: key) } ?? "")
             </div>
             """
         } else {
-            info = """
-            <div class="info">
-            <p class="note">Google directories have no SCIM endpoint or token: Google Workspace is connected without SCIM.</p>
-            </div>
-            """
+            info = googleInfo(d, view: view)
         }
         let toggle: HTML = d.deactivated
             ? actionForm(action: "activate", directory: d.id, csrf: view.csrf, label: "Activate", name: d.name, style: "button")
@@ -142,6 +143,54 @@ enum PageRenderer {
         <a class="button danger" href="?confirm=delete&amp;directory=\(SetupPageController.queryValue(d.id))" aria-label="Delete \(d.name)…">Delete…</a>
         </div>
         </article>
+        """
+    }
+
+    /// A Google directory's info section: who authorized it, or the button to authorize it.
+    static func googleInfo(_ d: Directory, view: SetupPageView) -> HTML {
+        guard view.googleOffered, let card = view.googleCards[d.id] else {
+            return """
+            <div class="info">
+            <p class="note">Google directories have no SCIM endpoint or token: Google Workspace is connected without SCIM.</p>
+            <p class="note">\(SetupPageRoutes.googleNotOffered)</p>
+            </div>
+            """
+        }
+        let href = "?google=authorize&directory=" + SetupPageController.queryValue(d.id)
+        let status: HTML
+        let label: String
+        switch card.status {
+        case .notAuthorized:
+            status = "<p class=\"note\" id=\"dir-\(d.id)-google\">Not authorized yet: a Google Workspace administrator authorizes read-only access to users and groups, then they sync every few minutes.</p>"
+            label = "Authorize with Google"
+        case .authorized(let by):
+            status = "<p class=\"note\" id=\"dir-\(d.id)-google\">Authorized by <strong>\(by)</strong>.</p>"
+            label = "Re-authorize"
+        case .needsReauthorization(let by):
+            status = "<div class=\"notice error\" role=\"alert\" id=\"dir-\(d.id)-google\"><p>Needs re-authorization: Google no longer accepts the authorization\(by.map { " given by " + $0 } ?? "") (revoked or expired), so nothing syncs. Authorize again.</p></div>"
+            label = "Authorize with Google"
+        }
+        let last: HTML = card.lastSync.map { "<p class=\"hint\">\($0)</p>" } ?? ""
+        return """
+        <div class="info">
+        <p class="note">Google directories have no SCIM endpoint or token: this service reads users and groups from Google Workspace.</p>
+        \(status)
+        \(last)
+        <div class="actions"><a class="button\(label == "Re-authorize" ? "" : " primary" as HTML)" href="\(href)" aria-label="\(label) \(d.name)">\(label)</a></div>
+        </div>
+        """
+    }
+
+    /// Where to paste the endpoint and token in the directory's identity provider, in the
+    /// provider's own words, and a link to the provider's documentation.
+    static func guide(_ g: ProviderGuide, key: String) -> HTML {
+        let steps = g.steps.map { "<li>\($0)</li>" as HTML }
+        return """
+        <details class="guide" id="\(key)-guide" open>
+        <summary>Connect \(g.provider)</summary>
+        <ol>\(steps)</ol>
+        <p class="note"><a href="\(g.documentation)" target="_blank" rel="noopener noreferrer">\(g.provider == "your identity provider" ? "The SCIM 2.0 protocol (RFC 7644)" : g.provider + "’s documentation")</a></p>
+        </details>
         """
     }
 
@@ -178,7 +227,7 @@ enum PageRenderer {
         let defaultName = view.link.name ?? "scim-\(view.link.tenant)-\(view.link.product)"
         // The form posts to its own heading, so a refused form comes back scrolled to its message.
         let error: HTML = view.formError.map { "<div class=\"notice error\" id=\"new-error\" role=\"alert\"><p>\($0)</p></div>" } ?? ""
-        let options = DirectoryType.allCases.map { t -> HTML in
+        let options = DirectoryType.allCases.filter { $0 != .google || view.googleOffered }.map { t -> HTML in
             "<option value=\"\(t.rawValue)\"\(t == view.formType ? " selected" : "" as HTML)>\(t.label)</option>"
         }
         return """
@@ -198,6 +247,7 @@ enum PageRenderer {
         <div>
         <label for="new-type">Identity provider</label>
         <select id="new-type" name="type">\(options)</select>
+        \(view.googleOffered ? "" : "<p class=\"hint\" id=\"new-type-hint\">\(SetupPageRoutes.googleNotOffered)</p>" as HTML)
         </div>
         </div>
         <div><button type="submit" class="primary">Create directory</button></div>
@@ -227,12 +277,15 @@ enum PageRenderer {
         return document(title: "Delete \(d.name)? – Directory Sync setup", body: body)
     }
 
-    /// A page with one message: the 404 and 401 of a link, a refused form.
-    static func message(title: String, text: String, back: Bool = false) -> HTML {
+    /// A page with one message: the 404 and 401 of a link, a refused form; `more` adds
+    /// paragraphs after the message (what still works).
+    static func message(title: String, text: String, more: [String] = [], back: Bool = false) -> HTML {
+        let extra = more.map { "<p class=\"note\">\($0)</p>" as HTML }
         let body: HTML = """
         <div class="card center">
         <h1>\(title)</h1>
         <p>\(text)</p>
+        \(extra)
         \(back ? "<div class=\"actions\"><a class=\"button\" href=\"?\">Back to the setup page</a></div>" as HTML : "")
         </div>
         """

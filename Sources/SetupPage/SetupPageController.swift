@@ -15,6 +15,8 @@ struct PageReply: Sendable {
     var location: String?
     /// A line for the server log only (the detail behind a 500, why a form was refused).
     var logNote: String?
+    /// Extra header fields (the Google consent's browser cookie).
+    var headers: [(String, String)] = []
 
     /// A page.
     static func page(_ html: HTML, status: Int = 200, logNote: String? = nil) -> PageReply {
@@ -40,6 +42,8 @@ final class SetupPageController: Sendable {
     let service: SetupLinkService
     /// Makes and checks the per-page CSRF tokens.
     let csrf: CSRFGuard
+    /// Google Workspace authorization, when this hub has a Google OAuth client; `nil`: not offered.
+    let google: (any GoogleAuthorizer)?
 
     /// The local setting that holds this replica's CSRF key (hex).
     static let secretSetting = "setup-page-csrf-secret"
@@ -50,8 +54,9 @@ final class SetupPageController: Sendable {
 
     /// A controller over `service`, with the CSRF key stored in the replica
     /// (made from the CSPRNG the first time).
-    init(service: SetupLinkService) throws {
+    init(service: SetupLinkService, google: (any GoogleAuthorizer)? = nil) throws {
         self.service = service
+        self.google = google
         csrf = CSRFGuard(secret: try Self.loadOrCreateSecret(service.store))
     }
 
@@ -84,14 +89,22 @@ final class SetupPageController: Sendable {
         init(_ reply: PageReply) { self.reply = reply }
     }
 
+    /// What still works when a link does not open: said under Jackson's sentences on the 404 and 401 pages.
+    static let stillWorks = [
+        "Directories you already created keep working: your identity provider keeps syncing users and groups to their SCIM endpoints with their tokens. Only this page is closed.",
+        "Ask the administrator who sent you this link for a new one: it opens the same directories, where you can see, deactivate or delete them.",
+    ]
+
     /// The 404 page of an unknown, regenerated or deleted link.
     static func notFound() -> PageReply {
-        .page(PageRenderer.message(title: "Setup link is not found", text: SetupLinkError.contactAdmin), status: 404)
+        .page(PageRenderer.message(title: "Setup link is not found", text: SetupLinkError.contactAdmin,
+                                   more: ["If the link was regenerated, the address changed and the old one stopped working at once."] + stillWorks),
+              status: 404)
     }
 
     /// The 401 page of an expired link.
     static func expired() -> PageReply {
-        .page(PageRenderer.message(title: "Setup link is expired", text: SetupLinkError.contactAdmin), status: 401)
+        .page(PageRenderer.message(title: "Setup link is expired", text: SetupLinkError.contactAdmin, more: stillWorks), status: 401)
     }
 
     /// The reply for an error thrown by the flows: the link's own refusals as
@@ -132,11 +145,16 @@ final class SetupPageController: Sendable {
                 return .page(PageRenderer.confirmDelete(link: try page.currentLink(), directory: d,
                                                         csrf: csrf.token(forLinkToken: page.token)))
             }
+            if value("google") == "authorize" {
+                return try authorizeGoogle(page, directory: value("directory"))
+            }
             var notice: Notice?
             var highlight: String?
             if let done = value("done") {
                 let d = try value("directory").flatMap { try ownDirectory(page, $0) }
-                notice = Self.doneNotice(done, directory: d)
+                // The deleted directory's name comes back in the query (it is gone from the replica), capped and escaped.
+                let name = value("name").map { String($0.prefix(256)) }.flatMap { $0.isEmpty ? nil : $0 }
+                notice = Self.doneNotice(done, directory: d, name: name)
                 if done == "created" { highlight = d?.id }
             }
             return try main(page, notice: notice, highlight: highlight)
@@ -146,7 +164,7 @@ final class SetupPageController: Sendable {
     }
 
     /// The sentence shown after a change; `nil` for an unknown one (a hand-made URL).
-    static func doneNotice(_ done: String, directory d: Directory?) -> Notice? {
+    static func doneNotice(_ done: String, directory d: Directory?, name: String? = nil) -> Notice? {
         switch (done, d) {
         case ("created", let d?):
             return Notice(kind: .info, text: "Directory “\(d.name)” created."
@@ -154,7 +172,9 @@ final class SetupPageController: Sendable {
         case ("deactivated", let d?): return Notice(kind: .info, text: "“\(d.name)” is now inactive.")
         case ("activated", let d?): return Notice(kind: .info, text: "“\(d.name)” is now active.")
         case ("unchanged", let d?): return Notice(kind: .info, text: "“\(d.name)” was already \(d.status); nothing changed.")
-        case ("deleted", _): return Notice(kind: .info, text: "Directory deleted.")
+        case ("deleted", _): return Notice(kind: .info, text: name.map { "Directory “\($0)” deleted." } ?? "Directory deleted.")
+        case ("google-authorized", let d?):
+            return Notice(kind: .info, text: "“\(d.name)” is authorized with Google: its users and groups arrive with the first sync, in a moment.")
         default: return nil
         }
     }
@@ -173,9 +193,14 @@ final class SetupPageController: Sendable {
     func main(_ page: TenantPage, notice: Notice? = nil, highlight: String? = nil, status: Int = 200,
               formName: String = "", formType: DirectoryType = .azure, formError: String? = nil) throws -> PageReply {
         let link = try page.currentLink()
-        let view = SetupPageView(link: link, directories: try page.directories(), externalURL: service.externalURL,
+        let directories = try page.directories()
+        var view = SetupPageView(link: link, directories: directories, externalURL: service.externalURL,
                                  csrf: csrf.token(forLinkToken: page.token), notice: notice, highlight: highlight,
                                  formName: formName, formType: formType, formError: formError)
+        view.googleOffered = google != nil
+        if let google {
+            for d in directories where d.type == .google { view.googleCards[d.id] = google.card(for: d) }
+        }
         return .page(PageRenderer.setupPage(view), status: status)
     }
 
@@ -211,7 +236,7 @@ final class SetupPageController: Sendable {
                 guard let d = try value("directory").flatMap({ try ownDirectory(page, $0) }) else { return try notOnPage(page) }
                 guard value("confirm") == "yes" else { return .seeOther("?confirm=delete&directory=\(Self.queryValue(d.id))") }
                 try page.deleteDirectory(id: d.id)
-                return .seeOther("?done=deleted")
+                return .seeOther("?done=deleted&name=\(Self.queryValue(d.name))")
             default:
                 return try main(page, notice: Notice(kind: .error, text: "The form asked for an unknown action; nothing was changed."),
                                 status: 400)
@@ -236,6 +261,9 @@ final class SetupPageController: Sendable {
             return try main(page, status: 400, formName: name,
                             formError: "Choose an identity provider from the list; nothing was created.")
         }
+        if t == .google, google == nil {
+            return try main(page, status: 400, formName: name, formError: SetupPageRoutes.googleNotOffered + " Nothing was created.")
+        }
         do {
             // A blank name field means "name it after the link", as the form says.
             let given = name.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -246,6 +274,32 @@ final class SetupPageController: Sendable {
         } catch SetupLinkError.directoryQuota(let n) {
             return try main(page, status: 409, formName: name, formType: t,
                             formError: "The directory was not created. \(SetupLinkError.directoryQuota(n).description)")
+        }
+    }
+
+    /// "Authorize with Google" (`?google=authorize&directory=ID`, a link: the consent page is
+    /// another site, which the page's `form-action 'self'` keeps forms from reaching): 303 to
+    /// Google's consent. Nothing is stored until Google sends the browser back.
+    func authorizeGoogle(_ page: TenantPage, directory id: String?) throws -> PageReply {
+        guard let id, let d = try ownDirectory(page, id), d.type == .google else {
+            return try main(page, notice: Notice(kind: .error, text: "That Google directory is not on this setup page."), status: 404)
+        }
+        guard let google else {
+            return try main(page, notice: Notice(kind: .error, text: SetupPageRoutes.googleNotOffered), status: 409)
+        }
+        if d.deactivated {
+            return try main(page, notice: Notice(kind: .error, text: "“\(d.name)” is inactive: activate it before authorizing it with Google."),
+                            status: 409)
+        }
+        do {
+            let consent = try google.authorizationURL(for: d, linkToken: page.token)
+            var reply = PageReply.seeOther(consent.url)
+            // Binds the consent to this browser: the callback refuses a state whose cookie
+            // it does not get (an authorization started by someone else and sent to a victim).
+            reply.headers = [("Set-Cookie", consent.cookie)]
+            return reply
+        } catch {
+            return try main(page, notice: Notice(kind: .error, text: "Google authorization could not start: \(error)"), status: 503)
         }
     }
 

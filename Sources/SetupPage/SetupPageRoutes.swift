@@ -27,9 +27,10 @@ public struct SetupPageRoutes: HTTPRoutes {
     public static let loggedTokenCharacters = 6
 
     /// The routes over `service`; reads (or creates, the first time) this
-    /// replica's CSRF key from its local settings.
-    public init(service: SetupLinkService) throws {
-        controller = try SetupPageController(service: service)
+    /// replica's CSRF key from its local settings. Without `google`, Google directories
+    /// are not offered (a hub with no Google OAuth client).
+    public init(service: SetupLinkService, google: (any GoogleAuthorizer)? = nil) throws {
+        controller = try SetupPageController(service: service, google: google)
     }
 
     /// `/setup` and everything under `/setup/`.
@@ -104,6 +105,7 @@ public struct SetupPageRoutes: HTTPRoutes {
             r = .html(reply.html?.markup ?? "", status: reply.status)
         }
         r.logNote = reply.logNote
+        for (n, v) in reply.headers { r.setHeader(n, v) }
         return r.withSecurityHeaders(contentSecurityPolicy: PageAssets.contentSecurityPolicy)
     }
 }

@@ -201,6 +201,9 @@ extension ReplicaStore {
         // Records prepared from this page, for this store and these indexes; otherwise each chunk is prepared here.
         let given = prepared.flatMap { p in p.fit(page, store: instance, generation: indexGeneration) ? p : nil }
         var summary = MergeSummary()
+        // Records changed per kind (by raw code), folded into the summary at the end: an array
+        // increment per record rather than a dictionary's.
+        var kinds = [Int](repeating: 0, count: 256)
         var maxSeen = HLC.zero
         let chunk = 100
         var start = 0
@@ -234,12 +237,16 @@ extension ReplicaStore {
                 if !f.isLive { sawTombstone = true; tombstoneEpoch &+= 1 }
                 if let rid = existing.first(where: { $0.key == keys[k] && $0.id == r.id })?.rid {
                     seen?.append(rid)
-                    if try mergeExisting(r, facts: f, rid: rid, summary: &summary) && f.maxHLC > maxSeen { maxSeen = f.maxHLC }
+                    if try mergeExisting(r, facts: f, rid: rid, summary: &summary) {
+                        kinds[Int(f.kind.rawValue)] += 1
+                        if f.maxHLC > maxSeen { maxSeen = f.maxHLC }
+                    }
                 } else if !floor.isEmpty && f.clock.isDominated(by: floor) {
                     // Under the purge floor, unknown here: a stale copy of a purged tombstone.
                     summary.dropped += 1
                 } else {
                     fresh.append(k)
+                    kinds[Int(f.kind.rawValue)] += 1
                     if f.maxHLC > maxSeen { maxSeen = f.maxHLC }
                 }
             }
@@ -262,6 +269,8 @@ extension ReplicaStore {
         }
         if maxSeen > (try loadHLC()) { try setHLC(maxSeen) }
         if sawTombstone { try markAnnouncementDue() }
+        if !summary.discarded.isEmpty { try recordDiscarded(summary.discarded) }
+        for (raw, n) in kinds.enumerated() where n > 0 { summary.changedByKind[UInt8(raw)] = n }
         return summary
     }
 

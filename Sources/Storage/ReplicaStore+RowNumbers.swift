@@ -46,6 +46,12 @@ extension ReplicaStore {
         return max(last, try storedRemovedRowHigh()) + 1
     }
 
+    /// The highest row number this replica has used (0 when it has none): a position
+    /// beyond it names no row that was ever stored.
+    public func highestRowNumber() throws -> Int64 {
+        try wrap { try nextRowNumber() - 1 }
+    }
+
     /// Calls `observer` after every transaction this store commits (a local write, a
     /// merged page, a purge), in this process. It runs on the committing thread with the
     /// store's lock held: it must only take note (signal a waiter), never call the store

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import JSON
 import TestSupport
 import Testing
@@ -54,6 +55,45 @@ import Testing
         let again = try hub.call("GET", "/api/v1/dsync/changes?directoryId=\(d.id)&after=\(cursor)")
         #expect(again.data?.array.isEmpty == true)
         #expect(again.json?["cursor"]?.string == cursor)
+    }
+
+    /// base64url → base64 with padding, for Foundation.
+    static func padded(_ s: String) -> String {
+        let b = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        return b + String(repeating: "=", count: (4 - b.count % 4) % 4)
+    }
+
+    @Test func cursorsAreRefusedOnAnotherDirectoryOrBeyondTheFeedAndARevokedKeyStopsWaiting() throws {
+        let hub = try APIHub(keys: [("app", nil), ("short", nil)])
+        defer { hub.stop() }
+        let d = try Self.directory(on: hub), other = try Self.directory(on: hub, tenant: "globex")
+        _ = try HTTPClientFixture.scimCreateUser(endpoint: d.endpoint, token: d.token, userName: "ann@acme.test")
+        let cursor = try #require(try hub.call("GET", "/api/v1/dsync/changes?directoryId=\(d.id)").json?["cursor"]?.string)
+        // Another directory's feed refuses it, saying so.
+        let crossed = try hub.call("GET", "/api/v1/dsync/changes?directoryId=\(other.id)&after=\(cursor)")
+        #expect(crossed.status == 400 && crossed.message?.contains("another directory") == true, "\(crossed.text)")
+        // A cursor past anything this hub stored (forged) is refused, not answered empty forever.
+        let decoded = String(decoding: try #require(Data(base64Encoded: Self.padded(cursor))), as: UTF8.self)
+        let parts = decoded.split(separator: ".")
+        let forged = Data("\(parts[0]).\(parts[1]).\(parts[2]).999999999999".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let beyond = try hub.call("GET", "/api/v1/dsync/changes?directoryId=\(d.id)&after=\(forged)&wait=1")
+        #expect(beyond.status == 400 && beyond.message?.contains("beyond this hub's feed") == true, "\(beyond.text)")
+        // A key revoked while its long poll waits gets 401 instead of the next event.
+        let answer = Mutex<APIAnswer?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let key = hub.key("short")
+        Thread {
+            let a = try? hub.call("GET", "/api/v1/dsync/changes?directoryId=\(d.id)&after=\(cursor)&wait=30", key: .some(key))
+            answer.withLock { $0 = a }
+            done.signal()
+        }.start()
+        Thread.sleep(forTimeInterval: 1)  // (parked by then, or refused at once: both must answer 401)
+        #expect(try runChild(setuplinkBinary(), ["--db", hub.db, "api-key", "revoke", "short", "--yes"]).status == 0)
+        _ = try HTTPClientFixture.scimCreateUser(endpoint: d.endpoint, token: d.token, userName: "bob@acme.test")
+        #expect(done.wait(timeout: .now() + 20) == .success)
+        let got = try #require(answer.withLock { $0 })
+        #expect(got.status == 401 && got.text.contains("Unauthorized"), "\(got.text)")
     }
 
     @Test func aLongPollReturnsWhenTheChangeArrives() throws {

@@ -23,3 +23,18 @@ import Testing
         #expect(Base64URL.encode([UInt8](repeating: 0xAB, count: 32)).count == 43)
     }
 }
+
+@Suite struct Base64URLDecodeTests {
+    @Test func decodesWhatEncodeMakesAndNothingElse() {
+        var rng = SystemRandomNumberGenerator()
+        for length in 0...80 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            #expect(Base64URL.decode(Base64URL.encode(bytes)) == bytes, "\(length) bytes")
+        }
+        // Not base64url: another alphabet, padding, a length no encoding has, spaces, non-ASCII.
+        for bad in ["a", "ab+c", "ab/c", "Zg==", "Zm9v=", "Zm9vY", "Zm 9v", "Zé9v", "\u{0}"] {
+            #expect(Base64URL.decode(bad) == nil, "\(bad)")
+        }
+        #expect(Base64URL.decode("") == [])
+    }
+}

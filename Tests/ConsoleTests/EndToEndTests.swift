@@ -49,7 +49,7 @@ import TestSupport
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("SCIM Endpoint"))
         #expect(r.stdout.contains("SCIM Token"))
-        #expect(try status(db)["directories"] as? Int == 3)
+        #expect(try status(db)["directories"] as? Int == 2)
     }
 
     @Test func theLibrarySampleRuns() throws {

@@ -94,7 +94,7 @@ import Testing
     @Test func groupsAndTheirMembersAndAUsersGroups() throws {
         let f = try Fixture(users: 5)
         let groups = try runTool(["--db", f.db, "directory", "groups", f.directory.id])
-        #expect(groups.lines.first == "Directory Acme Okta (\(f.directory.id)): 1 groups")
+        #expect(groups.lines.first == "Directory Acme Okta (\(f.directory.id)): 1 group")
         #expect(groups.lines.count == 3 && groups.lines[2].hasPrefix(f.group) && groups.lines[2].hasSuffix(" 2"), "\(groups.stdout)")
         let groupsJSON = try #require(json(try runTool(["--db", f.db, "--json", "directory", "groups", f.directory.id]).stdout)["groups"] as? [[String: Any]])
         #expect(groupsJSON.first?["displayName"] as? String == "Staff" && groupsJSON.first?["member_count"] as? Int == 2)

@@ -43,6 +43,12 @@ import Testing
         (forged("0b8e3a4c-1f2d-4c5e-8a9b-0c1d2e3f4a5b", .directory, ["tenant": "acme", "product": "crm", "name": "d", "type": "evil"]),
          "page.records[0].fields.type: must be one of"),
         (forged("zz", .replica, ["intro.x": "1"]), "page.records[0].id: must be 32 lowercase hex digits"),
+        (forged("0b8e3a4c-1f2d-4c5e-8a9b-0c1d2e3f4a5b", .directory, ["tenant": "acme", "product": "crm", "name": "d", "type": "google",
+                                                                   "google_status": "owned"]),
+         "page.records[0].fields.google_status: must be authorized or reauthorize"),
+        (forged("0b8e3a4c-1f2d-4c5e-8a9b-0c1d2e3f4a5b", .directory, ["tenant": "acme", "product": "crm", "name": "d", "type": "google",
+                                                                   "google_holder": "me"]),
+         "page.records[0].fields.google_holder: must be a replica id"),
     ]
 
     static func hub() throws -> ServedReplica {

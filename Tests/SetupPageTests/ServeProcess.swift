@@ -13,5 +13,9 @@ func setuplink(db: String, _ commands: String, externalURL: String = "https://hu
 
 /// `setuplink serve` on `db` as the hub a tenant's browser reaches (its external URL is `https://hub.example.test`).
 func serveProcess(db: String) throws -> ServedSetuplink {
-    try ServedSetuplink(db: db, externalURL: "https://hub.example.test")
+    // With a Google OAuth client (never contacted: nothing is authorized), so the page offers Google.
+    try ServedSetuplink(db: db, before: ["--external-url", "https://hub.example.test"], serve: ["--port", "0"],
+                        environment: ["SETUPLINK_TOKEN": "peer-secret-0123456789",
+                                      "SETUPLINK_GOOGLE_CLIENT_ID": "browser-test.apps.googleusercontent.com",
+                                      "SETUPLINK_GOOGLE_CLIENT_SECRET": "browser-test-secret"])
 }

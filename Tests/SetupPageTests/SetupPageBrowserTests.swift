@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SetupLinks
 import TestSupport
 
 /// The page in a real browser: headless Chromium driven through the Chrome
@@ -22,13 +23,27 @@ import TestSupport
         let made = try setuplink(db: db, "link create --tenant \"Acme Corporation\" --product CRM"
                                  + " --webhook-url https://hooks.example.com/x --webhook-secret s3cret\n")
         let token = try #require(made.objects.first?["token"] as? String)
+        // A link with a very long tenant name (no spaces to break at), and one that expired.
+        let long = String(repeating: "Verylongtenantname", count: 12)
+        let longMade = try setuplink(db: db, "link create --tenant \(long) --product CRM"
+                                     + " --webhook-url https://hooks.example.com/x --webhook-secret s3cret\n")
+        let longToken = try #require(longMade.objects.first?["token"] as? String)
+        let expiredToken: String
+        do {
+            let store = try SetupLinkService.openStore(path: db)
+            defer { store.close() }
+            let past = try SetupLinkService(store: store, now: { Date().addingTimeInterval(-10 * 86_400) })
+            expiredToken = try past.createLink(tenant: "Initech", product: "CRM", webhookURL: "https://hooks.example.com/x",
+                                               webhookSecret: "s3cret", name: nil, expiryDays: 1).0.token
+        }
         let serve = try serveProcess(db: db)
         defer { serve.stop() }
         try? FileManager.default.removeItem(atPath: Self.outputFolder)
         let script = packageRoot().appendingPathComponent("Tests/SetupPageTests/Browser/setup_page_browser.py").path
         let run = try runChild(URL(fileURLWithPath: python),
                                  [script, "--url", "\(serve.url)/setup/\(token)", "--out", Self.outputFolder,
-                                  "--external-url", "https://hub.example.test"],
+                                  "--external-url", "https://hub.example.test",
+                                  "--expired-url", "\(serve.url)/setup/\(expiredToken)", "--long-url", "\(serve.url)/setup/\(longToken)"],
                                  // Chromium's profile and its own temporary files go in the test's folder
                                  // (its helpers may still write after the browser is killed).
                                  environment: ProcessInfo.processInfo.environment.filter { $0.key.hasPrefix("SETUPLINK_CHROMIUM") }
@@ -39,7 +54,8 @@ import TestSupport
             try unavailable("Chromium: \(reason)")
         }
         #expect(run.status == 0, "browser checks:\n\(run.stdout)\n\(run.stderr)")
-        for shot in ["desktop.png", "phone.png", "desktop-created.png", "confirm-delete.png", "not-found.png"] {
+        for shot in ["desktop.png", "phone.png", "desktop-created.png", "confirm-delete.png", "not-found.png", "expired.png",
+                     "long-name-phone.png"] {
             let size = (try? FileManager.default.attributesOfItem(atPath: Self.outputFolder + "/" + shot)[.size] as? Int) ?? 0
             #expect(size > 10_000, "screenshot \(shot) saved")
         }
@@ -47,7 +63,7 @@ import TestSupport
         // the one made with it was deleted through the confirmation page.
         let listed = try setuplink(db: db, "directory list\n")
         let names = (listed.objects.first?["directories"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
-        #expect(names == ["No-script Google"])
+        #expect(names == ["No-script JumpCloud"])
         #expect(!serve.accessLog.contains(token))
     }
 }

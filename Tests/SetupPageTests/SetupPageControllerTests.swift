@@ -37,7 +37,7 @@ final class PageFixture: @unchecked Sendable {
 }
 
 @Suite struct SetupPageControllerTests {
-    @Test func thePageShowsTheLinkAndAFormWithSixProvidersEntraFirst() throws {
+    @Test func thePageShowsTheLinkAndAFormWithFiveSCIMProvidersEntraFirst() throws {
         let f = try PageFixture()
         let l = try f.link()
         let r = f.controller.get(token: l.token, query: [])
@@ -45,7 +45,9 @@ final class PageFixture: @unchecked Sendable {
         #expect(r.status == 200)
         #expect(page.contains("<dd>acme</dd>") && page.contains("<dd>crm</dd>"))
         #expect(page.contains(PageRenderer.display(l.validTill)) && page.contains("2027-01-18 08:00 UTC"))
-        for t in DirectoryType.allCases { #expect(page.contains(">\(t.label)</option>")) }
+        // Google only on a hub with a Google OAuth client (`GoogleSyncTests` has that case).
+        for t in DirectoryType.allCases where t != .google { #expect(page.contains(">\(t.label)</option>")) }
+        #expect(!page.contains("value=\"google\"") && page.contains("Google Workspace is not offered here"))
         #expect(page.contains("<option value=\"azure-scim-v2\" selected>Entra ID SCIM v2.0</option>"))
         #expect(page.components(separatedBy: " selected>").count == 2, "one option preselected")
         #expect(page.contains("<label for=\"new-name\">") && page.contains("<label for=\"new-type\">"))
@@ -78,12 +80,19 @@ final class PageFixture: @unchecked Sendable {
         _ = f.post(l, [("action", "create"), ("name", "   "), ("type", "azure-scim-v2")])
         #expect(try f.service.directories().map(\.name) == ["scim-acme-crm"])
         let named = try f.link("globex", "hr", name: "Globex HR")
-        _ = f.post(named, [("action", "create"), ("name", ""), ("type", "google")])
-        let g = try #require(try f.service.directories(tenant: "globex").first)
+        _ = f.post(named, [("action", "create"), ("name", ""), ("type", "jumpcloud-scim-v2")])
+        #expect(try f.service.directories(tenant: "globex").map(\.name) == ["Globex HR"])
+        // Without a Google OAuth client, the form offers no Google and refuses one.
+        let refused = f.post(named, [("action", "create"), ("name", "G"), ("type", "google")])
+        #expect(refused.status == 400 && f.html(refused).contains("Google Workspace is not offered here"))
+        #expect(!f.html(refused).contains("value=\"google\""))
+        #expect(try f.service.directories(tenant: "globex").count == 1)
+        // A Google directory made elsewhere (a laptop) shows no SCIM values and why it cannot be authorized here.
+        let g = try f.service.open(named.token).createDirectory(type: .google)
         #expect(g.name == "Globex HR" && g.type == .google && g.scimToken.isEmpty)
         let page = f.html(f.controller.get(token: named.token, query: []))
         #expect(page.contains("Google directories have no SCIM endpoint"))
-        #expect(!page.contains("SCIM endpoint</label>"))
+        #expect(!page.contains("\(g.id)-endpoint"))
     }
 
     @Test func refusedFormsChangeNothing() throws {
@@ -131,8 +140,9 @@ final class PageFixture: @unchecked Sendable {
         #expect(confirm.status == 200 && f.html(confirm).contains("Delete To go?"))
         #expect(f.html(confirm).contains("name=\"confirm\" value=\"yes\""))
         let done = f.post(l, [("action", "delete"), ("directory", d.id), ("confirm", "yes")])
-        #expect(done.location == "?done=deleted")
+        #expect(done.location == "?done=deleted&name=To%20go")
         #expect(try f.service.directories().isEmpty)
+        #expect(f.html(f.controller.get(token: l.token, query: [("done", "deleted"), ("name", "To go")])).contains("Directory “To go” deleted."))
         #expect(f.html(f.controller.get(token: l.token, query: [("done", "deleted")])).contains("Directory deleted."))
     }
 
@@ -221,5 +231,46 @@ final class PageFixture: @unchecked Sendable {
         #expect(PageAssets.contentSecurityPolicy.contains("script-src '\(PageAssets.hash(js))'"))
         #expect(!page.contains(" style=\""), "inline style attributes would need 'unsafe-inline'")
         #expect(!page.contains(" onclick="))
+    }
+
+    /// Issue 27.6: the refusal pages keep Jackson's sentences and say what still works.
+    @Test func expiredAndNotFoundPagesKeepJacksonsSentencesAndSayWhatStillWorks() throws {
+        let f = try PageFixture()
+        let l = try f.link(days: 1)
+        f.clock = f.clock.addingTimeInterval(86_401)
+        let expired = f.controller.get(token: l.token, query: [])
+        let notFound = f.controller.get(token: String(repeating: "0", count: 48), query: [])
+        for (r, title, status) in [(expired, "Setup link is expired", 401), (notFound, "Setup link is not found", 404)] {
+            let page = f.html(r)
+            #expect(r.status == status)
+            #expect(page.contains("<h1>\(title)</h1>\n<p>Please contact your administrator to get a new setup link.</p>"), "\(page)")
+            #expect(page.contains("Directories you already created keep working"))
+            #expect(page.contains("Ask the administrator who sent you this link for a new one"))
+        }
+    }
+
+    /// Issue 27.6: each SCIM directory's card has its provider's steps, in the provider's words, and its documentation.
+    @Test func eachDirectoryCardHasItsProvidersStepsAndDocumentation() throws {
+        let f = try PageFixture()
+        let l = try f.link()
+        let page = try f.service.open(l.token)
+        let expected: [(DirectoryType, [String], String)] = [
+            (.okta, ["SCIM connector base URL", "HTTP Header", "userName"], "https://help.okta.com/"),
+            (.azure, ["Tenant URL", "Secret Token"], "https://learn.microsoft.com/"),
+            (.onelogin, ["SCIM Base URL", "SCIM Bearer Token"], "https://developers.onelogin.com/"),
+            (.jumpcloud, ["Base URL", "Token Key"], "https://jumpcloud.com/"),
+            (.generic, ["SCIM base URL", "bearer token"], "https://datatracker.ietf.org/doc/html/rfc7644"),
+        ]
+        for (type, _, _) in expected { _ = try page.createDirectory(type: type, name: type.label) }
+        let html = f.html(f.controller.get(token: l.token, query: []))
+        let cards = html.components(separatedBy: "<article ").dropFirst()
+        #expect(cards.count == expected.count)
+        for (type, words, docs) in expected {
+            let card = try #require(cards.first { $0.contains("<dd>\(type.label)</dd>") }, "\(type)")
+            for w in words { #expect(card.contains(HTML.escape(w)), "\(type.label) lacks “\(w)”") }
+            #expect(card.contains("<details class=\"guide\""))
+            #expect(card.contains("href=\"\(docs)"), "\(type.label) links its documentation")
+            #expect(card.contains("rel=\"noopener noreferrer\""))
+        }
     }
 }

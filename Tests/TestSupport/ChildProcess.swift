@@ -199,6 +199,9 @@ public final class ServedSetuplink: Sendable {
     /// What the server wrote on stderr: its access log.
     public var accessLog: String { stderrText.withLock { $0 } }
 
+    /// What the server printed on stdout: its banner.
+    public var banner: String { stdoutText.withLock { $0 } }
+
     /// Waits until the access log contains `text`, up to `seconds`.
     public func waitForLog(_ text: String, seconds: Double = 60) -> Bool {
         poll(until: { accessLog.contains(text) }, deadline: .milliseconds(Int(seconds * 1000)))

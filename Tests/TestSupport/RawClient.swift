@@ -54,6 +54,9 @@ public final class RawClient: @unchecked Sendable {
 
     deinit { close(fd) }
 
+    /// Hangs up both ways (the descriptor stays open until the client is released).
+    public func hangUp() { shutdown(fd, Int32(SHUT_RDWR)) }
+
     /// Sends `text` as UTF-8.
     public func send(_ text: String) { send(Array(text.utf8)) }
 

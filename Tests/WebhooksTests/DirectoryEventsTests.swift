@@ -41,8 +41,10 @@ import Webhooks
         #expect(session.run(line: "directory events \(d.id.prefix(8))") == .ok)
         let lines = out.all.joined(separator: "\n").split(separator: "\n").map(String.init)
         #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
-            == "Seq Time Event Status Attempts Next retry Last error")
+            == "Seq Time Event Subject Status Attempts Next retry Last error")
         #expect(lines.filter { $0.contains("user.created") }.count == 3)
+        // Each event names whom it concerns, the delivered one too (its outbox body was emptied).
+        for i in 0..<3 { #expect(lines.contains { $0.contains("user.created") && $0.contains("u\(i)@acme.test") }, "\(lines)") }
         #expect(lines.contains { $0.contains("delivered") && $0.contains(" 1 ") })
         #expect(lines.contains { $0.contains("pending") && $0.contains("in 2 min") && $0.contains("HTTP 500: no") })
         #expect(lines.contains { $0.contains("pending") && $0.contains("due") })
@@ -68,6 +70,7 @@ import Webhooks
         #expect(events[1]["last_error"]?.stringValue == "HTTP 500: no")
         #expect(events.allSatisfy { $0["event"]?.stringValue == "user.created" && $0["time"]?.stringValue != nil })
         #expect(events.allSatisfy { $0["data"] == nil && $0["body"] == nil }, "the payload (people's data) is not listed")
+        #expect(events.map { $0["subject"]?.stringValue } == ["u0@acme.test", "u1@acme.test", "u2@acme.test"], "only whom it concerns")
         #expect(jsonSession.run(line: "status") == .ok)
         #expect(json(jsonOut.all[1])["events_pending"]?.int64Value == 2)
 

@@ -32,9 +32,48 @@ enum CommandHelp {
         }))])
     }
 
+    /// The commands of the shell's command line that are not REPL commands: usage, summary, flags, example.
+    static let commandLineTopics: [(name: String, usage: String, summary: String, flags: [(String, String)], example: String)] = [
+        ("serve", "setuplink [--db PATH] serve [--port 8080] [--bind ADDR] [--token-file FILE] [--tls-cert PEM --tls-key PEM] [--webhook-batch N] [--external-url URL]",
+         "serve this replica (from the shell, not the REPL): the peer protocol, every directory's SCIM service, the setup page and the app API on one port, and the webhook sender",
+         [("--port N", "the port (default 8080; 0 picks a free one)"),
+          ("--bind ADDR", "the address to listen on (default 127.0.0.1; 0.0.0.0 for every address)"),
+          ("--token-file FILE", "the peer token, one line (else SETUPLINK_TOKEN, else the token stored with the replica)"),
+          ("--tls-cert PEM --tls-key PEM", "serve HTTPS with this certificate and private key"),
+          ("--webhook-batch N", "send webhook events in JSON arrays of up to N (1 to 1000; default one event per request)"),
+          ("--external-url URL", "the address tenants and identity providers reach (default: the address served); checked at start"),
+          ("--json", "print the start-up banner as one JSON object")],
+         "setuplink --db hub.sqlite serve --bind 0.0.0.0 --port 8443 --token-file peer.token --external-url https://hub.example.com:8443"),
+        ("serve token", "setuplink [--db PATH] serve token show|rotate",
+         "print the peer token stored with the replica, or replace it (a running serve uses the new one within a second)", [],
+         "setuplink --db hub.sqlite serve token rotate"),
+        ("init", "setuplink --db PATH init",
+         "create a replica file (one-shot commands that only read refuse a file that does not exist)", [],
+         "setuplink --db laptop.sqlite init"),
+        ("repl", "setuplink [--db PATH] [--json] [repl]",
+         "the REPL on the replica (the default with no command; lines may be piped in)", [],
+         "setuplink --db laptop.sqlite < Samples/admin.repl"),
+    ]
+
     /// One command's help; a first word alone (`help link`) lists its commands' usage lines.
     private static func topic(_ topic: String, json: Bool) throws -> String {
         let words = topic.split(separator: " ").map(String.init)
+        if let t = commandLineTopics.first(where: { $0.name == words.joined(separator: " ") }) {
+            if json {
+                return Format.jsonLine([("command", .string(t.name)), ("usage", .string(t.usage)), ("summary", .string(t.summary)),
+                                        ("flags", .array(t.flags.map { .object([("name", .string($0.0)), ("help", .string($0.1)),
+                                                                                ("required", .bool(false))]) })),
+                                        ("example", .string(t.example))])
+            }
+            var lines = ["usage: \(t.usage)", "", t.summary]
+            if !t.flags.isEmpty {
+                lines.append("")
+                let width = t.flags.map(\.0.count).max() ?? 0
+                for (f, h) in t.flags { lines.append("  " + f + String(repeating: " ", count: width - f.count + 2) + h) }
+            }
+            lines += ["", "example: \(t.example)"]
+            return lines.joined(separator: "\n")
+        }
         let all = CommandRegistry.configurations
         guard let c = all.first(where: { $0.name == topic }) ?? CommandRegistry.lookup(words)?.configuration else {
             let group = all.filter { $0.words[0] == topic }
@@ -42,7 +81,7 @@ enum CommandHelp {
                 if json { return list(group) }
                 return group.map { "  \($0.usage)" }.joined(separator: "\n")
             }
-            let names = Array(Set(CommandRegistry.names + CommandRegistry.firstWords))
+            let names = Array(Set(CommandRegistry.names + CommandRegistry.firstWords + commandLineTopics.map(\.name)))
             let hint = closestMatch(to: topic, in: names).map { " — did you mean \"\($0)\"?" } ?? ""
             throw ConsoleError.usage("no help for \"\(topic)\"\(hint)")
         }

@@ -23,6 +23,7 @@ enum CommandRegistry {
         UserShow.self,
         GroupShow.self,
         DirectoryEvents.self,
+        DirectorySyncNow.self,
         // Tenant flow
         OpenPage.self,
         ProviderList.self,

@@ -43,6 +43,11 @@ struct ParsedCommand {
                     inline = String(w[w.index(after: eq)...])
                 }
                 guard let f = spec.flag(named: name) else {
+                    if SetupLinkCLI.globalFlags.contains(name) {
+                        // In the REPL (or a piped script): the command line's options are set when it starts.
+                        throw ConsoleError.usage("\(name) is an option of the setuplink command line, not of \(spec.name):"
+                                                 + " put \(name) before the command when you start it (setuplink \(name)\(name == "--json" ? "" : " …") …)")
+                    }
                     let known = spec.flags.map(\.name)
                     let hint = closestMatch(to: name, in: known).map { " — did you mean \($0)?" }
                         ?? (known.isEmpty ? " (\(spec.name) takes no flags)" : " (flags: \(known.joined(separator: " ")))")

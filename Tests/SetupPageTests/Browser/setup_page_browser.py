@@ -194,6 +194,8 @@ def main():
     ap.add_argument("--url", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--external-url")
+    ap.add_argument("--expired-url", help="the page of an expired link")
+    ap.add_argument("--long-url", help="the page of a link with a very long tenant name")
     opts = ap.parse_args()
     os.makedirs(opts.out, exist_ok=True)
     failures = []
@@ -257,7 +259,7 @@ def main():
         check(cdp.js("document.querySelector('#new-type').value") == "azure-scim-v2", "Entra ID is preselected")
         check(cdp.js("[...document.querySelectorAll('#new-type option')].map(o => o.textContent).join('|')")
               == "Entra ID SCIM v2.0|Okta SCIM v2.0|OneLogin SCIM v2.0|JumpCloud v2.0|Generic SCIM v2.0|Google",
-              "the provider select lists the six types with their labels")
+              "the provider select lists the six types with their labels (this hub has a Google OAuth client)")
         problems = cdp.js(A11Y_JS)
         check(problems == [], f"labels, names and tab order: {problems or 'fine'}")
 
@@ -275,7 +277,9 @@ def main():
             return {id: a.id, provider: a.querySelector('dd').textContent,
                     endpoint: (a.querySelector('textarea[id$=-endpoint]') || {}).value,
                     token: (a.querySelector('textarea[id$=-token]') || {}).value,
-                    isNew: a.classList.contains('is-new'), bold: a.querySelectorAll('b').length}; })()""")
+                    isNew: a.classList.contains('is-new'), bold: a.querySelectorAll('b').length,
+                    guide: (a.querySelector('details.guide') || {}).textContent || '',
+                    docs: (a.querySelector('details.guide a') || {}).href || ''}; })()""")
         check(card is not None, "the new directory is in the DOM, its name shown as text")
         if card:
             dir_id = card["id"][len("dir-"):]
@@ -285,6 +289,9 @@ def main():
                   "its SCIM token is shown (22 base64url characters)")
             check(card["provider"] == "Okta SCIM v2.0" and card["isNew"] and card["bold"] == 0,
                   "provider label, highlight, and no markup injected")
+            check(all(w in card["guide"] for w in ("SCIM connector base URL", "HTTP Header", "userName")),
+                  f"Okta's steps with Okta's field names: {card['guide'][:160]!r}")
+            check(card["docs"].startswith("https://help.okta.com/"), f"a link to Okta's documentation: {card['docs']!r}")
         check("Directory “Browser Okta <b>&</b>” created." in cdp.js("document.querySelector('.notice').textContent"),
               "a status message says it was created")
         screenshot("desktop-created.png")
@@ -328,7 +335,7 @@ def main():
         check(keys[:1] == ["Skip to main content"], f"the first Tab reaches the skip link ({keys[:1]})")
         check(keys[-3:] == ["new-name", "new-type", "Create directory"], f"the form's fields come in order ({keys[-3:]})")
         check(all(f["outline"] != "none" and f["width"] != "0px" for f in order), "every focused control shows a focus ring")
-        dom_order = cdp.js("""[...document.querySelectorAll('a[href], button:not([hidden]), input:not([type=hidden]), select, textarea')]
+        dom_order = cdp.js("""[...document.querySelectorAll('a[href], button:not([hidden]), input:not([type=hidden]), select, textarea, summary')]
             .map(e => e.id || e.getAttribute('name') || e.textContent.trim().slice(0, 20))""")
         check(keys == dom_order[:len(keys)], "Tab follows the document order")
 
@@ -354,14 +361,15 @@ def main():
         check(cdp.js("document.querySelectorAll('button[data-copy]:not([hidden])').length") == 0,
               "without JavaScript the copy buttons stay hidden")
         cdp.js("document.querySelector('#new-name').focus()")
-        cdp.send("Input.insertText", text="No-script Google")
-        cdp.js("document.querySelector('#new-type').value = 'google'")
+        cdp.send("Input.insertText", text="No-script JumpCloud")
+        cdp.js("document.querySelector('#new-type').value = 'jumpcloud-scim-v2'")
         cdp.send("Emulation.setScriptExecutionDisabled", value=True)
         cdp.navigate_and_wait(lambda: click("form.form button[type=submit]"))
         cdp.send("Emulation.setScriptExecutionDisabled", value=False)
-        google = cdp.js("""(() => { const h = [...document.querySelectorAll('article.dir h3')].find(h => h.textContent === 'No-script Google');
+        jc = cdp.js("""(() => { const h = [...document.querySelectorAll('article.dir h3')].find(h => h.textContent === 'No-script JumpCloud');
             return h ? h.closest('article').querySelector('.info').textContent.trim() : null; })()""")
-        check(google is not None and "no SCIM endpoint" in google, f"without JavaScript a Google directory is created: {google!r}")
+        check(jc is not None and "Token Key" in jc and "Base URL" in jc,
+              f"without JavaScript a JumpCloud directory is created, with JumpCloud's steps: {jc!r}")
 
         # 8. Deactivate, then delete with its confirmation page.
         if card:
@@ -373,20 +381,46 @@ def main():
             screenshot("confirm-delete.png")
             cdp.navigate_and_wait(lambda: click("button.danger"))
             check(cdp.js(f"document.querySelector('{sel}') === null") and
-                  cdp.js("document.querySelector('.notice').textContent") == "Directory deleted.",
-                  "confirming deletes it")
+                  cdp.js("document.querySelector('.notice').textContent") == "Directory “Browser Okta <b>&</b>” deleted.",
+                  "confirming deletes it, and the notice names it")
 
         # 9. A token that opens nothing: the 404 page and its sentences.
         cdp.navigate_and_wait(lambda: cdp.send("Page.navigate", url=opts.url.split("/setup/")[0] + "/setup/" + "0" * 48))
         check(cdp.js("document.querySelector('h1').textContent") == "Setup link is not found" and
               cdp.js("document.querySelector('main p').textContent") == "Please contact your administrator to get a new setup link.",
               "an unknown token shows the not-found page")
+        check("keep working" in cdp.js("document.querySelector('main').textContent"),
+              "the not-found page says the directories keep working")
         screenshot("not-found.png")
+
+        # 9b. An expired link: Jackson's sentences, then what still works.
+        if opts.expired_url:
+            cdp.navigate_and_wait(lambda: cdp.send("Page.navigate", url=opts.expired_url))
+            main_text = cdp.js("document.querySelector('main').textContent")
+            check(cdp.js("document.querySelector('h1').textContent") == "Setup link is expired" and
+                  cdp.js("document.querySelector('main p').textContent") == "Please contact your administrator to get a new setup link.",
+                  "an expired link shows Jackson's sentences first")
+            check("keep working" in main_text and "new one" in main_text,
+                  f"the expired page says what still works and whom to ask: {main_text.strip()[:200]!r}")
+            screenshot("expired.png")
+
+        # 9c. A very long tenant name on a phone: it wraps, nothing scrolls sideways.
+        if opts.long_url:
+            phone()
+            cdp.navigate_and_wait(lambda: cdp.send("Page.navigate", url=opts.long_url))
+            width = cdp.js("[document.documentElement.scrollWidth, window.innerWidth]")
+            check(width[0] <= width[1], f"a long tenant name wraps on a phone (scroll width {width[0]}, window {width[1]})")
+            screenshot("long-name-phone.png")
+            desktop()
+            cdp.navigate_and_wait(lambda: cdp.send("Page.reload"))
+            width = cdp.js("[document.documentElement.scrollWidth, window.innerWidth]")
+            check(width[0] <= width[1], f"a long tenant name wraps on a desktop (scroll width {width[0]}, window {width[1]})")
 
         # 10. Nothing was refused by the Content-Security-Policy, nothing failed to load.
         bad = [e["params"]["entry"]["text"] for e in cdp.events if e["method"] == "Log.entryAdded"
                and e["params"]["entry"]["level"] == "error" and "favicon" not in e["params"]["entry"].get("url", "")
-               and "0" * 48 not in e["params"]["entry"].get("url", "")]  # the 404 we asked for
+               and "0" * 48 not in e["params"]["entry"].get("url", "")  # the 404 we asked for
+               and not (opts.expired_url and e["params"]["entry"].get("url", "") == opts.expired_url)]  # and the 401
         check(bad == [], f"no console errors (CSP violations, failed loads): {bad[:3] or 'none'}")
     finally:
         stop_chromium(proc)

@@ -1,3 +1,4 @@
+import GoogleSync
 import JSON
 import SetupLinks
 
@@ -8,17 +9,38 @@ extension Directory {
         [("id", .string(id)), ("name", .string(name)), ("tenant", .string(tenant)), ("product", .string(product)),
          ("type", .string(type.rawValue)), ("status", .string(status)), ("deactivated", .bool(deactivated)),
          ("scim_endpoint", .string(scimEndpoint(externalURL: session.service.externalURL))), ("scim_token", .string(scimToken)),
-         ("webhook_url", .string(webhookURL))]
+         ("webhook_url", .string(webhookURL)), ("created", created.map { .string(Format.iso($0)) } ?? .null)] + googleFields(in: session)
+    }
+
+    /// A Google directory's authorization (replicated) and, on the hub that syncs it, its last sync.
+    private func googleState(in session: ConsoleSession) -> (GoogleDirectoryState, GoogleSyncStatus?)? {
+        guard type == .google, let r = (try? session.service.store.record(id: id)) ?? nil else { return nil }
+        return (GoogleDirectoryState(record: r), (try? GoogleCredentials.lastSync(session.service.store, id)) ?? nil)
+    }
+
+    /// `google_status` (`not-authorized`, `authorized`, `needs-reauthorization`), `google_authorized_by`,
+    /// `google_domain`, `google_holder`, `google_last_sync` for a Google directory.
+    private func googleFields(in session: ConsoleSession) -> [(String, JSONValue)] {
+        guard let (s, last) = googleState(in: session) else { return [] }
+        let status = s.authorizedBy == nil ? "not-authorized" : s.needsReauthorization ? "needs-reauthorization" : "authorized"
+        return [("google_status", .string(status)), ("google_authorized_by", s.authorizedBy.map(JSONValue.string) ?? .null),
+                ("google_domain", s.domain.map(JSONValue.string) ?? .null), ("google_holder", s.holder.map(JSONValue.string) ?? .null),
+                ("google_last_sync", last.map { .string($0.line) } ?? .null)]
     }
 
     /// The directory's info section: SCIM endpoint and token (none for Google).
     func section(in session: ConsoleSession) -> String {
         var rows: [(String, String)] = [("ID", id), ("Name", name), ("Tenant", tenant), ("Product", product),
-                                        ("Type", "\(type.label) (\(type.rawValue))"), ("Status", session.io.style.status(status))]
+                                        ("Type", "\(type.label) (\(type.rawValue))"), ("Status", session.io.style.status(status)),
+                                        ("Created", created.map(Format.date) ?? "unknown")]
         if type.usesSCIM {
             rows += [("SCIM Endpoint", scimEndpoint(externalURL: session.service.externalURL)), ("SCIM Token", scimToken)]
         } else {
             rows.append(("SCIM", "none: Google directories sync without a SCIM endpoint"))
+            if let (s, last) = googleState(in: session) {
+                rows.append(("Google", s.summary))
+                if let last { rows.append(("Last sync", last.line)) }
+            }
         }
         return renderSection(title: "Directory", rows: rows)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Replica
 import SetupLinks
 
 /// `directory events ID [--status STATUS]`: the webhook events of a directory in this
@@ -38,12 +39,22 @@ struct DirectoryEvents: ConsoleCommand {
             status = parsed
         }
         let now = Date()
+        // The replicated event record keeps the payload after the outbox emptied it on delivery.
+        let replica = session.replica
+        let payload: (String) -> [UInt8]? = { id in
+            (try? replica.record(id: id))??[EventRecords.payloadField].map { Array($0.utf8) }
+        }
+        func row(_ e: OutboxService.Event) -> [String] {
+            var r = e.row(now: now)
+            r.insert(e.subject(payload: payload) ?? "-", at: 3)
+            return r
+        }
         if session.json {
             var all: [JSONValue] = []
             var after: Int64 = 0
             while true {
                 let page = try outbox.events(directory: id, after: after, status: status, limit: 1000)
-                all += page.map { .object($0.jsonFields) }
+                all += page.map { e in .object(e.jsonFields + [("subject", e.subject(payload: payload).map(JSONValue.string) ?? .null)]) }
                 guard page.count == 1000, let last = page.last else { break }
                 after = last.seq
             }
@@ -65,13 +76,13 @@ struct DirectoryEvents: ConsoleCommand {
         }
         var after = first.last!.seq
         var more = first.count == 100
-        try session.streamTable(headers: ["Seq", "Time", "Event", "Status", "Attempts", "Next retry", "Last error"], statusColumns: [3],
-                                first: first.map { $0.row(now: now) }) {
+        try session.streamTable(headers: ["Seq", "Time", "Event", "Subject", "Status", "Attempts", "Next retry", "Last error"], statusColumns: [4],
+                                first: first.map(row)) {
             guard more else { return nil }
             let page = try outbox.events(directory: id, after: after, status: status, limit: 1000)
             more = page.count == 1000
             after = page.last?.seq ?? after
-            return page.isEmpty ? nil : page.map { $0.row(now: now) }
+            return page.isEmpty ? nil : page.map(row)
         }
         let counts = try outbox.counts(directory: id)
         session.say("\(counts.pending) pending, \(counts.delivered) delivered, \(counts.failed) failed, \(counts.dropped) dropped"

@@ -21,10 +21,11 @@ struct PeerList: ConsoleCommand {
             return
         }
         if peers.isEmpty {
-            session.say("No peers yet. Add one with: peer add NAME URL --token T")
+            session.say("No peers yet. Add one with: peer add NAME URL \(session.tokenFlag)")
             return
         }
         var t = TextTable(headers: ["Name", "URL", "Token", "Last sync", "Last error"], maxCellWidth: ConsoleSession.maxCellWidth)
+        t.wholeLastColumn = true
         for p in peers { t.append([p.name, p.url, p.token == nil ? "none" : "set", p.lastSync.map(Format.date) ?? "never", p.lastError ?? "-"]) }
         session.say(t.render())
     }

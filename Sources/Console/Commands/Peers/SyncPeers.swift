@@ -34,7 +34,7 @@ struct SyncPeers: ConsoleCommand {
     func run(in session: ConsoleSession) throws {
         guard let target = self.target.map(Validation.trimmed) else {
             let peers = try session.peers.all()
-            guard !peers.isEmpty else { throw ConsoleError.failed("no peers to sync with (add one with: peer add NAME URL --token T)") }
+            guard !peers.isEmpty else { throw ConsoleError.failed("no peers to sync with (add one with: peer add NAME URL \(session.tokenFlag))") }
             if token != nil || tokenFile != nil || cacert != nil {
                 throw ConsoleError.usage("--token, --token-file and --cacert need a peer name or URL")
             }
@@ -62,6 +62,7 @@ struct SyncPeers: ConsoleCommand {
             let who = t.name.map { "\"\($0)\" (\(t.url))" } ?? t.url
             session.say("Synced with \(who): " + SyncRun.summary(report))
         }
+        SyncRun.tellDiscarded(report, in: session)
     }
 
     /// Why `target` is neither a peer nor a URL, with the fix that fits what was typed.
@@ -75,7 +76,7 @@ struct SyncPeers: ConsoleCommand {
             return "\"\(target)\" is not a peer name; to sync with an address give a URL: sync http://\(target)"
         }
         if PeerCredentials.validPeerName(target) {
-            return "no peer named \"\(target)\" (add it with: peer add \(target) URL --token T, or give a URL)"
+            return "no peer named \"\(target)\" (add it with: peer add \(target) URL \(session.tokenFlag), or give a URL)"
         }
         return "no peer named \"\(target)\" (see: peer list, or give a URL like http://hub.example.com:8080)"
     }
@@ -92,6 +93,7 @@ struct SyncPeers: ConsoleCommand {
                 let report = try SyncRun.sync(t, in: session)
                 entries.append(.object(SyncRun.json(t, report)))
                 if !session.json { session.say(label + pad + SyncRun.summary(report)) }
+                SyncRun.tellDiscarded(report, in: session)
             } catch {
                 failed.append(label)
                 let message = "\(error)"

@@ -50,9 +50,42 @@ enum SyncRun {
         })
     }
 
-    /// `pulled 3, pushed 0, conflicts 0 (2 requests, 1.2 KiB)`.
+    /// `pulled 1 link, 2 users; pushed nothing; conflicts 0 (2 requests, 1.2 KiB)`: records counted
+    /// by kind, the replicas' own bookkeeping (members, retired tokens) apart.
     static func summary(_ r: SyncReport) -> String {
-        "pulled \(r.pulled), pushed \(r.pushed), conflicts \(r.conflicts) (\(r.requests) requests, \(Format.bytes(r.bytesSent + r.bytesReceived)))"
+        let pulled = byKind(r.pulledByKind), pushed = byKind(r.pushedByKind)
+        let bookkeeping = max(0, r.pulled - pulled.told) + max(0, r.pushed - pushed.told)
+        return "pulled \(pulled.text); pushed \(pushed.text); conflicts \(r.conflicts)"
+            + " (\(Format.count(r.requests, "request")), \(Format.bytes(r.bytesSent + r.bytesReceived))"
+            + (bookkeeping > 0 ? "; \(Format.count(bookkeeping, "bookkeeping record"))" : "") + ")"
+    }
+
+    /// The kinds people know, in the order they are told, with their nouns.
+    static let nouns: [(RecordKind, String, String)] = [
+        (.link, "link", "links"), (.directory, "directory", "directories"), (.user, "user", "users"),
+        (.group, "group", "groups"), (.membership, "group membership", "group memberships"),
+        (.event, "event", "events"), (.apiKey, "API key", "API keys"),
+    ]
+
+    /// `1 link, 2 users`, or `nothing`, and how many records that tells.
+    static func byKind(_ counts: [RecordKind: Int]) -> (text: String, told: Int) {
+        var parts: [String] = []
+        var told = 0
+        for (kind, one, many) in nouns {
+            guard let n = counts[kind], n > 0 else { continue }
+            parts.append("\(n) \(n == 1 ? one : many)")
+            told += n
+        }
+        return (parts.isEmpty ? "nothing" : parts.joined(separator: ", "), told)
+    }
+
+    /// Says each change a concurrent delete discarded in this sync (on standard output, after
+    /// the summary; in JSON mode the report's `discarded` field carries them).
+    static func tellDiscarded(_ r: SyncReport, in session: ConsoleSession) {
+        guard !session.json else { return }
+        for d in r.discarded {
+            session.say("  " + session.io.style.status("discarded") + ": " + d.sentence(this: session.replica.id) + " (listed by: conflicts)")
+        }
     }
 
     /// A sync report as JSON fields.
@@ -61,7 +94,10 @@ enum SyncRun {
          ("pulled", .int(Int64(r.pulled))), ("pushed", .int(Int64(r.pushed))),
          ("conflicts", .int(Int64(r.conflicts))), ("peer_conflicts", .int(Int64(r.peerConflicts))),
          ("requests", .int(Int64(r.requests))), ("bytes_sent", .int(Int64(r.bytesSent))),
-         ("bytes_received", .int(Int64(r.bytesReceived))), ("peer_replica", .string(r.peerReplica.hex))]
+         ("bytes_received", .int(Int64(r.bytesReceived))), ("peer_replica", .string(r.peerReplica.hex)),
+         ("pulled_by_kind", .object(r.pulledByKind.sorted { $0.key.rawValue < $1.key.rawValue }.map { ($0.key.description, .int(Int64($0.value))) })),
+         ("pushed_by_kind", .object(r.pushedByKind.sorted { $0.key.rawValue < $1.key.rawValue }.map { ($0.key.description, .int(Int64($0.value))) })),
+         ("discarded", .array(r.discarded.map { .object($0.jsonFields) }))]
     }
 
     /// What a request in progress waits for, in words.

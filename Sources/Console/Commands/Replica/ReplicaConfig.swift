@@ -81,7 +81,7 @@ struct ReplicaConfig: ConsoleCommand {
         if let value {
             let value = Validation.trimmed(value)
             changed = try service.setStoredExternalURL(value.isEmpty ? nil : value)
-            if session.externalURLSource == "default" || session.externalURLSource == "config" {
+            if ["default", "config", "serve"].contains(session.externalURLSource) {
                 try service.useExternalURL(value.isEmpty ? SetupLinkService.defaultExternalURL : value)
                 session.externalURLSource = value.isEmpty ? "default" : "config"
             } else {

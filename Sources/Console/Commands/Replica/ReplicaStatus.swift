@@ -39,11 +39,11 @@ struct ReplicaStatus: ConsoleCommand {
             ("Directories", String(counts.directories)), ("Users", String(counts.users)), ("Groups", String(counts.groups)),
             ("Tombstones", String(counts.tombstones)), ("Digest", digest),
             ("Webhook events", pending == 0 ? "none pending" : "\(pending) pending (see: directory events ID)"),
+            ("Peers", peerRows.isEmpty ? "none (add one with: peer add NAME URL \(session.tokenFlag))" : String(peerRows.count)),
         ])
-        if peerRows.isEmpty {
-            lines += "\nPeers        none (add one with: peer add NAME URL --token T)"
-        } else {
+        if !peerRows.isEmpty {
             var t = TextTable(headers: ["Peer", "URL", "Last sync", "Unacknowledged", "Last error"], maxCellWidth: ConsoleSession.maxCellWidth)
+            t.wholeLastColumn = true
             for (p, n) in peerRows {
                 t.append([p.name, p.url, p.lastSync.map(Format.date) ?? "never", String(n), p.lastError ?? "-"])
             }

@@ -37,7 +37,7 @@ struct DirectoryGroups: ConsoleCommand {
             session.say("No groups in directory \(d.name) (\(d.id)) yet: its identity provider has pushed none.")
             return
         }
-        session.say("Directory \(d.name) (\(d.id)): \(try browser.groupCount(directory: d.id)) groups")
+        session.say("Directory \(d.name) (\(d.id)): \(Format.count(try browser.groupCount(directory: d.id), "group"))")
         func rows(_ items: [(resource: JSONValue, members: Int)]) -> [[String]] {
             items.map { [ScimResource.text($0.resource, "id"), ScimResource.text($0.resource, "displayName"), String($0.members)] }
         }

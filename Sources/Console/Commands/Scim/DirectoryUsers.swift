@@ -53,7 +53,7 @@ struct DirectoryUsers: ConsoleCommand {
                         : "No users of directory \(d.name) (\(d.id)) match the filter.")
             return
         }
-        if filter == nil { session.say("Directory \(d.name) (\(d.id)): \(try browser.userCount(directory: d.id)) users") }
+        if filter == nil { session.say("Directory \(d.name) (\(d.id)): \(Format.count(try browser.userCount(directory: d.id), "user"))") }
         var cursor = page.next
         try session.streamTable(headers: ["ID", "User name", "Name", "Email", "Status"], statusColumns: [4],
                                 first: page.items.map(ScimResource.userRow)) {

@@ -1,3 +1,4 @@
+import GoogleSync
 import SetupLinks
 
 /// `directory new [--type TYPE] [--name N]`: a tenant creates a directory on the open setup page.
@@ -34,9 +35,17 @@ struct DirectoryNew: ConsoleCommand {
             if d.type.usesSCIM {
                 session.say("Created a directory of type \(d.type.label). Give your identity provider these values:")
             } else {
-                session.say("Created a Google directory. It has no SCIM endpoint: Google sync is set up on the Google side.")
+                session.say("Created a Google directory. It has no SCIM endpoint: a Google Workspace administrator authorizes it on the setup page"
+                            + " (Authorize with Google), then the hub syncs its users and groups.")
+                if try GoogleCredentials.offeredClientID(session.service.store) == nil {
+                    session.say("Note: " + GoogleCredentials.notOffered + "; it syncs once a hub with Google configured serves its setup page.")
+                }
             }
             session.say(d.section(in: session))
+            if let guide = d.type.guide {
+                session.say("\nIn \(guide.provider): the SCIM endpoint goes in “\(guide.endpointField)”, the SCIM token in “\(guide.tokenField)”"
+                            + " (steps: \(guide.documentation)).")
+            }
         }
     }
 }
