@@ -58,7 +58,7 @@ let package = Package(
                                                    "Scim", "SetupPage"]),
         .target(name: "Hub", dependencies: ["HTTP", "PeerSync", "SetupPage", "Scim", "Storage", "SetupLinks", "Webhooks", "AppAPI", "Events",
                                             "GoogleSync"]),
-        .target(name: "Console", dependencies: ["JSON", "SetupLinks", "Scim", "PeerSync", "Hub", "HTTP", "Storage", "Replica", "Webhooks", "Dates",
+        .target(name: "Console", dependencies: ["Bytes", "JSON", "SetupLinks", "Scim", "PeerSync", "Hub", "HTTP", "Storage", "Replica", "Webhooks", "Dates",
                                                 "GoogleSync", "CEditLine"]),
         .executableTarget(name: "setuplink", dependencies: ["Console"]),
 

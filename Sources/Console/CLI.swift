@@ -41,7 +41,7 @@ public enum SetupLinkCLI {
         Commands:
           repl                              the REPL (the default)
           init                              create the replica file (--db PATH)
-          serve [--port 8080] [--bind ADDR] [--token-file F] [--tls-cert PEM --tls-key PEM]
+          serve [--port 8080] [--bind ADDR] [--token-file F] [--tls-cert PEM --tls-key PEM [--tls-priority S]]
                 [--webhook-batch N] [--external-url URL]
                                             serve this replica: peers, SCIM, the setup page, webhooks (help serve)
           serve token show|rotate           print or replace the stored peer token
@@ -259,7 +259,7 @@ public enum SetupLinkCLI {
     /// Prints `error: message` to standard error (`error:` in red on a terminal).
     static func printError(_ message: String) {
         let label = Style(enabled: Style.wanted(fd: STDERR_FILENO)).errorLabel
-        FileHandle.standardError.write(Data("\(label) \(message)\n".utf8))
+        FileHandle.standardError.write(Data("\(label) \(TerminalText.safe(message))\n".utf8))
     }
 
     /// Opens the replica and the flows, or prints why not.

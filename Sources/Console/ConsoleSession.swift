@@ -202,11 +202,12 @@ public final class ConsoleSession: @unchecked Sendable {
     /// Prints a JSON object already written as one line (`help --json`).
     func emit(line: String) {
         emitted = true
-        io.out(line)
+        io.out(TerminalText.jsonSafe(line))
     }
 
-    /// Prints text (one or more lines).
-    func say(_ text: String) { io.out(text) }
+    /// Prints text (one or more lines), with control characters from names, URLs and
+    /// remote errors escaped (`TerminalText`).
+    func say(_ text: String) { io.out(TerminalText.safe(text)) }
 
     /// Asks to confirm unless `skip` (`--yes`) or the input is piped. A no (or Ctrl-C) is
     /// reported by the command with ``reportDeclined(_:_:id:)``.

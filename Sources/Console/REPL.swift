@@ -15,7 +15,7 @@ enum REPL {
     }
 
     static func progressLine(_ s: String) {
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(s)".utf8))
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(TerminalText.safe(s))".utf8))
     }
 
     /// Runs the REPL until `quit` or end of input.
@@ -31,7 +31,7 @@ enum REPL {
 
     /// What a terminal user gets: questions, colour, paging, progress; plain on pipes.
     static func io(interactive: Bool) -> ConsoleIO {
-        let confirm: (@Sendable (String) -> Bool)? = interactive ? { @Sendable q in Terminal.confirm(q) } : nil
+        let confirm: (@Sendable (String) -> Bool)? = interactive ? { @Sendable q in Terminal.confirm(TerminalText.safe(q)) } : nil
         let progress: (@Sendable (String) -> Void)? = interactive && Terminal.stderrIsTTY ? { @Sendable s in progressLine(s) } : nil
         let paging: Paging? = interactive && Terminal.stdoutIsTTY ? Paging.forTerminal() : nil
         return ConsoleIO(out: { @Sendable s in writeLine(s) }, confirm: confirm, progress: progress,

@@ -1,3 +1,4 @@
+import Bytes
 import JSON
 import Foundation
 import Glibc
@@ -9,7 +10,7 @@ import SetupLinks
 import Storage
 import Webhooks
 
-/// `setuplink serve [--port 8080] [--bind ADDR] [--token-file F] [--tls-cert PEM --tls-key PEM] [--webhook-batch N]`
+/// `setuplink serve [--port 8080] [--bind ADDR] [--token-file F] [--tls-cert PEM --tls-key PEM [--tls-priority S]] [--webhook-batch N]`
 /// serves the replica and delivers its webhook outbox; `setuplink serve token show|rotate`
 /// prints or replaces the stored peer token.
 ///
@@ -19,11 +20,11 @@ import Webhooks
 /// with `ps`. SIGINT or SIGTERM refuses new requests (503), lets requests in flight
 /// finish, closes the replica, exits 0.
 enum ServeCommand {
-    static let usage = "usage: setuplink serve [--port 8080] [--bind ADDR] [--token-file FILE] [--tls-cert PEM --tls-key PEM] [--webhook-batch N] [--external-url URL] [--db FILE] [--json]"
+    static let usage = "usage: setuplink serve [--port 8080] [--bind ADDR] [--token-file FILE] [--tls-cert PEM --tls-key PEM [--tls-priority GNUTLS-PRIORITIES]] [--webhook-batch N] [--external-url URL] [--db FILE] [--json]"
         + " [--google-client-id ID --google-client-secret-file FILE [--google-poll-seconds 600]] [--follow NAME…] [--metrics-token-file FILE]"
         + " | setuplink serve token show|rotate | setuplink serve peer-token create NAME [--read-only]|list|revoke NAME"
     static let defaultPort: UInt16 = 8080
-    static let flags = ["--port", "--bind", "--token-file", "--tls-cert", "--tls-key", "--webhook-batch", "--db", "--json", "--external-url",
+    static let flags = ["--port", "--bind", "--token-file", "--tls-cert", "--tls-key", "--tls-priority", "--webhook-batch", "--db", "--json", "--external-url",
                         "--google-client-id", "--google-client-secret-file", "--google-poll-seconds",
                         "--google-auth-url", "--google-token-url", "--google-api-url", "--follow", "--metrics-token-file"]
     /// The largest `--webhook-batch`.
@@ -38,7 +39,7 @@ enum ServeCommand {
         var port = defaultPort
         var bind = "127.0.0.1"
         var tokenFile: String?
-        var certificate: String?, key: String?
+        var certificate: String?, key: String?, tlsPriority: String?
         var webhooks = WebhookConfiguration()
         var googleFlags: [String: String] = [:]
         var follow: [String] = []
@@ -68,6 +69,11 @@ enum ServeCommand {
             case "--tls-key":
                 guard let v = value(), !v.isEmpty else { return SetupLinkCLI.usageError("--tls-key needs a PEM file") }
                 key = v
+            case "--tls-priority":
+                guard let v = value(), !v.isEmpty else {
+                    return SetupLinkCLI.usageError("--tls-priority needs a GnuTLS priority string, like \(HTTPServerConfiguration.defaultTLSPriority)")
+                }
+                tlsPriority = v
             case "--webhook-batch":
                 guard let v = value(), let n = Int(v), (1...maxWebhookBatch).contains(n) else {
                     return SetupLinkCLI.usageError("--webhook-batch needs a number of events from 1 to \(maxWebhookBatch)"
@@ -107,7 +113,11 @@ enum ServeCommand {
         guard (certificate == nil) == (key == nil) else {
             return SetupLinkCLI.usageError("--tls-cert and --tls-key go together (the certificate and its private key, PEM)")
         }
+        guard tlsPriority == nil || certificate != nil else {
+            return SetupLinkCLI.usageError("--tls-priority applies to HTTPS: give --tls-cert and --tls-key with it")
+        }
         var configuration = HTTPServerConfiguration(bindAddress: bind, port: port)
+        if let tlsPriority { configuration.tlsPriority = tlsPriority }
         if let certificate, let key {
             do { configuration.tls = try TLSIdentity(certificateFile: certificate, keyFile: key) } catch {
                 SetupLinkCLI.commandLineError(error.description)
@@ -176,11 +186,13 @@ enum ServeCommand {
                           webhooks: webhooks, google: google, follow: Set(follow), metricsToken: metricsToken,
                           log: { entry in FileHandle.standardError.write(Data("\(entry)\n".utf8)) },
                           webhookLog: { line in
-                              let text = "\(HTTPLogEntry.timestamp(Date())) \(line)".replacingOccurrences(of: "\n", with: " ")
+                              // One line, with no control character (a receiver's error text is remote data).
+                              let text = "\(HTTPLogEntry.timestamp(Date())) \(line)".escapingControlCharacters
                               FileHandle.standardError.write(Data((text + "\n").utf8))
                           },
                           followLog: { line in
-                              let text = "\(HTTPLogEntry.timestamp(Date())) \(line)".replacingOccurrences(of: "\n", with: " ")
+                              // One line, with no control character (a peer's error text is remote data).
+                              let text = "\(HTTPLogEntry.timestamp(Date())) \(line)".escapingControlCharacters
                               FileHandle.standardError.write(Data((text + "\n").utf8))
                           })
         } catch {

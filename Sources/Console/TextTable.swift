@@ -1,3 +1,4 @@
+import Bytes
 /// A plain-text table for the terminal: a header row and left-aligned columns.
 ///
 /// ```
@@ -182,11 +183,14 @@ private func isWide(_ scalar: Unicode.Scalar) -> Bool {
     }
 }
 
-/// A cell on one line: tabs and line breaks become spaces.
+/// A cell on one line: tabs and line breaks become spaces, other control
+/// characters are escaped (`ControlEscaping`: a cell may hold a name an identity
+/// provider sent).
 private func flattened(_ cell: String) -> String {
     if cell.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return cell }
-    guard cell.contains(where: { $0 == "\t" || $0.isNewline }) else { return cell }
-    return String(cell.map { $0 == "\t" || $0.isNewline ? " " : $0 })
+    guard cell.unicodeScalars.contains(where: ControlEscaping.isEscaped) else { return cell }
+    let spaced = String(cell.map { $0 == "\t" || $0.isNewline ? " " : $0 })
+    return ControlEscaping.escape(spaced)
 }
 
 /// `text` without the spaces at its end.

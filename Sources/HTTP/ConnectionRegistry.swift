@@ -35,10 +35,29 @@ final class ConnectionRegistry: Sendable {
     struct Entry {
         let fd: Int32
         let address: String
+        /// The address without its port: what the per-address limits count.
+        let host: String
         var phase: Phase
         var deadline: ContinuousClock.Instant?
         var cut = false
+        /// When the phase began (the oldest idle connection is evicted first).
+        var since = ContinuousClock.now
+        /// Since when nothing could be sent of an answer the client does not read.
+        var stalledSince: ContinuousClock.Instant?
+
+        mutating func enter(_ phase: Phase, deadline: ContinuousClock.Instant?, at now: ContinuousClock.Instant) {
+            self.phase = phase
+            self.deadline = deadline
+            since = now
+            stalledSince = nil
+        }
     }
+
+    /// Connections cut off and not yet reported closed: their slots are as good as free.
+    private let cutOpen = Atomic(0)
+
+    /// Open connections per client host (the address without its port).
+    private let hosts = Mutex([String: Int]())
 
     /// A part of the entries with its own lock. Every request takes the lock of its
     /// connection's entry several times (each phase, the client's address); with one
@@ -62,6 +81,7 @@ final class ConnectionRegistry: Sendable {
     private let bodyDeadline: Duration
     private let responseDeadline: Duration
     private let idleTimeout: Duration
+    private let stalledSendTimeout: Duration
     private let tick: Duration
     private let log: @Sendable (HTTPLogEntry) -> Void
     private let sweeperDone = DispatchSemaphore(value: 0)
@@ -75,7 +95,8 @@ final class ConnectionRegistry: Sendable {
         bodyDeadline = configuration.bodyDeadline
         responseDeadline = configuration.responseDeadline
         idleTimeout = configuration.idleTimeout
-        let shortest = min(headerDeadline, bodyDeadline, responseDeadline)
+        stalledSendTimeout = configuration.stalledSendTimeout
+        let shortest = min(headerDeadline, bodyDeadline, responseDeadline, stalledSendTimeout)
         // A tenth of the shortest deadline, between 10 ms and 250 ms: a cut-off
         // comes at most one tick late, and an idle server wakes 4 times a second.
         tick = max(.milliseconds(10), min(.milliseconds(250), shortest / 10))
@@ -88,13 +109,18 @@ final class ConnectionRegistry: Sendable {
     func started(_ connection: UInt, fd: Int32, address: String) {
         startedTotal.add(1, ordering: .relaxed)
         let deadline = ContinuousClock.now + headerDeadline
+        // Counted in `hosts` by the acceptor when it handed the connection over (`handedOver`).
+        let host = BodyBudget.host(address)
         shard(connection).entries.withLock { entries in
             // `drain` sets the flag before it takes each shard's lock: read under the lock, it is
             // either seen here, or `drain` takes this lock later and finds the entry.
             let draining = self.draining.load(ordering: .acquiring)
-            entries[connection] = Entry(fd: fd, address: address, phase: .headers, deadline: deadline, cut: draining)
+            entries[connection] = Entry(fd: fd, address: address, host: host, phase: .headers, deadline: deadline, cut: draining)
             // Accepted while the server drains: cut at once (under the lock, as `drain` does).
-            if draining { shutdown(fd, Int32(SHUT_RDWR)) }
+            if draining {
+                shutdown(fd, Int32(SHUT_RDWR))
+                self.cutOpen.add(1, ordering: .relaxed)
+            }
         }
     }
 
@@ -115,6 +141,7 @@ final class ConnectionRegistry: Sendable {
                 for (key, entry) in entries where !entry.cut {
                     shutdown(entry.fd, Int32(SHUT_RDWR))
                     entries[key]!.cut = true
+                    self.cutOpen.add(1, ordering: .relaxed)
                 }
             }
         }
@@ -128,7 +155,58 @@ final class ConnectionRegistry: Sendable {
 
     /// A connection was closed; its descriptor is closed right after this returns.
     func closed(_ connection: UInt) {
-        _ = shard(connection).entries.withLock { $0.removeValue(forKey: connection) }
+        guard let entry = shard(connection).entries.withLock({ $0.removeValue(forKey: connection) }) else { return }
+        if entry.cut { cutOpen.subtract(1, ordering: .relaxed) }
+        hosts.withLock { h in
+            let n = h[entry.host, default: 1] - 1
+            h[entry.host] = n > 0 ? n : nil
+        }
+    }
+
+    /// A connection from `host` was handed to libmicrohttpd: counted from now (not from its
+    /// start, a moment later), so a client opening connections in a burst is counted at once.
+    func handedOver(host: String) { hosts.withLock { $0[host, default: 0] += 1 } }
+
+    /// libmicrohttpd refused a connection `handedOver` counted (it never starts).
+    func refused(host: String) {
+        hosts.withLock { h in
+            let n = h[host, default: 1] - 1
+            h[host] = n > 0 ? n : nil
+        }
+    }
+
+    /// Open connections from `host` (an address without its port).
+    func count(host: String) -> Int { hosts.withLock { $0[host, default: 0] } }
+
+    /// Cuts off one connection to make room for a new one: an idle one (waiting for a
+    /// request's head, or between requests) or one whose answer has stalled, of the
+    /// host holding the most connections, the longest idle first. Returns whether one was cut.
+    func evictOne() -> Bool {
+        let byHost = hosts.withLock { $0 }
+        var best: (shard: Int, key: UInt, host: String, since: ContinuousClock.Instant)?
+        for (i, shard) in shards.enumerated() {
+            shard.entries.withLock { entries in
+                for (key, e) in entries where !e.cut && (e.phase == .headers || e.stalledSince != nil) {
+                    if let b = best {
+                        let (mine, theirs) = (byHost[e.host, default: 0], byHost[b.host, default: 0])
+                        guard mine > theirs || (mine == theirs && e.since < b.since) else { continue }
+                    }
+                    best = (i, key, e.host, e.since)
+                }
+            }
+        }
+        guard let best else { return false }
+        let address: String? = shards[best.shard].entries.withLock { entries in
+            // Still present and still evictable: under the lock, the descriptor is this connection's.
+            guard let e = entries[best.key], !e.cut, e.phase == .headers || e.stalledSince != nil else { return nil }
+            shutdown(e.fd, Int32(SHUT_RDWR))
+            entries[best.key]!.cut = true
+                    self.cutOpen.add(1, ordering: .relaxed)
+            return e.address
+        }
+        guard let address else { return false }
+        log(HTTPLogEntry(clientAddress: address, event: .closed(reason: "idle connection closed to make room (the server is full)")))
+        return true
     }
 
     /// The client's address recorded when the connection started.
@@ -148,9 +226,8 @@ final class ConnectionRegistry: Sendable {
         case .sending: now + responseDeadline
         }
         shard(connection).entries.withLock { entries in
-            guard entries[connection] != nil else { return }
-            entries[connection]!.phase = phase
-            entries[connection]!.deadline = deadline
+            // One lookup, changed in place (every request passes here several times).
+            entries[connection]?.enter(phase, deadline: deadline, at: now)
         }
     }
 
@@ -158,6 +235,9 @@ final class ConnectionRegistry: Sendable {
 
     /// Open connections.
     var count: Int { shards.reduce(0) { n, shard in n + shard.entries.withLock { $0.count } } }
+
+    /// Open connections not cut off (a cut one is about to close).
+    var live: Int { max(0, count - cutOpen.load(ordering: .relaxed)) }
 
     /// Connections with a request in flight (body, route or answer), which `stop()` lets finish.
     var busy: Int {
@@ -186,28 +266,57 @@ final class ConnectionRegistry: Sendable {
         }
     }
 
+    /// How long a socket with answers waiting in the kernel has sent nothing (its peer
+    /// reads nothing), or `nil` when nothing waits or data went out within the last tick.
+    static func sendingStalledFor(_ fd: Int32) -> Duration? {
+        var queued: Int32 = 0
+        guard ioctl(fd, UInt(TIOCOUTQ), &queued) == 0, queued > 0 else { return nil }
+        var info = tcp_info()
+        var length = socklen_t(MemoryLayout<tcp_info>.size)
+        guard getsockopt(fd, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0, info.tcpi_last_data_sent >= 250 else { return nil }
+        return .milliseconds(Int64(info.tcpi_last_data_sent))
+    }
+
     /// Cuts off every connection past its deadline; false once stopped.
     private func sweepOnce() -> Bool {
         let now = ContinuousClock.now
-        var cut: [(String, Phase)] = []
+        var cut: [(String, Phase, Bool)] = []
         guard sweeping.load(ordering: .acquiring) else { return false }
         for shard in shards {
             shard.entries.withLock { entries in
                 for (key, entry) in entries where !entry.cut {
+                    if entry.phase == .sending, let idle = Self.sendingStalledFor(entry.fd) {
+                        // A client that does not read its answers (a pipeline it never reads): its
+                        // window is shut, answers pile up in the kernel; cut once nothing could be
+                        // sent for `stalledSendTimeout` (a slow reader takes some now and then).
+                        entries[key]!.stalledSince = now - idle
+                        if idle >= stalledSendTimeout {
+                            shutdown(entry.fd, Int32(SHUT_RDWR))
+                            entries[key]!.cut = true
+                    self.cutOpen.add(1, ordering: .relaxed)
+                            cut.append((entry.address, .sending, true))
+                            continue
+                        }
+                    } else if entry.stalledSince != nil {
+                        entries[key]!.stalledSince = nil
+                    }
                     guard let deadline = entry.deadline, deadline < now else { continue }
                     // Under the lock, with the entry present: the descriptor is this connection's.
                     shutdown(entry.fd, Int32(SHUT_RDWR))
                     entries[key]!.cut = true
-                    cut.append((entry.address, entry.phase))
+                    self.cutOpen.add(1, ordering: .relaxed)
+                    cut.append((entry.address, entry.phase, false))
                 }
             }
         }
-        for (address, phase) in cut {
-            let reason = switch phase {
-            case .headers: "request headers not complete within the deadline"
-            case .body: "request body not complete within the deadline"
-            case .sending: "answer not taken within the deadline"
-            case .handling: "deadline"
+        for (address, phase, stalled) in cut {
+            let reason: String = if stalled { "answers not read: nothing could be sent for \(stalledSendTimeout)" } else {
+                switch phase {
+                case .headers: "request headers not complete within the deadline"
+                case .body: "request body not complete within the deadline"
+                case .sending: "answer not taken within the deadline"
+                case .handling: "deadline"
+                }
             }
             log(HTTPLogEntry(clientAddress: address, event: .closed(reason: reason)))
         }

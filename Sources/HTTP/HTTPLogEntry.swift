@@ -1,3 +1,4 @@
+import Bytes
 import Dates
 import Foundation
 
@@ -51,9 +52,9 @@ public struct HTTPLogEntry: Sendable, CustomStringConvertible {
             line += "closed: \(reason)"
         }
         if let note { line += " \(note)" }
-        // One entry is one line, whatever a note contains.
-        guard line.utf8.contains(where: { $0 == 10 || $0 == 13 }) else { return line }
-        return String(String.UnicodeScalarView(line.unicodeScalars.map { $0 == "\n" || $0 == "\r" ? " " : $0 }))
+        // One entry is one line, whatever a path or note contains, and no byte of it
+        // acts on the terminal showing it (ESC, BEL, BS, NUL, U+0085, U+2028, …).
+        return ControlEscaping.escape(line)
     }
 
     /// ISO 8601 UTC with milliseconds (`DateTime`, thread-safe); other lines of

@@ -36,3 +36,42 @@ public protocol HTTPRoutes: Sendable {
     /// it is known to be harmless.
     func loggedPath(_ head: HTTPHead) -> String
 }
+
+extension HTTPRoutes {
+    /// These routes, with `Cache-Control: no-store` on every answer (refusals and
+    /// long polls included): for answers that carry personal data or secrets
+    /// (SCIM, the app API), which no browser or proxy may keep.
+    public func notStored() -> NotStoredRoutes<Self> { NotStoredRoutes(self) }
+}
+
+/// Routes whose every answer carries `Cache-Control: no-store` (see `HTTPRoutes.notStored()`).
+public struct NotStoredRoutes<Inner: HTTPRoutes>: HTTPRoutes {
+    /// The wrapped routes.
+    public let inner: Inner
+
+    init(_ inner: Inner) { self.inner = inner }
+
+    public func handles(_ head: HTTPHead) -> Bool { inner.handles(head) }
+
+    public func admit(_ head: HTTPHead) -> Admission {
+        switch inner.admit(head) {
+        case .reject(let response): .reject(Self.marked(response))
+        case .accept(let limit): .accept(maxBodyBytes: limit)
+        }
+    }
+
+    public func respond(_ request: HTTPRequest) -> HTTPResponse { Self.marked(inner.respond(request)) }
+
+    public func loggedPath(_ head: HTTPHead) -> String { inner.loggedPath(head) }
+
+    static func marked(_ response: HTTPResponse) -> HTTPResponse {
+        var r = response
+        // Every answer passes here: names compared by length first, not with Foundation's case folding.
+        r.headers.removeAll { $0.name.utf8.count == 13 && $0.name.lowercased() == "cache-control" }
+        r.headers.append(("Cache-Control", "no-store"))
+        if let poll = r.longPoll {
+            r.longPoll = LongPoll(deadline: poll.deadline) { final in poll.check(final).map(marked) }
+        }
+        return r
+    }
+}

@@ -16,6 +16,9 @@ final class RequestState {
     var limit = 0
     var expectedLength: Int?
     var body: [UInt8] = []
+    /// Bytes reserved in the server's body budget for this request, and under which address.
+    var reserved = 0
+    var budgetAddress = ""
     var answered = false
     /// The answer to a parked request (`LongPoll`), set by the waiting room before it resumes the connection.
     var parkedAnswer: HTTPResponse?
@@ -55,6 +58,17 @@ func httpAccessHandler(_ cls: UnsafeMutableRawPointer?, _ connection: OpaquePoin
             core.log(HTTPLogEntry(clientAddress: state.head?.clientAddress ?? "-",
                                   event: .closed(reason: "request body passed the limit of \(state.limit) bytes")))
             return MHD_NO_RESULT
+        }
+        let needed = state.body.count + size
+        if needed > core.budget.smallBody, needed > state.reserved {
+            // A chunked body is reserved as it arrives, once it is no longer small.
+            if state.budgetAddress.isEmpty { state.budgetAddress = BodyBudget.host(state.head?.clientAddress ?? "-") }
+            guard core.budget.reserve(needed - state.reserved, address: state.budgetAddress) else {
+                core.log(HTTPLogEntry(clientAddress: state.head?.clientAddress ?? "-",
+                                      event: .closed(reason: "request body would pass the server's budget for buffered bodies")))
+                return MHD_NO_RESULT
+            }
+            state.reserved = needed
         }
         if let uploadData {
             uploadData.withMemoryRebound(to: UInt8.self, capacity: size) {
@@ -135,6 +149,17 @@ private func admit(_ core: ServerCore, _ connection: OpaquePointer, _ state: Req
                 return answer(core, connection, state, .error(status: 413, message: message), path: loggedPath, closing: true)
             }
             state.expectedLength = length
+            // Reserved now, before a byte is read: at the budget, the client is told to come back.
+            let host = length > core.budget.smallBody ? BodyBudget.host(address) : ""
+            guard length <= core.budget.smallBody || core.budget.reserve(length, address: host) else {
+                let response = HTTPResponse.error(status: 503, message: "the server holds as many request bodies as it may; retry in a few seconds")
+                    .setting("Retry-After", "5")
+                return answer(core, connection, state, response, path: loggedPath, closing: true)
+            }
+            if length > core.budget.smallBody {
+                state.reserved = length
+                state.budgetAddress = host
+            }
         } else if head.isChunked, limit == 0 {
             return answer(core, connection, state, .error(status: 413, message: "\(head.method) \(path) takes no request body"),
                           path: loggedPath, closing: true)
@@ -206,6 +231,7 @@ func httpRequestCompleted(_ cls: UnsafeMutableRawPointer?, _ connection: OpaqueP
     let state = Unmanaged<RequestState>.fromOpaque(existing).takeRetainedValue()
     conCls.pointee = nil
     core.bufferedBodyBytes.subtract(state.body.count, ordering: .relaxed)
+    core.budget.release(state.reserved, address: state.budgetAddress)
     core.registry.enter(.headers, state.connection)
 }
 

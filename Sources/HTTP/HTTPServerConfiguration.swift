@@ -49,6 +49,18 @@ public struct HTTPServerConfiguration: Sendable {
     public var port: UInt16
     /// Serve HTTPS with this certificate and key; `nil` serves plain HTTP.
     public var tls: TLSIdentity?
+    /// The GnuTLS priority string of an HTTPS server: which protocol versions,
+    /// key exchanges and ciphers it accepts (`serve --tls-priority`). The
+    /// default, `defaultTLSPriority`, allows TLS 1.3 and 1.2 with forward-secret
+    /// key exchanges and AEAD ciphers only.
+    public var tlsPriority: String = HTTPServerConfiguration.defaultTLSPriority
+
+    /// TLS 1.3 and 1.2 only; in TLS 1.2 only ephemeral (EC)DH key exchanges
+    /// (forward secrecy: no static RSA) and AEAD ciphers (AES-GCM,
+    /// ChaCha20-Poly1305: no CBC, no SHA-1 MACs). Every current browser, curl,
+    /// Okta and Entra ID speak these.
+    public static let defaultTLSPriority = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:+DHE-RSA"
+        + ":-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD"
     /// libmicrohttpd's worker threads (each runs its own epoll loop). New
     /// connections are spread over them evenly. A route that waits (a SCIM
     /// change waits for its group commit) holds its worker's other connections
@@ -67,6 +79,15 @@ public struct HTTPServerConfiguration: Sendable {
     public var connectionMemoryLimit: Int
     /// A ceiling on every request body, whatever a route admits.
     public var maxBodyBytes: Int
+    /// Request bodies held in memory at once, over every connection: a body over
+    /// `smallBodyBytes` that would pass it is answered 503 with `Retry-After`
+    /// before it is read (see `BodyBudget`).
+    public var maxBufferedBodyBytes: Int = 256 * 1024 * 1024
+    /// One client address's share of `maxBufferedBodyBytes`.
+    public var maxBufferedBodyBytesPerAddress: Int = 64 * 1024 * 1024
+    /// Bodies up to this size are not counted against the budget (every client's
+    /// ordinary requests always pass; the connection limit bounds them).
+    public var smallBodyBytes: Int = 64 * 1024
     /// A connection silent for this long is closed (libmicrohttpd's timeout,
     /// whole seconds, at least 1).
     public var idleTimeout: Duration
@@ -78,6 +99,16 @@ public struct HTTPServerConfiguration: Sendable {
     public var bodyDeadline: Duration
     /// An answer must be taken by the client within this time of being queued.
     public var responseDeadline: Duration
+    /// A connection whose answers wait in the kernel while nothing could be sent for
+    /// this long (its client reads nothing: a pipeline it never reads) is cut.
+    public var stalledSendTimeout: Duration = .seconds(10)
+    /// Connections kept for addresses holding fewer than `fairShareConnections`: once
+    /// `maxConnections - reservedConnections` are open, an address that already has
+    /// `fairShareConnections` is refused further ones (closed at once), so a new
+    /// client always finds a slot. At most an eighth of `maxConnections` is kept.
+    public var reservedConnections: Int = 256
+    /// See `reservedConnections`.
+    public var fairShareConnections: Int = 64
     /// How long `stop()` lets requests in flight finish before closing them.
     public var stopGracePeriod: Duration
 
@@ -108,8 +139,17 @@ public struct HTTPServerConfiguration: Sendable {
         if threads < 1 || threads > 64 { return "threads must be 1 to 64" }
         if maxConnections < 1 { return "maxConnections must be at least 1" }
         if maxConnectionsPerIP < 0 { return "maxConnectionsPerIP must not be negative (0: no limit)" }
+        if reservedConnections < 0 { return "reservedConnections must not be negative" }
+        if fairShareConnections < 1 { return "fairShareConnections must be at least 1" }
+        if stalledSendTimeout <= .zero { return "stalledSendTimeout must be positive" }
         if connectionMemoryLimit < 4096 { return "connectionMemoryLimit must be at least 4096 bytes" }
         if maxBodyBytes < 0 { return "maxBodyBytes must not be negative" }
+        if maxBufferedBodyBytes < 0 || maxBufferedBodyBytesPerAddress < 0 || smallBodyBytes < 0 {
+            return "the buffered body budget must not be negative"
+        }
+        if tlsPriority.isEmpty || tlsPriority.utf8.count > 1024 || tlsPriority.utf8.contains(where: { $0 < 0x21 || $0 > 0x7E }) {
+            return "the TLS priority string must be 1 to 1024 printable ASCII characters without spaces"
+        }
         for (name, value) in [("idleTimeout", idleTimeout), ("headerDeadline", headerDeadline),
                               ("bodyDeadline", bodyDeadline), ("responseDeadline", responseDeadline)] where value <= .zero {
             return "\(name) must be positive"

@@ -63,9 +63,10 @@ public final class Hub: Sendable {
             SyncRoutes(store: store, maxBodyBytes: configuration.maxBodyBytes, authenticate: { authenticator.authenticate($0) }),
             // Each accepted change's events are logged as records (the change feed) and go to
             // the webhook outbox, in the change's transaction.
-            ScimRoutes(service: service, eventSink: metrics.counting(delivery.eventSink)),
+            // SCIM and app API answers hold personal data: `Cache-Control: no-store` on each.
+            ScimRoutes(service: service, eventSink: metrics.counting(delivery.eventSink)).notStored(),
             try SetupPageRoutes(service: service, google: googleSync),
-            AppAPIRoutes(service: service),
+            AppAPIRoutes(service: service).notStored(),
         ]
         if let googleSync { routes.append(GoogleCallbackRoutes(google: googleSync)) }
         if let metricsToken { routes.append(MetricsRoutes(metrics: metrics, store: store, token: metricsToken)) }

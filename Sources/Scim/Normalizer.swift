@@ -166,6 +166,16 @@ enum Normalizer {
         }
     }
 
+    /// A PUT body may repeat the resource's `id` (providers send the resource whole),
+    /// never name another: `id` is read-only (400 `mutability`). `schemas` and `meta`
+    /// are the server's too; in a PUT they are ignored (RFC 7643 §2.2).
+    static func checkSameID(_ body: JSONValue, _ id: String) throws(ScimError) {
+        guard case .object(let members) = body else { return }
+        for (key, v) in members where key.lowercased() == "id" && v != .string(id) {
+            throw ScimError.mutability("id is read-only: the body names another resource than \(id)")
+        }
+    }
+
     /// The attributes of a resource sent in a POST or PUT body, as an "attribute
     /// object": canonical top-level members, known extensions as objects under
     /// their URN, unknown members as sent; no `schemas`, `id`, `meta`, read-only

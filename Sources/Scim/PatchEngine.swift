@@ -9,6 +9,17 @@ import JSON
 /// writes. For groups, `members` never enters the attribute object; member
 /// changes come out as `MemberOp`s.
 public struct PatchEngine {
+    /// Top-level members every answer writes itself: never attributes.
+    static let serverMembers: Set<String> = ["schemas", "id", "meta"]
+
+    /// Whether `name` is one of `serverMembers`, in any case (cheap for the other names:
+    /// every rendered resource asks it of each of its attributes).
+    static func isServerMember(_ name: String) -> Bool {
+        let n = name.utf8.count
+        guard n == 2 || n == 4 || n == 7 else { return false }
+        return serverMembers.contains(name.lowercased())
+    }
+
     /// The resource type.
     public let schema: ResourceSchema
     /// The resource id: a path-less value may repeat it (Okta does), never change it.
@@ -47,10 +58,13 @@ public struct PatchEngine {
             for (key, v) in members {
                 switch key.lowercased() {
                 case "schemas":
+                    // A resource sent whole (some providers do) repeats its schemas: they are the server's.
                     continue
                 case "id":
                     guard v == .string(resourceID) else { throw ScimError.mutability("id is read-only") }
                     continue
+                case "meta":
+                    throw ScimError.mutability("meta is read-only")
                 default:
                     break
                 }
@@ -68,6 +82,11 @@ public struct PatchEngine {
 
     private mutating func apply(_ op: PatchOperation.Op, _ path: PatchPath, _ value: JSONValue?) throws(ScimError) {
         let ap = path.attribute
+        // `schemas`, `id` and `meta` are the server's: a path naming them (or a part of them)
+        // is refused, so no stored attribute can shadow them in an answer.
+        if ap.extensionURN == nil, let name = ap.attribute, Self.isServerMember(name) {
+            throw ScimError.mutability("\(name) is read-only")
+        }
         guard let name = ap.attribute else {
             // The whole extension: `urn:…:enterprise:2.0:User`.
             guard case .extension(let urn) = ap.scope, let ext = schema.knownExtension(urn) else {

@@ -60,7 +60,10 @@ public enum ResourceMapping {
     public static func resource(_ r: Record, schema: ResourceSchema, baseURL: String,
                                 members: [JSONValue]? = nil, groups: [JSONValue]? = nil,
                                 attributes known: JSONValue? = nil) -> JSONValue {
-        var attrs = (known ?? attributes(of: r, schema: schema)).objectValue ?? []
+        // `schemas`, `id` and `meta` are written below, once: an attribute stored under one of
+        // those names (by an older version, or a peer's) must not make a second key.
+        var attrs = ((known ?? attributes(of: r, schema: schema)).objectValue ?? [])
+            .filter { !PatchEngine.isServerMember($0.0) }
         if let members, !members.isEmpty { insert(("members", .array(members)), into: &attrs, schema: schema) }
         if let groups, !groups.isEmpty { insert(("groups", .array(groups)), into: &attrs, schema: schema) }
         // The core schema, the known extensions present, then unknown extensions.

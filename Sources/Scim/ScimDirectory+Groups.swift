@@ -39,6 +39,7 @@ extension ScimDirectory {
     public func replaceGroup(_ gid: String, _ body: JSONValue, ifMatch: String? = nil, in store: ScimStore) throws -> ScimOutcome {
         let r = try requireLive(gid, schema, store)
         try checkIfMatch(ifMatch, r)
+        try Normalizer.checkSameID(body, gid)
         let (attrs, members) = try groupBody(body)
         var ops: [MemberOp] = [.removeAll]
         if !members.isEmpty { ops.append(.add(members)) }

@@ -97,6 +97,7 @@ extension ScimDirectory {
     public func replaceUser(_ uid: String, _ body: JSONValue, ifMatch: String? = nil, in store: ScimStore) throws -> ScimOutcome {
         let r = try requireLive(uid, schema, store)
         try checkIfMatch(ifMatch, r)
+        try Normalizer.checkSameID(body, uid)
         let attrs = try Normalizer.resource(body, schema: schema)
         return try saveUser(r, attrs, store)
     }

@@ -42,12 +42,16 @@ public struct ScimRoutes: HTTPRoutes {
     let directories = DirectoryCache()
     /// List counts and page ends of the replica's current data.
     let lists = ScimListCache()
+    /// The bound on concurrent reads, replacements and deletes of large groups.
+    let expensive: ExpensiveRequests
 
     /// The routes of every directory of `service`'s replica; `eventSink` receives
     /// each change's events in the change's transaction.
-    public init(service: SetupLinkService, eventSink: @escaping DirectoryEventSink) {
+    public init(service: SetupLinkService, eventSink: @escaping DirectoryEventSink,
+                expensive: ExpensiveRequests = ExpensiveRequests()) {
         self.service = service
         self.eventSink = eventSink
+        self.expensive = expensive
         commits = GroupCommit(store: service.store)
     }
 
@@ -145,6 +149,13 @@ public struct ScimRoutes: HTTPRoutes {
                 guard active else { return Self.ignored() }
             }
             let scim = ScimDirectory(id: directoryID, baseURL: service.externalURL + Self.basePath + "/" + directoryID)
+            guard try isExpensive(endpoint, request) else { return try answer(endpoint, request, scim) }
+            guard expensive.enter(directoryID) else {
+                var r = Self.error(ScimError(status: 429, "too many requests on large groups are running; retry in a second"))
+                r.setHeader("Retry-After", "1")
+                return r
+            }
+            defer { expensive.leave(directoryID) }
             return try answer(endpoint, request, scim)
         } catch let e as ScimError {
             // A change refused before its transaction (a body that does not parse) was admitted on
@@ -198,6 +209,20 @@ public struct ScimRoutes: HTTPRoutes {
         case (.resource(let kind, let id), let method):
             return try modify(kind, id, replace: method == "PUT", request, scim)
         }
+    }
+
+    /// Whether the request reads a large group with its members, or replaces or deletes one
+    /// (`ExpensiveRequests`); the size is counted in the membership index alone.
+    private func isExpensive(_ endpoint: ScimEndpoint, _ request: HTTPRequest) throws -> Bool {
+        guard case .resource(.group, let id) = endpoint else { return false }
+        switch request.method {
+        case "GET":
+            let projection = try Self.projection(.group, request.head.query.map { ($0.name, $0.value) })
+            guard projection.includes("members") else { return false }
+        case "DELETE", "PUT": break
+        default: return false
+        }
+        return try store.count(ScimIndex.membersOfGroup.rawValue, prefix: ScimIndex.prefix(id)) >= expensive.largeGroup
     }
 
     /// `GET /Users|/Groups` and their `/.search`.

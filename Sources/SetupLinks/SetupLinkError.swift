@@ -20,6 +20,8 @@ public enum SetupLinkError: Error, CustomStringConvertible, Equatable, Sendable 
     case sharedToken(Int)
     /// A tenant command with no setup page open.
     case noPageOpen
+    /// The setup link's tenant and product already have this many live directories, the most allowed.
+    case directoryQuota(Int)
 
     /// Appended to the setup-link errors a tenant sees.
     public static let contactAdmin = "Please contact your administrator to get a new setup link."
@@ -44,6 +46,9 @@ public enum SetupLinkError: Error, CustomStringConvertible, Equatable, Sendable 
             return "Setup link is not found: its token is held by \(n) setup links (copies a peer sent), so it opens none of them "
                 + "until an administrator regenerates them. " + Self.contactAdmin
         case .noPageOpen: return "no setup page is open (open a setup link first: open URL|TOKEN)"
+        case .directoryQuota(let n):
+            return "This setup link already has \(n) directories, the most it may have; delete one to make another, "
+                + "or ask your administrator to raise the limit."
         }
     }
 }

@@ -200,13 +200,20 @@ public struct TenantPage: Sendable {
 
     /// Creates a directory of `type` with a fresh SCIM token (none for Google), named
     /// `name` (trimmed, not blank), else the link's name, else `scim-<tenant>-<product>`.
+    /// Refused (`directoryQuota`) when the tenant and product already have
+    /// `maxDirectoriesPerLink()` live directories.
     public func createDirectory(type: DirectoryType = .azure, name rawName: String? = nil) throws -> Directory {
         let chosen = try rawName.map { try Validation.name($0) }
         let l = try currentLink()
         let id = Secrets.uuid()
         let name = chosen ?? l.name ?? "scim-\(l.tenant)-\(l.product)"
         let created = DateTime.format(service.now(), .seconds)
+        let quota = try service.maxDirectoriesPerLink()
+        let sep = IndexSpec.separator
         return try service.store.write { tx in
+            // Counted inside the write: concurrent creates are serialized by it, so none slips past.
+            let live = try service.store.count("directory.tenant", prefix: l.tenant + sep + l.product + sep)
+            guard live < quota else { throw SetupLinkError.directoryQuota(live) }
             let r = try tx.write(id: id, kind: .directory, [
                 "name": name, "tenant": l.tenant, "product": l.product,
                 "webhook_url": l.webhookURL, "webhook_secret": l.webhookSecret,

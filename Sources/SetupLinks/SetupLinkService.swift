@@ -114,6 +114,28 @@ public final class SetupLinkService: @unchecked Sendable {
         String(SHA256Hasher.hex(of: "\(tenant):\(product):\(service)").prefix(32))
     }
 
+    /// The most live directories one setup link's tenant and product may have, unless the
+    /// replica's `max-directories-per-link` setting says otherwise.
+    public static let defaultMaxDirectoriesPerLink = 20
+
+    /// The most live directories a tenant may make through one setup link (setting
+    /// `max-directories-per-link`, else 20). The admin and the app API are not limited.
+    public func maxDirectoriesPerLink() throws -> Int {
+        try store.settings.value("max-directories-per-link").flatMap { Int($0) } ?? Self.defaultMaxDirectoriesPerLink
+    }
+
+    /// Sets `max-directories-per-link` (1 to 10,000).
+    /// - Returns: Whether the setting changed.
+    @discardableResult
+    public func setMaxDirectoriesPerLink(_ limit: Int) throws -> Bool {
+        guard (1...10_000).contains(limit) else {
+            throw SetupLinkError.invalid("max-directories-per-link must be a whole number from 1 to 10000, not \(limit)")
+        }
+        guard try store.settings.value("max-directories-per-link") != String(limit) else { return false }
+        try store.settings.set("max-directories-per-link", to: String(limit))
+        return true
+    }
+
     /// The replica's default expiry in days (setting `default-expiry-days`, else 3).
     public func replicaExpiryDays() throws -> Int {
         try store.settings.value("default-expiry-days").flatMap { Int($0) } ?? Self.defaultExpiryDays

@@ -271,6 +271,9 @@ final class SetupPageController: Sendable {
             return .seeOther("?done=created&directory=\(Self.queryValue(d.id))#dir-\(Self.queryValue(d.id))")
         } catch SetupLinkError.invalid(let why) {
             return try main(page, status: 400, formName: name, formType: t, formError: "The directory was not created: \(why).")
+        } catch SetupLinkError.directoryQuota(let n) {
+            return try main(page, status: 409, formName: name, formType: t,
+                            formError: "The directory was not created. \(SetupLinkError.directoryQuota(n).description)")
         }
     }
 

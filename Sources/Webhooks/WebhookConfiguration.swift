@@ -7,8 +7,14 @@ public struct WebhookConfiguration: Sendable {
     /// one JSON object, per request.
     public var batchSize: Int?
     /// Directories delivered to at the same time (one sender thread each); a
-    /// directory's events always go one request at a time, in order.
+    /// directory's events always go one request at a time, in order. Slow
+    /// directories (see `slowAttempt`) hold at most half of them.
     public var senders: Int
+    /// An attempt that fails, or takes this long or longer, makes its directory
+    /// "slow" until an attempt is delivered quicker: slow directories hold at most
+    /// half the senders at once (an attempt in flight this long counts too), so
+    /// receivers that hang delay only their own directories' events.
+    public var slowAttempt: Duration
     /// Limit on connecting to a receiver.
     public var connectTimeout: Duration
     /// Limit on a whole request, connecting included: a receiver that hangs
@@ -33,10 +39,11 @@ public struct WebhookConfiguration: Sendable {
     /// a long backlog does not keep other directories waiting.
     public var burst: Int
 
-    /// The defaults: no batching, 4 senders, 5 s to connect, 10 s per request,
+    /// The defaults: no batching, 16 senders (slow directories hold at most 8), an
+    /// attempt of 2 s or more is slow, 5 s to connect, 10 s per request,
     /// 64 KiB of answer, retries after 2 s doubling up to 10 minutes, given up
     /// after 3 days, finished events kept 7 days.
-    public init(batchSize: Int? = nil, senders: Int = 4, connectTimeout: Duration = .seconds(5),
+    public init(batchSize: Int? = nil, senders: Int = 16, slowAttempt: Duration = .seconds(2), connectTimeout: Duration = .seconds(5),
                 timeout: Duration = .seconds(10), maxResponseBytes: Int = 64 * 1024,
                 retryBase: Duration = .seconds(2), retryCap: Duration = .seconds(600),
                 giveUpAfter: Duration = .seconds(3 * 86_400), keepFinished: Duration = .seconds(7 * 86_400),
@@ -44,6 +51,7 @@ public struct WebhookConfiguration: Sendable {
                 burst: Int = 100) {
         self.batchSize = batchSize
         self.senders = senders
+        self.slowAttempt = slowAttempt
         self.connectTimeout = connectTimeout
         self.timeout = timeout
         self.maxResponseBytes = maxResponseBytes

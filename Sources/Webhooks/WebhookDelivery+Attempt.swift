@@ -57,7 +57,9 @@ extension WebhookDelivery {
         } else if d.webhookSecret.isEmpty {
             outcome = .failed(status: nil, reason: "the directory has no webhook secret (set one with link update --webhook-secret)")
         } else {
+            attemptStarted(directory)
             outcome = send(events, to: d, at: t)
+            if case .delivered = outcome { attemptEnded(directory, delivered: true) } else { attemptEnded(directory, delivered: false) }
         }
         let ms = Int((ContinuousClock.now - started) / .milliseconds(1))
         if d.logWebhookEvents { logOutcome(outcome, of: events, to: d) }

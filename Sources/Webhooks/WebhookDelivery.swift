@@ -65,6 +65,14 @@ public final class WebhookDelivery: @unchecked Sendable {
     private var started = false
     private var nextHousekeeping: UInt64 = 0
     private let stopping = Atomic<Bool>(false)
+    /// Directories whose last attempt failed or took `slowAttempt` or more: they may hold
+    /// at most `maxSlow` senders at once, so a hanging receiver never takes them all.
+    private var slow: Set<String> = []
+    /// When each directory's attempt in flight started (Unix milliseconds).
+    private var inFlight: [String: UInt64] = [:]
+
+    /// How many senders slow directories may hold at once: half of them (at least one).
+    var maxSlow: Int { max(1, configuration.senders / 2) }
 
     /// A sender for `store`'s outbox; `log` gets one line per attempt.
     public init(store: ReplicaStore, configuration: WebhookConfiguration = WebhookConfiguration(),
@@ -180,15 +188,26 @@ public final class WebhookDelivery: @unchecked Sendable {
             }
             let moreToScan = fresh.count == Self.scanPage
             var chosen: (directory: String, queue: Queue)?
+            var chosenSlow: (directory: String, queue: Queue)?
             var deadline = t + WebhookConfiguration.milliseconds(configuration.pollInterval)
+            // Slow directories (last attempt failed or slow, or one in flight for `slowAttempt`)
+            // take at most `maxSlow` senders: the others stay free for every other directory.
+            let slowAfter = WebhookConfiguration.milliseconds(configuration.slowAttempt)
+            let slowBusy = busy.filter { slow.contains($0) || (inFlight[$0].map { t >= $0 + slowAfter } ?? false) }.count
             for (directory, q) in queues where !busy.contains(directory) {
                 if q.due <= t {
-                    // The oldest due event first: directories are served by age.
-                    if chosen.map({ q.seq < $0.queue.seq }) ?? true { chosen = (directory, q) }
+                    // The oldest due event first: directories are served by age, the ones
+                    // with healthy receivers before the slow ones.
+                    if slow.contains(directory) {
+                        if slowBusy < maxSlow, chosenSlow.map({ q.seq < $0.queue.seq }) ?? true { chosenSlow = (directory, q) }
+                    } else if chosen.map({ q.seq < $0.queue.seq }) ?? true {
+                        chosen = (directory, q)
+                    }
                 } else {
                     deadline = min(deadline, q.due)
                 }
             }
+            if chosen == nil { chosen = chosenSlow }
             if let chosen, !isStopping {
                 busy.insert(chosen.directory)
                 // More due work than this thread takes: another idle sender takes the next.
@@ -207,6 +226,26 @@ public final class WebhookDelivery: @unchecked Sendable {
             }
             condition.unlock()
         }
+    }
+
+    /// Notes that an attempt to `directory`'s receiver starts now.
+    func attemptStarted(_ directory: String) {
+        condition.lock()
+        inFlight[directory] = now()
+        condition.unlock()
+    }
+
+    /// Notes how an attempt to `directory`'s receiver went: failed or slow ones make the
+    /// directory slow (see `maxSlow`) until an attempt is quick and delivered.
+    func attemptEnded(_ directory: String, delivered: Bool) {
+        condition.lock()
+        let started = inFlight.removeValue(forKey: directory) ?? now()
+        let quick = now() < started + WebhookConfiguration.milliseconds(configuration.slowAttempt)
+        if delivered && quick { slow.remove(directory) } else { slow.insert(directory) }
+        // A sender may be free for a directory the cap held back.
+        generation &+= 1
+        condition.signal()
+        condition.unlock()
     }
 
     /// Gives a directory back after its turn, with its next head read from the outbox

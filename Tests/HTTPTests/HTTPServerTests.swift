@@ -104,20 +104,29 @@ import TestSupport
         #expect(client.readResponse()?.status == 413)
     }
 
-    @Test func connectionsBeyondTheCapWaitForAFreeSlot() throws {
+    @Test func atTheCapAnIdleConnectionMakesRoomAndABusyOneIsWaitedFor() throws {
         let (server, port) = try startServer(HTTPServerConfiguration(threads: 1, maxConnections: 1))
         defer { server.stop() }
         let holder = try RawClient(port: port)
         holder.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        #expect(holder.readResponse()?.status == 200)   // accepted and kept alive
+        #expect(holder.readResponse()?.status == 200)   // accepted and kept alive, idle
 
-        let extra = try RawClient(port: port)   // connects: the kernel's backlog holds it
+        // A new client takes the idle connection's slot: that one is closed to make room.
+        let extra = try RawClient(port: port)
         extra.send("GET /extra HTTP/1.1\r\nHost: x\r\n\r\n")
-        #expect(extra.readResponse(timeout: .milliseconds(300)) == nil, "not served while the slot is taken")
+        #expect(extra.readResponse()?.body == "GET /extra? ", "served: the idle connection made room")
+        #expect(holder.isClosed(within: .seconds(5)))
 
-        holder.send("GET /again HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        #expect(holder.readResponse()?.status == 200)
-        #expect(extra.readResponse()?.body == "GET /extra? ", "served once the slot is free")
+        // A connection in the middle of a request is not idle: the next client waits in the backlog.
+        extra.send("POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n")
+        #expect(extra.readResponse()?.status == 100, "admitted: its body is awaited")
+        extra.send("12345")
+        let waiting = try RawClient(port: port)
+        waiting.send("GET /waiting HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(waiting.readResponse(timeout: .milliseconds(300)) == nil, "not served while the slot is busy")
+        extra.send("67890")
+        #expect(extra.readResponse()?.body == "POST /body? 1234567890")
+        #expect(waiting.readResponse()?.body == "GET /waiting? ", "served once the slot is idle")
     }
 
     @Test func stopLetsAnInFlightRequestFinishAndClosesIdleConnections() throws {

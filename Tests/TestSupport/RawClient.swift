@@ -109,6 +109,16 @@ public final class RawClient: @unchecked Sendable {
         }
     }
 
+    /// Everything the server sends until it closes the connection (or `timeout` passes),
+    /// as UTF-8 text: to see every answer a request got, not only the first.
+    public func readAll(timeout: Duration) -> String {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        var all = pending
+        pending = []
+        while let more = readMore(until: deadline) { all += more }
+        return String(decoding: all, as: UTF8.self)
+    }
+
     /// Whether the server closes (or resets) the connection within `timeout`,
     /// discarding anything it sends first.
     public func isClosed(within timeout: Duration) -> Bool {

@@ -34,12 +34,13 @@ enum CommandHelp {
 
     /// The commands of the shell's command line that are not REPL commands: usage, summary, flags, example.
     static let commandLineTopics: [(name: String, usage: String, summary: String, flags: [(String, String)], example: String)] = [
-        ("serve", "setuplink [--db PATH] serve [--port 8080] [--bind ADDR] [--token-file FILE] [--tls-cert PEM --tls-key PEM] [--webhook-batch N] [--external-url URL]",
+        ("serve", "setuplink [--db PATH] serve [--port 8080] [--bind ADDR] [--token-file FILE] [--tls-cert PEM --tls-key PEM [--tls-priority S]] [--webhook-batch N] [--external-url URL]",
          "serve this replica (from the shell, not the REPL): the peer protocol, every directory's SCIM service, the setup page and the app API on one port, and the webhook sender",
          [("--port N", "the port (default 8080; 0 picks a free one)"),
           ("--bind ADDR", "the address to listen on (default 127.0.0.1; 0.0.0.0 for every address)"),
           ("--token-file FILE", "the peer token, one line (else SETUPLINK_TOKEN, else the token stored with the replica)"),
           ("--tls-cert PEM --tls-key PEM", "serve HTTPS with this certificate and private key"),
+          ("--tls-priority S", "the GnuTLS priority string (default: TLS 1.3 and 1.2, forward-secret AEAD suites only)"),
           ("--webhook-batch N", "send webhook events in JSON arrays of up to N (1 to 1000; default one event per request)"),
           ("--external-url URL", "the address tenants and identity providers reach (default: the address served); checked at start"),
           ("--json", "print the start-up banner as one JSON object")],

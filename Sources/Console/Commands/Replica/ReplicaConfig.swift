@@ -6,12 +6,12 @@ struct ReplicaConfig: ConsoleCommand {
     /// `config [KEY] [VALUE]`.
     static let configuration = CommandConfiguration(
         "config", section: .housekeeping, arguments: [key, value],
-        summary: "show or set this replica's settings (default-expiry-days, external-url)", example: "config default-expiry-days 7")
+        summary: "show or set this replica's settings (default-expiry-days, external-url, max-directories-per-link)", example: "config default-expiry-days 7")
     private static let key = Argument.optional("KEY")
     private static let value = Argument.optional("VALUE")
 
     /// The settings `config` knows.
-    static let settings = ["default-expiry-days", "external-url"]
+    static let settings = ["default-expiry-days", "external-url", "max-directories-per-link"]
 
     private let key: String?
     private let value: String?
@@ -27,12 +27,15 @@ struct ReplicaConfig: ConsoleCommand {
         let service = session.service
         guard let key else {
             let days = try service.replicaExpiryDays()
+            let quota = try service.maxDirectoriesPerLink()
             if session.json {
                 session.emit([("default-expiry-days", .int(Int64(days))), ("external-url", .string(service.externalURL)),
-                              ("external-url-source", .string(session.externalURLSource))])
+                              ("external-url-source", .string(session.externalURLSource)),
+                              ("max-directories-per-link", .int(Int64(quota)))])
             } else {
                 session.say(renderSection(title: "", rows: [("default-expiry-days", String(days)),
-                                                            ("external-url", "\(service.externalURL) (\(session.externalURLSource))")]))
+                                                            ("external-url", "\(service.externalURL) (\(session.externalURLSource))"),
+                                                            ("max-directories-per-link", String(quota))]))
             }
             return
         }
@@ -49,6 +52,20 @@ struct ReplicaConfig: ConsoleCommand {
                 session.emit([(key, .int(Int64(days)))] + (value != nil ? [("result", .string(changed ? "set" : "unchanged"))] : []))
             } else {
                 session.say("\(key) = \(days)")
+            }
+        case "max-directories-per-link":
+            var changed = false
+            if let value {
+                guard let limit = Int(Validation.trimmed(value)) else {
+                    throw ConsoleError.usage("max-directories-per-link must be a whole number from 1 to 10000, not \(value)")
+                }
+                changed = try service.setMaxDirectoriesPerLink(limit)
+            }
+            let limit = try service.maxDirectoriesPerLink()
+            if session.json {
+                session.emit([(key, .int(Int64(limit)))] + (value != nil ? [("result", .string(changed ? "set" : "unchanged"))] : []))
+            } else {
+                session.say("\(key) = \(limit)")
             }
         default:
             try externalURL(in: session)
