@@ -14,11 +14,8 @@ enum BackupCommand {
         var target: String?
         var args = arguments[...]
         while let a = args.popFirst() {
-            if a == "--db" || a.hasPrefix("--db=") {
-                guard let v = a.hasPrefix("--db=") ? String(a.dropFirst(5)) : args.popFirst(), !v.isEmpty else {
-                    return SetupLinkCLI.usageError("--db needs a file path")
-                }
-                options.db = v
+            if let problem = SetupLinkCLI.takeGlobal(a, &args, &options) {
+                if !problem.isEmpty { return SetupLinkCLI.usageError(problem) }
             } else if a.hasPrefix("-") {
                 return SetupLinkCLI.usageError("unknown flag \(a) for backup; \(usage)")
             } else if target == nil {

@@ -171,6 +171,16 @@ public enum SetupLinkCLI {
         return nil
     }
 
+    /// A global flag met while a subcommand reads its own words (`backup COPY --db F`):
+    /// `a` is the word, `args` the words after it (a separate value is taken from them).
+    /// Returns nil when `a` is not a global flag, else what was wrong ("" when nothing).
+    static func takeGlobal(_ a: String, _ args: inout ArraySlice<String>, _ options: inout Options) -> String? {
+        let parts = a.split(separator: "=", maxSplits: 1).map(String.init)
+        guard let name = parts.first, ["--db", "--external-url", "--json"].contains(name) else { return nil }
+        if name == "--json" { options.json = true; return "" }
+        return applyGlobal(name, value: parts.count == 2 ? parts[1] : args.popFirst(), to: &options) ?? ""
+    }
+
     /// Takes the global flags (`--json`, `--db PATH`, `--external-url URL`) out of a command's
     /// words after its name, unless the command has a flag of that name (`keeping`); the values
     /// of the command's own flags are skipped, so `--name --json` stays a name.

@@ -441,13 +441,8 @@ enum ServeCommand {
         var action: String?
         var args = arguments[...]
         while let a = args.popFirst() {
-            if a == "--db" || a.hasPrefix("--db=") {
-                guard let v = a.hasPrefix("--db=") ? String(a.dropFirst(5)) : args.popFirst(), !v.isEmpty else {
-                    return SetupLinkCLI.usageError("--db needs a file path")
-                }
-                options.db = v
-            } else if a == "--json" {
-                options.json = true
+            if let problem = SetupLinkCLI.takeGlobal(a, &args, &options) {
+                if !problem.isEmpty { return SetupLinkCLI.usageError(problem) }
             } else if action == nil, a == "show" || a == "rotate" {
                 action = a
             } else {
