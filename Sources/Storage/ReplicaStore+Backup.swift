@@ -27,6 +27,10 @@ extension ReplicaStore {
     /// The settings (meta keys) a copy does not keep: they belong to the hub the file was.
     static let backupDropsSettings = ["setting.serve-token", "setting.serve-token-revoked", "setting.setup-page-csrf-secret",
                                       "announce_due"]
+    /// Settings by prefix a copy does not keep: the hub's Google authorizations (refresh
+    /// tokens and sync bookkeeping). They are secrets of the hub that received them, which
+    /// the copy is not (it has another id, so it would never use them).
+    static let backupDropsSettingPrefixes = ["setting.google."]
 
     /// Copies the replica file at `source` to a new file `destination` and makes the copy a new
     /// replica: a new id, no peers, no peer tokens, no webhook outbox, no clients' acknowledgements,
@@ -116,6 +120,9 @@ extension ReplicaStore {
                 // Its first pull from a peer is a resync: records its peers purged meanwhile go.
                 try dst.run("INSERT INTO meta(key, value) VALUES('resync', '1') ON CONFLICT(key) DO UPDATE SET value=excluded.value")
                 for key in backupDropsSettings { try dst.run("DELETE FROM meta WHERE key=?", .text(key)) }
+                for prefix in backupDropsSettingPrefixes {
+                    try dst.run("DELETE FROM meta WHERE substr(key, 1, ?) = ?", .int(Int64(prefix.utf8.count)), .text(prefix))
+                }
                 let tables = Set(try tableNames(dst))
                 for table in ["peers", "clients", "peer_tokens", "outbox", "staged", "resync_seen"] where tables.contains(table) {
                     try dst.exec("DELETE FROM \(table)")
