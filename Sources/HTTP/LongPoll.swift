@@ -49,6 +49,16 @@ extension HTTPResponse {
 
 /// The parked requests of one server and the thread that answers them.
 final class WaitingRoom: @unchecked Sendable {
+    /// Whether the client of a suspended connection has closed its end: libmicrohttpd does
+    /// not watch a suspended socket, so it is looked at here (a peek, never a read). Plain
+    /// TCP only: over TLS the closing alert is data, and such a request waits for its deadline.
+    static func clientHungUp(_ connection: UInt) -> Bool {
+        let fd = setuplink_mhd_connection_fd(OpaquePointer(bitPattern: connection))
+        guard fd >= 0 else { return false }
+        var byte: UInt8 = 0
+        return recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) == 0
+    }
+
     // @unchecked Sendable: `parked`, `dirty`, `closed` are only touched with `condition` locked.
     /// How often parked requests are checked even when nothing woke the room.
     static let recheckInterval: Duration = .seconds(1)
@@ -136,6 +146,13 @@ final class WaitingRoom: @unchecked Sendable {
             var ready: [(Parked, HTTPResponse)] = []
             for p in all {
                 let now = ContinuousClock.now
+                // A client that hung up while waiting frees its connection now, not at its deadline.
+                if !stopping, Self.clientHungUp(p.connection) {
+                    var gone = HTTPResponse(status: 204)
+                    gone.logNote = "the client closed the connection while its request waited"
+                    ready.append((p, gone))
+                    continue
+                }
                 if !stopping, let e = p.poll.earliest, e > now { continue }
                 let final = stopping || now >= p.poll.deadline
                 if let r = p.poll.check(final) {
