@@ -40,7 +40,10 @@ extension ReplicaStore {
     ///
     /// Refuses a `destination` that exists. Writes `destination.partial` first and renames it
     /// once the copy passed `PRAGMA integrity_check`: a backup cut off leaves no replica behind.
-    public static func backup(from source: String, to destination: String,
+    ///
+    /// `integrityCheck: false` skips that check, for a copy whose receiver checks it anyway
+    /// (a clone's snapshot: checked once, by the client, not twice).
+    public static func backup(from source: String, to destination: String, integrityCheck: Bool = true,
                               progress: ((_ copied: Int, _ total: Int) -> Void)? = nil) throws -> BackupReport {
         let fm = FileManager.default
         if fm.fileExists(atPath: destination) {
@@ -112,8 +115,10 @@ extension ReplicaStore {
         let newID = ReplicaID.random()
         do {
             try makeNewReplica(dst, id: newID, copyOf: oldID)
-            let check = try dst.scalar("PRAGMA integrity_check")?.text ?? "no answer"
-            guard check == "ok" else { throw StoreError.invalid("the copy failed its integrity check: \(check)") }
+            if integrityCheck {
+                let check = try dst.scalar("PRAGMA integrity_check")?.text ?? "no answer"
+                guard check == "ok" else { throw StoreError.invalid("the copy failed its integrity check: \(check)") }
+            }
         } catch let e as SQLiteError {
             throw StoreError.sqlite(path: partial, e)
         }

@@ -146,7 +146,7 @@ import TestSupport
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()
-            usleep(UInt32.random(in: 0...60_000, using: &rng))
+            usleep(UInt32.random(in: 0...30_000, using: &rng))
             let signal = Bool.random(using: &rng) ? SIGKILL : SIGINT
             kill(p.processIdentifier, signal)
             p.waitUntilExit()
