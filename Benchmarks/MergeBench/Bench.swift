@@ -325,7 +325,10 @@ final class Bench {
             defer { kill(server.pid, SIGTERM) }
             var syncSeconds: [Double] = [], cloneSeconds: [Double] = []
             var syncPeak = 0.0, clonePeak = 0.0, syncBytes = 0, cloneBytes = 0, snapshotBytes = 0
-            for _ in 0..<(n >= 1_000_000 ? 1 : min(runs(for: n), 3)) {
+            // MERGE_BENCH_CLONE_ONLY=1: the clone alone (10M, where the sync takes minutes and is figure 6's).
+            let cloneOnly = ProcessInfo.processInfo.environment["MERGE_BENCH_CLONE_ONLY"] != nil
+            for _ in 0..<(n >= 1_000_000 ? 1 : min(runs(for: n), 3)) where !cloneOnly || syncSeconds.isEmpty {
+                if cloneOnly { syncSeconds.append(.nan) } else {
                 // A sync into an empty file (figure 6's client).
                 // Peak RSS through /usr/bin/time: a child spawned from this (large) process would count its memory too.
                 let rssFile = dir + "/rss-" + UUID().uuidString
@@ -338,6 +341,7 @@ final class Bench {
                 syncSeconds.append(r["seconds"] as? Double ?? 0)
                 syncPeak = max(syncPeak, peak)
                 syncBytes = r["bytes"] as? Int ?? 0
+                }
                 // The same by clone, timed from outside: start, download, checks, catch-up sync, rename.
                 let db = path("clone")
                 let started = DispatchTime.now().uptimeNanoseconds
