@@ -325,6 +325,7 @@ final class Bench {
             defer { kill(server.pid, SIGTERM) }
             var syncSeconds: [Double] = [], cloneSeconds: [Double] = []
             var syncPeak = 0.0, clonePeak = 0.0, syncBytes = 0, cloneBytes = 0, snapshotBytes = 0
+            var phases: [Double] = []
             // MERGE_BENCH_CLONE_ONLY=1: the clone alone (10M, where the sync takes minutes and is figure 6's).
             let cloneOnly = ProcessInfo.processInfo.environment["MERGE_BENCH_CLONE_ONLY"] != nil
             for _ in 0..<(n >= 1_000_000 ? 1 : min(runs(for: n), 3)) where !cloneOnly || syncSeconds.isEmpty {
@@ -355,6 +356,7 @@ final class Bench {
                 try check(cstatus == 0, "setuplink clone failed")
                 clonePeak = max(clonePeak, cpeak)
                 snapshotBytes = line["snapshot_bytes"] as? Int ?? 0
+                phases = [line["download_seconds"] as? Double ?? -1, line["check_seconds"] as? Double ?? -1, line["sync_seconds"] as? Double ?? -1]
                 cloneBytes = line["bytes_received"] as? Int ?? 0
                 let cloned = try SetupLinkService.openStore(path: db)
                 let counts = try cloned.counts()
@@ -366,6 +368,10 @@ final class Bench {
             report("clone_seconds_\(label(n))", median(cloneSeconds), "s")
             report("clone_sync_seconds_\(label(n))", median(syncSeconds), "s")
             report("clone_over_sync_speed_\(label(n))", median(syncSeconds) / median(cloneSeconds), "ratio")
+            // The last clone's phases: download (the hub makes the copy, then sends it), check and new id, catch-up sync.
+            report("clone_download_seconds_\(label(n))", phases[0], "s")
+            report("clone_check_seconds_\(label(n))", phases[1], "s")
+            report("clone_catch_up_seconds_\(label(n))", phases[2], "s")
             report("clone_snapshot_bytes_per_record_\(label(n))", Double(snapshotBytes) / Double(n), "bytes")
             report("clone_bytes_over_canonical_\(label(n))", Double(cloneBytes) / Double(canonicalBytes), "ratio")
             report("clone_sync_bytes_over_canonical_\(label(n))", Double(syncBytes) / Double(canonicalBytes), "ratio")

@@ -49,6 +49,8 @@ enum CloneCommand {
                     ("peer", .string(report.peer)), ("url", .string(report.url)),
                     ("snapshot_bytes", .int(Int64(report.download.fileBytes))), ("bytes_received", .int(Int64(report.download.bytesReceived))),
                     ("caught_up", .int(Int64(report.caughtUp))), ("resynced", .bool(report.resynced)),
+                    ("download_seconds", .double(report.seconds.download)), ("check_seconds", .double(report.seconds.check)),
+                    ("sync_seconds", .double(report.seconds.sync)),
                 ]))
             } else {
                 REPL.writeLine("Cloned \(report.url) into \(options.db): replica \(report.replica.hex), a snapshot of"
@@ -75,6 +77,8 @@ enum CloneCommand {
         var download: SnapshotDownload
         var caughtUp: Int
         var resynced: Bool
+        /// Where the time went: the download, the checks and new id, the catch-up sync.
+        var seconds: (download: Double, check: Double, sync: Double)
     }
 
     static func clone(options: SetupLinkCLI.Options, url rawURL: String, tokenFile: String?, cacertFile: String?,
@@ -115,6 +119,7 @@ enum CloneCommand {
                 return true
             }
         }
+        let started = Date()
         let download: SnapshotDownload
         do {
             defer { close(fd) }
@@ -122,7 +127,9 @@ enum CloneCommand {
             guard fsync(fd) == 0 else { throw ConsoleError.failed("cannot write \(partial): \(String(cString: strerror(errno)))") }
         }
         if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        let downloaded = Date()
         let ids = try ReplicaStore.adoptSnapshot(at: partial)
+        let checked = Date()
 
         // Opened the usual way (a snapshot of an older version is migrated), the hub added as a peer,
         // and caught up: what changed while the snapshot was made and downloaded.
@@ -154,6 +161,7 @@ enum CloneCommand {
         }
         unlink(partial)
         done = true
-        return Report(url: url, peer: peer, source: ids.source, replica: ids.replica, download: download, caughtUp: caughtUp, resynced: resynced)
+        return Report(url: url, peer: peer, source: ids.source, replica: ids.replica, download: download, caughtUp: caughtUp, resynced: resynced,
+                      seconds: (downloaded.timeIntervalSince(started), checked.timeIntervalSince(downloaded), Date().timeIntervalSince(checked)))
     }
 }

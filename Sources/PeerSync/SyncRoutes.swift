@@ -183,7 +183,7 @@ public struct SyncRoutes: HTTPRoutes {
                   temporary + ".partial-journal"] { unlink(f) }
         do {
             // The client runs `PRAGMA integrity_check` on what it receives: not done twice.
-            _ = try ReplicaStore.backup(from: store.path, to: temporary, integrityCheck: false)
+            _ = try ReplicaStore.backup(from: store.path, to: temporary, integrityCheck: false, servedHere: true)
         } catch {
             return .internalError("GET /sync/v1/snapshot: \(error)")
         }

@@ -43,7 +43,13 @@ extension ReplicaStore {
     ///
     /// `integrityCheck: false` skips that check, for a copy whose receiver checks it anyway
     /// (a clone's snapshot: checked once, by the client, not twice).
-    public static func backup(from source: String, to destination: String, integrityCheck: Bool = true,
+    ///
+    /// `servedHere: true` when this process has `source` open (a hub making a snapshot): its
+    /// header is not read with a plain file descriptor then, because closing any descriptor of
+    /// a file drops every POSIX lock this process holds on it, the open replica's included, and
+    /// another process could then checkpoint and delete the WAL under it. SQLite's own second
+    /// connection shares the process's locks correctly.
+    public static func backup(from source: String, to destination: String, integrityCheck: Bool = true, servedHere: Bool = false,
                               progress: ((_ copied: Int, _ total: Int) -> Void)? = nil) throws -> BackupReport {
         let fm = FileManager.default
         if fm.fileExists(atPath: destination) {
@@ -53,7 +59,7 @@ extension ReplicaStore {
         if !folder.isEmpty, !fm.fileExists(atPath: folder) {
             throw StoreError.invalid("the folder \(folder) does not exist")
         }
-        try checkHeader(path: source)
+        if !servedHere { try checkHeader(path: source) }
         let partial = destination + ".partial"
         for f in [partial, partial + "-wal", partial + "-shm", partial + "-journal"] { unlink(f) }
         let fd = open(partial, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)

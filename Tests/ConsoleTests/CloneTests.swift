@@ -68,6 +68,12 @@ import TestSupport
         let report = json(r.lines.first ?? "")
         #expect((report["snapshot_bytes"] as? Int ?? 0) > 0)
         #expect(!FileManager.default.fileExists(atPath: cloned + ".partial"))
+        // Making the snapshot left the hub's own locks alone: another process's command on the hub
+        // file does not checkpoint and delete the WAL the hub still writes to.
+        let hubDB = folder + "/hub.sqlite"
+        _ = try status(hubDB)
+        #expect(FileManager.default.fileExists(atPath: hubDB + "-wal") && FileManager.default.fileExists(atPath: hubDB + "-shm"),
+                "the served hub's WAL or shared memory was deleted after a snapshot")
         #expect(try runTool(["--db", synced, "sync", hub.url], environment: ["SETUPLINK_TOKEN": Self.token]).status == 0)
         // One more round each, so both hold what the other told the hub.
         for db in [cloned, synced, cloned] {
