@@ -317,7 +317,6 @@ final class Bench {
         try check(FileManager.default.isExecutableFile(atPath: setuplink), "no setuplink binary at \(setuplink) (give --setuplink PATH)")
         for n in options.sizes {
             let serverDB = try persistedReplica(n, seed: 9)
-            let serverDigest = try SetupLinkService.openStore(path: serverDB).digest()
             let server = try Child.spawn(["--role", "server", "--db", serverDB, "--token", token])
             let portLine = server.readLine()
             guard portLine.hasPrefix("port ") else { throw BenchFailure(description: "server did not start: \(portLine)") }
@@ -363,7 +362,6 @@ final class Bench {
                 // The clone's digest also hashes its own member record: compare the records instead.
                 try check(counts.links + counts.directories == n, "the clone holds \(counts.links + counts.directories) of \(n) records")
                 cloned.close()
-                _ = serverDigest
             }
             report("clone_seconds_\(label(n))", median(cloneSeconds), "s")
             report("clone_sync_seconds_\(label(n))", median(syncSeconds), "s")
