@@ -141,13 +141,23 @@ enum CloneCommand {
             try store.peers.add(name: peer, url: url, token: token, cacert: cacert)
             http.monitor = nil
             let client = SyncClient(http: HTTPClient(caCertificatePEM: cacert))
-            var report = try client.sync(store: store, url: url, token: token, peerName: peer)
-            caughtUp = report.pulled
+            // A read-only token may pull, not push: the pull (all a clone needs) is committed before
+            // the push is refused with 403, so that refusal ends the catch-up, not the clone.
+            func catchUp() throws -> (pulled: Int, floor: VectorClock) {
+                do {
+                    let report = try client.sync(store: store, url: url, token: token, peerName: peer)
+                    return (report.pulled, report.peerPurgeFloor)
+                } catch SyncError.peerError(_, _, 403, _) {
+                    return (0, try store.purgeFloor())
+                }
+            }
+            var round = try catchUp()
+            caughtUp = round.pulled
             // A delete purged by the hub before it knew this replica never comes as a tombstone: resync then.
-            if try store.needsResyncAfterClone(snapshot: snapshotClock, peerFloor: report.peerPurgeFloor) {
-                report = try client.sync(store: store, url: url, token: token, peerName: peer)
+            if try store.needsResyncAfterClone(snapshot: snapshotClock, peerFloor: round.floor) {
+                round = try catchUp()
                 resynced = true
-                caughtUp += report.pulled
+                caughtUp += round.pulled
             }
         }
         if fm.fileExists(atPath: partial + "-wal") {

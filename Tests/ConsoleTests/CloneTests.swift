@@ -100,6 +100,20 @@ import TestSupport
         #expect(try store.peerTokens.all().isEmpty)
     }
 
+    /// A read-only peer token may clone: the snapshot and the catch-up pull need no push.
+    @Test func aReadOnlyTokenMayClone() throws {
+        let folder = testFolder("clone-read-only")
+        let (hub, directory) = try Self.servedHub(folder)
+        defer { hub.stop() }
+        let made = try runTool(["--db", folder + "/hub.sqlite", "serve", "peer-token", "create", "laptop", "--read-only"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let token = try #require(made.lines.first { $0.hasPrefix("token: ") }).dropFirst(7)
+        let db = folder + "/laptop.sqlite"
+        let r = try Self.clone(db, hub.url, token: String(token))
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try Self.contents(db, directory)[3].contains("user5@acme.com"))
+    }
+
     /// Refusals: no token, a wrong one, a server without the route, an existing file; each says
     /// what was wrong in one line and leaves no replica and no partial file.
     @Test func badInputIsRefusedAndLeavesNothing() throws {
