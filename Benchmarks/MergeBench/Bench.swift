@@ -72,6 +72,7 @@ final class Bench {
         if options.figures.contains(9) { try codecCosts() }
         if options.figures.contains(10) { try largeChanges() }
         if options.figures.contains(11) { try ruleCosts() }
+        if options.figures.contains(12) { try cloneVersusSync() }
         if options.json { print(headlineJSON()) }
     }
 
@@ -302,6 +303,88 @@ final class Bench {
                 report("sync_server_cpu_us_per_record_\(label(n))", serverCPU / Double(n * seconds.count) * 1e6, "µs")
             }
         }
+    }
+
+    // 12 (not in the default run): a new replica by `setuplink clone` (the hub's snapshot, then a
+    // catch-up sync) against the same replica by a sync into an empty file, from one server,
+    // interleaved, at each size of --records. Needs the release `setuplink` (--setuplink PATH,
+    // else beside this binary).
+    func cloneVersusSync() throws {
+        let token = "bench-token"
+        let exe = CommandLine.arguments[0].hasPrefix("/") ? CommandLine.arguments[0]
+            : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0]
+        let setuplink = options.setuplink ?? ((exe as NSString).deletingLastPathComponent + "/setuplink")
+        try check(FileManager.default.isExecutableFile(atPath: setuplink), "no setuplink binary at \(setuplink) (give --setuplink PATH)")
+        for n in options.sizes {
+            let serverDB = try persistedReplica(n, seed: 9)
+            let server = try Child.spawn(["--role", "server", "--db", serverDB, "--token", token])
+            let portLine = server.readLine()
+            guard portLine.hasPrefix("port ") else { throw BenchFailure(description: "server did not start: \(portLine)") }
+            let url = "http://127.0.0.1:\(portLine.dropFirst(5))"
+            defer { kill(server.pid, SIGTERM) }
+            var syncSeconds: [Double] = [], cloneSeconds: [Double] = []
+            var syncPeak = 0.0, clonePeak = 0.0, syncBytes = 0, cloneBytes = 0, snapshotBytes = 0
+            var phases: [Double] = []
+            // MERGE_BENCH_CLONE_ONLY=1: the clone alone (10M, where the sync takes minutes and is figure 6's).
+            let cloneOnly = ProcessInfo.processInfo.environment["MERGE_BENCH_CLONE_ONLY"] != nil
+            for _ in 0..<(n >= 1_000_000 ? 1 : min(runs(for: n), 3)) where !cloneOnly || syncSeconds.isEmpty {
+                if cloneOnly { syncSeconds.append(.nan) } else {
+                // A sync into an empty file (figure 6's client).
+                // Peak RSS through /usr/bin/time: a child spawned from this (large) process would count its memory too.
+                let rssFile = dir + "/rss-" + UUID().uuidString
+                let client = try Child.spawn(["/usr/bin/time", "-f", "%M", "-o", rssFile, exe, "--role", "client", "--db", path("sync"),
+                                              "--url", url, "--token", token], executable: "/usr/bin/time")
+                let r = json(client.readLine())
+                let (status, _) = client.wait()
+                let peak = peakKiB(rssFile) / 1024
+                try check(status == 0 && r["records"] as? Int == n, "the sync client failed or holds \(r["records"] ?? "?") of \(n)")
+                syncSeconds.append(r["seconds"] as? Double ?? 0)
+                syncPeak = max(syncPeak, peak)
+                syncBytes = r["bytes"] as? Int ?? 0
+                }
+                // The same by clone, timed from outside: start, download, checks, catch-up sync, rename.
+                let db = path("clone")
+                let started = DispatchTime.now().uptimeNanoseconds
+                let crss = dir + "/rss-" + UUID().uuidString
+                let c = try Child.spawn(["/usr/bin/time", "-f", "%M", "-o", crss, setuplink, "--db", db, "--json", "clone", url, "--name", "hub"],
+                                        executable: "/usr/bin/time", environment: ["SETUPLINK_TOKEN=\(token)"])
+                let line = json(c.readLine())
+                let (cstatus, _) = c.wait()
+                let cpeak = peakKiB(crss) / 1024
+                cloneSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+                try check(cstatus == 0, "setuplink clone failed")
+                clonePeak = max(clonePeak, cpeak)
+                snapshotBytes = line["snapshot_bytes"] as? Int ?? 0
+                phases = [line["download_seconds"] as? Double ?? -1, line["check_seconds"] as? Double ?? -1, line["sync_seconds"] as? Double ?? -1]
+                cloneBytes = line["bytes_received"] as? Int ?? 0
+                let cloned = try SetupLinkService.openStore(path: db)
+                let counts = try cloned.counts()
+                // The clone's digest also hashes its own member record: compare the records instead.
+                try check(counts.links + counts.directories == n, "the clone holds \(counts.links + counts.directories) of \(n) records")
+                cloned.close()
+            }
+            report("clone_seconds_\(label(n))", median(cloneSeconds), "s")
+            report("clone_sync_seconds_\(label(n))", median(syncSeconds), "s")
+            report("clone_over_sync_speed_\(label(n))", median(syncSeconds) / median(cloneSeconds), "ratio")
+            // The last clone's phases: download (the hub makes the copy, then sends it), check and new id, catch-up sync.
+            report("clone_download_seconds_\(label(n))", phases[0], "s")
+            report("clone_check_seconds_\(label(n))", phases[1], "s")
+            report("clone_catch_up_seconds_\(label(n))", phases[2], "s")
+            report("clone_snapshot_bytes_per_record_\(label(n))", Double(snapshotBytes) / Double(n), "bytes")
+            report("clone_bytes_over_canonical_\(label(n))", Double(cloneBytes) / Double(canonicalBytes), "ratio")
+            report("clone_sync_bytes_over_canonical_\(label(n))", Double(syncBytes) / Double(canonicalBytes), "ratio")
+            report("clone_client_peak_rss_mib_\(label(n))", clonePeak, "MiB")
+            report("clone_sync_client_peak_rss_mib_\(label(n))", syncPeak, "MiB")
+            kill(server.pid, SIGTERM)
+            let finalLine = server.readLine().split(separator: " ")
+            report("clone_server_peak_rss_mib_\(label(n))", finalLine.count >= 2 ? Double(finalLine[1]) ?? -1 : -1, "MiB")
+            _ = server.wait()
+        }
+    }
+
+    /// The peak RSS in KiB `/usr/bin/time -f %M -o FILE` wrote.
+    func peakKiB(_ file: String) -> Double {
+        Double((try? String(contentsOfFile: file, encoding: .utf8))?.split(separator: "\n").last.map(String.init) ?? "") ?? -1
     }
 
     // 8 (diagnostic, not in the default run): where a pull page's time goes on each side.

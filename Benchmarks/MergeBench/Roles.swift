@@ -88,7 +88,7 @@ struct Child {
     let pid: pid_t
     let stdout: FileHandle
 
-    static func spawn(_ arguments: [String]) throws -> Child {
+    static func spawn(_ arguments: [String], executable: String? = nil, environment: [String] = []) throws -> Child {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw BenchFailure(description: "pipe failed") }
         var actions = posix_spawn_file_actions_t()
@@ -98,10 +98,16 @@ struct Child {
         posix_spawn_file_actions_addclose(&actions, fds[0])
         let exe = CommandLine.arguments[0].hasPrefix("/") ? CommandLine.arguments[0]
             : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0]
-        let argv = ([exe] + arguments).map { strdup($0) } + [nil]
+        let program = executable ?? exe
+        let argv = (executable == nil ? [exe] + arguments : arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        var envp: [UnsafeMutablePointer<CChar>?] = []
+        var e = environ
+        while let p = e.pointee { envp.append(strdup(p)); e += 1 }
+        envp += environment.map { strdup($0) } + [nil]
+        defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, exe, &actions, nil, argv, environ)
+        let rc = posix_spawn(&pid, program, &actions, nil, argv, envp)
         close(fds[1])
         guard rc == 0 else { throw BenchFailure(description: "posix_spawn failed: \(rc)") }
         return Child(pid: pid, stdout: FileHandle(fileDescriptor: fds[0], closeOnDealloc: true))

@@ -50,7 +50,7 @@ while let a = args.popFirst() {
         guard let v = args.popFirst() else { exit(2) }
         options.setuplink = v
     case "-h", "--help":
-        print("usage: merge-bench [--records N[,M…]] [--quick] [--json] [--runs R] [--figures 1,2,…,10] [--setuplink PATH]")
+        print("usage: merge-bench [--records N[,M…]] [--quick] [--json] [--runs R] [--figures 1,2,…,12] [--setuplink PATH]")
         exit(0)
     default:
         FileHandle.standardError.write(Data("error: unknown option \(a) (see: merge-bench --help)\n".utf8))

@@ -50,6 +50,8 @@ public enum SetupLinkCLI {
           serve ... --follow NAME...        keep syncing with these peers while serving
           serve ... --metrics-token-file F  serve GET /metrics (Prometheus) behind that token
           backup FILE                       copy this replica, even while it is served, as a new replica
+          clone URL [--token-file F] [--cacert PEM] [--name PEER]
+                                            make --db (a new file) from the hub's snapshot, then sync
           sync NAME|URL [--token-file F] [--cacert PEM]
                                             pull then push changes with a peer
                                             (the token: --token-file, else env SETUPLINK_TOKEN)
@@ -136,10 +138,13 @@ public enum SetupLinkCLI {
         case "backup":
             if let error = takeTrailingGlobals(&words, from: 1, keeping: [], options: &options) { return usageError(error) }
             return BackupCommand.run(options: options, arguments: Array(words.dropFirst()))
+        case "clone":
+            if let error = takeTrailingGlobals(&words, from: 1, keeping: [], options: &options) { return usageError(error) }
+            return CloneCommand.run(options: options, arguments: Array(words.dropFirst()))
         default:
             let firstWords = Set(CommandRegistry.firstWords + CommandRegistry.aliases)
             guard firstWords.contains(command) else {
-                let candidates = ["repl", "serve", "backup", "help", "init"] + firstWords.sorted()
+                let candidates = ["repl", "serve", "backup", "clone", "help", "init"] + firstWords.sorted()
                 let hint = closestMatch(to: command, in: candidates).map { " — did you mean \"\($0)\"?" } ?? ""
                 return usageError("unknown command \"\(command)\"\(hint) (see: setuplink help)")
             }

@@ -154,8 +154,12 @@ public struct HTTPClient: Sendable {
     /// Sends one request and returns the response, whatever its status.
     ///
     /// Only transport failures throw; a 404 or 500 is a normal response.
+    ///
+    /// With `bodyFile`, the body of a 2xx answer is written to that open descriptor as it
+    /// arrives instead of being kept (it is not bounded by `maxResponseBytes`; the answer's
+    /// `body` is then empty); the body of any other status is kept as usual, within the limit.
     public func send(method: String, url: String, headers: [String: String] = [:],
-                     body: [UInt8]? = nil) throws(HTTPClientError) -> HTTPClientResponse {
+                     body: [UInt8]? = nil, bodyFile: Int32? = nil) throws(HTTPClientError) -> HTTPClientResponse {
         let host = try validate(url: url)
         guard !method.isEmpty, method.utf8.allSatisfy(isTokenByte) else {
             throw .invalidRequest("invalid method \"\(method)\"")
@@ -189,6 +193,7 @@ public struct HTTPClient: Sendable {
 
         let state = TransferState(limit: maxResponseBytes)
         state.monitor = monitor
+        state.file = bodyFile ?? -1
         state.method = method
         state.url = url
         let options = CurlOptions(handle: handle)
@@ -202,11 +207,22 @@ public struct HTTPClient: Sendable {
             try options.set(CURLOPT_TIMEOUT_MS, milliseconds(timeout))
             // Lets curl refuse early when Content-Length already exceeds the limit;
             // the write callback covers responses without one.
-            try options.set(CURLOPT_MAXFILESIZE_LARGE, offset: curl_off_t(maxResponseBytes))
+            if bodyFile == nil { try options.set(CURLOPT_MAXFILESIZE_LARGE, offset: curl_off_t(maxResponseBytes)) }
             try options.set(CURLOPT_WRITEFUNCTION, writer: { data, size, count, user in
                 guard let user else { return 0 }
                 let state = Unmanaged<TransferState>.fromOpaque(user).takeUnretainedValue()
                 let n = size * count
+                if state.file >= 0, (200...299).contains(state.status) {
+                    guard let data else { return n }
+                    var done = 0
+                    while done < n {
+                        let w = write(state.file, data + done, n - done)
+                        if w < 0 && errno == EINTR { continue }
+                        guard w > 0 else { state.fileError = errno; return 0 }
+                        done += w
+                    }
+                    return n
+                }
                 guard state.body.count + n <= state.limit else {
                     state.exceeded = true
                     return 0   // any other count than n makes curl abort with CURLE_WRITE_ERROR
@@ -311,6 +327,8 @@ public struct HTTPClient: Sendable {
                           state: TransferState, message: String) -> HTTPClientError {
         let detail = message.isEmpty ? String(cString: curl_easy_strerror(code)) : message
         switch code {
+        case CURLE_WRITE_ERROR where state.fileError != 0:
+            return .other(url: url, message: "cannot write the answer to its file: \(String(cString: strerror(state.fileError)))")
         case CURLE_WRITE_ERROR where state.exceeded, CURLE_FILESIZE_EXCEEDED:
             return .responseTooLarge(limit: maxResponseBytes)
         case CURLE_ABORTED_BY_CALLBACK:
@@ -471,6 +489,10 @@ private final class TransferState {
     var body: [UInt8] = []
     var headers: [String: String] = [:]
     var exceeded = false
+    /// Where a 2xx body goes (`send(bodyFile:)`), or -1; the status of the last status line; a write's errno.
+    var file: Int32 = -1
+    var status = 0
+    var fileError: Int32 = 0
     var monitor: (@Sendable (HTTPTransfer) -> Bool)?
     var method = ""
     var url = ""
@@ -482,7 +504,12 @@ private final class TransferState {
     /// starts the header set again.
     func addHeaderLine(_ raw: String) {
         let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        if line.hasPrefix("HTTP/") { headers = [:]; return }
+        if line.hasPrefix("HTTP/") {
+            headers = [:]
+            let parts = line.split(separator: " ")
+            status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+            return
+        }
         guard let colon = line.firstIndex(of: ":") else { return }
         let name = line[..<colon].lowercased()
         let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)

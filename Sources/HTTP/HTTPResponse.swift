@@ -20,6 +20,10 @@ public struct HTTPResponse: Sendable {
     public var logNote: String?
     /// Set by `waiting(_:)`: the answer comes later (a long poll).
     public var longPoll: LongPoll?
+    /// A body sent from an open file instead of `body`: `length` bytes from offset 0 of
+    /// `descriptor`, which the server owns from then on (it closes it once sent, or on a
+    /// refusal). For large answers (a replica snapshot) that must not sit in memory.
+    public var file: (descriptor: Int32, length: Int)?
 
     /// Creates a response.
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = [], logNote: String? = nil) {
@@ -57,6 +61,14 @@ public struct HTTPResponse: Sendable {
     /// Already-encoded JSON, `Content-Type: application/json`.
     public static func json(_ bytes: [UInt8], status: Int = 200, contentType: String = "application/json") -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", contentType)], body: bytes)
+    }
+
+    /// The open file `descriptor` (`length` bytes from offset 0) as the body: the server owns
+    /// the descriptor and closes it once the answer is sent or the connection is cut.
+    public static func file(descriptor: Int32, length: Int, contentType: String) -> HTTPResponse {
+        var r = HTTPResponse(status: 200, headers: [("Content-Type", contentType)])
+        r.file = (descriptor, length)
+        return r
     }
 
     /// An HTML page, `Content-Type: text/html; charset=utf-8`. The caller

@@ -179,12 +179,25 @@ private func admit(_ core: ServerCore, _ connection: OpaquePointer, _ state: Req
 private func answer(_ core: ServerCore, _ connection: OpaquePointer, _ state: RequestState, _ response: HTTPResponse,
                     path: String, closing: Bool) -> MHD_Result {
     state.answered = true
-    let count = response.body.count
-    let buffer = malloc(max(count, 1))!
-    if count > 0 { response.body.withUnsafeBytes { _ = memcpy(buffer, $0.baseAddress!, count) } }
-    guard let mhdResponse = MHD_create_response_from_buffer_with_free_callback(count, buffer, free) else {
-        free(buffer)
-        return MHD_NO_RESULT
+    let mhdResponse: OpaquePointer
+    let count: Int
+    if let file = response.file {
+        // libmicrohttpd reads the file as the client takes it, and closes the descriptor.
+        count = file.length
+        guard let r = MHD_create_response_from_fd64(UInt64(file.length), file.descriptor) else {
+            close(file.descriptor)
+            return MHD_NO_RESULT
+        }
+        mhdResponse = r
+    } else {
+        count = response.body.count
+        let buffer = malloc(max(count, 1))!
+        if count > 0 { response.body.withUnsafeBytes { _ = memcpy(buffer, $0.baseAddress!, count) } }
+        guard let r = MHD_create_response_from_buffer_with_free_callback(count, buffer, free) else {
+            free(buffer)
+            return MHD_NO_RESULT
+        }
+        mhdResponse = r
     }
     defer { MHD_destroy_response(mhdResponse) }
     for (name, value) in response.headers where HTTPResponse.isSendable(name: name, value: value) {

@@ -56,7 +56,7 @@ struct Session: Sendable {
 
     /// Sends one request; transport failures become `SyncError`s.
     mutating func send(_ method: String, _ path: String, _ body: [UInt8]?, contentType: String = "application/json",
-                       accept: String? = nil) throws(SyncError) -> HTTPClientResponse {
+                       accept: String? = nil, bodyFile: Int32? = nil) throws(SyncError) -> HTTPClientResponse {
         var headers: [String: String] = [:]
         if let token, !token.isEmpty { headers["Authorization"] = "Bearer \(token)" }
         if body != nil { headers["Content-Type"] = contentType }
@@ -66,7 +66,7 @@ struct Session: Sendable {
             if let transport {
                 response = try transport(method, base + path, headers, body)
             } else {
-                response = try http.send(method: method, url: base + path, headers: headers, body: body)
+                response = try http.send(method: method, url: base + path, headers: headers, body: body, bodyFile: bodyFile)
             }
         } catch {
             switch error {
@@ -129,7 +129,7 @@ struct Session: Sendable {
 
     /// POSTs a body and returns the answer, or the peer's refusal.
     mutating func postRaw(_ path: String, _ body: [UInt8], contentType: String = "application/json",
-                          accept: String? = nil) throws(SyncError) -> HTTPClientResponse {
+                          accept: String? = nil, bodyFile: Int32? = nil) throws(SyncError) -> HTTPClientResponse {
         let r = try send("POST", path, body, contentType: contentType, accept: accept)
         guard r.status == 200 else {
             let text = Self.errorText(r.body)

@@ -1,5 +1,7 @@
 import JSON
 import Foundation
+import Glibc
+import Synchronization
 import Crypto
 import HTTP
 import Replica
@@ -22,6 +24,10 @@ import Storage
 ///   checked as peer input and applied in one transaction →
 ///   `{"clock":{…},"applied":n,"conflicts":n,"purge_floor":{…}}`. Its `clock` is
 ///   the client's committed clock: its acknowledgement;
+/// - `GET /sync/v1/snapshot` → the whole replica as one SQLite file
+///   (`application/vnd.setuplink.replica`, with `Content-Length`), a consistent copy made
+///   a new replica as `backup` makes one (no peers, tokens, outbox or secrets of this hub);
+///   for `setuplink clone`. One at a time: 503 while another is being made;
 /// - `POST /sync/v1/wait`, body `{"replica":"<client>","clock":{…},"timeout":S}` → `{"replica":…,"clock":{…},"changed":bool}`,
 ///   a long poll answered when this replica holds a change the client's clock lacks, or after S seconds.
 ///
@@ -87,7 +93,7 @@ public struct SyncRoutes: HTTPRoutes {
     public func admit(_ head: HTTPHead) -> Admission {
         let allowed: String
         switch head.path {
-        case "/healthz", "/sync/v1/summary": allowed = "GET"
+        case "/healthz", "/sync/v1/summary", "/sync/v1/snapshot": allowed = "GET"
         case "/sync/v1/pull", "/sync/v1/push", "/sync/v1/wait": allowed = "POST"
         default: return .reject(.error(status: 404, message: "no route \(head.path)"))
         }
@@ -115,6 +121,7 @@ public struct SyncRoutes: HTTPRoutes {
             switch request.path {
             case "/healthz": return healthz()
             case "/sync/v1/summary": return try summary()
+            case "/sync/v1/snapshot": return snapshot()
             case "/sync/v1/pull": return try pull(request)
             case "/sync/v1/wait": return try wait(request)
             default: return try push(request)
@@ -153,6 +160,43 @@ public struct SyncRoutes: HTTPRoutes {
         } catch {
             return .internalError("correction: \(error)")
         }
+    }
+
+    /// The media type of `GET /sync/v1/snapshot`: an SQLite replica file.
+    public static let snapshotMediaType = "application/vnd.setuplink.replica"
+
+    /// `GET /sync/v1/snapshot`: a copy of this replica made with the online backup API in one
+    /// read transaction (`ReplicaStore.backup`), so it is the replica at one instant and already a
+    /// new replica without this hub's peers, tokens, outbox or secrets. Made in a temporary file
+    /// beside the replica, opened, then unlinked at once: the server streams the open file and
+    /// the disk space is given back when the answer is over (or the hub stops), whatever happens.
+    /// One copy is made at a time per replica file: a second request meanwhile gets 503.
+    private func snapshot() -> HTTPResponse {
+        let temporary = store.path + ".snapshot"
+        guard SnapshotGate.enter(temporary) else {
+            return HTTPResponse.error(status: 503, message: "a snapshot of this replica is being made for another clone; retry in a minute")
+                .setting("Retry-After", "30")
+        }
+        defer { SnapshotGate.leave(temporary) }
+        // A copy left by a hub killed while making one is stale: removed first.
+        for f in [temporary, temporary + ".partial", temporary + ".partial-wal", temporary + ".partial-shm",
+                  temporary + ".partial-journal"] { unlink(f) }
+        do {
+            // The client runs `PRAGMA integrity_check` on what it receives: not done twice.
+            _ = try ReplicaStore.backup(from: store.path, to: temporary, integrityCheck: false, servedHere: true)
+        } catch {
+            return .internalError("GET /sync/v1/snapshot: \(error)")
+        }
+        let fd = open(temporary, O_RDONLY | O_CLOEXEC)
+        unlink(temporary)
+        guard fd >= 0 else { return .internalError("GET /sync/v1/snapshot: cannot open the copy: \(String(cString: strerror(errno)))") }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            close(fd)
+            return .internalError("GET /sync/v1/snapshot: cannot stat the copy")
+        }
+        return HTTPResponse.file(descriptor: fd, length: Int(info.st_size), contentType: Self.snapshotMediaType)
+            .setting("Cache-Control", "no-store")
     }
 
     private func healthz() -> HTTPResponse {
@@ -295,4 +339,15 @@ public struct SyncRoutes: HTTPRoutes {
         w.endObject()
         return .json(w.bytes)
     }
+}
+
+/// The replica files a snapshot is being made of right now (one at a time per file).
+enum SnapshotGate {
+    private static let busy = Mutex<Set<String>>([])
+
+    /// Claims `path`; false if a snapshot of it is being made.
+    static func enter(_ path: String) -> Bool { busy.withLock { $0.insert(path).inserted } }
+
+    /// Releases `path`.
+    static func leave(_ path: String) { _ = busy.withLock { $0.remove(path) } }
 }

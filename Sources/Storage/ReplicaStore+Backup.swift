@@ -40,7 +40,16 @@ extension ReplicaStore {
     ///
     /// Refuses a `destination` that exists. Writes `destination.partial` first and renames it
     /// once the copy passed `PRAGMA integrity_check`: a backup cut off leaves no replica behind.
-    public static func backup(from source: String, to destination: String,
+    ///
+    /// `integrityCheck: false` skips that check, for a copy whose receiver checks it anyway
+    /// (a clone's snapshot: checked once, by the client, not twice).
+    ///
+    /// `servedHere: true` when this process has `source` open (a hub making a snapshot): its
+    /// header is not read with a plain file descriptor then, because closing any descriptor of
+    /// a file drops every POSIX lock this process holds on it, the open replica's included, and
+    /// another process could then checkpoint and delete the WAL under it. SQLite's own second
+    /// connection shares the process's locks correctly.
+    public static func backup(from source: String, to destination: String, integrityCheck: Bool = true, servedHere: Bool = false,
                               progress: ((_ copied: Int, _ total: Int) -> Void)? = nil) throws -> BackupReport {
         let fm = FileManager.default
         if fm.fileExists(atPath: destination) {
@@ -50,7 +59,7 @@ extension ReplicaStore {
         if !folder.isEmpty, !fm.fileExists(atPath: folder) {
             throw StoreError.invalid("the folder \(folder) does not exist")
         }
-        try checkHeader(path: source)
+        if !servedHere { try checkHeader(path: source) }
         let partial = destination + ".partial"
         for f in [partial, partial + "-wal", partial + "-shm", partial + "-journal"] { unlink(f) }
         let fd = open(partial, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
@@ -111,27 +120,11 @@ extension ReplicaStore {
         // The copy becomes a new replica.
         let newID = ReplicaID.random()
         do {
-            try dst.transaction {
-                try dst.run("UPDATE meta SET value=? WHERE key='replica_id'", .text(newID.hex))
-                try dst.run("INSERT INTO meta(key, value) VALUES('created', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                            .text(DateTime.format(Date(), .seconds)))
-                try dst.run("INSERT INTO meta(key, value) VALUES('backup_of', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                            .text(oldID.hex))
-                // Its first pull from a peer is a resync: records its peers purged meanwhile go.
-                try dst.run("INSERT INTO meta(key, value) VALUES('resync', '1') ON CONFLICT(key) DO UPDATE SET value=excluded.value")
-                for key in backupDropsSettings { try dst.run("DELETE FROM meta WHERE key=?", .text(key)) }
-                for prefix in backupDropsSettingPrefixes {
-                    try dst.run("DELETE FROM meta WHERE substr(key, 1, ?) = ?", .int(Int64(prefix.utf8.count)), .text(prefix))
-                }
-                let tables = Set(try tableNames(dst))
-                for table in ["peers", "clients", "peer_tokens", "outbox", "staged", "resync_seen"] where tables.contains(table) {
-                    try dst.exec("DELETE FROM \(table)")
-                }
-                // What the source noted of lies about its own writes is not a correction about it.
-                if tables.contains("corrections") { try dst.run("DELETE FROM corrections WHERE rid=?", .text(oldID.hex)) }
+            try makeNewReplica(dst, id: newID, copyOf: oldID)
+            if integrityCheck {
+                let check = try dst.scalar("PRAGMA integrity_check")?.text ?? "no answer"
+                guard check == "ok" else { throw StoreError.invalid("the copy failed its integrity check: \(check)") }
             }
-            let check = try dst.scalar("PRAGMA integrity_check")?.text ?? "no answer"
-            guard check == "ok" else { throw StoreError.invalid("the copy failed its integrity check: \(check)") }
         } catch let e as SQLiteError {
             throw StoreError.sqlite(path: partial, e)
         }
@@ -147,7 +140,70 @@ extension ReplicaStore {
         return BackupReport(path: destination, source: oldID, replica: newID, pages: pages, pageSize: pageSize, restarts: restarts)
     }
 
-    private static func tableNames(_ db: SQLiteConnection) throws -> [String] {
+    /// Makes the copy open in `db` a new replica `id` (the scrub `backup` and `clone` share):
+    /// a new id, `backup_of`, a resync due, none of the source's local secrets or bookkeeping.
+    static func makeNewReplica(_ db: SQLiteConnection, id newID: ReplicaID, copyOf oldID: ReplicaID) throws {
+        try db.transaction {
+            try db.run("UPDATE meta SET value=? WHERE key='replica_id'", .text(newID.hex))
+            try db.run("INSERT INTO meta(key, value) VALUES('created', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                       .text(DateTime.format(Date(), .seconds)))
+            try db.run("INSERT INTO meta(key, value) VALUES('backup_of', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                       .text(oldID.hex))
+            // Its first pull from a peer is a resync: records its peers purged meanwhile go.
+            try db.run("INSERT INTO meta(key, value) VALUES('resync', '1') ON CONFLICT(key) DO UPDATE SET value=excluded.value")
+            for key in backupDropsSettings { try db.run("DELETE FROM meta WHERE key=?", .text(key)) }
+            for prefix in backupDropsSettingPrefixes {
+                try db.run("DELETE FROM meta WHERE substr(key, 1, ?) = ?", .int(Int64(prefix.utf8.count)), .text(prefix))
+            }
+            let tables = Set(try tableNames(db))
+            for table in ["peers", "clients", "peer_tokens", "outbox", "staged", "resync_seen"] where tables.contains(table) {
+                try db.exec("DELETE FROM \(table)")
+            }
+            // What the source noted of lies about its own writes is not a correction about it.
+            if tables.contains("corrections") { try db.run("DELETE FROM corrections WHERE rid=?", .text(oldID.hex)) }
+        }
+    }
+
+    /// `setuplink clone`: checks a snapshot downloaded from a hub (`GET /sync/v1/snapshot`) at
+    /// `path` (a replica file by its header, `PRAGMA integrity_check` ok, a replica id) and gives
+    /// it **its own** new id, so two clones of one snapshot never share one; it is scrubbed again
+    /// as `backup` scrubs (a hub of another version might have left something) and its resync
+    /// flag is cleared: the clone's catch-up sync decides (`needsResyncAfterClone`). Returns the
+    /// hub's id (the snapshot's) and the new one.
+    public static func adoptSnapshot(at path: String) throws -> (source: ReplicaID, replica: ReplicaID) {
+        try checkHeader(path: path)
+        let db: SQLiteConnection
+        do { db = try SQLiteConnection(path: path) } catch let e as SQLiteError { throw StoreError.sqlite(path: path, e) }
+        defer { db.close() }
+        do {
+            let check = try db.scalar("PRAGMA integrity_check")?.text ?? "no answer"
+            guard check == "ok" else { throw StoreError.invalid("the snapshot failed its integrity check: \(check)") }
+            guard let hex = try db.scalar("SELECT value FROM meta WHERE key='replica_id'")?.text, let source = ReplicaID(hex: hex) else {
+                throw StoreError.notAReplica(path: path, reason: "no replica id")
+            }
+            // The id the hub gave its copy stays its `backup_of`: where the records came from is the hub.
+            let origin = (try db.scalar("SELECT value FROM meta WHERE key='backup_of'")?.text).flatMap { ReplicaID(hex: $0) } ?? source
+            let id = ReplicaID.random()
+            try makeNewReplica(db, id: id, copyOf: source)
+            try db.run("UPDATE meta SET value=? WHERE key='backup_of'", .text(origin.hex))
+            try db.run("DELETE FROM meta WHERE key='resync'")
+            return (origin, id)
+        } catch let e as SQLiteError {
+            throw StoreError.sqlite(path: path, e)
+        }
+    }
+
+    /// After a clone's catch-up sync: whether a peer purged, before this replica was known to it,
+    /// a tombstone the snapshot lacked (its purge floor `peerFloor` is not covered by the
+    /// snapshot's clock `snapshot`). Then a record deleted after the snapshot may still be live
+    /// here, and a resync (which drops what the peer no longer holds) is made due.
+    public func needsResyncAfterClone(snapshot: VectorClock, peerFloor: VectorClock) throws -> Bool {
+        guard !peerFloor.isDominated(by: snapshot) else { return false }
+        try wrap { try setMeta(Self.resyncKey, "1") }
+        return true
+    }
+
+    static func tableNames(_ db: SQLiteConnection) throws -> [String] {
         let s = try db.prepare("SELECT name FROM sqlite_master WHERE type='table'")
         var out: [String] = []
         while try s.step() { out.append(s.text(0)) }

@@ -26,3 +26,62 @@ import Replica
         #expect(try c.settings.value("google.held") == nil)
     }
 }
+
+/// `setuplink clone`'s side of a snapshot: its own id, checked input, the resync decision.
+@Suite struct SnapshotAdoptionTests {
+    /// A snapshot as a hub makes it (a backup), and two byte-equal downloads of it.
+    func twoDownloads() throws -> (hub: ReplicaID, snapshot: ReplicaID, paths: [String]) {
+        let store = try temporaryStore()
+        try store.settings.set("serve-token", to: "secret-peer-token")
+        try store.write { _ = try $0.write(id: "x", kind: .link, ["token": "t"]) }
+        let source = store.path, hub = store.replicaID
+        store.close()
+        let folder = (source as NSString).deletingLastPathComponent
+        let report = try ReplicaStore.backup(from: source, to: folder + "/snapshot.sqlite")
+        let data = try #require(FileManager.default.contents(atPath: report.path))
+        let paths = [folder + "/a.partial", folder + "/b.partial"]
+        for p in paths { _ = FileManager.default.createFile(atPath: p, contents: data) }
+        return (hub, report.replica, paths)
+    }
+
+    @Test func twoClonesOfOneSnapshotGetTheirOwnIDs() throws {
+        let (hub, snapshot, paths) = try twoDownloads()
+        let a = try ReplicaStore.adoptSnapshot(at: paths[0]), b = try ReplicaStore.adoptSnapshot(at: paths[1])
+        #expect(a.replica != b.replica)
+        #expect(![hub, snapshot].contains(a.replica) && ![hub, snapshot].contains(b.replica))
+        #expect(a.source == hub && b.source == hub, "backup_of names the hub, not the hub's copy")
+        let c = try ReplicaStore(path: paths[0])
+        defer { c.close() }
+        #expect(c.replicaID == a.replica)
+        #expect(try c.record(id: "x") != nil)
+        #expect(try c.settings.value("serve-token") == nil)
+        #expect(try !c.resyncDue(), "the catch-up sync decides")
+    }
+
+    @Test func aResyncIsDueOnlyWhenThePeerPurgedPastTheSnapshot() throws {
+        let (_, _, paths) = try twoDownloads()
+        _ = try ReplicaStore.adoptSnapshot(at: paths[0])
+        let c = try ReplicaStore(path: paths[0])
+        defer { c.close() }
+        let snapshot = try c.clock()
+        let other = ReplicaID.random()
+        #expect(try !c.needsResyncAfterClone(snapshot: snapshot, peerFloor: VectorClock()))
+        #expect(try !c.needsResyncAfterClone(snapshot: snapshot, peerFloor: snapshot))
+        #expect(try !c.resyncDue())
+        var beyond = snapshot
+        beyond.merge(VectorClock([(other, UInt64(3))]))
+        #expect(try c.needsResyncAfterClone(snapshot: snapshot, peerFloor: beyond))
+        #expect(try c.resyncDue())
+    }
+
+    @Test func aFileThatIsNotAGoodSnapshotIsRefused() throws {
+        let (_, _, paths) = try twoDownloads()
+        // Not SQLite at all.
+        try Data("<html>not a replica</html>".utf8).write(to: URL(fileURLWithPath: paths[0]))
+        #expect(throws: StoreError.self) { try ReplicaStore.adoptSnapshot(at: paths[0]) }
+        // Cut off after its header: the integrity check (or SQLite) refuses it.
+        let data = try #require(FileManager.default.contents(atPath: paths[1]))
+        try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: paths[1]))
+        #expect(throws: (any Error).self) { try ReplicaStore.adoptSnapshot(at: paths[1]) }
+    }
+}

@@ -1,0 +1,187 @@
+import Fixtures
+import Foundation
+import Glibc
+import HTTP
+import SetupLinks
+import Storage
+import Testing
+import TestSupport
+
+/// `setuplink clone URL` (issue 28): a new replica from a hub's snapshot, then a catch-up sync.
+@Suite(.serialized) struct CloneTests {
+    static let token = "clone-peer-token-0123456789"
+
+    /// A hub with links, a directory, users (one deleted: a tombstone) and a group, served.
+    static func servedHub(_ folder: String) throws -> (hub: ServedSetuplink, directory: Directory) {
+        let db = folder + "/hub.sqlite"
+        let store = try SetupLinkService.openStore(path: db)
+        let service = try SetupLinkService(store: store)
+        for tenant in ["acme", "beta", "gamma"] {
+            _ = try service.createLink(tenant: tenant, product: "crm", webhookURL: "https://example.com/hook", webhookSecret: "hook-secret-1234")
+        }
+        let directory = try service.createDirectory(tenant: "acme", product: "crm", type: .generic)
+        store.close()
+        let hub = try ServedSetuplink(db: db, peerToken: token)
+        var ids: [String] = []
+        for i in 0..<12 {
+            let r = try scim(hub.url, directory, "POST", "/Users", """
+                {"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"user\(i)@acme.com",\
+                "name":{"givenName":"G\(i)","familyName":"F"},"emails":[{"value":"user\(i)@acme.com","primary":true}],"active":true}
+                """)
+            #expect(r.status == 201)
+            ids.append(json(String(decoding: r.body, as: UTF8.self))["id"] as? String ?? "")
+        }
+        #expect(try scim(hub.url, directory, "DELETE", "/Users/\(ids[3])", nil).status == 204)
+        return (hub, directory)
+    }
+
+    static func scim(_ hub: String, _ d: Directory, _ method: String, _ path: String, _ body: String?) throws -> HTTPClientResponse {
+        try HTTPClient().send(method: method, url: hub + d.scimPath + path,
+                              headers: ["Authorization": "Bearer \(d.scimToken)", "Content-Type": "application/scim+json"],
+                              body: body.map { Array($0.utf8) })
+    }
+
+    /// What a user sees of a replica: links, directories, the directory's users, a SCIM filter.
+    static func contents(_ db: String, _ d: Directory) throws -> [String] {
+        try [["link", "list"], ["directory", "list"], ["directory", "users", d.id],
+             ["directory", "users", d.id, "--filter", "userName eq \"user5@acme.com\""],
+             ["directory", "users", d.id, "--filter", "userName eq \"user3@acme.com\""]].map { args in
+            let r = try runTool(["--db", db] + args)
+            #expect(r.status == 0, "\(args): \(r.stderr)")
+            return r.stdout
+        }
+    }
+
+    static func clone(_ db: String, _ url: String, token: String? = CloneTests.token, _ extra: [String] = []) throws -> RunResult {
+        try runTool(["--db", db, "--json", "clone", url] + extra, environment: token.map { ["SETUPLINK_TOKEN": $0] } ?? ["SETUPLINK_TOKEN": ""])
+    }
+
+    /// A clone and a replica synced the normal way from the same hub hold the same digest and
+    /// answer the same queries; two clones get their own ids; the hub's secrets are not copied.
+    @Test func aCloneEqualsANormalSync() throws {
+        let folder = testFolder("clone-equal")
+        let (hub, directory) = try Self.servedHub(folder)
+        defer { hub.stop() }
+        let cloned = folder + "/cloned.sqlite", synced = folder + "/synced.sqlite", other = folder + "/other.sqlite"
+        let r = try Self.clone(cloned, hub.url)
+        #expect(r.status == 0, "\(r.stderr)")
+        let report = json(r.lines.first ?? "")
+        #expect((report["snapshot_bytes"] as? Int ?? 0) > 0)
+        #expect(!FileManager.default.fileExists(atPath: cloned + ".partial"))
+        // Making the snapshot left the hub's own locks alone: another process's command on the hub
+        // file does not checkpoint and delete the WAL the hub still writes to.
+        let hubDB = folder + "/hub.sqlite"
+        _ = try status(hubDB)
+        #expect(FileManager.default.fileExists(atPath: hubDB + "-wal") && FileManager.default.fileExists(atPath: hubDB + "-shm"),
+                "the served hub's WAL or shared memory was deleted after a snapshot")
+        #expect(try runTool(["--db", synced, "sync", hub.url], environment: ["SETUPLINK_TOKEN": Self.token]).status == 0)
+        // One more round each, so both hold what the other told the hub.
+        for db in [cloned, synced, cloned] {
+            let s = try runTool(["--db", db, "sync", hub.url], environment: ["SETUPLINK_TOKEN": Self.token])
+            #expect(s.status == 0, "\(s.stderr)")
+        }
+        let a = try status(cloned), b = try status(synced)
+        #expect(a["digest"] as? String == b["digest"] as? String)
+        #expect((a["digest"] as? String)?.isEmpty == false)
+        #expect(try Self.contents(cloned, directory) == Self.contents(synced, directory))
+        #expect(try Self.contents(cloned, directory)[0].contains("gamma"))
+        #expect(try Self.contents(cloned, directory)[3].contains("user5@acme.com"))
+        #expect(!(try Self.contents(cloned, directory)[4].contains("user3@acme.com")))
+        // Its own id, not the hub's nor another clone's; the hub is its peer; no secrets of the hub.
+        #expect(try Self.clone(other, hub.url).status == 0)
+        let ids = try [cloned, other, folder + "/hub.sqlite"].map { try status($0)["replica"] as? String ?? "" }
+        #expect(Set(ids).count == 3, "\(ids)")
+        #expect(report["replica"] as? String == ids[0])
+        let peers = try runTool(["--db", cloned, "peer", "list"])
+        #expect(peers.stdout.contains(hub.url))
+        let store = try SetupLinkService.openStore(path: cloned)
+        defer { store.close() }
+        #expect(try store.settings.value("serve-token") == nil)
+        #expect(try store.peerTokens.all().isEmpty)
+    }
+
+    /// A read-only peer token may clone: the snapshot and the catch-up pull need no push.
+    @Test func aReadOnlyTokenMayClone() throws {
+        let folder = testFolder("clone-read-only")
+        let (hub, directory) = try Self.servedHub(folder)
+        defer { hub.stop() }
+        let made = try runTool(["--db", folder + "/hub.sqlite", "serve", "peer-token", "create", "laptop", "--read-only"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let token = try #require(made.lines.first { $0.hasPrefix("token: ") }).dropFirst(7)
+        let db = folder + "/laptop.sqlite"
+        let r = try Self.clone(db, hub.url, token: String(token))
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try Self.contents(db, directory)[3].contains("user5@acme.com"))
+    }
+
+    /// Refusals: no token, a wrong one, a server without the route, an existing file; each says
+    /// what was wrong in one line and leaves no replica and no partial file.
+    @Test func badInputIsRefusedAndLeavesNothing() throws {
+        let folder = testFolder("clone-bad")
+        let (hub, _) = try Self.servedHub(folder)
+        defer { hub.stop() }
+        let db = folder + "/new.sqlite"
+        func refused(_ r: RunResult, _ text: String) {
+            #expect(r.status != 0)
+            #expect(r.stderr.contains(text), "\(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: db))
+            #expect(!FileManager.default.fileExists(atPath: db + ".partial"))
+        }
+        refused(try Self.clone(db, hub.url, token: nil), "requires a token")
+        refused(try Self.clone(db, hub.url, token: "wrong-token-wrong-token"), "rejected the token")
+        // A plain HTTP server without the route (a hub older than clone answers the same 404).
+        let plain = HTTPServer(configuration: HTTPServerConfiguration(port: 0), routes: [])
+        let port = try plain.start()
+        defer { plain.stop() }
+        refused(try Self.clone(db, "http://127.0.0.1:\(port)"), "no GET /sync/v1/snapshot")
+        refused(try Self.clone(db, "http://127.0.0.1:\(try freePort())"), "unreachable")
+        refused(try Self.clone(db, "not a url"), "not an absolute http(s) URL")
+        // An existing file is never replaced.
+        _ = FileManager.default.createFile(atPath: db, contents: Data("keep me".utf8))
+        let r = try Self.clone(db, hub.url)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("exists"))
+        #expect(FileManager.default.contents(atPath: db) == Data("keep me".utf8))
+    }
+
+    /// A clone killed (SIGKILL) or interrupted (SIGINT) at a random moment leaves no replica or a
+    /// complete one, never a half-made one; the next clone then succeeds.
+    @Test func aCloneCutOffAtRandomLeavesNothingOrAWorkingReplica() throws {
+        let folder = testFolder("clone-kill")
+        let (hub, directory) = try Self.servedHub(folder)
+        defer { hub.stop() }
+        let reference = folder + "/reference.sqlite"
+        #expect(try Self.clone(reference, hub.url).status == 0)
+        let expected = try Self.contents(reference, directory)
+        let seed = UInt64.random(in: 0...UInt64.max)
+        print("CloneTests.aCloneCutOffAtRandom seed \(seed)")
+        var rng = SeededGenerator(seed: seed)
+        var cut = 0
+        for round in 0..<10 {
+            let db = folder + "/cut\(round).sqlite"
+            let p = Process()
+            p.executableURL = setuplinkBinary()
+            p.arguments = ["--db", db, "clone", hub.url]
+            p.environment = childEnvironment(["SETUPLINK_TOKEN": Self.token])
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            usleep(UInt32.random(in: 0...30_000, using: &rng))
+            let signal = Bool.random(using: &rng) ? SIGKILL : SIGINT
+            kill(p.processIdentifier, signal)
+            p.waitUntilExit()
+            if p.terminationReason == .uncaughtSignal { cut += 1 }
+            if FileManager.default.fileExists(atPath: db) {
+                // Complete: it answers like the reference.
+                #expect(try Self.contents(db, directory) == expected, "round \(round) seed \(seed)")
+            } else {
+                let again = try Self.clone(db, hub.url)
+                #expect(again.status == 0, "round \(round) seed \(seed): \(again.stderr)")
+                #expect(try Self.contents(db, directory) == expected, "round \(round) seed \(seed)")
+                #expect(!FileManager.default.fileExists(atPath: db + ".partial"))
+            }
+        }
+        print("CloneTests.aCloneCutOffAtRandom: \(cut) of 10 cut off (seed \(seed))")
+    }
+}
+
