@@ -292,8 +292,10 @@ final class HangingServer: @unchecked Sendable {
             h.expectOthersServed()
             #expect(h.hub.server.connectionCount <= 256)
         }
-        // The reserve, not closing idle connections, is what kept the room.
-        #expect(!h.log.withLock { $0.contains { $0.contains("closed to make room") } })
+        // The reserve kept the room; when the machine is slow and the reserve fills too, only the
+        // attackers' idle connections are closed to make room, never another client's.
+        let cut = h.log.withLock { $0.filter { $0.contains("closed to make room") } }
+        #expect(cut.allSatisfy { $0.contains("127.0.0.2:") || $0.contains("127.0.0.3:") }, "\(cut.prefix(3))")
     }
 
     @Test func aFullServerClosesAnIdleConnectionForANewClient() throws {
