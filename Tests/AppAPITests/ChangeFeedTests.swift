@@ -1,3 +1,4 @@
+import Bytes
 import Foundation
 import Synchronization
 import JSON
@@ -57,12 +58,6 @@ import Testing
         #expect(again.json?["cursor"]?.string == cursor)
     }
 
-    /// base64url → base64 with padding, for Foundation.
-    static func padded(_ s: String) -> String {
-        let b = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        return b + String(repeating: "=", count: (4 - b.count % 4) % 4)
-    }
-
     @Test func cursorsAreRefusedOnAnotherDirectoryOrBeyondTheFeedAndARevokedKeyStopsWaiting() throws {
         let hub = try APIHub(keys: [("app", nil), ("short", nil)])
         defer { hub.stop() }
@@ -73,10 +68,9 @@ import Testing
         let crossed = try hub.call("GET", "/api/v1/dsync/changes?directoryId=\(other.id)&after=\(cursor)")
         #expect(crossed.status == 400 && crossed.message?.contains("another directory") == true, "\(crossed.text)")
         // A cursor past anything this hub stored (forged) is refused, not answered empty forever.
-        let decoded = String(decoding: try #require(Data(base64Encoded: Self.padded(cursor))), as: UTF8.self)
+        let decoded = String(decoding: try #require(Base64URL.decode(cursor)), as: UTF8.self)
         let parts = decoded.split(separator: ".")
-        let forged = Data("\(parts[0]).\(parts[1]).\(parts[2]).999999999999".utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let forged = Base64URL.encode(Array("\(parts[0]).\(parts[1]).\(parts[2]).999999999999".utf8))
         let beyond = try hub.call("GET", "/api/v1/dsync/changes?directoryId=\(d.id)&after=\(forged)&wait=1")
         #expect(beyond.status == 400 && beyond.message?.contains("beyond this hub's feed") == true, "\(beyond.text)")
         // A key revoked while its long poll waits gets 401 instead of the next event.
