@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "list-bench", targets: ["ListBench"]),
         .executable(name: "scim-bench", targets: ["ScimBench"]),
         .executable(name: "webhook-bench", targets: ["WebhookBench"]),
+        .executable(name: "scale-bench", targets: ["ScaleBench"]),
         .library(name: "SetupLinkKit", targets: ["Bytes", "Crypto", "Dates", "JSON", "Replica", "Storage", "SetupLinks", "Events", "HTTP", "SetupPage", "Scim", "PeerSync", "Webhooks", "AppAPI", "GoogleSync", "Hub", "Console"]),
     ],
     targets: [
@@ -66,8 +67,12 @@ let package = Package(
                           path: "Benchmarks/MergeBench"),
         .executableTarget(name: "ListBench", dependencies: ["Console", "SetupLinks", "Storage", "Replica"],
                           path: "Benchmarks/ListBench"),
-        .executableTarget(name: "ScimBench", dependencies: ["JSON"],
+        // What the benchmarks share: a keep-alive HTTP/1.1 client cheap enough that a measured CPU is the server's.
+        .target(name: "BenchSupport", path: "Benchmarks/BenchSupport"),
+        .executableTarget(name: "ScimBench", dependencies: ["JSON", "BenchSupport"],
                           path: "Benchmarks/ScimBench"),
+        .executableTarget(name: "ScaleBench", dependencies: ["BenchSupport", "JSON", "Replica", "Storage", "SetupLinks", "Events", "Scim"],
+                          path: "Benchmarks/ScaleBench"),
         .executableTarget(name: "WebhookBench", dependencies: ["JSON", "Replica", "Storage", "SetupLinks", "Events", "Scim", "HTTP", "Webhooks"],
                           path: "Benchmarks/WebhookBench"),
         .executableTarget(name: "LibraryDemo", dependencies: ["SetupLinks", "Storage"],

@@ -34,6 +34,7 @@
 //
 // `--url BASE [--token T]` runs the create and filter figures against another SCIM
 // server (for scale: the PyPI reference `scim2-server`), without RSS or CPU figures.
+import BenchSupport
 import Foundation
 import Glibc
 import JSON

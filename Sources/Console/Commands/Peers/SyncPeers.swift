@@ -55,9 +55,9 @@ struct SyncPeers: ConsoleCommand {
         } else {
             throw ConsoleError.failed(try Self.unknownPeerMessage(target, in: session))
         }
-        let report = try SyncRun.sync(t, in: session)
+        let (report, seconds) = try SyncRun.sync(t, in: session)
         if session.json {
-            session.emit(SyncRun.json(t, report))
+            session.emit(SyncRun.json(t, report, seconds: seconds))
         } else {
             let who = t.name.map { "\"\($0)\" (\(t.url))" } ?? t.url
             session.say("Synced with \(who): " + SyncRun.summary(report))
@@ -90,8 +90,8 @@ struct SyncPeers: ConsoleCommand {
             let label = t.name ?? t.url
             let pad = String(repeating: " ", count: width - label.count + 2)
             do {
-                let report = try SyncRun.sync(t, in: session)
-                entries.append(.object(SyncRun.json(t, report)))
+                let (report, seconds) = try SyncRun.sync(t, in: session)
+                entries.append(.object(SyncRun.json(t, report, seconds: seconds)))
                 if !session.json { session.say(label + pad + SyncRun.summary(report)) }
                 SyncRun.tellDiscarded(report, in: session)
             } catch {

@@ -20,8 +20,9 @@ enum SyncRun {
         var cacert: String?
     }
 
-    /// Pulls then pushes with `t`, showing progress through the session.
-    static func sync(_ t: Target, in session: ConsoleSession) throws -> SyncReport {
+    /// Pulls then pushes with `t`, showing progress through the session; returns the report
+    /// and the seconds the sync took (from its first request to its last commit).
+    static func sync(_ t: Target, in session: ConsoleSession) throws -> (report: SyncReport, seconds: Double) {
         let label = t.name ?? t.url
         let show = session.io.progress
         let interrupted = session.io.interrupted
@@ -42,12 +43,14 @@ enum SyncRun {
         }
         defer { show?("") }
         // The sync protocol works on the replica itself: the store is handed to it, not read here.
-        return try SyncClient(http: http).sync(store: session.service.store, url: t.url, token: t.token, peerName: t.name,
+        let start = DispatchTime.now().uptimeNanoseconds
+        let report = try SyncClient(http: http).sync(store: session.service.store, url: t.url, token: t.token, peerName: t.name,
                                                progress: show.map { show in
             { (p: SyncProgress) in
                 show("\(label): \(p.phase == .pull ? "pulled" : "pushed") page \(p.pages), \(p.records) records…")
             }
         })
+        return (report, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 
     /// `pulled 1 link, 2 users; pushed nothing; conflicts 0 (2 requests, 1.2 KiB)`: records counted
@@ -89,12 +92,13 @@ enum SyncRun {
     }
 
     /// A sync report as JSON fields.
-    static func json(_ t: Target, _ r: SyncReport) -> [(String, JSONValue)] {
+    static func json(_ t: Target, _ r: SyncReport, seconds: Double) -> [(String, JSONValue)] {
         [("peer", t.name.map(JSONValue.string) ?? .null), ("url", .string(t.url)),
          ("pulled", .int(Int64(r.pulled))), ("pushed", .int(Int64(r.pushed))),
          ("conflicts", .int(Int64(r.conflicts))), ("peer_conflicts", .int(Int64(r.peerConflicts))),
          ("requests", .int(Int64(r.requests))), ("bytes_sent", .int(Int64(r.bytesSent))),
-         ("bytes_received", .int(Int64(r.bytesReceived))), ("peer_replica", .string(r.peerReplica.hex)),
+         ("bytes_received", .int(Int64(r.bytesReceived))), ("seconds", .double((seconds * 1e4).rounded() / 1e4)),
+         ("peer_replica", .string(r.peerReplica.hex)),
          ("pulled_by_kind", .object(r.pulledByKind.sorted { $0.key.rawValue < $1.key.rawValue }.map { ($0.key.description, .int(Int64($0.value))) })),
          ("pushed_by_kind", .object(r.pushedByKind.sorted { $0.key.rawValue < $1.key.rawValue }.map { ($0.key.description, .int(Int64($0.value))) })),
          ("discarded", .array(r.discarded.map { .object($0.jsonFields) }))]

@@ -5,20 +5,20 @@ import Glibc
 /// benchmark only: it sends a request, reads the status line, the headers and a
 /// `Content-Length` body, and reconnects when the server closes. Cheap enough
 /// that the measured CPU is the server's, not the client's.
-final class KeepAliveClient {
-    let host: String
-    let port: UInt16
+public final class KeepAliveClient {
+    public let host: String
+    public let port: UInt16
     private var fd: Int32 = -1
     private var buffer: [UInt8] = []
     /// The first byte of `buffer` not yet consumed.
     private var start = 0
     private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
     /// Connections opened (1 when keep-alive held throughout).
-    private(set) var connections = 0
+    public private(set) var connections = 0
 
     private let hostHeader: [UInt8]
 
-    init(host: String = "127.0.0.1", port: UInt16) {
+    public init(host: String = "127.0.0.1", port: UInt16) {
         self.host = host
         self.port = port
         hostHeader = Array("\(host):\(port)\r\n".utf8)
@@ -46,7 +46,7 @@ final class KeepAliveClient {
     }
 
     /// Sends one request and returns (status, body).
-    func send(_ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8] = []) throws -> (Int, [UInt8]) {
+    public func send(_ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8] = []) throws -> (Int, [UInt8]) {
         for attempt in 0..<2 {
             if fd < 0 { try connect() }
             var request: [UInt8] = []
@@ -179,7 +179,7 @@ final class KeepAliveClient {
 }
 
 /// A benchmark step that cannot go on.
-struct BenchError: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
+public struct BenchError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
 }
