@@ -10,4 +10,7 @@ static inline int setuplink_sqlite3_bind_text_transient(sqlite3_stmt *s, int i, 
 static inline int setuplink_sqlite3_bind_blob_transient(sqlite3_stmt *s, int i, const void *data, int n) {
     return sqlite3_bind_blob(s, i, data, n, SQLITE_TRANSIENT);
 }
+static inline void setuplink_sqlite3_result_blob_transient(sqlite3_context *c, const void *data, int n) {
+    sqlite3_result_blob(c, data, n, SQLITE_TRANSIENT);
+}
 #endif

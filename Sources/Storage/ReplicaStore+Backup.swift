@@ -175,6 +175,7 @@ extension ReplicaStore {
         let db: SQLiteConnection
         do { db = try SQLiteConnection(path: path) } catch let e as SQLiteError { throw StoreError.sqlite(path: path, e) }
         defer { db.close() }
+        StateSums.register(on: db)
         do {
             let check = try db.scalar("PRAGMA integrity_check")?.text ?? "no answer"
             guard check == "ok" else { throw StoreError.invalid("the snapshot failed its integrity check: \(check)") }
@@ -187,6 +188,9 @@ extension ReplicaStore {
             try makeNewReplica(db, id: id, copyOf: source)
             try db.run("UPDATE meta SET value=? WHERE key='backup_of'", .text(origin.hex))
             try db.run("DELETE FROM meta WHERE key='resync'")
+            // The hub's summary is not taken on trust: it is computed again from the records.
+            // (A snapshot of an older version has none: opening it migrates, which computes it.)
+            if try tableNames(db).contains("state_sums") { try db.transaction { try StateSums.rebuild(db) } }
             return (origin, id)
         } catch let e as SQLiteError {
             throw StoreError.sqlite(path: path, e)

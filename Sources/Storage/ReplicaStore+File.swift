@@ -85,6 +85,7 @@ extension ReplicaStore {
             let step = {
                 try addMissingColumns(Schema.migrations[v], db)
                 try db.exec(Schema.migrations[v])
+                if v + 1 == StateSums.version { try StateSums.rebuild(db) }
                 try db.exec("PRAGMA user_version=\(v + 1)")
             }
             if inTransaction { try step() } else { try db.transaction(step) }

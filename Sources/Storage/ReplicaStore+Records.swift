@@ -145,56 +145,35 @@ extension ReplicaStore {
         }
     }
 
-    /// Live records per kind (SCIM memberships are not counted), and tombstones (member records, kind `replica`, are not counted).
-    /// Stored records by kind: live ones and tombstones (for metrics).
+    /// Stored records by kind: live ones and tombstones (for metrics), from the state summary.
     public func countsByKind() throws -> [(kind: RecordKind, live: Int, tombstones: Int)] {
         try wrap {
-            let s = try db.prepare("SELECT kind, live, count(*) FROM records GROUP BY kind, live")
-            var by: [RecordKind: (Int, Int)] = [:]
-            while try s.step() {
-                guard let kind = RecordKind(rawValue: UInt8(truncatingIfNeeded: s.int(0))) else { continue }
-                var c = by[kind] ?? (0, 0)
-                if s.int(1) == 0 { c.1 += Int(s.int(2)) } else { c.0 += Int(s.int(2)) }
-                by[kind] = c
-            }
-            return RecordKind.allCases.map { k in (k, by[k]?.0 ?? 0, by[k]?.1 ?? 0) }
+            let by = try StateSums.stored(db)
+            return RecordKind.allCases.map { k in (k, Int(by[Int64(k.rawValue)]?.live ?? 0), Int(by[Int64(k.rawValue)]?.dead ?? 0)) }
         }
     }
 
+    /// Live links, directories, users and groups, and tombstones (member records, kind `replica`,
+    /// are not counted), from the state summary: a few rows read, whatever the replica's size.
     public func counts() throws -> (links: Int, directories: Int, users: Int, groups: Int, tombstones: Int) {
         try wrap {
-            let s = try db.prepare("SELECT kind, live, count(*) FROM records GROUP BY kind, live")
-            var live: [RecordKind: Int] = [:]
-            var dead = 0
-            while try s.step() {
-                let n = Int(s.int(2))
-                guard let kind = RecordKind(rawValue: UInt8(truncatingIfNeeded: s.int(0))), kind != .replica else { continue }
-                if s.int(1) == 0 { dead += n } else { live[kind, default: 0] += n }
-            }
-            return (live[.link] ?? 0, live[.directory] ?? 0, live[.user] ?? 0, live[.group] ?? 0, dead)
+            let by = try StateSums.stored(db)
+            func live(_ k: RecordKind) -> Int { Int(by[Int64(k.rawValue)]?.live ?? 0) }
+            let dead = by.filter { $0.key != Int64(RecordKind.replica.rawValue) }.reduce(0) { $0 + Int($1.value.dead) }
+            return (live(.link), live(.directory), live(.user), live(.group), dead)
         }
     }
 
-    /// The state digest (`StateDigest`): SHA-256 over the replica clock and
-    /// every live record's id and canonical encoding. Tombstones are left out,
-    /// so two replicas that have exchanged everything agree whatever each has purged.
+    /// The state digest (`StateDigest`): SHA-256 over the replica clock and the sum of every
+    /// live record's hash, which triggers keep as records are written (`StateSums`): a few rows
+    /// read, whatever the replica's size. Tombstones are left out, so two replicas that have
+    /// exchanged everything agree whatever each has purged.
     public func digest() throws -> String {
         try wrap {
             try db.transaction(immediate: false) {
-                var d = StateDigest(clock: try loadClock())
-                // Sort ids and row numbers only, then read each body: sorting whole rows
-                // would hold every record in the sorter (hundreds of MB at a million).
-                // ORDER BY id compares UTF-8 bytes (SQLite's BINARY collation), as StateDigest expects.
-                let s = try db.prepare("SELECT id, rid FROM records WHERE live=1 ORDER BY id")
-                let body = try db.prepare("SELECT body FROM records WHERE rid=?")
-                while try s.step() {
-                    let id = s.text(0)
-                    body.reset()
-                    body.bind(int: s.int(1), at: 1)
-                    guard try body.step() else { continue }
-                    body.withBlob(0) { d.add(id: id, encoded: $0) }
-                }
-                return d.finalize()
+                var sum = StateSum.zero
+                for row in try StateSums.stored(db).values { sum.add(row.sum) }
+                return StateDigest.digest(clock: try loadClock(), sum: sum)
             }
         }
     }

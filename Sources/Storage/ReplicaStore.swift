@@ -182,6 +182,7 @@ public final class ReplicaStore: @unchecked Sendable {
         do {
             db.setBusyTimeout(10_000)
             RecordKeyHasher.register(on: db)
+            StateSums.register(on: db)
             if isNew { try ReplicaStore.initialize(db) }
             let version = try db.scalar("PRAGMA user_version")?.int ?? 0
             if version > Int64(Schema.version) {

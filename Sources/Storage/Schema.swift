@@ -184,5 +184,9 @@ enum Schema {
             last_used INTEGER
         ) WITHOUT ROWID;
         """,
+        // 10 → 11: the state summary (counts and sum of the live records, per kind) that triggers
+        // keep as records are written (StateSums). Needs `setuplink_state_add` registered; the
+        // migration step then fills it from the records, once.
+        StateSums.migration,
     ]
 }

@@ -124,4 +124,45 @@ import TestSupport
         let peers = json(try runTool(["--db", db, "--json"], input: "peer list\n").stdout)["peers"] as? [[String: Any]]
         #expect((peers?.first?["last_error"] as? String)?.contains("cancelled") == true, "\(String(describing: peers))")
     }
+
+    static let freshnessDriver = #"""
+    import subprocess
+    P = 'setuplink(admin)> '
+    expect(P)
+    editing()
+    send('status\r')
+    expect('Last error')
+    expect(P)
+    # Another process writes while the REPL waits at its prompt.
+    subprocess.run([binary, '--db', db, 'link', 'create', '--tenant', 'written-elsewhere', '--product', 'crm',
+                    '--webhook-url', 'https://h.example.com/x', '--webhook-secret', 's3cret'], check=True, capture_output=True)
+    editing()
+    send('link list\r')
+    print('LIST', expect(P))
+    editing()
+    send('link create --tenant written-here --product crm --webhook-url https://h.example.com/x --webhook-secret s3cret\r')
+    print('CREATE', expect(P))
+    editing()
+    send('quit\r')
+    finish()
+    """#
+
+    /// `status` on a replica with a peer used to leave a statement of the digest on a row, and with
+    /// it a read transaction: the REPL then saw nothing written by other processes, and its next
+    /// write failed with "database is locked". The REPL must see the other process's link, and write.
+    @Test func afterStatusTheReplSeesWhatOthersWroteAndWrites() throws {
+        let db = temporaryReplica()
+        let tokenFile = (db as NSString).deletingLastPathComponent + "/peer.token"
+        try "peer-token\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let setup = try runTool(["--db", db], input: """
+            link create --tenant acme --product crm --webhook-url https://h.example.com/x --webhook-secret s
+            peer add hub http://127.0.0.1:9 --token-file \(tokenFile)
+            """)
+        #expect(setup.status == 0, "\(setup.stderr)")
+        let text = try drive(Self.freshnessDriver, db: db, [])
+        #expect(text.contains("EXIT 0"), "\(text)")
+        #expect(text.contains("written-elsewhere"), "\(text)")
+        #expect(text.contains("Created the setup link for written-here"), "\(text)")
+        #expect(!text.contains("locked"), "\(text)")
+    }
 }

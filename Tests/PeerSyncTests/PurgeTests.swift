@@ -150,6 +150,8 @@ import Testing
             if Set(digests).count == 1 && tombstones == 0 { break }
         }
         let stores = r.map(\.store)
+        // The summary the triggers kept through every merge, purge, kill and fault is what the records say.
+        for s in stores { #expect(try s.stateSummaryIsTrue(), "seed \(seed)") }
         try Self.expectAgreement(stores, oracle, seed: seed)
         let deleted = oracle.records.values.filter { !$0.isLive }.map(\.id)
         let purgedEverywhere = try deleted.filter { id in try stores.allSatisfy { try $0.record(id: id) == nil } }
@@ -207,6 +209,8 @@ import Testing
             if Set(digests).count == 1 && tombstones == 0 { break }
         }
         let stores = r.map(\.store)
+        // The summary the triggers kept through every merge, purge, kill and fault is what the records say.
+        for s in stores { #expect(try s.stateSummaryIsTrue(), "seed \(seed)") }
         try Self.expectAgreement(stores, oracle, seed: seed)
         let deleted = oracle.records.values.filter { !$0.isLive }.map(\.id)
         let purged = try deleted.filter { id in try stores.allSatisfy { try $0.record(id: id) == nil } }

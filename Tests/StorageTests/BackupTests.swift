@@ -58,6 +58,21 @@ import Replica
         #expect(try !c.resyncDue(), "the catch-up sync decides")
     }
 
+    /// The counts and sum a hub's file carries are not believed: adoption computes them again.
+    @Test func aSnapshotsStateSummaryIsComputedAgain() throws {
+        let (_, _, paths) = try twoDownloads()
+        let lie = try ReplicaStore(path: paths[0])
+        let honest = try lie.digest()
+        try lie.db.exec("UPDATE state_sums SET live = live + 1000, acc = NULL")
+        #expect(try !lie.stateSummaryIsTrue() && lie.digest() != honest)
+        lie.close()
+        _ = try ReplicaStore.adoptSnapshot(at: paths[0])
+        let c = try ReplicaStore(path: paths[0])
+        defer { c.close() }
+        #expect(try c.stateSummaryIsTrue())
+        #expect(try c.counts().links == 1)
+    }
+
     @Test func aResyncIsDueOnlyWhenThePeerPurgedPastTheSnapshot() throws {
         let (_, _, paths) = try twoDownloads()
         _ = try ReplicaStore.adoptSnapshot(at: paths[0])

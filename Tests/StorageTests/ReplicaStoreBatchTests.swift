@@ -53,6 +53,7 @@ import Testing
         }])
         #expect(throws: Refused.self) { try results[0].get() }
         #expect(try store.digest() == digest && store.clock().isEmpty)
+        #expect(try store.stateSummaryIsTrue() && store.counts().links == 0, "the rolled-back write left nothing in the summary")
     }
 
     @Test func aBatchAndTheSameWritesOneByOneGiveTheSameRecords() throws {
