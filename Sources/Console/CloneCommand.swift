@@ -141,15 +141,11 @@ enum CloneCommand {
             try store.peers.add(name: peer, url: url, token: token, cacert: cacert)
             http.monitor = nil
             let client = SyncClient(http: HTTPClient(caCertificatePEM: cacert))
-            // A read-only token may pull, not push: the pull (all a clone needs) is committed before
-            // the push is refused with 403, so that refusal ends the catch-up, not the clone.
+            // A read-only token may pull, not push: the sync keeps its pull (all a clone needs) and
+            // succeeds, saying the push was refused.
             func catchUp() throws -> (pulled: Int, floor: VectorClock) {
-                do {
-                    let report = try client.sync(store: store, url: url, token: token, peerName: peer)
-                    return (report.pulled, report.peerPurgeFloor)
-                } catch SyncError.peerError(_, _, 403, _) {
-                    return (0, try store.purgeFloor())
-                }
+                let report = try client.sync(store: store, url: url, token: token, peerName: peer)
+                return (report.pulled, report.peerPurgeFloor)
             }
             var round = try catchUp()
             caughtUp = round.pulled

@@ -240,6 +240,10 @@ final class PeerLoop: @unchecked Sendable {
             var report: SyncReport?
             do {
                 report = try client.sync(store: store, url: peer.url, token: peer.token, peerName: name)
+                if let refused = report?.pushRefused, !readOnlyNoted {
+                    log?("follow \(name): \(refused); following it for pulls only")
+                    readOnlyNoted = true
+                }
             } catch {
                 if isStopped { return }
                 if case .peerError(_, _, 403, _) = error {

@@ -133,8 +133,16 @@ public struct SyncClient: Sendable {
         }
         serverClock = try pull(store: store, session: &session, exchange: &exchange, report: &report, progress: progress)
         if !isSelf { try local { try store.introduce(peer: summaryReplica) } }
-        let since = try push(store: store, session: &session, since: serverClock, exchange: &exchange,
+        let since: VectorClock
+        do {
+            since = try push(store: store, session: &session, since: serverClock, exchange: &exchange,
                              report: &report, progress: progress)
+        } catch .peerError(_, _, 403, let message) {
+            // A read-only credential: the pull is committed and is what it may do. The peer
+            // holds what it held; the sync succeeded, and says what it could not give.
+            report.pushRefused = message
+            since = serverClock
+        }
 
         report.peerClock = since
         report.peerPurgeFloor = exchange.peerFloor

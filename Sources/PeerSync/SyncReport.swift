@@ -50,6 +50,9 @@ public struct SyncReport: Sendable, Equatable {
     public var purged = 0
     /// Rounds the sync ran again after a correction (Replica.docc/Corrections.md).
     public var correctionRounds = 0
+    /// Why the peer refused the push after the pull was kept (a read-only peer token: 403),
+    /// or `nil`. The sync still succeeded: it pulled what the credential allows.
+    public var pushRefused: String?
     /// Whether this sync was a resync (a full pull after dropping a lie), and the records
     /// it removed because the peer had purged them.
     public var resynced = false

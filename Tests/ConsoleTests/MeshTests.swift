@@ -199,16 +199,19 @@ private func tool(_ args: [String], _ environment: [String: String] = [:]) throw
         try tool(["--db", laptops[3], "sync", "hub"])
         #expect(try status(hubDB)["links"] as? Int == 2)
 
-        // Read-only: it pulls what the hub holds; its push is 403, naming why, and nothing changes on the hub.
+        // Read-only: it pulls what the hub holds, and succeeds; its push is 403 and the report says
+        // why; nothing changes on the hub, and the peer's last sync is a success, not an error.
         try tool(["--db", laptops[2], "link", "create", "--tenant", "readonly", "--product", "crm",
                   "--webhook-url", "https://h.example.com/x", "--webhook-secret", "s"])
         let pushed = try runTool(["--db", laptops[2], "sync", "hub"])
-        #expect(pushed.status == 1 && pushed.stderr.contains("403") && pushed.stderr.contains("read-only"), "\(pushed.stderr)")
+        #expect(pushed.status == 0 && pushed.stdout.contains("push refused") && pushed.stdout.contains("read-only"), "\(pushed.stdout) \(pushed.stderr)")
         #expect(served.waitForLog("POST /sync/v1/push 403"))
+        let peers = json(try tool(["--db", laptops[2], "--json", "status"]).stdout)["peers"] as? [[String: Any]] ?? []
+        #expect(peers.first?["last_error"] is NSNull && peers.first?["last_success"] is String, "\(peers)")
         // (Its first pull made it a member of the hub's replicated membership; a push adds nothing.)
         let before = try status(hubDB)["digest"] as? String
-        let again = try runTool(["--db", laptops[2], "sync", "hub"])
-        #expect(again.status == 1 && again.stderr.contains("403"))
+        let again = try runTool(["--db", laptops[2], "--json", "sync", "hub"])
+        #expect(again.status == 0 && (json(again.stdout)["push_refused"] as? String)?.contains("read-only") == true, "\(again.stdout)")
         #expect(try status(hubDB)["digest"] as? String == before)
         #expect(try status(hubDB)["links"] as? Int == 2)
         #expect(try status(laptops[2])["links"] as? Int == 3, "the pull came through: the hub's two links and its own")

@@ -58,7 +58,8 @@ enum SyncRun {
     static func summary(_ r: SyncReport) -> String {
         let pulled = byKind(r.pulledByKind), pushed = byKind(r.pushedByKind)
         let bookkeeping = max(0, r.pulled - pulled.told) + max(0, r.pushed - pushed.told)
-        return "pulled \(pulled.text); pushed \(pushed.text); conflicts \(r.conflicts)"
+        let push = r.pushRefused.map { "push refused (\($0))" } ?? "pushed \(pushed.text)"
+        return "pulled \(pulled.text); \(push); conflicts \(r.conflicts)"
             + " (\(Format.count(r.requests, "request")), \(Format.bytes(r.bytesSent + r.bytesReceived))"
             + (bookkeeping > 0 ? "; \(Format.count(bookkeeping, "bookkeeping record"))" : "") + ")"
     }
@@ -97,7 +98,8 @@ enum SyncRun {
          ("pulled", .int(Int64(r.pulled))), ("pushed", .int(Int64(r.pushed))),
          ("conflicts", .int(Int64(r.conflicts))), ("peer_conflicts", .int(Int64(r.peerConflicts))),
          ("requests", .int(Int64(r.requests))), ("bytes_sent", .int(Int64(r.bytesSent))),
-         ("bytes_received", .int(Int64(r.bytesReceived))), ("seconds", .double((seconds * 1e4).rounded() / 1e4)),
+         ("bytes_received", .int(Int64(r.bytesReceived))), ("push_refused", r.pushRefused.map(JSONValue.string) ?? .null),
+         ("seconds", .double((seconds * 1e4).rounded() / 1e4)),
          ("peer_replica", .string(r.peerReplica.hex)),
          ("pulled_by_kind", .object(r.pulledByKind.sorted { $0.key.rawValue < $1.key.rawValue }.map { ($0.key.description, .int(Int64($0.value))) })),
          ("pushed_by_kind", .object(r.pushedByKind.sorted { $0.key.rawValue < $1.key.rawValue }.map { ($0.key.description, .int(Int64($0.value))) })),
