@@ -55,9 +55,10 @@ enum PeerTokenCommand {
                 if options.json {
                     emit([("name", .string(name)), ("read_only", .bool(readOnly)), ("token", .string(token))])
                 } else {
-                    REPL.writeLine("token: \(token)")
-                    REPL.writeLine("(shown once, only its hash is stored; give it to \(name), which adds this hub with:"
-                                   + " peer add NAME URL --token-file FILE\(readOnly ? "; read-only: it may pull, not push" : ""))")
+                    // The token alone on stdout (`… create laptop > laptop.token` makes its token file).
+                    REPL.writeLine(token)
+                    FileHandle.standardError.write(Data(("(shown once, only its hash is stored; give it to \(name), which adds this hub with:"
+                                                         + " peer add NAME URL --token-file FILE\(readOnly ? "; read-only: it may pull, not push" : ""))\n").utf8))
                 }
             case "revoke":
                 let name = words[1]

@@ -468,10 +468,12 @@ enum ServeCommand {
             if options.json {
                 REPL.writeLine(String(decoding: JSONWriter.write(.object([("token", .string(token))])), as: UTF8.self))
             } else {
-                REPL.writeLine("token: \(token)")
+                // The token alone on stdout, so `serve token show > peer.token` makes a token file;
+                // what to do next goes to stderr.
+                REPL.writeLine(token)
                 if action == "rotate" {
-                    REPL.writeLine("(the old token stops working; a running serve uses the new one within a second;"
-                                   + " update peers with: peer update NAME --token-file FILE)")
+                    FileHandle.standardError.write(Data(("(the old token stops working; a running serve uses the new one within a second;"
+                                                         + " update peers with: peer update NAME --token-file FILE)\n").utf8))
                 }
             }
             return 0

@@ -107,7 +107,7 @@ import TestSupport
         defer { hub.stop() }
         let made = try runTool(["--db", folder + "/hub.sqlite", "serve", "peer-token", "create", "laptop", "--read-only"])
         #expect(made.status == 0, "\(made.stderr)")
-        let token = try #require(made.lines.first { $0.hasPrefix("token: ") }).dropFirst(7)
+        let token = try #require(made.lines.first)
         let db = folder + "/laptop.sqlite"
         let r = try Self.clone(db, hub.url, token: String(token))
         #expect(r.status == 0, "\(r.stderr)")

@@ -141,7 +141,7 @@ private func summaryStatus(_ url: String, token: String, caCertificate: String? 
         defer { hub.stop() }
         let first = hub.token
         #expect(first.count == 48)
-        #expect(try runTool(["--db", db, "serve", "token", "show"]).stdout == "token: \(first)\n")
+        #expect(try runTool(["--db", db, "serve", "token", "show"]).stdout == "\(first)\n")
         #expect(try summaryStatus(hub.url, token: first) == 200)
 
         let rotated = try runTool(["--db", db, "--json", "serve", "token", "rotate"])
@@ -151,7 +151,7 @@ private func summaryStatus(_ url: String, token: String, caCertificate: String? 
         // The running hub picks the new token up (it re-reads the stored token every second).
         #expect(poll(until: { (try? summaryStatus(hub.url, token: first)) == 401 }, deadline: .seconds(5)))
         #expect(try summaryStatus(hub.url, token: second) == 200)
-        #expect(try runTool(["--db", db, "serve", "token", "show"]).stdout == "token: \(second)\n")
+        #expect(try runTool(["--db", db, "serve", "token", "show"]).stdout == "\(second)\n")
     }
 
     @Test func replicaFilesArePrivateAndTheLogHasTimeAndClientButNoToken() throws {

@@ -52,7 +52,7 @@ struct BenchError: Error, CustomStringConvertible {
         first.process.waitUntilExit()
         let second = try serverProcess(db: db)
         #expect(second.token.isEmpty, "the stored token is not printed again")
-        #expect(try runTool(["--db", db, "serve", "token", "show"]).stdout == "token: \(first.token)\n")
+        #expect(try runTool(["--db", db, "serve", "token", "show"]).stdout == "\(first.token)\n")
         let summary = try HTTPClient().send(method: "GET", url: second.url + "/sync/v1/summary",
                                             headers: ["Authorization": "Bearer \(first.token)"])
         #expect(summary.status == 200, "the stored token still works")
