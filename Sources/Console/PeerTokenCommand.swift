@@ -43,6 +43,11 @@ enum PeerTokenCommand {
             return SetupLinkCLI.usageError("unknown action \(action) for serve peer-token\(hint); \(usage)")
         }
         if readOnly && action != "create" { return SetupLinkCLI.usageError("--read-only goes with serve peer-token create") }
+        // Listing and revoking read an existing replica: a mistyped --db is refused, not created.
+        if action != "create", !FileManager.default.fileExists(atPath: options.db) {
+            SetupLinkCLI.commandLineError(SetupLinkCLI.noReplica(options.db))
+            return 1
+        }
         guard let service = SetupLinkCLI.openService(options) else { return 1 }
         let store = service.store
         defer { store.close() }

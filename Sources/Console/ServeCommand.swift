@@ -151,8 +151,14 @@ enum ServeCommand {
         let isNew = !FileManager.default.fileExists(atPath: options.db)
         guard let (service, urlSource) = SetupLinkCLI.openSession(options) else { return 1 }
         let store = service.store
-        guard let servingLock = lockForServing(store.path) else {
+        // A serve that fails before it listens leaves no file it created (a busy port, a bad
+        // flag caught late): nothing was served from it, and its token was never shown.
+        func abandon() {
             store.close()
+            if isNew { for suffix in ["", "-wal", "-shm", "-journal"] { unlink(options.db + suffix) } }
+        }
+        guard let servingLock = lockForServing(store.path) else {
+            abandon()
             return 1
         }
         defer { close(servingLock) }
@@ -161,12 +167,12 @@ enum ServeCommand {
             for name in follow where !known.contains(name) {
                 let hint = closestMatch(to: name, in: known.sorted()).map { " — did you mean \($0)?" } ?? ""
                 SetupLinkCLI.commandLineError("--follow \(name): no peer named \"\(name)\"\(hint) (add it first: setuplink peer add \(name) URL --token-file F)")
-                store.close()
+                abandon()
                 return 2
             }
         } catch {
             SetupLinkCLI.commandLineError("\(error)")
-            store.close()
+            abandon()
             return 1
         }
         var generated: String?
@@ -176,7 +182,7 @@ enum ServeCommand {
                 if stored.generated { generated = stored.token }
             } catch {
                 SetupLinkCLI.commandLineError("\(error)")
-                store.close()
+                abandon()
                 return 1
             }
         }
@@ -197,19 +203,19 @@ enum ServeCommand {
                           })
         } catch {
             SetupLinkCLI.commandLineError("\(error)")
-            store.close()
+            abandon()
             return 1
         }
         // Whether this file's hub offers Google (`providers`, `directory new` read it).
         do { try GoogleCredentials.setOfferedClientID(store, google?.clientID) } catch {
             SetupLinkCLI.commandLineError("\(error)")
-            store.close()
+            abandon()
             return 1
         }
         let bound: UInt16
         do { bound = try hub.start() } catch {
             SetupLinkCLI.commandLineError("\(error)")
-            store.close()
+            abandon()
             return 1
         }
         let host = bind.contains(":") ? "[\(bind)]" : bind
@@ -451,6 +457,11 @@ enum ServeCommand {
             }
         }
         guard let action else { return SetupLinkCLI.usageError("serve token needs show or rotate") }
+        // Showing reads: a mistyped --db is refused, not made into an empty replica.
+        if action == "show", !FileManager.default.fileExists(atPath: options.db) {
+            SetupLinkCLI.commandLineError(SetupLinkCLI.noReplica(options.db))
+            return 1
+        }
         guard let service = SetupLinkCLI.openService(options) else { return 1 }
         defer { service.store.close() }
         do {

@@ -29,6 +29,33 @@ import TestSupport
 
     // MARK: 1. The external URL in force
 
+    /// A mistyped --db is refused by the serve commands that only read, and a serve that cannot
+    /// listen leaves no file it made (found by a new user: each created an empty replica).
+    @Test func serveCommandsThatReadOrFailToListenCreateNoFile() throws {
+        let folder = testFolder("no-stray-file")
+        for args in [["serve", "token", "show"], ["serve", "peer-token", "list"], ["serve", "peer-token", "revoke", "laptop"]] {
+            let db = folder + "/typo.sqlite"
+            let r = try runTool(["--db", db] + args)
+            #expect(r.status == 1 && r.errorLines.count == 1 && r.stderr.contains("no replica at"), "\(args): \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: db), "\(args) created \(db)")
+        }
+        // A port already taken: serve fails before it listens, and the new file is gone again.
+        let taken = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(taken) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(taken, $0, length) } }
+        #expect(listen(taken, 1) == 0)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(taken, $0, &length) } }
+        let port = UInt16(bigEndian: address.sin_port)
+        let db = folder + "/busy.sqlite"
+        let r = try runTool(["--db", db, "serve", "--port", String(port)])
+        #expect(r.status == 1 && r.stderr.contains("in use"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: db) && !FileManager.default.fileExists(atPath: db + "-wal"))
+    }
+
     @Test func serveSaysWhichExternalURLItUsesAndUsesTheAddressItServesWithoutOne() throws {
         let db = temporaryReplica()
         #expect(try runTool(["--db", db], input: Self.create + "\n").status == 0)
