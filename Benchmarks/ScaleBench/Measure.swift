@@ -211,9 +211,12 @@ struct Measurement {
         defer {
             for suffix in ["", "-wal", "-shm", ".partial"] { try? FileManager.default.removeItem(atPath: peerDB + suffix) }
         }
-        let clone = try run(["--db", peerDB, "clone", "http://127.0.0.1:\(port)", "--token-file", tokenFile, "--name", "hub"], timed: true)
+        let clone = try run(["--db", peerDB, "--json", "clone", "http://127.0.0.1:\(port)", "--token-file", tokenFile, "--name", "hub"], timed: true)
         guard clone.status == 0 else { throw BenchError("clone failed: \(clone.err)") }
         figures.add("clone_s", clone.seconds, "s (setuplink clone, process start to exit)")
+        figures.add("clone_download_s", double(member(clone.out, "download_seconds")), "s (the hub's copy, then the transfer)")
+        figures.add("clone_check_s", double(member(clone.out, "check_seconds")), "s (integrity check, new id, the state summary computed again)")
+        figures.add("clone_catch_up_s", double(member(clone.out, "sync_seconds")), "s (open, the catch-up sync)")
         figures.add("clone_records_per_s", Double(records) / clone.seconds, "records/s")
         figures.add("clone_client_peak_rss_mib", peakMiB(clone.err), "MiB")
 
