@@ -134,6 +134,7 @@ private func summaryStatus(_ url: String, token: String, caCertificate: String? 
 
     @Test func serveTokenShowAndRotateAndTheOldTokenStopsWorking() throws {
         let db = temporaryReplica()
+        #expect(try runTool(["--db", db, "init"]).status == 0)
         let none = try runTool(["--db", db, "serve", "token", "show"])
         #expect(none.status == 1 && none.errorLines.count == 1 && none.stderr.contains("serve token rotate"))
 
