@@ -1,6 +1,9 @@
 // Typed wrappers for what Swift cannot call or import from sqlite3.h.
 #ifndef SETUPLINK_CSQLITE_SHIM_H
 #define SETUPLINK_CSQLITE_SHIM_H
+/// The pre-update hook (which the replica's state summary uses) is declared only with this
+/// defined; Debian's libsqlite3 is built with it (`PRAGMA compile_options` lists ENABLE_PREUPDATE_HOOK).
+#define SQLITE_ENABLE_PREUPDATE_HOOK 1
 #include <sqlite3.h>
 
 /// SQLITE_TRANSIENT is a cast of -1 to a function pointer; Swift cannot import it.

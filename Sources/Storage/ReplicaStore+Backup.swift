@@ -175,7 +175,6 @@ extension ReplicaStore {
         let db: SQLiteConnection
         do { db = try SQLiteConnection(path: path) } catch let e as SQLiteError { throw StoreError.sqlite(path: path, e) }
         defer { db.close() }
-        StateSums.register(on: db)
         do {
             let check = try db.scalar("PRAGMA integrity_check")?.text ?? "no answer"
             guard check == "ok" else { throw StoreError.invalid("the snapshot failed its integrity check: \(check)") }

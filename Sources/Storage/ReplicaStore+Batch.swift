@@ -24,6 +24,8 @@ extension ReplicaStore {
                     let alone = bodies.count == 1
                     for body in bodies {
                         if !alone { try db.run("SAVEPOINT batch_body") }
+                        // The state summary's pending changes, as they were at the savepoint.
+                        let summaryMark = stateSums.pending
                         do {
                             // Exactly what `write` runs: the next dot, a timestamp, the clock and the rest.
                             let result = try localWrite(body)
@@ -35,6 +37,7 @@ extension ReplicaStore {
                             db.resetAll()
                             try db.run("ROLLBACK TO batch_body")
                             try db.run("RELEASE batch_body")
+                            stateSums.pending = summaryMark
                             // The rolled-back body may have interned replica ids that no longer exist.
                             resetReplicaCache()
                             results.append(.failure(error))

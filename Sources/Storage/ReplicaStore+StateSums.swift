@@ -1,4 +1,7 @@
+import CCrypto
 import CSQLite
+import Crypto
+import Glibc
 import Replica
 
 /// The state summary a replica keeps up to date as it writes: per record kind, how many records
@@ -6,16 +9,20 @@ import Replica
 /// digest and `/metrics` read it (a few rows) instead of every record, so they cost the same at
 /// ten million records as at ten.
 ///
-/// Triggers on `records` keep it, in the transaction of the write, whatever wrote it (a local
-/// write, a merge, a purge, a correction, a rolled-back savepoint of a batch), calling
-/// `setuplink_state_add`, which every connection of a replica registers. It is built from the
-/// records once: by the migration that adds it, and for every snapshot a clone adopts (a hub's
-/// file is not trusted to carry a true one).
+/// SQLite's pre-update hook reports every row change of `records` on the store's connection,
+/// whatever made it (a local write, a merge, a purge, a correction), with the old and new rows;
+/// `StateSumTracker` adds the change to the transaction's pending delta, and the connection
+/// writes the delta into `state_sums` just before COMMIT, in the same transaction. A rollback
+/// drops it, and a batch body rolled back to its savepoint drops its part. (Triggers did the
+/// same in SQL and cost 40% of a merge: measured in `Benchmarks/HISTORY.md`.)
+///
+/// It is built from the records once: by the migration that adds it, and for every snapshot a
+/// clone adopts (a hub's file is not trusted to carry a true one).
 enum StateSums {
     /// The schema version that adds the summary.
     static let version = 11
 
-    /// Schema version 11: the table, its triggers, and a row per kind.
+    /// Schema version 11: the table. (Triggers of an early build of it are dropped.)
     static let migration = """
         CREATE TABLE IF NOT EXISTS state_sums(
             kind INTEGER PRIMARY KEY,
@@ -23,57 +30,17 @@ enum StateSums {
             dead INTEGER NOT NULL DEFAULT 0,
             acc BLOB
         );
-        INSERT INTO state_sums(kind) VALUES (1), (2), (3), (4), (5), (6), (7), (8), (9) ON CONFLICT(kind) DO NOTHING;
-        CREATE TRIGGER IF NOT EXISTS state_sums_insert AFTER INSERT ON records BEGIN
-            INSERT INTO state_sums(kind) SELECT NEW.kind WHERE NOT EXISTS(SELECT 1 FROM state_sums WHERE kind=NEW.kind);
-            UPDATE state_sums SET live = live + NEW.live, dead = dead + 1 - NEW.live,
-                acc = CASE WHEN NEW.live THEN setuplink_state_add(acc, NEW.id, NEW.body, 1) ELSE acc END
-                WHERE kind = NEW.kind;
-        END;
-        CREATE TRIGGER IF NOT EXISTS state_sums_delete AFTER DELETE ON records BEGIN
-            UPDATE state_sums SET live = live - OLD.live, dead = dead - 1 + OLD.live,
-                acc = CASE WHEN OLD.live THEN setuplink_state_add(acc, OLD.id, OLD.body, -1) ELSE acc END
-                WHERE kind = OLD.kind;
-        END;
-        CREATE TRIGGER IF NOT EXISTS state_sums_update AFTER UPDATE OF id, kind, live, body ON records BEGIN
-            UPDATE state_sums SET live = live - OLD.live, dead = dead - 1 + OLD.live,
-                acc = CASE WHEN OLD.live THEN setuplink_state_add(acc, OLD.id, OLD.body, -1) ELSE acc END
-                WHERE kind = OLD.kind;
-            INSERT INTO state_sums(kind) SELECT NEW.kind WHERE NOT EXISTS(SELECT 1 FROM state_sums WHERE kind=NEW.kind);
-            UPDATE state_sums SET live = live + NEW.live, dead = dead + 1 - NEW.live,
-                acc = CASE WHEN NEW.live THEN setuplink_state_add(acc, NEW.id, NEW.body, 1) ELSE acc END
-                WHERE kind = NEW.kind;
-        END;
+        DROP TRIGGER IF EXISTS state_sums_insert;
+        DROP TRIGGER IF EXISTS state_sums_update;
+        DROP TRIGGER IF EXISTS state_sums_delete;
         """
 
-    /// Registers `setuplink_state_add(acc, id, body, sign)` on a connection: `acc` (32 bytes, or
-    /// NULL for zero) plus (`sign` 1) or minus (-1) the `StateSum` of the record `id`, `body`.
-    static func register(on db: SQLiteConnection) {
-        sqlite3_create_function_v2(db.handle, "setuplink_state_add", 4, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nil, { ctx, _, argv in
-            guard let argv else {
-                sqlite3_result_null(ctx)
-                return
-            }
-            var acc = StateSum.zero
-            if let p = sqlite3_value_blob(argv[0]) {
-                acc = StateSum(bytes: UnsafeRawBufferPointer(start: p, count: Int(sqlite3_value_bytes(argv[0]))))
-            }
-            // Text first, then its length (SQLite's rule: the bytes count is of the last form asked for).
-            let idText = sqlite3_value_text(argv[1])
-            let idBytes = Int(sqlite3_value_bytes(argv[1]))
-            let body = sqlite3_value_blob(argv[2])
-            let bodyBytes = Int(sqlite3_value_bytes(argv[2]))
-            let one = StateSum.of(id: UnsafeRawBufferPointer(start: idText, count: idText == nil ? 0 : idBytes),
-                                  encoded: UnsafeRawBufferPointer(start: body, count: body == nil ? 0 : bodyBytes))
-            if sqlite3_value_int64(argv[3]) < 0 { acc.subtract(one) } else { acc.add(one) }
-            acc.bytes.withUnsafeBytes { setuplink_sqlite3_result_blob_transient(ctx, $0.baseAddress, 32) }
-        }, nil, nil, nil)
-    }
+    typealias Summary = [Int64: (live: Int64, dead: Int64, sum: StateSum)]
 
     /// The summary as computed from every record (one scan): per kind, live and dead counts
     /// and the sum of the live records.
-    static func computed(_ db: SQLiteConnection) throws -> [Int64: (live: Int64, dead: Int64, sum: StateSum)] {
-        var out: [Int64: (live: Int64, dead: Int64, sum: StateSum)] = [:]
+    static func computed(_ db: SQLiteConnection) throws -> Summary {
+        var out: Summary = [:]
         let s = try db.prepare("SELECT kind, live, id, body FROM records")
         defer { s.reset() }
         while try s.step() {
@@ -82,8 +49,7 @@ enum StateSums {
             if live {
                 row.live += 1
                 let id = s.text(2)
-                let one = s.withBlob(3) { StateSum.of(id: id, encoded: $0) }
-                row.sum.add(one)
+                row.sum.add(s.withBlob(3) { StateSum.of(id: id, encoded: $0) })
             } else {
                 row.dead += 1
             }
@@ -93,8 +59,8 @@ enum StateSums {
     }
 
     /// The summary as stored.
-    static func stored(_ db: SQLiteConnection) throws -> [Int64: (live: Int64, dead: Int64, sum: StateSum)] {
-        var out: [Int64: (live: Int64, dead: Int64, sum: StateSum)] = [:]
+    static func stored(_ db: SQLiteConnection) throws -> Summary {
+        var out: Summary = [:]
         let s = try db.prepare("SELECT kind, live, dead, acc FROM state_sums")
         defer { s.reset() }
         while try s.step() {
@@ -104,20 +70,32 @@ enum StateSums {
         return out
     }
 
-    /// Replaces the stored summary by one computed from the records (in the caller's transaction).
-    static func rebuild(_ db: SQLiteConnection) throws {
-        let computed = try computed(db)
-        try db.exec("UPDATE state_sums SET live = 0, dead = 0, acc = NULL")
-        for (kind, row) in computed {
-            try db.run("INSERT INTO state_sums(kind, live, dead, acc) VALUES (?, ?, ?, ?) ON CONFLICT(kind) DO UPDATE SET live=excluded.live, dead=excluded.dead, acc=excluded.acc",
+    /// Adds `delta` to the stored summary (in the caller's transaction).
+    static func add(_ delta: Summary, _ db: SQLiteConnection) throws {
+        guard !delta.isEmpty else { return }
+        var rows = try stored(db)
+        for (kind, d) in delta {
+            var row = rows[kind] ?? (0, 0, .zero)
+            row.live += d.live
+            row.dead += d.dead
+            row.sum.add(d.sum)
+            rows[kind] = row
+            try db.run("INSERT INTO state_sums(kind, live, dead, acc) VALUES (?, ?, ?, ?)"
+                       + " ON CONFLICT(kind) DO UPDATE SET live=excluded.live, dead=excluded.dead, acc=excluded.acc",
                        .int(kind), .int(row.live), .int(row.dead), .blob(row.sum.bytes))
         }
     }
 
+    /// Replaces the stored summary by one computed from the records (in the caller's transaction).
+    static func rebuild(_ db: SQLiteConnection) throws {
+        let computed = try computed(db)
+        try db.exec("DELETE FROM state_sums")
+        try add(computed, db)
+    }
+
     /// Whether two summaries say the same (kinds with nothing in them count as absent).
-    static func same(_ a: [Int64: (live: Int64, dead: Int64, sum: StateSum)], _ b: [Int64: (live: Int64, dead: Int64, sum: StateSum)]) -> Bool {
-        let kinds = Set(a.keys).union(b.keys)
-        for k in kinds {
+    static func same(_ a: Summary, _ b: Summary) -> Bool {
+        for k in Set(a.keys).union(b.keys) {
             let x = a[k] ?? (0, 0, .zero), y = b[k] ?? (0, 0, .zero)
             if x.live != y.live || x.dead != y.dead || x.sum != y.sum { return false }
         }
@@ -125,9 +103,130 @@ enum StateSums {
     }
 }
 
+/// What the pre-update hook gathered in the open transaction, written by `flush` before COMMIT.
+final class StateSumTracker {
+    /// The changes of the open transaction, per kind.
+    var pending: StateSums.Summary = [:]
+    /// A change to `records` seen outside a transaction (none is made so; a guard): the
+    /// summary is then computed again from the records at the next commit.
+    var untrusted = false
+    /// One SHA-256 context reused for every record (no allocation per row).
+    private let context: OpaquePointer
+
+    init() {
+        guard let c = EVP_MD_CTX_new() else { libcryptoFailed("EVP_MD_CTX_new") }
+        context = c
+    }
+
+    deinit { EVP_MD_CTX_free(context) }
+
+    /// Installs the hook on `db`; the tracker must outlive the connection's use of it.
+    func install(on db: SQLiteConnection) {
+        sqlite3_preupdate_hook(db.handle, { ctx, handle, op, _, table, _, _ in
+            guard let ctx, let table, let handle, strcmp(table, "records") == 0 else { return }
+            let tracker = Unmanaged<StateSumTracker>.fromOpaque(ctx).takeUnretainedValue()
+            if sqlite3_get_autocommit(handle) != 0 { tracker.untrusted = true }
+            if op == SQLITE_UPDATE, tracker.unchanged(handle) { return }
+            if op == SQLITE_DELETE || op == SQLITE_UPDATE { tracker.note(handle, old: true) }
+            if op == SQLITE_INSERT || op == SQLITE_UPDATE { tracker.note(handle, old: false) }
+        }, Unmanaged.passUnretained(self).toOpaque())
+        db.beforeCommit = { [unowned self, unowned db] in try flush(db) }
+        db.afterRollback = { [unowned self] in pending = [:] }
+    }
+
+    /// Writes the pending delta (or, after a change outside a transaction, the whole summary again).
+    func flush(_ db: SQLiteConnection) throws {
+        if untrusted {
+            pending = [:]
+            try StateSums.rebuild(db)
+            untrusted = false
+            return
+        }
+        guard !pending.isEmpty else { return }
+        let delta = pending
+        pending = [:]
+        try StateSums.add(delta, db)
+    }
+
+    // Columns of `records`: rid, idk, id, kind, live, body.
+    private static let idColumn: Int32 = 2, kindColumn: Int32 = 3, liveColumn: Int32 = 4, bodyColumn: Int32 = 5
+
+    private func value(_ db: OpaquePointer, old: Bool, _ column: Int32) -> OpaquePointer? {
+        var v: OpaquePointer?
+        _ = old ? sqlite3_preupdate_old(db, column, &v) : sqlite3_preupdate_new(db, column, &v)
+        return v
+    }
+
+    /// An UPDATE that leaves kind, liveness, id and body as they were changes nothing summed.
+    private func unchanged(_ db: OpaquePointer) -> Bool {
+        for column in [Self.kindColumn, Self.liveColumn] {
+            guard let a = value(db, old: true, column), let b = value(db, old: false, column),
+                  sqlite3_value_int64(a) == sqlite3_value_int64(b) else { return false }
+        }
+        for column in [Self.idColumn, Self.bodyColumn] {
+            guard let a = value(db, old: true, column), let b = value(db, old: false, column) else { return false }
+            let pa = sqlite3_value_blob(a), pb = sqlite3_value_blob(b)
+            let na = sqlite3_value_bytes(a), nb = sqlite3_value_bytes(b)
+            guard na == nb else { return false }
+            if na == 0 { continue }
+            guard let pa, let pb, memcmp(pa, pb, Int(na)) == 0 else { return false }
+        }
+        return true
+    }
+
+    /// Adds (new row) or subtracts (old row) one row's counts and, if live, its hash.
+    private func note(_ db: OpaquePointer, old: Bool) {
+        guard let k = value(db, old: old, Self.kindColumn), let l = value(db, old: old, Self.liveColumn) else { return }
+        let kind = sqlite3_value_int64(k), live = sqlite3_value_int64(l) != 0
+        let sign: Int64 = old ? -1 : 1
+        var row = pending[kind] ?? (0, 0, .zero)
+        if live {
+            row.live += sign
+            if let i = value(db, old: old, Self.idColumn), let b = value(db, old: old, Self.bodyColumn) {
+                // Text first, then its byte count (the count is of the last form asked for).
+                let id = sqlite3_value_text(i), idCount = Int(sqlite3_value_bytes(i))
+                let body = sqlite3_value_blob(b), bodyCount = Int(sqlite3_value_bytes(b))
+                let one = hash(id: UnsafeRawBufferPointer(start: id, count: id == nil ? 0 : idCount),
+                               body: UnsafeRawBufferPointer(start: body, count: body == nil ? 0 : bodyCount))
+                if old { row.sum.subtract(one) } else { row.sum.add(one) }
+            }
+        } else {
+            row.dead += sign
+        }
+        pending[kind] = row
+    }
+
+    /// `StateSum.of(id:encoded:)`, with the reused context.
+    private func hash(id: UnsafeRawBufferPointer, body: UnsafeRawBufferPointer) -> StateSum {
+        var frame: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return withUnsafeMutableBytes(of: &frame) { head in
+            var n = 0
+            func varint(_ v: UInt64) {
+                var v = v
+                while v >= 0x80 { head[n] = UInt8(v & 0x7F) | 0x80; v >>= 7; n += 1 }
+                head[n] = UInt8(v); n += 1
+            }
+            varint(UInt64(id.count))
+            expectLibcrypto(EVP_DigestInit_ex(context, EVP_sha256(), nil), "EVP_DigestInit_ex")
+            expectLibcrypto(EVP_DigestUpdate(context, head.baseAddress, n), "EVP_DigestUpdate")
+            expectLibcrypto(EVP_DigestUpdate(context, id.baseAddress, id.count), "EVP_DigestUpdate")
+            n = 0
+            varint(UInt64(body.count))
+            expectLibcrypto(EVP_DigestUpdate(context, head.baseAddress, n), "EVP_DigestUpdate")
+            expectLibcrypto(EVP_DigestUpdate(context, body.baseAddress, body.count), "EVP_DigestUpdate")
+            var out: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            return withUnsafeMutableBytes(of: &out) { o in
+                var len: UInt32 = 0
+                expectLibcrypto(EVP_DigestFinal_ex(context, o.baseAddress!.assumingMemoryBound(to: UInt8.self), &len), "EVP_DigestFinal_ex")
+                return StateSum(bytes: UnsafeRawBufferPointer(o))
+            }
+        }
+    }
+}
+
 extension ReplicaStore {
-    /// Whether the stored state summary (counts and sum, kept by triggers) equals one computed
-    /// from every record: a check for tests and for an operator in doubt (it reads every record).
+    /// Whether the stored state summary (counts and sum) equals one computed from every record:
+    /// a check for tests and for an operator in doubt (it reads every record).
     public func stateSummaryIsTrue() throws -> Bool {
         try wrap { try db.transaction(immediate: false) { StateSums.same(try StateSums.stored(db), try StateSums.computed(db)) } }
     }

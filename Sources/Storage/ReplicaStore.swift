@@ -63,6 +63,8 @@ public final class ReplicaStore: @unchecked Sendable {
     private var recentlyDecoded: [(id: String, bytes: [UInt8], record: Record)] = []
     private static let recentlyDecodedLimit = 8
     private var hot: [Statement?] = Array(repeating: nil, count: Hot.allCases.count)
+    /// What the open transaction changed of the state summary (`StateSums`), from the pre-update hook.
+    let stateSums = StateSumTracker()
     /// Makes the integer keys of the id index (see `RecordKeyHasher`).
     let recordKeys: RecordKeyHasher
 
@@ -182,7 +184,6 @@ public final class ReplicaStore: @unchecked Sendable {
         do {
             db.setBusyTimeout(10_000)
             RecordKeyHasher.register(on: db)
-            StateSums.register(on: db)
             if isNew { try ReplicaStore.initialize(db) }
             let version = try db.scalar("PRAGMA user_version")?.int ?? 0
             if version > Int64(Schema.version) {
@@ -193,6 +194,8 @@ public final class ReplicaStore: @unchecked Sendable {
                 throw StoreError.notAReplica(path: path, reason: "another application's SQLite database")
             }
             if version < Int64(Schema.version) { try ReplicaStore.migrate(db, from: Int(version)) }
+            // After the migrations (the summary's table exists from version 11 on).
+            stateSums.install(on: db)
             try ReplicaStore.tune(db)
             guard let hex = try db.scalar("SELECT value FROM meta WHERE key='replica_id'")?.text,
                   let rid = ReplicaID(hex: hex) else {

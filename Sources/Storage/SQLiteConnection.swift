@@ -31,6 +31,11 @@ package final class SQLiteConnection {
     let path: String
     /// Called after each `transaction` commits (not after a rollback).
     var afterCommit: (() -> Void)?
+    /// Called in every transaction just before its COMMIT (a throw rolls it back): the state
+    /// summary writes what the transaction changed (`StateSumTracker`).
+    var beforeCommit: (() throws -> Void)?
+    /// Called after a transaction rolled back.
+    var afterRollback: (() -> Void)?
 
     /// Opens a database file; `create` allows creating it.
     package init(path: String, readOnly: Bool = false, create: Bool = false) throws {
@@ -126,11 +131,13 @@ package final class SQLiteConnection {
         try run(immediate ? "BEGIN IMMEDIATE" : "BEGIN")
         do {
             let result = try body()
+            try beforeCommit?()
             try run("COMMIT")
             afterCommit?()
             return result
         } catch {
             try? exec("ROLLBACK")
+            afterRollback?()
             throw error
         }
     }

@@ -38,6 +38,8 @@ import Testing
         #expect(try store.record(id: "a")?["token"] == "ta2")
         #expect(try store.lookup("token", key: "ta2").map(\.id) == ["a"])
         #expect(try store.lookup("token", key: "tb").isEmpty && store.lookup("token", key: "changed").isEmpty)
+        // The state summary forgot the failed body's part (rolled back to its savepoint), kept the others'.
+        #expect(try store.stateSummaryIsTrue() && store.counts().links == 2)
         // Later writes go on from there.
         try store.write { tx in try tx.write(id: "after", kind: .link, ["token": "t9"]) }
         #expect(try store.clock()[store.replicaID] == 4)
