@@ -105,8 +105,39 @@ enum StateSums {
 
 /// What the pre-update hook gathered in the open transaction, written by `flush` before COMMIT.
 final class StateSumTracker {
-    /// The changes of the open transaction, per kind.
-    var pending: StateSums.Summary = [:]
+    /// The changes of the open transaction, by kind code (kinds are one byte; 16 slots hold
+    /// every kind there is, so a row's change is an array update, not a dictionary's).
+    var pending = Pending()
+
+    struct Pending {
+        var slots = [(live: Int64, dead: Int64, sum: StateSum)](repeating: (0, 0, .zero), count: 16)
+        var other: StateSums.Summary = [:]
+        var touched = false
+
+        var summary: StateSums.Summary {
+            var out = other
+            for (k, row) in slots.enumerated() where row.live != 0 || row.dead != 0 || row.sum != .zero { out[Int64(k)] = row }
+            return out
+        }
+
+        mutating func apply(kind: Int64, live: Int64, dead: Int64, add: StateSum?, subtract: StateSum?) {
+            touched = true
+            if kind >= 0 && kind < 16 {
+                let k = Int(kind)
+                slots[k].live += live
+                slots[k].dead += dead
+                if let add { slots[k].sum.add(add) }
+                if let subtract { slots[k].sum.subtract(subtract) }
+            } else {
+                var row = other[kind] ?? (0, 0, .zero)
+                row.live += live
+                row.dead += dead
+                if let add { row.sum.add(add) }
+                if let subtract { row.sum.subtract(subtract) }
+                other[kind] = row
+            }
+        }
+    }
     /// A change to `records` seen outside a transaction (none is made so; a guard): the
     /// summary is then computed again from the records at the next commit.
     var untrusted = false
@@ -131,20 +162,20 @@ final class StateSumTracker {
             if op == SQLITE_INSERT || op == SQLITE_UPDATE { tracker.note(handle, old: false) }
         }, Unmanaged.passUnretained(self).toOpaque())
         db.beforeCommit = { [unowned self, unowned db] in try flush(db) }
-        db.afterRollback = { [unowned self] in pending = [:] }
+        db.afterRollback = { [unowned self] in pending = Pending() }
     }
 
     /// Writes the pending delta (or, after a change outside a transaction, the whole summary again).
     func flush(_ db: SQLiteConnection) throws {
         if untrusted {
-            pending = [:]
+            pending = Pending()
             try StateSums.rebuild(db)
             untrusted = false
             return
         }
-        guard !pending.isEmpty else { return }
-        let delta = pending
-        pending = [:]
+        guard pending.touched else { return }
+        let delta = pending.summary
+        pending = Pending()
         try StateSums.add(delta, db)
     }
 
@@ -179,21 +210,19 @@ final class StateSumTracker {
         guard let k = value(db, old: old, Self.kindColumn), let l = value(db, old: old, Self.liveColumn) else { return }
         let kind = sqlite3_value_int64(k), live = sqlite3_value_int64(l) != 0
         let sign: Int64 = old ? -1 : 1
-        var row = pending[kind] ?? (0, 0, .zero)
-        if live {
-            row.live += sign
-            if let i = value(db, old: old, Self.idColumn), let b = value(db, old: old, Self.bodyColumn) {
-                // Text first, then its byte count (the count is of the last form asked for).
-                let id = sqlite3_value_text(i), idCount = Int(sqlite3_value_bytes(i))
-                let body = sqlite3_value_blob(b), bodyCount = Int(sqlite3_value_bytes(b))
-                let one = hash(id: UnsafeRawBufferPointer(start: id, count: id == nil ? 0 : idCount),
-                               body: UnsafeRawBufferPointer(start: body, count: body == nil ? 0 : bodyCount))
-                if old { row.sum.subtract(one) } else { row.sum.add(one) }
-            }
-        } else {
-            row.dead += sign
+        guard live else {
+            pending.apply(kind: kind, live: 0, dead: sign, add: nil, subtract: nil)
+            return
         }
-        pending[kind] = row
+        var one = StateSum.zero
+        if let i = value(db, old: old, Self.idColumn), let b = value(db, old: old, Self.bodyColumn) {
+            // Text first, then its byte count (the count is of the last form asked for).
+            let id = sqlite3_value_text(i), idCount = Int(sqlite3_value_bytes(i))
+            let body = sqlite3_value_blob(b), bodyCount = Int(sqlite3_value_bytes(b))
+            one = hash(id: UnsafeRawBufferPointer(start: id, count: id == nil ? 0 : idCount),
+                       body: UnsafeRawBufferPointer(start: body, count: body == nil ? 0 : bodyCount))
+        }
+        pending.apply(kind: kind, live: sign, dead: 0, add: old ? nil : one, subtract: old ? one : nil)
     }
 
     /// `StateSum.of(id:encoded:)`, with the reused context.
