@@ -141,15 +141,25 @@ final class StateSumTracker {
     /// A change to `records` seen outside a transaction (none is made so; a guard): the
     /// summary is then computed again from the records at the next commit.
     var untrusted = false
-    /// One SHA-256 context reused for every record (no allocation per row).
+    /// SHA-256 initialised once; each row's hash starts from a copy of it (an init per row
+    /// fetched the algorithm again each time), in `context`, reused (no allocation per row).
+    private let initialised: OpaquePointer
     private let context: OpaquePointer
+    /// The row's frame, in one buffer: one digest update per row.
+    private var frame: [UInt8] = []
 
     init() {
-        guard let c = EVP_MD_CTX_new() else { libcryptoFailed("EVP_MD_CTX_new") }
-        context = c
+        guard let a = EVP_MD_CTX_new(), let b = EVP_MD_CTX_new() else { libcryptoFailed("EVP_MD_CTX_new") }
+        initialised = a
+        context = b
+        expectLibcrypto(EVP_DigestInit_ex(initialised, EVP_sha256(), nil), "EVP_DigestInit_ex")
+        frame.reserveCapacity(4096)
     }
 
-    deinit { EVP_MD_CTX_free(context) }
+    deinit {
+        EVP_MD_CTX_free(initialised)
+        EVP_MD_CTX_free(context)
+    }
 
     /// Installs the hook on `db`; the tracker must outlive the connection's use of it.
     func install(on db: SQLiteConnection) {
@@ -225,30 +235,20 @@ final class StateSumTracker {
         pending.apply(kind: kind, live: sign, dead: 0, add: old ? nil : one, subtract: old ? one : nil)
     }
 
-    /// `StateSum.of(id:encoded:)`, with the reused context.
+    /// `StateSum.of(id:encoded:)`, with the reused contexts and buffer.
     private func hash(id: UnsafeRawBufferPointer, body: UnsafeRawBufferPointer) -> StateSum {
-        var frame: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        return withUnsafeMutableBytes(of: &frame) { head in
-            var n = 0
-            func varint(_ v: UInt64) {
-                var v = v
-                while v >= 0x80 { head[n] = UInt8(v & 0x7F) | 0x80; v >>= 7; n += 1 }
-                head[n] = UInt8(v); n += 1
-            }
-            varint(UInt64(id.count))
-            expectLibcrypto(EVP_DigestInit_ex(context, EVP_sha256(), nil), "EVP_DigestInit_ex")
-            expectLibcrypto(EVP_DigestUpdate(context, head.baseAddress, n), "EVP_DigestUpdate")
-            expectLibcrypto(EVP_DigestUpdate(context, id.baseAddress, id.count), "EVP_DigestUpdate")
-            n = 0
-            varint(UInt64(body.count))
-            expectLibcrypto(EVP_DigestUpdate(context, head.baseAddress, n), "EVP_DigestUpdate")
-            expectLibcrypto(EVP_DigestUpdate(context, body.baseAddress, body.count), "EVP_DigestUpdate")
-            var out: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-            return withUnsafeMutableBytes(of: &out) { o in
-                var len: UInt32 = 0
-                expectLibcrypto(EVP_DigestFinal_ex(context, o.baseAddress!.assumingMemoryBound(to: UInt8.self), &len), "EVP_DigestFinal_ex")
-                return StateSum(bytes: UnsafeRawBufferPointer(o))
-            }
+        frame.removeAll(keepingCapacity: true)
+        putVarint(UInt64(id.count), &frame)
+        frame.append(contentsOf: id)
+        putVarint(UInt64(body.count), &frame)
+        frame.append(contentsOf: body)
+        expectLibcrypto(EVP_MD_CTX_copy_ex(context, initialised), "EVP_MD_CTX_copy_ex")
+        frame.withUnsafeBytes { expectLibcrypto(EVP_DigestUpdate(context, $0.baseAddress, $0.count), "EVP_DigestUpdate") }
+        var out: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &out) { o in
+            var len: UInt32 = 0
+            expectLibcrypto(EVP_DigestFinal_ex(context, o.baseAddress!.assumingMemoryBound(to: UInt8.self), &len), "EVP_DigestFinal_ex")
+            return StateSum(bytes: UnsafeRawBufferPointer(o))
         }
     }
 }
