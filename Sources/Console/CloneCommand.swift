@@ -128,7 +128,7 @@ enum CloneCommand {
         }
         if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let downloaded = Date()
-        let ids = try ReplicaStore.adoptSnapshot(at: partial)
+        let ids = try ReplicaStore.adoptSnapshot(at: partial, indexes: SetupLinkService.indexes)
         let checked = Date()
 
         // Opened the usual way (a snapshot of an older version is migrated), the hub added as a peer,

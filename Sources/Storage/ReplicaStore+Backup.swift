@@ -1,3 +1,4 @@
+import Bytes
 import CSQLite
 import Dates
 import Foundation
@@ -165,19 +166,33 @@ extension ReplicaStore {
     }
 
     /// `setuplink clone`: checks a snapshot downloaded from a hub (`GET /sync/v1/snapshot`) at
-    /// `path` (a replica file by its header, `PRAGMA integrity_check` ok, a replica id) and gives
-    /// it **its own** new id, so two clones of one snapshot never share one; it is scrubbed again
-    /// as `backup` scrubs (a hub of another version might have left something) and its resync
-    /// flag is cleared: the clone's catch-up sync decides (`needsResyncAfterClone`). Returns the
-    /// hub's id (the snapshot's) and the new one.
-    public static func adoptSnapshot(at path: String) throws -> (source: ReplicaID, replica: ReplicaID) {
+    /// `path` and makes it a replica of its own, taking from the hub's file only the records, the
+    /// clock and the bookkeeping a sync would give:
+    ///
+    /// - a replica file by its header, `PRAGMA quick_check` ok (the pages and rows are sound), a
+    ///   replica id; migrated here if the hub runs an older schema;
+    /// - **its own** new id, so two clones of one snapshot never share one; scrubbed again as
+    ///   `backup` scrubs (a hub of another version might have left something); its resync flag
+    ///   cleared: the clone's catch-up sync decides (`needsResyncAfterClone`);
+    /// - everything derived from the records computed again from them (`rebuildDerived`): the
+    ///   dots index, the secondary index keys for `indexes`, the id index's keys, SQLite's own
+    ///   indexes and the state summary. A hub that lied in any of them changes nothing.
+    ///
+    /// Returns the hub's id (the snapshot's) and the new one.
+    public static func adoptSnapshot(at path: String, indexes: [IndexSpec]) throws -> (source: ReplicaID, replica: ReplicaID) {
         try checkHeader(path: path)
         let db: SQLiteConnection
         do { db = try SQLiteConnection(path: path) } catch let e as SQLiteError { throw StoreError.sqlite(path: path, e) }
         defer { db.close() }
+        RecordKeyHasher.register(on: db)
         do {
-            let check = try db.scalar("PRAGMA integrity_check")?.text ?? "no answer"
+            let check = try db.scalar("PRAGMA quick_check")?.text ?? "no answer"
             guard check == "ok" else { throw StoreError.invalid("the snapshot failed its integrity check: \(check)") }
+            let version = try db.scalar("PRAGMA user_version")?.int ?? 0
+            guard version <= Int64(Schema.version) else {
+                throw StoreError.newerVersion(path: path, found: Int32(version), supported: Schema.version)
+            }
+            if version < Int64(Schema.version) { try migrate(db, from: Int(version)) }
             guard let hex = try db.scalar("SELECT value FROM meta WHERE key='replica_id'")?.text, let source = ReplicaID(hex: hex) else {
                 throw StoreError.notAReplica(path: path, reason: "no replica id")
             }
@@ -187,13 +202,104 @@ extension ReplicaStore {
             try makeNewReplica(db, id: id, copyOf: source)
             try db.run("UPDATE meta SET value=? WHERE key='backup_of'", .text(origin.hex))
             try db.run("DELETE FROM meta WHERE key='resync'")
-            // The hub's summary is not taken on trust: it is computed again from the records.
-            // (A snapshot of an older version has none: opening it migrates, which computes it.)
-            if try tableNames(db).contains("state_sums") { try db.transaction { try StateSums.rebuild(db) } }
+            try db.transaction { try rebuildDerived(db, path: path, indexes: indexes) }
             return (origin, id)
         } catch let e as SQLiteError {
             throw StoreError.sqlite(path: path, e)
         }
+    }
+
+    /// Computes again, from the records of the file open in `db`, everything derived from them
+    /// (in the caller's transaction), in one pass over the records and sorted builds:
+    ///
+    /// - each row's id-index key from its id and the file's key (`RecordKeyHasher`); a row whose
+    ///   kind or liveness column disagrees with its encoding is refused;
+    /// - the dots index, from every record's dots (interning replica ids as a merge does);
+    /// - the secondary index keys of `indexes` (and the file's index signature);
+    /// - SQLite's own indexes (`REINDEX`), which `quick_check` does not compare with their tables;
+    /// - the state summary.
+    ///
+    /// Entries are gathered in scratch tables and inserted in key order: SQLite then appends to
+    /// each B-tree instead of writing its pages at random (the first sync of a big replica spends
+    /// most of its time there).
+    static func rebuildDerived(_ db: SQLiteConnection, path: String, indexes: [IndexSpec]) throws {
+        guard let saltHex = try db.scalar("SELECT value FROM meta WHERE key='id_key'")?.text, let salt = Hex.decode(saltHex), salt.count == 16 else {
+            throw StoreError.notAReplica(path: path, reason: "no id key")
+        }
+        let hasher = RecordKeyHasher(salt: salt)
+        let plan = IndexPlan(indexes)
+        var rix: [ReplicaID: Int64] = [:]
+        do {
+            let s = try db.prepare("SELECT rix, rid FROM replicas")
+            defer { s.reset() }
+            while try s.step() { if let r = ReplicaID(hex: s.text(1)) { rix[r] = s.int(0) } }
+        }
+        try db.exec("""
+            DROP TABLE IF EXISTS adopt_dots; DROP TABLE IF EXISTS adopt_keys;
+            CREATE TABLE adopt_dots(rix INTEGER NOT NULL, counter INTEGER NOT NULL, rid INTEGER NOT NULL);
+            CREATE TABLE adopt_keys(ix INTEGER NOT NULL, key BLOB NOT NULL, rid INTEGER NOT NULL);
+            """)
+        var summary: StateSums.Summary = [:]
+        var wrongKeys: [(Int64, Int64)] = []
+        let insertDot = try db.prepare("INSERT INTO adopt_dots(rix, counter, rid) VALUES (?, ?, ?)")
+        let insertKey = try db.prepare("INSERT INTO adopt_keys(ix, key, rid) VALUES (?, ?, ?)")
+        let rows = try db.prepare("SELECT rid, idk, id, kind, live, body FROM records")
+        defer { rows.reset() }
+        while try rows.step() {
+            let rid = rows.int(0), id = rows.text(2), kind = rows.int(3), live = rows.int(4) != 0
+            let key = hasher.key(id)
+            if key != rows.int(1) { wrongKeys.append((rid, key)) }
+            let (facts, keys, one): (RecordFacts, IndexKeys, StateSum)
+            do {
+                (facts, keys, one) = try rows.withBlob(5) { bytes in
+                    let f = try RecordFacts(encoded: bytes, winnersOf: plan.wanted)
+                    return (f, f.isLive ? plan.keys(facts: f, bytes: bytes) : .none, f.isLive ? StateSum.of(id: id, encoded: bytes) : .zero)
+                }
+            } catch let e as RecordDecodingError {
+                throw StoreError.corruptRecord(path: path, id: id, reason: e.description)
+            }
+            guard Int64(facts.kind.rawValue) == kind, facts.isLive == live else {
+                throw StoreError.corruptRecord(path: path, id: id, reason: "its kind or liveness column disagrees with its encoding")
+            }
+            var row = summary[kind] ?? (0, 0, .zero)
+            if live { row.live += 1; row.sum.add(one) } else { row.dead += 1 }
+            summary[kind] = row
+            for d in facts.dots {
+                let r: Int64
+                if let known = rix[d.replica] {
+                    r = known
+                } else {
+                    try db.run("INSERT INTO replicas(rid) VALUES(?)", .text(d.replica.hex))
+                    r = db.lastInsertRowID
+                    rix[d.replica] = r
+                }
+                insertDot.reset()
+                _ = insertDot.bind(int: r, at: 1)
+                _ = insertDot.bind(int: Int64(bitPattern: d.counter), at: 2)
+                _ = insertDot.bind(int: rid, at: 3)
+                while try insertDot.step() {}
+            }
+            for (ix, k) in keys.entries {
+                insertKey.reset()
+                _ = insertKey.bind(int: Int64(ix), at: 1)
+                _ = k.withUnsafeBytes { insertKey.bind(blob: $0, at: 2) }
+                _ = insertKey.bind(int: rid, at: 3)
+                while try insertKey.step() {}
+            }
+        }
+        for (rid, key) in wrongKeys { try db.run("UPDATE records SET idk=? WHERE rid=?", .int(key), .int(rid)) }
+        try db.exec("""
+            DELETE FROM dots;
+            INSERT INTO dots(rix, counter, rid) SELECT rix, counter, rid FROM adopt_dots ORDER BY rix, counter, rid;
+            DELETE FROM keys;
+            INSERT INTO keys(ix, key, rid) SELECT ix, key, rid FROM adopt_keys ORDER BY ix, key, rid;
+            DROP TABLE adopt_dots; DROP TABLE adopt_keys;
+            REINDEX;
+            """)
+        try db.run("INSERT INTO meta(key, value) VALUES('index_signature', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                   .text(IndexSpec.signature(indexes)))
+        try db.exec("DELETE FROM state_sums")
+        try StateSums.add(summary, db)
     }
 
     /// After a clone's catch-up sync: whether a peer purged, before this replica was known to it,

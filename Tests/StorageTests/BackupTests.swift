@@ -46,7 +46,7 @@ import Replica
 
     @Test func twoClonesOfOneSnapshotGetTheirOwnIDs() throws {
         let (hub, snapshot, paths) = try twoDownloads()
-        let a = try ReplicaStore.adoptSnapshot(at: paths[0]), b = try ReplicaStore.adoptSnapshot(at: paths[1])
+        let a = try ReplicaStore.adoptSnapshot(at: paths[0], indexes: []), b = try ReplicaStore.adoptSnapshot(at: paths[1], indexes: [])
         #expect(a.replica != b.replica)
         #expect(![hub, snapshot].contains(a.replica) && ![hub, snapshot].contains(b.replica))
         #expect(a.source == hub && b.source == hub, "backup_of names the hub, not the hub's copy")
@@ -66,16 +66,57 @@ import Replica
         try lie.db.exec("UPDATE state_sums SET live = live + 1000, acc = NULL")
         #expect(try !lie.stateSummaryIsTrue() && lie.digest() != honest)
         lie.close()
-        _ = try ReplicaStore.adoptSnapshot(at: paths[0])
+        _ = try ReplicaStore.adoptSnapshot(at: paths[0], indexes: [])
         let c = try ReplicaStore(path: paths[0])
         defer { c.close() }
         #expect(try c.stateSummaryIsTrue())
         #expect(try c.counts().links == 1)
     }
 
+    /// A hub that lies in what derives from its records (the id index's keys, the secondary
+    /// keys, the dots index, SQLite's own index) changes nothing: adoption computes them again.
+    @Test func whatDerivesFromTheRecordsIsComputedAgain() throws {
+        let folder = temporaryDirectory()
+        let hubPath = folder + "/hub.sqlite"
+        let hub = try ReplicaStore(path: hubPath, indexes: [tokenIndex])
+        try hub.write { tx in
+            for i in 0..<40 { try tx.write(id: "l\(i)", kind: .link, ["token": "t\(i)"]) }
+        }
+        try hub.write { try $0.delete(id: "l3") }
+        let honestDigest = try hub.digest()
+        hub.close()
+        let report = try ReplicaStore.backup(from: hubPath, to: folder + "/snapshot.sqlite")
+        // The lies: token t5 points at l6's row, l7's id key is wrong, l8 lost its dots, the
+        // tombstone index lists a live row, and the summary counts a thousand links more.
+        let liar = try ReplicaStore(path: report.path, indexes: [tokenIndex])
+        let rid6 = try #require(try liar.db.scalar("SELECT rid FROM records WHERE id='l6'")?.int)
+        let rid8 = try #require(try liar.db.scalar("SELECT rid FROM records WHERE id='l8'")?.int)
+        try liar.db.run("UPDATE keys SET rid=? WHERE key=CAST('t5' AS BLOB)", .int(rid6))
+        try liar.db.run("UPDATE records SET idk=idk+1 WHERE id='l7'")
+        try liar.db.run("DELETE FROM dots WHERE rid=?", .int(rid8))
+        try liar.db.exec("UPDATE state_sums SET live = live + 1000")
+        liar.close()
+
+        _ = try ReplicaStore.adoptSnapshot(at: report.path, indexes: [tokenIndex])
+        let c = try ReplicaStore(path: report.path, indexes: [tokenIndex])
+        defer { c.close() }
+        #expect(try c.lookup("token", key: "t5").map(\.id) == ["l5"])
+        #expect(try c.lookup("token", key: "t6").map(\.id) == ["l6"])
+        #expect(try c.record(id: "l7")?["token"] == "t7", "found by its id again")
+        #expect(try c.record(id: "l3")?.isDeleted == true)
+        #expect(try c.stateSummaryIsTrue() && c.counts().links == 39)
+        #expect(try c.digest() == honestDigest, "the hub's records and clock: the hub's digest")
+        // What a peer lacks is read from the dots: an empty replica lacks all 40 records, l8 included.
+        let empty = try temporaryStore("empty.sqlite")
+        defer { empty.close() }
+        _ = try pullAll(from: c, to: empty)
+        #expect(try empty.record(id: "l8")?["token"] == "t8")
+        #expect(try empty.counts().links == 39)
+    }
+
     @Test func aResyncIsDueOnlyWhenThePeerPurgedPastTheSnapshot() throws {
         let (_, _, paths) = try twoDownloads()
-        _ = try ReplicaStore.adoptSnapshot(at: paths[0])
+        _ = try ReplicaStore.adoptSnapshot(at: paths[0], indexes: [])
         let c = try ReplicaStore(path: paths[0])
         defer { c.close() }
         let snapshot = try c.clock()
@@ -93,10 +134,10 @@ import Replica
         let (_, _, paths) = try twoDownloads()
         // Not SQLite at all.
         try Data("<html>not a replica</html>".utf8).write(to: URL(fileURLWithPath: paths[0]))
-        #expect(throws: StoreError.self) { try ReplicaStore.adoptSnapshot(at: paths[0]) }
+        #expect(throws: StoreError.self) { try ReplicaStore.adoptSnapshot(at: paths[0], indexes: []) }
         // Cut off after its header: the integrity check (or SQLite) refuses it.
         let data = try #require(FileManager.default.contents(atPath: paths[1]))
         try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: paths[1]))
-        #expect(throws: (any Error).self) { try ReplicaStore.adoptSnapshot(at: paths[1]) }
+        #expect(throws: (any Error).self) { try ReplicaStore.adoptSnapshot(at: paths[1], indexes: []) }
     }
 }
