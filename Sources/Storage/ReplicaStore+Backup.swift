@@ -216,7 +216,10 @@ extension ReplicaStore {
     ///   kind or liveness column disagrees with its encoding is refused;
     /// - the dots index, from every record's dots (interning replica ids as a merge does);
     /// - the secondary index keys of `indexes` (and the file's index signature);
-    /// - SQLite's own indexes (`REINDEX`), which `quick_check` does not compare with their tables;
+    /// - the id index (`REINDEX records_idk`), which `quick_check` does not compare with its table.
+    ///   The two partial indexes of rows are not rebuilt: purging reads the records they list and
+    ///   checks each (a tombstone the index hides is kept longer; a member record it hides is as if
+    ///   the hub had not sent it, which a sync could not tell either);
     /// - the state summary.
     ///
     /// Entries are gathered in scratch tables and inserted in key order: SQLite then appends to
@@ -294,7 +297,7 @@ extension ReplicaStore {
             DELETE FROM keys;
             INSERT INTO keys(ix, key, rid) SELECT ix, key, rid FROM adopt_keys ORDER BY ix, key, rid;
             DROP TABLE adopt_dots; DROP TABLE adopt_keys;
-            REINDEX;
+            REINDEX records_idk;
             """)
         try db.run("INSERT INTO meta(key, value) VALUES('index_signature', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                    .text(IndexSpec.signature(indexes)))
