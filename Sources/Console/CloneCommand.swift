@@ -54,7 +54,7 @@ enum CloneCommand {
                 ]))
             } else {
                 REPL.writeLine("Cloned \(report.url) into \(options.db): replica \(report.replica.hex), a snapshot of"
-                               + " \(Format.bytes(report.download.fileBytes)) (integrity check ok), then \(Format.count(report.caughtUp, "change"))"
+                               + " \(Format.bytes(report.download.fileBytes)) (checked, its indexes computed again), then \(Format.count(report.caughtUp, "change"))"
                                + " caught up by sync\(report.resynced ? " (and a resync: the hub had purged deletes meanwhile)" : "").")
                 REPL.writeLine("Peer \(report.peer) is the hub; sync again with: setuplink --db \(options.db) sync \(report.peer)")
             }
