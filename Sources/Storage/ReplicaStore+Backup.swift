@@ -230,6 +230,7 @@ extension ReplicaStore {
             throw StoreError.notAReplica(path: path, reason: "no id key")
         }
         let hasher = RecordKeyHasher(salt: salt)
+        let sums = StateSumTracker()
         let plan = IndexPlan(indexes)
         var rix: [ReplicaID: Int64] = [:]
         do {
@@ -256,7 +257,10 @@ extension ReplicaStore {
             do {
                 (facts, keys, one) = try rows.withBlob(5) { bytes in
                     let f = try RecordFacts(encoded: bytes, winnersOf: plan.wanted)
-                    return (f, f.isLive ? plan.keys(facts: f, bytes: bytes) : .none, f.isLive ? StateSum.of(id: id, encoded: bytes) : .zero)
+                    guard f.isLive else { return (f, .none, .zero) }
+                    var text = id
+                    let one = text.withUTF8 { sums.hash(id: UnsafeRawBufferPointer($0), body: bytes) }
+                    return (f, plan.keys(facts: f, bytes: bytes), one)
                 }
             } catch let e as RecordDecodingError {
                 throw StoreError.corruptRecord(path: path, id: id, reason: e.description)

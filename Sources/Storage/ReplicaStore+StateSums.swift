@@ -41,6 +41,7 @@ enum StateSums {
     /// and the sum of the live records.
     static func computed(_ db: SQLiteConnection) throws -> Summary {
         var out: Summary = [:]
+        let hasher = StateSumTracker()
         let s = try db.prepare("SELECT kind, live, id, body FROM records")
         defer { s.reset() }
         while try s.step() {
@@ -48,8 +49,8 @@ enum StateSums {
             var row = out[kind] ?? (0, 0, .zero)
             if live {
                 row.live += 1
-                let id = s.text(2)
-                row.sum.add(s.withBlob(3) { StateSum.of(id: id, encoded: $0) })
+                var id = s.text(2)
+                row.sum.add(s.withBlob(3) { body in id.withUTF8 { hasher.hash(id: UnsafeRawBufferPointer($0), body: body) } })
             } else {
                 row.dead += 1
             }
@@ -236,7 +237,7 @@ final class StateSumTracker {
     }
 
     /// `StateSum.of(id:encoded:)`, with the reused contexts and buffer.
-    private func hash(id: UnsafeRawBufferPointer, body: UnsafeRawBufferPointer) -> StateSum {
+    func hash(id: UnsafeRawBufferPointer, body: UnsafeRawBufferPointer) -> StateSum {
         frame.removeAll(keepingCapacity: true)
         putVarint(UInt64(id.count), &frame)
         frame.append(contentsOf: id)
