@@ -183,3 +183,20 @@ public struct BenchError: Error, CustomStringConvertible {
     public let description: String
     public init(_ d: String) { description = d }
 }
+
+/// The port `setuplink --json serve --port 0` listens on: read from the first line it prints
+/// on `out` (`{…,"port":N,…}`), waiting for it; fails if the process ends first.
+public func servePort(_ out: Pipe) throws -> Int {
+    var line = Data()
+    while !line.contains(10) {
+        let d = out.fileHandleForReading.availableData
+        if d.isEmpty { throw BenchError("serve ended before listening") }
+        line.append(d)
+    }
+    let text = String(decoding: line.prefix(while: { $0 != 10 }), as: UTF8.self)
+    guard let r = text.range(of: "\"port\":"),
+          let port = Int(text[r.upperBound...].prefix(while: { $0.isNumber })) else {
+        throw BenchError("serve said: \(text)")
+    }
+    return port
+}

@@ -110,15 +110,7 @@ struct Measurement {
         p.standardError = FileHandle.nullDevice
         let t0 = now()
         try p.run()
-        var line = Data()
-        while !line.contains(10) {
-            let d = out.fileHandleForReading.availableData
-            if d.isEmpty { throw BenchError("serve ended before listening") }
-            line.append(d)
-        }
-        guard case .int(let port)? = member(String(decoding: line, as: UTF8.self), "port") else {
-            throw BenchError("serve said: \(String(decoding: line, as: UTF8.self))")
-        }
+        let port = try servePort(out)
         let client = KeepAliveClient(port: UInt16(port))
         while true {
             if let (status, _) = try? client.send("GET", "/healthz"), status == 200 { break }

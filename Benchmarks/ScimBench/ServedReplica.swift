@@ -85,15 +85,7 @@ enum ServedReplica {
             p.standardError = FileHandle.nullDevice
         }
         try p.run()
-        var line = Data()
-        while !line.contains(10) {
-            let d = out.fileHandleForReading.availableData
-            if d.isEmpty { throw BenchError("serve ended before listening") }
-            line.append(d)
-        }
-        guard case .int(let port)? = member(String(decoding: line, as: UTF8.self), "port") else {
-            throw BenchError("serve said: \(String(decoding: line, as: UTF8.self))")
-        }
+        let port = try servePort(out)
         FileHandle.standardError.write(Data("scim-bench: serving \(db) on port \(port), server pid \(p.processIdentifier)\n".utf8))
         if let followerDB {
             let tokenFile = dir + "/peer.token"
@@ -128,15 +120,7 @@ enum ServedReplica {
         p.standardOutput = out
         p.standardError = stderr
         try p.run()
-        var line = Data()
-        while !line.contains(10) {
-            let d = out.fileHandleForReading.availableData
-            if d.isEmpty { throw BenchError("serve ended before listening") }
-            line.append(d)
-        }
-        guard case .int(let port)? = member(String(decoding: line, as: UTF8.self), "port") else {
-            throw BenchError("serve said: \(String(decoding: line, as: UTF8.self))")
-        }
+        let port = try servePort(out)
         return (p, Int(port))
     }
 

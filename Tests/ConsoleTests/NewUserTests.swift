@@ -40,16 +40,9 @@ import TestSupport
             #expect(!FileManager.default.fileExists(atPath: db), "\(args) created \(db)")
         }
         // A port already taken: serve fails before it listens, and the new file is gone again.
-        let taken = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (taken, port) = try boundSocket()
         defer { close(taken) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(taken, $0, length) } }
         #expect(listen(taken, 1) == 0)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(taken, $0, &length) } }
-        let port = UInt16(bigEndian: address.sin_port)
         let db = folder + "/busy.sqlite"
         let r = try runTool(["--db", db, "serve", "--port", String(port)])
         #expect(r.status == 1 && r.stderr.contains("in use"), "\(r.stderr)")

@@ -190,8 +190,15 @@ public let echo: @Sendable (HTTPRequest) -> HTTPResponse = { request in
 
 /// A port nothing listens on: bound, then closed.
 public func freePort() throws -> UInt16 {
+    let (fd, port) = try boundSocket()
+    close(fd)
+    return port
+}
+
+/// A TCP socket bound to a free loopback port, left open (the caller closes it; `listen` on it
+/// makes the port busy for whoever else asks).
+public func boundSocket() throws -> (fd: Int32, port: UInt16) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -201,6 +208,9 @@ public func freePort() throws -> UInt16 {
             bind(fd, pointer, length) == 0 ? getsockname(fd, pointer, &length) : -1
         }
     }
-    guard rc == 0 else { throw RawClientError.failed("bind: \(String(cString: strerror(errno)))") }
-    return UInt16(bigEndian: address.sin_port)
+    guard rc == 0 else {
+        close(fd)
+        throw RawClientError.failed("bind: \(String(cString: strerror(errno)))")
+    }
+    return (fd, UInt16(bigEndian: address.sin_port))
 }
