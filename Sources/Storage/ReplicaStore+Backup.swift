@@ -60,7 +60,7 @@ extension ReplicaStore {
         if !folder.isEmpty, !fm.fileExists(atPath: folder) {
             throw StoreError.invalid("the folder \(folder) does not exist")
         }
-        if !servedHere { try checkHeader(path: source) }
+        if !servedHere && !OpenFiles.isOpen(source) { try checkHeader(path: source) }
         let partial = destination + ".partial"
         for f in [partial, partial + "-wal", partial + "-shm", partial + "-journal"] { unlink(f) }
         let fd = open(partial, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)

@@ -65,6 +65,8 @@ public final class ReplicaStore: @unchecked Sendable {
     private var hot: [Statement?] = Array(repeating: nil, count: Hot.allCases.count)
     /// What the open transaction changed of the state summary (`StateSums`), from the pre-update hook.
     let stateSums = StateSumTracker()
+    /// This file in `OpenFiles` while the store is open.
+    private var openFile: OpenFiles.Key?
     /// Makes the integer keys of the id index (see `RecordKeyHasher`).
     let recordKeys: RecordKeyHasher
 
@@ -153,7 +155,9 @@ public final class ReplicaStore: @unchecked Sendable {
             let size = (attrs[.size] as? NSNumber)?.intValue ?? 0
             if size > 0 {
                 isNew = false
-                try ReplicaStore.checkHeader(path: path)
+                // Not through a descriptor of ours while this process has the file open: closing it
+                // would drop every POSIX lock SQLite holds on the file here (`OpenFiles`).
+                if !OpenFiles.isOpen(path) { try ReplicaStore.checkHeader(path: path) }
             }
         } else {
             let dir = (path as NSString).deletingLastPathComponent
@@ -209,6 +213,7 @@ public final class ReplicaStore: @unchecked Sendable {
             ReplicaStore.restrictPermissions(path)
             // After every commit, whatever wrote it (the observers are called under the lock).
             db.afterCommit = { [unowned self] in notifyCommitted() }
+            openFile = OpenFiles.opened(path)
         } catch let e as SQLiteError {
             db.close()
             if e.isCorruption { throw StoreError.notAReplica(path: path, reason: e.message) }
@@ -225,6 +230,8 @@ public final class ReplicaStore: @unchecked Sendable {
             hot = Array(repeating: nil, count: Hot.allCases.count)
             rowsStatements = [:]
             db.close()
+            if let key = openFile { OpenFiles.closed(key) }
+            openFile = nil
         }
     }
 
@@ -414,5 +421,47 @@ public final class ReplicaStore: @unchecked Sendable {
         s.bind(int: Int64(d.counter), at: 2)
         s.bind(int: rid, at: 3)
         while try s.step() {}
+    }
+}
+
+/// The replica files this process has open (by device and inode), and how many times.
+///
+/// POSIX advisory locks belong to the process: closing *any* descriptor of a file drops every
+/// lock the process holds on it, SQLite's included (SQLite's FAQ calls it a way to corrupt a
+/// database). So a header check that opens and closes the file is done only when no store of
+/// this process has it open; once one has, the file is known to be a replica.
+enum OpenFiles {
+    struct Key: Hashable, Sendable {
+        let device: UInt64
+        let inode: UInt64
+    }
+
+    private static let counts = Mutex<[Key: Int]>([:])
+
+    static func key(_ path: String) -> Key? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Key(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
+    /// Whether a store of this process has the file at `path` open.
+    static func isOpen(_ path: String) -> Bool {
+        guard let k = key(path) else { return false }
+        return counts.withLock { ($0[k] ?? 0) > 0 }
+    }
+
+    /// Notes one more store open on `path`; returns its key (nil if it cannot be read).
+    static func opened(_ path: String) -> Key? {
+        guard let k = key(path) else { return nil }
+        counts.withLock { $0[k, default: 0] += 1 }
+        return k
+    }
+
+    /// Notes a store closed.
+    static func closed(_ k: Key) {
+        counts.withLock { c in
+            let n = (c[k] ?? 1) - 1
+            c[k] = n > 0 ? n : nil
+        }
     }
 }
