@@ -68,24 +68,14 @@ enum ServedReplica {
             followerDB = b
             FileHandle.standardError.write(Data("scim-bench: follower hub on port \(port), pid \(process.processIdentifier), following and followed\n".utf8))
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = ["--db", db, "--json", "serve", "--port", "0"]
-        var env = ProcessInfo.processInfo.environment
-        env["SETUPLINK_TOKEN"] = "bench-peer-token"
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
         // The access log (a line per request, written as always) goes to /dev/null, or to the
         // file SCIM_BENCH_SERVER_LOG names.
-        if let log = env["SCIM_BENCH_SERVER_LOG"], FileManager.default.createFile(atPath: log, contents: nil),
-           let handle = FileHandle(forWritingAtPath: log) {
-            p.standardError = handle
-        } else {
-            p.standardError = FileHandle.nullDevice
+        var log = FileHandle.nullDevice
+        if let path = ProcessInfo.processInfo.environment["SCIM_BENCH_SERVER_LOG"], FileManager.default.createFile(atPath: path, contents: nil),
+           let handle = FileHandle(forWritingAtPath: path) {
+            log = handle
         }
-        try p.run()
-        let port = try servePort(out)
+        let (p, port) = try serve(db: db, stderr: log)
         FileHandle.standardError.write(Data("scim-bench: serving \(db) on port \(port), server pid \(p.processIdentifier)\n".utf8))
         if let followerDB {
             let tokenFile = dir + "/peer.token"
