@@ -128,7 +128,15 @@ enum CloneCommand {
         }
         if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let downloaded = Date()
-        let ids = try ReplicaStore.adoptSnapshot(at: partial, indexes: SetupLinkService.indexes)
+        let ids: (source: ReplicaID, replica: ReplicaID)
+        do {
+            ids = try ReplicaStore.adoptSnapshot(at: partial, indexes: SetupLinkService.indexes)
+        } catch let e as StoreError {
+            // Said of the snapshot, not of the temporary file it was in (removed now).
+            let what = String(describing: e).replacingOccurrences(of: "; it was left unchanged", with: "")
+                .replacingOccurrences(of: partial, with: "the snapshot \(url) sent")
+            throw ConsoleError.failed("\(what); nothing was installed")
+        }
         let checked = Date()
 
         // Opened the usual way (a snapshot of an older version is migrated), the hub added as a peer,
