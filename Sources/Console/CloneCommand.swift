@@ -14,7 +14,8 @@ import Storage
 /// Everything happens in `NEW.partial` (downloaded, checked, given its own id, the hub added
 /// as a peer, caught up by a normal sync); only then is it renamed to `NEW`. So a clone cut
 /// off at any point (Ctrl-C, kill -9, a lost connection) leaves no replica, at most
-/// `NEW.partial`, which the next clone removes.
+/// `NEW.partial`, which the next clone removes. A clone running holds an flock on `NEW.partial`:
+/// a second clone into `NEW` meanwhile is refused and leaves it alone.
 enum CloneCommand {
     static let usage = "usage: setuplink --db NEW clone URL [--token-file F] [--cacert PEM] [--name PEER]"
 
@@ -98,13 +99,24 @@ enum CloneCommand {
         if !folder.isEmpty, !fm.fileExists(atPath: folder) { throw ConsoleError.failed("the folder \(folder) does not exist") }
         let partial = db + ".partial"
         let leftovers = [partial, partial + "-wal", partial + "-shm", partial + "-journal"]
-        // What a clone cut off left: started again from nothing.
-        for f in leftovers { unlink(f) }
+        // One clone into NEW at a time: each holds an flock on NEW.partial from making it to
+        // installing it (a second one used to remove the first's file under it, and each then
+        // failed with a wrong sentence). The descriptor stays open until every SQLite connection
+        // to the file is closed: closing one drops the POSIX locks SQLite holds on the file.
+        let fd = open(partial, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw ConsoleError.failed("cannot create \(partial): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var held = stat(), named = stat()
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0, fstat(fd, &held) == 0, stat(partial, &named) == 0,
+              held.st_ino == named.st_ino, held.st_dev == named.st_dev else {
+            throw ConsoleError.failed("another clone into \(db) is running (it holds \(partial)); nothing was done")
+        }
+        // What a clone cut off left (no process holds it): started again from nothing.
+        guard ftruncate(fd, 0) == 0 else { throw ConsoleError.failed("cannot write \(partial): \(String(cString: strerror(errno)))") }
+        for f in leftovers.dropFirst() { unlink(f) }
         var done = false
         defer { if !done { for f in leftovers { unlink(f) } } }
 
-        let fd = open(partial, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw ConsoleError.failed("cannot create \(partial): \(String(cString: strerror(errno)))") }
         var http = HTTPClient(connectTimeout: .seconds(10), timeout: .seconds(24 * 3600), caCertificatePEM: cacert)
         let terminal = isatty(STDERR_FILENO) == 1 && !options.json
         if terminal {
@@ -122,7 +134,6 @@ enum CloneCommand {
         let started = Date()
         let download: SnapshotDownload
         do {
-            defer { close(fd) }
             download = try SyncClient(http: http).downloadSnapshot(url: url, token: token, to: fd)
             guard fsync(fd) == 0 else { throw ConsoleError.failed("cannot write \(partial): \(String(cString: strerror(errno)))") }
         }

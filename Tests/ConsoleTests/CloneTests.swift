@@ -183,5 +183,30 @@ import TestSupport
         }
         print("CloneTests.aCloneCutOffAtRandom: \(cut) of 10 cut off (seed \(seed))")
     }
+
+    /// One clone into a file at a time: a clone running holds `NEW.partial` (an flock), and a
+    /// second one meanwhile is refused and leaves it alone. Before, the second removed the
+    /// first's file under it, and both failed with a wrong sentence ("damaged", "permission denied").
+    @Test func aSecondCloneIntoTheSameFileIsRefusedWhileOneRuns() throws {
+        let folder = testFolder("clone-twice")
+        let (hub, directory) = try Self.servedHub(folder)
+        defer { hub.stop() }
+        let db = folder + "/new.sqlite"
+        // The first clone, as far as the second can tell: its partial file, locked.
+        let fd = open(db + ".partial", O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        #expect(fd >= 0 && flock(fd, LOCK_EX) == 0)
+        _ = write(fd, "downloading", 11)
+        let r = try Self.clone(db, hub.url)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("another clone into \(db) is running"), "\(r.stderr)")
+        #expect(FileManager.default.contents(atPath: db + ".partial") == Data("downloading".utf8))
+        #expect(!FileManager.default.fileExists(atPath: db))
+        // Once it is gone (a clone killed leaves its file unlocked), a clone starts again from nothing.
+        close(fd)
+        let again = try Self.clone(db, hub.url)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: db + ".partial"))
+        #expect(try Self.contents(db, directory)[3].contains("user5@acme.com"))
+    }
 }
 
