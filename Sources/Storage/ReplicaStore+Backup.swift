@@ -319,10 +319,21 @@ extension ReplicaStore {
         var wrongKeys: [(Int64, Int64)] = []
         let insertDot = try db.prepare("INSERT INTO adopt_dots(rix, counter, rid) VALUES (?, ?, ?)")
         let insertKey = try db.prepare("INSERT INTO adopt_keys(ix, key, rid) VALUES (?, ?, ?)")
-        let rows = try db.prepare("SELECT rid, idk, id, kind, live, body FROM records")
+        let rows = try db.prepare("""
+            SELECT rid, idk, id, kind, live, body,
+                   typeof(id) = 'text' AND typeof(kind) = 'integer' AND typeof(live) = 'integer' AND live IN (0, 1) AND typeof(body) = 'blob'
+            FROM records
+            """)
         defer { rows.reset() }
         while try rows.step() {
             let rid = rows.int(0), id = rows.text(2), kind = rows.int(3), live = rows.int(4) != 0
+            // Columns of other types (a kind ' 3' reads as 3 but no `kind=3` finds it) or an id
+            // that is not UTF-8 (hashed here as repaired, by the write hook as stored) are refused.
+            var exact = id
+            let sameBytes = rows.withBlob(2) { raw in exact.withUTF8 { raw.count == $0.count && (raw.count == 0 || memcmp(raw.baseAddress!, $0.baseAddress!, raw.count) == 0) } }
+            guard rows.int(6) != 0, sameBytes else {
+                throw StoreError.corruptRecord(path: path, id: id, reason: "its columns are not a record's: an id of UTF-8 text, an integer kind, a liveness 0 or 1, an encoded body")
+            }
             let key = hasher.key(id)
             if key != rows.int(1) { wrongKeys.append((rid, key)) }
             let (facts, keys, one): (RecordFacts, IndexKeys, StateSum)

@@ -158,6 +158,9 @@ import Replica
             ("CREATE UNIQUE INDEX evil ON records(kind) WHERE kind=0", "UNIQUE index evil"),
             ("DROP INDEX records_idk; CREATE INDEX records_idk ON records(idk) WHERE kind=99", "index records_idk"),
             ("INSERT INTO records(idk, id, kind, live, body) SELECT idk, id, kind, live, body FROM records WHERE id='x'", "record x"),
+            ("UPDATE records SET kind=kind||'x' WHERE id='x'", "record x"),
+            ("UPDATE records SET id=CAST(X'78FF' AS TEXT) WHERE id='x'", "record x"),
+            ("UPDATE records SET live=2 WHERE id='x'", "record x"),
         ]
         for (n, (sql, named)) in cases.enumerated() {
             let path = paths[0] + ".\(n)"
