@@ -119,23 +119,37 @@ enum CloneCommand {
 
         var http = HTTPClient(connectTimeout: .seconds(10), timeout: .seconds(24 * 3600), caCertificatePEM: cacert)
         let terminal = isatty(STDERR_FILENO) == 1 && !options.json
-        if terminal {
-            nonisolated(unsafe) var last = -1
-            http.monitor = { t in
-                let second = Int(t.seconds)
-                if second != last {
-                    last = second
-                    let what = t.bytesReceived > 0 ? "receiving \(Format.bytes(t.bytesReceived))" : "waiting for the hub to make the snapshot"
-                    FileHandle.standardError.write(Data("\r\u{1B}[K\(url): \(what) (\(second) s; Ctrl-C cancels)".utf8))
-                }
-                return true
+        // A hub that stops sending in the middle of the snapshot (a connection gone dead, or a
+        // hostile drip of nothing) would hold the clone for the whole day-long limit: once bytes
+        // have come, `stallSeconds` without a new one end it. Waiting for the first byte is not
+        // limited (the hub is making the copy; the progress line says so).
+        let stallSeconds = ProcessInfo.processInfo.environment["SETUPLINK_CLONE_STALL_SECONDS"].flatMap { Double($0) } ?? 120
+        nonisolated(unsafe) var last = -1
+        nonisolated(unsafe) var moved = (bytes: 0, at: 0.0)
+        nonisolated(unsafe) var stalled = false
+        http.monitor = { t in
+            if t.bytesReceived != moved.bytes {
+                moved = (t.bytesReceived, t.seconds)
+            } else if t.bytesReceived > 0, t.seconds - moved.at >= stallSeconds {
+                stalled = true
+                return false
             }
+            let second = Int(t.seconds)
+            if terminal, second != last {
+                last = second
+                let what = t.bytesReceived > 0 ? "receiving \(Format.bytes(t.bytesReceived))" : "waiting for the hub to make the snapshot"
+                FileHandle.standardError.write(Data("\r\u{1B}[K\(url): \(what) (\(second) s; Ctrl-C cancels)".utf8))
+            }
+            return true
         }
         let started = Date()
         let download: SnapshotDownload
         do {
             download = try SyncClient(http: http).downloadSnapshot(url: url, token: token, to: fd)
             guard fsync(fd) == 0 else { throw ConsoleError.failed("cannot write \(partial): \(String(cString: strerror(errno)))") }
+        } catch SyncError.cancelled where stalled {
+            if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            throw ConsoleError.failed("the hub sent nothing for \(Int(stallSeconds)) s in the middle of the snapshot (\(Format.bytes(moved.bytes)) received); nothing was installed")
         }
         if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let downloaded = Date()

@@ -208,5 +208,33 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: db + ".partial"))
         #expect(try Self.contents(db, directory)[3].contains("user5@acme.com"))
     }
+
+    /// A hub that stops sending in the middle of the snapshot (here: a server that announces
+    /// 100,000 bytes, sends 1,000 and then nothing) does not hold the clone for its day-long
+    /// limit: a stall ends it with one sentence, and nothing is installed.
+    @Test func aHubThatStopsSendingMidSnapshotIsGivenUpOn() throws {
+        let (listener, port) = try boundSocket()
+        defer { close(listener) }
+        #expect(listen(listener, 4) == 0)
+        let server = Thread {
+            let c = accept(listener, nil, nil)
+            guard c >= 0 else { return }
+            defer { close(c) }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            _ = read(c, &buffer, buffer.count)
+            let head = Array("HTTP/1.1 200 OK\r\nContent-Type: application/vnd.setuplink.replica\r\nContent-Length: 100000\r\n\r\n".utf8)
+            let body = head + [UInt8](repeating: 7, count: 1000)
+            _ = body.withUnsafeBytes { write(c, $0.baseAddress, $0.count) }
+            // Nothing more, until the client gives up and closes.
+            while read(c, &buffer, buffer.count) > 0 {}
+        }
+        server.start()
+        let db = testFolder("clone-stall") + "/new.sqlite"
+        let r = try runTool(["--db", db, "clone", "http://127.0.0.1:\(port)"],
+                            environment: ["SETUPLINK_TOKEN": Self.token, "SETUPLINK_CLONE_STALL_SECONDS": "2"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("the hub sent nothing for 2 s in the middle of the snapshot"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: db) && !FileManager.default.fileExists(atPath: db + ".partial"))
+    }
 }
 
