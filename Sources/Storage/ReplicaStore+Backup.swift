@@ -169,8 +169,9 @@ extension ReplicaStore {
     /// `path` and makes it a replica of its own, taking from the hub's file only the records, the
     /// clock and the bookkeeping a sync would give:
     ///
-    /// - a replica file by its header, `PRAGMA quick_check` ok (the pages and rows are sound), a
-    ///   replica id; migrated here if the hub runs an older schema;
+    /// - a replica file by its header, `PRAGMA quick_check` ok (the pages and rows are sound), no
+    ///   trigger or view (checked before anything writes to it), a replica id; migrated here if the
+    ///   hub runs an older schema; then its schema a replica's of this build (`checkSnapshotSchema`);
     /// - **its own** new id, so two clones of one snapshot never share one; scrubbed again as
     ///   `backup` scrubs (a hub of another version might have left something); its resync flag
     ///   cleared: the clone's catch-up sync decides (`needsResyncAfterClone`);
@@ -285,7 +286,8 @@ extension ReplicaStore {
     /// (in the caller's transaction), in one pass over the records and sorted builds:
     ///
     /// - each row's id-index key from its id and the file's key (`RecordKeyHasher`); a row whose
-    ///   kind or liveness column disagrees with its encoding is refused;
+    ///   kind or liveness column disagrees with its encoding, or whose columns are not of a
+    ///   record's types, is refused, and so is an id held by two rows;
     /// - the dots index, from every record's dots (interning replica ids as a merge does);
     /// - the secondary index keys of `indexes` (and the file's index signature);
     /// - the id index (`REINDEX records_idk`), which `quick_check` does not compare with its table.
