@@ -124,7 +124,7 @@ extension ReplicaStore {
             try makeNewReplica(dst, id: newID, copyOf: oldID)
             if integrityCheck {
                 let check = try dst.scalar("PRAGMA integrity_check")?.text ?? "no answer"
-                guard check == "ok" else { throw StoreError.invalid("the copy failed its integrity check: \(check)") }
+                guard check == "ok" else { throw StoreError.invalid("the copy failed its integrity check: \(firstProblem(check))") }
             }
         } catch let e as SQLiteError {
             throw StoreError.sqlite(path: partial, e)
@@ -188,7 +188,7 @@ extension ReplicaStore {
         RecordKeyHasher.register(on: db)
         do {
             let check = try db.scalar("PRAGMA quick_check")?.text ?? "no answer"
-            guard check == "ok" else { throw StoreError.invalid("the snapshot failed its integrity check: \(check)") }
+            guard check == "ok" else { throw StoreError.invalid("the snapshot failed its integrity check: \(firstProblem(check))") }
             // Before anything here writes to it: SQL of the hub's own would run on this machine.
             try refuseStoredSQL(db, path: path)
             let version = try db.scalar("PRAGMA user_version")?.int ?? 0
@@ -211,6 +211,15 @@ extension ReplicaStore {
         } catch let e as SQLiteError {
             throw StoreError.sqlite(path: path, e)
         }
+    }
+
+    /// What `PRAGMA integrity_check` or `quick_check` found, as one line: its first problem and
+    /// how many more (its answer is many lines: a header line, then a problem a line).
+    static func firstProblem(_ check: String) -> String {
+        let lines = check.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("*** in database") }
+        guard let first = lines.first else { return check }
+        return lines.count > 1 ? "\(first) (and \(lines.count - 1) more)" : first
     }
 
     /// Refuses a snapshot holding a trigger or a view: a replica has none, and the hub's would run

@@ -139,6 +139,14 @@ import Replica
         let data = try #require(FileManager.default.contents(atPath: paths[1]))
         try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: paths[1]))
         #expect(throws: (any Error).self) { try ReplicaStore.adoptSnapshot(at: paths[1], indexes: []) }
+        // A file whose pages are garbage after a sound first page: refused with one line (the
+        // integrity check's answer is many).
+        let sound = Array(data.prefix(4096)) + (0..<(data.count - 4096)).map { UInt8(truncatingIfNeeded: $0 &* 131) }
+        let garbage = paths[1] + ".garbage"
+        _ = FileManager.default.createFile(atPath: garbage, contents: Data(sound))
+        let error = #expect(throws: StoreError.self) { try ReplicaStore.adoptSnapshot(at: garbage, indexes: []) }
+        #expect(error.map { "\($0)".contains("\n") } == false, "\(error.map { "\($0)" } ?? "adopted")")
+        #expect(error.map { "\($0)".contains("integrity check") } == true, "\(error.map { "\($0)" } ?? "adopted")")
     }
 
     /// A hub's file may carry SQL that would run here (a trigger, a view) or a schema that is not
