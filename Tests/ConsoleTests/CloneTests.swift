@@ -213,8 +213,36 @@ import TestSupport
     /// 100,000 bytes, sends 1,000 and then nothing) does not hold the clone for its day-long
     /// limit: a stall ends it with one sentence, and nothing is installed.
     @Test func aHubThatStopsSendingMidSnapshotIsGivenUpOn() throws {
-        let (listener, port) = try boundSocket()
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.setuplink.replica\r\nContent-Length: 100000\r\n\r\n"
+        let (listener, port) = try Self.serveOnce(Array(head.utf8) + [UInt8](repeating: 7, count: 1000))
         defer { close(listener) }
+        let db = testFolder("clone-stall") + "/new.sqlite"
+        let r = try runTool(["--db", db, "clone", "http://127.0.0.1:\(port)"],
+                            environment: ["SETUPLINK_TOKEN": Self.token, "SETUPLINK_CLONE_STALL_SECONDS": "2"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("the hub sent nothing for 2 s in the middle of the snapshot"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: db) && !FileManager.default.fileExists(atPath: db + ".partial"))
+    }
+
+    /// A snapshot must announce its size: a chunked answer (which a hub could make endless, filling
+    /// the disk; 390 MB were written before the clone gave up, in a manual run) is refused at once.
+    @Test func aSnapshotWithoutContentLengthIsRefused() throws {
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.setuplink.replica\r\nTransfer-Encoding: chunked\r\n\r\n"
+        var answer = Array(head.utf8)
+        for _ in 0..<64 { answer += Array("1000\r\n".utf8) + [UInt8](repeating: 7, count: 4096) + Array("\r\n".utf8) }
+        let (listener, port) = try Self.serveOnce(answer)
+        defer { close(listener) }
+        let db = testFolder("clone-chunked") + "/new.sqlite"
+        let r = try Self.clone(db, "http://127.0.0.1:\(port)")
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("no Content-Length"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: db) && !FileManager.default.fileExists(atPath: db + ".partial"))
+    }
+
+    /// A server on a loopback port that answers one request with `answer`, then sends nothing
+    /// until the client closes. The caller closes the listener.
+    static func serveOnce(_ answer: [UInt8]) throws -> (listener: Int32, port: UInt16) {
+        let (listener, port) = try boundSocket()
         #expect(listen(listener, 4) == 0)
         let server = Thread {
             let c = accept(listener, nil, nil)
@@ -222,19 +250,11 @@ import TestSupport
             defer { close(c) }
             var buffer = [UInt8](repeating: 0, count: 4096)
             _ = read(c, &buffer, buffer.count)
-            let head = Array("HTTP/1.1 200 OK\r\nContent-Type: application/vnd.setuplink.replica\r\nContent-Length: 100000\r\n\r\n".utf8)
-            let body = head + [UInt8](repeating: 7, count: 1000)
-            _ = body.withUnsafeBytes { write(c, $0.baseAddress, $0.count) }
-            // Nothing more, until the client gives up and closes.
+            _ = answer.withUnsafeBytes { write(c, $0.baseAddress, $0.count) }
             while read(c, &buffer, buffer.count) > 0 {}
         }
         server.start()
-        let db = testFolder("clone-stall") + "/new.sqlite"
-        let r = try runTool(["--db", db, "clone", "http://127.0.0.1:\(port)"],
-                            environment: ["SETUPLINK_TOKEN": Self.token, "SETUPLINK_CLONE_STALL_SECONDS": "2"])
-        #expect(r.status == 1)
-        #expect(r.stderr.contains("the hub sent nothing for 2 s in the middle of the snapshot"), "\(r.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: db) && !FileManager.default.fileExists(atPath: db + ".partial"))
+        return (listener, port)
     }
 }
 
