@@ -103,13 +103,23 @@ enum CloneCommand {
         // installing it (a second one used to remove the first's file under it, and each then
         // failed with a wrong sentence). The descriptor stays open until every SQLite connection
         // to the file is closed: closing one drops the POSIX locks SQLite holds on the file.
-        let fd = open(partial, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        // Never through a symbolic link (one planted in a shared folder would have this clone
+        // truncate and write the file it points to): a link there is removed, and a new file made.
+        var fd = open(partial, O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        if fd < 0 && errno == ELOOP {
+            unlink(partial)
+            fd = open(partial, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        }
         guard fd >= 0 else { throw ConsoleError.failed("cannot create \(partial): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var held = stat(), named = stat()
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0, fstat(fd, &held) == 0, stat(partial, &named) == 0,
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0, fstat(fd, &held) == 0, lstat(partial, &named) == 0,
               held.st_ino == named.st_ino, held.st_dev == named.st_dev else {
             throw ConsoleError.failed("another clone into \(db) is running (it holds \(partial)); nothing was done")
+        }
+        // A file this user's clone made: not another's, nor a second name of some other file.
+        guard held.st_mode & S_IFMT == S_IFREG, held.st_nlink == 1, held.st_uid == getuid() else {
+            throw ConsoleError.failed("\(partial) is not a file a clone made (another user's, or a link to another file); remove it and clone again")
         }
         // What a clone cut off left (no process holds it): started again from nothing.
         guard ftruncate(fd, 0) == 0 else { throw ConsoleError.failed("cannot write \(partial): \(String(cString: strerror(errno)))") }

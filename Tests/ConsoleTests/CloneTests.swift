@@ -209,6 +209,27 @@ import TestSupport
         #expect(try Self.contents(db, directory)[3].contains("user5@acme.com"))
     }
 
+    /// A symbolic link planted as `NEW.partial` (a shared folder) is not followed: the file it
+    /// points to is left as it was, and the clone makes its own file.
+    @Test func aLinkPlantedAsThePartialFileIsNotFollowed() throws {
+        let folder = testFolder("clone-symlink")
+        let (hub, _) = try Self.servedHub(folder)
+        defer { hub.stop() }
+        let db = folder + "/new.sqlite", victim = folder + "/victim.txt"
+        _ = FileManager.default.createFile(atPath: victim, contents: Data("precious".utf8))
+        #expect(symlink(victim, db + ".partial") == 0)
+        let r = try Self.clone(db, hub.url)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(FileManager.default.contents(atPath: victim) == Data("precious".utf8))
+        // A second name of another file is refused, and that file left alone.
+        let other = folder + "/other.sqlite"
+        #expect(link(victim, other + ".partial") == 0)
+        let refused = try Self.clone(other, hub.url)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("is not a file a clone made"), "\(refused.stderr)")
+        #expect(FileManager.default.contents(atPath: victim) == Data("precious".utf8))
+    }
+
     /// A hub that stops sending in the middle of the snapshot (here: a server that announces
     /// 100,000 bytes, sends 1,000 and then nothing) does not hold the clone for its day-long
     /// limit: a stall ends it with one sentence, and nothing is installed.
