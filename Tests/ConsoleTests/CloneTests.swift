@@ -209,6 +209,19 @@ import TestSupport
         #expect(try Self.contents(db, directory)[3].contains("user5@acme.com"))
     }
 
+    /// A snapshot copy left by a hub killed while making it (as big as the replica) is removed
+    /// when the replica is served again, not only by the next clone's request.
+    @Test func serveRemovesASnapshotCopyLeftByAKilledHub() throws {
+        let folder = testFolder("clone-leftover")
+        let db = folder + "/hub.sqlite"
+        try SetupLinkService.openStore(path: db).close()
+        let leftovers = [db + ".snapshot", db + ".snapshot.partial", db + ".snapshot.partial-journal"]
+        for f in leftovers { _ = FileManager.default.createFile(atPath: f, contents: Data(repeating: 1, count: 4096)) }
+        let hub = try ServedSetuplink(db: db, peerToken: Self.token)
+        defer { hub.stop() }
+        for f in leftovers { #expect(!FileManager.default.fileExists(atPath: f), "\(f) is still there") }
+    }
+
     /// A symbolic link planted as `NEW.partial` (a shared folder) is not followed: the file it
     /// points to is left as it was, and the clone makes its own file.
     @Test func aLinkPlantedAsThePartialFileIsNotFollowed() throws {
