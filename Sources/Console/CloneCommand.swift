@@ -14,7 +14,8 @@ import Storage
 /// Everything happens in `NEW.partial` (downloaded, checked, given its own id, the hub added
 /// as a peer, caught up by a normal sync); only then is it renamed to `NEW`. So a clone cut
 /// off at any point (Ctrl-C, kill -9, a lost connection) leaves no replica, at most
-/// `NEW.partial`, which the next clone removes.
+/// `NEW.partial`, which the next clone removes. A clone running holds an flock on `NEW.partial`:
+/// a second clone into `NEW` meanwhile is refused and leaves it alone.
 enum CloneCommand {
     static let usage = "usage: setuplink --db NEW clone URL [--token-file F] [--cacert PEM] [--name PEER]"
 
@@ -98,37 +99,79 @@ enum CloneCommand {
         if !folder.isEmpty, !fm.fileExists(atPath: folder) { throw ConsoleError.failed("the folder \(folder) does not exist") }
         let partial = db + ".partial"
         let leftovers = [partial, partial + "-wal", partial + "-shm", partial + "-journal"]
-        // What a clone cut off left: started again from nothing.
-        for f in leftovers { unlink(f) }
+        // One clone into NEW at a time: each holds an flock on NEW.partial from making it to
+        // installing it (a second one used to remove the first's file under it, and each then
+        // failed with a wrong sentence). The descriptor stays open until every SQLite connection
+        // to the file is closed: closing one drops the POSIX locks SQLite holds on the file.
+        // Never through a symbolic link (one planted in a shared folder would have this clone
+        // truncate and write the file it points to): a link there is removed, and a new file made.
+        var fd = open(partial, O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        if fd < 0 && errno == ELOOP {
+            unlink(partial)
+            fd = open(partial, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        }
+        guard fd >= 0 else { throw ConsoleError.failed("cannot create \(partial): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var held = stat(), named = stat()
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0, fstat(fd, &held) == 0, lstat(partial, &named) == 0,
+              held.st_ino == named.st_ino, held.st_dev == named.st_dev else {
+            throw ConsoleError.failed("another clone into \(db) is running (it holds \(partial)); nothing was done")
+        }
+        // A file this user's clone made: not another's, nor a second name of some other file.
+        guard held.st_mode & S_IFMT == S_IFREG, held.st_nlink == 1, held.st_uid == getuid() else {
+            throw ConsoleError.failed("\(partial) is not a file a clone made (another user's, or a link to another file); remove it and clone again")
+        }
+        // What a clone cut off left (no process holds it): started again from nothing.
+        guard ftruncate(fd, 0) == 0 else { throw ConsoleError.failed("cannot write \(partial): \(String(cString: strerror(errno)))") }
+        for f in leftovers.dropFirst() { unlink(f) }
         var done = false
         defer { if !done { for f in leftovers { unlink(f) } } }
 
-        let fd = open(partial, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw ConsoleError.failed("cannot create \(partial): \(String(cString: strerror(errno)))") }
         var http = HTTPClient(connectTimeout: .seconds(10), timeout: .seconds(24 * 3600), caCertificatePEM: cacert)
         let terminal = isatty(STDERR_FILENO) == 1 && !options.json
-        if terminal {
-            nonisolated(unsafe) var last = -1
-            http.monitor = { t in
-                let second = Int(t.seconds)
-                if second != last {
-                    last = second
-                    let what = t.bytesReceived > 0 ? "receiving \(Format.bytes(t.bytesReceived))" : "waiting for the hub to make the snapshot"
-                    FileHandle.standardError.write(Data("\r\u{1B}[K\(url): \(what) (\(second) s; Ctrl-C cancels)".utf8))
-                }
-                return true
+        // A hub that stops sending in the middle of the snapshot (a connection gone dead, or a
+        // hostile drip of nothing) would hold the clone for the whole day-long limit: once bytes
+        // have come, `stallSeconds` without a new one end it. Waiting for the first byte is not
+        // limited (the hub is making the copy; the progress line says so).
+        let stallSeconds = ProcessInfo.processInfo.environment["SETUPLINK_CLONE_STALL_SECONDS"].flatMap { Double($0) } ?? 120
+        nonisolated(unsafe) var last = -1
+        nonisolated(unsafe) var moved = (bytes: 0, at: 0.0)
+        nonisolated(unsafe) var stalled = false
+        http.monitor = { t in
+            if t.bytesReceived != moved.bytes {
+                moved = (t.bytesReceived, t.seconds)
+            } else if t.bytesReceived > 0, t.seconds - moved.at >= stallSeconds {
+                stalled = true
+                return false
             }
+            let second = Int(t.seconds)
+            if terminal, second != last {
+                last = second
+                let what = t.bytesReceived > 0 ? "receiving \(Format.bytes(t.bytesReceived))" : "waiting for the hub to make the snapshot"
+                FileHandle.standardError.write(Data("\r\u{1B}[K\(url): \(what) (\(second) s; Ctrl-C cancels)".utf8))
+            }
+            return true
         }
         let started = Date()
         let download: SnapshotDownload
         do {
-            defer { close(fd) }
             download = try SyncClient(http: http).downloadSnapshot(url: url, token: token, to: fd)
             guard fsync(fd) == 0 else { throw ConsoleError.failed("cannot write \(partial): \(String(cString: strerror(errno)))") }
+        } catch SyncError.cancelled where stalled {
+            if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            throw ConsoleError.failed("the hub sent nothing for \(Int(stallSeconds)) s in the middle of the snapshot (\(Format.bytes(moved.bytes)) received); nothing was installed")
         }
         if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let downloaded = Date()
-        let ids = try ReplicaStore.adoptSnapshot(at: partial, indexes: SetupLinkService.indexes)
+        let ids: (source: ReplicaID, replica: ReplicaID)
+        do {
+            ids = try ReplicaStore.adoptSnapshot(at: partial, indexes: SetupLinkService.indexes)
+        } catch let e as StoreError {
+            // Said of the snapshot, not of the temporary file it was in (removed now).
+            let what = String(describing: e).replacingOccurrences(of: "; it was left unchanged", with: "")
+                .replacingOccurrences(of: partial, with: "the snapshot \(url) sent")
+            throw ConsoleError.failed("\(what); nothing was installed")
+        }
         let checked = Date()
 
         // Opened the usual way (a snapshot of an older version is migrated), the hub added as a peer,

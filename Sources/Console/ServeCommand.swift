@@ -162,6 +162,11 @@ enum ServeCommand {
             return 1
         }
         defer { close(servingLock) }
+        // What a server killed while making a snapshot for a clone left (a copy as big as the
+        // replica): only the one server of this file makes them, so none is in use now.
+        for suffix in [".snapshot", ".snapshot.partial", ".snapshot.partial-wal", ".snapshot.partial-shm", ".snapshot.partial-journal"] {
+            unlink(store.path + suffix)
+        }
         do {
             let known = Set(try store.peers.all().map(\.name))
             for name in follow where !known.contains(name) {

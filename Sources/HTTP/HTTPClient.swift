@@ -156,8 +156,10 @@ public struct HTTPClient: Sendable {
     /// Only transport failures throw; a 404 or 500 is a normal response.
     ///
     /// With `bodyFile`, the body of a 2xx answer is written to that open descriptor as it
-    /// arrives instead of being kept (it is not bounded by `maxResponseBytes`; the answer's
-    /// `body` is then empty); the body of any other status is kept as usual, within the limit.
+    /// arrives instead of being kept (it is not bounded by `maxResponseBytes` but by its
+    /// `Content-Length`, which it must carry: a chunked or close-delimited one is refused, as it
+    /// could fill the disk; the answer's `body` is then empty); the body of any other status is
+    /// kept as usual, within the limit.
     public func send(method: String, url: String, headers: [String: String] = [:],
                      body: [UInt8]? = nil, bodyFile: Int32? = nil) throws(HTTPClientError) -> HTTPClientResponse {
         let host = try validate(url: url)
@@ -213,6 +215,9 @@ public struct HTTPClient: Sendable {
                 let state = Unmanaged<TransferState>.fromOpaque(user).takeUnretainedValue()
                 let n = size * count
                 if state.file >= 0, (200...299).contains(state.status) {
+                    // Unbounded by `limit`, so bounded by what the answer announced (curl stops there):
+                    // a chunked or close-delimited answer could fill the disk.
+                    guard state.headers["content-length"] != nil, state.headers["transfer-encoding"] == nil else { state.unannounced = true; return 0 }
                     guard let data else { return n }
                     var done = 0
                     while done < n {
@@ -327,6 +332,8 @@ public struct HTTPClient: Sendable {
                           state: TransferState, message: String) -> HTTPClientError {
         let detail = message.isEmpty ? String(cString: curl_easy_strerror(code)) : message
         switch code {
+        case CURLE_WRITE_ERROR where state.unannounced:
+            return .other(url: url, message: "its answer has no Content-Length (an answer written to a file must announce its size)")
         case CURLE_WRITE_ERROR where state.fileError != 0:
             return .other(url: url, message: "cannot write the answer to its file: \(String(cString: strerror(state.fileError)))")
         case CURLE_WRITE_ERROR where state.exceeded, CURLE_FILESIZE_EXCEEDED:
@@ -493,6 +500,8 @@ private final class TransferState {
     var file: Int32 = -1
     var status = 0
     var fileError: Int32 = 0
+    /// A 2xx answer meant for `file` came without Content-Length: refused.
+    var unannounced = false
     var monitor: (@Sendable (HTTPTransfer) -> Bool)?
     var method = ""
     var url = ""

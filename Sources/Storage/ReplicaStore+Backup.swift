@@ -124,7 +124,7 @@ extension ReplicaStore {
             try makeNewReplica(dst, id: newID, copyOf: oldID)
             if integrityCheck {
                 let check = try dst.scalar("PRAGMA integrity_check")?.text ?? "no answer"
-                guard check == "ok" else { throw StoreError.invalid("the copy failed its integrity check: \(check)") }
+                guard check == "ok" else { throw StoreError.invalid("the copy failed its integrity check: \(firstProblem(check))") }
             }
         } catch let e as SQLiteError {
             throw StoreError.sqlite(path: partial, e)
@@ -169,8 +169,9 @@ extension ReplicaStore {
     /// `path` and makes it a replica of its own, taking from the hub's file only the records, the
     /// clock and the bookkeeping a sync would give:
     ///
-    /// - a replica file by its header, `PRAGMA quick_check` ok (the pages and rows are sound), a
-    ///   replica id; migrated here if the hub runs an older schema;
+    /// - a replica file by its header, `PRAGMA quick_check` ok (the pages and rows are sound), no
+    ///   trigger or view (checked before anything writes to it), a replica id; migrated here if the
+    ///   hub runs an older schema; then its schema a replica's of this build (`checkSnapshotSchema`);
     /// - **its own** new id, so two clones of one snapshot never share one; scrubbed again as
     ///   `backup` scrubs (a hub of another version might have left something); its resync flag
     ///   cleared: the clone's catch-up sync decides (`needsResyncAfterClone`);
@@ -187,12 +188,15 @@ extension ReplicaStore {
         RecordKeyHasher.register(on: db)
         do {
             let check = try db.scalar("PRAGMA quick_check")?.text ?? "no answer"
-            guard check == "ok" else { throw StoreError.invalid("the snapshot failed its integrity check: \(check)") }
+            guard check == "ok" else { throw StoreError.invalid("the snapshot failed its integrity check: \(firstProblem(check))") }
+            // Before anything here writes to it: SQL of the hub's own would run on this machine.
+            try refuseStoredSQL(db, path: path)
             let version = try db.scalar("PRAGMA user_version")?.int ?? 0
             guard version <= Int64(Schema.version) else {
                 throw StoreError.newerVersion(path: path, found: Int32(version), supported: Schema.version)
             }
             if version < Int64(Schema.version) { try migrate(db, from: Int(version)) }
+            try checkSnapshotSchema(db, path: path)
             guard let hex = try db.scalar("SELECT value FROM meta WHERE key='replica_id'")?.text, let source = ReplicaID(hex: hex) else {
                 throw StoreError.notAReplica(path: path, reason: "no replica id")
             }
@@ -209,11 +213,90 @@ extension ReplicaStore {
         }
     }
 
+    /// What `PRAGMA integrity_check` or `quick_check` found, as one line: its first problem and
+    /// how many more (its answer is many lines: a header line, then a problem a line).
+    static func firstProblem(_ check: String) -> String {
+        let lines = check.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("*** in database") }
+        guard let first = lines.first else { return check }
+        return lines.count > 1 ? "\(first) (and \(lines.count - 1) more)" : first
+    }
+
+    /// Refuses a snapshot holding a trigger or a view: a replica has none, and the hub's would run
+    /// here, in every later write (a trigger re-pinning the replica id to the hub's, or deleting the
+    /// index keys of every record merged, was adopted silently before this check).
+    static func refuseStoredSQL(_ db: SQLiteConnection, path: String) throws {
+        let s = try db.prepare("SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view') ORDER BY name LIMIT 1")
+        defer { s.reset() }
+        if try s.step() {
+            throw StoreError.notAReplica(path: path, reason: "it holds a \(s.text(0)) \"\(s.text(1))\": no replica has one, and its SQL would run here")
+        }
+    }
+
+    /// Refuses a snapshot whose schema is not a replica's of this build: every table, index and
+    /// UNIQUE constraint a new replica has must be there, the same (columns, collations, checks,
+    /// index definitions); an index of the hub's own may be there only if not UNIQUE (one would
+    /// refuse this replica's writes). Tables of the hub's own are kept (no SQL of theirs runs).
+    static func checkSnapshotSchema(_ db: SQLiteConnection, path: String) throws {
+        let reference = try SQLiteConnection(path: ":memory:", create: true)
+        defer { reference.close() }
+        RecordKeyHasher.register(on: reference)
+        try initialize(reference)
+        let want = try schemaObjects(reference), have = try schemaObjects(db)
+        func refuse(_ reason: String) -> StoreError { .notAReplica(path: path, reason: reason) }
+        // What a table's definition says beyond its columns' names and types.
+        let clauses = ["CHECK", "COLLATE", "REFERENCES", "GENERATED", " AS ", "DEFAULT", "UNIQUE", "WITHOUT ROWID", "AUTOINCREMENT", "STRICT"]
+        for (name, w) in want.sorted(by: { $0.key < $1.key }) {
+            guard let h = have[name], h.type == w.type, h.table == w.table else {
+                throw refuse("its \(w.type) \(name) is missing or is not a replica's")
+            }
+            if w.type == "table" {
+                let a = Self.normalized(h.sql).uppercased(), b = Self.normalized(w.sql).uppercased()
+                guard try columns(of: name, db) == columns(of: name, reference),
+                      clauses.allSatisfy({ a.components(separatedBy: $0).count == b.components(separatedBy: $0).count }) else {
+                    throw refuse("its table \(name) is not defined as a replica's")
+                }
+            } else if Self.normalized(h.sql) != Self.normalized(w.sql) {
+                throw refuse("its index \(name) is not defined as a replica's")
+            }
+        }
+        for (name, h) in have.sorted(by: { $0.key < $1.key }) where want[name] == nil && h.type == "index" {
+            if name.hasPrefix("sqlite_autoindex_") || Self.normalized(h.sql).uppercased().hasPrefix("CREATE UNIQUE") {
+                throw refuse("it holds a UNIQUE index \(name) a replica does not have")
+            }
+        }
+    }
+
+    /// `sqlite_master` by name: type, table and SQL text (empty for an automatic index).
+    private static func schemaObjects(_ db: SQLiteConnection) throws -> [String: (type: String, table: String, sql: String)] {
+        let s = try db.prepare("SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_master")
+        defer { s.reset() }
+        var out: [String: (type: String, table: String, sql: String)] = [:]
+        while try s.step() { out[s.text(1)] = (s.text(0), s.text(2), s.text(3)) }
+        return out
+    }
+
+    /// A table's columns as `PRAGMA table_xinfo` lists them (name, type, not null, default, key, hidden).
+    private static func columns(of table: String, _ db: SQLiteConnection) throws -> [String] {
+        let s = try db.prepare("SELECT name, type, \"notnull\", coalesce(dflt_value, ''), pk, hidden FROM pragma_table_xinfo(?)")
+        defer { s.reset() }
+        try s.bind([.text(table)])
+        var out: [String] = []
+        while try s.step() { out.append([s.text(0), s.text(1).uppercased(), s.text(2), s.text(3), s.text(4), s.text(5)].joined(separator: "|")) }
+        return out
+    }
+
+    /// SQL text with its runs of white space made one space.
+    private static func normalized(_ sql: String) -> String {
+        sql.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ").replacingOccurrences(of: "( ", with: "(").replacingOccurrences(of: " )", with: ")")
+    }
+
     /// Computes again, from the records of the file open in `db`, everything derived from them
     /// (in the caller's transaction), in one pass over the records and sorted builds:
     ///
     /// - each row's id-index key from its id and the file's key (`RecordKeyHasher`); a row whose
-    ///   kind or liveness column disagrees with its encoding is refused;
+    ///   kind or liveness column disagrees with its encoding, or whose columns are not of a
+    ///   record's types, is refused, and so is an id held by two rows;
     /// - the dots index, from every record's dots (interning replica ids as a merge does);
     /// - the secondary index keys of `indexes` (and the file's index signature);
     /// - the id index (`REINDEX records_idk`), which `quick_check` does not compare with its table.
@@ -247,10 +330,21 @@ extension ReplicaStore {
         var wrongKeys: [(Int64, Int64)] = []
         let insertDot = try db.prepare("INSERT INTO adopt_dots(rix, counter, rid) VALUES (?, ?, ?)")
         let insertKey = try db.prepare("INSERT INTO adopt_keys(ix, key, rid) VALUES (?, ?, ?)")
-        let rows = try db.prepare("SELECT rid, idk, id, kind, live, body FROM records")
+        let rows = try db.prepare("""
+            SELECT rid, idk, id, kind, live, body,
+                   typeof(id) = 'text' AND typeof(kind) = 'integer' AND typeof(live) = 'integer' AND live IN (0, 1) AND typeof(body) = 'blob'
+            FROM records
+            """)
         defer { rows.reset() }
         while try rows.step() {
             let rid = rows.int(0), id = rows.text(2), kind = rows.int(3), live = rows.int(4) != 0
+            // Columns of other types (a kind ' 3' reads as 3 but no `kind=3` finds it) or an id
+            // that is not UTF-8 (hashed here as repaired, by the write hook as stored) are refused.
+            var exact = id
+            let sameBytes = rows.withBlob(2) { raw in exact.withUTF8 { raw.count == $0.count && (raw.count == 0 || memcmp(raw.baseAddress!, $0.baseAddress!, raw.count) == 0) } }
+            guard rows.int(6) != 0, sameBytes else {
+                throw StoreError.corruptRecord(path: path, id: id, reason: "its columns are not a record's: an id of UTF-8 text, an integer kind, a liveness 0 or 1, an encoded body")
+            }
             let key = hasher.key(id)
             if key != rows.int(1) { wrongKeys.append((rid, key)) }
             let (facts, keys, one): (RecordFacts, IndexKeys, StateSum)
@@ -303,6 +397,18 @@ extension ReplicaStore {
             DROP TABLE adopt_dots; DROP TABLE adopt_keys;
             REINDEX records_idk;
             """)
+        // One record per id: the id index is not unique (keys may collide), so two rows of one id
+        // would both be listed and counted. Ids of one key are compared only where keys repeat
+        // (one pass over the id index; a repeat is a collision or a hub's lie).
+        let repeated = try db.prepare("SELECT idk FROM records INDEXED BY records_idk GROUP BY idk HAVING count(*) > 1")
+        defer { repeated.reset() }
+        var keysSeenTwice: [Int64] = []
+        while try repeated.step() { keysSeenTwice.append(repeated.int(0)) }
+        for key in keysSeenTwice {
+            if let id = try db.scalar("SELECT id FROM records WHERE idk=? GROUP BY id HAVING count(*) > 1 LIMIT 1", .int(key))?.text {
+                throw StoreError.corruptRecord(path: path, id: id, reason: "it is held twice")
+            }
+        }
         try db.run("INSERT INTO meta(key, value) VALUES('index_signature', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                    .text(IndexSpec.signature(indexes)))
         try db.exec("DELETE FROM state_sums")

@@ -183,5 +183,112 @@ import TestSupport
         }
         print("CloneTests.aCloneCutOffAtRandom: \(cut) of 10 cut off (seed \(seed))")
     }
+
+    /// One clone into a file at a time: a clone running holds `NEW.partial` (an flock), and a
+    /// second one meanwhile is refused and leaves it alone. Before, the second removed the
+    /// first's file under it, and both failed with a wrong sentence ("damaged", "permission denied").
+    @Test func aSecondCloneIntoTheSameFileIsRefusedWhileOneRuns() throws {
+        let folder = testFolder("clone-twice")
+        let (hub, directory) = try Self.servedHub(folder)
+        defer { hub.stop() }
+        let db = folder + "/new.sqlite"
+        // The first clone, as far as the second can tell: its partial file, locked.
+        let fd = open(db + ".partial", O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        #expect(fd >= 0 && flock(fd, LOCK_EX) == 0)
+        _ = write(fd, "downloading", 11)
+        let r = try Self.clone(db, hub.url)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("another clone into \(db) is running"), "\(r.stderr)")
+        #expect(FileManager.default.contents(atPath: db + ".partial") == Data("downloading".utf8))
+        #expect(!FileManager.default.fileExists(atPath: db))
+        // Once it is gone (a clone killed leaves its file unlocked), a clone starts again from nothing.
+        close(fd)
+        let again = try Self.clone(db, hub.url)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: db + ".partial"))
+        #expect(try Self.contents(db, directory)[3].contains("user5@acme.com"))
+    }
+
+    /// A snapshot copy left by a hub killed while making it (as big as the replica) is removed
+    /// when the replica is served again, not only by the next clone's request.
+    @Test func serveRemovesASnapshotCopyLeftByAKilledHub() throws {
+        let folder = testFolder("clone-leftover")
+        let db = folder + "/hub.sqlite"
+        try SetupLinkService.openStore(path: db).close()
+        let leftovers = [db + ".snapshot", db + ".snapshot.partial", db + ".snapshot.partial-journal"]
+        for f in leftovers { _ = FileManager.default.createFile(atPath: f, contents: Data(repeating: 1, count: 4096)) }
+        let hub = try ServedSetuplink(db: db, peerToken: Self.token)
+        defer { hub.stop() }
+        for f in leftovers { #expect(!FileManager.default.fileExists(atPath: f), "\(f) is still there") }
+    }
+
+    /// A symbolic link planted as `NEW.partial` (a shared folder) is not followed: the file it
+    /// points to is left as it was, and the clone makes its own file.
+    @Test func aLinkPlantedAsThePartialFileIsNotFollowed() throws {
+        let folder = testFolder("clone-symlink")
+        let (hub, _) = try Self.servedHub(folder)
+        defer { hub.stop() }
+        let db = folder + "/new.sqlite", victim = folder + "/victim.txt"
+        _ = FileManager.default.createFile(atPath: victim, contents: Data("precious".utf8))
+        #expect(symlink(victim, db + ".partial") == 0)
+        let r = try Self.clone(db, hub.url)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(FileManager.default.contents(atPath: victim) == Data("precious".utf8))
+        // A second name of another file is refused, and that file left alone.
+        let other = folder + "/other.sqlite"
+        #expect(link(victim, other + ".partial") == 0)
+        let refused = try Self.clone(other, hub.url)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("is not a file a clone made"), "\(refused.stderr)")
+        #expect(FileManager.default.contents(atPath: victim) == Data("precious".utf8))
+    }
+
+    /// A hub that stops sending in the middle of the snapshot (here: a server that announces
+    /// 100,000 bytes, sends 1,000 and then nothing) does not hold the clone for its day-long
+    /// limit: a stall ends it with one sentence, and nothing is installed.
+    @Test func aHubThatStopsSendingMidSnapshotIsGivenUpOn() throws {
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.setuplink.replica\r\nContent-Length: 100000\r\n\r\n"
+        let (listener, port) = try Self.serveOnce(Array(head.utf8) + [UInt8](repeating: 7, count: 1000))
+        defer { close(listener) }
+        let db = testFolder("clone-stall") + "/new.sqlite"
+        let r = try runTool(["--db", db, "clone", "http://127.0.0.1:\(port)"],
+                            environment: ["SETUPLINK_TOKEN": Self.token, "SETUPLINK_CLONE_STALL_SECONDS": "2"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("the hub sent nothing for 2 s in the middle of the snapshot"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: db) && !FileManager.default.fileExists(atPath: db + ".partial"))
+    }
+
+    /// A snapshot must announce its size: a chunked answer (which a hub could make endless, filling
+    /// the disk; 390 MB were written before the clone gave up, in a manual run) is refused at once.
+    @Test func aSnapshotWithoutContentLengthIsRefused() throws {
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.setuplink.replica\r\nTransfer-Encoding: chunked\r\n\r\n"
+        var answer = Array(head.utf8)
+        for _ in 0..<64 { answer += Array("1000\r\n".utf8) + [UInt8](repeating: 7, count: 4096) + Array("\r\n".utf8) }
+        let (listener, port) = try Self.serveOnce(answer)
+        defer { close(listener) }
+        let db = testFolder("clone-chunked") + "/new.sqlite"
+        let r = try Self.clone(db, "http://127.0.0.1:\(port)")
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("no Content-Length"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: db) && !FileManager.default.fileExists(atPath: db + ".partial"))
+    }
+
+    /// A server on a loopback port that answers one request with `answer`, then sends nothing
+    /// until the client closes. The caller closes the listener.
+    static func serveOnce(_ answer: [UInt8]) throws -> (listener: Int32, port: UInt16) {
+        let (listener, port) = try boundSocket()
+        #expect(listen(listener, 4) == 0)
+        let server = Thread {
+            let c = accept(listener, nil, nil)
+            guard c >= 0 else { return }
+            defer { close(c) }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            _ = read(c, &buffer, buffer.count)
+            _ = answer.withUnsafeBytes { write(c, $0.baseAddress, $0.count) }
+            while read(c, &buffer, buffer.count) > 0 {}
+        }
+        server.start()
+        return (listener, port)
+    }
 }
 

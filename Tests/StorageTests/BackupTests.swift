@@ -139,5 +139,53 @@ import Replica
         let data = try #require(FileManager.default.contents(atPath: paths[1]))
         try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: paths[1]))
         #expect(throws: (any Error).self) { try ReplicaStore.adoptSnapshot(at: paths[1], indexes: []) }
+        // A file whose pages are garbage after a sound first page: refused with one line (the
+        // integrity check's answer is many).
+        let sound = Array(data.prefix(4096)) + (0..<(data.count - 4096)).map { UInt8(truncatingIfNeeded: $0 &* 131) }
+        let garbage = paths[1] + ".garbage"
+        _ = FileManager.default.createFile(atPath: garbage, contents: Data(sound))
+        let error = #expect(throws: StoreError.self) { try ReplicaStore.adoptSnapshot(at: garbage, indexes: []) }
+        #expect(error.map { "\($0)".contains("\n") } == false, "\(error.map { "\($0)" } ?? "adopted")")
+        #expect(error.map { "\($0)".contains("integrity check") } == true, "\(error.map { "\($0)" } ?? "adopted")")
+    }
+
+    /// A hub's file may carry SQL that would run here (a trigger, a view) or a schema that is not
+    /// a replica's (a collation, a UNIQUE index, an index redefined, an id held twice): each is
+    /// refused with a sentence naming it. Before, a trigger pinning the replica id to the hub's,
+    /// or deleting every index key merged, was adopted silently, and later lookups missed records.
+    @Test func aSnapshotWithSQLOfItsOwnOrAnotherSchemaIsRefused() throws {
+        let (hub, _, paths) = try twoDownloads()
+        let data = try #require(FileManager.default.contents(atPath: paths[0]))
+        let cases: [(String, String)] = [
+            ("CREATE TRIGGER pin AFTER UPDATE ON meta WHEN new.key='replica_id' BEGIN UPDATE meta SET value='\(hub.hex)' WHERE key='replica_id'; END",
+             "trigger \"pin\""),
+            ("CREATE TRIGGER nokeys AFTER INSERT ON keys BEGIN DELETE FROM keys WHERE rid=new.rid; END", "trigger \"nokeys\""),
+            ("ALTER TABLE records RENAME TO records_real; CREATE VIEW records AS SELECT * FROM records_real", "view \"records\""),
+            ("PRAGMA writable_schema=ON; UPDATE sqlite_master SET sql=replace(sql, 'id TEXT NOT NULL,', 'id TEXT NOT NULL COLLATE NOCASE,')"
+             + " WHERE name='records'", "table records"),
+            ("CREATE UNIQUE INDEX evil ON records(kind) WHERE kind=0", "UNIQUE index evil"),
+            ("DROP INDEX records_idk; CREATE INDEX records_idk ON records(idk) WHERE kind=99", "index records_idk"),
+            ("INSERT INTO records(idk, id, kind, live, body) SELECT idk, id, kind, live, body FROM records WHERE id='x'", "record x"),
+            ("UPDATE records SET kind=kind||'x' WHERE id='x'", "record x"),
+            ("UPDATE records SET id=CAST(X'78FF' AS TEXT) WHERE id='x'", "record x"),
+            ("UPDATE records SET live=2 WHERE id='x'", "record x"),
+        ]
+        for (n, (sql, named)) in cases.enumerated() {
+            let path = paths[0] + ".\(n)"
+            _ = FileManager.default.createFile(atPath: path, contents: data)
+            let db = try SQLiteConnection(path: path)
+            try db.exec(sql)
+            db.close()
+            let error = #expect(throws: StoreError.self, "\(sql)") { try ReplicaStore.adoptSnapshot(at: path, indexes: []) }
+            #expect(error.map { "\($0)".contains(named) } == true, "\(sql): \(error.map { "\($0)" } ?? "adopted")")
+        }
+        // What a replica may hold beyond its own schema and is harmless is kept: a table, a plain index.
+        let db = try SQLiteConnection(path: paths[1])
+        try db.exec("CREATE TABLE notes(x); CREATE INDEX notes_x ON notes(x); CREATE INDEX records_kind ON records(kind)")
+        db.close()
+        _ = try ReplicaStore.adoptSnapshot(at: paths[1], indexes: [])
+        let c = try ReplicaStore(path: paths[1])
+        defer { c.close() }
+        #expect(try c.record(id: "x") != nil)
     }
 }
