@@ -202,8 +202,30 @@ final class Bench {
     }
 
     /// A persisted replica of `n` generated records, written in pages as a sync would.
+    ///
+    /// `MERGE_BENCH_KEEP=DIR`: the replica is kept in DIR and used again by a later run that asks
+    /// for the same size and seed (a 10M one takes minutes to build); a kept one is not timed here.
     func persistedReplica(_ n: Int, seed: UInt64) throws -> String {
-        let p = path("replica")
+        var p = path("replica")
+        var reuse = false, marker: String?
+        if let keep = ProcessInfo.processInfo.environment["MERGE_BENCH_KEEP"] {
+            try FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true)
+            p = keep + "/replica-\(n)-seed\(seed).sqlite"
+            let done = p + ".complete"
+            if FileManager.default.fileExists(atPath: done) { reuse = true }
+            if !reuse { for f in [p, p + "-wal", p + "-shm", done] { unlink(f) } }
+            marker = done
+        }
+        if reuse {
+            canonicalBytes = 0
+            var start = 0
+            while start < n {
+                let end = min(n, start + 50_000)
+                for r in Workload.records(end - start, seed: seed, offset: start) { canonicalBytes += r.id.utf8.count + r.encoded.count }
+                start = end
+            }
+            return p
+        }
         let store = try SetupLinkService.openStore(path: p)
         var start = 0
         canonicalBytes = 0
@@ -216,6 +238,7 @@ final class Bench {
             start = end
         }
         store.close()
+        if let marker { FileManager.default.createFile(atPath: marker, contents: nil) }
         return p
     }
 

@@ -24,6 +24,7 @@ public struct BackupReport: Sendable {
 /// `setuplink backup FILE` (Storage.docc/Backup.md): a copy of a live replica, made with
 /// SQLite's online backup API from one read snapshot, so `serve` and the REPL keep
 /// writing while it runs; the copy is then made a **new** replica.
+nonisolated(unsafe) var adoptT0 = Date()
 extension ReplicaStore {
     /// The settings (meta keys) a copy does not keep: they belong to the hub the file was.
     static let backupDropsSettings = ["setting.serve-token", "setting.serve-token-revoked", "setting.setup-page-csrf-secret",
@@ -186,8 +187,12 @@ extension ReplicaStore {
         do { db = try SQLiteConnection(path: path) } catch let e as SQLiteError { throw StoreError.sqlite(path: path, e) }
         defer { db.close() }
         RecordKeyHasher.register(on: db)
+        let T0 = Date(); adoptT0 = T0
+        func tick(_ w: String) { if ProcessInfo.processInfo.environment["ADOPT_TIMING"] != nil { FileHandle.standardError.write(Data("adopt \(w) \(Date().timeIntervalSince1970) (\(Date().timeIntervalSince(T0)))\n".utf8)) } }
         do {
+            if let m = ProcessInfo.processInfo.environment["ADOPT_PRAGMAS"] { try db.exec(m) }
             let check = try db.scalar("PRAGMA quick_check")?.text ?? "no answer"
+            tick("quick_check")
             guard check == "ok" else { throw StoreError.invalid("the snapshot failed its integrity check: \(firstProblem(check))") }
             // Before anything here writes to it: SQL of the hub's own would run on this machine.
             try refuseStoredSQL(db, path: path)
@@ -206,7 +211,14 @@ extension ReplicaStore {
             try makeNewReplica(db, id: id, copyOf: source)
             try db.run("UPDATE meta SET value=? WHERE key='backup_of'", .text(origin.hex))
             try db.run("DELETE FROM meta WHERE key='resync'")
+            // The file is no replica until this returns (a clone cut off meanwhile is started again
+            // from nothing), so the rebuild writes no journal: what it writes is written once.
+            // The commit still syncs the file (synchronous stays FULL).
+            _ = try db.scalar("PRAGMA journal_mode=OFF")
+            try db.exec("PRAGMA synchronous=FULL")
+            tick("newid")
             try db.transaction { try rebuildDerived(db, path: path, indexes: indexes) }
+            tick("rebuild+commit")
             return (origin, id)
         } catch let e as SQLiteError {
             throw StoreError.sqlite(path: path, e)
@@ -305,31 +317,92 @@ extension ReplicaStore {
     ///   the hub had not sent it, which a sync could not tell either);
     /// - the state summary.
     ///
-    /// Entries are gathered in scratch tables and inserted in key order: SQLite then appends to
+    /// Entries are gathered in temporary tables (SQLite's temp store, not the replica file, which
+    /// they would leave larger by their size) and inserted in key order: SQLite then appends to
     /// each B-tree instead of writing its pages at random (the first sync of a big replica spends
     /// most of its time there).
     static func rebuildDerived(_ db: SQLiteConnection, path: String, indexes: [IndexSpec]) throws {
         guard let saltHex = try db.scalar("SELECT value FROM meta WHERE key='id_key'")?.text, let salt = Hex.decode(saltHex), salt.count == 16 else {
             throw StoreError.notAReplica(path: path, reason: "no id key")
         }
+        let plan = IndexPlan(indexes)
+        let signature = IndexSpec.signature(indexes)
+        // First, check what the hub sent: one pass over the records sums what they imply, and
+        // one walk of each derived B-tree sums what it holds and checks its order. When all
+        // agree (a hub of this version that told the truth), nothing is written but the summary.
+        let structureIsOurs = try DerivedCheck.structureIsOurs(db)
+        if structureIsOurs, try db.scalar("SELECT value FROM meta WHERE key='index_signature'")?.text == signature {
+            var implied = DerivedCheck.Sums()
+            let pass = try recordsPass(db, path: path, salt: salt, plan: plan, into: &implied)
+            if ProcessInfo.processInfo.environment["ADOPT_TIMING"] != nil { FileHandle.standardError.write(Data("adopt pass 0 (\(Date().timeIntervalSince(adoptT0)))\n".utf8)) }
+            if pass.wrongKeys.isEmpty, pass.newReplicas == 0, let held = try DerivedCheck.held(db, hasher: implied.hasher), held.sums == implied {
+                try refuseDoubledIDs(db, path: path, keysSeenTwice: held.keysSeenTwice)
+                try writeSummary(db, pass.summary, signature: signature)
+                return
+            }
+        }
+        // Else everything derived is built again, in tables of our own definition.
+        try db.exec("""
+            DROP TABLE IF EXISTS temp.adopt_dots; DROP TABLE IF EXISTS temp.adopt_keys;
+            CREATE TEMP TABLE adopt_dots(rix INTEGER NOT NULL, counter INTEGER NOT NULL, rid INTEGER NOT NULL);
+            CREATE TEMP TABLE adopt_keys(ix INTEGER NOT NULL, key BLOB NOT NULL, rid INTEGER NOT NULL);
+            """)
+        var sink = try DerivedCheck.ScratchTables(db)
+        let pass = try recordsPass(db, path: path, salt: salt, plan: plan, into: &sink)
+        if ProcessInfo.processInfo.environment["ADOPT_TIMING"] != nil { FileHandle.standardError.write(Data("adopt pass 0 (\(Date().timeIntervalSince(adoptT0)))\n".utf8)) }
+        for (rid, key) in pass.wrongKeys { try db.run("UPDATE records SET idk=? WHERE rid=?", .int(key), .int(rid)) }
+        try db.exec("""
+            DROP INDEX IF EXISTS records_idk; DROP TABLE IF EXISTS dots; DROP TABLE IF EXISTS keys;
+            \(DerivedCheck.dotsTable); \(DerivedCheck.keysTable);
+            INSERT INTO dots(rix, counter, rid) SELECT rix, counter, rid FROM temp.adopt_dots ORDER BY rix, counter, rid;
+            INSERT INTO keys(ix, key, rid) SELECT ix, key, rid FROM temp.adopt_keys ORDER BY ix, key, rid;
+            DROP TABLE temp.adopt_dots; DROP TABLE temp.adopt_keys;
+            \(DerivedCheck.idkIndex);
+            """)
+        let repeated = try db.prepare("SELECT idk FROM records INDEXED BY records_idk GROUP BY idk HAVING count(*) > 1")
+        defer { repeated.reset() }
+        var keysSeenTwice: [Int64] = []
+        while try repeated.step() { keysSeenTwice.append(repeated.int(0)) }
+        try refuseDoubledIDs(db, path: path, keysSeenTwice: keysSeenTwice)
+        try writeSummary(db, pass.summary, signature: signature)
+    }
+
+    /// One record per id: the id index is not unique (keys may collide), so two rows of one id
+    /// would both be listed and counted. Ids of one key are compared only where keys repeat (`keys`,
+    /// from a walk of the id index; a repeat is a collision or a hub's lie).
+    private static func refuseDoubledIDs(_ db: SQLiteConnection, path: String, keysSeenTwice keys: [Int64]) throws {
+        for key in keys {
+            if let id = try db.scalar("SELECT id FROM records WHERE idk=? GROUP BY id HAVING count(*) > 1 LIMIT 1", .int(key))?.text {
+                throw StoreError.corruptRecord(path: path, id: id, reason: "it is held twice")
+            }
+        }
+    }
+
+    private static func writeSummary(_ db: SQLiteConnection, _ summary: StateSums.Summary, signature: String) throws {
+        try db.run("INSERT INTO meta(key, value) VALUES('index_signature', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                   .text(signature))
+        try db.exec("DELETE FROM state_sums")
+        try StateSums.add(summary, db)
+    }
+
+    /// One pass over the records of the file open in `db`: each row's id key (rows whose stored
+    /// one differs are listed), its facts (a row whose kind or liveness column disagrees with its
+    /// encoding is refused), the state summary, and every derived entry given to `sink`: its
+    /// dots (replica ids the file's `replicas` table lacks are added, and counted), its index
+    /// keys, its id-index entry.
+    static func recordsPass<Sink: DerivedSink>(_ db: SQLiteConnection, path: String, salt: [UInt8], plan: IndexPlan,
+                                               into sink: inout Sink) throws -> (summary: StateSums.Summary, wrongKeys: [(Int64, Int64)], newReplicas: Int) {
         let hasher = RecordKeyHasher(salt: salt)
         let sums = StateSumTracker()
-        let plan = IndexPlan(indexes)
         var rix: [ReplicaID: Int64] = [:]
         do {
             let s = try db.prepare("SELECT rix, rid FROM replicas")
             defer { s.reset() }
             while try s.step() { if let r = ReplicaID(hex: s.text(1)) { rix[r] = s.int(0) } }
         }
-        try db.exec("""
-            DROP TABLE IF EXISTS adopt_dots; DROP TABLE IF EXISTS adopt_keys;
-            CREATE TABLE adopt_dots(rix INTEGER NOT NULL, counter INTEGER NOT NULL, rid INTEGER NOT NULL);
-            CREATE TABLE adopt_keys(ix INTEGER NOT NULL, key BLOB NOT NULL, rid INTEGER NOT NULL);
-            """)
         var summary: StateSums.Summary = [:]
         var wrongKeys: [(Int64, Int64)] = []
-        let insertDot = try db.prepare("INSERT INTO adopt_dots(rix, counter, rid) VALUES (?, ?, ?)")
-        let insertKey = try db.prepare("INSERT INTO adopt_keys(ix, key, rid) VALUES (?, ?, ?)")
+        var newReplicas = 0
         let rows = try db.prepare("""
             SELECT rid, idk, id, kind, live, body,
                    typeof(id) = 'text' AND typeof(kind) = 'integer' AND typeof(live) = 'integer' AND live IN (0, 1) AND typeof(body) = 'blob'
@@ -365,6 +438,7 @@ extension ReplicaStore {
             var row = summary[kind] ?? (0, 0, .zero)
             if live { row.live += 1; row.sum.add(one) } else { row.dead += 1 }
             summary[kind] = row
+            try sink.idk(key, rid: rid)
             for d in facts.dots {
                 let r: Int64
                 if let known = rix[d.replica] {
@@ -373,46 +447,13 @@ extension ReplicaStore {
                     try db.run("INSERT INTO replicas(rid) VALUES(?)", .text(d.replica.hex))
                     r = db.lastInsertRowID
                     rix[d.replica] = r
+                    newReplicas += 1
                 }
-                insertDot.reset()
-                _ = insertDot.bind(int: r, at: 1)
-                _ = insertDot.bind(int: Int64(bitPattern: d.counter), at: 2)
-                _ = insertDot.bind(int: rid, at: 3)
-                while try insertDot.step() {}
+                try sink.dot(rix: r, counter: Int64(bitPattern: d.counter), rid: rid)
             }
-            for (ix, k) in keys.entries {
-                insertKey.reset()
-                _ = insertKey.bind(int: Int64(ix), at: 1)
-                _ = k.withUnsafeBytes { insertKey.bind(blob: $0, at: 2) }
-                _ = insertKey.bind(int: rid, at: 3)
-                while try insertKey.step() {}
-            }
+            for (ix, k) in keys.entries { try k.withUnsafeBytes { try sink.key(ix: Int64(ix), key: $0, rid: rid) } }
         }
-        for (rid, key) in wrongKeys { try db.run("UPDATE records SET idk=? WHERE rid=?", .int(key), .int(rid)) }
-        try db.exec("""
-            DELETE FROM dots;
-            INSERT INTO dots(rix, counter, rid) SELECT rix, counter, rid FROM adopt_dots ORDER BY rix, counter, rid;
-            DELETE FROM keys;
-            INSERT INTO keys(ix, key, rid) SELECT ix, key, rid FROM adopt_keys ORDER BY ix, key, rid;
-            DROP TABLE adopt_dots; DROP TABLE adopt_keys;
-            REINDEX records_idk;
-            """)
-        // One record per id: the id index is not unique (keys may collide), so two rows of one id
-        // would both be listed and counted. Ids of one key are compared only where keys repeat
-        // (one pass over the id index; a repeat is a collision or a hub's lie).
-        let repeated = try db.prepare("SELECT idk FROM records INDEXED BY records_idk GROUP BY idk HAVING count(*) > 1")
-        defer { repeated.reset() }
-        var keysSeenTwice: [Int64] = []
-        while try repeated.step() { keysSeenTwice.append(repeated.int(0)) }
-        for key in keysSeenTwice {
-            if let id = try db.scalar("SELECT id FROM records WHERE idk=? GROUP BY id HAVING count(*) > 1 LIMIT 1", .int(key))?.text {
-                throw StoreError.corruptRecord(path: path, id: id, reason: "it is held twice")
-            }
-        }
-        try db.run("INSERT INTO meta(key, value) VALUES('index_signature', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                   .text(IndexSpec.signature(indexes)))
-        try db.exec("DELETE FROM state_sums")
-        try StateSums.add(summary, db)
+        return (summary, wrongKeys, newReplicas)
     }
 
     /// After a clone's catch-up sync: whether a peer purged, before this replica was known to it,

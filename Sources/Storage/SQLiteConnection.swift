@@ -245,6 +245,12 @@ package final class Statement {
 
     func isNull(_ col: Int32) -> Bool { sqlite3_column_type(stmt, col) == SQLITE_NULL }
 
+    /// The storage class of a column of the current row (`SQLITE_INTEGER`, `SQLITE_BLOB`, …).
+    func type(_ col: Int32) -> Int32 { sqlite3_column_type(stmt, col) }
+
+    /// How many columns a row of this statement has.
+    var columnCount: Int32 { sqlite3_column_count(stmt) }
+
     func text(_ col: Int32) -> String {
         guard let p = sqlite3_column_text(stmt, col) else { return "" }
         let n = Int(sqlite3_column_bytes(stmt, col))

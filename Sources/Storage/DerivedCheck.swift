@@ -1,0 +1,292 @@
+import CCrypto
+import CSQLite
+import Crypto
+import Glibc
+import Replica
+
+/// Where a pass over a snapshot's records puts the entries it derives (`recordsPass`).
+protocol DerivedSink {
+    mutating func idk(_ key: Int64, rid: Int64) throws
+    mutating func dot(rix: Int64, counter: Int64, rid: Int64) throws
+    mutating func key(ix: Int64, key: UnsafeRawBufferPointer, rid: Int64) throws
+}
+
+/// How a clone checks the derived data of a hub's snapshot instead of building it again: the
+/// dots table, the index keys and the id index. `quick_check` proves the file's pages sound, not
+/// that these hold what the records imply, nor that an index B-tree's entries are in order.
+///
+/// The check, in one pass over the records and one walk of each derived B-tree:
+/// - the tables and the index are defined as ours (`structureIsOurs`: columns, types, key order,
+///   collations, no partial index);
+/// - each B-tree, walked in its own order, holds its entries in strictly increasing order, with
+///   the column types a lookup binds (so every lookup finds what it seeks);
+/// - the multiset of entries each holds equals the one the records imply: their counts, and
+///   the sums (mod 2^256) of a keyed SHA-256 of every entry, keyed by 32 random bytes drawn for
+///   this check. A hub cannot aim at a sum whose key it never sees.
+///
+/// Where anything differs (a hub that lied, another version's indexes, a wrong id key), the clone
+/// builds all of it again from the records, in tables of our definition.
+enum DerivedCheck {
+    /// The definitions a replica of this version has (the migrations' end state).
+    static let dotsTable = """
+        CREATE TABLE dots(
+            rix INTEGER NOT NULL,
+            counter INTEGER NOT NULL,
+            rid INTEGER NOT NULL,
+            PRIMARY KEY(rix, counter, rid)
+        ) WITHOUT ROWID
+        """
+    static let keysTable = """
+        CREATE TABLE keys(
+            ix INTEGER NOT NULL,
+            key BLOB NOT NULL,
+            rid INTEGER NOT NULL,
+            PRIMARY KEY(ix, key, rid)
+        ) WITHOUT ROWID
+        """
+    static let idkIndex = "CREATE INDEX records_idk ON records(idk)"
+    static let recordsTable = """
+        CREATE TABLE records(
+            rid INTEGER PRIMARY KEY,
+            idk INTEGER NOT NULL,
+            id TEXT NOT NULL,
+            kind INTEGER NOT NULL,
+            live INTEGER NOT NULL,
+            body BLOB NOT NULL
+        )
+        """
+
+    /// What SQLite says of the shape of `dots`, `keys`, `records` and `records_idk` in `db`: the
+    /// tables' kind and columns, every index on them with its columns, order and collation.
+    static func structure(_ db: SQLiteConnection) throws -> [String] {
+        var out: [String] = []
+        func rows(_ sql: String) throws {
+            let s = try db.prepare(sql)
+            defer { s.reset() }
+            let n = s.columnCount
+            while try s.step() {
+                out.append((0..<n).map { "\(s.value($0))" }.joined(separator: "|"))
+            }
+            out.append("--")
+        }
+        for table in ["dots", "keys", "records"] {
+            try rows("SELECT type, ncol, wr, strict FROM pragma_table_list WHERE schema='main' AND name='\(table)'")
+            try rows("SELECT cid, name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo('\(table)') ORDER BY cid")
+            let names = try db.prepare("SELECT name, \"unique\", origin, partial FROM pragma_index_list('\(table)') ORDER BY name")
+            var indexes: [String] = []
+            while try names.step() {
+                indexes.append(names.text(0))
+                out.append("\(names.text(0))|\(names.int(1))|\(names.text(2))|\(names.int(3))")
+            }
+            names.reset()
+            // records' other indexes (partial ones of its own) are not this check's; records_idk is.
+            for index in indexes where table != "records" || index == "records_idk" {
+                try rows("SELECT seqno, cid, name, \"desc\", coll, key FROM pragma_index_xinfo('\(index)') ORDER BY seqno")
+            }
+        }
+        return out
+    }
+
+    /// The structure of a replica of this version, from the definitions above in a database in memory.
+    static let ours: [String] = {
+        do {
+            let db = try SQLiteConnection(path: ":memory:", create: true)
+            defer { db.close() }
+            try db.exec("\(recordsTable); \(idkIndex); \(dotsTable); \(keysTable);")
+            return try structure(db)
+        } catch {
+            return ["unavailable: \(error)"]
+        }
+    }()
+
+    /// Whether the snapshot open in `db` defines the derived tables and index as ours does.
+    /// (Its records table may carry more indexes of its own: the partial ones, not checked here.)
+    static func structureIsOurs(_ db: SQLiteConnection) throws -> Bool {
+        let theirs = try structure(db)
+        // records' index list is compared only for records_idk's line.
+        func filtered(_ lines: [String]) -> [String] {
+            lines.filter { !$0.hasPrefix("records_") || $0.hasPrefix("records_idk|") }
+        }
+        return filtered(theirs) == filtered(ours)
+    }
+
+    /// Counts and keyed sums of derived entries, one per kind of entry.
+    struct Sums: Equatable, DerivedSink {
+        var dots = Tally(), keys = Tally(), idk = Tally()
+        let hasher: EntryHasher
+
+        init(hasher: EntryHasher = EntryHasher()) { self.hasher = hasher }
+
+        static func == (a: Sums, b: Sums) -> Bool { a.dots == b.dots && a.keys == b.keys && a.idk == b.idk }
+
+        mutating func idk(_ key: Int64, rid: Int64) { idk.add(hasher.hash(tag: 2, key, nil, rid)) }
+        mutating func dot(rix: Int64, counter: Int64, rid: Int64) { dots.add(hasher.hash(tag: 0, rix, counter, rid)) }
+        mutating func key(ix: Int64, key: UnsafeRawBufferPointer, rid: Int64) { keys.add(hasher.hash(tag: 1, ix, key, rid)) }
+    }
+
+    struct Tally: Equatable {
+        var count: Int64 = 0
+        var sum = StateSum.zero
+        mutating func add(_ one: StateSum) { count += 1; sum.add(one) }
+    }
+
+    /// SHA-256 of (32 random bytes ‖ entry frame), the random prefix absorbed once.
+    final class EntryHasher: @unchecked Sendable {
+        private let keyed: OpaquePointer
+        private let context: OpaquePointer
+        private var frame: [UInt8] = []
+
+        init() {
+            guard let a = EVP_MD_CTX_new(), let b = EVP_MD_CTX_new() else { libcryptoFailed("EVP_MD_CTX_new") }
+            keyed = a
+            context = b
+            expectLibcrypto(EVP_DigestInit_ex(keyed, EVP_sha256(), nil), "EVP_DigestInit_ex")
+            let secret = SecureRandom.bytes(32)
+            secret.withUnsafeBytes { expectLibcrypto(EVP_DigestUpdate(keyed, $0.baseAddress, $0.count), "EVP_DigestUpdate") }
+            frame.reserveCapacity(256)
+        }
+
+        deinit {
+            EVP_MD_CTX_free(keyed)
+            EVP_MD_CTX_free(context)
+        }
+
+        private func put(_ v: Int64) {
+            var x = UInt64(bitPattern: v).littleEndian
+            withUnsafeBytes(of: &x) { frame.append(contentsOf: $0) }
+        }
+
+        /// An entry: a tag (0 dot, 1 index key, 2 id index), an integer, then a second integer
+        /// or a byte string (its length first), then the row id.
+        func hash(tag: UInt8, _ a: Int64, _ b: Int64?, _ rid: Int64) -> StateSum {
+            frame.removeAll(keepingCapacity: true)
+            frame.append(tag)
+            put(a)
+            if let b { put(b) }
+            put(rid)
+            return digest()
+        }
+
+        func hash(tag: UInt8, _ a: Int64, _ bytes: UnsafeRawBufferPointer, _ rid: Int64) -> StateSum {
+            frame.removeAll(keepingCapacity: true)
+            frame.append(tag)
+            put(a)
+            put(Int64(bytes.count))
+            frame.append(contentsOf: bytes)
+            put(rid)
+            return digest()
+        }
+
+        private func digest() -> StateSum {
+            expectLibcrypto(EVP_MD_CTX_copy_ex(context, keyed), "EVP_MD_CTX_copy_ex")
+            frame.withUnsafeBytes { expectLibcrypto(EVP_DigestUpdate(context, $0.baseAddress, $0.count), "EVP_DigestUpdate") }
+            var out: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            return withUnsafeMutableBytes(of: &out) { o in
+                var len: UInt32 = 0
+                expectLibcrypto(EVP_DigestFinal_ex(context, o.baseAddress!.assumingMemoryBound(to: UInt8.self), &len), "EVP_DigestFinal_ex")
+                return StateSum(bytes: UnsafeRawBufferPointer(o))
+            }
+        }
+    }
+
+    /// What the derived B-trees of `db` hold, walked each in its own order, summed with `hasher`,
+    /// and the id keys the id index holds more than once; nil when an entry is out of order or of
+    /// a type a lookup would not match.
+    static func held(_ db: SQLiteConnection, hasher: EntryHasher) throws -> (sums: Sums, keysSeenTwice: [Int64])? {
+        var sums = Sums(hasher: hasher)
+        var keysSeenTwice: [Int64] = []
+        // A WITHOUT ROWID table's full scan and a covering scan of an index walk their B-tree in order.
+        do {
+            let s = try db.prepare("SELECT rix, counter, rid FROM dots")
+            defer { s.reset() }
+            var last: (Int64, Int64, Int64)?
+            while try s.step() {
+                guard s.type(0) == SQLITE_INTEGER, s.type(1) == SQLITE_INTEGER, s.type(2) == SQLITE_INTEGER else { return nil }
+                let e = (s.int(0), s.int(1), s.int(2))
+                if let last, !(last < e) { return nil }
+                last = e
+                sums.dot(rix: e.0, counter: e.1, rid: e.2)
+            }
+        }
+        do {
+            let s = try db.prepare("SELECT ix, key, rid FROM keys")
+            defer { s.reset() }
+            var last: (Int64, [UInt8], Int64)?
+            var ok = true
+            while try s.step() {
+                guard s.type(0) == SQLITE_INTEGER, s.type(1) == SQLITE_BLOB, s.type(2) == SQLITE_INTEGER else { return nil }
+                let ix = s.int(0), rid = s.int(2)
+                s.withBlob(1) { key in
+                    if let l = last {
+                        let c = l.1.withUnsafeBytes { compareBytes($0, key) }
+                        if !(l.0 < ix || (l.0 == ix && (c < 0 || (c == 0 && l.2 < rid)))) { ok = false }
+                    }
+                    if last == nil { last = (ix, Array(key), rid) } else {
+                        last!.0 = ix
+                        last!.1.removeAll(keepingCapacity: true)
+                        last!.1.append(contentsOf: key)
+                        last!.2 = rid
+                    }
+                    sums.key(ix: ix, key: key, rid: rid)
+                }
+                if !ok { return nil }
+            }
+        }
+        do {
+            let s = try db.prepare("SELECT idk, rid FROM records INDEXED BY records_idk ORDER BY idk")
+            defer { s.reset() }
+            var last: (Int64, Int64)?
+            while try s.step() {
+                guard s.type(0) == SQLITE_INTEGER else { return nil }
+                let e = (s.int(0), s.int(1))
+                if let last {
+                    guard last < e else { return nil }
+                    if last.0 == e.0, keysSeenTwice.last != e.0 { keysSeenTwice.append(e.0) }
+                }
+                last = e
+                sums.idk(e.0, rid: e.1)
+            }
+        }
+        return (sums, keysSeenTwice)
+    }
+
+    /// SQLite's order of blobs: bytes compared as unsigned, a prefix first.
+    static func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let n = min(a.count, b.count)
+        if n > 0, let pa = a.baseAddress, let pb = b.baseAddress {
+            let c = memcmp(pa, pb, n)
+            if c != 0 { return Int(c) }
+        }
+        return a.count - b.count
+    }
+
+    /// The rebuild's sink: entries into temporary tables, sorted into place after the pass.
+    struct ScratchTables: DerivedSink {
+        let insertDot: Statement
+        let insertKey: Statement
+
+        init(_ db: SQLiteConnection) throws {
+            insertDot = try db.prepare("INSERT INTO temp.adopt_dots(rix, counter, rid) VALUES (?, ?, ?)")
+            insertKey = try db.prepare("INSERT INTO temp.adopt_keys(ix, key, rid) VALUES (?, ?, ?)")
+        }
+
+        // The id index is built by CREATE INDEX from the records.
+        func idk(_ key: Int64, rid: Int64) {}
+
+        func dot(rix: Int64, counter: Int64, rid: Int64) throws {
+            insertDot.reset()
+            _ = insertDot.bind(int: rix, at: 1)
+            _ = insertDot.bind(int: counter, at: 2)
+            _ = insertDot.bind(int: rid, at: 3)
+            while try insertDot.step() {}
+        }
+
+        func key(ix: Int64, key: UnsafeRawBufferPointer, rid: Int64) throws {
+            insertKey.reset()
+            _ = insertKey.bind(int: ix, at: 1)
+            _ = insertKey.bind(blob: key, at: 2)
+            _ = insertKey.bind(int: rid, at: 3)
+            while try insertKey.step() {}
+        }
+    }
+}
