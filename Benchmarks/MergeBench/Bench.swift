@@ -238,7 +238,7 @@ final class Bench {
             start = end
         }
         store.close()
-        if let marker { FileManager.default.createFile(atPath: marker, contents: nil) }
+        if let marker { _ = FileManager.default.createFile(atPath: marker, contents: nil) }
         return p
     }
 

@@ -49,13 +49,13 @@ enum CloneCommand {
                     ("clone", .string(options.db)), ("replica", .string(report.replica.hex)), ("source", .string(report.source.hex)),
                     ("peer", .string(report.peer)), ("url", .string(report.url)),
                     ("snapshot_bytes", .int(Int64(report.download.fileBytes))), ("bytes_received", .int(Int64(report.download.bytesReceived))),
-                    ("caught_up", .int(Int64(report.caughtUp))), ("resynced", .bool(report.resynced)),
+                    ("caught_up", .int(Int64(report.caughtUp))), ("resynced", .bool(report.resynced)), ("indexes", .string(report.derived.rawValue)),
                     ("download_seconds", .double(report.seconds.download)), ("check_seconds", .double(report.seconds.check)),
                     ("sync_seconds", .double(report.seconds.sync)),
                 ]))
             } else {
                 REPL.writeLine("Cloned \(report.url) into \(options.db): replica \(report.replica.hex), a snapshot of"
-                               + " \(Format.bytes(report.download.fileBytes)) (checked, its indexes computed again), then \(Format.count(report.caughtUp, "change"))"
+                               + " \(Format.bytes(report.download.fileBytes)) (checked; its indexes \(report.derived == .checked ? "checked against its records and kept" : "built again from its records")), then \(Format.count(report.caughtUp, "change"))"
                                + " caught up by sync\(report.resynced ? " (and a resync: the hub had purged deletes meanwhile)" : "").")
                 REPL.writeLine("Peer \(report.peer) is the hub; sync again with: setuplink --db \(options.db) sync \(report.peer)")
             }
@@ -78,6 +78,8 @@ enum CloneCommand {
         var download: SnapshotDownload
         var caughtUp: Int
         var resynced: Bool
+        /// Whether the hub's indexes were found true and kept, or built again.
+        var derived: DerivedData
         /// Where the time went: the download, the checks and new id, the catch-up sync.
         var seconds: (download: Double, check: Double, sync: Double)
     }
@@ -163,7 +165,7 @@ enum CloneCommand {
         }
         if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let downloaded = Date()
-        let ids: (source: ReplicaID, replica: ReplicaID)
+        let ids: (source: ReplicaID, replica: ReplicaID, derived: DerivedData)
         do {
             ids = try ReplicaStore.adoptSnapshot(at: partial, indexes: SetupLinkService.indexes)
         } catch let e as StoreError {
@@ -210,7 +212,7 @@ enum CloneCommand {
         }
         unlink(partial)
         done = true
-        return Report(url: url, peer: peer, source: ids.source, replica: ids.replica, download: download, caughtUp: caughtUp, resynced: resynced,
+        return Report(url: url, peer: peer, source: ids.source, replica: ids.replica, download: download, caughtUp: caughtUp, resynced: resynced, derived: ids.derived,
                       seconds: (downloaded.timeIntervalSince(started), checked.timeIntervalSince(downloaded), Date().timeIntervalSince(checked)))
     }
 }

@@ -4,6 +4,14 @@ import Crypto
 import Glibc
 import Replica
 
+/// What a clone did with the derived data of a hub's snapshot (`DerivedCheck`).
+public enum DerivedData: String, Sendable {
+    /// Found to be what the records imply, and kept.
+    case checked
+    /// Built again from the records (the hub's differed, or was of another version).
+    case rebuilt
+}
+
 /// Where a pass over a snapshot's records puts the entries it derives (`recordsPass`).
 protocol DerivedSink {
     mutating func idk(_ key: Int64, rid: Int64) throws

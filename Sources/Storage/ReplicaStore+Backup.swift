@@ -24,7 +24,6 @@ public struct BackupReport: Sendable {
 /// `setuplink backup FILE` (Storage.docc/Backup.md): a copy of a live replica, made with
 /// SQLite's online backup API from one read snapshot, so `serve` and the REPL keep
 /// writing while it runs; the copy is then made a **new** replica.
-nonisolated(unsafe) var adoptT0 = Date()
 extension ReplicaStore {
     /// The settings (meta keys) a copy does not keep: they belong to the hub the file was.
     static let backupDropsSettings = ["setting.serve-token", "setting.serve-token-revoked", "setting.setup-page-csrf-secret",
@@ -176,23 +175,22 @@ extension ReplicaStore {
     /// - **its own** new id, so two clones of one snapshot never share one; scrubbed again as
     ///   `backup` scrubs (a hub of another version might have left something); its resync flag
     ///   cleared: the clone's catch-up sync decides (`needsResyncAfterClone`);
-    /// - everything derived from the records computed again from them (`rebuildDerived`): the
-    ///   dots index, the secondary index keys for `indexes`, the id index's keys, SQLite's own
-    ///   indexes and the state summary. A hub that lied in any of them changes nothing.
+    /// - everything derived from the records checked against them, or computed again from them
+    ///   (`rebuildDerived`): the dots index, the secondary index keys for `indexes`, the id
+    ///   index's keys, the id index, and the state summary (always computed). A hub that lied in
+    ///   any of them changes nothing. The file is no replica until this returns (a clone cut off
+    ///   meanwhile starts again from nothing), so this writes no journal.
     ///
-    /// Returns the hub's id (the snapshot's) and the new one.
-    public static func adoptSnapshot(at path: String, indexes: [IndexSpec]) throws -> (source: ReplicaID, replica: ReplicaID) {
+    /// Returns the hub's id (the snapshot's), the new one, and whether the derived data was
+    /// checked and kept or built again.
+    public static func adoptSnapshot(at path: String, indexes: [IndexSpec]) throws -> (source: ReplicaID, replica: ReplicaID, derived: DerivedData) {
         try checkHeader(path: path)
         let db: SQLiteConnection
         do { db = try SQLiteConnection(path: path) } catch let e as SQLiteError { throw StoreError.sqlite(path: path, e) }
         defer { db.close() }
         RecordKeyHasher.register(on: db)
-        let T0 = Date(); adoptT0 = T0
-        func tick(_ w: String) { if ProcessInfo.processInfo.environment["ADOPT_TIMING"] != nil { FileHandle.standardError.write(Data("adopt \(w) \(Date().timeIntervalSince1970) (\(Date().timeIntervalSince(T0)))\n".utf8)) } }
         do {
-            if let m = ProcessInfo.processInfo.environment["ADOPT_PRAGMAS"] { try db.exec(m) }
             let check = try db.scalar("PRAGMA quick_check")?.text ?? "no answer"
-            tick("quick_check")
             guard check == "ok" else { throw StoreError.invalid("the snapshot failed its integrity check: \(firstProblem(check))") }
             // Before anything here writes to it: SQL of the hub's own would run on this machine.
             try refuseStoredSQL(db, path: path)
@@ -216,10 +214,8 @@ extension ReplicaStore {
             // The commit still syncs the file (synchronous stays FULL).
             _ = try db.scalar("PRAGMA journal_mode=OFF")
             try db.exec("PRAGMA synchronous=FULL")
-            tick("newid")
-            try db.transaction { try rebuildDerived(db, path: path, indexes: indexes) }
-            tick("rebuild+commit")
-            return (origin, id)
+            let derived = try db.transaction { try rebuildDerived(db, path: path, indexes: indexes) }
+            return (origin, id, derived)
         } catch let e as SQLiteError {
             throw StoreError.sqlite(path: path, e)
         }
@@ -303,25 +299,28 @@ extension ReplicaStore {
         sql.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ").replacingOccurrences(of: "( ", with: "(").replacingOccurrences(of: " )", with: ")")
     }
 
-    /// Computes again, from the records of the file open in `db`, everything derived from them
-    /// (in the caller's transaction), in one pass over the records and sorted builds:
+    /// Makes sure what derives from the records of the file open in `db` is what they imply (in
+    /// the caller's transaction):
     ///
     /// - each row's id-index key from its id and the file's key (`RecordKeyHasher`); a row whose
     ///   kind or liveness column disagrees with its encoding, or whose columns are not of a
     ///   record's types, is refused, and so is an id held by two rows;
     /// - the dots index, from every record's dots (interning replica ids as a merge does);
     /// - the secondary index keys of `indexes` (and the file's index signature);
-    /// - the id index (`REINDEX records_idk`), which `quick_check` does not compare with its table.
-    ///   The two partial indexes of rows are not rebuilt: purging reads the records they list and
+    /// - the id index, which `quick_check` does not compare with its table.
+    ///   The two partial indexes of rows are not checked: purging reads the records they list and
     ///   checks each (a tombstone the index hides is kept longer; a member record it hides is as if
     ///   the hub had not sent it, which a sync could not tell either);
-    /// - the state summary.
+    /// - the state summary, always computed.
     ///
-    /// Entries are gathered in temporary tables (SQLite's temp store, not the replica file, which
-    /// they would leave larger by their size) and inserted in key order: SQLite then appends to
-    /// each B-tree instead of writing its pages at random (the first sync of a big replica spends
-    /// most of its time there).
-    static func rebuildDerived(_ db: SQLiteConnection, path: String, indexes: [IndexSpec]) throws {
+    /// First it checks (`DerivedCheck`): one pass over the records sums the entries they imply,
+    /// and one walk of each derived B-tree checks its order and sums what it holds. If all agree,
+    /// it writes only the summary (`.checked`). Else it builds them all again (`.rebuilt`):
+    /// entries gathered in temporary tables (SQLite's temp store, not the replica file, which
+    /// they would leave larger by their size) and inserted in key order into tables of our own
+    /// definition, so SQLite appends to each B-tree instead of writing its pages at random.
+    @discardableResult
+    static func rebuildDerived(_ db: SQLiteConnection, path: String, indexes: [IndexSpec]) throws -> DerivedData {
         guard let saltHex = try db.scalar("SELECT value FROM meta WHERE key='id_key'")?.text, let salt = Hex.decode(saltHex), salt.count == 16 else {
             throw StoreError.notAReplica(path: path, reason: "no id key")
         }
@@ -334,11 +333,10 @@ extension ReplicaStore {
         if structureIsOurs, try db.scalar("SELECT value FROM meta WHERE key='index_signature'")?.text == signature {
             var implied = DerivedCheck.Sums()
             let pass = try recordsPass(db, path: path, salt: salt, plan: plan, into: &implied)
-            if ProcessInfo.processInfo.environment["ADOPT_TIMING"] != nil { FileHandle.standardError.write(Data("adopt pass 0 (\(Date().timeIntervalSince(adoptT0)))\n".utf8)) }
             if pass.wrongKeys.isEmpty, pass.newReplicas == 0, let held = try DerivedCheck.held(db, hasher: implied.hasher), held.sums == implied {
                 try refuseDoubledIDs(db, path: path, keysSeenTwice: held.keysSeenTwice)
                 try writeSummary(db, pass.summary, signature: signature)
-                return
+                return .checked
             }
         }
         // Else everything derived is built again, in tables of our own definition.
@@ -349,7 +347,6 @@ extension ReplicaStore {
             """)
         var sink = try DerivedCheck.ScratchTables(db)
         let pass = try recordsPass(db, path: path, salt: salt, plan: plan, into: &sink)
-        if ProcessInfo.processInfo.environment["ADOPT_TIMING"] != nil { FileHandle.standardError.write(Data("adopt pass 0 (\(Date().timeIntervalSince(adoptT0)))\n".utf8)) }
         for (rid, key) in pass.wrongKeys { try db.run("UPDATE records SET idk=? WHERE rid=?", .int(key), .int(rid)) }
         try db.exec("""
             DROP INDEX IF EXISTS records_idk; DROP TABLE IF EXISTS dots; DROP TABLE IF EXISTS keys;
@@ -365,6 +362,7 @@ extension ReplicaStore {
         while try repeated.step() { keysSeenTwice.append(repeated.int(0)) }
         try refuseDoubledIDs(db, path: path, keysSeenTwice: keysSeenTwice)
         try writeSummary(db, pass.summary, signature: signature)
+        return .rebuilt
     }
 
     /// One record per id: the id index is not unique (keys may collide), so two rows of one id

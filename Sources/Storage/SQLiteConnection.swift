@@ -102,6 +102,15 @@ package final class SQLiteConnection {
         while try s.step() {}
     }
 
+    /// Every row of `sql`, its columns as text joined by `|` (for tests and diagnostics).
+    package func lines(_ sql: String) throws -> [String] {
+        let s = try prepare(sql)
+        defer { s.reset() }
+        var out: [String] = []
+        while try s.step() { out.append((0..<s.columnCount).map { s.text($0) }.joined(separator: "|")) }
+        return out
+    }
+
     /// The first column of the first row, if any.
     package func scalar(_ sql: String, _ values: SQLValue...) throws -> SQLValue? {
         let s = try prepare(sql)

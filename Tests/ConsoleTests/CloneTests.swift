@@ -67,6 +67,7 @@ import TestSupport
         #expect(r.status == 0, "\(r.stderr)")
         let report = json(r.lines.first ?? "")
         #expect((report["snapshot_bytes"] as? Int ?? 0) > 0)
+        #expect(report["indexes"] as? String == "checked", "a truthful hub's indexes are checked and kept: \(report)")
         #expect(!FileManager.default.fileExists(atPath: cloned + ".partial"))
         // Making the snapshot left the hub's own locks alone: another process's command on the hub
         // file does not checkpoint and delete the WAL the hub still writes to.
@@ -84,6 +85,13 @@ import TestSupport
         #expect(a["digest"] as? String == b["digest"] as? String)
         #expect((a["digest"] as? String)?.isEmpty == false)
         #expect(try Self.contents(cloned, directory) == Self.contents(synced, directory))
+        // Equal index contents: the secondary keys and the dots, by record id (row numbers differ).
+        for sql in ["SELECT k.ix, hex(k.key), r.id FROM keys k JOIN records r ON r.rid = k.rid ORDER BY 1, 2, 3",
+                    "SELECT p.rid, d.counter, r.id FROM dots d JOIN replicas p ON p.rix = d.rix JOIN records r ON r.rid = d.rid ORDER BY 1, 2, 3"] {
+            let a = try SQLiteConnection(path: cloned), b = try SQLiteConnection(path: synced)
+            let x = try a.lines(sql), y = try b.lines(sql)
+            #expect(!x.isEmpty && x == y, "\(sql)")
+        }
         #expect(try Self.contents(cloned, directory)[0].contains("gamma"))
         #expect(try Self.contents(cloned, directory)[3].contains("user5@acme.com"))
         #expect(!(try Self.contents(cloned, directory)[4].contains("user3@acme.com")))

@@ -73,9 +73,55 @@ import Replica
         #expect(try c.counts().links == 1)
     }
 
+    /// The lies a hub could tell in what derives from its records, one at a time.
+    enum Lie: String, CaseIterable {
+        case none
+        /// Token t5's key points at l6's row.
+        case keyPointsElsewhere
+        /// One key more than the records imply.
+        case extraKey
+        /// l7's id key is not its id's.
+        case wrongIDKey
+        /// l8 lost its dots.
+        case missingDots
+        /// The keys B-tree is kept in descending order while its definition says ascending:
+        /// `quick_check` passes it, and a lookup by key finds nothing.
+        case keysOutOfOrder
+        /// The same of the dots B-tree.
+        case dotsOutOfOrder
+        /// The same of the id index: a lookup by id finds nothing.
+        case idIndexOutOfOrder
+        /// The summary counts a thousand links more.
+        case summary
+
+        /// Rebuilds `table` (or the index records_idk) with its key in descending order, then
+        /// puts back the ascending definition: the B-tree no longer agrees with its definition.
+        static func reverse(_ db: SQLiteConnection, table: String) throws {
+            let definition = try #require(try db.scalar("SELECT sql FROM sqlite_master WHERE name=?", .text(table))?.text)
+            if table == "records_idk" {
+                try db.exec("DROP INDEX records_idk; CREATE INDEX records_idk ON records(idk DESC)")
+            } else {
+                let columns = table == "dots" ? "rix, counter DESC, rid" : "ix, key DESC, rid"
+                let types = table == "dots" ? "rix INTEGER NOT NULL, counter INTEGER NOT NULL, rid INTEGER NOT NULL"
+                                            : "ix INTEGER NOT NULL, key BLOB NOT NULL, rid INTEGER NOT NULL"
+                try db.exec("""
+                    CREATE TABLE reversed(\(types), PRIMARY KEY(\(columns))) WITHOUT ROWID;
+                    INSERT INTO reversed SELECT * FROM \(table);
+                    DROP TABLE \(table);
+                    ALTER TABLE reversed RENAME TO \(table);
+                    """)
+            }
+            try db.exec("PRAGMA writable_schema=ON")
+            try db.run("UPDATE sqlite_master SET sql=? WHERE name=?", .text(definition), .text(table))
+            try db.exec("PRAGMA writable_schema=OFF")
+        }
+    }
+
     /// A hub that lies in what derives from its records (the id index's keys, the secondary
-    /// keys, the dots index, SQLite's own index) changes nothing: adoption computes them again.
-    @Test func whatDerivesFromTheRecordsIsComputedAgain() throws {
+    /// keys, the dots index, SQLite's own indexes, the summary) changes nothing: adoption checks
+    /// them against the records and builds them again where they differ. A truthful snapshot's
+    /// are checked and kept.
+    @Test(arguments: Lie.allCases) func whatDerivesFromTheRecordsIsCheckedOrComputedAgain(_ lie: Lie) throws {
         let folder = temporaryDirectory()
         let hubPath = folder + "/hub.sqlite"
         let hub = try ReplicaStore(path: hubPath, indexes: [tokenIndex])
@@ -86,28 +132,37 @@ import Replica
         let honestDigest = try hub.digest()
         hub.close()
         let report = try ReplicaStore.backup(from: hubPath, to: folder + "/snapshot.sqlite")
-        // The lies: token t5 points at l6's row, l7's id key is wrong, l8 lost its dots, the
-        // tombstone index lists a live row, and the summary counts a thousand links more.
-        let liar = try ReplicaStore(path: report.path, indexes: [tokenIndex])
-        let rid6 = try #require(try liar.db.scalar("SELECT rid FROM records WHERE id='l6'")?.int)
-        let rid8 = try #require(try liar.db.scalar("SELECT rid FROM records WHERE id='l8'")?.int)
-        try liar.db.run("UPDATE keys SET rid=? WHERE key=CAST('t5' AS BLOB)", .int(rid6))
-        try liar.db.run("UPDATE records SET idk=idk+1 WHERE id='l7'")
-        try liar.db.run("DELETE FROM dots WHERE rid=?", .int(rid8))
-        try liar.db.exec("UPDATE state_sums SET live = live + 1000")
+        let liar = try SQLiteConnection(path: report.path)
+        let rid6 = try #require(try liar.scalar("SELECT rid FROM records WHERE id='l6'")?.int)
+        let rid8 = try #require(try liar.scalar("SELECT rid FROM records WHERE id='l8'")?.int)
+        switch lie {
+        case .none: break
+        case .keyPointsElsewhere: try liar.run("UPDATE keys SET rid=? WHERE key=CAST('t5' AS BLOB)", .int(rid6))
+        case .extraKey: try liar.run("INSERT INTO keys(ix, key, rid) VALUES (0, CAST('t6-again' AS BLOB), ?)", .int(rid6))
+        case .wrongIDKey: try liar.run("UPDATE records SET idk=idk+1 WHERE id='l7'")
+        case .missingDots: try liar.run("DELETE FROM dots WHERE rid=?", .int(rid8))
+        case .keysOutOfOrder: try Lie.reverse(liar, table: "keys")
+        case .dotsOutOfOrder: try Lie.reverse(liar, table: "dots")
+        case .idIndexOutOfOrder: try Lie.reverse(liar, table: "records_idk")
+        case .summary: try liar.exec("UPDATE state_sums SET live = live + 1000")
+        }
         liar.close()
-
-        _ = try ReplicaStore.adoptSnapshot(at: report.path, indexes: [tokenIndex])
+        let adopted = try ReplicaStore.adoptSnapshot(at: report.path, indexes: [tokenIndex])
+        let expected: DerivedData = [.none, .summary].contains(lie) ? .checked : .rebuilt
+        #expect(adopted.derived == expected, "\(lie)")
         let c = try ReplicaStore(path: report.path, indexes: [tokenIndex])
         defer { c.close() }
-        #expect(try c.lookup("token", key: "t5").map(\.id) == ["l5"])
-        #expect(try c.lookup("token", key: "t6").map(\.id) == ["l6"])
-        #expect(try c.record(id: "l7")?["token"] == "t7", "found by its id again")
+        for i in 0..<40 where i != 3 {
+            #expect(try c.lookup("token", key: "t\(i)").map(\.id) == ["l\(i)"], "\(lie): t\(i)")
+            #expect(try c.record(id: "l\(i)")?["token"] == "t\(i)", "\(lie): l\(i) found by its id")
+        }
+        #expect(try c.lookup("token", key: "t6-again").isEmpty)
         #expect(try c.record(id: "l3")?.isDeleted == true)
         #expect(try c.stateSummaryIsTrue() && c.counts().links == 39)
         #expect(try c.digest() == honestDigest, "the hub's records and clock: the hub's digest")
+        #expect(try c.db.scalar("PRAGMA integrity_check")?.text == "ok")
         // What a peer lacks is read from the dots: an empty replica lacks all 40 records, l8 included.
-        let empty = try temporaryStore("empty.sqlite")
+        let empty = try temporaryStore("empty-\(lie).sqlite")
         defer { empty.close() }
         _ = try pullAll(from: c, to: empty)
         #expect(try empty.record(id: "l8")?["token"] == "t8")
