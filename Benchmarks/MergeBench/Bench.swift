@@ -333,6 +333,7 @@ final class Bench {
     // interleaved, at each size of --records. Needs the release `setuplink` (--setuplink PATH,
     // else beside this binary).
     func cloneVersusSync() throws {
+        var firstNewReplicaRate: Double?
         let token = "bench-token"
         let exe = CommandLine.arguments[0].hasPrefix("/") ? CommandLine.arguments[0]
             : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0]
@@ -348,8 +349,9 @@ final class Bench {
             var syncSeconds: [Double] = [], cloneSeconds: [Double] = []
             var syncPeak = 0.0, clonePeak = 0.0, syncBytes = 0, cloneBytes = 0, snapshotBytes = 0
             var phases: [Double] = []
-            // MERGE_BENCH_CLONE_ONLY=1: the clone alone (10M, where the sync takes minutes and is figure 6's).
-            let cloneOnly = ProcessInfo.processInfo.environment["MERGE_BENCH_CLONE_ONLY"] != nil
+            // MERGE_BENCH_CLONE_ONLY=1: the clone alone at 10M and above (where the sync takes
+            // minutes and is figure 6's).
+            let cloneOnly = ProcessInfo.processInfo.environment["MERGE_BENCH_CLONE_ONLY"] != nil && n >= 10_000_000
             for _ in 0..<(n >= 1_000_000 ? 1 : min(runs(for: n), 3)) where !cloneOnly || syncSeconds.isEmpty {
                 if cloneOnly { syncSeconds.append(.nan) } else {
                 // A sync into an empty file (figure 6's client).
@@ -387,6 +389,11 @@ final class Bench {
                 cloned.close()
             }
             report("clone_seconds_\(label(n))", median(cloneSeconds), "s")
+            // A new replica's rate by the faster path at this size, and over the first size's.
+            let newReplicaRate = Double(n) / [median(cloneSeconds), median(syncSeconds)].filter { !$0.isNaN }.min()!
+            if firstNewReplicaRate == nil { firstNewReplicaRate = newReplicaRate }
+            report("new_replica_records_per_s_\(label(n))", newReplicaRate, "records/s (clone or sync, the faster)")
+            report("new_replica_rate_over_\(label(options.sizes[0]))_\(label(n))", newReplicaRate / firstNewReplicaRate!, "ratio")
             report("clone_sync_seconds_\(label(n))", median(syncSeconds), "s")
             report("clone_over_sync_speed_\(label(n))", median(syncSeconds) / median(cloneSeconds), "ratio")
             // The last clone's phases: download (the hub makes the copy, then sends it), check and new id, catch-up sync.

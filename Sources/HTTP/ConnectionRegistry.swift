@@ -80,6 +80,7 @@ final class ConnectionRegistry: Sendable {
     private let headerDeadline: Duration
     private let bodyDeadline: Duration
     private let responseDeadline: Duration
+    private let configuration: HTTPServerConfiguration
     private let idleTimeout: Duration
     private let stalledSendTimeout: Duration
     private let tick: Duration
@@ -94,6 +95,7 @@ final class ConnectionRegistry: Sendable {
         headerDeadline = configuration.headerDeadline
         bodyDeadline = configuration.bodyDeadline
         responseDeadline = configuration.responseDeadline
+        self.configuration = configuration
         idleTimeout = configuration.idleTimeout
         stalledSendTimeout = configuration.stalledSendTimeout
         let shortest = min(headerDeadline, bodyDeadline, responseDeadline, stalledSendTimeout)
@@ -214,8 +216,9 @@ final class ConnectionRegistry: Sendable {
         shard(connection).entries.withLock { $0[connection]?.address }
     }
 
-    /// Moves a connection to `phase`, with that phase's deadline starting now.
-    func enter(_ phase: Phase, _ connection: UInt) {
+    /// Moves a connection to `phase`, with that phase's deadline starting now (for `.sending`,
+    /// the deadline of an answer of `bytes`).
+    func enter(_ phase: Phase, _ connection: UInt, bytes: Int = 0) {
         let now = ContinuousClock.now
         let deadline: ContinuousClock.Instant? = switch phase {
         // Idle after an answer: silence is closed by the idle timeout, so the
@@ -223,7 +226,7 @@ final class ConnectionRegistry: Sendable {
         case .headers: now + idleTimeout + headerDeadline
         case .body: now + bodyDeadline
         case .handling: nil
-        case .sending: now + responseDeadline
+        case .sending: now + configuration.sendingDeadline(bytes: bytes)
         }
         shard(connection).entries.withLock { entries in
             // One lookup, changed in place (every request passes here several times).

@@ -207,7 +207,7 @@ private func answer(_ core: ServerCore, _ connection: OpaquePointer, _ state: Re
     // would otherwise be taken for the next request.
     if closing { _ = MHD_add_response_header(mhdResponse, "Connection", "close") }
     let queued = MHD_queue_response(connection, UInt32(response.status), mhdResponse)
-    core.registry.enter(.sending, state.connection)
+    core.registry.enter(.sending, state.connection, bytes: count)
     let elapsed = ContinuousClock.now - state.started
     let head = state.head
     core.log(HTTPLogEntry(clientAddress: head?.clientAddress ?? "-",

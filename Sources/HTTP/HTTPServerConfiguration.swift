@@ -97,8 +97,18 @@ public struct HTTPServerConfiguration: Sendable {
     public var headerDeadline: Duration
     /// A body must be complete within this time of its head.
     public var bodyDeadline: Duration
-    /// An answer must be taken by the client within this time of being queued.
+    /// An answer must be taken by the client within this time of being queued, plus a second
+    /// for every `minimumSendRate` bytes of it (`sendingDeadline`).
     public var responseDeadline: Duration
+    /// The slowest average rate, in bytes a second, at which a client may take a large answer
+    /// (a clone's multi-gigabyte snapshot): 1 MiB/s. A client that takes nothing for
+    /// `stalledSendTimeout` is cut off whatever the size.
+    public var minimumSendRate: Int = 1 << 20
+
+    /// How long a client has to take an answer of `bytes`.
+    public func sendingDeadline(bytes: Int) -> Duration {
+        responseDeadline + .milliseconds(Int64(max(0, bytes)) * 1000 / Int64(max(1, minimumSendRate)))
+    }
     /// A connection whose answers wait in the kernel while nothing could be sent for
     /// this long (its client reads nothing: a pipeline it never reads) is cut.
     public var stalledSendTimeout: Duration = .seconds(10)
@@ -154,6 +164,7 @@ public struct HTTPServerConfiguration: Sendable {
                               ("bodyDeadline", bodyDeadline), ("responseDeadline", responseDeadline)] where value <= .zero {
             return "\(name) must be positive"
         }
+        if minimumSendRate <= 0 { return "minimumSendRate must be positive" }
         return nil
     }
 }

@@ -173,7 +173,8 @@ extension ReplicaStore {
     ///   trigger or view (checked before anything writes to it), a replica id; migrated here if the
     ///   hub runs an older schema; then its schema a replica's of this build (`checkSnapshotSchema`);
     /// - **its own** new id, so two clones of one snapshot never share one; scrubbed again as
-    ///   `backup` scrubs (a hub of another version might have left something); its resync flag
+    ///   `backup` scrubs (a hub of another version might have left something), and of every local
+    ///   setting of the hub's (a replica synced the normal way has none of them); its resync flag
     ///   cleared: the clone's catch-up sync decides (`needsResyncAfterClone`);
     /// - everything derived from the records checked against them, or computed again from them
     ///   (`rebuildDerived`): the dots index, the secondary index keys for `indexes`, the id
@@ -207,6 +208,9 @@ extension ReplicaStore {
             let origin = (try db.scalar("SELECT value FROM meta WHERE key='backup_of'")?.text).flatMap { ReplicaID(hex: $0) } ?? source
             let id = ReplicaID.random()
             try makeNewReplica(db, id: id, copyOf: source)
+            // Like a replica synced the normal way, a clone takes none of the hub's local settings
+            // (its `config`, the URL it served at): they are the hub's. (A backup keeps them.)
+            try db.run("DELETE FROM meta WHERE substr(key, 1, 8) = 'setting.'")
             try db.run("UPDATE meta SET value=? WHERE key='backup_of'", .text(origin.hex))
             try db.run("DELETE FROM meta WHERE key='resync'")
             // The file is no replica until this returns (a clone cut off meanwhile is started again

@@ -20,6 +20,8 @@ import TestSupport
             _ = try service.createLink(tenant: tenant, product: "crm", webhookURL: "https://example.com/hook", webhookSecret: "hook-secret-1234")
         }
         let directory = try service.createDirectory(tenant: "acme", product: "crm", type: .generic)
+        // A local setting of the hub's: a clone, like a synced replica, does not take it.
+        try store.settings.set("default-expiry-days", to: "9")
         store.close()
         let hub = try ServedSetuplink(db: db, peerToken: token)
         var ids: [String] = []
@@ -45,7 +47,8 @@ import TestSupport
     static func contents(_ db: String, _ d: Directory) throws -> [String] {
         try [["link", "list"], ["directory", "list"], ["directory", "users", d.id],
              ["directory", "users", d.id, "--filter", "userName eq \"user5@acme.com\""],
-             ["directory", "users", d.id, "--filter", "userName eq \"user3@acme.com\""]].map { args in
+             ["directory", "users", d.id, "--filter", "userName eq \"user3@acme.com\""],
+             ["--json", "link", "list"], ["config"]].map { args in
             let r = try runTool(["--db", db] + args)
             #expect(r.status == 0, "\(args): \(r.stderr)")
             return r.stdout

@@ -6,6 +6,26 @@ import TestSupport
 
 /// The server over real sockets: framing, limits, errors, stop, and real clients.
 @Suite struct HTTPServerTests {
+    /// A large answer gets time to match its size (a clone's snapshot of gigabytes): here 1 s
+    /// plus 1 s per 8 MiB, so 32 MiB taken at 12 MiB/s (about 2.7 s) arrives whole, where the
+    /// answer deadline alone (1 s) would cut it off.
+    @Test func aLargeAnswerTakenSteadilyIsNotCutOff() throws {
+        var configuration = HTTPServerConfiguration(responseDeadline: .seconds(1))
+        configuration.minimumSendRate = 8 << 20
+        let size = 32 << 20
+        let path = testFolder("large-answer") + "/big"
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(count: size)))
+        let (server, port) = try startServer(configuration) { _ in
+            .file(descriptor: open(path, O_RDONLY | O_CLOEXEC), length: size, contentType: "application/octet-stream")
+        }
+        defer { server.stop() }
+        let client = try RawClient(port: port)
+        client.send("GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let received = client.readSlowly(bytesPerSecond: 12 << 20, timeout: .seconds(30))
+        #expect(received > size, "\(received) bytes of \(size) and a head")
+        #expect(HTTPServerConfiguration().sendingDeadline(bytes: 7_400_000_000) > .seconds(7_000), "by default, a 7.4 GB snapshot gets about two hours")
+    }
+
     @Test func keepAliveServesTwoRequestsOnOneConnection() throws {
         let (server, port) = try startServer()
         defer { server.stop() }

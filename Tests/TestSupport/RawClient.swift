@@ -119,6 +119,23 @@ public final class RawClient: @unchecked Sendable {
         return String(decoding: all, as: UTF8.self)
     }
 
+    /// Reads until the server closes the connection, about `bytesPerSecond` at most (a pause
+    /// after each 64 KiB read), or until `timeout`; returns how many bytes arrived.
+    public func readSlowly(bytesPerSecond: Int, timeout: Duration) -> Int {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        var total = pending.count
+        pending = []
+        let started = ContinuousClock.now
+        while let more = readMore(until: deadline) {
+            total += more.count
+            // Ahead of the rate: wait until the bytes so far are due.
+            let due = started.advanced(by: .milliseconds(Int64(total) * 1000 / Int64(max(1, bytesPerSecond))))
+            if due > ContinuousClock.now { Thread.sleep(forTimeInterval: Double(ContinuousClock.now.duration(to: due).components.attoseconds) / 1e18
+                                                                            + Double(ContinuousClock.now.duration(to: due).components.seconds)) }
+        }
+        return total
+    }
+
     /// Whether the server closes (or resets) the connection within `timeout`,
     /// discarding anything it sends first.
     public func isClosed(within timeout: Duration) -> Bool {
