@@ -35,6 +35,10 @@ public enum HTTPClientError: Error, CustomStringConvertible, Equatable {
     case tls(url: String, message: String)
     /// The client's `monitor` asked to stop (the user pressed Ctrl-C).
     case cancelled(url: String)
+    /// The peer answered, but not as an answer must be (a file's answer without its size).
+    case invalidAnswer(url: String, message: String)
+    /// The answer could not be written to its file here (a full disk).
+    case localFile(message: String)
     /// Any other transfer failure, with libcurl's message.
     case other(url: String, message: String)
 
@@ -57,6 +61,7 @@ public enum HTTPClientError: Error, CustomStringConvertible, Equatable {
         case .invalidCACertificate: "the CA certificate given with --cacert is not a usable PEM certificate"
         case let .tls(_, message): "TLS failed: \(message)"
         case .cancelled: "cancelled"
+        case let .invalidAnswer(_, message), let .localFile(message): message
         case let .other(_, message): message
         }
     }
@@ -80,7 +85,8 @@ public enum HTTPClientError: Error, CustomStringConvertible, Equatable {
              let .certificateNameMismatch(url, _), let .invalidCACertificate(url), let .tls(url, _):
             "\(url): \(reason)"
         case let .cancelled(url): "\(url): cancelled"
-        case let .other(url, message): "\(url): \(message)"
+        case let .invalidAnswer(url, message), let .other(url, message): "\(url): \(message)"
+        case let .localFile(message): message
         }
     }
 }
@@ -333,9 +339,9 @@ public struct HTTPClient: Sendable {
         let detail = message.isEmpty ? String(cString: curl_easy_strerror(code)) : message
         switch code {
         case CURLE_WRITE_ERROR where state.unannounced:
-            return .other(url: url, message: "its answer has no Content-Length (an answer written to a file must announce its size)")
+            return .invalidAnswer(url: url, message: "its answer has no Content-Length (an answer written to a file must announce its size)")
         case CURLE_WRITE_ERROR where state.fileError != 0:
-            return .other(url: url, message: "cannot write the answer to its file: \(String(cString: strerror(state.fileError)))")
+            return .localFile(message: "cannot write the answer to its file: \(String(cString: strerror(state.fileError)))")
         case CURLE_WRITE_ERROR where state.exceeded, CURLE_FILESIZE_EXCEEDED:
             return .responseTooLarge(limit: maxResponseBytes)
         case CURLE_ABORTED_BY_CALLBACK:

@@ -73,7 +73,8 @@ struct Session: Sendable {
             case .invalidURL: throw .invalidURL(base)
             case .timedOut: throw .timedOut(peer: peer, url: base, reason: error.reason)
             case .cancelled: throw .cancelled(peer: peer, url: base)
-            case .responseTooLarge: throw invalid(error.reason)
+            case .responseTooLarge, .invalidAnswer: throw invalid(error.reason)
+            case .localFile(let m): throw .local(m)
             case .invalidRequest(let m): throw .local("cannot build the request: \(m)")
             case .connectionRefused, .couldNotResolve, .other:
                 throw .unreachable(peer: peer, url: base, reason: error.reason)
