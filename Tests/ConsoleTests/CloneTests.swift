@@ -111,6 +111,22 @@ import TestSupport
         #expect(try store.peerTokens.all().isEmpty)
     }
 
+    /// A first sync of a big hub says once that a clone makes such a replica faster; a later
+    /// sync, or one of a small hub, does not (here "big" is lowered to 10 records).
+    @Test func aFirstSyncOfABigHubPointsAtClone() throws {
+        let folder = testFolder("clone-hint")
+        let (hub, _) = try Self.servedHub(folder)
+        defer { hub.stop() }
+        let db = folder + "/new.sqlite"
+        let environment = ["SETUPLINK_TOKEN": Self.token, "SETUPLINK_CLONE_HINT_RECORDS": "10"]
+        let first = try runTool(["--db", db, "sync", hub.url], environment: environment)
+        #expect(first.status == 0 && first.stdout.contains("setuplink --db NEW clone \(hub.url)"), "\(first.stdout)\(first.stderr)")
+        let again = try runTool(["--db", db, "sync", hub.url], environment: environment)
+        #expect(again.status == 0 && !again.stdout.contains("clone"), "\(again.stdout)")
+        let small = try runTool(["--db", folder + "/small.sqlite", "sync", hub.url], environment: ["SETUPLINK_TOKEN": Self.token])
+        #expect(small.status == 0 && !small.stdout.contains("clone"), "\(small.stdout)")
+    }
+
     /// A read-only peer token may clone: the snapshot and the catch-up pull need no push.
     @Test func aReadOnlyTokenMayClone() throws {
         let folder = testFolder("clone-read-only")
