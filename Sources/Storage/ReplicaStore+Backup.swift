@@ -200,7 +200,7 @@ extension ReplicaStore {
                 throw StoreError.newerVersion(path: path, found: Int32(version), supported: Schema.version)
             }
             if version < Int64(Schema.version) { try migrate(db, from: Int(version)) }
-            try checkSnapshotSchema(db, path: path)
+            let ourIndexes = try checkSnapshotSchema(db, path: path)
             guard let hex = try db.scalar("SELECT value FROM meta WHERE key='replica_id'")?.text, let source = ReplicaID(hex: hex) else {
                 throw StoreError.notAReplica(path: path, reason: "no replica id")
             }
@@ -213,6 +213,7 @@ extension ReplicaStore {
             try db.run("DELETE FROM meta WHERE substr(key, 1, 8) = 'setting.'")
             try db.run("UPDATE meta SET value=? WHERE key='backup_of'", .text(origin.hex))
             try db.run("DELETE FROM meta WHERE key='resync'")
+            try dropWhatIsNotChecked(db, keeping: ourIndexes)
             // The file is no replica until this returns (a clone cut off meanwhile is started again
             // from nothing), so the rebuild writes no journal: what it writes is written once.
             // The commit still syncs the file (synchronous stays FULL).
@@ -249,7 +250,8 @@ extension ReplicaStore {
     /// UNIQUE constraint a new replica has must be there, the same (columns, collations, checks,
     /// index definitions); an index of the hub's own may be there only if not UNIQUE (one would
     /// refuse this replica's writes). Tables of the hub's own are kept (no SQL of theirs runs).
-    static func checkSnapshotSchema(_ db: SQLiteConnection, path: String) throws {
+    @discardableResult
+    static func checkSnapshotSchema(_ db: SQLiteConnection, path: String) throws -> Set<String> {
         let reference = try SQLiteConnection(path: ":memory:", create: true)
         defer { reference.close() }
         RecordKeyHasher.register(on: reference)
@@ -277,6 +279,35 @@ extension ReplicaStore {
                 throw refuse("it holds a UNIQUE index \(name) a replica does not have")
             }
         }
+        return Set(want.filter { $0.value.type == "index" }.map(\.key))
+    }
+
+    /// SQLite compares an index with its table only in `integrity_check`, and its planner picks
+    /// any index that fits a query: an index is the hub's word. So a clone keeps none it does
+    /// not check: an index of the hub's own (one on `records(idk, id)` answered every lookup by
+    /// id, from entries the hub chose) is dropped, and so are the planner's statistics
+    /// (`sqlite_stat1`…, which steer it); the indexes of the tables other than `records`,
+    /// `dots` and `keys` (small: `replicas`' id index, which interns the replica ids of every
+    /// dot merged later) are built again. `records`' partial indexes are checked with the
+    /// derived data (`rebuildDerived`).
+    static func dropWhatIsNotChecked(_ db: SQLiteConnection, keeping ours: Set<String>) throws {
+        var foreign: [String] = [], stats: [String] = [], tables: [String] = []
+        let s = try db.prepare("SELECT type, name, sql IS NULL FROM sqlite_master WHERE type IN ('index', 'table') ORDER BY name")
+        while try s.step() {
+            let type = s.text(0), name = s.text(1)
+            if type == "index" {
+                if !ours.contains(name) && s.int(2) == 0 { foreign.append(name) }
+            } else if name.hasPrefix("sqlite_stat") {
+                stats.append(name)
+            } else if !name.hasPrefix("sqlite_") && !["records", "dots", "keys"].contains(name) {
+                tables.append(name)
+            }
+        }
+        s.reset()
+        func quoted(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        for name in foreign { try db.exec("DROP INDEX \(quoted(name))") }
+        for name in stats { try db.exec("DROP TABLE \(quoted(name))") }
+        for name in tables { try db.exec("REINDEX \(quoted(name))") }
     }
 
     /// `sqlite_master` by name: type, table and SQL text (empty for an automatic index).
@@ -312,9 +343,9 @@ extension ReplicaStore {
     /// - the dots index, from every record's dots (interning replica ids as a merge does);
     /// - the secondary index keys of `indexes` (and the file's index signature);
     /// - the id index, which `quick_check` does not compare with its table.
-    ///   The two partial indexes of rows are not checked: purging reads the records they list and
-    ///   checks each (a tombstone the index hides is kept longer; a member record it hides is as if
-    ///   the hub had not sent it, which a sync could not tell either);
+    /// - the two partial indexes of rows, `records_dead` and `records_members`: a tombstone or a
+    ///   member record they hid would be unseen by purging and the stable point, and a later write
+    ///   of its row would fail;
     /// - the state summary, always computed.
     ///
     /// First it checks (`DerivedCheck`): one pass over the records sums the entries they imply,
@@ -359,6 +390,7 @@ extension ReplicaStore {
             INSERT INTO keys(ix, key, rid) SELECT ix, key, rid FROM temp.adopt_keys ORDER BY ix, key, rid;
             DROP TABLE temp.adopt_dots; DROP TABLE temp.adopt_keys;
             \(DerivedCheck.idkIndex);
+            REINDEX records_dead; REINDEX records_members;
             """)
         let repeated = try db.prepare("SELECT idk FROM records INDEXED BY records_idk GROUP BY idk HAVING count(*) > 1")
         defer { repeated.reset() }
@@ -441,6 +473,7 @@ extension ReplicaStore {
             if live { row.live += 1; row.sum.add(one) } else { row.dead += 1 }
             summary[kind] = row
             try sink.idk(key, rid: rid)
+            try sink.row(rid, dead: !live, member: kind == Int64(RecordKind.replica.rawValue))
             for d in facts.dots {
                 let r: Int64
                 if let known = rix[d.replica] {

@@ -234,7 +234,8 @@ import Replica
             let error = #expect(throws: StoreError.self, "\(sql)") { try ReplicaStore.adoptSnapshot(at: path, indexes: []) }
             #expect(error.map { "\($0)".contains(named) } == true, "\(sql): \(error.map { "\($0)" } ?? "adopted")")
         }
-        // What a replica may hold beyond its own schema and is harmless is kept: a table, a plain index.
+        // What a replica may hold beyond its own schema and is harmless is kept: a table. A plain
+        // index of the hub's own is adopted without its entries: nothing checks them (`IndexLie`).
         let db = try SQLiteConnection(path: paths[1])
         try db.exec("CREATE TABLE notes(x); CREATE INDEX notes_x ON notes(x); CREATE INDEX records_kind ON records(kind)")
         db.close()
@@ -242,5 +243,95 @@ import Replica
         let c = try ReplicaStore(path: paths[1])
         defer { c.close() }
         #expect(try c.record(id: "x") != nil)
+        #expect(try c.db.scalar("SELECT count(*) FROM sqlite_master WHERE name IN ('notes', 'notes_x', 'records_kind')")?.int == 1)
+    }
+
+    /// An index's entries are the hub's word: SQLite compares an index with its table only in
+    /// `integrity_check` (`quick_check`, which a clone runs, does not), and its planner uses any
+    /// index that fits a query. Each lie below passes `quick_check` and was kept by a clone.
+    enum IndexLie: String, CaseIterable {
+        /// An index of the hub's own on `records(idk, id)`, which the planner picks for every
+        /// lookup by id (and the merge's, as covering): l5's entry points at l6's row; l6 has none.
+        case indexOfItsOwn
+        /// `replicas`' id index gives the hub's id the other replica's number (and the other's
+        /// the hub's): dots and clock entries merged later would go to the wrong replica.
+        case replicaNumbersSwapped
+        /// `records_dead` lacks l3's tombstone: purging never sees it, and writing l3 fails.
+        case tombstoneHidden
+
+        /// Gives `index` the entries of `shadowIndex`, an index of a table `shadow` that `sql`
+        /// creates and fills (of the same columns), by swapping their root pages; then drops `shadow`.
+        static func forge(_ path: String, index: String, shadowIndex: String, sql: String) throws {
+            let db = try SQLiteConnection(path: path)
+            try db.exec(sql)
+            let a = try #require(try db.scalar("SELECT rootpage FROM sqlite_master WHERE name=?", .text(index))?.int)
+            let b = try #require(try db.scalar("SELECT rootpage FROM sqlite_master WHERE name=?", .text(shadowIndex))?.int)
+            try db.exec("PRAGMA writable_schema=ON")
+            try db.run("UPDATE sqlite_master SET rootpage=? WHERE name=?", .int(b), .text(index))
+            try db.run("UPDATE sqlite_master SET rootpage=? WHERE name=?", .int(a), .text(shadowIndex))
+            try db.exec("PRAGMA writable_schema=OFF")
+            db.close()
+            let again = try SQLiteConnection(path: path)
+            try again.exec("DROP TABLE shadow")
+            #expect(try again.scalar("PRAGMA quick_check")?.text == "ok", "the lie passes quick_check")
+            again.close()
+        }
+    }
+
+    @Test(arguments: IndexLie.allCases) func anIndexIsCheckedOrBuiltAgainNeverTakenOnTheHubsWord(_ lie: IndexLie) throws {
+        let folder = temporaryDirectory()
+        let hubPath = folder + "/hub.sqlite"
+        let hub = try ReplicaStore(path: hubPath, indexes: [tokenIndex])
+        try hub.write { tx in
+            for i in 0..<40 { try tx.write(id: "l\(i)", kind: .link, ["token": "t\(i)"]) }
+        }
+        try hub.write { try $0.delete(id: "l3") }
+        let other = try ReplicaStore(path: folder + "/other.sqlite", indexes: [tokenIndex])
+        try other.write { _ = try $0.write(id: "o", kind: .link, ["token": "to"]) }
+        try pullAll(from: other, to: hub)
+        let (hubID, otherID) = (hub.replicaID, other.replicaID)
+        other.close()
+        hub.close()
+        let path = try ReplicaStore.backup(from: hubPath, to: folder + "/snapshot.sqlite").path
+        let db = try SQLiteConnection(path: path)
+        let rid5 = try #require(try db.scalar("SELECT rid FROM records WHERE id='l5'")?.int)
+        let rid6 = try #require(try db.scalar("SELECT rid FROM records WHERE id='l6'")?.int)
+        let hubRix = try #require(try db.scalar("SELECT rix FROM replicas WHERE rid=?", .text(hubID.hex))?.int)
+        let otherRix = try #require(try db.scalar("SELECT rix FROM replicas WHERE rid=?", .text(otherID.hex))?.int)
+        db.close()
+        switch lie {
+        case .indexOfItsOwn:
+            try IndexLie.forge(path, index: "records_own", shadowIndex: "shadow_own", sql: """
+                CREATE INDEX records_own ON records(idk, id);
+                CREATE TABLE shadow(rid INTEGER PRIMARY KEY, idk INTEGER NOT NULL, id TEXT NOT NULL);
+                INSERT INTO shadow SELECT rid, idk, id FROM records WHERE rid NOT IN (\(rid5), \(rid6));
+                INSERT INTO shadow SELECT \(rid6), idk, id FROM records WHERE rid=\(rid5);
+                CREATE INDEX shadow_own ON shadow(idk, id);
+                """)
+        case .replicaNumbersSwapped:
+            try IndexLie.forge(path, index: "sqlite_autoindex_replicas_1", shadowIndex: "sqlite_autoindex_shadow_1", sql: """
+                CREATE TABLE shadow(rix INTEGER PRIMARY KEY, rid TEXT NOT NULL UNIQUE);
+                INSERT INTO shadow SELECT rix, CASE rix WHEN \(hubRix) THEN '\(otherID.hex)' WHEN \(otherRix) THEN '\(hubID.hex)' ELSE rid END
+                    FROM replicas;
+                """)
+        case .tombstoneHidden:
+            try IndexLie.forge(path, index: "records_dead", shadowIndex: "shadow_dead", sql: """
+                CREATE TABLE shadow(rid INTEGER PRIMARY KEY, live INTEGER NOT NULL);
+                INSERT INTO shadow SELECT rid, live FROM records WHERE id <> 'l3';
+                CREATE INDEX shadow_dead ON shadow(rid) WHERE live=0;
+                """)
+        }
+        let adopted = try ReplicaStore.adoptSnapshot(at: path, indexes: [tokenIndex])
+        #expect(adopted.derived == (lie == .tombstoneHidden ? .rebuilt : .checked), "\(lie)")
+        let c = try ReplicaStore(path: path, indexes: [tokenIndex])
+        defer { c.close() }
+        #expect(try c.db.scalar("PRAGMA integrity_check")?.text == "ok", "\(lie): every index agrees with its table")
+        for i in 0..<40 where i != 3 {
+            #expect(try c.record(id: "l\(i)")?["token"] == "t\(i)", "\(lie): l\(i) found by its id")
+        }
+        #expect(try c.db.scalar("SELECT rix FROM replicas WHERE rid=?", .text(hubID.hex))?.int == hubRix, "\(lie): the hub's number")
+        // l3's tombstone is a row like any other: written again, it lives.
+        try c.write { _ = try $0.write(id: "l3", kind: .link, ["token": "t3"], revive: true) }
+        #expect(try c.record(id: "l3")?["token"] == "t3")
     }
 }
