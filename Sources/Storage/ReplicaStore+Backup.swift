@@ -439,7 +439,8 @@ extension ReplicaStore {
         var newReplicas = 0
         let rows = try db.prepare("""
             SELECT rid, idk, id, kind, live, body,
-                   typeof(id) = 'text' AND typeof(kind) = 'integer' AND typeof(live) = 'integer' AND live IN (0, 1) AND typeof(body) = 'blob'
+                   typeof(id) = 'text' AND typeof(kind) = 'integer' AND typeof(live) = 'integer' AND live IN (0, 1) AND typeof(body) = 'blob',
+                   typeof(idk) = 'integer'
             FROM records
             """)
         defer { rows.reset() }
@@ -453,7 +454,9 @@ extension ReplicaStore {
                 throw StoreError.corruptRecord(path: path, id: id, reason: "its columns are not a record's: an id of UTF-8 text, an integer kind, a liveness 0 or 1, an encoded body")
             }
             let key = hasher.key(id)
-            if key != rows.int(1) { wrongKeys.append((rid, key)) }
+            // An id key of another type (a blob of its digits reads as the key) is as wrong as
+            // another key: no lookup, which binds an integer, would find it.
+            if key != rows.int(1) || rows.int(7) == 0 { wrongKeys.append((rid, key)) }
             let (facts, keys, one): (RecordFacts, IndexKeys, StateSum)
             do {
                 (facts, keys, one) = try rows.withBlob(5) { bytes in

@@ -84,6 +84,8 @@ import Replica
         case wrongIDKey
         /// l8 lost its dots.
         case missingDots
+        /// l9's id key is a blob of its digits: it reads as the key, but no lookup finds it.
+        case idKeyAsBlob
         /// The keys B-tree is kept in descending order while its definition says ascending:
         /// `quick_check` passes it, and a lookup by key finds nothing.
         case keysOutOfOrder
@@ -141,6 +143,7 @@ import Replica
         case .extraKey: try liar.run("INSERT INTO keys(ix, key, rid) VALUES (0, CAST('t6-again' AS BLOB), ?)", .int(rid6))
         case .wrongIDKey: try liar.run("UPDATE records SET idk=idk+1 WHERE id='l7'")
         case .missingDots: try liar.run("DELETE FROM dots WHERE rid=?", .int(rid8))
+        case .idKeyAsBlob: try liar.exec("UPDATE records SET idk=CAST(CAST(idk AS TEXT) AS BLOB) WHERE id='l9'")
         case .keysOutOfOrder: try Lie.reverse(liar, table: "keys")
         case .dotsOutOfOrder: try Lie.reverse(liar, table: "dots")
         case .idIndexOutOfOrder: try Lie.reverse(liar, table: "records_idk")
