@@ -430,9 +430,21 @@ extension ReplicaStore {
         let sums = StateSumTracker()
         var rix: [ReplicaID: Int64] = [:]
         do {
-            let s = try db.prepare("SELECT rix, rid FROM replicas")
+            // Each replica once, by its id as this build writes it (lowercase hex), numbered from 1
+            // (row 0 of the clock is the hybrid logical clock): else the dots the sums found under
+            // one number are not where the clock's number (or a later merge's lookup) reads them.
+            let s = try db.prepare("SELECT rix, rid, typeof(rix) = 'integer' AND typeof(rid) = 'text' FROM replicas")
             defer { s.reset() }
-            while try s.step() { if let r = ReplicaID(hex: s.text(1)) { rix[r] = s.int(0) } }
+            while try s.step() {
+                let text = s.text(1)
+                guard s.int(2) != 0, s.int(0) > 0, let r = ReplicaID(hex: text), r.hex == text, rix[r] == nil else {
+                    throw StoreError.notAReplica(path: path, reason: "its replicas table is not a replica's (replica #\(s.int(0)) is \"\(text.prefix(40))\")")
+                }
+                rix[r] = s.int(0)
+            }
+            if let stray = try db.scalar("SELECT rix FROM clock WHERE rix < 0 OR (rix > 0 AND rix NOT IN (SELECT rix FROM replicas)) LIMIT 1")?.int {
+                throw StoreError.notAReplica(path: path, reason: "its clock names replica #\(stray), which its replicas table lacks")
+            }
         }
         var summary: StateSums.Summary = [:]
         var wrongKeys: [(Int64, Int64)] = []

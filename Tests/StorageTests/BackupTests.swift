@@ -172,6 +172,51 @@ import Replica
         #expect(try empty.counts().links == 39)
     }
 
+    /// A replica named twice in `replicas` (its id in capitals: SQLite's UNIQUE is case-sensitive,
+    /// the id's parser is not), the hub's dots moved to the second number, the clock left on the
+    /// first: the sums agree, but the clone reads the clock's number, finds no dots there, and
+    /// never serves the hub's records. Or a replica numbered 0, the clock's row of the hybrid
+    /// logical clock. Or a clock naming a replica number `replicas` lacks. Each is refused, or
+    /// the clone serves every record.
+    @Test(arguments: ["named twice", "numbered 0", "clock names a stranger"]) func aReplicaNamedTwiceOrNumberedZeroIsRefused(_ lie: String) throws {
+        let folder = temporaryDirectory()
+        let hubPath = folder + "/hub.sqlite"
+        let hub = try ReplicaStore(path: hubPath, indexes: [tokenIndex])
+        try hub.write { tx in
+            for i in 0..<10 { try tx.write(id: "l\(i)", kind: .link, ["token": "t\(i)"]) }
+        }
+        let hubID = hub.replicaID
+        hub.close()
+        let path = try ReplicaStore.backup(from: hubPath, to: folder + "/snapshot.sqlite").path
+        let db = try SQLiteConnection(path: path)
+        let hubRix = try #require(try db.scalar("SELECT rix FROM replicas WHERE rid=?", .text(hubID.hex))?.int)
+        let other = lie == "named twice" ? 99 : 0
+        if lie == "named twice" {
+            try db.run("INSERT INTO replicas(rix, rid) VALUES(99, ?)", .text(hubID.hex.uppercased()))
+        } else if lie == "clock names a stranger" {
+            try db.run("INSERT INTO clock(rix, counter) VALUES(77, 5)")
+        } else {
+            try db.run("UPDATE replicas SET rix=0 WHERE rix=?", .int(hubRix))
+            try db.run("UPDATE clock SET rix=-1 WHERE rix=0")
+            try db.run("UPDATE clock SET rix=0 WHERE rix=?", .int(hubRix))
+            try db.run("DELETE FROM clock WHERE rix=-1")
+        }
+        if lie != "clock names a stranger" { try db.run("UPDATE dots SET rix=? WHERE rix=?", .int(Int64(other)), .int(hubRix)) }
+        db.close()
+        do {
+            _ = try ReplicaStore.adoptSnapshot(at: path, indexes: [tokenIndex])
+        } catch {
+            #expect("\(error)".contains("replica"), "\(error)")
+            return
+        }
+        let c = try ReplicaStore(path: path, indexes: [tokenIndex])
+        defer { c.close() }
+        let empty = try temporaryStore("empty.sqlite")
+        defer { empty.close() }
+        _ = try pullAll(from: c, to: empty)
+        #expect(try empty.counts().links == 10, "a peer that lacks the hub's records gets them from the clone")
+    }
+
     @Test func aResyncIsDueOnlyWhenThePeerPurgedPastTheSnapshot() throws {
         let (_, _, paths) = try twoDownloads()
         _ = try ReplicaStore.adoptSnapshot(at: paths[0], indexes: [])
