@@ -204,6 +204,13 @@ extension ReplicaStore {
             guard let hex = try db.scalar("SELECT value FROM meta WHERE key='replica_id'")?.text, let source = ReplicaID(hex: hex) else {
                 throw StoreError.notAReplica(path: path, reason: "no replica id")
             }
+            // Row numbers are the hub's, and new rows are numbered above them (and above `rid_high`):
+            // none may be near the end of their range, where the next number overflows.
+            let highest = max(try db.scalar("SELECT max(rid) FROM records")?.int ?? 0,
+                              (try db.scalar("SELECT value FROM meta WHERE key=?", .text(removedRowHighKey))?.text).flatMap { Int64($0) } ?? 0)
+            guard highest < Int64(1) << 62 else {
+                throw StoreError.notAReplica(path: path, reason: "its row numbers reach \(highest), beyond any replica's (2^62)")
+            }
             // The id the hub gave its copy stays its `backup_of`: where the records came from is the hub.
             let origin = (try db.scalar("SELECT value FROM meta WHERE key='backup_of'")?.text).flatMap { ReplicaID(hex: $0) } ?? source
             let id = ReplicaID.random()

@@ -217,6 +217,30 @@ import Replica
         #expect(try empty.counts().links == 10, "a peer that lacks the hub's records gets them from the clone")
     }
 
+    /// Row numbers at the end of their range (a row numbered 2^63-1, or `rid_high` saying one
+    /// was removed): a clone numbering its next new row above them overflowed, and the process
+    /// stopped. Such a snapshot is refused with a sentence.
+    @Test(arguments: ["last row", "removed row"]) func rowNumbersAtTheEndOfTheirRangeAreRefused(_ lie: String) throws {
+        let (_, _, paths) = try twoDownloads()
+        let db = try SQLiteConnection(path: paths[0])
+        if lie == "last row" {
+            try db.exec("UPDATE records SET rid=9223372036854775807 WHERE id='x'; UPDATE dots SET rid=9223372036854775807; UPDATE keys SET rid=9223372036854775807")
+        } else {
+            try db.exec("INSERT INTO meta(key, value) VALUES('rid_high', '9223372036854775807')")
+        }
+        db.close()
+        do {
+            _ = try ReplicaStore.adoptSnapshot(at: paths[0], indexes: [])
+        } catch {
+            #expect("\(error)".contains("row number"), "\(error)")
+            return
+        }
+        let c = try ReplicaStore(path: paths[0])
+        defer { c.close() }
+        try c.write { _ = try $0.write(id: "new", kind: .link, ["token": "n"]) }
+        #expect(try c.record(id: "new") != nil)
+    }
+
     @Test func aResyncIsDueOnlyWhenThePeerPurgedPastTheSnapshot() throws {
         let (_, _, paths) = try twoDownloads()
         _ = try ReplicaStore.adoptSnapshot(at: paths[0], indexes: [])
