@@ -195,6 +195,7 @@ extension ReplicaStore {
             guard check == "ok" else { throw StoreError.invalid("the snapshot failed its integrity check: \(firstProblem(check))") }
             // Before anything here writes to it: SQL of the hub's own would run on this machine.
             try refuseStoredSQL(db, path: path)
+            try refuseUnorderedKeys(db, path: path)
             let version = try db.scalar("PRAGMA user_version")?.int ?? 0
             guard version <= Int64(Schema.version) else {
                 throw StoreError.newerVersion(path: path, found: Int32(version), supported: Schema.version)
@@ -240,6 +241,28 @@ extension ReplicaStore {
             .filter { !$0.isEmpty && !$0.hasPrefix("*** in database") }
         guard let first = lines.first else { return check }
         return lines.count > 1 ? "\(first) (and \(lines.count - 1) more)" : first
+    }
+
+    /// Refuses a snapshot whose `meta` or `corrections` (kept, and read by key) holds keys out of
+    /// order or twice: `quick_check` does not look at the order of a WITHOUT ROWID table's B-tree,
+    /// and a search in one out of order finds one of two `id_key`s, or none (the `dots` and
+    /// `keys` tables are walked by `DerivedCheck`; the others a clone keeps are emptied).
+    static func refuseUnorderedKeys(_ db: SQLiteConnection, path: String) throws {
+        for (table, column) in [("meta", "key"), ("corrections", "rid")] {
+            guard try db.scalar("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", .text(table)) != nil else { continue }
+            let s = try db.prepare("SELECT \(column) FROM \(table)")
+            defer { s.reset() }
+            var last: [UInt8]?
+            while try s.step() {
+                let ok = s.type(0) == SQLITE_TEXT && s.withBlob(0) { key in
+                    defer { last = Array(key) }
+                    return last.map { l in l.withUnsafeBytes { DerivedCheck.compareBytes($0, key) < 0 } } ?? true
+                }
+                guard ok else {
+                    throw StoreError.notAReplica(path: path, reason: "its \(table) table holds a key out of order or twice")
+                }
+            }
+        }
     }
 
     /// Refuses a snapshot holding a trigger or a view: a replica has none, and the hub's would run

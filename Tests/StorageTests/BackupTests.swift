@@ -241,6 +241,22 @@ import Replica
         #expect(try c.record(id: "new") != nil)
     }
 
+    /// `meta` holding `id_key` twice, in a B-tree of (key, value) put under meta's name:
+    /// `quick_check` passes it, a search finds one of the two. Refused (before, adopted).
+    @Test func aMetaTableHoldingAKeyTwiceIsRefused() throws {
+        let (_, _, paths) = try twoDownloads()
+        try IndexLie.forge(paths[0], index: "meta", shadowIndex: "shadow", sql: """
+            CREATE TABLE shadow(key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(key, value)) WITHOUT ROWID;
+            INSERT INTO shadow SELECT key, value FROM meta;
+            INSERT INTO shadow VALUES('id_key', '00000000000000000000000000000000');
+            """, dropShadow: false)
+        let db = try SQLiteConnection(path: paths[0])
+        try db.exec("DROP TABLE shadow")
+        db.close()
+        let error = #expect(throws: StoreError.self) { try ReplicaStore.adoptSnapshot(at: paths[0], indexes: []) }
+        #expect(error.map { "\($0)".contains("meta table") } == true, "\(error.map { "\($0)" } ?? "adopted")")
+    }
+
     @Test func aResyncIsDueOnlyWhenThePeerPurgedPastTheSnapshot() throws {
         let (_, _, paths) = try twoDownloads()
         _ = try ReplicaStore.adoptSnapshot(at: paths[0], indexes: [])
@@ -333,7 +349,7 @@ import Replica
 
         /// Gives `index` the entries of `shadowIndex`, an index of a table `shadow` that `sql`
         /// creates and fills (of the same columns), by swapping their root pages; then drops `shadow`.
-        static func forge(_ path: String, index: String, shadowIndex: String, sql: String) throws {
+        static func forge(_ path: String, index: String, shadowIndex: String, sql: String, dropShadow: Bool = true) throws {
             let db = try SQLiteConnection(path: path)
             try db.exec(sql)
             let a = try #require(try db.scalar("SELECT rootpage FROM sqlite_master WHERE name=?", .text(index))?.int)
@@ -343,6 +359,7 @@ import Replica
             try db.run("UPDATE sqlite_master SET rootpage=? WHERE name=?", .int(a), .text(shadowIndex))
             try db.exec("PRAGMA writable_schema=OFF")
             db.close()
+            guard dropShadow else { return }
             let again = try SQLiteConnection(path: path)
             try again.exec("DROP TABLE shadow")
             #expect(try again.scalar("PRAGMA quick_check")?.text == "ok", "the lie passes quick_check")
