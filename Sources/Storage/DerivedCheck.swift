@@ -266,14 +266,21 @@ enum DerivedCheck {
         // unseen by purging, and any later write of its row would fail ("index corruption").
         // A covering scan reads the entries without the table.
         for (index, condition, tag) in [("records_dead", "live=0", 3), ("records_members", "kind=\(RecordKind.replica.rawValue)", 4)] {
+            // An entry is (rid, row id), and a walk reads only the row id: each is also searched
+            // for by its rid, which finds only an entry whose two agree (the entry a write of
+            // that row deletes; an entry (5, row 7) would make every write of row 7 fail).
             let s = try db.prepare("SELECT rid FROM records INDEXED BY \(index) WHERE \(condition) ORDER BY rid")
-            defer { s.reset() }
+            let probe = try db.prepare("SELECT rid FROM records INDEXED BY \(index) WHERE \(condition) AND rid=?1")
+            defer { s.reset(); probe.reset() }
             var last: Int64?
             while try s.step() {
                 guard s.type(0) == SQLITE_INTEGER else { return nil }
                 let rid = s.int(0)
                 if let last, !(last < rid) { return nil }
                 last = rid
+                probe.reset()
+                _ = probe.bind(int: rid, at: 1)
+                guard try probe.step(), probe.int(0) == rid else { return nil }
                 if tag == 3 { sums.dead.add(hasher.hash(tag: 3, rid, nil, rid)) } else { sums.members.add(hasher.hash(tag: 4, rid, nil, rid)) }
             }
         }
