@@ -17,6 +17,8 @@ protocol DerivedSink {
     mutating func idk(_ key: Int64, rid: Int64) throws
     mutating func dot(rix: Int64, counter: Int64, rid: Int64) throws
     mutating func key(ix: Int64, key: UnsafeRawBufferPointer, rid: Int64) throws
+    /// A row's entries in the partial indexes `records_dead` (a tombstone) and `records_members` (a member record).
+    mutating func row(_ rid: Int64, dead: Bool, member: Bool) throws
 }
 
 /// How a clone checks the derived data of a hub's snapshot instead of building it again: the
@@ -120,16 +122,21 @@ enum DerivedCheck {
 
     /// Counts and keyed sums of derived entries, one per kind of entry.
     struct Sums: Equatable, DerivedSink {
-        var dots = Tally(), keys = Tally(), idk = Tally()
+        var dots = Tally(), keys = Tally(), idk = Tally(), dead = Tally(), members = Tally()
         let hasher: EntryHasher
 
         init(hasher: EntryHasher = EntryHasher()) { self.hasher = hasher }
 
-        static func == (a: Sums, b: Sums) -> Bool { a.dots == b.dots && a.keys == b.keys && a.idk == b.idk }
+        static func == (a: Sums, b: Sums) -> Bool { a.dots == b.dots && a.keys == b.keys && a.idk == b.idk && a.dead == b.dead && a.members == b.members
+        }
 
         mutating func idk(_ key: Int64, rid: Int64) { idk.add(hasher.hash(tag: 2, key, nil, rid)) }
         mutating func dot(rix: Int64, counter: Int64, rid: Int64) { dots.add(hasher.hash(tag: 0, rix, counter, rid)) }
         mutating func key(ix: Int64, key: UnsafeRawBufferPointer, rid: Int64) { keys.add(hasher.hash(tag: 1, ix, key, rid)) }
+        mutating func row(_ rid: Int64, dead: Bool, member: Bool) {
+            if dead { self.dead.add(hasher.hash(tag: 3, rid, nil, rid)) }
+            if member { members.add(hasher.hash(tag: 4, rid, nil, rid)) }
+        }
     }
 
     struct Tally: Equatable {
@@ -255,6 +262,28 @@ enum DerivedCheck {
                 sums.idk(e.0, rid: e.1)
             }
         }
+        // The partial indexes: a tombstone or member record missing from its index would be
+        // unseen by purging, and any later write of its row would fail ("index corruption").
+        // A covering scan reads the entries without the table.
+        for (index, condition, tag) in [("records_dead", "live=0", 3), ("records_members", "kind=\(RecordKind.replica.rawValue)", 4)] {
+            // An entry is (rid, row id), and a walk reads only the row id: each is also searched
+            // for by its rid, which finds only an entry whose two agree (the entry a write of
+            // that row deletes; an entry (5, row 7) would make every write of row 7 fail).
+            let s = try db.prepare("SELECT rid FROM records INDEXED BY \(index) WHERE \(condition) ORDER BY rid")
+            let probe = try db.prepare("SELECT rid FROM records INDEXED BY \(index) WHERE \(condition) AND rid=?1")
+            defer { s.reset(); probe.reset() }
+            var last: Int64?
+            while try s.step() {
+                guard s.type(0) == SQLITE_INTEGER else { return nil }
+                let rid = s.int(0)
+                if let last, !(last < rid) { return nil }
+                last = rid
+                probe.reset()
+                _ = probe.bind(int: rid, at: 1)
+                guard try probe.step(), probe.int(0) == rid else { return nil }
+                if tag == 3 { sums.dead.add(hasher.hash(tag: 3, rid, nil, rid)) } else { sums.members.add(hasher.hash(tag: 4, rid, nil, rid)) }
+            }
+        }
         return (sums, keysSeenTwice)
     }
 
@@ -280,6 +309,8 @@ enum DerivedCheck {
 
         // The id index is built by CREATE INDEX from the records.
         func idk(_ key: Int64, rid: Int64) {}
+        // The partial indexes are built again by REINDEX.
+        func row(_ rid: Int64, dead: Bool, member: Bool) {}
 
         func dot(rix: Int64, counter: Int64, rid: Int64) throws {
             insertDot.reset()

@@ -195,14 +195,22 @@ extension ReplicaStore {
             guard check == "ok" else { throw StoreError.invalid("the snapshot failed its integrity check: \(firstProblem(check))") }
             // Before anything here writes to it: SQL of the hub's own would run on this machine.
             try refuseStoredSQL(db, path: path)
+            try refuseUnorderedKeys(db, path: path)
             let version = try db.scalar("PRAGMA user_version")?.int ?? 0
             guard version <= Int64(Schema.version) else {
                 throw StoreError.newerVersion(path: path, found: Int32(version), supported: Schema.version)
             }
             if version < Int64(Schema.version) { try migrate(db, from: Int(version)) }
-            try checkSnapshotSchema(db, path: path)
+            let ourIndexes = try checkSnapshotSchema(db, path: path)
             guard let hex = try db.scalar("SELECT value FROM meta WHERE key='replica_id'")?.text, let source = ReplicaID(hex: hex) else {
                 throw StoreError.notAReplica(path: path, reason: "no replica id")
+            }
+            // Row numbers are the hub's, and new rows are numbered above them (and above `rid_high`):
+            // none may be near the end of their range, where the next number overflows.
+            let highest = max(try db.scalar("SELECT max(rid) FROM records")?.int ?? 0,
+                              (try db.scalar("SELECT value FROM meta WHERE key=?", .text(removedRowHighKey))?.text).flatMap { Int64($0) } ?? 0)
+            guard highest < Int64(1) << 62 else {
+                throw StoreError.notAReplica(path: path, reason: "its row numbers reach \(highest), beyond any replica's (2^62)")
             }
             // The id the hub gave its copy stays its `backup_of`: where the records came from is the hub.
             let origin = (try db.scalar("SELECT value FROM meta WHERE key='backup_of'")?.text).flatMap { ReplicaID(hex: $0) } ?? source
@@ -213,6 +221,7 @@ extension ReplicaStore {
             try db.run("DELETE FROM meta WHERE substr(key, 1, 8) = 'setting.'")
             try db.run("UPDATE meta SET value=? WHERE key='backup_of'", .text(origin.hex))
             try db.run("DELETE FROM meta WHERE key='resync'")
+            try dropWhatIsNotChecked(db, keeping: ourIndexes)
             // The file is no replica until this returns (a clone cut off meanwhile is started again
             // from nothing), so the rebuild writes no journal: what it writes is written once.
             // The commit still syncs the file (synchronous stays FULL).
@@ -234,6 +243,28 @@ extension ReplicaStore {
         return lines.count > 1 ? "\(first) (and \(lines.count - 1) more)" : first
     }
 
+    /// Refuses a snapshot whose `meta` or `corrections` (kept, and read by key) holds keys out of
+    /// order or twice: `quick_check` does not look at the order of a WITHOUT ROWID table's B-tree,
+    /// and a search in one out of order finds one of two `id_key`s, or none (the `dots` and
+    /// `keys` tables are walked by `DerivedCheck`; the others a clone keeps are emptied).
+    static func refuseUnorderedKeys(_ db: SQLiteConnection, path: String) throws {
+        for (table, column) in [("meta", "key"), ("corrections", "rid")] {
+            guard try db.scalar("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", .text(table)) != nil else { continue }
+            let s = try db.prepare("SELECT \(column) FROM \(table)")
+            defer { s.reset() }
+            var last: [UInt8]?
+            while try s.step() {
+                let ok = s.type(0) == SQLITE_TEXT && s.withBlob(0) { key in
+                    defer { last = Array(key) }
+                    return last.map { l in l.withUnsafeBytes { DerivedCheck.compareBytes($0, key) < 0 } } ?? true
+                }
+                guard ok else {
+                    throw StoreError.notAReplica(path: path, reason: "its \(table) table holds a key out of order or twice")
+                }
+            }
+        }
+    }
+
     /// Refuses a snapshot holding a trigger or a view: a replica has none, and the hub's would run
     /// here, in every later write (a trigger re-pinning the replica id to the hub's, or deleting the
     /// index keys of every record merged, was adopted silently before this check).
@@ -249,7 +280,8 @@ extension ReplicaStore {
     /// UNIQUE constraint a new replica has must be there, the same (columns, collations, checks,
     /// index definitions); an index of the hub's own may be there only if not UNIQUE (one would
     /// refuse this replica's writes). Tables of the hub's own are kept (no SQL of theirs runs).
-    static func checkSnapshotSchema(_ db: SQLiteConnection, path: String) throws {
+    @discardableResult
+    static func checkSnapshotSchema(_ db: SQLiteConnection, path: String) throws -> Set<String> {
         let reference = try SQLiteConnection(path: ":memory:", create: true)
         defer { reference.close() }
         RecordKeyHasher.register(on: reference)
@@ -277,6 +309,35 @@ extension ReplicaStore {
                 throw refuse("it holds a UNIQUE index \(name) a replica does not have")
             }
         }
+        return Set(want.filter { $0.value.type == "index" }.map(\.key))
+    }
+
+    /// SQLite compares an index with its table only in `integrity_check`, and its planner picks
+    /// any index that fits a query: an index is the hub's word. So a clone keeps none it does
+    /// not check: an index of the hub's own (one on `records(idk, id)` answered every lookup by
+    /// id, from entries the hub chose) is dropped, and so are the planner's statistics
+    /// (`sqlite_stat1`…, which steer it); the indexes of the tables other than `records`,
+    /// `dots` and `keys` (small: `replicas`' id index, which interns the replica ids of every
+    /// dot merged later) are built again. `records`' partial indexes are checked with the
+    /// derived data (`rebuildDerived`).
+    static func dropWhatIsNotChecked(_ db: SQLiteConnection, keeping ours: Set<String>) throws {
+        var foreign: [String] = [], stats: [String] = [], tables: [String] = []
+        let s = try db.prepare("SELECT type, name, sql IS NULL FROM sqlite_master WHERE type IN ('index', 'table') ORDER BY name")
+        while try s.step() {
+            let type = s.text(0), name = s.text(1)
+            if type == "index" {
+                if !ours.contains(name) && s.int(2) == 0 { foreign.append(name) }
+            } else if name.hasPrefix("sqlite_stat") {
+                stats.append(name)
+            } else if !name.hasPrefix("sqlite_") && !["records", "dots", "keys"].contains(name) {
+                tables.append(name)
+            }
+        }
+        s.reset()
+        func quoted(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        for name in foreign { try db.exec("DROP INDEX \(quoted(name))") }
+        for name in stats { try db.exec("DROP TABLE \(quoted(name))") }
+        for name in tables { try db.exec("REINDEX \(quoted(name))") }
     }
 
     /// `sqlite_master` by name: type, table and SQL text (empty for an automatic index).
@@ -312,9 +373,9 @@ extension ReplicaStore {
     /// - the dots index, from every record's dots (interning replica ids as a merge does);
     /// - the secondary index keys of `indexes` (and the file's index signature);
     /// - the id index, which `quick_check` does not compare with its table.
-    ///   The two partial indexes of rows are not checked: purging reads the records they list and
-    ///   checks each (a tombstone the index hides is kept longer; a member record it hides is as if
-    ///   the hub had not sent it, which a sync could not tell either);
+    /// - the two partial indexes of rows, `records_dead` and `records_members`: a tombstone or a
+    ///   member record they hid would be unseen by purging and the stable point, and a later write
+    ///   of its row would fail;
     /// - the state summary, always computed.
     ///
     /// First it checks (`DerivedCheck`): one pass over the records sums the entries they imply,
@@ -359,6 +420,7 @@ extension ReplicaStore {
             INSERT INTO keys(ix, key, rid) SELECT ix, key, rid FROM temp.adopt_keys ORDER BY ix, key, rid;
             DROP TABLE temp.adopt_dots; DROP TABLE temp.adopt_keys;
             \(DerivedCheck.idkIndex);
+            REINDEX records_dead; REINDEX records_members;
             """)
         let repeated = try db.prepare("SELECT idk FROM records INDEXED BY records_idk GROUP BY idk HAVING count(*) > 1")
         defer { repeated.reset() }
@@ -398,16 +460,29 @@ extension ReplicaStore {
         let sums = StateSumTracker()
         var rix: [ReplicaID: Int64] = [:]
         do {
-            let s = try db.prepare("SELECT rix, rid FROM replicas")
+            // Each replica once, by its id as this build writes it (lowercase hex), numbered from 1
+            // (row 0 of the clock is the hybrid logical clock): else the dots the sums found under
+            // one number are not where the clock's number (or a later merge's lookup) reads them.
+            let s = try db.prepare("SELECT rix, rid, typeof(rix) = 'integer' AND typeof(rid) = 'text' FROM replicas")
             defer { s.reset() }
-            while try s.step() { if let r = ReplicaID(hex: s.text(1)) { rix[r] = s.int(0) } }
+            while try s.step() {
+                let text = s.text(1)
+                guard s.int(2) != 0, s.int(0) > 0, let r = ReplicaID(hex: text), r.hex == text, rix[r] == nil else {
+                    throw StoreError.notAReplica(path: path, reason: "its replicas table is not a replica's (replica #\(s.int(0)) is \"\(text.prefix(40))\")")
+                }
+                rix[r] = s.int(0)
+            }
+            if let stray = try db.scalar("SELECT rix FROM clock WHERE rix < 0 OR (rix > 0 AND rix NOT IN (SELECT rix FROM replicas)) LIMIT 1")?.int {
+                throw StoreError.notAReplica(path: path, reason: "its clock names replica #\(stray), which its replicas table lacks")
+            }
         }
         var summary: StateSums.Summary = [:]
         var wrongKeys: [(Int64, Int64)] = []
         var newReplicas = 0
         let rows = try db.prepare("""
             SELECT rid, idk, id, kind, live, body,
-                   typeof(id) = 'text' AND typeof(kind) = 'integer' AND typeof(live) = 'integer' AND live IN (0, 1) AND typeof(body) = 'blob'
+                   typeof(id) = 'text' AND typeof(kind) = 'integer' AND typeof(live) = 'integer' AND live IN (0, 1) AND typeof(body) = 'blob',
+                   typeof(idk) = 'integer'
             FROM records
             """)
         defer { rows.reset() }
@@ -421,7 +496,9 @@ extension ReplicaStore {
                 throw StoreError.corruptRecord(path: path, id: id, reason: "its columns are not a record's: an id of UTF-8 text, an integer kind, a liveness 0 or 1, an encoded body")
             }
             let key = hasher.key(id)
-            if key != rows.int(1) { wrongKeys.append((rid, key)) }
+            // An id key of another type (a blob of its digits reads as the key) is as wrong as
+            // another key: no lookup, which binds an integer, would find it.
+            if key != rows.int(1) || rows.int(7) == 0 { wrongKeys.append((rid, key)) }
             let (facts, keys, one): (RecordFacts, IndexKeys, StateSum)
             do {
                 (facts, keys, one) = try rows.withBlob(5) { bytes in
@@ -441,6 +518,7 @@ extension ReplicaStore {
             if live { row.live += 1; row.sum.add(one) } else { row.dead += 1 }
             summary[kind] = row
             try sink.idk(key, rid: rid)
+            try sink.row(rid, dead: !live, member: kind == Int64(RecordKind.replica.rawValue))
             for d in facts.dots {
                 let r: Int64
                 if let known = rix[d.replica] {

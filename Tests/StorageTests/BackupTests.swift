@@ -84,6 +84,8 @@ import Replica
         case wrongIDKey
         /// l8 lost its dots.
         case missingDots
+        /// l9's id key is a blob of its digits: it reads as the key, but no lookup finds it.
+        case idKeyAsBlob
         /// The keys B-tree is kept in descending order while its definition says ascending:
         /// `quick_check` passes it, and a lookup by key finds nothing.
         case keysOutOfOrder
@@ -141,6 +143,7 @@ import Replica
         case .extraKey: try liar.run("INSERT INTO keys(ix, key, rid) VALUES (0, CAST('t6-again' AS BLOB), ?)", .int(rid6))
         case .wrongIDKey: try liar.run("UPDATE records SET idk=idk+1 WHERE id='l7'")
         case .missingDots: try liar.run("DELETE FROM dots WHERE rid=?", .int(rid8))
+        case .idKeyAsBlob: try liar.exec("UPDATE records SET idk=CAST(CAST(idk AS TEXT) AS BLOB) WHERE id='l9'")
         case .keysOutOfOrder: try Lie.reverse(liar, table: "keys")
         case .dotsOutOfOrder: try Lie.reverse(liar, table: "dots")
         case .idIndexOutOfOrder: try Lie.reverse(liar, table: "records_idk")
@@ -167,6 +170,91 @@ import Replica
         _ = try pullAll(from: c, to: empty)
         #expect(try empty.record(id: "l8")?["token"] == "t8")
         #expect(try empty.counts().links == 39)
+    }
+
+    /// A replica named twice in `replicas` (its id in capitals: SQLite's UNIQUE is case-sensitive,
+    /// the id's parser is not), the hub's dots moved to the second number, the clock left on the
+    /// first: the sums agree, but the clone reads the clock's number, finds no dots there, and
+    /// never serves the hub's records. Or a replica numbered 0, the clock's row of the hybrid
+    /// logical clock. Or a clock naming a replica number `replicas` lacks. Each is refused, or
+    /// the clone serves every record.
+    @Test(arguments: ["named twice", "numbered 0", "clock names a stranger"]) func aReplicaNamedTwiceOrNumberedZeroIsRefused(_ lie: String) throws {
+        let folder = temporaryDirectory()
+        let hubPath = folder + "/hub.sqlite"
+        let hub = try ReplicaStore(path: hubPath, indexes: [tokenIndex])
+        try hub.write { tx in
+            for i in 0..<10 { try tx.write(id: "l\(i)", kind: .link, ["token": "t\(i)"]) }
+        }
+        let hubID = hub.replicaID
+        hub.close()
+        let path = try ReplicaStore.backup(from: hubPath, to: folder + "/snapshot.sqlite").path
+        let db = try SQLiteConnection(path: path)
+        let hubRix = try #require(try db.scalar("SELECT rix FROM replicas WHERE rid=?", .text(hubID.hex))?.int)
+        let other = lie == "named twice" ? 99 : 0
+        if lie == "named twice" {
+            try db.run("INSERT INTO replicas(rix, rid) VALUES(99, ?)", .text(hubID.hex.uppercased()))
+        } else if lie == "clock names a stranger" {
+            try db.run("INSERT INTO clock(rix, counter) VALUES(77, 5)")
+        } else {
+            try db.run("UPDATE replicas SET rix=0 WHERE rix=?", .int(hubRix))
+            try db.run("UPDATE clock SET rix=-1 WHERE rix=0")
+            try db.run("UPDATE clock SET rix=0 WHERE rix=?", .int(hubRix))
+            try db.run("DELETE FROM clock WHERE rix=-1")
+        }
+        if lie != "clock names a stranger" { try db.run("UPDATE dots SET rix=? WHERE rix=?", .int(Int64(other)), .int(hubRix)) }
+        db.close()
+        do {
+            _ = try ReplicaStore.adoptSnapshot(at: path, indexes: [tokenIndex])
+        } catch {
+            #expect("\(error)".contains("replica"), "\(error)")
+            return
+        }
+        let c = try ReplicaStore(path: path, indexes: [tokenIndex])
+        defer { c.close() }
+        let empty = try temporaryStore("empty.sqlite")
+        defer { empty.close() }
+        _ = try pullAll(from: c, to: empty)
+        #expect(try empty.counts().links == 10, "a peer that lacks the hub's records gets them from the clone")
+    }
+
+    /// Row numbers at the end of their range (a row numbered 2^63-1, or `rid_high` saying one
+    /// was removed): a clone numbering its next new row above them overflowed, and the process
+    /// stopped. Such a snapshot is refused with a sentence.
+    @Test(arguments: ["last row", "removed row"]) func rowNumbersAtTheEndOfTheirRangeAreRefused(_ lie: String) throws {
+        let (_, _, paths) = try twoDownloads()
+        let db = try SQLiteConnection(path: paths[0])
+        if lie == "last row" {
+            try db.exec("UPDATE records SET rid=9223372036854775807 WHERE id='x'; UPDATE dots SET rid=9223372036854775807; UPDATE keys SET rid=9223372036854775807")
+        } else {
+            try db.exec("INSERT INTO meta(key, value) VALUES('rid_high', '9223372036854775807')")
+        }
+        db.close()
+        do {
+            _ = try ReplicaStore.adoptSnapshot(at: paths[0], indexes: [])
+        } catch {
+            #expect("\(error)".contains("row number"), "\(error)")
+            return
+        }
+        let c = try ReplicaStore(path: paths[0])
+        defer { c.close() }
+        try c.write { _ = try $0.write(id: "new", kind: .link, ["token": "n"]) }
+        #expect(try c.record(id: "new") != nil)
+    }
+
+    /// `meta` holding `id_key` twice, in a B-tree of (key, value) put under meta's name:
+    /// `quick_check` passes it, a search finds one of the two. Refused (before, adopted).
+    @Test func aMetaTableHoldingAKeyTwiceIsRefused() throws {
+        let (_, _, paths) = try twoDownloads()
+        try IndexLie.forge(paths[0], index: "meta", shadowIndex: "shadow", sql: """
+            CREATE TABLE shadow(key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(key, value)) WITHOUT ROWID;
+            INSERT INTO shadow SELECT key, value FROM meta;
+            INSERT INTO shadow VALUES('id_key', '00000000000000000000000000000000');
+            """, dropShadow: false)
+        let db = try SQLiteConnection(path: paths[0])
+        try db.exec("DROP TABLE shadow")
+        db.close()
+        let error = #expect(throws: StoreError.self) { try ReplicaStore.adoptSnapshot(at: paths[0], indexes: []) }
+        #expect(error.map { "\($0)".contains("meta table") } == true, "\(error.map { "\($0)" } ?? "adopted")")
     }
 
     @Test func aResyncIsDueOnlyWhenThePeerPurgedPastTheSnapshot() throws {
@@ -234,7 +322,8 @@ import Replica
             let error = #expect(throws: StoreError.self, "\(sql)") { try ReplicaStore.adoptSnapshot(at: path, indexes: []) }
             #expect(error.map { "\($0)".contains(named) } == true, "\(sql): \(error.map { "\($0)" } ?? "adopted")")
         }
-        // What a replica may hold beyond its own schema and is harmless is kept: a table, a plain index.
+        // What a replica may hold beyond its own schema and is harmless is kept: a table. A plain
+        // index of the hub's own is adopted without its entries: nothing checks them (`IndexLie`).
         let db = try SQLiteConnection(path: paths[1])
         try db.exec("CREATE TABLE notes(x); CREATE INDEX notes_x ON notes(x); CREATE INDEX records_kind ON records(kind)")
         db.close()
@@ -242,5 +331,106 @@ import Replica
         let c = try ReplicaStore(path: paths[1])
         defer { c.close() }
         #expect(try c.record(id: "x") != nil)
+        #expect(try c.db.scalar("SELECT count(*) FROM sqlite_master WHERE name IN ('notes', 'notes_x', 'records_kind')")?.int == 1)
+    }
+
+    /// An index's entries are the hub's word: SQLite compares an index with its table only in
+    /// `integrity_check` (`quick_check`, which a clone runs, does not), and its planner uses any
+    /// index that fits a query. Each lie below passes `quick_check` and was kept by a clone.
+    enum IndexLie: String, CaseIterable {
+        /// An index of the hub's own on `records(idk, id)`, which the planner picks for every
+        /// lookup by id (and the merge's, as covering): l5's entry points at l6's row; l6 has none.
+        case indexOfItsOwn
+        /// `replicas`' id index gives the hub's id the other replica's number (and the other's
+        /// the hub's): dots and clock entries merged later would go to the wrong replica.
+        case replicaNumbersSwapped
+        /// `records_dead` lacks l3's tombstone: purging never sees it, and writing l3 fails.
+        case tombstoneHidden
+        /// `records_dead`'s entry of l3 is (l2's number, l3's row): a walk, which reads only the
+        /// row, finds l3's tombstone, but writing l3 fails (its entry is not where it is sought).
+        case tombstoneMisfiled
+
+        /// Gives `index` the entries of `shadowIndex`, an index of a table `shadow` that `sql`
+        /// creates and fills (of the same columns), by swapping their root pages; then drops `shadow`.
+        static func forge(_ path: String, index: String, shadowIndex: String, sql: String, dropShadow: Bool = true) throws {
+            let db = try SQLiteConnection(path: path)
+            try db.exec(sql)
+            let a = try #require(try db.scalar("SELECT rootpage FROM sqlite_master WHERE name=?", .text(index))?.int)
+            let b = try #require(try db.scalar("SELECT rootpage FROM sqlite_master WHERE name=?", .text(shadowIndex))?.int)
+            try db.exec("PRAGMA writable_schema=ON")
+            try db.run("UPDATE sqlite_master SET rootpage=? WHERE name=?", .int(b), .text(index))
+            try db.run("UPDATE sqlite_master SET rootpage=? WHERE name=?", .int(a), .text(shadowIndex))
+            try db.exec("PRAGMA writable_schema=OFF")
+            db.close()
+            guard dropShadow else { return }
+            let again = try SQLiteConnection(path: path)
+            try again.exec("DROP TABLE shadow")
+            #expect(try again.scalar("PRAGMA quick_check")?.text == "ok", "the lie passes quick_check")
+            again.close()
+        }
+    }
+
+    @Test(arguments: IndexLie.allCases) func anIndexIsCheckedOrBuiltAgainNeverTakenOnTheHubsWord(_ lie: IndexLie) throws {
+        let folder = temporaryDirectory()
+        let hubPath = folder + "/hub.sqlite"
+        let hub = try ReplicaStore(path: hubPath, indexes: [tokenIndex])
+        try hub.write { tx in
+            for i in 0..<40 { try tx.write(id: "l\(i)", kind: .link, ["token": "t\(i)"]) }
+        }
+        try hub.write { try $0.delete(id: "l3") }
+        let other = try ReplicaStore(path: folder + "/other.sqlite", indexes: [tokenIndex])
+        try other.write { _ = try $0.write(id: "o", kind: .link, ["token": "to"]) }
+        try pullAll(from: other, to: hub)
+        let (hubID, otherID) = (hub.replicaID, other.replicaID)
+        other.close()
+        hub.close()
+        let path = try ReplicaStore.backup(from: hubPath, to: folder + "/snapshot.sqlite").path
+        let db = try SQLiteConnection(path: path)
+        let rid5 = try #require(try db.scalar("SELECT rid FROM records WHERE id='l5'")?.int)
+        let rid6 = try #require(try db.scalar("SELECT rid FROM records WHERE id='l6'")?.int)
+        let hubRix = try #require(try db.scalar("SELECT rix FROM replicas WHERE rid=?", .text(hubID.hex))?.int)
+        let otherRix = try #require(try db.scalar("SELECT rix FROM replicas WHERE rid=?", .text(otherID.hex))?.int)
+        db.close()
+        switch lie {
+        case .indexOfItsOwn:
+            try IndexLie.forge(path, index: "records_own", shadowIndex: "shadow_own", sql: """
+                CREATE INDEX records_own ON records(idk, id);
+                CREATE TABLE shadow(rid INTEGER PRIMARY KEY, idk INTEGER NOT NULL, id TEXT NOT NULL);
+                INSERT INTO shadow SELECT rid, idk, id FROM records WHERE rid NOT IN (\(rid5), \(rid6));
+                INSERT INTO shadow SELECT \(rid6), idk, id FROM records WHERE rid=\(rid5);
+                CREATE INDEX shadow_own ON shadow(idk, id);
+                """)
+        case .replicaNumbersSwapped:
+            try IndexLie.forge(path, index: "sqlite_autoindex_replicas_1", shadowIndex: "sqlite_autoindex_shadow_1", sql: """
+                CREATE TABLE shadow(rix INTEGER PRIMARY KEY, rid TEXT NOT NULL UNIQUE);
+                INSERT INTO shadow SELECT rix, CASE rix WHEN \(hubRix) THEN '\(otherID.hex)' WHEN \(otherRix) THEN '\(hubID.hex)' ELSE rid END
+                    FROM replicas;
+                """)
+        case .tombstoneHidden:
+            try IndexLie.forge(path, index: "records_dead", shadowIndex: "shadow_dead", sql: """
+                CREATE TABLE shadow(rid INTEGER PRIMARY KEY, live INTEGER NOT NULL);
+                INSERT INTO shadow SELECT rid, live FROM records WHERE id <> 'l3';
+                CREATE INDEX shadow_dead ON shadow(rid) WHERE live=0;
+                """)
+        case .tombstoneMisfiled:
+            // An index on (n) of a table whose row l3 has n = l2's number: entries (n, row id).
+            try IndexLie.forge(path, index: "records_dead", shadowIndex: "shadow_dead", sql: """
+                CREATE TABLE shadow(rid INTEGER PRIMARY KEY, n INTEGER NOT NULL, live INTEGER NOT NULL);
+                INSERT INTO shadow SELECT rid, CASE id WHEN 'l3' THEN (SELECT rid FROM records WHERE id='l2') ELSE rid END, live FROM records;
+                CREATE INDEX shadow_dead ON shadow(n) WHERE live=0;
+                """)
+        }
+        let adopted = try ReplicaStore.adoptSnapshot(at: path, indexes: [tokenIndex])
+        #expect(adopted.derived == ([.tombstoneHidden, .tombstoneMisfiled].contains(lie) ? .rebuilt : .checked), "\(lie)")
+        let c = try ReplicaStore(path: path, indexes: [tokenIndex])
+        defer { c.close() }
+        #expect(try c.db.scalar("PRAGMA integrity_check")?.text == "ok", "\(lie): every index agrees with its table")
+        for i in 0..<40 where i != 3 {
+            #expect(try c.record(id: "l\(i)")?["token"] == "t\(i)", "\(lie): l\(i) found by its id")
+        }
+        #expect(try c.db.scalar("SELECT rix FROM replicas WHERE rid=?", .text(hubID.hex))?.int == hubRix, "\(lie): the hub's number")
+        // l3's tombstone is a row like any other: written again, it lives.
+        try c.write { _ = try $0.write(id: "l3", kind: .link, ["token": "t3"], revive: true) }
+        #expect(try c.record(id: "l3")?["token"] == "t3")
     }
 }
