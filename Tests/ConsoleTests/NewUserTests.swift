@@ -329,6 +329,11 @@ import TestSupport
         }
         #expect(try runTool(["help"]).stdout.contains("[--webhook-batch N]"))
         #expect(try runTool(["help", "init"]).status == 0)
+        // The shell's other commands have help too (`help clone` used to suggest "close").
+        for (topic, flag) in [("clone", "--token-file"), ("backup", "COPY")] {
+            let r = try runTool(["help", topic])
+            #expect(r.status == 0 && r.stdout.contains("usage: setuplink") && r.stdout.contains(flag), "help \(topic): \(r.stdout)\(r.stderr)")
+        }
         let inREPL = try runTool(["--db", temporaryReplica()], input: "help serve\n")
         #expect(inREPL.status == 0 && inREPL.stdout.contains("usage: setuplink [--db PATH] serve"))
         let unknown = try runTool(["help", "srve"])
