@@ -1,4 +1,3 @@
-import CCrypto
 import CSQLite
 import Crypto
 import Glibc
@@ -37,35 +36,6 @@ protocol DerivedSink {
 /// Where anything differs (a hub that lied, another version's indexes, a wrong id key), the clone
 /// builds all of it again from the records, in tables of our definition.
 enum DerivedCheck {
-    /// The definitions a replica of this version has (the migrations' end state).
-    static let dotsTable = """
-        CREATE TABLE dots(
-            rix INTEGER NOT NULL,
-            counter INTEGER NOT NULL,
-            rid INTEGER NOT NULL,
-            PRIMARY KEY(rix, counter, rid)
-        ) WITHOUT ROWID
-        """
-    static let keysTable = """
-        CREATE TABLE keys(
-            ix INTEGER NOT NULL,
-            key BLOB NOT NULL,
-            rid INTEGER NOT NULL,
-            PRIMARY KEY(ix, key, rid)
-        ) WITHOUT ROWID
-        """
-    static let idkIndex = "CREATE INDEX records_idk ON records(idk)"
-    static let recordsTable = """
-        CREATE TABLE records(
-            rid INTEGER PRIMARY KEY,
-            idk INTEGER NOT NULL,
-            id TEXT NOT NULL,
-            kind INTEGER NOT NULL,
-            live INTEGER NOT NULL,
-            body BLOB NOT NULL
-        )
-        """
-
     /// What SQLite says of the shape of `dots`, `keys`, `records` and `records_idk` in `db`: the
     /// tables' kind and columns, every index on them with its columns, order and collation.
     static func structure(_ db: SQLiteConnection) throws -> [String] {
@@ -97,17 +67,30 @@ enum DerivedCheck {
         return out
     }
 
-    /// The structure of a replica of this version, from the definitions above in a database in memory.
-    static let ours: [String] = {
+    /// A replica of this version, made in memory by the migrations themselves: the structure
+    /// of its derived tables (`structure`) and their definitions (`CREATE` statements by name,
+    /// for `dots`, `keys` and `records_idk`), which a rebuild uses.
+    static let reference: (structure: [String], definitions: [String: String]) = {
         do {
             let db = try SQLiteConnection(path: ":memory:", create: true)
             defer { db.close() }
-            try db.exec("\(recordsTable); \(idkIndex); \(dotsTable); \(keysTable);")
-            return try structure(db)
+            RecordKeyHasher.register(on: db)
+            try ReplicaStore.initialize(db)
+            var definitions: [String: String] = [:]
+            let s = try db.prepare("SELECT name, sql FROM sqlite_master WHERE name IN ('dots', 'keys', 'records_idk')")
+            while try s.step() { definitions[s.text(0)] = s.text(1) }
+            s.reset()
+            return (try structure(db), definitions)
         } catch {
-            return ["unavailable: \(error)"]
+            return (["unavailable: \(error)"], [:])
         }
     }()
+
+    /// The `CREATE` statement of `name` (`dots`, `keys` or `records_idk`) in a replica of this version.
+    static func definition(_ name: String) throws -> String {
+        guard let sql = reference.definitions[name] else { throw StoreError.invalid("this build's definition of \(name) is unavailable") }
+        return sql
+    }
 
     /// Whether the snapshot open in `db` defines the derived tables and index as ours does.
     /// (Its records table may carry more indexes of its own: the partial ones, not checked here.)
@@ -117,7 +100,7 @@ enum DerivedCheck {
         func filtered(_ lines: [String]) -> [String] {
             lines.filter { !$0.hasPrefix("records_") || $0.hasPrefix("records_idk|") }
         }
-        return filtered(theirs) == filtered(ours)
+        return filtered(theirs) == filtered(reference.structure)
     }
 
     /// Counts and keyed sums of derived entries, one per kind of entry.
@@ -145,62 +128,34 @@ enum DerivedCheck {
         mutating func add(_ one: StateSum) { count += 1; sum.add(one) }
     }
 
-    /// SHA-256 of (32 random bytes ‖ entry frame), the random prefix absorbed once.
+    /// SHA-256 of (32 random bytes ‖ entry frame) (`PrefixedSHA256`).
     final class EntryHasher: @unchecked Sendable {
-        private let keyed: OpaquePointer
-        private let context: OpaquePointer
-        private var frame: [UInt8] = []
-
-        init() {
-            guard let a = EVP_MD_CTX_new(), let b = EVP_MD_CTX_new() else { libcryptoFailed("EVP_MD_CTX_new") }
-            keyed = a
-            context = b
-            expectLibcrypto(EVP_DigestInit_ex(keyed, EVP_sha256(), nil), "EVP_DigestInit_ex")
-            let secret = SecureRandom.bytes(32)
-            secret.withUnsafeBytes { expectLibcrypto(EVP_DigestUpdate(keyed, $0.baseAddress, $0.count), "EVP_DigestUpdate") }
-            frame.reserveCapacity(256)
-        }
-
-        deinit {
-            EVP_MD_CTX_free(keyed)
-            EVP_MD_CTX_free(context)
-        }
+        private let sha = PrefixedSHA256(prefix: SecureRandom.bytes(32))
 
         private func put(_ v: Int64) {
             var x = UInt64(bitPattern: v).littleEndian
-            withUnsafeBytes(of: &x) { frame.append(contentsOf: $0) }
+            withUnsafeBytes(of: &x) { sha.frame.append(contentsOf: $0) }
         }
 
-        /// An entry: a tag (0 dot, 1 index key, 2 id index), an integer, then a second integer
-        /// or a byte string (its length first), then the row id.
+        /// An entry: a tag (0 dot, 1 index key, 2 id index, 3 tombstone index, 4 member index),
+        /// an integer, then a second integer or a byte string (its length first), then the row id.
         func hash(tag: UInt8, _ a: Int64, _ b: Int64?, _ rid: Int64) -> StateSum {
-            frame.removeAll(keepingCapacity: true)
-            frame.append(tag)
+            sha.startFrame()
+            sha.frame.append(tag)
             put(a)
             if let b { put(b) }
             put(rid)
-            return digest()
+            return sha.digest()
         }
 
         func hash(tag: UInt8, _ a: Int64, _ bytes: UnsafeRawBufferPointer, _ rid: Int64) -> StateSum {
-            frame.removeAll(keepingCapacity: true)
-            frame.append(tag)
+            sha.startFrame()
+            sha.frame.append(tag)
             put(a)
             put(Int64(bytes.count))
-            frame.append(contentsOf: bytes)
+            sha.frame.append(contentsOf: bytes)
             put(rid)
-            return digest()
-        }
-
-        private func digest() -> StateSum {
-            expectLibcrypto(EVP_MD_CTX_copy_ex(context, keyed), "EVP_MD_CTX_copy_ex")
-            frame.withUnsafeBytes { expectLibcrypto(EVP_DigestUpdate(context, $0.baseAddress, $0.count), "EVP_DigestUpdate") }
-            var out: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-            return withUnsafeMutableBytes(of: &out) { o in
-                var len: UInt32 = 0
-                expectLibcrypto(EVP_DigestFinal_ex(context, o.baseAddress!.assumingMemoryBound(to: UInt8.self), &len), "EVP_DigestFinal_ex")
-                return StateSum(bytes: UnsafeRawBufferPointer(o))
-            }
+            return sha.digest()
         }
     }
 

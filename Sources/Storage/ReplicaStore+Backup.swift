@@ -415,11 +415,11 @@ extension ReplicaStore {
         for (rid, key) in pass.wrongKeys { try db.run("UPDATE records SET idk=? WHERE rid=?", .int(key), .int(rid)) }
         try db.exec("""
             DROP INDEX IF EXISTS records_idk; DROP TABLE IF EXISTS dots; DROP TABLE IF EXISTS keys;
-            \(DerivedCheck.dotsTable); \(DerivedCheck.keysTable);
+            \(try DerivedCheck.definition("dots")); \(try DerivedCheck.definition("keys"));
             INSERT INTO dots(rix, counter, rid) SELECT rix, counter, rid FROM temp.adopt_dots ORDER BY rix, counter, rid;
             INSERT INTO keys(ix, key, rid) SELECT ix, key, rid FROM temp.adopt_keys ORDER BY ix, key, rid;
             DROP TABLE temp.adopt_dots; DROP TABLE temp.adopt_keys;
-            \(DerivedCheck.idkIndex);
+            \(try DerivedCheck.definition("records_idk"));
             REINDEX records_dead; REINDEX records_members;
             """)
         let repeated = try db.prepare("SELECT idk FROM records INDEXED BY records_idk GROUP BY idk HAVING count(*) > 1")

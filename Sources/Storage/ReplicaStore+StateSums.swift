@@ -1,4 +1,3 @@
-import CCrypto
 import CSQLite
 import Crypto
 import Glibc
@@ -142,25 +141,8 @@ final class StateSumTracker {
     /// A change to `records` seen outside a transaction (none is made so; a guard): the
     /// summary is then computed again from the records at the next commit.
     var untrusted = false
-    /// SHA-256 initialised once; each row's hash starts from a copy of it (an init per row
-    /// fetched the algorithm again each time), in `context`, reused (no allocation per row).
-    private let initialised: OpaquePointer
-    private let context: OpaquePointer
-    /// The row's frame, in one buffer: one digest update per row.
-    private var frame: [UInt8] = []
-
-    init() {
-        guard let a = EVP_MD_CTX_new(), let b = EVP_MD_CTX_new() else { libcryptoFailed("EVP_MD_CTX_new") }
-        initialised = a
-        context = b
-        expectLibcrypto(EVP_DigestInit_ex(initialised, EVP_sha256(), nil), "EVP_DigestInit_ex")
-        frame.reserveCapacity(4096)
-    }
-
-    deinit {
-        EVP_MD_CTX_free(initialised)
-        EVP_MD_CTX_free(context)
-    }
+    /// A record's hash (`PrefixedSHA256`, no prefix): contexts and frame reused row after row.
+    private let sha = PrefixedSHA256(frameCapacity: 4096)
 
     /// Installs the hook on `db`; the tracker must outlive the connection's use of it.
     func install(on db: SQLiteConnection) {
@@ -238,19 +220,12 @@ final class StateSumTracker {
 
     /// `StateSum.of(id:encoded:)`, with the reused contexts and buffer.
     func hash(id: UnsafeRawBufferPointer, body: UnsafeRawBufferPointer) -> StateSum {
-        frame.removeAll(keepingCapacity: true)
-        putVarint(UInt64(id.count), &frame)
-        frame.append(contentsOf: id)
-        putVarint(UInt64(body.count), &frame)
-        frame.append(contentsOf: body)
-        expectLibcrypto(EVP_MD_CTX_copy_ex(context, initialised), "EVP_MD_CTX_copy_ex")
-        frame.withUnsafeBytes { expectLibcrypto(EVP_DigestUpdate(context, $0.baseAddress, $0.count), "EVP_DigestUpdate") }
-        var out: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        return withUnsafeMutableBytes(of: &out) { o in
-            var len: UInt32 = 0
-            expectLibcrypto(EVP_DigestFinal_ex(context, o.baseAddress!.assumingMemoryBound(to: UInt8.self), &len), "EVP_DigestFinal_ex")
-            return StateSum(bytes: UnsafeRawBufferPointer(o))
-        }
+        sha.startFrame()
+        putVarint(UInt64(id.count), &sha.frame)
+        sha.frame.append(contentsOf: id)
+        putVarint(UInt64(body.count), &sha.frame)
+        sha.frame.append(contentsOf: body)
+        return sha.digest()
     }
 }
 
