@@ -162,6 +162,10 @@ enum CloneCommand {
         } catch SyncError.cancelled where stalled {
             if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             throw ConsoleError.failed("the hub sent nothing for \(Int(stallSeconds)) s in the middle of the snapshot (\(Format.bytes(moved.bytes)) received); nothing was installed")
+        } catch {
+            // The error on a line of its own, not after the progress line.
+            if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            throw error
         }
         if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let downloaded = Date()

@@ -52,15 +52,20 @@ enum REPL {
             return 1
         }
         guard let (service, source) = SetupLinkCLI.openSession(options) else { return 1 }
-        defer { service.store.close() }
         let session = ConsoleSession(service: service, json: options.json, io: io(interactive: Terminal.stdinIsTTY))
         session.externalURLSource = source
         session.oneShot = true
         if case .failed(let message) = session.run(words: words) {
+            // A failed command leaves no file it made and wrote nothing to (a first `sync URL`
+            // with a wrong token would else leave an empty replica, which a later clone refuses).
+            let holdsNothing = (try? service.store.countsByKind().filter { $0.kind != .replica }.allSatisfy { $0.live + $0.tombstones == 0 }) ?? false
+            service.store.close()
+            if isNew && holdsNothing { for suffix in ["", "-wal", "-shm", "-journal"] { unlink(options.db + suffix) } }
             SetupLinkCLI.printError(message)
             // A malformed command (unknown command or flag, a missing argument) is a malformed command line.
             return session.lastFailureWasUsage ? 2 : 1
         }
+        service.store.close()
         return 0
     }
 

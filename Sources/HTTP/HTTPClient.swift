@@ -367,6 +367,9 @@ public struct HTTPClient: Sendable {
             // Closed without an answer, and a TLS handshake at the same address succeeds:
             // plain HTTP was sent to an HTTPS server.
             return .noAnswerToPlainHTTP(url: url)
+        case CURLE_PARTIAL_FILE:
+            // Reached, and answering, then gone: not unreachable.
+            return .invalidAnswer(url: url, message: "the answer was cut off before its end (\(detail))")
         case CURLE_OPERATION_TIMEDOUT:
             var connectTime: curl_off_t = 0
             _ = setuplink_curl_getinfo_off(handle, CURLINFO_CONNECT_TIME_T, &connectTime)

@@ -27,8 +27,8 @@ extension SyncClient {
         case 200: break
         case 401 where text != nil: throw .unauthorized(peer: nil, url: base, tokenGiven: !(token ?? "").isEmpty)
         case 404:
-            throw .notAPeer(url: base, reason: "it has no GET /sync/v1/snapshot (404; a setuplink hub older than clone, or not a hub):"
-                                + " make the replica with `sync` instead")
+            throw .notAPeer(url: base, reason: "it answers 404 to GET /sync/v1/snapshot: give the hub's base URL as its serve banner prints it, not a page of it;"
+                                + " a hub older than clone has no snapshot, and a new replica of it is made with sync")
         default:
             throw .peerError(peer: nil, url: base, status: r.status,
                              message: text ?? "GET /sync/v1/snapshot answered \(r.status) without an error message")

@@ -127,6 +127,29 @@ import TestSupport
         #expect(small.status == 0 && !small.stdout.contains("clone"), "\(small.stdout)")
     }
 
+    /// What a new user tried (a trial in tmux): a first `sync` that fails leaves no file, so a
+    /// clone into that name is not then refused; `clone` typed in the REPL says it is the
+    /// shell's; the setup page's URL given to clone asks for the hub's base URL.
+    @Test func aNewUsersMistakesAroundCloneLeaveNothingAndSayWhatToDo() throws {
+        let folder = testFolder("clone-mistakes")
+        let (hub, _) = try Self.servedHub(folder)
+        defer { hub.stop() }
+        let db = folder + "/new.sqlite"
+        let (listener, port) = try boundSocket()
+        close(listener)
+        let failed = try runTool(["--db", db, "sync", "http://127.0.0.1:\(port)"], environment: ["SETUPLINK_TOKEN": Self.token])
+        #expect(failed.status == 1 && failed.stderr.split(separator: "\n").count == 1, "\(failed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: db), "a failed first sync left a file")
+        let wrongToken = try runTool(["--db", db, "sync", hub.url], environment: ["SETUPLINK_TOKEN": "not-the-token-0123456789"])
+        #expect(wrongToken.status == 1 && !FileManager.default.fileExists(atPath: db))
+        #expect(try Self.clone(db, hub.url).status == 0, "the clone is not refused by a file the failed syncs left")
+        let inREPL = try runTool(["--db", db], input: "clone \(hub.url)\n")
+        #expect(inREPL.stderr.contains("clone is a command of the shell, not of the REPL: setuplink --db NEW clone URL"), "\(inREPL.stderr)")
+        let page = try Self.clone(folder + "/page.sqlite", hub.url + "/setup/abc")
+        #expect(page.status == 1 && page.stderr.contains("give the hub's base URL"), "\(page.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/page.sqlite"))
+    }
+
     /// A read-only peer token may clone: the snapshot and the catch-up pull need no push.
     @Test func aReadOnlyTokenMayClone() throws {
         let folder = testFolder("clone-read-only")
@@ -160,7 +183,7 @@ import TestSupport
         let plain = HTTPServer(configuration: HTTPServerConfiguration(port: 0), routes: [])
         let port = try plain.start()
         defer { plain.stop() }
-        refused(try Self.clone(db, "http://127.0.0.1:\(port)"), "no GET /sync/v1/snapshot")
+        refused(try Self.clone(db, "http://127.0.0.1:\(port)"), "answers 404 to GET /sync/v1/snapshot")
         refused(try Self.clone(db, "http://127.0.0.1:\(try freePort())"), "unreachable")
         refused(try Self.clone(db, "not a url"), "not an absolute http(s) URL")
         // An existing file is never replaced.

@@ -101,6 +101,10 @@ struct ParsedCommand {
                 ?? " (try: \(subs.joined(separator: ", ")))"
             return .usage("unknown command \"\(first) \(given)\"\(hint)")
         }
+        // The shell's own commands (`clone`, `serve`, `backup`, `init`) are not the REPL's.
+        if let topic = CommandHelp.commandLineTopics.first(where: { $0.name == first && $0.name != "repl" }) {
+            return .usage("\(first) is a command of the shell, not of the REPL: \(topic.usage) (see: help \(first))")
+        }
         let hint = closestMatch(to: first, in: Array(Set(CommandRegistry.firstWords + CommandRegistry.aliases)))
             .map { " — did you mean \"\($0)\"?" } ?? " (type help for the list)"
         return .usage("unknown command \"\(first)\"\(hint)")
